@@ -1,0 +1,3 @@
+"""formcheck: lifting video -> biomechanics -> prioritised coaching cues, on your own machine."""
+
+__version__ = "0.1.0"

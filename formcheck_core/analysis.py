@@ -1,0 +1,154 @@
+"""The one entry point: :func:`analyze` a clip into a frozen :class:`Analysis`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .body import BodySeries, Rep, ViewEstimate
+from .findings import Finding, RuleError, Verdict
+from .pose.series import PoseSeries
+from .config import DEFAULT_FPS
+from .errors import VideoError
+from .video import VideoInfo, file_sha256, probe_video
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything formcheck measured about one clip. Serialise with :func:`formcheck_core.export.to_json`."""
+
+    video: VideoInfo
+    #: Content hash of the clip (hex).
+    video_sha256: str
+    lift: str
+    pose: PoseSeries
+    body: BodySeries | None
+    view: ViewEstimate | None
+    reps: tuple[Rep, ...]
+    findings: tuple[Finding, ...] = ()
+    rule_errors: tuple[RuleError, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    #: Plain-language caveats ("insufficient pose data", "two people in frame", ...).
+    warnings: tuple[str, ...] = ()
+    #: Lifter height in cm if the user gave it (enables drift in cm).
+    lifter_height_cm: float | None = None
+    #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
+    options: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when there was enough pose data to measure at least one rep."""
+        return self.body is not None and len(self.reps) > 0
+
+
+#: Fewer detected samples than this (or than this share of the clip) -> "insufficient pose data".
+MIN_POSE_SAMPLES = 5
+MIN_POSE_SHARE = 0.3
+
+
+def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
+    """Caveats about the pose data itself: short clip, few detections, more than one person."""
+    warnings = []
+    n, found = pose.n_samples, int(pose.detected.sum())
+    if n and pose.time_s[-1] - pose.time_s[0] < 1.0:
+        warnings.append(f"Clip is short ({n} samples, under 1 s): a whole rep may not be in it.")
+    if found < MIN_POSE_SAMPLES or found < MIN_POSE_SHARE * max(n, 1):
+        warnings.append(
+            f"Insufficient pose data: a person was found in {found} of {n} sampled frames. "
+            "Film the whole body from the side, in good light, with the lifter filling the frame."
+        )
+    multi = int((pose.people_count >= 2).sum())
+    if multi > 0.2 * max(found, 1):
+        warnings.append(
+            f"More than one person was found in {multi} of {n} frames; the largest (nearest) one is "
+            "analysed. Crop the clip or film with only the lifter in frame if this is wrong."
+        )
+    return warnings
+
+
+def load_or_extract_pose(
+    info: VideoInfo,
+    *,
+    fps: float | None = DEFAULT_FPS,
+    running_mode: str = "video",
+    pose_model: str | Path | None = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> tuple[PoseSeries, str]:
+    """The pose series of a probed clip (from the cache when possible) and the clip's sha256."""
+    from .cache import load_pose, pose_cache_key, save_pose
+    from .models.pose_model import model_id, resolve_pose_model
+
+    model_path = resolve_pose_model(pose_model)
+    mid = model_id(model_path)
+    sha = file_sha256(info.path)
+    key = pose_cache_key(sha, mid, fps, running_mode)
+    pose = load_pose(key) if cache else None
+    if pose is None:
+        from .pose.extract import extract_pose
+        from .pose.mediapipe_backend import MediaPipePose
+
+        with MediaPipePose(model_path, running_mode=running_mode) as backend:
+            pose = extract_pose(info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress)
+        if pose.n_samples == 0:
+            raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
+        if cache:
+            save_pose(key, pose)
+    return pose, sha
+
+
+def analyze(
+    path: str | Path,
+    *,
+    fps: float | None = DEFAULT_FPS,
+    running_mode: str = "video",
+    pose_model: str | Path | None = None,
+    lift: str = "deadlift",
+    height_cm: float | None = None,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    rules: bool = True,
+    cache: bool = True,
+    progress: bool = True,
+) -> Analysis:
+    """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
+
+    ``fps``: sampling rate (None = every frame). ``running_mode``: "video" (tracking, default) or
+    "image" (detect every frame). ``pose_model``: path or "lite"/"full"/"heavy" (see
+    :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
+    report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
+    Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
+    with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
+    """
+    from .kinematics import compute_body_series
+    from .metrics import rep_metrics
+    from .moments import segment_reps
+    from .view import estimate_view
+
+    info = probe_video(path)
+    pose, sha = load_or_extract_pose(
+        info, fps=fps, running_mode=running_mode, pose_model=pose_model, cache=cache, progress=progress
+    )
+    mid = pose.model_id
+
+    warnings = pose_warnings(pose, info)
+    options = {"fps": fps, "running_mode": running_mode, "pose_model": mid, "lift": lift}
+    base = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
+    if any(w.startswith("Insufficient pose data") for w in warnings):
+        return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
+
+    view = estimate_view(pose)
+    body = compute_body_series(pose, side=view.side)
+    reps = tuple(
+        replace(rep, metrics=rep_metrics(body, rep, view=view, height_cm=height_cm))
+        for rep in segment_reps(body)
+    )
+    warnings.extend(view.notes)
+    if not reps:
+        warnings.append("No complete lift was found: no rep from the floor to lockout was detected.")
+    result = Analysis(body=body, view=view, reps=reps, warnings=tuple(warnings), **base)
+    if rules:
+        from .rules import apply_rules
+
+        result = apply_rules(result, thresholds=thresholds)
+    return result

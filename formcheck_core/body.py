@@ -1,0 +1,86 @@
+"""Value types of the biomechanics stage: smoothed body series, view estimate, reps and moments.
+
+Producers: :mod:`.series` (filtering), :mod:`.kinematics` (angles, bar path), :mod:`.view`,
+:mod:`.moments` (key moments, reps), :mod:`.metrics` (per-rep numbers). Consumers read these
+frozen values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Names of the key moments of a deadlift rep, in time order.
+MOMENT_NAMES: tuple[str, ...] = ("setup", "liftoff", "knee_pass", "lockout")
+
+
+@dataclass(frozen=True, eq=False)
+class BodySeries:
+    """Per-sample biomechanical series of one lifter (T samples, aligned with the PoseSeries).
+
+    ``smoothed`` and ``raw`` map a series name to a (T,) float array; the name carries the unit:
+    ``hip_angle_deg`` (shoulder-hip-knee, 180 = straight), ``knee_angle_deg`` (hip-knee-ankle),
+    ``torso_lean_deg`` (hip->shoulder from vertical, 0 = upright, positive = leaning toward the
+    facing direction), ``elbow_angle_deg`` (shoulder-elbow-wrist), ``bar_x_px`` / ``bar_y_px``
+    (wrist midpoint of the visible side, image pixels), ``hip_y_px``, ``shoulder_y_px``,
+    ``heel_y_px``, ``toe_y_px``. ``raw`` holds the same series computed from the unsmoothed,
+    unfilled keypoints. NaN marks samples where the keypoints were missing or too unreliable and
+    the gap was too long to fill.
+    """
+
+    time_s: np.ndarray
+    frame_index: np.ndarray
+    smoothed: Mapping[str, np.ndarray]
+    raw: Mapping[str, np.ndarray]
+    #: (T, 33, 2) gap-filled, smoothed image keypoints in pixels (for drawing).
+    keypoints_px: np.ndarray
+    #: Side of the body facing the camera: "left" or "right".
+    side: str
+    #: +1 if the lifter faces image-right, -1 if image-left (sign convention for lean and drift).
+    facing_sign: int
+    #: Length scale of the lifter in pixels: median (shoulder-hip + hip-knee + knee-ankle) on the
+    #: visible side. Drift in "body lengths" divides by this.
+    body_length_px: float
+    #: Description of the filter applied (for docs, reports and reproducibility).
+    filter_note: str
+
+
+@dataclass(frozen=True)
+class ViewEstimate:
+    """Camera view relative to the lifter: "side", "front" or "oblique", with a 0-1 confidence."""
+
+    view: str
+    confidence: float
+    side: str
+    #: Median shoulder width / torso length in the image (small = side view).
+    shoulder_ratio: float
+    #: Human-readable caveats, e.g. "front view: bar drift and torso lean are unreliable".
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One key moment: its name, sample index into the series, source frame index and time."""
+
+    name: str
+    sample: int
+    frame_index: int
+    time_s: float
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One repetition: 1-based ``number``, sample range [start, end], key moments and metrics.
+
+    ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.metrics.METRICS`)
+    to a float (NaN = not measurable). ``complete`` is False when the rep is cut off by the clip.
+    """
+
+    number: int
+    start_sample: int
+    end_sample: int
+    moments: Mapping[str, Moment]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    complete: bool = True

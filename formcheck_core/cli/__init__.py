@@ -1,0 +1,60 @@
+"""The ``formcheck`` command. Each subcommand lives in its own module with
+``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit codes: 0 success; 1 analysis ran but found no usable lift or another user error;
+2 bad video input; 3 model missing or invalid; 4 plugin/rule configuration error;
+130 interrupted; 70 internal error (a bug: please report it with ``--debug`` output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import FormcheckError
+
+#: Subcommand name -> (module, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("analyze", "Analyse a lifting video: metrics per rep, findings, cues and a report."),
+    "models": ("models", "Provision and check model files (pose model, LLM)."),
+    "rules": ("rules", "List the loaded form rules and their thresholds."),
+    "compare": ("compare", "Compare threshold-rule flags with LLM-only flags over clips."),
+}
+EXIT_INTERNAL = 70
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="formcheck", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(f"{__name__}.{module}")
+        mod.add_arguments(cmd)
+        cmd.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except FormcheckError as exc:
+        print(f"formcheck: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line unless --debug
+        if args.debug:
+            raise
+        print(
+            f"formcheck: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The coaching cue value type, shared by the deterministic coach and the LLM coach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One prioritised coaching cue (priority 1 = fix first), tied to a measured number.
+
+    ``source`` is "rules" (deterministic coach), "llm" (model output that passed the grounding
+    check) or "test-model" (output of a tiny test model: never advice).
+    """
+
+    priority: int
+    text: str
+    why: str
+    rule_id: str | None = None
+    rep: int | None = None
+    metric: str | None = None
+    value: float | None = None
+    unit: str = ""
+    moment: str | None = None
+    frame_index: int | None = None
+    time_s: float | None = None
+    source: str = "rules"

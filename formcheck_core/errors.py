@@ -1,0 +1,27 @@
+"""Errors a user can act on. Each message says what happened and what to do next."""
+
+from __future__ import annotations
+
+
+class FormcheckError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits with ``exit_code``."""
+
+    exit_code = 1
+
+
+class VideoError(FormcheckError):
+    """The file is missing, not a video, empty, truncated or otherwise undecodable."""
+
+    exit_code = 2
+
+
+class ModelMissingError(FormcheckError):
+    """A model file is needed but not provisioned; the message names the command that provisions it."""
+
+    exit_code = 3
+
+
+class ModelInvalidError(FormcheckError):
+    """A model file exists but is corrupt or of the wrong kind."""
+
+    exit_code = 3

@@ -1,0 +1,1 @@
+"""Locating, provisioning and checking model files (pose ``.task``; LLM GGUF in :mod:`.llm_model`)."""
