@@ -73,6 +73,7 @@ def load_or_extract_pose(
     fps: float | None = DEFAULT_FPS,
     running_mode: str = "video",
     pose_model: str | Path | None = None,
+    num_poses: int = 1,
     cache: bool = True,
     progress: bool = True,
 ) -> tuple[PoseSeries, str]:
@@ -83,13 +84,13 @@ def load_or_extract_pose(
     model_path = resolve_pose_model(pose_model)
     mid = model_id(model_path)
     sha = file_sha256(info.path)
-    key = pose_cache_key(sha, mid, fps, running_mode)
+    key = pose_cache_key(sha, mid, fps, running_mode, num_poses)
     pose = load_pose(key) if cache else None
     if pose is None:
         from .pose.extract import extract_pose
         from .pose.mediapipe_backend import MediaPipePose
 
-        with MediaPipePose(model_path, running_mode=running_mode) as backend:
+        with MediaPipePose(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
             pose = extract_pose(info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress)
         if pose.n_samples == 0:
             raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
@@ -104,6 +105,7 @@ def analyze(
     fps: float | None = DEFAULT_FPS,
     running_mode: str = "video",
     pose_model: str | Path | None = None,
+    num_poses: int = 1,
     lift: str = "deadlift",
     height_cm: float | None = None,
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
@@ -114,7 +116,8 @@ def analyze(
     """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
 
     ``fps``: sampling rate (None = every frame). ``running_mode``: "video" (tracking, default) or
-    "image" (detect every frame). ``pose_model``: path or "lite"/"full"/"heavy" (see
+    "image" (detect every frame). ``num_poses``: people to look for (2+ reports bystanders but is
+    about half as fast in VIDEO mode). ``pose_model``: path or "lite"/"full"/"heavy" (see
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
@@ -127,12 +130,13 @@ def analyze(
 
     info = probe_video(path)
     pose, sha = load_or_extract_pose(
-        info, fps=fps, running_mode=running_mode, pose_model=pose_model, cache=cache, progress=progress
+        info, fps=fps, running_mode=running_mode, pose_model=pose_model, num_poses=num_poses,
+        cache=cache, progress=progress,
     )
     mid = pose.model_id
 
     warnings = pose_warnings(pose, info)
-    options = {"fps": fps, "running_mode": running_mode, "pose_model": mid, "lift": lift}
+    options = {"fps": fps, "running_mode": running_mode, "num_poses": num_poses, "pose_model": mid, "lift": lift}
     base = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
     if any(w.startswith("Insufficient pose data") for w in warnings):
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)

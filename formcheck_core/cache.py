@@ -1,6 +1,6 @@
 """Content-addressed on-disk cache of pose series (``.npz`` of plain arrays + JSON meta, no pickle).
 
-Key: sha256 of the video bytes + pose model id + sampling rate + running mode, so a second analysis
+Key: sha256 of the video bytes + pose model id + sampling rate + running mode + max people, so a second analysis
 of the same clip with the same settings skips inference, and any change of setting misses.
 """
 
@@ -19,9 +19,11 @@ from .pose.series import PoseSeries
 CACHE_VERSION = 1
 
 
-def pose_cache_key(video_sha256: str, model_id: str, sample_fps: float | None, running_mode: str) -> str:
+def pose_cache_key(
+    video_sha256: str, model_id: str, sample_fps: float | None, running_mode: str, num_poses: int = 1
+) -> str:
     """Hex key naming one cached pose series."""
-    parts = json.dumps([CACHE_VERSION, video_sha256, model_id, sample_fps, running_mode])
+    parts = json.dumps([CACHE_VERSION, video_sha256, model_id, sample_fps, running_mode, num_poses])
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 

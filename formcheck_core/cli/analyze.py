@@ -1,0 +1,57 @@
+"""``formcheck analyze VIDEO``: analyse a clip, print a per-rep summary and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import DEFAULT_FPS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", type=Path, help="the clip to analyse (mp4, mov, ...)")
+    parser.add_argument("--out", type=Path, help="folder for the report (default: ./formcheck-out/<clip name>)")
+    parser.add_argument("--fps", type=float, default=DEFAULT_FPS,
+                        help=f"frames per second to analyse (default {DEFAULT_FPS:g}; 0 = every frame)")
+    parser.add_argument("--mode", choices=("video", "image"), default="video",
+                        help="pose running mode: video tracks between frames (default), image detects every frame")
+    parser.add_argument("--people", type=int, default=1, metavar="N",
+                        help="people to look for; 2 reports bystanders (slower). The largest person is analysed")
+    parser.add_argument("--pose-model", help="pose model: lite/full/heavy or a path to a .task file")
+    parser.add_argument("--height-cm", type=float, help="lifter's height in cm, to report bar drift in cm")
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
+    parser.add_argument("--no-cache", action="store_true", help="recompute the pose even if it is cached")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis import analyze
+    from ..export import to_json, write_json
+    from ..summary import format_summary
+
+    analysis = analyze(
+        args.video,
+        fps=args.fps or None,
+        running_mode=args.mode,
+        num_poses=args.people,
+        pose_model=args.pose_model,
+        height_cm=args.height_cm,
+        cache=not args.no_cache,
+        progress=not args.quiet,
+    )
+    cues = ()
+    out = args.out or Path("formcheck-out") / Path(args.video).stem
+    json_path = write_json(analysis, out / "analysis.json")
+    summary = format_summary(analysis, cues)
+    (out / "summary.txt").write_text(summary + "\n")
+    if args.json:
+        print(to_json(analysis))
+    else:
+        print(summary)
+        print(f"\nreport: {json_path.parent}/ (analysis.json, summary.txt)")
+    if not analysis.ok:
+        print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
+        return 1
+    return 0

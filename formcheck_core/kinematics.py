@@ -1,0 +1,179 @@
+"""Joint angles, torso lean, bar path and body length from a pose series.
+
+Pure functions over numpy arrays (NaN in -> NaN out) plus :func:`compute_body_series`, which
+turns a :class:`~formcheck_core.pose.series.PoseSeries` into a :class:`~formcheck_core.body.BodySeries`.
+Image coordinates are pixels of the upright frame, x right and y down; angles are in degrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .body import BodySeries
+from .pose.landmarks import LANDMARK, side_landmark
+from .pose.series import PoseSeries
+from .series import DEFAULT_CUTOFF_HZ, DEFAULT_MAX_GAP_S, filter_note, sample_rate_hz, smooth
+
+#: Landmarks whose visibility is below this count as missing.
+MIN_VISIBILITY = 0.5
+
+#: Joints used per side, by name.
+_JOINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")
+
+
+def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Angle a-b-c at ``b`` in degrees (0..180; 180 = straight), over (..., D) point arrays.
+
+    NaN where any point is NaN or a segment has zero length.
+    """
+    u = np.asarray(a, float) - np.asarray(b, float)
+    v = np.asarray(c, float) - np.asarray(b, float)
+    nu = np.linalg.norm(u, axis=-1)
+    nv = np.linalg.norm(v, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(u * v, axis=-1) / (nu * nv)
+    cos = np.where((nu > 0) & (nv > 0), cos, np.nan)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def lean_from_vertical_deg(lower: np.ndarray, upper: np.ndarray, facing_sign: int = 1) -> np.ndarray:
+    """Signed angle of the image segment lower->upper from vertical, in degrees.
+
+    ``lower``/``upper``: (..., 2) image points (y down). 0 = upper point straight above, +90 =
+    horizontal toward the facing direction (``facing_sign`` +1 image-right, -1 image-left),
+    negative = leaning away from it (e.g. leaning back at lockout).
+    """
+    d = np.asarray(upper, float) - np.asarray(lower, float)
+    return np.degrees(np.arctan2(facing_sign * d[..., 0], -d[..., 1]))
+
+
+def torso_lean_deg(hip: np.ndarray, shoulder: np.ndarray, facing_sign: int = 1) -> np.ndarray:
+    """Torso (hip->shoulder) lean from vertical, degrees; see :func:`lean_from_vertical_deg`."""
+    return lean_from_vertical_deg(hip, shoulder, facing_sign)
+
+
+def segment_length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distance between (..., D) point arrays (NaN propagates)."""
+    return np.linalg.norm(np.asarray(a, float) - np.asarray(b, float), axis=-1)
+
+
+def body_length_px(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> float:
+    """Median over samples of shoulder-hip + hip-knee + knee-ankle, pixels (NaN if never measurable).
+
+    (T, 2) inputs. Segment lengths are summed per sample, so the value barely depends on posture
+    in a side view; in a front view the torso foreshortens when bent and the median shrinks.
+    """
+    total = segment_length(shoulder, hip) + segment_length(hip, knee) + segment_length(knee, ankle)
+    total = total[np.isfinite(total)]
+    return float(np.median(total)) if total.size else float("nan")
+
+
+def bar_point(near_wrist: np.ndarray, far_wrist: np.ndarray, *, min_both_share: float = 0.8) -> np.ndarray:
+    """Bar proxy from the wrists, (T, 2) pixels.
+
+    The midpoint of both wrists when the far wrist is known in at least ``min_both_share`` of the
+    samples where the near one is (front and oblique views: the bar is between the hands);
+    otherwise the near (visible-side) wrist. Samples with the chosen wrist(s) missing are NaN.
+    """
+    near = np.asarray(near_wrist, float)
+    far = np.asarray(far_wrist, float)
+    near_ok = np.isfinite(near).all(axis=-1)
+    both_ok = near_ok & np.isfinite(far).all(axis=-1)
+    if near_ok.sum() and both_ok.sum() >= min_both_share * near_ok.sum():
+        return 0.5 * (near + far)
+    return near.copy()
+
+
+def facing_sign(keypoints_px: np.ndarray, side: str) -> int:
+    """+1 if the lifter faces image-right, -1 if image-left, from (T, 33, 2) keypoints.
+
+    Votes of the toe ahead of the heel and the nose ahead of the ears (medians over samples);
+    +1 when nothing is measurable.
+    """
+    kp = np.asarray(keypoints_px, float)
+    votes = []
+    toe = kp[:, side_landmark(side, "foot_index"), 0] - kp[:, side_landmark(side, "heel"), 0]
+    ears = 0.5 * (kp[:, LANDMARK["left_ear"], 0] + kp[:, LANDMARK["right_ear"], 0])
+    nose = kp[:, LANDMARK["nose"], 0] - ears
+    for d in (toe, nose):
+        d = d[np.isfinite(d)]
+        if d.size:
+            votes.append(float(np.median(d)))
+    total = sum(np.sign(v) for v in votes) or (votes[0] if votes else 1.0)
+    return 1 if total >= 0 else -1
+
+
+def masked_keypoints(pose: PoseSeries, min_visibility: float = MIN_VISIBILITY) -> np.ndarray:
+    """(T, 33, 2) image keypoints with landmarks below ``min_visibility`` set to NaN."""
+    kp = np.array(pose.image_xy_px, dtype=float, copy=True)
+    vis = np.asarray(pose.visibility, float)
+    kp[~(vis >= min_visibility)] = np.nan
+    return kp
+
+
+def visible_side(pose: PoseSeries) -> str:
+    """"left" or "right": the side whose limb landmarks have the higher mean visibility."""
+    vis = np.nan_to_num(np.asarray(pose.visibility, float), nan=0.0)
+    score = {s: float(np.mean([vis[:, side_landmark(s, j)].mean() for j in _JOINTS])) if len(vis) else 0.0
+             for s in ("left", "right")}
+    return "left" if score["left"] >= score["right"] else "right"
+
+
+def _series(kp: np.ndarray, side: str, other: str, sign: int) -> dict[str, np.ndarray]:
+    """Named (T,) series from (T, 33, 2) keypoints of the chosen side."""
+    j = {name: kp[:, side_landmark(side, name)] for name in _JOINTS}
+    bar = bar_point(j["wrist"], kp[:, side_landmark(other, "wrist")])
+    return {
+        "hip_angle_deg": joint_angle_deg(j["shoulder"], j["hip"], j["knee"]),
+        "knee_angle_deg": joint_angle_deg(j["hip"], j["knee"], j["ankle"]),
+        "torso_lean_deg": torso_lean_deg(j["hip"], j["shoulder"], sign),
+        "elbow_angle_deg": joint_angle_deg(j["shoulder"], j["elbow"], j["wrist"]),
+        "bar_x_px": bar[:, 0],
+        "bar_y_px": bar[:, 1],
+        "hip_y_px": j["hip"][:, 1],
+        "shoulder_y_px": j["shoulder"][:, 1],
+        "knee_y_px": j["knee"][:, 1],
+        "ankle_y_px": j["ankle"][:, 1],
+        "heel_y_px": j["heel"][:, 1],
+        "toe_y_px": j["foot_index"][:, 1],
+    }
+
+
+def compute_body_series(
+    pose: PoseSeries,
+    side: str | None = None,
+    *,
+    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    min_visibility: float = MIN_VISIBILITY,
+) -> BodySeries:
+    """Smoothed and raw biomechanical series of the lifter in ``pose``.
+
+    ``side``: "left"/"right" body side facing the camera (None = by visibility). Landmarks with
+    visibility below ``min_visibility`` are missing; gaps up to ``max_gap_s`` are interpolated and
+    the keypoints low-passed at ``cutoff_hz`` (see :mod:`formcheck_core.series`) before angles are
+    taken. ``raw`` holds the same series from the masked but unfilled, unsmoothed keypoints.
+    Besides the names the :class:`BodySeries` docstring lists, ``knee_y_px`` and ``ankle_y_px``
+    are included.
+    """
+    if side is None:
+        side = visible_side(pose)
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', not {side!r}")
+    other = "right" if side == "left" else "left"
+    raw_kp = masked_keypoints(pose, min_visibility)
+    kp = smooth(raw_kp, pose.time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+    sign = facing_sign(kp, side)
+    j = {name: kp[:, side_landmark(side, name)] for name in ("shoulder", "hip", "knee", "ankle")}
+    return BodySeries(
+        time_s=np.asarray(pose.time_s, float),
+        frame_index=np.asarray(pose.frame_index),
+        smoothed=_series(kp, side, other, sign),
+        raw=_series(raw_kp, side, other, sign),
+        keypoints_px=kp,
+        side=side,
+        facing_sign=sign,
+        body_length_px=body_length_px(j["shoulder"], j["hip"], j["knee"], j["ankle"]),
+        filter_note=filter_note(sample_rate_hz(pose.time_s), cutoff_hz, max_gap_s)
+        + f" Landmarks with visibility below {min_visibility:g} count as missing.",
+    )

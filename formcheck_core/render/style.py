@@ -1,0 +1,179 @@
+"""Colours, sizes and text for drawing on frames (OpenCV for shapes, Pillow for text).
+
+Sizes scale with the width of the picture being drawn, so text stays legible when the picture is
+shown full-width on a phone (about 360 CSS px): :meth:`Style.for_width`. Colours are BGR tuples
+(OpenCV order). Text is drawn with Pillow and the DejaVu Sans font that matplotlib ships, so
+degree signs and other non-ASCII characters render (OpenCV's Hershey fonts cannot draw them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+BGR = tuple[int, int, int]
+
+#: Colours (BGR).
+NEAR: BGR = (0, 200, 255)  # amber: limbs of the side facing the camera
+FAR: BGR = (200, 170, 150)  # pale blue-grey: limbs of the far side
+CENTRE: BGR = (235, 235, 235)  # shoulder and hip lines
+OUTLINE: BGR = (20, 20, 20)  # dark edge under every line, for contrast on any background
+ANGLE: BGR = (255, 255, 255)  # neutral angle arcs and read-outs
+FAULT: BGR = (60, 60, 235)  # red
+OK: BGR = (90, 200, 60)  # green
+MUTED: BGR = (170, 170, 170)  # not measurable / info
+BAR: BGR = (255, 120, 0)  # blue-ish: bar path
+PANEL: BGR = (28, 28, 28)  # header / footer bands
+
+#: Finding status -> colour.
+STATUS_COLOUR: dict[str, BGR] = {"fault": FAULT, "ok": OK, "not_measurable": MUTED}
+#: Finding status -> short mark shown before the line.
+STATUS_MARK: dict[str, str] = {"fault": "✗", "ok": "✓", "not_measurable": "–"}
+
+
+@lru_cache(maxsize=4)
+def _font_path(bold: bool) -> str:
+    from matplotlib import font_manager
+
+    props = font_manager.FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")
+    return font_manager.findfont(props, fallback_to_default=True)
+
+
+@lru_cache(maxsize=64)
+def font(size_px: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans at ``size_px`` pixels (cached)."""
+    return ImageFont.truetype(_font_path(bold), max(int(size_px), 6))
+
+
+@dataclass(frozen=True)
+class Style:
+    """Line widths and font sizes (pixels) for a picture of a given width."""
+
+    width_px: int
+    line_px: int
+    outline_px: int
+    joint_px: int
+    arc_px: int
+    font_px: int
+    small_font_px: int
+    title_font_px: int
+    pad_px: int
+
+    @classmethod
+    def for_width(cls, width_px: int, scale: float = 1.0) -> Style:
+        """Sizes for a picture ``width_px`` wide; text about 11-16 CSS px when shown 360 px wide."""
+        w = max(int(width_px), 120)
+        u = w / 720.0 * scale
+        return cls(
+            width_px=w,
+            line_px=max(2, round(5 * u)),
+            outline_px=max(3, round(8 * u)),
+            joint_px=max(3, round(7 * u)),
+            arc_px=max(2, round(4 * u)),
+            font_px=max(12, round(30 * u)),
+            small_font_px=max(11, round(25 * u)),
+            title_font_px=max(13, round(34 * u)),
+            pad_px=max(4, round(12 * u)),
+        )
+
+    def arc_radius_px(self, segment_px: float) -> int:
+        """Radius of an angle arc: a third of the shorter adjoining segment, within sane bounds."""
+        r = 0.33 * segment_px if np.isfinite(segment_px) else 0.0
+        return int(np.clip(r, 3 * self.line_px, 16 * self.line_px))
+
+
+def text_size(text: str, size_px: int, bold: bool = False) -> tuple[int, int]:
+    """(width, height) in pixels of one line of text."""
+    left, top, right, bottom = font(size_px, bold).getbbox(text or " ")
+    return int(right - min(left, 0)), int(bottom - min(top, 0))
+
+
+def wrap_text(text: str, size_px: int, max_width_px: int, bold: bool = False) -> list[str]:
+    """Greedy word wrap of ``text`` into lines no wider than ``max_width_px``."""
+    out: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}".strip()
+            if line and text_size(trial, size_px, bold)[0] > max_width_px:
+                out.append(line)
+                line = word
+            else:
+                line = trial
+        out.append(line)
+    return out
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """One piece of text to draw: top-left ``xy`` in pixels, BGR colour, optional box behind it."""
+
+    xy: tuple[int, int]
+    text: str
+    size_px: int
+    colour: BGR = (255, 255, 255)
+    bold: bool = False
+    box: BGR | None = None
+    box_alpha: float = 0.65
+    pad_px: int = 4
+
+
+def draw_texts(img_bgr: np.ndarray, items: list[TextItem]) -> np.ndarray:
+    """Draw text items onto ``img_bgr`` in place (antialiased, via Pillow) and return it.
+
+    Boxes are blended with ``box_alpha``. Only the region covering the items is converted, so
+    drawing a few labels on a large frame stays cheap.
+    """
+    if not items:
+        return img_bgr
+    h, w = img_bgr.shape[:2]
+    boxes = []
+    for it in items:
+        tw, th = text_size(it.text, it.size_px, it.bold)
+        x0, y0 = it.xy[0] - it.pad_px, it.xy[1] - it.pad_px
+        boxes.append((x0, y0, x0 + tw + 2 * it.pad_px, y0 + th + 2 * it.pad_px))
+    rx0 = max(0, min(b[0] for b in boxes))
+    ry0 = max(0, min(b[1] for b in boxes))
+    rx1 = min(w, max(b[2] for b in boxes) + 2)
+    ry1 = min(h, max(b[3] for b in boxes) + 2)
+    if rx1 <= rx0 or ry1 <= ry0:
+        return img_bgr
+    region = img_bgr[ry0:ry1, rx0:rx1]
+    for it, (x0, y0, x1, y1) in zip(items, boxes):
+        if it.box is None:
+            continue
+        bx0, by0 = max(x0 - rx0, 0), max(y0 - ry0, 0)
+        bx1, by1 = min(x1 - rx0, region.shape[1]), min(y1 - ry0, region.shape[0])
+        if bx1 > bx0 and by1 > by0:
+            sub = region[by0:by1, bx0:bx1]
+            fill = np.empty_like(sub)
+            fill[:] = it.box
+            cv2.addWeighted(fill, it.box_alpha, sub, 1.0 - it.box_alpha, 0.0, dst=sub)
+    pil = Image.fromarray(region[:, :, ::-1])
+    draw = ImageDraw.Draw(pil)
+    for it in items:
+        b, g, r = it.colour
+        draw.text((it.xy[0] - rx0, it.xy[1] - ry0), it.text, font=font(it.size_px, it.bold), fill=(r, g, b))
+    region[:] = np.asarray(pil)[:, :, ::-1]
+    return img_bgr
+
+
+def panel(width_px: int, lines: list[tuple[str, BGR, bool]], size_px: int, pad_px: int) -> np.ndarray:
+    """A dark band ``width_px`` wide holding wrapped lines of text: ``(text, colour, bold)``."""
+    wrapped: list[tuple[str, BGR, bool]] = []
+    for text, colour, bold in lines:
+        for part in wrap_text(text, size_px, width_px - 2 * pad_px, bold):
+            wrapped.append((part, colour, bold))
+    line_h = int(round(size_px * 1.3))
+    height = max(line_h, len(wrapped) * line_h) + 2 * pad_px
+    band = np.empty((height, width_px, 3), np.uint8)
+    band[:] = PANEL
+    items = [
+        TextItem((pad_px, pad_px + i * line_h), text, size_px, colour, bold, box=None, pad_px=0)
+        for i, (text, colour, bold) in enumerate(wrapped)
+    ]
+    return draw_texts(band, items)

@@ -1,0 +1,52 @@
+"""Shared fixtures: the shared clips folder, the pose model, and a temporary cache per session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from formcheck_core.config import shared_dir
+
+SHARED = shared_dir()
+DEV = SHARED / "videos" / "dev"
+
+
+def _shared_or_skip() -> Path:
+    if not DEV.is_dir():
+        pytest.skip(f"shared clips not found at {SHARED} (set FORMCHECK_SHARED to the shared folder)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared data folder; tests using it skip (with the reason) where it is absent."""
+    return _shared_or_skip()
+
+
+@pytest.fixture(scope="session")
+def dev_clip(shared: Path):
+    """Path of a dev clip by stem, e.g. ``dev_clip("posereader_good")``."""
+
+    def get(stem: str) -> Path:
+        path = shared / "videos" / "dev" / f"{stem}.mp4"
+        assert path.is_file(), f"missing dev clip {path}"
+        return path
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def dev_labels(shared: Path) -> dict:
+    """labels_dev.json keyed by clip stem."""
+    raw = json.loads((shared / "videos" / "labels_dev.json").read_text())
+    return {Path(k).stem: v for k, v in raw.items()}
+
+
+@pytest.fixture(scope="session")
+def pose_model() -> Path:
+    """The provisioned pose model (built from PyPI by ``formcheck models install`` if missing)."""
+    from formcheck_core.models.pose_model import install_pose_model
+
+    return install_pose_model()

@@ -1,0 +1,139 @@
+"""Bad input never gives a traceback: a one-line error and a non-zero exit, or a clear warning.
+
+Every file here is made by the test itself in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipmaker import add_display_rotation, source_frames, write_h264
+from formcheck_core.errors import VideoError
+from formcheck_core.video import probe_video, read_frame
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``formcheck`` in a subprocess, as a user would."""
+    cmd = [sys.executable, "-m", "formcheck_core", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess, code: int, *phrases: str) -> None:
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: error")]
+    assert len(errors) == 1, proc.stderr
+    for phrase in phrases:
+        assert phrase in errors[0]
+
+
+def test_missing_file(tmp_path):
+    proc = run_cli("analyze", str(tmp_path / "nope.mp4"), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "No such file")
+
+
+def test_text_file_named_mp4(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 50)
+    proc = run_cli("analyze", str(fake), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "could not be opened as a video")
+
+
+def test_zero_byte_file(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    proc = run_cli("analyze", str(empty), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "empty (0 bytes)")
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(VideoError, match="is a folder"):
+        probe_video(tmp_path)
+
+
+def test_truncated_mp4(tmp_path, dev_clip, pose_model):
+    data = dev_clip("posereader_good").read_bytes()
+    cut = tmp_path / "truncated.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    proc = run_cli("analyze", str(cut), "--quiet", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode in (1, 2), proc.stderr
+    assert proc.stderr.strip(), "a truncated file must be explained"
+
+
+def test_clip_with_no_person(tmp_path, pose_model):
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(60):  # 2 s of a drifting gradient with noise: no person anywhere
+        x = np.linspace(0, 255, 320, dtype=np.float32)[None, :] + i * 2
+        img = np.repeat(np.repeat(x, 240, axis=0)[..., None], 3, axis=2) % 256
+        frames.append((img + rng.integers(0, 20, img.shape)).clip(0, 255).astype(np.uint8))
+    clip = write_h264(tmp_path / "empty_room.mp4", frames, 30)
+    proc = run_cli("analyze", str(clip), "--quiet", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Insufficient pose data" in proc.stdout
+    report = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert report["ok"] is False and report["reps"] == []
+    assert report["pose"]["samples"] == 20  # 2 s at 10 fps: frames with no pose stay in the timeline
+
+
+def test_clip_under_one_second(tmp_path, dev_clip, pose_model):
+    frames, fps = source_frames(dev_clip("posereader_good"), max_s=0.6)
+    clip = write_h264(tmp_path / "short.mp4", frames, fps)
+    proc = run_cli("analyze", str(clip), "--quiet", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "under 1 s" in proc.stdout
+
+
+def test_rotated_phone_clip_reads_upright_and_analyses_like_the_original(tmp_path, dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    original = dev_clip("phone_side_a")
+    frames, fps = source_frames(original)
+    stored = write_h264(tmp_path / "stored_sideways.mp4", [np.ascontiguousarray(np.rot90(f)) for f in frames], fps)
+    rotated = add_display_rotation(stored, tmp_path / "phone_rotated.mp4", -90)
+
+    info = probe_video(rotated)
+    assert (info.width_px, info.height_px) == (frames[0].shape[1], frames[0].shape[0])
+    assert info.rotation_deg == 90
+    assert np.abs(read_frame(rotated, 10).astype(int) - frames[10].astype(int)).mean() < 8  # upright
+
+    a = analyze(original, progress=False, rules=False)
+    b = analyze(rotated, progress=False, rules=False, cache=False)
+    assert b.ok and len(b.reps) == len(a.reps)
+    for ra, rb in zip(a.reps, b.reps):
+        assert abs(ra.moments["lockout"].time_s - rb.moments["lockout"].time_s) <= 0.2
+
+
+def test_two_people_side_by_side(tmp_path, dev_clip, pose_model):
+    left, fps = source_frames(dev_clip("posereader_good"))
+    right, _ = source_frames(dev_clip("posereader_unoccluded"), max_s=len(left) / fps)
+    n = min(len(left), len(right))
+    clip = write_h264(tmp_path / "two_people.mp4", [np.hstack([left[i], right[i]]) for i in range(n)], fps)
+    proc = run_cli("analyze", str(clip), "--quiet", "--people", "2", "--out", str(tmp_path / "o2"), cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "More than one person" in proc.stdout
+    proc1 = run_cli("analyze", str(clip), "--quiet", "--out", str(tmp_path / "o1"), cwd=tmp_path)
+    assert proc1.returncode in (0, 1) and "Traceback" not in proc1.stderr
+
+
+def test_missing_pose_model_names_the_command(tmp_path, dev_clip, monkeypatch):
+    monkeypatch.setenv("FORMCHECK_MODELS", str(tmp_path / "no-models"))
+    proc = run_cli("analyze", str(dev_clip("posereader_good")), cwd=tmp_path)
+    assert_clean_failure(proc, 3, "formcheck models install")
+
+
+def test_corrupt_pose_model(tmp_path, dev_clip):
+    bad = tmp_path / "broken.task"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    proc = run_cli("analyze", str(dev_clip("posereader_good")), "--pose-model", str(bad), cwd=tmp_path)
+    assert_clean_failure(proc, 3, "not a valid .task bundle")
