@@ -7,8 +7,8 @@ Configurations, all on the same clip in the same run:
 
 Throughput is measured in this process, the configurations interleaved over ``--repeats`` rounds
 (median reported), so machine load affects them alike. Peak memory is the maximum resident set
-size of a fresh child process running one configuration once (RSS high-water marks cannot be
-reset inside one process). Run: ``python benchmarks/bench_pose.py [--json out.json]``.
+size (``VmHWM``) of a fresh child process running one configuration once (RSS high-water marks
+cannot be reset inside one process). Run: ``python benchmarks/bench_pose.py [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def throughput(clip: Path, model: Path, fps: float, repeats: int) -> dict[str, f
 def peak_rss_mb(config: str, clip: Path, fps: float) -> float:
     """Peak RSS (MB) of a child process that runs ``config`` once."""
     code = (
-        "import sys, resource; sys.path.insert(0, %r); import bench_pose as b; "
+        "import sys; sys.path.insert(0, %r); import bench_pose as b; "
         "from formcheck_core.models.pose_model import resolve_pose_model as r; "
         "b.run_config(%r, b.Path(%r), r(), %r); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     ) % (str(Path(__file__).parent), config, str(clip), fps)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024

@@ -1,3 +1,47 @@
-"""formcheck: lifting video -> biomechanics -> prioritised coaching cues, on your own machine."""
+"""formcheck: lifting video -> biomechanics -> prioritised coaching cues, on your own machine.
+
+Public API (imported lazily, so ``import formcheck_core`` stays cheap and loads no model)::
+
+    from formcheck_core import analyze
+    analysis = analyze("deadlift.mp4")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_PUBLIC = {
+    "analyze": "analysis",
+    "Analysis": "analysis",
+    "FormcheckError": "errors",
+    "Finding": "findings",
+    "Verdict": "findings",
+    "Cue": "cues",
+    "Rep": "body",
+    "Moment": "body",
+    "BodySeries": "body",
+    "ViewEstimate": "body",
+    "PoseSeries": "pose.series",
+    "to_json": "export",
+}
+
+__all__ = sorted(_PUBLIC)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .analysis import Analysis, analyze
+    from .body import BodySeries, Moment, Rep, ViewEstimate
+    from .cues import Cue
+    from .errors import FormcheckError
+    from .export import to_json
+    from .findings import Finding, Verdict
+    from .pose.series import PoseSeries
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    raise AttributeError(f"module 'formcheck_core' has no attribute {name!r}")

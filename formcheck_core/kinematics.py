@@ -28,12 +28,13 @@ def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """
     u = np.asarray(a, float) - np.asarray(b, float)
     v = np.asarray(c, float) - np.asarray(b, float)
-    nu = np.linalg.norm(u, axis=-1)
-    nv = np.linalg.norm(v, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.sum(u * v, axis=-1) / (nu * nv)
-    cos = np.where((nu > 0) & (nv > 0), cos, np.nan)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    if u.shape[-1] == 2:
+        cross = np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])
+    else:
+        cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    dot = np.sum(u * v, axis=-1)
+    ok = (np.linalg.norm(u, axis=-1) > 0) & (np.linalg.norm(v, axis=-1) > 0)
+    return np.where(ok, np.degrees(np.arctan2(cross, dot)), np.nan)
 
 
 def lean_from_vertical_deg(lower: np.ndarray, upper: np.ndarray, facing_sign: int = 1) -> np.ndarray:
@@ -52,6 +53,26 @@ def torso_lean_deg(hip: np.ndarray, shoulder: np.ndarray, facing_sign: int = 1) 
     return lean_from_vertical_deg(hip, shoulder, facing_sign)
 
 
+def world_lean_deg(
+    hip_mid: np.ndarray, shoulder_mid: np.ndarray, left_hip: np.ndarray, right_hip: np.ndarray
+) -> np.ndarray:
+    """Signed torso lean from vertical in 3D world coordinates (x right, y down, z depth), degrees.
+
+    (..., 3) inputs. Forward is ``up x (right_hip - left_hip)``, horizontal; positive = shoulders
+    ahead of the hips, negative = leaning back. Independent of the camera view, but only as good as
+    the pose model's depth estimate.
+    """
+    d = np.asarray(shoulder_mid, float) - np.asarray(hip_mid, float)
+    r = np.asarray(right_hip, float) - np.asarray(left_hip, float)
+    up = np.array([0.0, -1.0, 0.0])
+    fwd = np.cross(np.broadcast_to(up, r.shape), r)
+    fwd[..., 1] = 0.0
+    norm = np.linalg.norm(fwd, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fwd = np.where(norm > 0, fwd / norm, np.nan)
+    return np.degrees(np.arctan2(np.sum(d * fwd, axis=-1), d @ up))
+
+
 def segment_length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distance between (..., D) point arrays (NaN propagates)."""
     return np.linalg.norm(np.asarray(a, float) - np.asarray(b, float), axis=-1)
@@ -68,20 +89,23 @@ def body_length_px(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray, ankl
     return float(np.median(total)) if total.size else float("nan")
 
 
-def bar_point(near_wrist: np.ndarray, far_wrist: np.ndarray, *, min_both_share: float = 0.8) -> np.ndarray:
-    """Bar proxy from the wrists, (T, 2) pixels.
+def uses_both_wrists(near_wrist: np.ndarray, far_wrist: np.ndarray, min_both_share: float = 0.8) -> bool:
+    """True if the far wrist is known in at least ``min_both_share`` of the samples where the near
+    one is (front and oblique views: the bar is between the hands)."""
+    near_ok = np.isfinite(np.asarray(near_wrist, float)).all(axis=-1)
+    both_ok = near_ok & np.isfinite(np.asarray(far_wrist, float)).all(axis=-1)
+    return bool(near_ok.sum() and both_ok.sum() >= min_both_share * near_ok.sum())
 
-    The midpoint of both wrists when the far wrist is known in at least ``min_both_share`` of the
-    samples where the near one is (front and oblique views: the bar is between the hands);
-    otherwise the near (visible-side) wrist. Samples with the chosen wrist(s) missing are NaN.
-    """
+
+def bar_point(near_wrist: np.ndarray, far_wrist: np.ndarray, both: bool | None = None) -> np.ndarray:
+    """Bar proxy from the wrists, (T, 2) pixels: the midpoint of both wrists when ``both`` (None =
+    decide with :func:`uses_both_wrists`), else the near (visible-side) wrist. NaN where the
+    chosen wrist(s) are missing."""
     near = np.asarray(near_wrist, float)
     far = np.asarray(far_wrist, float)
-    near_ok = np.isfinite(near).all(axis=-1)
-    both_ok = near_ok & np.isfinite(far).all(axis=-1)
-    if near_ok.sum() and both_ok.sum() >= min_both_share * near_ok.sum():
-        return 0.5 * (near + far)
-    return near.copy()
+    if both is None:
+        both = uses_both_wrists(near, far)
+    return 0.5 * (near + far) if both else near.copy()
 
 
 def facing_sign(keypoints_px: np.ndarray, side: str) -> int:
@@ -112,18 +136,28 @@ def masked_keypoints(pose: PoseSeries, min_visibility: float = MIN_VISIBILITY) -
 
 
 def visible_side(pose: PoseSeries) -> str:
-    """"left" or "right": the side whose limb landmarks have the higher mean visibility."""
+    """ "left" or "right": the side whose limb landmarks have the higher mean visibility."""
     vis = np.nan_to_num(np.asarray(pose.visibility, float), nan=0.0)
-    score = {s: float(np.mean([vis[:, side_landmark(s, j)].mean() for j in _JOINTS])) if len(vis) else 0.0
-             for s in ("left", "right")}
+    score = {
+        s: float(np.mean([vis[:, side_landmark(s, j)].mean() for j in _JOINTS])) if len(vis) else 0.0
+        for s in ("left", "right")
+    }
     return "left" if score["left"] >= score["right"] else "right"
 
 
-def _series(kp: np.ndarray, side: str, other: str, sign: int) -> dict[str, np.ndarray]:
-    """Named (T,) series from (T, 33, 2) keypoints of the chosen side."""
+def _series(
+    kp: np.ndarray, world: np.ndarray, side: str, other: str, sign: int, both_wrists: bool
+) -> dict[str, np.ndarray]:
+    """Named (T,) series from (T, 33, 2) image keypoints and (T, 33, 3) world points of ``side``."""
     j = {name: kp[:, side_landmark(side, name)] for name in _JOINTS}
-    bar = bar_point(j["wrist"], kp[:, side_landmark(other, "wrist")])
+    w = {name: world[:, side_landmark(side, name)] for name in ("shoulder", "hip", "knee", "ankle")}
+    lh, rh = world[:, LANDMARK["left_hip"]], world[:, LANDMARK["right_hip"]]
+    mid_sh = 0.5 * (world[:, LANDMARK["left_shoulder"]] + world[:, LANDMARK["right_shoulder"]])
+    bar = bar_point(j["wrist"], kp[:, side_landmark(other, "wrist")], both_wrists)
     return {
+        "hip_angle_world_deg": joint_angle_deg(w["shoulder"], w["hip"], w["knee"]),
+        "knee_angle_world_deg": joint_angle_deg(w["hip"], w["knee"], w["ankle"]),
+        "torso_lean_world_deg": world_lean_deg(0.5 * (lh + rh), mid_sh, lh, rh),
         "hip_angle_deg": joint_angle_deg(j["shoulder"], j["hip"], j["knee"]),
         "knee_angle_deg": joint_angle_deg(j["hip"], j["knee"], j["ankle"]),
         "torso_lean_deg": torso_lean_deg(j["hip"], j["shoulder"], sign),
@@ -153,8 +187,11 @@ def compute_body_series(
     visibility below ``min_visibility`` are missing; gaps up to ``max_gap_s`` are interpolated and
     the keypoints low-passed at ``cutoff_hz`` (see :mod:`formcheck_core.series`) before angles are
     taken. ``raw`` holds the same series from the masked but unfilled, unsmoothed keypoints.
-    Besides the names the :class:`BodySeries` docstring lists, ``knee_y_px`` and ``ankle_y_px``
-    are included.
+    Besides the names the :class:`BodySeries` docstring lists: ``knee_y_px``, ``ankle_y_px`` and
+    the view-independent ``hip_angle_world_deg``, ``knee_angle_world_deg`` (near side) and
+    ``torso_lean_world_deg`` (mid-hip to mid-shoulder, see :func:`world_lean_deg`) from the pose
+    model's 3D world landmarks (the depth is estimated, so use them when the view is not a side
+    view). World landmarks are masked, filled and filtered like the image keypoints.
     """
     if side is None:
         side = visible_side(pose)
@@ -163,13 +200,18 @@ def compute_body_series(
     other = "right" if side == "left" else "left"
     raw_kp = masked_keypoints(pose, min_visibility)
     kp = smooth(raw_kp, pose.time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+    raw_world = np.array(pose.world_xyz_m, dtype=float, copy=True)
+    raw_world[~(np.asarray(pose.visibility, float) >= min_visibility)] = np.nan
+    world = smooth(raw_world, pose.time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
     sign = facing_sign(kp, side)
+    # One bar definition for both series, decided on the unfilled keypoints.
+    both = uses_both_wrists(raw_kp[:, side_landmark(side, "wrist")], raw_kp[:, side_landmark(other, "wrist")])
     j = {name: kp[:, side_landmark(side, name)] for name in ("shoulder", "hip", "knee", "ankle")}
     return BodySeries(
         time_s=np.asarray(pose.time_s, float),
         frame_index=np.asarray(pose.frame_index),
-        smoothed=_series(kp, side, other, sign),
-        raw=_series(raw_kp, side, other, sign),
+        smoothed=_series(kp, world, side, other, sign, both),
+        raw=_series(raw_kp, raw_world, side, other, sign, both),
         keypoints_px=kp,
         side=side,
         facing_sign=sign,

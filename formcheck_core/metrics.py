@@ -10,18 +10,163 @@ from __future__ import annotations
 METRICS: dict[str, str] = {
     "hip_angle_setup_deg": "Hip angle (shoulder-hip-knee) at setup; 180 = straight.",
     "hip_angle_liftoff_deg": "Hip angle at lift-off / first pull (the deepest hip flexion).",
-    "hip_angle_lockout_deg": "Hip angle at lockout (maximum hip extension).",
+    "hip_angle_lockout_deg": "Hip angle at lockout: the maximum within 0.5 s from the lockout moment.",
     "knee_angle_bottom_deg": "Knee angle (hip-knee-ankle) at lift-off; 180 = straight.",
-    "knee_angle_lockout_deg": "Knee angle at lockout.",
+    "knee_angle_lockout_deg": "Knee angle at lockout: the maximum within 0.5 s from the lockout moment.",
     "torso_lean_liftoff_deg": "Torso lean from vertical at lift-off (0 = upright).",
-    "torso_lean_lockout_deg": "Torso lean at lockout; negative = leaning back past vertical.",
-    "max_bar_drift_px": "Largest horizontal wrist (bar proxy) distance from its lift-off position, pixels.",
+    "torso_lean_lockout_deg": "Torso lean at lockout: the minimum within 0.5 s from the lockout moment; "
+    "negative = leaning back past vertical.",
+    "max_bar_drift_px": "Largest horizontal wrist (bar proxy) distance from its lift-off position during the "
+    "pull, pixels (NaN in a front view).",
     "max_bar_drift_rel": "max_bar_drift_px divided by the lifter's body length (shoulder-hip-knee-ankle).",
     "max_bar_drift_cm": "max_bar_drift_px in cm, if the lifter's height was given (else NaN).",
-    "lockout_reached": "1.0 if the hip reached >= 165 deg and the knee >= 160 deg at lockout, else 0.0.",
-    "hip_rise_lead_rel": "How far the hips rise before the shoulders in the first third of the pull "
-    "(hip rise minus shoulder rise, body lengths); large positive = hips shoot up first.",
-    "min_elbow_angle_pull_deg": "Smallest elbow angle between lift-off and lockout (180 = straight arms).",
-    "heel_rise_rel": "Largest rise of the heel above its setup height during the pull, body lengths.",
+    "lockout_reached": "1.0 if the hip reached >= 165 deg and the knee >= 160 deg at lockout, else "
+    "0.0; NaN outside a side view (the 3D estimate reads a straight standing hip as 150-160 deg).",
+    "hip_rise_lead_rel": "How far the hips rise before the shoulders from the bottom of the rep through "
+    "the first third of the pull (hip rise minus shoulder rise, body lengths); large positive = hips "
+    "shoot up first.",
+    "min_elbow_angle_pull_deg": "Smallest elbow angle held for two samples between lift-off and lockout "
+    "(180 = straight arms).",
+    "heel_rise_rel": "Largest rise of the heel relative to the toe above their setup difference during the "
+    "pull, body lengths (the foot tipping onto the toes).",
     "rep_duration_s": "Seconds from lift-off to lockout.",
+    "torso_lean_gain_deg": "Largest increase of torso lean from the bottom of the rep through the first "
+    "third of the pull (deg); the torso tips forward when the hips rise before the bar.",
 }
+
+import math
+
+import numpy as np
+
+from .body import BodySeries, Rep, ViewEstimate
+
+#: Shoulder-to-ankle length (shoulder-hip + hip-knee + knee-ankle, what
+#: :attr:`BodySeries.body_length_px` measures) as a share of standing height. From the segment
+#: proportions of Drillis & Contini (1966) as given in Winter, *Biomechanics and Motor Control of
+#: Human Movement* (4th ed., 2009, fig. 4.1): shoulder 0.818 H, hip 0.530 H, knee 0.285 H, ankle
+#: 0.039 H, so (0.818 - 0.530) + (0.530 - 0.285) + (0.285 - 0.039) = 0.779 H. An average adult
+#: proportion: builds differ by a few percent, and so does a cm figure derived from it; it also
+#: assumes the segments lie in the image plane (side view).
+BODY_LENGTH_PER_HEIGHT = 0.78
+
+#: Lockout thresholds for ``lockout_reached``.
+LOCKOUT_HIP_DEG = 165.0
+LOCKOUT_KNEE_DEG = 160.0
+#: Lockout values are the extreme within this many seconds from the lockout moment.
+LOCKOUT_WINDOW_S = 0.5
+#: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
+BOTTOM_SEARCH_S = 2.0
+
+_NAN = float("nan")
+
+
+def _at(series: np.ndarray | None, sample: int | None) -> float:
+    if series is None or sample is None:
+        return _NAN
+    v = float(series[sample])
+    return v if math.isfinite(v) else _NAN
+
+
+def _window(series: np.ndarray, a: int | None, b: int | None) -> np.ndarray:
+    """Finite values of ``series[a..b]`` (inclusive); empty if a bound is missing."""
+    if a is None or b is None or b < a:
+        return np.empty(0)
+    w = np.asarray(series[a : b + 1], float)
+    return w[np.isfinite(w)]
+
+
+def _extreme(series: np.ndarray, a: int | None, b: int | None, fn) -> float:
+    w = _window(series, a, b)
+    return float(fn(w)) if w.size else _NAN
+
+
+def angle_source(view: ViewEstimate | None) -> str:
+    """ "image" (side view or unknown) or "world" (front / oblique: the image angles are distorted)."""
+    return "image" if view is None or view.view == "side" else "world"
+
+
+def px_per_cm(body_length_px: float, height_cm: float | None) -> float:
+    """Image scale from the body length and the lifter's height (NaN without a height)."""
+    if height_cm is None or not (height_cm > 0) or not math.isfinite(body_length_px):
+        return _NAN
+    return body_length_px / (BODY_LENGTH_PER_HEIGHT * height_cm)
+
+
+def rep_metrics(
+    body: BodySeries, rep: Rep, *, view: ViewEstimate | None = None, height_cm: float | None = None
+) -> dict[str, float]:
+    """Every :data:`METRICS` entry for one rep (NaN when not measurable).
+
+    Angles come from the image series in a side view (or when ``view`` is None) and from the 3D
+    world-landmark series in a front or oblique view. Bar drift is NaN in a front view (the drift
+    is along the camera axis). The pull runs from lift-off to lockout (to the rep's last sample
+    when the clip ends first; from the rep's first sample when it starts mid-pull).
+    """
+    s = body.smoothed
+    world = angle_source(view) == "world"
+    hip = s.get("hip_angle_world_deg", s["hip_angle_deg"]) if world else s["hip_angle_deg"]
+    knee = s.get("knee_angle_world_deg", s["knee_angle_deg"]) if world else s["knee_angle_deg"]
+    lean = s.get("torso_lean_world_deg", s["torso_lean_deg"]) if world else s["torso_lean_deg"]
+    m = {name: mo.sample for name, mo in rep.moments.items()}
+    setup, lift, lock = m.get("setup"), m.get("liftoff"), m.get("lockout")
+    pull_a = lift if lift is not None else rep.start_sample
+    pull_b = lock if lock is not None else rep.end_sample
+    step = np.diff(np.asarray(body.time_s, float))
+    fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+    length = body.body_length_px if body.body_length_px > 0 else _NAN
+    out: dict[str, float] = dict.fromkeys(METRICS, _NAN)
+
+    out["hip_angle_setup_deg"] = _at(hip, setup)
+    out["hip_angle_liftoff_deg"] = _at(hip, lift)
+    out["knee_angle_bottom_deg"] = _at(knee, lift)
+    out["torso_lean_liftoff_deg"] = _at(lean, lift)
+    if lock is not None:
+        lock_end = min(rep.end_sample, lock + round(LOCKOUT_WINDOW_S * fs))
+        out["hip_angle_lockout_deg"] = _extreme(hip, lock, lock_end, np.max)
+        out["knee_angle_lockout_deg"] = _extreme(knee, lock, lock_end, np.max)
+        out["torso_lean_lockout_deg"] = _extreme(lean, lock, lock_end, np.min)
+        h_lock, k_lock = out["hip_angle_lockout_deg"], out["knee_angle_lockout_deg"]
+        if not world and math.isfinite(h_lock) and math.isfinite(k_lock):
+            out["lockout_reached"] = float(h_lock >= LOCKOUT_HIP_DEG and k_lock >= LOCKOUT_KNEE_DEG)
+
+    bar_x = _window(s["bar_x_px"], pull_a, pull_b)
+    x0 = _at(s["bar_x_px"], pull_a)
+    if bar_x.size and math.isfinite(x0) and (view is None or view.view != "front"):
+        drift = float(np.max(np.abs(bar_x - x0)))
+        out["max_bar_drift_px"] = drift
+        out["max_bar_drift_rel"] = drift / length
+        out["max_bar_drift_cm"] = drift / px_per_cm(body.body_length_px, height_cm)
+
+    if lift is not None:
+        # From the bottom of the rep (deepest hip flexion shortly before lift-off) through the
+        # first third of the pull.
+        lo = max(rep.start_sample, lift - round(BOTTOM_SEARCH_S * fs))
+        w = np.asarray(hip[lo : lift + 1], float)
+        bottom = lo + int(np.nanargmin(w)) if np.isfinite(w).any() else lift
+        third = lift + max(1, round((pull_b - lift) / 3)) if pull_b > lift else lift
+        hip_y = np.asarray(s["hip_y_px"][bottom : third + 1], float)
+        sh_y = np.asarray(s["shoulder_y_px"][bottom : third + 1], float)
+        lead = (hip_y[0] - hip_y) - (sh_y[0] - sh_y)
+        lead = lead[np.isfinite(lead)]
+        if lead.size:
+            out["hip_rise_lead_rel"] = float(np.max(lead)) / length
+        gain = _window(lean, bottom, third)
+        if gain.size and math.isfinite(_at(lean, bottom)):
+            out["torso_lean_gain_deg"] = max(0.0, float(np.max(gain)) - _at(lean, bottom))
+
+    elbow = np.asarray(s["elbow_angle_deg"][pull_a : pull_b + 1], float)
+    if elbow.size >= 2:
+        held = np.fmax(elbow[:-1], elbow[1:]) if np.isfinite(elbow).sum() >= 2 else elbow
+        held = held[np.isfinite(held)]
+        if held.size:
+            out["min_elbow_angle_pull_deg"] = float(np.min(held))
+
+    tilt = np.asarray(s["toe_y_px"], float) - np.asarray(s["heel_y_px"], float)  # > 0: heel above toe
+    tilt0 = _at(tilt, setup if setup is not None else lift)
+    during = _window(tilt, pull_a, pull_b)
+    if during.size and math.isfinite(tilt0):
+        out["heel_rise_rel"] = max(0.0, float(np.max(during)) - tilt0) / length
+
+    if lift is not None and lock is not None and lock > lift:
+        out["rep_duration_s"] = float(body.time_s[lock] - body.time_s[lift])
+    return out

@@ -24,20 +24,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 EXIT_INTERNAL = 70
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (keeps ``formcheck --help`` fast)."""
     parser = argparse.ArgumentParser(prog="formcheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        mod = importlib.import_module(f"{__name__}.{module}")
-        mod.add_arguments(cmd)
-        cmd.set_defaults(_run=mod.run)
+        if name == command:
+            mod = importlib.import_module(f"{__name__}.{module}")
+            mod.add_arguments(cmd)
+            cmd.set_defaults(_run=mod.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except FormcheckError as exc:

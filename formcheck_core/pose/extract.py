@@ -20,18 +20,31 @@ from .backend import PoseBackend, PoseResult
 from .series import PoseSeries
 
 QUEUE_FRAMES = 4
+#: Frames are downscaled (in the decode thread) so their long side is at most this many pixels
+#: before pose estimation. The landmark model sees a 256x256 crop anyway; landmarks come back
+#: normalised and are scaled to the original frame size, so outputs stay in source pixels.
+MAX_SIDE_PX = 960
 _DONE = object()
 
 
+def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
+    """RGB copy of a BGR frame, downscaled (area interpolation) if its long side exceeds ``max_side_px``."""
+    h, w = bgr.shape[:2]
+    scale = max_side_px / max(h, w)
+    if scale < 1.0:
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:
-    """:func:`iter_frames` decoded ahead in a background thread (bounded queue)."""
+    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
     q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
 
     def produce() -> None:
         try:
             for frame in iter_frames(path, target_fps, info=info):
-                frame = Frame(frame.index, frame.time_s, cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB))
+                frame = Frame(frame.index, frame.time_s, to_model_rgb(frame.bgr))
                 while not stop.is_set():
                     try:
                         q.put(frame, timeout=0.1)
@@ -100,7 +113,7 @@ def extract_pose(
     )  # fmt: skip
     with bar:
         for frame in prefetch_frames(path, target_fps, info):
-            poses = backend.detect(frame.bgr, frame.time_s)  # frame.bgr holds RGB here (prefetch converts)
+            poses = backend.detect(frame.bgr, frame.time_s)  # frame.bgr holds model RGB (see prefetch)
             person = choose_person(poses) if poses else None
             lm = person.image_xyzv if person else nan_img
             frame_idx.append(frame.index)

@@ -1,0 +1,127 @@
+"""Per-rep metrics (formcheck_core.metrics.rep_metrics) on synthetic lifters with known geometry."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from synthetic_lifter import BODY_LENGTH, deadlift_pose, deadlift_progress, pose_from_angles, smoothstep
+
+from formcheck_core.body import ViewEstimate
+from formcheck_core.kinematics import compute_body_series
+from formcheck_core.metrics import BODY_LENGTH_PER_HEIGHT, METRICS, rep_metrics
+from formcheck_core.moments import SETUP_TOL_DEG, segment_reps
+from formcheck_core.pose.landmarks import LANDMARK
+
+SIDE = ViewEstimate(view="side", confidence=1.0, side="right", shoulder_ratio=0.05)
+FRONT = ViewEstimate(view="front", confidence=1.0, side="right", shoulder_ratio=0.8)
+
+
+def _one(pose, **kw):
+    body = compute_body_series(pose)
+    reps = segment_reps(body)
+    assert len(reps) == 1
+    return body, reps[0], rep_metrics(body, reps[0], **kw)
+
+
+def test_every_metric_of_a_clean_rep():
+    pose, truth = deadlift_pose(1)
+    _, rep, m = _one(pose, view=SIDE)
+    assert set(m) == set(METRICS)
+    assert 60.0 <= m["hip_angle_setup_deg"] <= 60.0 + SETUP_TOL_DEG, "the set position, hips at their lowest"
+    # Lift-off is placed where the hip has opened ~10 % of its 120 deg rise.
+    assert 60.0 <= m["hip_angle_liftoff_deg"] <= 75.0
+    assert m["knee_angle_bottom_deg"] == pytest.approx(95.0, abs=10)
+    assert 50.0 <= m["torso_lean_liftoff_deg"] <= 60.0
+    assert m["hip_angle_lockout_deg"] == pytest.approx(180.0, abs=2)
+    assert m["knee_angle_lockout_deg"] == pytest.approx(180.0, abs=2)
+    assert m["torso_lean_lockout_deg"] == pytest.approx(0.0, abs=2)
+    assert m["lockout_reached"] == 1.0
+    assert m["min_elbow_angle_pull_deg"] == pytest.approx(180.0, abs=1)
+    assert m["hip_rise_lead_rel"] < 0.02 and m["torso_lean_gain_deg"] < 2.0
+    assert m["heel_rise_rel"] == pytest.approx(0.0, abs=0.005)
+    assert m["rep_duration_s"] == pytest.approx(truth[0]["lockout"] - truth[0]["liftoff"], abs=0.4)
+    # Bar drift: the wrists move with the shoulders; compare with the exact geometry.
+    lift, lock = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
+    x = pose.image_xy_px[:, LANDMARK["right_wrist"], 0]
+    expected = np.max(np.abs(x[lift : lock + 1] - x[lift]))
+    assert expected > 20
+    assert m["max_bar_drift_px"] == pytest.approx(expected, abs=3)
+    assert m["max_bar_drift_rel"] == pytest.approx(m["max_bar_drift_px"] / BODY_LENGTH)
+    assert math.isnan(m["max_bar_drift_cm"]), "no height given"
+
+
+def test_drift_in_cm_from_the_lifters_height():
+    pose, _ = deadlift_pose(1)
+    _, _, m = _one(pose, view=SIDE, height_cm=180.0)
+    px_per_cm = BODY_LENGTH / (BODY_LENGTH_PER_HEIGHT * 180.0)
+    assert m["max_bar_drift_cm"] == pytest.approx(m["max_bar_drift_px"] / px_per_cm)
+
+
+def test_front_view_reports_no_drift_and_uses_3d_angles():
+    pose, _ = deadlift_pose(1, view="front")
+    _, _, m = _one(pose, view=FRONT)
+    assert math.isnan(m["max_bar_drift_px"]) and math.isnan(m["max_bar_drift_rel"])
+    assert m["hip_angle_lockout_deg"] == pytest.approx(180.0, abs=3), "image angle would be ~180 all along"
+    assert m["hip_angle_liftoff_deg"] < 80, "the 3D angle sees the hinge the image cannot"
+    assert m["torso_lean_liftoff_deg"] == pytest.approx(60.0, abs=8)
+    assert math.isnan(m["lockout_reached"]), "not judged outside a side view"
+
+
+def test_incomplete_lockout_and_bent_arms():
+    prog, _ = deadlift_progress(1)
+    top = (15.0, 20.0, 15.0)  # hip 145, knee 145 at the top
+    angles = [b + (t - b) * prog for b, t in zip((25.0, 60.0, 60.0), top)]
+    pose = pose_from_angles(*angles)
+    # Bend the elbows by 40 deg during the whole clip: forearm turned toward the body.
+    for side in ("left", "right"):
+        el, wr = LANDMARK[f"{side}_elbow"], LANDMARK[f"{side}_wrist"]
+        fore = pose.image_xy_px[:, wr] - pose.image_xy_px[:, el]
+        r = np.radians(40.0)
+        rot = np.array([[np.cos(r), -np.sin(r)], [np.sin(r), np.cos(r)]])
+        pose.image_xy_px[:, wr] = pose.image_xy_px[:, el] + fore @ rot.T
+    _, _, m = _one(pose, view=SIDE)
+    assert m["lockout_reached"] == 0.0
+    assert m["hip_angle_lockout_deg"] == pytest.approx(145.0, abs=3)
+    assert m["min_elbow_angle_pull_deg"] == pytest.approx(140.0, abs=2)
+
+
+def test_hips_rising_first_is_measured():
+    fps, n = 10.0, 60
+    t = np.arange(n) / fps
+    # 0-1.5 s set; 1.5-2.0 s knees and hips extend while the torso tips forward; then stand up.
+    a = smoothstep((t - 1.5) / 0.5)
+    b = smoothstep((t - 2.0) / 0.8)
+    phi_s = 25.0 - 20.0 * a - 5.0 * b
+    phi_t = 60.0 - 40.0 * a - 20.0 * b
+    lam = 60.0 + 15.0 * a - 75.0 * b
+    _, _, m = _one(pose_from_angles(phi_s, phi_t, lam), view=SIDE)
+    assert m["hip_rise_lead_rel"] > 0.05, "a clean rep stays below 0.02"
+    assert m["torso_lean_gain_deg"] > 10, "a clean rep stays below 2"
+
+
+def test_heel_lift_is_measured_against_the_toe():
+    pose, _ = deadlift_pose(1)
+    body = compute_body_series(pose)
+    (rep,) = segment_reps(body)
+    lift, lock = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
+    heel = LANDMARK["right_heel"]
+    pose.image_xy_px[lift + 2 : lock, heel, 1] -= 16.0  # heel 16 px up during mid-pull
+    _, _, m = _one(pose, view=SIDE)
+    assert m["heel_rise_rel"] == pytest.approx(16.0 / BODY_LENGTH, abs=0.02)
+
+
+def test_a_rep_without_lockout_has_nan_lockout_metrics():
+    pose, _ = deadlift_pose(1, end_s=2.1)
+    _, rep, m = _one(pose, view=None)
+    assert "lockout" not in rep.moments
+    for name in (
+        "hip_angle_lockout_deg",
+        "knee_angle_lockout_deg",
+        "torso_lean_lockout_deg",
+        "lockout_reached",
+        "rep_duration_s",
+    ):
+        assert math.isnan(m[name]), name
+    assert math.isfinite(m["hip_angle_liftoff_deg"]) and math.isfinite(m["max_bar_drift_px"])
