@@ -87,6 +87,11 @@ def add_image_metadata(tflite: bytes, mean: float, std: float, name: str) -> byt
     return bytes(model)
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A stored (uncompressed) zip entry with a fixed timestamp."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+
+
 def build_pose_task(out_path: Path, wheel: Path | None = None) -> Path:
     """Build ``pose_landmarker_full.task`` at ``out_path`` from the PyPI wheel (downloaded if None)."""
     _install_metadata_version_shim()
@@ -97,9 +102,13 @@ def build_pose_task(out_path: Path, wheel: Path | None = None) -> Path:
         with zipfile.ZipFile(wheel) as wz:
             detector = wz.read(DETECTOR_MEMBER)
             landmarks = wz.read(LANDMARKS_MEMBER)
+        # Fixed zip timestamps make the build reproducible: same wheel -> same sha256 -> the pose
+        # cache (keyed by model hash) stays valid when the model is rebuilt on a fresh checkout.
         bundle = {
-            "pose_detector.tflite": add_image_metadata(detector, *DETECTOR_NORM, "pose_detector"),
-            "pose_landmarks_detector.tflite": add_image_metadata(landmarks, *LANDMARKS_NORM, "pose_landmarks_detector"),
+            _entry("pose_detector.tflite"): add_image_metadata(detector, *DETECTOR_NORM, "pose_detector"),
+            _entry("pose_landmarks_detector.tflite"): add_image_metadata(
+                landmarks, *LANDMARKS_NORM, "pose_landmarks_detector"
+            ),
         }
         out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = out_path.with_suffix(".task.partial")
