@@ -1,0 +1,151 @@
+"""The deterministic coach: 3-5 prioritised cues from the rule findings, no model needed.
+
+It is the default coaching when no LLM is configured and the fallback when the LLM fails. Every
+cue cites a measured number and the moment (rep, frame, time) it was measured at.
+
+Priority: faults first (one cue per rule, most severe first, then the rule that fired on the
+largest share of measured reps, then the one furthest past its threshold); if fewer than three
+faults, "keep doing this" cues from measured rules closest to their limits; if still fewer than
+three and some rules could not measure, one cue on how to film so they can.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .cues import Cue
+from .findings import Finding
+from .rules import exceedance, finding_priority
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+#: The coach aims for at least this many cues when there is something measured to say.
+MIN_CUES = 3
+MAX_CUES = 5
+
+#: How the key moments read in a "why" line.
+MOMENT_LABELS: dict[str, str] = {
+    "setup": "setup",
+    "liftoff": "lift-off",
+    "knee_pass": "knee pass",
+    "lockout": "lockout",
+}
+
+
+def _where(f: Finding) -> str:
+    """ "rep 2 at lift-off (frame 123, 4.10 s)" """
+    parts = [f"rep {f.rep}" if f.rep is not None else "the set"]
+    if f.moment:
+        parts.append(f"at {MOMENT_LABELS.get(f.moment, f.moment.replace('_', ' '))}")
+    where = " ".join(parts)
+    if f.frame_index is not None and f.time_s is not None:
+        where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
+    return where
+
+
+def _cue(priority: int, f: Finding, text: str, why: str) -> Cue:
+    return Cue(
+        priority=priority,
+        text=text,
+        why=why,
+        rule_id=f.rule_id,
+        rep=f.rep,
+        metric=f.metric,
+        value=f.value,
+        unit=f.unit,
+        moment=f.moment,
+        frame_index=f.frame_index,
+        time_s=f.time_s,
+        source="rules",
+    )
+
+
+def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        groups[f.rule_id].append(f)
+    return groups
+
+
+def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
+    """Up to ``max_cues`` prioritised cues (priority 1 first) from ``analysis.findings``."""
+    return cues_from_findings(analysis.findings, max_cues=max_cues, warnings=analysis.warnings)
+
+
+def cues_from_findings(
+    findings: Sequence[Finding], *, max_cues: int = MAX_CUES, warnings: Sequence[str] = ()
+) -> tuple[Cue, ...]:
+    """Cues from findings alone (see the module docstring for the priority order)."""
+    groups = _by_rule(findings)
+    faulted = []
+    for rule_id, group in groups.items():
+        faults = [f for f in group if f.is_fault]
+        if not faults:
+            continue
+        measured = sum(f.status in ("fault", "ok") for f in group)
+        worst = max(faults, key=finding_priority)
+        share = len(faults) / max(measured, 1)
+        faulted.append(
+            (finding_priority(worst)[0], share, exceedance(worst), rule_id, worst, len(faults), measured)
+        )
+    faulted.sort(key=lambda t: (-t[0], -t[1], -t[2], t[3]))
+
+    out: list[Cue] = []
+    for _, _, _, _, worst, n_faults, measured in faulted:
+        if len(out) >= max_cues:
+            break
+        reps = (
+            "every measured rep"
+            if n_faults == measured and measured > 1
+            else (f"{n_faults} of {measured} measured reps" if measured > 1 else "the one measured rep")
+        )
+        why = f"{worst.message} Worst: {_where(worst)}; seen in {reps}."
+        out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why))
+
+    if len(out) < min(MIN_CUES, max_cues):
+        # Measured and within limits: reinforce, closest to the limit first ("keep an eye on it").
+        oks = []
+        for rule_id, group in groups.items():
+            if any(f.is_fault for f in group):
+                continue
+            measured = [f for f in group if f.status == "ok" and f.value is not None]
+            if measured:
+                closest = min(measured, key=exceedance)
+                oks.append((exceedance(closest), rule_id, closest, len(measured)))
+        oks.sort(key=lambda t: (t[0], t[1]))
+        for _, _, f, n in oks:
+            if len(out) >= min(MIN_CUES, max_cues):
+                break
+            text = f.cue or f"Keep it up: {f.message}"
+            reps = f"{n} measured rep{'s' * (n > 1)}"
+            why = f"{f.message} Closest to the limit: {_where(f)}; within the limit in {reps}."
+            out.append(_cue(len(out) + 1, f, text, why))
+
+    if len(out) < min(MIN_CUES, max_cues):
+        unmeasured = sorted(
+            {f.rule_id for f in findings if f.status == "not_measurable"}
+            - {f.rule_id for f in findings if f.status in ("fault", "ok")}
+        )
+        if unmeasured or not findings:
+            what = (
+                (
+                    f"{len(unmeasured)} check{'s' * (len(unmeasured) > 1)} could not be measured "
+                    f"({', '.join(unmeasured)})"
+                )
+                if unmeasured
+                else "nothing could be measured"
+            )
+            hint = next((w for w in warnings if w), "")
+            out.append(
+                Cue(
+                    priority=len(out) + 1,
+                    text="Film from the side at hip height, whole body and bar in frame, "
+                    "so every check can run.",
+                    why=f"In this clip {what}." + (f" {hint}" if hint else ""),
+                    source="rules",
+                )
+            )
+    return tuple(out[:max_cues])

@@ -1,0 +1,232 @@
+"""The plugin manager: built-in rules and installed plugins, loaded once, on first use.
+
+Built-in rules (``formcheck_rules.*``, listed in :data:`DEFAULT_PLUGINS`) are registered exactly
+like third-party plugins. Third-party plugins are found through the ``formcheck`` entry-point
+group. ``$FORMCHECK_LOAD_PLUGINS`` restricts that: unset loads every installed plugin; an empty
+value loads none beyond the built-ins; ``name1,name2`` loads only those (distribution or
+entry-point names). For notebooks and tests, :func:`register_rule` adds a rule at run time and
+:func:`unregister_rule` removes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import FormcheckError
+from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from .body import BodySeries, Rep, ViewEstimate
+    from .rules import Rule
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginError",
+    "get_plugin_manager",
+    "get_plugins",
+    "hookimpl",
+    "load_plugins",
+    "new_plugin_manager",
+    "plugin_reps",
+    "register_rule",
+    "temporary_rule",
+    "unregister_rule",
+]
+
+ENTRY_POINT_GROUP = "formcheck"
+#: Environment variable restricting which installed plugins load (see module docstring).
+LOAD_PLUGINS_ENV = "FORMCHECK_LOAD_PLUGINS"
+#: Built-in plugins: one module per rule, registered like any other plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "formcheck_rules.excessive_torso_lean",
+    "formcheck_rules.incomplete_lockout",
+    "formcheck_rules.bar_drift",
+    "formcheck_rules.hips_rise_first",
+    "formcheck_rules.hyperextension_at_lockout",
+    "formcheck_rules.bent_arms",
+    "formcheck_rules.heel_lift",
+)
+RUNTIME_PREFIX = "runtime:"
+
+
+#: Entry-point plugin name -> (distribution name, version), for listings.
+_DISTS: dict[str, tuple[str, str]] = {}
+
+
+class PluginError(FormcheckError):
+    """A plugin could not be loaded, or implements a hook formcheck does not have."""
+
+    exit_code = 4
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).strip().lower()
+
+
+def new_plugin_manager(
+    *, builtins: bool = True, entry_points: bool = False, only: Sequence[str] | None = None
+) -> pluggy.PluginManager:
+    """A fresh manager with the hookspecs, the built-ins and (if asked) installed plugins.
+
+    ``only`` restricts entry-point plugins to those distribution or entry-point names.
+    Raises :class:`PluginError` if a plugin fails to import or implements an unknown hook.
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    _load_into(pm, builtins=builtins, entry_points=entry_points, only=only)
+    return pm
+
+
+def _load_into(
+    pm: pluggy.PluginManager, *, builtins: bool, entry_points: bool, only: Sequence[str] | None
+) -> None:
+    registered: list[Any] = []
+    try:
+        if builtins:
+            for module_name in DEFAULT_PLUGINS:
+                mod = importlib.import_module(module_name)
+                if not pm.is_registered(mod):
+                    pm.register(mod, module_name)
+                    registered.append(mod)
+        if entry_points:
+            wanted = {_normalise(n) for n in only} if only is not None else None
+            seen = set()
+            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+                dist = getattr(ep, "dist", None)
+                dist_name = dist.metadata["Name"] if dist is not None else ""
+                names = {_normalise(ep.name), _normalise(dist_name)} - {""}
+                if wanted is not None and not names & wanted:
+                    continue
+                seen |= names
+                try:
+                    plugin = ep.load()
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin {ep.name!r} ({dist_name or ep.value}) failed to load: "
+                        f"{type(exc).__name__}: {exc}. "
+                        f"Uninstall it or set {LOAD_PLUGINS_ENV} to the plugins you want"
+                    ) from None
+                if pm.is_registered(plugin) or pm.get_plugin(ep.name) is not None:
+                    continue
+                pm.register(plugin, name=ep.name)
+                registered.append(plugin)
+                _DISTS[ep.name] = (dist_name, dist.version if dist is not None else "")
+            missing = sorted(wanted - seen) if wanted is not None else []
+            if missing:
+                raise PluginError(
+                    f"{LOAD_PLUGINS_ENV}: no installed formcheck plugin named {', '.join(missing)}"
+                )
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        for plugin in registered:
+            pm.unregister(plugin)
+        raise PluginError(f"plugin {exc.plugin!r} does not fit formcheck's hooks: {exc}") from None
+    except Exception:
+        for plugin in registered:
+            pm.unregister(plugin)
+        raise
+
+
+#: The global manager; filled by :func:`load_plugins` on first use, never at import time.
+pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+pm.add_hookspecs(hookspecs)
+_loaded = False
+
+
+def load_plugins() -> None:
+    """Register the built-ins and the installed plugins ``$FORMCHECK_LOAD_PLUGINS`` allows (once)."""
+    global _loaded
+    if _loaded:
+        return
+    env = os.environ.get(LOAD_PLUGINS_ENV)
+    only = None if env is None else [n for n in env.split(",") if n.strip()]
+    _load_into(pm, builtins=True, entry_points=only is None or bool(only), only=only)
+    _loaded = True
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The global plugin manager, with plugins loaded."""
+    load_plugins()
+    return pm
+
+
+def get_plugins(manager: pluggy.PluginManager | None = None) -> list[dict[str, Any]]:
+    """Loaded plugins: name, hooks implemented, and distribution name/version for installed ones."""
+    manager = manager or get_plugin_manager()
+    out = []
+    for plugin in manager.get_plugins():
+        name = manager.get_name(plugin)
+        hooks = sorted(h.name for h in manager.get_hookcallers(plugin) or [])
+        info: dict[str, Any] = {"name": name, "hooks": hooks}
+        if name in _DISTS:
+            info["package"], info["version"] = _DISTS[name]
+        out.append(info)
+    return sorted(out, key=lambda p: (p["name"] not in DEFAULT_PLUGINS, p["name"]))
+
+
+class _RuntimeRules:
+    """A plugin object holding rules registered at run time (notebooks, tests)."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+
+    @hookimpl
+    def register_rules(self, register) -> None:
+        for r in self.rules:
+            register(r)
+
+
+def register_rule(rule: Rule, *, manager: pluggy.PluginManager | None = None) -> str:
+    """Register one rule at run time; returns its plugin name. Re-registering an id replaces it."""
+    from .rules import Rule
+
+    if not isinstance(rule, Rule):
+        raise TypeError(f"register_rule() expects a formcheck Rule, got {type(rule).__name__}")
+    manager = manager or get_plugin_manager()
+    name = RUNTIME_PREFIX + rule.id
+    if manager.get_plugin(name) is not None:
+        manager.unregister(name=name)
+    manager.register(_RuntimeRules(rule), name=name)
+    return name
+
+
+def unregister_rule(rule_id: str, *, manager: pluggy.PluginManager | None = None) -> bool:
+    """Remove a rule registered with :func:`register_rule`; False if there was none."""
+    manager = manager or get_plugin_manager()
+    name = RUNTIME_PREFIX + rule_id
+    if manager.get_plugin(name) is None:
+        return False
+    manager.unregister(name=name)
+    return True
+
+
+@contextmanager
+def temporary_rule(rule: Rule, *, manager: pluggy.PluginManager | None = None) -> Iterator[Rule]:
+    """Register ``rule`` for the duration of a ``with`` block (e.g. one test)."""
+    register_rule(rule, manager=manager)
+    try:
+        yield rule
+    finally:
+        unregister_rule(rule.id, manager=manager)
+
+
+def plugin_reps(
+    body: BodySeries, view: ViewEstimate, lift: str, manager: pluggy.PluginManager | None = None
+) -> tuple[Rep, ...] | None:
+    """Reps from a plugin's ``detect_reps`` override, or None when no plugin overrides it."""
+    manager = manager or get_plugin_manager()
+    try:
+        reps = manager.hook.detect_reps(body=body, view=view, lift=lift)
+    except Exception as exc:
+        raise PluginError(f"a plugin's detect_reps failed: {type(exc).__name__}: {exc}") from None
+    return None if reps is None else tuple(reps)

@@ -1,0 +1,48 @@
+"""bent_arms: pulling with bent elbows instead of long, straight arms.
+
+Metric: ``min_elbow_angle_pull_deg`` (smallest shoulder-elbow-wrist angle between lift-off and
+lockout held for two samples, 180 = straight).
+
+Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value. Straight arms read
+131-173° in 2D (elbow keypoints jitter and the plates hide the forearm); the clip labelled bent
+arms reads 99°. The default, 115°, sits between them: it flags that clip and 1 of 30 clean ones
+(86°, arms behind the plates in a low-camera clip).
+"""
+
+from formcheck_core.hookspecs import hookimpl
+from formcheck_core.rules import Rule
+
+MIN_ELBOW_ANGLE_DEG = 115.0
+
+
+def check(ctx):
+    """Smallest elbow angle during the pull below ``min_elbow_angle_deg``.
+
+    Can see: elbow bend in the image plane from a side view (approximate from oblique).
+    Cannot see: bend toward the camera (front view), or arms hidden behind the plates (NaN ->
+    not measurable).
+    """
+    return ctx.compare(
+        "min_elbow_angle_pull_deg", "min_elbow_angle_deg", fault_if="below", moment="knee_pass"
+    )
+
+
+RULE = Rule(
+    id="bent_arms",
+    check=check,
+    description="Elbows bend during the pull (arms should hang straight like ropes).",
+    metrics=("min_elbow_angle_pull_deg",),
+    thresholds={"min_elbow_angle_deg": MIN_ELBOW_ANGLE_DEG},
+    severity="moderate",
+    moment="knee_pass",
+    views=("side", "oblique"),
+    view_note="Elbow bend is not measurable from a front view: the bend points at the camera.",
+    message="Elbows bent to {measured} during the pull (limit {limit}).",
+    cue="Long arms: lock your elbows and let the arms hang like ropes (they bent to {measured}).",
+    praise="Straight arms through the pull: elbows stayed at {measured} or more (limit {limit}).",
+)
+
+
+@hookimpl
+def register_rules(register):
+    register(RULE)

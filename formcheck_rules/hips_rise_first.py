@@ -1,0 +1,45 @@
+"""hips_rise_first: the hips shoot up before the shoulders move (the pull turns into a stiff-leg pull).
+
+Metric: ``hip_rise_lead_rel`` (how far the hips rise ahead of the shoulders early in the pull,
+body lengths; positive = hips lead).
+
+Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value. In a good pull hips
+and shoulders rise together; clean clips read at most 0.09. The default, 0.10 body lengths, flags
+the clip labelled hips-first (5 of its 10 reps, up to 0.13) and none of the 29 clean clips -- one
+positive is thin evidence, so treat the margin as provisional.
+"""
+
+from formcheck_core.hookspecs import hookimpl
+from formcheck_core.rules import Rule
+
+MAX_HIP_LEAD_REL = 0.10
+
+
+def check(ctx):
+    """Hips rise more than ``max_hip_lead_rel`` body lengths ahead of the shoulders early in the pull.
+
+    Can see: vertical hip and shoulder motion, from any view (vertical motion is in the image plane).
+    Cannot see: why (weak quads, setup too low); a lift-off the clip misses is not measurable.
+    """
+    if ctx.moment("liftoff") is None:
+        return ctx.not_measurable("The clip does not show this rep's lift-off.", moment="liftoff")
+    return ctx.compare("hip_rise_lead_rel", "max_hip_lead_rel", moment="liftoff")
+
+
+RULE = Rule(
+    id="hips_rise_first",
+    check=check,
+    description="Hips rise before the shoulders off the floor.",
+    metrics=("hip_rise_lead_rel",),
+    thresholds={"max_hip_lead_rel": MAX_HIP_LEAD_REL},
+    severity="moderate",
+    moment="liftoff",
+    message="Hips rose {measured} ahead of the shoulders {at} (limit {limit}).",
+    cue="Push the floor away with your legs and lift chest and hips together: hips led by {measured}.",
+    praise="Hips and shoulders rose together: hip lead {measured} (limit {limit}).",
+)
+
+
+@hookimpl
+def register_rules(register):
+    register(RULE)

@@ -1,0 +1,52 @@
+"""hyperextension_at_lockout: leaning back past vertical at the top.
+
+Metric: ``torso_lean_lockout_deg`` (negative = leaning back); the rule reads the lean-back angle,
+``-torso_lean_lockout_deg``.
+
+Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value, and the dev labels
+cannot calibrate it: the clip labelled hyperextension leans its hip->shoulder line back only 11°
+(the arch is in the lower back, which the keypoints cannot see), while four clean clips filmed by
+one low camera read 21-31°. The default, 25° (a lean-back any coach would call excessive), keeps
+clean clips passing except two of those (27°, 31°) and misses the labelled one.
+"""
+
+from formcheck_core.hookspecs import hookimpl
+from formcheck_core.rules import Rule
+
+MAX_LEAN_BACK_DEG = 25.0
+
+
+def check(ctx):
+    """Torso leaning back more than ``max_lean_back_deg`` past vertical at lockout.
+
+    Can see: the hip->shoulder line leaning back from a side view (approximate from oblique).
+    Cannot see: lower-back arching with an upright torso line, a lockout the clip cuts off, or
+    lean-back from a front view.
+    """
+    lean = ctx.metric("torso_lean_lockout_deg")
+    if lean is None or ctx.moment("lockout") is None:
+        return ctx.not_measurable(
+            "Torso lean at lockout could not be measured in this rep.", moment="lockout"
+        )
+    return ctx.compare("torso_lean_lockout_deg", "max_lean_back_deg", value=-lean, moment="lockout")
+
+
+RULE = Rule(
+    id="hyperextension_at_lockout",
+    check=check,
+    description="Leaning back past vertical at lockout.",
+    metrics=("torso_lean_lockout_deg",),
+    thresholds={"max_lean_back_deg": MAX_LEAN_BACK_DEG},
+    severity="moderate",
+    moment="lockout",
+    views=("side", "oblique"),
+    view_note="Leaning back is not measurable from a front view: it points away from the camera.",
+    message="Leaned back {measured} past vertical {at} (limit {limit}).",
+    cue="Finish tall, not leaning back: stack shoulders over hips at the top (you leaned back {measured}).",
+    praise="Tall, stacked lockout: {measured} of lean-back (limit {limit}).",
+)
+
+
+@hookimpl
+def register_rules(register):
+    register(RULE)

@@ -1,0 +1,536 @@
+"""Rules: the Rule model, the built-in rules on hand-built reps, thresholds, fault isolation, verdicts."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from rule_fixtures import make_analysis, make_rep
+
+from formcheck_core.findings import Finding
+from formcheck_core.plugins import PluginError, new_plugin_manager, register_rule
+from formcheck_core.rules import (
+    Rule,
+    RuleConfigError,
+    apply_rules,
+    collect_rules,
+    load_threshold_config,
+    parse_threshold_option,
+    resolve_thresholds,
+    rule,
+    threshold_settings,
+    verdicts,
+)
+from formcheck_rules import (
+    bar_drift,
+    bent_arms,
+    excessive_torso_lean,
+    heel_lift,
+    hips_rise_first,
+    hyperextension_at_lockout,
+    incomplete_lockout,
+)
+
+
+@pytest.fixture
+def pm():
+    """A fresh manager with the built-in rules only (no installed plugins, no global state)."""
+    return new_plugin_manager()
+
+
+def run(pm, *reps, view="side", lift="deadlift", thresholds=None, **kw):
+    return apply_rules(make_analysis(tuple(reps), view=view, lift=lift), thresholds, plugin_manager=pm, **kw)
+
+
+def status(analysis, rule_id, rep=1):
+    found = [f for f in analysis.findings if f.rule_id == rule_id and f.rep == rep]
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ---------------------------------------------------------------- the Rule model
+
+
+def _noop(ctx):
+    return None
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"id": "Bad Id"}, "lower_snake_case"),
+        ({"severity": "catastrophic"}, "severity"),
+        ({"thresholds": {"x_deg": math.nan}}, "must be a number"),
+        ({"thresholds": {"x_deg": "60"}}, "must be a number"),
+        ({"presets": {"seed": {"y_deg": 1.0}}}, "unknown thresholds"),
+        ({"lifts": "deadlift"}, "tuples of names"),
+        ({"check": "not callable"}, "callable"),
+    ],
+)
+def test_rule_rejects_bad_declarations(kwargs, error):
+    base = dict(
+        id="ok_rule", check=_noop, description="d", metrics=("x_deg",), thresholds={"x_deg": 1.0}, cue="c"
+    )
+    with pytest.raises(ValueError, match=error):
+        Rule(**{**base, **kwargs})
+
+
+def test_rule_applies_to_lift_family():
+    r = excessive_torso_lean.RULE
+    assert (
+        r.applies_to("deadlift") and r.applies_to("romanian_deadlift") and r.applies_to("kettlebell_deadlift")
+    )
+    assert not r.applies_to("squat") and not r.applies_to("deadlift_bench")
+
+
+def test_rule_decorator_takes_description_from_docstring():
+    @rule(
+        id="slow_pull",
+        metrics=["rep_duration_s"],
+        thresholds={"max_duration_s": 4.0},
+        cue="Faster: {measured}.",
+    )
+    def slow_pull(ctx):
+        """Pull takes too long.
+
+        Reads rep_duration_s.
+        """
+        return ctx.compare("rep_duration_s", "max_duration_s", moment="lockout")
+
+    assert isinstance(slow_pull, Rule) and slow_pull.description == "Pull takes too long."
+    assert "Reads rep_duration_s" in slow_pull.doc
+
+
+# ---------------------------------------------------------------- built-in rules
+
+
+def test_clean_rep_passes_every_builtin_rule(pm):
+    a = run(pm, make_rep(1))
+    rules, _ = collect_rules(pm)
+    assert {f.rule_id for f in a.findings} == set(rules)
+    assert all(f.status == "ok" for f in a.findings), [f.message for f in a.findings if f.status != "ok"]
+    assert a.rule_errors == ()
+    assert [(v.rep, v.label) for v in a.verdicts] == [(1, "clean"), (None, "clean")]
+
+
+CASES = [
+    # rule id, metric overrides that fire it, moment, measured value, threshold from the module
+    (
+        "excessive_torso_lean",
+        {"torso_lean_liftoff_deg": excessive_torso_lean.MAX_LEAN_DEG + 8},
+        "liftoff",
+        excessive_torso_lean.MAX_LEAN_DEG + 8,
+        excessive_torso_lean.MAX_LEAN_DEG,
+    ),
+    (
+        "incomplete_lockout",
+        {"hip_angle_lockout_deg": incomplete_lockout.MIN_HIP_ANGLE_DEG - 15},
+        "lockout",
+        incomplete_lockout.MIN_HIP_ANGLE_DEG - 15,
+        incomplete_lockout.MIN_HIP_ANGLE_DEG,
+    ),
+    (
+        "bar_drift",
+        {"max_bar_drift_rel": bar_drift.MAX_DRIFT_REL * 2, "max_bar_drift_px": 321.0},
+        "knee_pass",
+        bar_drift.MAX_DRIFT_REL * 2,
+        bar_drift.MAX_DRIFT_REL,
+    ),
+    (
+        "hips_rise_first",
+        {"hip_rise_lead_rel": hips_rise_first.MAX_HIP_LEAD_REL * 2},
+        "liftoff",
+        hips_rise_first.MAX_HIP_LEAD_REL * 2,
+        hips_rise_first.MAX_HIP_LEAD_REL,
+    ),
+    (
+        "hyperextension_at_lockout",
+        {"torso_lean_lockout_deg": -(hyperextension_at_lockout.MAX_LEAN_BACK_DEG + 6)},
+        "lockout",
+        hyperextension_at_lockout.MAX_LEAN_BACK_DEG + 6,
+        hyperextension_at_lockout.MAX_LEAN_BACK_DEG,
+    ),
+    (
+        "bent_arms",
+        {"min_elbow_angle_pull_deg": bent_arms.MIN_ELBOW_ANGLE_DEG - 20},
+        "knee_pass",
+        bent_arms.MIN_ELBOW_ANGLE_DEG - 20,
+        bent_arms.MIN_ELBOW_ANGLE_DEG,
+    ),
+    (
+        "heel_lift",
+        {"heel_rise_rel": heel_lift.MAX_HEEL_RISE_REL * 3},
+        "liftoff",
+        heel_lift.MAX_HEEL_RISE_REL * 3,
+        heel_lift.MAX_HEEL_RISE_REL,
+    ),
+]
+
+
+@pytest.mark.parametrize("rule_id, metrics, moment, value, threshold", CASES, ids=[c[0] for c in CASES])
+def test_builtin_rule_fires_with_value_threshold_and_moment(pm, rule_id, metrics, moment, value, threshold):
+    a = run(pm, make_rep(1), make_rep(2, start=50, **metrics))
+    assert status(a, rule_id, rep=1).status == "ok"
+    f = status(a, rule_id, rep=2)
+    assert f.is_fault and f.severity == "moderate"
+    assert f.value == pytest.approx(value) and f.threshold == pytest.approx(threshold)
+    assert f.moment == moment
+    rep2 = a.reps[1]
+    assert (f.frame_index, f.time_s) == (rep2.moments[moment].frame_index, rep2.moments[moment].time_s)
+    assert f.message and f.cue and f.unit in ("deg", "body_lengths")
+    # Only this rule fired, and it decides the verdicts.
+    assert [x.rule_id for x in a.findings if x.is_fault] == [rule_id]
+    assert [(v.rep, v.label) for v in a.verdicts] == [(1, "clean"), (2, "needs work"), (None, "needs work")]
+    assert a.verdicts[-1].top_finding == f
+
+
+@pytest.mark.parametrize("rule_id, metrics, moment, value, threshold", CASES, ids=[c[0] for c in CASES])
+def test_builtin_rule_reports_nan_metric_as_not_measurable(pm, rule_id, metrics, moment, value, threshold):
+    a = run(pm, make_rep(1, **{m: math.nan for m in metrics}))
+    f = status(a, rule_id)
+    assert f.status == "not_measurable" and f.value is None and f.message
+
+
+@pytest.mark.parametrize(
+    "rule_id",
+    [
+        "excessive_torso_lean",
+        "incomplete_lockout",
+        "bar_drift",
+        "hyperextension_at_lockout",
+        "bent_arms",
+        "heel_lift",
+    ],
+)
+def test_front_view_is_not_measurable_instead_of_a_guess(pm, rule_id):
+    metrics = next(c[1] for c in CASES if c[0] == rule_id)
+    f = status(run(pm, make_rep(1, **metrics), view="front"), rule_id)
+    assert f.status == "not_measurable" and "front" in f.message
+
+
+def test_lockout_is_judged_from_the_side_only(pm):
+    f = status(run(pm, make_rep(1, hip_angle_lockout_deg=120.0), view="oblique"), "incomplete_lockout")
+    assert f.status == "not_measurable" and "oblique" in f.message
+
+
+def test_hips_rise_first_is_measured_from_the_front(pm):
+    f = status(run(pm, make_rep(1, hip_rise_lead_rel=0.5), view="front"), "hips_rise_first")
+    assert f.is_fault
+
+
+def test_a_rep_that_never_reaches_the_top_is_an_incomplete_lockout(pm):
+    from dataclasses import replace
+
+    rep = replace(
+        make_rep(1, hip_angle_lockout_deg=140.0), complete=False
+    )  # lockout moment found, top not reached
+    f = status(run(pm, rep), "incomplete_lockout")
+    assert f.is_fault and f.value == 140.0 and f.moment == "lockout"
+
+
+def test_lockout_rules_do_not_guess_on_a_cut_off_rep(pm):
+    a = run(pm, make_rep(1, complete=False, hip_angle_lockout_deg=120.0))
+    assert status(a, "incomplete_lockout").status == "not_measurable"
+    assert status(a, "hyperextension_at_lockout").status == "not_measurable"
+    assert a.verdicts[0].label == "clean"  # other rules measured it
+
+
+def test_bar_drift_reports_pixels_and_the_seed_preset_judges_pixels(pm):
+    rep = make_rep(1, max_bar_drift_rel=bar_drift.MAX_DRIFT_REL / 2, max_bar_drift_px=80.0)
+    default = status(run(pm, rep), "bar_drift")
+    assert default.status == "ok" and default.unit == "body_lengths" and "80 px" in default.cue
+    seed = status(run(pm, rep, thresholds=threshold_settings(preset="seed", pm=pm)), "bar_drift")
+    assert seed.is_fault and seed.unit == "px" and seed.value == 80.0 and seed.threshold == 50.0
+
+
+def test_seed_preset_is_stricter_on_torso_lean(pm):
+    rep = make_rep(1, torso_lean_liftoff_deg=50.0)
+    assert status(run(pm, rep), "excessive_torso_lean").status == "ok"
+    seed = run(pm, rep, thresholds=threshold_settings(preset="seed", pm=pm))
+    assert status(seed, "excessive_torso_lean").is_fault
+    assert seed.options["thresholds"]["excessive_torso_lean"]["max_lean_deg"] == 45.0
+
+
+def test_rules_skip_lifts_they_do_not_apply_to(pm):
+    a = run(pm, make_rep(1, torso_lean_liftoff_deg=85.0), lift="squat")
+    assert a.findings == () and [v.label for v in a.verdicts] == ["unclear", "unclear"]
+
+
+def test_no_reps_no_findings(pm):
+    a = run(pm)
+    assert a.findings == () and a.verdicts == () and a.rule_errors == ()
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def test_threshold_priority_defaults_preset_config_override(pm, tmp_path):
+    cfg = tmp_path / "formcheck.toml"
+    cfg.write_text(
+        'preset = "seed"\n[thresholds.bent_arms]\nmin_elbow_angle_deg = 130\n'
+        "[thresholds.excessive_torso_lean]\nmax_lean_deg = 55\n"
+    )
+    t = threshold_settings(config=cfg, overrides=["excessive_torso_lean.max_lean_deg=70"], pm=pm)
+    assert t["excessive_torso_lean"]["max_lean_deg"] == 70.0  # override > file
+    assert t["bent_arms"]["min_elbow_angle_deg"] == 130.0  # file > default
+    assert t["bar_drift"] == {"max_drift_rel": math.inf, "max_drift_px": 50.0}  # the file's preset
+    assert t["heel_lift"]["max_heel_rise_rel"] == heel_lift.MAX_HEEL_RISE_REL  # no seed value: default
+    # An explicit preset beats the file's preset.
+    t2 = threshold_settings(preset="calibrated", config=cfg, pm=pm)
+    assert t2["bar_drift"]["max_drift_rel"] == bar_drift.MAX_DRIFT_REL
+    assert t2["excessive_torso_lean"]["max_lean_deg"] == 55.0
+
+
+def test_keyword_thresholds_override_defaults(pm):
+    a = run(
+        pm,
+        make_rep(1, torso_lean_liftoff_deg=50.0),
+        thresholds={"excessive_torso_lean": {"max_lean_deg": 40}},
+    )
+    f = status(a, "excessive_torso_lean")
+    assert f.is_fault and f.threshold == 40.0
+
+
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"no_such_rule": {"x": 1}}, "unknown rule 'no_such_rule'"),
+        ({"bent_arms": {"max_elbow": 1}}, "has no threshold 'max_elbow'"),
+        ({"bent_arms": {"min_elbow_angle_deg": "a lot"}}, "must be a number"),
+        ({"bent_arms": 3}, "table of name"),
+    ],
+)
+def test_bad_threshold_overrides_fail_loudly(pm, overrides, error):
+    with pytest.raises(RuleConfigError, match=error) as info:
+        run(pm, make_rep(1), thresholds=overrides)
+    assert info.value.exit_code == 4
+
+
+def test_unknown_preset_and_bad_options(pm, tmp_path):
+    rules, _ = collect_rules(pm)
+    with pytest.raises(RuleConfigError, match="unknown threshold preset 'strict'.*calibrated, seed"):
+        resolve_thresholds(rules, preset="strict")
+    assert parse_threshold_option("bar_drift.max_drift_px=inf") == ("bar_drift", "max_drift_px", math.inf)
+    for bad in ("bar_drift=3", "bar_drift.max_drift_px", "bar_drift.max_drift_px=wide", ".x=1"):
+        with pytest.raises(RuleConfigError, match="RULE.NAME=NUMBER"):
+            parse_threshold_option(bad)
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[thresholds.bent_arms\n")
+    with pytest.raises(RuleConfigError, match="not valid TOML"):
+        load_threshold_config(bad_toml)
+    with pytest.raises(RuleConfigError, match="does not exist"):
+        load_threshold_config(tmp_path / "missing.toml")
+    extra = tmp_path / "extra.toml"
+    extra.write_text("[bent_arms]\nmin_elbow_angle_deg = 1\n")
+    with pytest.raises(RuleConfigError, match="unknown keys"):
+        load_threshold_config(extra)
+
+
+# ---------------------------------------------------------------- fault isolation
+
+
+def _rule(rule_id, check, **kw):
+    base = dict(
+        description=f"test rule {rule_id}",
+        metrics=("torso_lean_liftoff_deg",),
+        thresholds={"limit_deg": 1.0},
+        cue="cue",
+    )
+    return Rule(id=rule_id, check=check, **{**base, **kw})
+
+
+def _raises(ctx):
+    raise ZeroDivisionError("boom in rule")
+
+
+def _fine_then_raises(ctx):
+    if ctx.rep.number == 2:
+        raise KeyError("second rep")
+    return ctx.compare("torso_lean_liftoff_deg", "limit_deg")
+
+
+def _sleeps(ctx):
+    time.sleep(3)
+
+
+BROKEN = [
+    ("raises", _raises, "ZeroDivisionError: boom in rule"),
+    ("raises_later", _fine_then_raises, "rep 2: KeyError"),
+    ("returns_string", lambda ctx: "looks bad", "returned str"),
+    ("returns_dict_list", lambda ctx: [{"status": "fault"}], "returned a dict"),
+    (
+        "wrong_rule_id",
+        lambda ctx: Finding("other", ctx.rep.number, "fault", "major", "x", value=1.0),
+        "rule_id 'other'",
+    ),
+    ("nan_value", lambda ctx: ctx.fault(math.nan, 1.0), "not a finite number"),
+    ("bad_status", lambda ctx: Finding("bad_status", ctx.rep.number, "meh", "minor", "x"), "status 'meh'"),
+    ("bad_template", lambda ctx: ctx.fault(2.0, 1.0, message=None), "KeyError"),
+    ("too_slow", _sleeps, "too slow"),
+]
+
+
+@pytest.mark.parametrize("rule_id, check, error", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_rule_is_reported_and_skipped_others_complete(pm, rule_id, check, error):
+    kw = {"cue": "{missing_field}"} if rule_id == "bad_template" else {}
+    broken = _rule(rule_id, check, timeout_s=0.3, **kw)
+    name = register_rule(broken, manager=pm)
+    start = time.monotonic()
+    a = run(pm, make_rep(1, torso_lean_liftoff_deg=80.0), make_rep(2, start=50, torso_lean_liftoff_deg=80.0))
+    assert time.monotonic() - start < 2.5
+    assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [(rule_id, name)]
+    assert error in a.rule_errors[0].error
+    assert not any(f.rule_id == rule_id for f in a.findings)  # skipped entirely
+    # The built-ins still ran on both reps and decided the verdicts.
+    assert status(a, "excessive_torso_lean", rep=2).is_fault
+    assert [v.label for v in a.verdicts] == ["needs work", "needs work", "needs work"]
+
+
+def test_a_slow_rule_is_skipped_after_its_first_timeout(pm):
+    calls = []
+
+    def slow(ctx):
+        calls.append(ctx.rep.number)
+        time.sleep(1.0)
+
+    register_rule(_rule("slowpoke", slow, timeout_s=0.1), manager=pm)
+    a = run(pm, *(make_rep(i, start=50 * i) for i in range(1, 6)))
+    assert calls == [1] and len(a.rule_errors) == 1 and "too slow" in a.rule_errors[0].error
+
+
+def test_global_timeout_from_the_environment(pm, monkeypatch):
+    monkeypatch.setenv("FORMCHECK_RULE_TIMEOUT_S", "0.2")
+    register_rule(_rule("sleepy", _sleeps), manager=pm)
+    a = run(pm, make_rep(1))
+    assert [e.rule_id for e in a.rule_errors] == ["sleepy"] and "0.2 s" in a.rule_errors[0].error
+    monkeypatch.setenv("FORMCHECK_RULE_TIMEOUT_S", "soon")
+    with pytest.raises(RuleConfigError, match="FORMCHECK_RULE_TIMEOUT_S"):
+        run(pm, make_rep(1))
+
+
+def test_broken_register_hook_and_duplicate_ids_are_reported(pm):
+    from formcheck_core.hookspecs import hookimpl
+
+    class Exploding:
+        @hookimpl
+        def register_rules(self, register):
+            raise RuntimeError("cannot build my rules")
+
+    class Duplicate:
+        @hookimpl
+        def register_rules(self, register):
+            register(_rule("bent_arms", _raises))
+
+    class NotARule:
+        @hookimpl
+        def register_rules(self, register):
+            register({"id": "dict_rule"})
+
+    pm.register(Exploding(), name="exploding")
+    pm.register(Duplicate(), name="duplicate")
+    pm.register(NotARule(), name="not_a_rule")
+    a = run(pm, make_rep(1, min_elbow_angle_pull_deg=100.0))
+    errors = {e.plugin: e for e in a.rule_errors}
+    assert "cannot build my rules" in errors["exploding"].error
+    assert (
+        errors["duplicate"].rule_id == "bent_arms"
+        and "formcheck_rules.bent_arms" in errors["duplicate"].error
+    )
+    assert "expects a formcheck Rule" in errors["not_a_rule"].error
+    assert status(a, "bent_arms").is_fault  # the built-in kept its id
+
+
+def test_misspelled_hook_fails_loudly(pm):
+    from formcheck_core.hookspecs import hookimpl
+
+    class Typo:
+        @hookimpl
+        def register_rule(self, register):  # missing "s"
+            pass
+
+    pm.register(Typo(), name="typo")
+    with pytest.raises(PluginError, match="register_rule") as info:
+        run(pm, make_rep(1))
+    assert info.value.exit_code == 4
+
+
+# ---------------------------------------------------------------- plugin metrics
+
+
+def test_plugin_metric_feeds_a_rule_and_a_failing_metric_is_isolated(pm):
+    from formcheck_core.hookspecs import hookimpl
+
+    class Tempo:
+        @hookimpl
+        def register_metrics(self, register):
+            register(
+                "double_duration_s",
+                "Twice the rep duration.",
+                lambda body, rep, view: 2 * rep.metrics["rep_duration_s"],
+            )
+            register("broken_rel", "Always fails.", lambda body, rep, view: 1 / 0)
+
+    pm.register(Tempo(), name="tempo")
+    register_rule(
+        Rule(
+            id="slow",
+            check=lambda ctx: ctx.compare("double_duration_s", "max_s"),
+            description="slow",
+            metrics=("double_duration_s",),
+            thresholds={"max_s": 3.0},
+            cue="Faster: {measured}.",
+        ),
+        manager=pm,
+    )
+    a = run(pm, make_rep(1, rep_duration_s=1.0), make_rep(2, start=50, rep_duration_s=2.0))
+    assert [r.metrics["double_duration_s"] for r in a.reps] == [2.0, 4.0]
+    assert all(math.isnan(r.metrics["broken_rel"]) for r in a.reps)
+    assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [("metric:broken_rel", "tempo")]
+    assert [status(a, "slow", rep=n).status for n in (1, 2)] == ["ok", "fault"]
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def _f(rep, severity, value=2.0, threshold=1.0, status="fault", rule_id="r"):
+    return Finding(rule_id, rep, status, severity, "m", value=value, threshold=threshold)
+
+
+def test_verdicts_follow_severity_and_measurability():
+    reps = [make_rep(n, start=50 * n) for n in (1, 2, 3, 4)]
+    findings = [
+        _f(1, "minor"),  # only a minor fault: clean, but it is the top finding
+        _f(2, "moderate", 1.5),
+        _f(2, "major", 1.1, rule_id="worse"),  # the major one is on top
+        Finding("r", 3, "not_measurable", "info", "front view"),  # nothing measured: unclear
+        _f(4, "info", status="ok"),
+    ]
+    v = {x.rep: x for x in verdicts(findings, reps)}
+    assert (v[1].label, v[1].top_finding.severity) == ("clean", "minor")
+    assert (v[2].label, v[2].top_finding.rule_id) == ("needs work", "worse")
+    assert (v[3].label, v[3].top_finding) == ("unclear", None)
+    assert (v[4].label, v[4].top_finding) == ("clean", None)
+    assert (v[None].label, v[None].top_finding.rule_id) == ("needs work", "worse")
+
+
+# ---------------------------------------------------------------- on a real clip
+
+
+def test_real_clip_analysis_completes_around_a_broken_rule(dev_clip):
+    from formcheck_core.analysis import analyze
+    from formcheck_core.plugins import temporary_rule
+
+    clip = dev_clip("kettlebell_correct_side")
+    with temporary_rule(_rule("explodes", _raises)):
+        a = analyze(clip, progress=False)
+    assert a.ok, a.warnings
+    assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [("explodes", "runtime:explodes")]
+    assert "ZeroDivisionError" in a.rule_errors[0].error
+    measured = {f.rule_id for f in a.findings if f.status in ("fault", "ok")}
+    assert {"excessive_torso_lean", "bar_drift"} <= measured
+    assert {v.rep for v in a.verdicts} == {r.number for r in a.reps} | {None}
+    assert a.options["thresholds"]["excessive_torso_lean"] == excessive_torso_lean.RULE.thresholds
+    # Without the broken rule the findings are the same: isolation changed nothing else.
+    b = analyze(clip, progress=False)
+    assert b.rule_errors == () and b.findings == a.findings
