@@ -76,7 +76,7 @@ class Style:
             arc_px=max(2, round(4 * u)),
             font_px=max(12, round(30 * u)),
             small_font_px=max(11, round(25 * u)),
-            title_font_px=max(13, round(34 * u)),
+            title_font_px=max(13, round(31 * u)),
             pad_px=max(4, round(12 * u)),
         )
 
@@ -86,8 +86,9 @@ class Style:
         return int(np.clip(r, 3 * self.line_px, 16 * self.line_px))
 
 
+@lru_cache(maxsize=4096)
 def text_size(text: str, size_px: int, bold: bool = False) -> tuple[int, int]:
-    """(width, height) in pixels of one line of text."""
+    """(width, height) in pixels of one line of text (cached: labels repeat frame after frame)."""
     left, top, right, bottom = font(size_px, bold).getbbox(text or " ")
     return int(right - min(left, 0)), int(bottom - min(top, 0))
 
@@ -168,7 +169,7 @@ def panel(width_px: int, lines: list[tuple[str, BGR, bool]], size_px: int, pad_p
     for text, colour, bold in lines:
         for part in wrap_text(text, size_px, width_px - 2 * pad_px, bold):
             wrapped.append((part, colour, bold))
-    line_h = int(round(size_px * 1.3))
+    line_h = round(float(size_px * 1.3))
     height = max(line_h, len(wrapped) * line_h) + 2 * pad_px
     band = np.empty((height, width_px, 3), np.uint8)
     band[:] = PANEL
@@ -177,3 +178,48 @@ def panel(width_px: int, lines: list[tuple[str, BGR, bool]], size_px: int, pad_p
         for i, (text, colour, bold) in enumerate(wrapped)
     ]
     return draw_texts(band, items)
+
+
+def place_near(
+    anchor: tuple[float, float],
+    text: str,
+    size_px: int,
+    placed: list[tuple[int, int, int, int]],
+    frame_wh: tuple[int, int],
+    *,
+    gap_px: int = 8,
+    bold: bool = False,
+    prefer: tuple[str, ...] = ("right", "left", "above", "below"),
+) -> tuple[int, int]:
+    """Top-left corner for a label next to ``anchor`` that overlaps no rectangle in ``placed``.
+
+    Tries the sides in ``prefer`` order (then further out); the chosen rectangle (with padding)
+    is appended to ``placed``. Positions are clamped inside the frame.
+    """
+    tw, th = text_size(text, size_px, bold)
+    w, h = frame_wh
+    ax, ay = anchor
+    pad = max(3, size_px // 6)
+    fallback = None
+    for k in (1, 2, 3):
+        g = gap_px * k
+        for side in prefer:
+            x, y = {
+                "right": (ax + g, ay - th / 2),
+                "left": (ax - g - tw, ay - th / 2),
+                "above": (ax - tw / 2, ay - g - th),
+                "below": (ax - tw / 2, ay + g),
+            }[side]
+            x = float(np.clip(x, pad, max(pad, w - tw - pad)))
+            y = float(np.clip(y, pad, max(pad, h - th - pad)))
+            rect = (int(x) - pad, int(y) - pad, int(x) + tw + pad, int(y) + th + pad)
+            if fallback is None:
+                fallback = rect
+            if not any(
+                rect[0] < o[2] and o[0] < rect[2] and rect[1] < o[3] and o[1] < rect[3] for o in placed
+            ):
+                placed.append(rect)
+                return int(x), int(y)
+    assert fallback is not None
+    placed.append(fallback)
+    return fallback[0] + pad, fallback[1] + pad

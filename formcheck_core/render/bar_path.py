@@ -1,0 +1,242 @@
+"""Bar path picture per rep: the wrist (bar proxy) trajectory over a still of the setup.
+
+Drawn: the pull (lift-off to lockout) as a thick line with a dot per sample, the rest of the rep
+(setup, lowering) thin; a dashed vertical through the bar's setup position; the sample farthest
+from that vertical during the pull with an arrow and the rep's drift metrics (as measured by the
+analysis, ``max_bar_drift_*``); the key moments labelled. Values are read, never recomputed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..analysis import Analysis
+from ..body import Rep
+from . import style as st
+from .frames import FrameConsumer, run_frame_pass
+from .layout import ViewBox
+from .overlay import is_bar_metric
+from .stills import MOMENT_LABEL, STILL_WIDTH_PX, format_value, rep_view_box, write_png
+from .style import Style, TextItem
+
+PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 220), (90, 255, 120))
+
+
+@dataclass(frozen=True)
+class BarPathPicture:
+    """One rep's bar path PNG and the source frame it is drawn over."""
+
+    path: Path
+    rep: int
+    frame_index: int
+
+
+def background_frame_index(rep: Rep) -> int:
+    """Source frame the bar path is drawn over: the rep's setup (else lift-off, else first moment)."""
+    for name in ("setup", "liftoff"):
+        if name in rep.moments:
+            return rep.moments[name].frame_index
+    if rep.moments:
+        return min(m.frame_index for m in rep.moments.values())
+    return -1
+
+
+def _rep_bar(analysis: Analysis, rep: Rep) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) sample indices and (N, 2) bar positions (source px) of the rep; NaN where missing."""
+    body = analysis.body
+    n = 0 if body is None else len(body.time_s)
+    idx = np.arange(max(rep.start_sample, 0), min(rep.end_sample, n - 1) + 1)
+    if body is None or "bar_x_px" not in body.smoothed:
+        return idx, np.full((len(idx), 2), np.nan)
+    return idx, np.stack([body.smoothed["bar_x_px"][idx], body.smoothed["bar_y_px"][idx]], axis=1)
+
+
+def _polyline(img: np.ndarray, pts: np.ndarray, colour: st.BGR, width: int, outline: int) -> None:
+    """Draw the finite runs of ``pts`` (N, 2) as antialiased polylines with a dark outline."""
+    ok = np.isfinite(pts).all(axis=1)
+    runs, cur = [], []
+    for p, good in zip(pts, ok):
+        if good:
+            cur.append(p)
+        elif cur:
+            runs.append(cur)
+            cur = []
+    if cur:
+        runs.append(cur)
+    for run in runs:
+        if len(run) < 2:
+            continue
+        arr = np.round(np.array(run)).astype(np.int32).reshape(-1, 1, 2)
+        if outline > width:
+            cv2.polylines(img, [arr], False, st.OUTLINE, outline, cv2.LINE_AA)
+        cv2.polylines(img, [arr], False, colour, width, cv2.LINE_AA)
+
+
+def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: ViewBox) -> np.ndarray:
+    """The bar path picture (BGR) of ``rep`` over ``frame_bgr`` (the rep's setup frame)."""
+    img = view.apply(frame_bgr)
+    img = cv2.addWeighted(img, 0.7, np.zeros_like(img), 0.3, 0)  # dim the photo so the path stands out
+    h, w = img.shape[:2]
+    style = Style.for_width(w)
+    colour = PATH_COLOURS[(rep.number - 1) % len(PATH_COLOURS)]
+    idx, bar = _rep_bar(analysis, rep)
+    pts = view.map(bar)
+    lo = rep.moments["liftoff"].sample if "liftoff" in rep.moments else rep.start_sample
+    lk = rep.moments["lockout"].sample if "lockout" in rep.moments else rep.end_sample
+    pull = (idx >= lo) & (idx <= lk)
+    _polyline(img, pts, colour, max(1, style.line_px // 2), 0)
+    _polyline(img, np.where(pull[:, None], pts, np.nan), colour, style.line_px, style.outline_px)
+    for p in pts[pull]:
+        if np.isfinite(p).all():
+            cv2.circle(
+                img,
+                (round(float(p[0])), round(float(p[1]))),
+                max(2, style.line_px - 1),
+                (255, 255, 255),
+                -1,
+                cv2.LINE_AA,
+            )
+    lines: list[tuple[str, st.BGR, bool]] = []
+    items: list[TextItem] = []
+    placed: list[tuple[int, int, int, int]] = []
+    moment_labels: list[tuple[tuple[int, int], str]] = []
+    drift_label: tuple[tuple[float, float], str] | None = None
+    # reference vertical through the setup bar position
+    ref_sample = rep.moments["setup"].sample if "setup" in rep.moments else lo
+    ref = pts[idx == ref_sample][0] if np.any(idx == ref_sample) else np.array([np.nan, np.nan])
+    if not np.isfinite(ref).all():
+        finite = pts[pull & np.isfinite(pts).all(axis=1)]
+        ref = finite[0] if len(finite) else ref
+    if np.isfinite(ref).all():
+        x = round(float(ref[0]))
+        for y in range(0, h, 4 * style.line_px):
+            cv2.line(
+                img,
+                (x, y),
+                (x, min(h, y + 2 * style.line_px)),
+                (255, 255, 255),
+                max(1, style.arc_px // 2),
+                cv2.LINE_AA,
+            )
+        xy = st.place_near((x, style.pad_px + style.small_font_px), "setup vertical", style.small_font_px, placed,
+                           (w, h), gap_px=style.pad_px)  # fmt: skip
+        items.append(TextItem(xy, "setup vertical", style.small_font_px, (255, 255, 255), box=st.PANEL))
+        dev = np.abs(pts[:, 0] - ref[0])
+        dev[~pull | ~np.isfinite(dev)] = -1
+        if dev.max() >= 0:
+            k = int(np.argmax(dev))
+            p = pts[k]
+            a, b = (x, round(float(p[1]))), (round(float(p[0])), round(float(p[1])))
+            cv2.arrowedLine(img, a, b, st.OUTLINE, style.arc_px + 3, cv2.LINE_AA, tipLength=0.25)
+            cv2.arrowedLine(img, a, b, st.FAULT, style.arc_px, cv2.LINE_AA, tipLength=0.25)
+            cv2.circle(img, b, style.joint_px + 2, st.FAULT, -1, cv2.LINE_AA)
+            placed.append((min(a[0], b[0]), b[1] - style.arc_px, max(a[0], b[0]), b[1] + style.arc_px))
+            drift_label = (((a[0] + b[0]) / 2, b[1]), "max drift")
+    for name in ("liftoff", "lockout"):
+        if name in rep.moments and np.any(idx == rep.moments[name].sample):
+            p = pts[idx == rep.moments[name].sample][0]
+            if np.isfinite(p).all():
+                q = (round(float(p[0])), round(float(p[1])))
+                cv2.circle(img, q, style.joint_px + 3, st.OUTLINE, -1, cv2.LINE_AA)
+                cv2.circle(img, q, style.joint_px + 1, colour, -1, cv2.LINE_AA)
+                placed.append(
+                    (
+                        q[0] - style.joint_px,
+                        q[1] - style.joint_px,
+                        q[0] + style.joint_px,
+                        q[1] + style.joint_px,
+                    )
+                )
+                moment_labels.append((q, MOMENT_LABEL.get(name, name)))
+    size = style.small_font_px
+    if drift_label is not None:
+        xy = st.place_near(drift_label[0], drift_label[1], size, placed, (w, h), gap_px=style.pad_px,
+                           bold=True, prefer=("above", "below"))  # fmt: skip
+        items.append(TextItem(xy, drift_label[1], size, st.FAULT, True, box=st.PANEL))
+    for q, text in moment_labels:
+        away = (
+            ("left", "right") if drift_label is not None and drift_label[0][0] > q[0] else ("right", "left")
+        )
+        xy = st.place_near(
+            q, text, size, placed, (w, h), gap_px=2 * style.pad_px, prefer=(*away, "below", "above")
+        )
+        items.append(TextItem(xy, text, size, (255, 255, 255), box=st.PANEL))
+    st.draw_texts(img, items)
+    m = rep.metrics
+    drift = [
+        format_value(m.get("max_bar_drift_cm"), "cm") if _finite(m.get("max_bar_drift_cm")) else "",
+        format_value(m.get("max_bar_drift_rel"), "body_lengths")
+        if _finite(m.get("max_bar_drift_rel"))
+        else "",
+        format_value(m.get("max_bar_drift_px"), "px") if _finite(m.get("max_bar_drift_px")) else "",
+    ]
+    drift = [d for d in drift if d]
+    lines.append(
+        (f"Max horizontal drift: {' · '.join(drift) if drift else 'not measured'}", (255, 255, 255), True)
+    )
+    for f in analysis.findings:
+        if f.rep == rep.number and is_bar_metric(f.metric):
+            lines.append(
+                (
+                    f"{st.STATUS_MARK.get(f.status, '•')} {f.message}",
+                    st.STATUS_COLOUR.get(f.status, st.MUTED),
+                    False,
+                )
+            )
+    if analysis.view is not None and analysis.view.view != "side":
+        caveat = (
+            f"{analysis.view.view.capitalize()} view: horizontal drift is foreshortened; film from the side."
+        )
+        lines.append((caveat, st.MUTED, False))
+    title = f"Rep {rep.number} · bar path · setup frame {background_frame_index(rep)}"
+    header = st.panel(w, [(title, (255, 255, 255), True)], style.title_font_px, style.pad_px)
+    footer = st.panel(w, lines, style.font_px, style.pad_px)
+    return np.vstack([header, img, footer])
+
+
+def _finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def plan_bar_paths(analysis: Analysis, out_dir: str | Path) -> tuple[BarPathPicture, ...]:
+    """One picture per rep that has a background frame (nothing is decoded)."""
+    out = Path(out_dir)
+    return tuple(
+        BarPathPicture(out / f"rep{r.number}_bar_path.png", r.number, background_frame_index(r))
+        for r in analysis.reps
+        if background_frame_index(r) >= 0 and analysis.body is not None
+    )
+
+
+def bar_path_consumer(
+    analysis: Analysis, pictures: Sequence[BarPathPicture], width_px: int = STILL_WIDTH_PX
+) -> FrameConsumer:
+    """A frame-pass consumer writing each rep's bar path PNG when its setup frame streams by."""
+    reps = {r.number: r for r in analysis.reps}
+    by_frame: dict[int, list[BarPathPicture]] = {}
+    for p in pictures:
+        by_frame.setdefault(p.frame_index, []).append(p)
+
+    def handle(frame) -> None:
+        for p in by_frame.get(frame.index, ()):
+            rep = reps[p.rep]
+            write_png(
+                p.path, render_bar_path(frame.bgr, analysis, rep, rep_view_box(analysis, rep, width_px))
+            )
+
+    return FrameConsumer(frozenset(by_frame), handle)
+
+
+def write_bar_paths(
+    analysis: Analysis, out_dir: str | Path, *, width_px: int = STILL_WIDTH_PX
+) -> tuple[BarPathPicture, ...]:
+    """Render and write every rep's bar path PNG into ``out_dir``; decodes only the setup frames."""
+    pictures = plan_bar_paths(analysis, out_dir)
+    run_frame_pass(analysis, [bar_path_consumer(analysis, pictures, width_px)])
+    return tuple(p for p in pictures if p.path.is_file())

@@ -1,0 +1,310 @@
+"""The annotated clip: every frame with the skeleton, live angle read-outs and captioned cues.
+
+Written as H.264 (libx264 through PyAV), yuv420p, even dimensions, ``moov`` atom first
+(``movflags=+faststart``), so it plays in browsers and in JupyterLab. Frames are streamed: one
+decoded frame in, one encoded frame out. The pose is sampled at the analysis rate (e.g. 10 fps);
+for frames between samples the keypoints are linearly interpolated for drawing only, and the
+read-outs show the nearest sample's values.
+
+Layout: a top band (rep, key moment, time), the video cropped around the lifter, and a bottom
+band with the cue(s) that refer to the moment on screen (from ~0.3 s before to ~2.5 s after it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import Analysis
+from ..cues import Cue
+from ..errors import FormcheckError
+from ..video import Frame
+from . import style as st
+from .frames import FrameConsumer, run_frame_pass
+from .layout import ViewBox, frame_indices, keypoints_px, lifter_box
+from .overlay import draw_pose
+from .stills import MOMENT_LABEL
+from .style import Style
+
+#: Seconds a cue caption stays on screen before / after the moment it refers to.
+CUE_BEFORE_S, CUE_AFTER_S = 0.3, 2.5
+#: Lines of caption text under the video.
+CAPTION_LINES = 3
+#: Seconds a key-moment label is shown either side of its frame.
+MOMENT_WINDOW_S = 0.35
+#: Seconds a fault is highlighted (red arc, limit) before and after its frame.
+FAULT_WINDOW_S = (0.1, 0.35)
+
+
+class ClipWriteError(FormcheckError):
+    """The annotated clip could not be encoded (no H.264 encoder, disk full, ...)."""
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """What was written: path, frames encoded, output size in pixels, frame rate and codec name."""
+
+    path: Path
+    frames: int
+    width_px: int
+    height_px: int
+    fps: float
+    codec: str
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A caption shown on frames ``[first_frame, last_frame]``."""
+
+    first_frame: int
+    last_frame: int
+    text: str
+    priority: int
+
+
+def cue_captions(analysis: Analysis, cues: Sequence[Cue]) -> list[Caption]:
+    """When each cue is on screen: around its frame, else over its rep's pull, else the whole clip."""
+    fps = analysis.video.fps or 30.0
+    last = int(frame_indices(analysis).max()) if frame_indices(analysis).size else 0
+    last = max(last, analysis.video.frame_count_header - 1)
+    reps = {r.number: r for r in analysis.reps}
+    out = []
+    for cue in sorted(cues, key=lambda c: c.priority):
+        text = f"{cue.priority}. {cue.text}"
+        if cue.source == "test-model":
+            text = f"[test model output, not advice] {text}"
+        frame = cue.frame_index
+        if frame is None and cue.time_s is not None:
+            frame = round(float(cue.time_s * fps))
+        if frame is not None:
+            a, b = frame - int(CUE_BEFORE_S * fps), frame + int(CUE_AFTER_S * fps)
+        elif cue.rep in reps and reps[cue.rep].moments:
+            ms = reps[cue.rep].moments.values()
+            a, b = min(m.frame_index for m in ms), max(m.frame_index for m in ms) + int(CUE_AFTER_S * fps)
+        else:
+            a, b = 0, last
+        out.append(Caption(max(a, 0), b, text, cue.priority))
+    return out
+
+
+class KeypointTrack:
+    """Keypoints for any source frame: linear interpolation between the two nearest samples.
+
+    Where either neighbour is missing (NaN), the nearest sample is used if it is within half a
+    sample step; beyond the first/last sample by more than one step, nothing is drawn.
+    """
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.fi = frame_indices(analysis).astype(float)
+        kp = keypoints_px(analysis)
+        self.kp = kp if kp is not None else np.empty((0, 33, 2))
+        steps = np.diff(self.fi)
+        self.step = float(np.median(steps)) if steps.size else 1.0
+
+    def sample_near(self, frame_index: int) -> int:
+        """Nearest sample index (-1 if none within one sample step)."""
+        if self.fi.size == 0:
+            return -1
+        j = int(np.argmin(np.abs(self.fi - frame_index)))
+        return j if abs(self.fi[j] - frame_index) <= max(self.step, 1.0) else -1
+
+    def at(self, frame_index: int) -> np.ndarray | None:
+        """(33, 2) keypoints for ``frame_index`` in source pixels, or None."""
+        if self.fi.size == 0:
+            return None
+        j = int(np.searchsorted(self.fi, frame_index))
+        if j < len(self.fi) and self.fi[j] == frame_index:
+            return self.kp[j]
+        if j == 0 or j == len(self.fi):
+            k = self.sample_near(frame_index)
+            return None if k < 0 else self.kp[k]
+        f0, f1 = self.fi[j - 1], self.fi[j]
+        if f1 - f0 > 2.5 * self.step:  # a gap in the samples: do not bridge it
+            k = self.sample_near(frame_index)
+            return None if k < 0 else self.kp[k]
+        w = (frame_index - f0) / (f1 - f0)
+        out = (1 - w) * self.kp[j - 1] + w * self.kp[j]
+        near = self.kp[j - 1] if w < 0.5 else self.kp[j]
+        if min(frame_index - f0, f1 - frame_index) <= self.step / 2:
+            out = np.where(np.isnan(out), near, out)
+        return out
+
+
+def clip_view(analysis: Analysis, max_side_px: int = 1280, min_side_px: int = 640) -> ViewBox:
+    """Crop around the lifter over the whole clip, scaled so its long side is in [min, max] px."""
+    box = lifter_box(analysis, None, margin=0.25, min_aspect=9 / 16, max_aspect=16 / 9)
+    long_side = max(box[2] - box[0], box[3] - box[1])
+    target = min(max(long_side, min_side_px), max_side_px)
+    return ViewBox(*box, scale=target / long_side)
+
+
+def _rate(fps: float) -> Fraction:
+    if not math.isfinite(fps) or fps <= 0:
+        fps = 30.0
+    return Fraction(fps).limit_denominator(1001)
+
+
+class ClipWriter:
+    """Streams annotated frames into an H.264 mp4. Use as a frame-pass consumer, then :meth:`close`."""
+
+    def __init__(
+        self,
+        analysis: Analysis,
+        out_path: str | Path,
+        cues: Sequence[Cue] = (),
+        *,
+        max_side_px: int = 1280,
+        crf: int = 23,
+        preset: str = "veryfast",
+    ) -> None:
+        import av
+
+        self.analysis = analysis
+        self.path = Path(out_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.view = clip_view(analysis, max_side_px)
+        w, h = self.view.out_size
+        self.style = Style.for_width(w, scale=0.8 if w > h else 1.0)
+        self.top_h = int(self.style.title_font_px * 1.35) + 2 * self.style.pad_px
+        self.bottom_h = CAPTION_LINES * int(self.style.font_px * 1.3) + 2 * self.style.pad_px
+        self.top_h += self.top_h % 2
+        self.bottom_h += self.bottom_h % 2
+        self.width_px, self.height_px = w, h + self.top_h + self.bottom_h
+        self.fps = float(analysis.video.fps or 30.0)
+        self.track = KeypointTrack(analysis)
+        self.captions = cue_captions(analysis, cues)
+        self._bottom_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._moments = [
+            (r.number, name, m.frame_index) for r in analysis.reps for name, m in r.moments.items()
+        ]
+        self._faults = [
+            (f.frame_index, f) for f in analysis.findings if f.is_fault and f.frame_index is not None
+        ]
+        fi = frame_indices(analysis)
+        self._rep_ranges = [
+            (r.number, int(fi[r.start_sample]), int(fi[min(r.end_sample, fi.size - 1)]))
+            for r in analysis.reps if fi.size
+        ]  # fmt: skip
+        self.frames = 0
+        rate = _rate(self.fps)
+        try:
+            self._container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
+            self._stream = self._container.add_stream("libx264", rate=rate)
+        except Exception as exc:  # PyAV raises several types; the user needs one line
+            raise ClipWriteError(f"cannot write H.264 video to {self.path}: {exc}") from exc
+        self._stream.width = self.width_px
+        self._stream.height = self.height_px
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": preset}
+        self._time_base = Fraction(1, 1) / rate
+
+    # -- per-frame state -------------------------------------------------------------------
+    def _rep_at(self, frame_index: int) -> int | None:
+        for number, first, last in self._rep_ranges:
+            if first <= frame_index <= last:
+                return number
+        return None
+
+    def _top_text(self, frame: Frame) -> tuple[str, bool]:
+        win = MOMENT_WINDOW_S * self.fps
+        moment = None
+        for rep, name, fidx in self._moments:
+            if abs(frame.index - fidx) <= win:
+                moment = (rep, name)
+        rep = moment[0] if moment else self._rep_at(frame.index)
+        n = len(self.analysis.reps)
+        parts = [f"Rep {rep}/{n}" if rep is not None else ("between reps" if n else "no rep found")]
+        if moment:
+            parts.append(MOMENT_LABEL.get(moment[1], moment[1]).upper())
+        parts.append(f"{frame.time_s:.2f} s")
+        return " · ".join(parts), moment is not None
+
+    def handle(self, frame: Frame) -> None:
+        """Annotate one source frame and encode it."""
+        img = self.view.apply(frame.bgr)
+        kp = self.track.at(frame.index)
+        sample = self.track.sample_near(frame.index)
+        if kp is not None and sample >= 0:
+            before, after = FAULT_WINDOW_S[0] * self.fps, FAULT_WINDOW_S[1] * self.fps
+            live = [f for fidx, f in self._faults if -before <= frame.index - fidx <= after]
+            draw_pose(img, self.analysis, sample, findings=live, view=self.view, keypoints=kp, style=self.style,
+                      copy=False)  # fmt: skip
+        w = self.width_px
+        top = np.empty((self.top_h, w, 3), np.uint8)
+        top[:] = st.PANEL
+        text, flash = self._top_text(frame)
+        st.draw_texts(top, [st.TextItem((self.style.pad_px, self.style.pad_px), text, self.style.title_font_px,
+                                        st.NEAR if flash else (255, 255, 255), True)])  # fmt: skip
+        live = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
+        if live not in self._bottom_cache:
+            self._bottom_cache[live] = self._caption_band([self.captions[i] for i in live])
+        self._encode(np.vstack([top, img, self._bottom_cache[live]]))
+
+    def _caption_band(self, captions: Sequence[Caption]) -> np.ndarray:
+        """The bottom band showing ``captions`` (at most CAPTION_LINES lines; the rest is cut, "…")."""
+        w = self.width_px
+        bottom = np.empty((self.bottom_h, w, 3), np.uint8)
+        bottom[:] = st.PANEL
+        lines: list[str] = []
+        for c in captions:
+            lines += st.wrap_text(c.text, self.style.font_px, w - 2 * self.style.pad_px)
+        if len(lines) > CAPTION_LINES:
+            lines = lines[:CAPTION_LINES]
+            lines[-1] = lines[-1].rstrip(".") + " …"
+        line_h = int(self.style.font_px * 1.3)
+        st.draw_texts(bottom, [
+            st.TextItem((self.style.pad_px, self.style.pad_px + i * line_h), t, self.style.font_px, (255, 255, 255))
+            for i, t in enumerate(lines)
+        ])  # fmt: skip
+        return bottom
+
+    def _encode(self, bgr: np.ndarray) -> None:
+        import av
+
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        vf.pts = self.frames
+        vf.time_base = self._time_base
+        for packet in self._stream.encode(vf):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> ClipResult:
+        """Flush the encoder and finish the file."""
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        return ClipResult(self.path, self.frames, self.width_px, self.height_px, self.fps, "h264")
+
+    def abort(self) -> None:
+        """Close without flushing and delete the partial file."""
+        try:
+            self._container.close()
+        finally:
+            self.path.unlink(missing_ok=True)
+
+    def consumer(self) -> FrameConsumer:
+        """This writer as a frame-pass consumer (it wants every frame)."""
+        return FrameConsumer(None, self.handle)
+
+
+def write_annotated_clip(
+    analysis: Analysis,
+    out_path: str | Path,
+    cues: Sequence[Cue] = (),
+    *,
+    max_side_px: int = 1280,
+    crf: int = 23,
+) -> ClipResult:
+    """Write the annotated H.264 mp4 of the whole clip (one streaming decode pass)."""
+    writer = ClipWriter(analysis, out_path, cues, max_side_px=max_side_px, crf=crf)
+    try:
+        run_frame_pass(analysis, [writer.consumer()])
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()

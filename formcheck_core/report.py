@@ -1,0 +1,293 @@
+"""One-page HTML report: cues first, then per rep the stills, curves, bar path and clip.
+
+:func:`write_report` renders every picture into ``out_dir`` (``stills/``, ``plots/``,
+``annotated.mp4``) and writes ``out_dir/index.html``. The page embeds every picture as a base64
+PNG data URI and its CSS inline, so ``index.html`` alone can be sent to a coach; the annotated
+clip is the sibling file ``annotated.mp4`` referenced relatively (send the folder, or pass
+``embed_clip=True`` to put the video inside the page too). The page works offline: no scripts,
+fonts or styles are fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .analysis import Analysis
+from .cues import Cue
+from .findings import Finding
+from .render.outputs import CLIP_NAME, RenderedOutputs, render_all
+from .render.stills import MOMENT_LABEL, Still, format_value
+
+REPORT_NAME = "index.html"
+_NOTE = (
+    '<p class="note">Measured from the video by a pose model: an aid for you and your coach, not a '
+    "diagnosis. Angles are measured in the picture, so they are most accurate from a side view.</p>"
+)
+
+_CSS = """
+*{box-sizing:border-box}
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:12px}
+h1{font-size:1.5rem;margin:.4em 0}
+h2{font-size:1.25rem;margin:1.2em 0 .4em;border-bottom:2px solid #dee2e6;padding-bottom:.2em}
+h3{font-size:1.05rem;margin:1em 0 .3em}
+.meta{color:#555;font-size:.92rem}
+.note{background:#fff3bf;border-left:4px solid #f59f00;padding:.5em .8em;margin:.6em 0;font-size:.92rem}
+.warn{background:#fff5f5;border-left:4px solid #e03131;padding:.5em .8em;margin:.6em 0}
+ol.cues{padding-left:1.4em}
+ol.cues li{margin:.5em 0;background:#fff;padding:.6em .8em;border-radius:8px;box-shadow:0 1px 2px #0001}
+.cue{font-weight:600;font-size:1.05rem}
+.why{color:#444;font-size:.92rem}
+.where{font-size:.88rem;color:#555}
+.verdict{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.9rem;font-weight:600}
+.v-clean{background:#d3f9d8;color:#2b8a3e}.v-needs{background:#ffe3e3;color:#c92a2a}.v-other{background:#e9ecef;color:#495057}
+ul.findings{list-style:none;padding:0;margin:.4em 0}
+ul.findings li{background:#fff;margin:.35em 0;padding:.45em .7em;border-radius:6px;border-left:5px solid #adb5bd}
+ul.findings li.fault{border-left-color:#e03131}ul.findings li.ok{border-left-color:#37b24d}
+ul.findings li.not_measurable{color:#555}
+.num{white-space:nowrap;color:#333}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:10px}
+figure{margin:0;background:#fff;border-radius:8px;overflow:hidden;box-shadow:0 1px 2px #0001}
+figure img,video{display:block;width:100%;height:auto}
+video{max-height:80vh;background:#000}
+figcaption{font-size:.85rem;padding:.3em .6em;color:#444}
+details{margin:.5em 0}
+footer{color:#666;font-size:.85rem;margin:2em 0 1em}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _data_uri(path: Path, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _img(path: Path | None, alt: str, caption: str = "", anchor: str = "") -> str:
+    if path is None or not path.is_file():
+        return ""
+    ident = f' id="{_e(anchor)}"' if anchor else ""
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f'<figure{ident}><img src="{_data_uri(path)}" alt="{_e(alt)}" decoding="async">{cap}</figure>'
+
+
+def _anchor(still: Still) -> str:
+    return f"still-{still.path.stem}"
+
+
+def _verdict_badge(label: str) -> str:
+    cls = "v-clean" if label == "clean" else "v-needs" if label == "needs work" else "v-other"
+    return f'<span class="verdict {cls}">{_e(label)}</span>'
+
+
+def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> Still | None:
+    if frame is None:
+        return None
+    same = [s for s in stills if s.frame_index == frame and (rep is None or s.rep == rep)]
+    return same[0] if same else None
+
+
+def _where(rep: int | None, moment: str | None, time_s: float | None, frame: int | None) -> str:
+    parts = []
+    if rep is not None:
+        parts.append(f"rep {rep}")
+    if moment:
+        parts.append(MOMENT_LABEL.get(moment, moment.replace("_", " ")))
+    if time_s is not None and math.isfinite(time_s):
+        parts.append(f"{time_s:.2f} s")
+    if frame is not None:
+        parts.append(f"frame {frame}")
+    return " · ".join(parts)
+
+
+def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
+    if not cues:
+        return "<p>No coaching cues for this clip (see the findings and warnings below).</p>"
+    parts = []
+    if any(c.source == "test-model" for c in cues):
+        parts.append(
+            '<p class="warn">These cues come from a tiny <b>test model</b>: its text is not advice.</p>'
+        )
+    elif any(c.source == "llm" for c in cues):
+        parts.append('<p class="note">Worded by a local language model from the measured numbers below '
+                     "(each cue was checked against them).</p>")  # fmt: skip
+    parts.append('<ol class="cues">')
+    for c in sorted(cues, key=lambda c: c.priority):
+        where = _where(c.rep, c.moment, c.time_s, c.frame_index)
+        still = _still_for(stills, c.rep, c.frame_index)
+        link = f' · <a href="#{_anchor(still)}">see still</a>' if still is not None else ""
+        parts.append(
+            f'<li><div class="cue">{_e(c.text)}</div><div class="why">{_e(c.why)}</div>'
+            + (f'<div class="where">{_e(where)}{link}</div>' if where or link else "")
+            + "</li>"
+        )
+    parts.append("</ol>")
+    return "\n".join(parts)
+
+
+_STATUS_TEXT = {"fault": "✗ fault", "ok": "✓ ok", "not_measurable": "– not measurable"}
+
+
+def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
+    """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
+    if not findings:
+        return "<p>No rule findings.</p>"
+    order = {"fault": 0, "ok": 1, "not_measurable": 2}
+    items = []
+    for f in sorted(findings, key=lambda f: (order.get(f.status, 3), f.rule_id)):
+        still = _still_for(stills, f.rep, f.frame_index)
+        when = _e(_where(None, f.moment, f.time_s, f.frame_index))
+        if still is not None:
+            when = f'<a href="#{_anchor(still)}">{when}</a>'
+        numbers = ""
+        if f.value is not None or f.threshold is not None:
+            numbers = (f' <span class="num">{_e(format_value(f.value, f.unit))}'
+                       f" · limit {_e(format_value(f.threshold, f.unit))}</span>")  # fmt: skip
+        items.append(
+            f'<li class="{_e(f.status)}"><div><b>{_e(_STATUS_TEXT.get(f.status, f.status))}</b> '
+            f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"
+            f'<div class="why">{_e(f.message)}</div>'
+            + (f'<div class="where">{when}</div>' if when else "")
+            + "</li>"
+        )
+    return f'<ul class="findings">{"".join(items)}</ul>'
+
+
+def _video(src: str, caption: str, ident: str = "") -> str:
+    i = f' id="{ident}"' if ident else ""
+    return (
+        f'<figure><video{i} controls playsinline preload="metadata" src="{_e(src)}"></video>'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def render_html(
+    analysis: Analysis, cues: Sequence[Cue], outputs: RenderedOutputs, *, embed_clip: bool = False
+) -> str:
+    """The report page for already-rendered ``outputs`` (see :func:`write_report`)."""
+    info = analysis.video
+    name = Path(info.path).name
+    set_verdict = next((v for v in analysis.verdicts if v.rep is None), None)
+    view = analysis.view
+    meta = [
+        f"{analysis.lift}",
+        f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}",
+        f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
+        f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
+    ]
+    out: list[str] = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>formcheck: {_e(name)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>Form check: {_e(name)}</h1>",
+        f'<p class="meta">{_e(" · ".join(meta))}'
+        + (f" · overall {_verdict_badge(set_verdict.label)}" if set_verdict else "")
+        + "</p>",
+        _NOTE,
+        "<h2>Cues</h2>",
+        _cues_html(cues, outputs.stills),
+    ]
+    if analysis.warnings:
+        out.append(
+            "<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in analysis.warnings) + "</ul>"
+        )
+    if analysis.rule_errors:
+        out.append(
+            '<p class="warn">Some rules were skipped because they failed: '
+            + ", ".join(_e(f"{e.rule_id} ({e.error})") for e in analysis.rule_errors)
+            + "</p>"
+        )
+
+    clip_src = None
+    if outputs.clip is not None and outputs.clip.path.is_file():
+        clip_src = _data_uri(outputs.clip.path, "video/mp4") if embed_clip else outputs.clip.path.name
+    out.append("<h2>Whole clip</h2>")
+    if clip_src:
+        out.append(
+            _video(
+                clip_src, "Annotated clip: skeleton, live angles, cues captioned at their moments.", "clip"
+            )
+        )
+    if outputs.curves is not None:
+        out.append(_img(outputs.curves, "Angle curves of the whole clip",
+                        "Angles over time (smoothed; raw faint behind). Shaded: reps. Dashed horizontal: rule limits."))  # fmt: skip
+    if outputs.curves_raw is not None:
+        out.append("<details><summary>Raw (unsmoothed) angles</summary>"
+                   + _img(outputs.curves_raw, "Raw angle curves", "Raw angles, no filtering or gap filling.")
+                   + "</details>")  # fmt: skip
+    loose = [f for f in analysis.findings if f.rep is None]
+    if loose:
+        out.append("<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills))
+
+    for rep in analysis.reps:
+        verdict = next((v for v in analysis.verdicts if v.rep == rep.number), None)
+        badge = f" {_verdict_badge(verdict.label)}" if verdict else ""
+        partial = "" if rep.complete else " (cut off by the clip)"
+        out.append(f'<section id="rep-{rep.number}"><h2>Rep {rep.number}{_e(partial)}{badge}</h2>')
+        out.append(_findings_list([f for f in analysis.findings if f.rep == rep.number], outputs.stills))
+        out.append('<h3>Key moments and findings</h3><div class="grid">')
+        for s in outputs.stills:
+            if s.rep == rep.number:
+                out.append(_img(s.path, s.title, "", _anchor(s)))
+        out.append("</div>")
+        out.append('<div class="grid">')
+        bar = next((b for b in outputs.bar_paths if b.rep == rep.number), None)
+        if bar is not None:
+            out.append(_img(bar.path, f"Rep {rep.number} bar path",
+                            "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup."))  # fmt: skip
+        if rep.number in outputs.rep_curves:
+            out.append(_img(outputs.rep_curves[rep.number], f"Rep {rep.number} angle curves",
+                            "Angles during this rep with its key moments."))  # fmt: skip
+        out.append("</div>")
+        if clip_src and not embed_clip:
+            moments = list(rep.moments.values())
+            if moments:
+                t0 = max(0.0, min(m.time_s for m in moments) - 0.5)
+                t1 = max(m.time_s for m in moments) + 1.0
+                out.append(
+                    _video(f"{clip_src}#t={t0:.2f},{t1:.2f}", f"Rep {rep.number} ({t0:.1f}–{t1:.1f} s)")
+                )
+        out.append("</section>")
+
+    body = analysis.body
+    how = [
+        f"formcheck {__version__}",
+        f"pose model {analysis.pose.model_id} ({analysis.pose.running_mode} mode)",
+        f"sampled at {analysis.pose.sample_fps or info.fps:g} fps",
+    ]
+    if body is not None:
+        how.append(body.filter_note)
+    how.append(f"generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    if clip_src and not embed_clip:
+        how.append(f"the clip is the file {CLIP_NAME} next to this page")
+    out.append(f"<footer>{_e(' · '.join(how))}</footer></main></body></html>")
+    return "\n".join(p for p in out if p)
+
+
+def write_report(
+    analysis: Analysis,
+    cues: Sequence[Cue],
+    out_dir: str | Path,
+    *,
+    clip: bool = True,
+    embed_clip: bool = False,
+) -> Path:
+    """Render all pictures into ``out_dir`` and write ``out_dir/index.html``; returns its path.
+
+    ``cues``: the cues to show first (from the deterministic coach or the LLM; the caller
+    decides). ``clip``: also write the annotated clip ``annotated.mp4`` (the slow part).
+    ``embed_clip``: put the clip inside the page as well (one file to send, but larger).
+    """
+    out = Path(out_dir)
+    outputs = render_all(analysis, cues, out, clip=clip)
+    path = out / REPORT_NAME
+    path.write_text(render_html(analysis, cues, outputs, embed_clip=embed_clip), encoding="utf-8")
+    return path

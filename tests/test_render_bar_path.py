@@ -1,0 +1,64 @@
+"""Bar path picture: the wrist trajectory drawn where the bar positions are, the setup vertical, max drift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from render_support import handmade_analysis
+
+from formcheck_core.render import style as st
+from formcheck_core.render.bar_path import (
+    PATH_COLOURS,
+    background_frame_index,
+    render_bar_path,
+    write_bar_paths,
+)
+from formcheck_core.render.stills import rep_view_box
+
+CLIP = "phone_side_a.mp4"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+def _near(img, xy, colour, r=6, tol=40) -> bool:
+    x, y = round(float(xy[0])), round(float(xy[1]))
+    patch = img[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].astype(int)
+    return bool((np.abs(patch - np.array(colour)).max(axis=2) <= tol).any())
+
+
+def test_path_is_drawn_at_the_bar_positions(analysis):
+    rep = analysis.reps[0]
+    view = rep_view_box(analysis, rep)
+    frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
+    img = render_bar_path(frame, analysis, rep, view)
+    header_h = next(y for y in range(img.shape[0]) if abs(int(img[y, 5, 0]) - int(128 * 0.7)) <= 2)
+    photo = img[header_h : header_h + view.out_size[1]]
+    lo, lk = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
+    bx, by = analysis.body.smoothed["bar_x_px"], analysis.body.smoothed["bar_y_px"]
+    colour = PATH_COLOURS[0]
+    hits = 0
+    checked = 0
+    for s in range(lo, lk + 1):
+        if np.isfinite(bx[s]) and np.isfinite(by[s]):
+            checked += 1
+            p = view.map(np.array([bx[s], by[s]]))
+            hits += _near(photo, p, colour) or _near(photo, p, (255, 255, 255))
+    assert checked >= 3 and hits == checked
+    # the dashed setup vertical: white pixels in the column through the setup bar position
+    setup = rep.moments["setup"].sample
+    x = round(float(view.map(np.array([bx[setup], by[setup]]))[0]))
+    column = photo[:, max(0, x - 1) : x + 2]
+    assert (column.min(axis=2) > 240).any(axis=1).mean() > 0.3
+    # the max-drift arrow is red
+    assert np.all(np.abs(photo.astype(int) - st.FAULT) <= 30, axis=2).sum() > 50
+
+
+def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
+    pics = write_bar_paths(analysis, tmp_path)
+    assert [p.rep for p in pics] == [r.number for r in analysis.reps]
+    for p, rep in zip(pics, analysis.reps):
+        assert p.path.is_file() and p.path.stat().st_size > 10_000
+        assert p.frame_index == background_frame_index(rep) == rep.moments["setup"].frame_index

@@ -1,0 +1,109 @@
+"""Annotated clip: H.264 / yuv420p / faststart mp4 that decodes back with every source frame."""
+
+from __future__ import annotations
+
+import struct
+
+import av
+import numpy as np
+import pytest
+from render_support import cues_for, handmade_analysis
+
+from formcheck_core.cues import Cue
+from formcheck_core.render import style as st
+from formcheck_core.render.clip import KeypointTrack, cue_captions, write_annotated_clip
+from formcheck_core.video import iter_frames
+
+CLIP = "posereader_good.mp4"  # 600x600, 62 frames, one rep
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+@pytest.fixture(scope="module")
+def written(analysis, tmp_path_factory):
+    cue = Cue(1, "Push the floor away", "test cue", rep=1, frame_index=analysis.reps[0].moments["liftoff"].frame_index,
+              time_s=analysis.reps[0].moments["liftoff"].time_s)  # fmt: skip
+    out = tmp_path_factory.mktemp("clip") / "annotated.mp4"
+    return write_annotated_clip(analysis, out, [cue]), cue
+
+
+def _top_level_boxes(path) -> list[bytes]:
+    data = path.read_bytes()
+    boxes, i = [], 0
+    while i + 8 <= len(data):
+        size = struct.unpack(">I", data[i : i + 4])[0]
+        boxes.append(data[i + 4 : i + 8])
+        if size < 8:
+            break
+        i += size
+    return boxes
+
+
+def test_h264_mp4_with_every_frame(analysis, written):
+    result, _ = written
+    n_source = sum(1 for _ in iter_frames(analysis.video.path, None))
+    assert result.frames == n_source
+    with av.open(str(result.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+    assert len(frames) == n_source
+    h, w = frames[0].shape[:2]
+    assert (w, h) == (result.width_px, result.height_px) and w % 2 == 0 and h % 2 == 0
+    boxes = _top_level_boxes(result.path)
+    assert boxes.index(b"moov") < boxes.index(b"mdat")  # faststart: playable while downloading
+
+
+def test_frames_carry_skeleton_and_caption_at_the_cue_moment(analysis, written):
+    result, cue = written
+    with av.open(str(result.path)) as container:
+        frames = {i: f.to_ndarray(format="bgr24") for i, f in enumerate(container.decode(video=0))}
+    at_cue = frames[cue.frame_index]
+    far = frames[max(0, cue.frame_index - 20)] if cue.frame_index >= 20 else frames[len(frames) - 1]
+    bottom = slice(at_cue.shape[0] - 60, at_cue.shape[0])
+    assert (at_cue[bottom].min(axis=2) > 200).sum() > 150  # white caption text
+    assert (far[bottom].min(axis=2) > 200).sum() < 20  # no caption far from the moment
+    near = np.all(np.abs(at_cue.astype(int) - st.NEAR) <= 50, axis=2).sum()
+    assert near > 300  # skeleton drawn (amber, after lossy encoding)
+
+
+def test_captions_windows(analysis):
+    lo = analysis.reps[0].moments["liftoff"]
+    cues = [
+        Cue(2, "at a frame", "", frame_index=lo.frame_index),
+        Cue(1, "for a rep", "", rep=1),
+        Cue(3, "general", ""),
+        Cue(4, "tiny model", "", frame_index=lo.frame_index, source="test-model"),
+    ]
+    caps = cue_captions(analysis, cues)
+    assert [c.priority for c in caps] == [1, 2, 3, 4]
+    at_frame = caps[1]
+    assert at_frame.first_frame < lo.frame_index < at_frame.last_frame
+    assert caps[2].first_frame == 0
+    assert "not advice" in caps[3].text
+
+
+def test_keypoint_track_interpolates_between_samples(analysis):
+    track = KeypointTrack(analysis)
+    fi = analysis.body.frame_index
+    kp = analysis.body.keypoints_px
+    j = next(
+        i
+        for i in range(1, len(fi))
+        if np.isfinite(kp[i - 1, 23]).all() and np.isfinite(kp[i, 23]).all() and fi[i] - fi[i - 1] >= 2
+    )
+    mid = (int(fi[j - 1]) + int(fi[j])) // 2
+    w = (mid - fi[j - 1]) / (fi[j] - fi[j - 1])
+    expected = (1 - w) * kp[j - 1, 23] + w * kp[j, 23]
+    np.testing.assert_allclose(track.at(mid)[23], expected)
+    np.testing.assert_array_equal(track.at(int(fi[j]))[23], kp[j, 23])
+    assert track.at(int(fi[-1]) + 1000) is None
+
+
+def test_real_cues_render(analysis, tmp_path):
+    result = write_annotated_clip(analysis, tmp_path / "a.mp4", cues_for(analysis), max_side_px=480)
+    assert result.path.is_file() and result.frames > 0 and result.width_px <= 480

@@ -1,0 +1,132 @@
+"""Angle curves: Figure without pyplot, moments as vertical lines, thresholds, reps shaded, cursor."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from render_support import handmade_analysis
+
+from formcheck_core.render.curves import (
+    TimeCursor,
+    angle_curves_figure,
+    angle_curves_with_cursor,
+    save_figure,
+)
+
+CLIP = "phone_side_a.mp4"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+def _vlines(ax) -> list[float]:
+    return [
+        float(l.get_xdata()[0])
+        for l in ax.lines
+        if len(set(np.atleast_1d(l.get_xdata()))) == 1 and len(l.get_xdata()) == 2
+    ]
+
+
+def _hlines(ax) -> list[float]:
+    return [float(l.get_ydata()[0]) for l in ax.lines if len(l.get_ydata()) == 2 and l.get_ydata()[0] == l.get_ydata()[1]
+            and list(l.get_xdata()) == [0, 1]]  # fmt: skip
+
+
+def test_panels_moments_thresholds_and_rep_shading(analysis):
+    fig = angle_curves_figure(analysis)
+    assert isinstance(fig, Figure)
+    axes = [ax for ax in fig.axes if ax.axison]
+    assert len(axes) == 3  # hip+knee, torso lean, elbow
+    moment_times = {round(m.time_s, 6) for r in analysis.reps for m in r.moments.values()}
+    assert moment_times <= {round(x, 6) for x in _vlines(axes[0])}
+    # thresholds: the (located, in-degree) findings' limits are horizontal lines on their panel
+    lean_limits = {f.threshold for f in analysis.findings if f.metric == "torso_lean_liftoff_deg"}
+    assert lean_limits and lean_limits <= set(_hlines(axes[1]))
+    spans = [p for p in axes[0].patches if isinstance(p, Rectangle)]
+    assert len(spans) == len(analysis.reps)
+    # smoothed series are plotted with NaN gaps kept
+    hip = analysis.body.smoothed["hip_angle_deg"]
+    assert any(np.array_equal(l.get_ydata(), hip, equal_nan=True) for l in axes[0].lines)
+
+
+def test_raw_and_overlay(analysis):
+    raw = angle_curves_figure(analysis, raw=True)
+    axes = [ax for ax in raw.axes if ax.axison]
+    knee_raw = analysis.body.raw["knee_angle_deg"]
+    assert any(np.array_equal(l.get_ydata(), knee_raw, equal_nan=True) for l in axes[0].lines)
+    smoothed = analysis.body.smoothed["knee_angle_deg"]
+    assert not any(np.array_equal(l.get_ydata(), smoothed, equal_nan=True) for l in axes[0].lines)
+    both = angle_curves_figure(analysis, show_raw=True)
+    lines = [l.get_ydata() for l in both.axes[0].lines]
+    assert any(np.array_equal(y, knee_raw, equal_nan=True) for y in lines)
+    assert any(np.array_equal(y, smoothed, equal_nan=True) for y in lines)
+
+
+def test_rep_zoom_limits_x_to_that_rep(analysis):
+    rep = analysis.reps[1]
+    fig = angle_curves_figure(analysis, rep=rep.number)
+    lo, hi = fig.axes[0].get_xlim()
+    t = analysis.body.time_s
+    assert lo <= t[rep.start_sample] and hi >= t[rep.end_sample]
+    assert lo > t[analysis.reps[0].moments["lockout"].sample]  # rep 1 is out of view
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "lift-off" in texts and "lockout" in texts
+
+
+def test_cursor_moves(analysis, tmp_path):
+    fig, cursor = angle_curves_with_cursor(analysis, time_s=1.0)
+    assert isinstance(cursor, TimeCursor) and len(cursor.lines) == 3
+    cursor.set_time(2.5)
+    assert all(list(l.get_xdata()) == [2.5, 2.5] for l in cursor.lines)
+    save_figure(fig, tmp_path / "c.png")
+    from PIL import Image
+
+    with Image.open(tmp_path / "c.png") as im:
+        assert im.size[0] == 720 and im.size[1] > 600
+
+
+def test_no_body_gives_a_message_figure(analysis):
+    empty = dataclasses.replace(analysis, body=None, reps=(), findings=())
+    fig = angle_curves_figure(empty)
+    assert any("No body series" in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_figures_from_threads_without_pyplot(analysis):
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(2):
+                fig = angle_curves_figure(analysis, show_raw=True)
+                fig.canvas.draw()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_render_package_never_imports_pyplot():
+    code = textwrap.dedent(
+        """
+        import sys
+        import formcheck_core.render, formcheck_core.report
+        from formcheck_core.render import curves, bar_path, clip, stills
+        assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,131 @@
+"""Overlay drawing: skeleton where the keypoints are, angle arcs and read-outs, emphasis rules."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from render_support import handmade_analysis
+
+from formcheck_core.pose.landmarks import LANDMARK
+from formcheck_core.render import style as st
+from formcheck_core.render.layout import ViewBox, lifter_box, sample_for_frame, view_box
+from formcheck_core.render.overlay import draw_pose, emphasis_for, threshold_on_series
+from formcheck_core.render.style import Style
+
+CLIP = "phone_side_a.mp4"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+def _black(analysis) -> np.ndarray:
+    return np.zeros((analysis.video.height_px, analysis.video.width_px, 3), np.uint8)
+
+
+def _colour_near(img: np.ndarray, xy, colour, radius: int, tol: int = 40) -> bool:
+    x, y = round(float(xy[0])), round(float(xy[1]))
+    patch = img[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1].astype(int)
+    return bool((np.abs(patch - np.array(colour)).max(axis=2) <= tol).any())
+
+
+def _liftoff_sample(analysis) -> int:
+    return analysis.reps[0].moments["liftoff"].sample
+
+
+def test_skeleton_pixels_are_at_the_keypoints(analysis):
+    sample = _liftoff_sample(analysis)
+    img = draw_pose(_black(analysis), analysis, sample, angles=(), bar=False)
+    kp = analysis.body.keypoints_px[sample]
+    side = analysis.body.side
+    style = Style.for_width(img.shape[1])
+    for joint in ("shoulder", "hip", "knee", "ankle"):
+        assert _colour_near(img, kp[LANDMARK[f"{side}_{joint}"]], st.NEAR, style.joint_px), joint
+    # nothing is drawn far from the lifter: the corners of the frame stay black
+    x0, y0, x1, y1 = lifter_box(analysis, [sample], margin=0.3)
+    mask = np.ones(img.shape[:2], bool)
+    mask[y0:y1, x0:x1] = False
+    assert img[mask].max() == 0
+    assert img.sum() > 0
+
+
+def test_near_side_is_bolder_than_far_side(analysis):
+    sample = _liftoff_sample(analysis)
+    img = draw_pose(_black(analysis), analysis, sample, angles=(), bar=False)
+    near = np.all(np.abs(img.astype(int) - st.NEAR) <= 30, axis=2).sum()
+    far = np.all(np.abs(img.astype(int) - st.FAR) <= 30, axis=2).sum()
+    assert near > 2 * far > 0
+
+
+def test_angle_readouts_render_text(analysis):
+    sample = _liftoff_sample(analysis)
+    plain = draw_pose(_black(analysis), analysis, sample, angles=(), bar=False)
+    with_angles = draw_pose(_black(analysis), analysis, sample, bar=False)
+    diff = np.abs(with_angles.astype(int) - plain.astype(int)).max(axis=2) > 0
+    # arcs + three labels (about 30 px tall text boxes at this width) add thousands of pixels
+    assert diff.sum() > 3000
+    # white text pixels exist (labels are white on dark boxes for neutral angles)
+    assert (with_angles.min(axis=2) > 230).sum() > 200
+
+
+def test_fault_located_at_its_frame_turns_arc_red(analysis):
+    rep = analysis.reps[0]
+    f = next(f for f in analysis.findings if f.rule_id == "torso_lean" and f.rep == rep.number)
+    fault = dataclasses.replace(f, status="fault")
+    assert threshold_on_series(analysis, fault, at_frame=True) == ("torso_lean_deg", fault.threshold)
+    sample = sample_for_frame(analysis, fault.frame_index)
+    img = draw_pose(_black(analysis), analysis, sample, findings=[fault], bar=False)
+    red = np.all(np.abs(img.astype(int) - st.FAULT) <= 30, axis=2).sum()
+    assert red > 200
+    neutral = draw_pose(_black(analysis), analysis, sample, bar=False)
+    assert np.all(np.abs(neutral.astype(int) - st.FAULT) <= 30, axis=2).sum() == 0
+
+
+def test_transformed_value_threshold_is_not_drawn_on_the_series(analysis):
+    f = next(f for f in analysis.findings if f.rule_id == "torso_lean")
+    flipped = dataclasses.replace(f, value=-f.value, status="fault")  # e.g. a lean-back rule
+    assert threshold_on_series(analysis, flipped) is None
+    assert emphasis_for(analysis, [flipped]).thresholds == {}
+    elsewhere = dataclasses.replace(f, frame_index=analysis.reps[0].moments["lockout"].frame_index)
+    assert threshold_on_series(analysis, elsewhere) is not None  # on the scale ...
+    assert threshold_on_series(analysis, elsewhere, at_frame=True) is None  # ... but not measured there
+
+
+def test_view_box_maps_keypoints_into_the_crop(analysis):
+    sample = _liftoff_sample(analysis)
+    frame = _black(analysis)
+    vb = view_box(lifter_box(analysis, [sample]), 720)
+    crop = vb.apply(frame)
+    assert crop.shape[1] == 720 and crop.shape[0] % 2 == 0
+    img = draw_pose(crop, analysis, sample, view=vb, angles=(), bar=False)
+    hip = vb.map(analysis.body.keypoints_px[sample, LANDMARK[f"{analysis.body.side}_hip"]])
+    assert 0 <= hip[0] < img.shape[1] and 0 <= hip[1] < img.shape[0]
+    assert _colour_near(img, hip, st.NEAR, Style.for_width(720).joint_px)
+
+
+def test_missing_keypoints_draw_nothing(analysis):
+    nan_kp = np.full((33, 2), np.nan)
+    img = draw_pose(_black(analysis), analysis, 0, keypoints=nan_kp, bar=False)
+    assert img.max() == 0
+
+
+def test_draw_pose_does_not_modify_input_by_default(analysis):
+    frame = _black(analysis)
+    draw_pose(frame, analysis, _liftoff_sample(analysis))
+    assert frame.max() == 0
+
+
+def test_style_scales_with_width():
+    small, large = Style.for_width(360), Style.for_width(1440)
+    assert large.font_px > small.font_px >= 12
+    assert large.line_px > small.line_px
+
+
+def test_full_view_box_is_identity():
+    vb = ViewBox.full(640, 360)
+    pts = np.array([[10.0, 20.0], [np.nan, 5.0]])
+    out = vb.map(pts)
+    assert out[0].tolist() == [10.0, 20.0] and np.isnan(out[1, 0])

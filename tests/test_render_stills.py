@@ -1,0 +1,93 @@
+"""Annotated stills: one per key moment and finding, phone-legible PNGs, only needed frames decoded."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from render_support import handmade_analysis
+
+from formcheck_core.render import style as st
+from formcheck_core.render.frames import FrameConsumer, run_frame_pass
+from formcheck_core.render.stills import STILL_WIDTH_PX, plan_stills, write_stills
+
+CLIP = "phone_side_a.mp4"  # 2 reps, portrait 720x1280
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+@pytest.fixture(scope="module")
+def stills(analysis, tmp_path_factory):
+    return write_stills(analysis, tmp_path_factory.mktemp("stills"))
+
+
+def test_every_key_moment_and_finding_has_a_still(analysis, stills):
+    assert len(analysis.reps) == 2
+    shown_moments = {(s.rep, m) for s in stills for m in s.moments}
+    for rep in analysis.reps:
+        for name in rep.moments:
+            assert (rep.number, name) in shown_moments
+    shown_findings = {id(f) for s in stills for f in s.findings}
+    for f in analysis.findings:
+        if f.frame_index is not None:
+            assert id(f) in shown_findings, f.rule_id
+    assert all(s.path.is_file() for s in stills)
+    assert len({s.path for s in stills}) == len(stills)
+
+
+def test_still_is_a_phone_sized_png_with_header_skeleton_and_footer(analysis, stills):
+    s = next(s for s in stills if s.findings)
+    img = cv2.imread(str(s.path))
+    assert img is not None and img.shape[1] == STILL_WIDTH_PX
+    assert 600 < img.shape[0] < 2400
+    header = img[:20]
+    assert (np.abs(header.astype(int) - st.PANEL).max(axis=2) <= 12).mean() > 0.9  # dark band ...
+    band = img[:70]
+    assert (band.min(axis=2) > 200).sum() > 300  # ... with white title text in it
+    near = np.all(np.abs(img.astype(int) - st.NEAR) <= 45, axis=2).sum()
+    assert near > 500  # the near-side skeleton (amber, palette-quantised) is drawn
+    fault = next((f for f in s.findings if f.is_fault), None)
+    if fault is not None:
+        bottom = img[-200:]
+        red = np.all(np.abs(bottom.astype(int) - st.FAULT) <= 45, axis=2).sum()
+        assert red > 100  # the fault line is written in red
+
+
+def test_stills_are_sorted_and_titled(stills):
+    frames = [s.frame_index for s in stills]
+    assert frames == sorted(frames)
+    for s in stills:
+        assert s.title.startswith(f"Rep {s.rep}") and f"frame {s.frame_index}" in s.title
+
+
+def test_plan_decodes_nothing_and_pass_decodes_only_wanted_frames(analysis, tmp_path):
+    planned = plan_stills(analysis, tmp_path)
+    assert not any(s.path.exists() for s in planned)
+    wanted = frozenset(s.frame_index for s in planned)
+    seen: list[int] = []
+    n = run_frame_pass(analysis, [FrameConsumer(wanted, lambda fr: seen.append(fr.index))])
+    assert sorted(seen) == sorted(wanted)
+    assert n == len(wanted)  # only the wanted frames were converted and handed over
+
+
+def test_analysis_without_reps_gives_no_moment_stills(analysis, tmp_path):
+    import dataclasses
+
+    empty = dataclasses.replace(analysis, reps=(), findings=(), verdicts=())
+    assert write_stills(empty, tmp_path) == ()
+
+
+def test_annotated_frame_for_widgets(analysis):
+    from formcheck_core.render.stills import annotated_frame
+
+    sample = analysis.reps[1].moments["lockout"].sample
+    img = annotated_frame(analysis, sample)
+    assert img.shape[1] == STILL_WIDTH_PX and img.dtype == np.uint8
+    assert np.all(np.abs(img.astype(int) - st.NEAR) <= 30, axis=2).sum() > 300
+    full = annotated_frame(analysis, sample, crop=False, width_px=360)
+    assert full.shape[1] == 360
+    with pytest.raises(IndexError):
+        annotated_frame(analysis, 10_000)

@@ -1,0 +1,136 @@
+"""The HTML report: cues first, per-rep pictures embedded, only existing files referenced."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from render_support import cues_for, handmade_analysis, real_analysis
+
+from formcheck_core.cues import Cue
+from formcheck_core.report import write_report
+
+CLIP = "posereader_good.mp4"
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.ids: set[str] = set()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "poster") and value is not None:
+                self.refs.append((tag, name, value))
+            if name == "id" and value:
+                self.ids.add(value)
+
+
+def _parse(path: Path) -> _Refs:
+    p = _Refs()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def _check_references(index: Path) -> _Refs:
+    """Every reference is a data URI, an anchor on the page, or a file that exists beside it."""
+    refs = _parse(index)
+    for tag, attr, value in refs.refs:
+        if value.startswith("data:"):
+            head, _, payload = value.partition(",")
+            raw = base64.b64decode(payload, validate=True)
+            if head.startswith("data:image/png"):
+                assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+        elif value.startswith("#"):
+            assert value[1:] in refs.ids, value
+        else:
+            assert not re.match(r"^[a-z]+://", value), f"external reference {value}"
+            target = index.parent / value.split("#")[0]
+            assert target.is_file(), f"{tag} {attr} -> missing {value}"
+    return refs
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return handmade_analysis(CLIP)
+
+
+@pytest.fixture(scope="module")
+def report(analysis, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    cues = [*cues_for(analysis), Cue(9, "Don't <script>alert(1)</script> & relax", "why <b>", rep=1)]
+    return write_report(analysis, cues, out), cues
+
+
+def test_report_files_and_references(report):
+    index, _ = report
+    assert index.name == "index.html" and index.is_file()
+    refs = _check_references(index)
+    images = [v for t, a, v in refs.refs if t == "img"]
+    assert images and all(v.startswith("data:image/png;base64,") for v in images)
+    videos = [v for t, a, v in refs.refs if t == "video"]
+    assert videos and all(v.split("#")[0] == "annotated.mp4" for v in videos)
+    assert (index.parent / "stills").is_dir() and any((index.parent / "stills").glob("*.png"))
+    assert (index.parent / "plots" / "curves.png").is_file()
+
+
+def test_cues_come_first_and_text_is_escaped(report, analysis):
+    index, cues = report
+    text = index.read_text(encoding="utf-8")
+    assert text.index(">Cues<") < text.index('id="rep-1"')
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    for c in cues:
+        assert html.escape(c.text, quote=True) in text
+    # each rep has its section with stills, bar path and curves
+    for rep in analysis.reps:
+        section = text[text.index(f'id="rep-{rep.number}"') :]
+        assert section.count("<img") >= len(rep.moments)
+
+
+def test_every_rep_still_is_on_the_page(report, analysis):
+    index, _ = report
+    refs = _parse(index)
+    stills = sorted((index.parent / "stills").glob("*.png"))
+    assert {f"still-{p.stem}" for p in stills} <= refs.ids
+
+
+def test_without_clip_and_without_reps(analysis, tmp_path):
+    empty = dataclasses.replace(
+        analysis, reps=(), findings=(), verdicts=(), warnings=("Insufficient pose data: test",)
+    )
+    index = write_report(empty, [], tmp_path, clip=False)
+    refs = _check_references(index)
+    assert "video" not in refs.tags
+    text = index.read_text(encoding="utf-8")
+    assert "Insufficient pose data" in text and "No coaching cues" in text
+
+
+def test_no_body_analysis_still_reports(analysis, tmp_path):
+    nobody = dataclasses.replace(analysis, body=None, view=None, reps=(), findings=(), verdicts=())
+    index = write_report(nobody, [], tmp_path, clip=True)
+    _check_references(index)
+
+
+def test_embedded_clip_is_one_file(analysis, tmp_path):
+    index = write_report(analysis, cues_for(analysis), tmp_path, embed_clip=True)
+    refs = _check_references(index)
+    videos = [v for t, a, v in refs.refs if t == "video"]
+    assert len(videos) == 1 and videos[0].startswith("data:video/mp4;base64,")
+
+
+def test_report_from_the_real_pipeline(tmp_path):
+    analysis = real_analysis(CLIP)
+    from formcheck_core.coach import deterministic_cues
+
+    index = write_report(analysis, deterministic_cues(analysis), tmp_path)
+    refs = _check_references(index)
+    assert any(t == "video" for t, _, _ in refs.refs)
+    assert (tmp_path / "annotated.mp4").stat().st_size > 10_000
