@@ -27,6 +27,15 @@ _PUBLIC = {
     "ViewEstimate": "body",
     "PoseSeries": "pose.series",
     "to_json": "export",
+    "hookimpl": "hookspecs",
+    "Rule": "rules",
+    "RuleContext": "rules",
+    "rule": "rules",
+    "register_rule": "plugins",
+    "unregister_rule": "plugins",
+    "temporary_rule": "plugins",
+    "get_plugins": "plugins",
+    "deterministic_cues": "coach",
 }
 
 __all__ = sorted(_PUBLIC)
@@ -34,11 +43,15 @@ __all__ = sorted(_PUBLIC)
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis, analyze
     from .body import BodySeries, Moment, Rep, ViewEstimate
+    from .coach import deterministic_cues
     from .cues import Cue
     from .errors import FormcheckError
     from .export import to_json
     from .findings import Finding, Verdict
+    from .hookspecs import hookimpl
+    from .plugins import get_plugins, register_rule, temporary_rule, unregister_rule
     from .pose.series import PoseSeries
+    from .rules import Rule, RuleContext, rule
 
 
 def __getattr__(name: str) -> Any:

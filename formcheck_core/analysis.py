@@ -126,6 +126,7 @@ def analyze(
     from .kinematics import compute_body_series
     from .metrics import rep_metrics
     from .moments import segment_reps
+    from .plugins import PluginError, plugin_reps
     from .view import estimate_view
 
     info = probe_video(path)
@@ -143,9 +144,14 @@ def analyze(
 
     view = estimate_view(pose)
     body = compute_body_series(pose, side=view.side)
+    try:
+        found = plugin_reps(body, view, lift)  # a plugin may own rep detection for its lift
+    except PluginError as exc:
+        warnings.append(f"{exc}; the built-in rep detection was used instead.")
+        found = None
     reps = tuple(
         replace(rep, metrics=rep_metrics(body, rep, view=view, height_cm=height_cm))
-        for rep in segment_reps(body)
+        for rep in (found if found is not None else segment_reps(body))
     )
     warnings.extend(view.notes)
     if not reps:

@@ -42,7 +42,8 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     for rep in analysis.reps:
         moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in rep.moments.values())
         verdict = verdicts.get(rep.number)
-        head = f"rep {rep.number}{'' if rep.complete else ' (cut off)'}"
+        cut_off = "lockout" not in rep.moments or "liftoff" not in rep.moments
+        head = f"rep {rep.number}{' (cut off by the clip)' if cut_off else ''}"
         lines.append(f"\n{head}: {verdict.label if verdict else ''}".rstrip())
         lines.append(f"  moments: {moments or 'none found'}")
         for key, label, unit in SUMMARY_METRICS:

@@ -23,14 +23,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
     parser.add_argument("--no-cache", action="store_true", help="recompute the pose even if it is cached")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
+    parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
+    parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
     # fmt: skip
+    from .rules import add_rule_options
+
+    add_rule_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
+    from ..coach import deterministic_cues
     from ..export import to_json, write_json
     from ..summary import format_summary
+    from .rules import thresholds_from_args
 
+    thresholds = thresholds_from_args(args)
     analysis = analyze(
         args.video,
         fps=args.fps or None,
@@ -38,19 +47,30 @@ def run(args: argparse.Namespace) -> int:
         num_poses=args.people,
         pose_model=args.pose_model,
         height_cm=args.height_cm,
+        thresholds=thresholds,
         cache=not args.no_cache,
         progress=not args.quiet,
     )
-    cues = ()
+    cues = deterministic_cues(analysis)
     out = args.out or Path("formcheck-out") / Path(args.video).stem
-    json_path = write_json(analysis, out / "analysis.json")
+    write_json(analysis, out / "analysis.json")
     summary = format_summary(analysis, cues)
     (out / "summary.txt").write_text(summary + "\n")
     if args.json:
         print(to_json(analysis))
     else:
-        print(summary)
-        print(f"\nreport: {json_path.parent}/ (analysis.json, summary.txt)")
+        print(summary, flush=True)
+    if not args.no_report:
+        from ..report import write_report
+
+        if not args.quiet and not args.json:
+            print("\nrendering the report (stills, curves, bar path" + ("" if args.no_clip else ", annotated clip") + ")...",
+                  flush=True)  # fmt: skip
+        report = write_report(analysis, cues, out, clip=not args.no_clip, embed_clip=args.embed_clip)
+        where = f"report: {report}"
+    else:
+        where = f"report: {out}/ (analysis.json, summary.txt)"
+    print(where, file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
         print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
         return 1
