@@ -1,7 +1,8 @@
 """Pose-stage throughput and peak memory: formcheck's pipeline vs a seed-style baseline.
 
 Configurations, all on the same clip in the same run:
-- ``seed``: decode every sampled frame into a list first, then IMAGE mode on each (the seed's way);
+- ``seed``: OpenCV reads the clip, every sampled frame goes into a list first, then IMAGE mode on
+  each at full resolution (the seed's way);
 - ``image``: formcheck streaming (decode thread + bounded queue), IMAGE mode (detector every frame);
 - ``video``: formcheck streaming, VIDEO mode (tracking; the default).
 
@@ -27,7 +28,7 @@ from formcheck_core.config import shared_dir
 from formcheck_core.models.pose_model import resolve_pose_model
 from formcheck_core.pose.extract import extract_pose
 from formcheck_core.pose.mediapipe_backend import MediaPipePose
-from formcheck_core.video import iter_frames, probe_video
+from formcheck_core.video import probe_video
 
 SHORT = "gym1080_good_01"  # 1920x1080, 4.8 s
 LONG = "kettlebell_rounded_side"  # 360x640 at 60 fps, 26 s
@@ -35,8 +36,18 @@ CONFIGS = ("seed", "image", "video")
 
 
 def run_seed(clip: Path, model: Path, fps: float) -> int:
-    """Seed-style: all sampled frames decoded into a list, then IMAGE-mode detection on each."""
-    frames = [cv2.cvtColor(f.bgr, cv2.COLOR_BGR2RGB) for f in iter_frames(clip, fps)]
+    """Seed-style: OpenCV decodes, sampled frames go into a list, then IMAGE-mode detection on each."""
+    cap = cv2.VideoCapture(str(clip))
+    every = max(1, round(cap.get(cv2.CAP_PROP_FPS) / fps))
+    frames, index = [], 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index % every == 0:
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        index += 1
+    cap.release()
     with MediaPipePose(model, running_mode="image") as backend:
         for i, rgb in enumerate(frames):
             backend.detect(rgb, i / fps)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .body import BodySeries, Rep, ViewEstimate
@@ -124,7 +124,7 @@ def analyze(
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
     from .kinematics import compute_body_series
-    from .metrics import rep_metrics
+    from .metrics import with_metrics
     from .moments import segment_reps
     from .plugins import PluginError, plugin_reps
     from .view import estimate_view
@@ -150,7 +150,7 @@ def analyze(
         warnings.append(f"{exc}; the built-in rep detection was used instead.")
         found = None
     reps = tuple(
-        replace(rep, metrics=rep_metrics(body, rep, view=view, height_cm=height_cm))
+        with_metrics(body, rep, view=view, height_cm=height_cm)
         for rep in (found if found is not None else segment_reps(body))
     )
     warnings.extend(view.notes)

@@ -76,6 +76,9 @@ class Rep:
 
     ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.metrics.METRICS`)
     to a float (NaN = not measurable). ``complete`` is False when the rep is cut off by the clip.
+    ``metric_samples`` maps a metric name to the sample index (into the body series) at which its
+    value was measured, e.g. where the smallest elbow angle of the pull occurred; metrics that are
+    not measured at one sample (durations, NaN values, plugin metrics) are absent.
     """
 
     number: int
@@ -84,3 +87,4 @@ class Rep:
     moments: Mapping[str, Moment]
     metrics: Mapping[str, float] = field(default_factory=dict)
     complete: bool = True
+    metric_samples: Mapping[str, int] = field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 :data:`METRICS` is the schema: name -> description. :func:`rep_metrics` computes them from a
 :class:`~formcheck_core.body.BodySeries` and a rep's key moments. NaN means "not measurable".
+:func:`measure_rep` also says at which sample each value was measured (an extreme over the pull
+happens at its own frame, not at a key moment), and :func:`with_metrics` stores both in the rep.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ METRICS: dict[str, str] = {
 }
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -67,17 +70,21 @@ def _at(series: np.ndarray | None, sample: int | None) -> float:
     return v if math.isfinite(v) else _NAN
 
 
-def _window(series: np.ndarray, a: int | None, b: int | None) -> np.ndarray:
-    """Finite values of ``series[a..b]`` (inclusive); empty if a bound is missing."""
+def _arg_extreme(
+    series: np.ndarray, a: int | None, b: int | None, *, largest: bool
+) -> tuple[float, int | None]:
+    """(largest or smallest finite value of ``series[a..b]`` (inclusive), its sample index).
+
+    NaN values are skipped; (NaN, None) when the window is empty or all NaN. Ties: the first.
+    """
     if a is None or b is None or b < a:
-        return np.empty(0)
+        return _NAN, None
     w = np.asarray(series[a : b + 1], float)
-    return w[np.isfinite(w)]
-
-
-def _extreme(series: np.ndarray, a: int | None, b: int | None, fn) -> float:
-    w = _window(series, a, b)
-    return float(fn(w)) if w.size else _NAN
+    ok = np.isfinite(w)
+    if not ok.any():
+        return _NAN, None
+    i = int(np.argmax(np.where(ok, w, -np.inf)) if largest else np.argmin(np.where(ok, w, np.inf)))
+    return float(w[i]), a + i
 
 
 def angle_source(view: ViewEstimate | None) -> str:
@@ -95,7 +102,27 @@ def px_per_cm(body_length_px: float, height_cm: float | None) -> float:
 def rep_metrics(
     body: BodySeries, rep: Rep, *, view: ViewEstimate | None = None, height_cm: float | None = None
 ) -> dict[str, float]:
-    """Every :data:`METRICS` entry for one rep (NaN when not measurable).
+    """Every :data:`METRICS` entry for one rep (NaN when not measurable); see :func:`measure_rep`."""
+    return measure_rep(body, rep, view=view, height_cm=height_cm)[0]
+
+
+def with_metrics(
+    body: BodySeries, rep: Rep, *, view: ViewEstimate | None = None, height_cm: float | None = None
+) -> Rep:
+    """``rep`` with ``metrics`` and ``metric_samples`` filled by :func:`measure_rep`."""
+    values, samples = measure_rep(body, rep, view=view, height_cm=height_cm)
+    return replace(rep, metrics=values, metric_samples=samples)
+
+
+def measure_rep(
+    body: BodySeries, rep: Rep, *, view: ViewEstimate | None = None, height_cm: float | None = None
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Every :data:`METRICS` entry for one rep (NaN when not measurable), and where each was measured.
+
+    The second mapping gives, per metric with a finite value, the sample index (into ``body``'s
+    series) at which that value occurred: the key moment for values read at a moment, the sample
+    of the extreme for extremes over a window (e.g. the smallest elbow angle of the pull). Metrics
+    spanning several samples (``rep_duration_s``, ``lockout_reached``) have no entry.
 
     Angles come from the image series in a side view (or when ``view`` is None) and from the 3D
     world-landmark series in a front or oblique view. Bar drift is NaN in a front view (the drift
@@ -115,27 +142,37 @@ def rep_metrics(
     fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
     length = body.body_length_px if body.body_length_px > 0 else _NAN
     out: dict[str, float] = dict.fromkeys(METRICS, _NAN)
+    at: dict[str, int | None] = {}
 
-    out["hip_angle_setup_deg"] = _at(hip, setup)
-    out["hip_angle_liftoff_deg"] = _at(hip, lift)
-    out["knee_angle_bottom_deg"] = _at(knee, lift)
-    out["torso_lean_liftoff_deg"] = _at(lean, lift)
+    for name, series, sample in (
+        ("hip_angle_setup_deg", hip, setup),
+        ("hip_angle_liftoff_deg", hip, lift),
+        ("knee_angle_bottom_deg", knee, lift),
+        ("torso_lean_liftoff_deg", lean, lift),
+    ):
+        out[name], at[name] = _at(series, sample), sample
     if lock is not None:
         lock_end = min(rep.end_sample, lock + round(LOCKOUT_WINDOW_S * fs))
-        out["hip_angle_lockout_deg"] = _extreme(hip, lock, lock_end, np.max)
-        out["knee_angle_lockout_deg"] = _extreme(knee, lock, lock_end, np.max)
-        out["torso_lean_lockout_deg"] = _extreme(lean, lock, lock_end, np.min)
+        for name, series, largest in (
+            ("hip_angle_lockout_deg", hip, True),
+            ("knee_angle_lockout_deg", knee, True),
+            ("torso_lean_lockout_deg", lean, False),
+        ):
+            out[name], at[name] = _arg_extreme(series, lock, lock_end, largest=largest)
         h_lock, k_lock = out["hip_angle_lockout_deg"], out["knee_angle_lockout_deg"]
         if not world and math.isfinite(h_lock) and math.isfinite(k_lock):
             out["lockout_reached"] = float(h_lock >= LOCKOUT_HIP_DEG and k_lock >= LOCKOUT_KNEE_DEG)
 
-    bar_x = _window(s["bar_x_px"], pull_a, pull_b)
     x0 = _at(s["bar_x_px"], pull_a)
-    if bar_x.size and math.isfinite(x0) and (view is None or view.view != "front"):
-        drift = float(np.max(np.abs(bar_x - x0)))
-        out["max_bar_drift_px"] = drift
-        out["max_bar_drift_rel"] = drift / length
-        out["max_bar_drift_cm"] = drift / px_per_cm(body.body_length_px, height_cm)
+    if math.isfinite(x0) and (view is None or view.view != "front"):
+        bar_dx = np.abs(np.asarray(s["bar_x_px"], float) - x0)
+        drift, where = _arg_extreme(bar_dx, pull_a, pull_b, largest=True)
+        if where is not None:
+            out["max_bar_drift_px"] = drift
+            out["max_bar_drift_rel"] = drift / length
+            out["max_bar_drift_cm"] = drift / px_per_cm(body.body_length_px, height_cm)
+            for name in ("max_bar_drift_px", "max_bar_drift_rel", "max_bar_drift_cm"):
+                at[name] = where
 
     if lift is not None:
         # From the bottom of the rep (deepest hip flexion shortly before lift-off) through the
@@ -147,26 +184,33 @@ def rep_metrics(
         hip_y = np.asarray(s["hip_y_px"][bottom : third + 1], float)
         sh_y = np.asarray(s["shoulder_y_px"][bottom : third + 1], float)
         lead = (hip_y[0] - hip_y) - (sh_y[0] - sh_y)
-        lead = lead[np.isfinite(lead)]
-        if lead.size:
-            out["hip_rise_lead_rel"] = float(np.max(lead)) / length
-        gain = _window(lean, bottom, third)
-        if gain.size and math.isfinite(_at(lean, bottom)):
-            out["torso_lean_gain_deg"] = max(0.0, float(np.max(gain)) - _at(lean, bottom))
+        top_lead, where = _arg_extreme(lead, 0, lead.size - 1, largest=True)
+        if where is not None:
+            out["hip_rise_lead_rel"], at["hip_rise_lead_rel"] = top_lead / length, bottom + where
+        lean0 = _at(lean, bottom)
+        top_lean, where = _arg_extreme(lean, bottom, third, largest=True)
+        if where is not None and math.isfinite(lean0):
+            out["torso_lean_gain_deg"], at["torso_lean_gain_deg"] = max(0.0, top_lean - lean0), where
 
     elbow = np.asarray(s["elbow_angle_deg"][pull_a : pull_b + 1], float)
     if elbow.size >= 2:
-        held = np.fmax(elbow[:-1], elbow[1:]) if np.isfinite(elbow).sum() >= 2 else elbow
-        held = held[np.isfinite(held)]
-        if held.size:
-            out["min_elbow_angle_pull_deg"] = float(np.min(held))
+        paired = np.isfinite(elbow).sum() >= 2
+        # "Held for two samples": the larger of each pair of neighbours; it is the value of the
+        # sample that holds it (the first of the pair on a tie or when the second is NaN).
+        held = np.fmax(elbow[:-1], elbow[1:]) if paired else elbow
+        low, i = _arg_extreme(held, 0, held.size - 1, largest=False)
+        if i is not None:
+            if paired and elbow[i] != low:
+                i += 1
+            out["min_elbow_angle_pull_deg"], at["min_elbow_angle_pull_deg"] = low, pull_a + i
 
     tilt = np.asarray(s["toe_y_px"], float) - np.asarray(s["heel_y_px"], float)  # > 0: heel above toe
     tilt0 = _at(tilt, setup if setup is not None else lift)
-    during = _window(tilt, pull_a, pull_b)
-    if during.size and math.isfinite(tilt0):
-        out["heel_rise_rel"] = max(0.0, float(np.max(during)) - tilt0) / length
+    top_tilt, where = _arg_extreme(tilt, pull_a, pull_b, largest=True)
+    if where is not None and math.isfinite(tilt0):
+        out["heel_rise_rel"], at["heel_rise_rel"] = max(0.0, top_tilt - tilt0) / length, where
 
     if lift is not None and lock is not None and lock > lift:
         out["rep_duration_s"] = float(body.time_s[lock] - body.time_s[lift])
-    return out
+    samples = {name: int(i) for name, i in at.items() if i is not None and math.isfinite(out[name])}
+    return out, samples

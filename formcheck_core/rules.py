@@ -50,6 +50,20 @@ MOMENT_PHRASES: dict[str, str] = {
     "knee_pass": "as the bar passes your knees",
     "lockout": "at lockout",
 }
+#: Gym phrase for a finding measured shortly before / after a key moment (the nearest one).
+PHRASES_BEFORE: dict[str, str] = {
+    "setup": "in your setup",
+    "liftoff": "just before the bar leaves the floor",
+    "knee_pass": "just before the bar reaches your knees",
+    "lockout": "just before lockout",
+}
+PHRASES_AFTER: dict[str, str] = {
+    "setup": "as you start the pull",
+    "liftoff": "just after the bar leaves the floor",
+    "knee_pass": "just after the bar passes your knees",
+    # Lockout values are read over the half second after the lockout moment: still the lockout.
+    "lockout": "at lockout",
+}
 #: Unit suffix of a metric or threshold name -> unit string of a finding.
 UNIT_SUFFIXES: dict[str, str] = {"_deg": "deg", "_rel": "body_lengths", "_px": "px", "_cm": "cm", "_s": "s"}
 
@@ -68,6 +82,32 @@ def unit_of(name: str) -> str:
         if name.endswith(suffix):
             return unit
     return ""
+
+
+def nearest_moment(rep: Rep, sample: int, prefer: str | None = None) -> Moment | None:
+    """The rep's key moment closest in samples to ``sample`` (None if the rep has none).
+
+    Ties go to ``prefer`` (e.g. the rule's own moment), then to the earlier moment.
+    """
+    if not rep.moments:
+        return None
+    return min(rep.moments.values(), key=lambda m: (abs(m.sample - sample), m.name != prefer, m.sample))
+
+
+def phase_phrase(rep: Rep, sample: int, prefer: str | None = None) -> str:
+    """Gym phrase for when ``sample`` happened in ``rep``, from its nearest key moment.
+
+    "as the bar passes your knees" (at the moment's sample), "just after the bar leaves the
+    floor" (between it and the next moment), "during the rep" when the rep has no moments.
+    """
+    m = nearest_moment(rep, sample, prefer)
+    if m is None:
+        return "during the rep"
+    if sample == m.sample:
+        table = MOMENT_PHRASES
+    else:
+        table = PHRASES_BEFORE if sample < m.sample else PHRASES_AFTER
+    return table.get(m.name, MOMENT_PHRASES.get(m.name, f"near {m.name.replace('_', ' ')}"))
 
 
 def metric_label(name: str) -> str:
@@ -106,7 +146,8 @@ class Rule:
     ``inf`` switches a limit off); ``presets`` maps a preset name to values that replace some of
     them. ``cue`` (and optionally ``message`` / ``praise``) are ``str.format`` templates with the
     fields ``value``, ``threshold``, ``measured``, ``limit`` (formatted with units), ``unit``,
-    ``moment``, ``at`` (gym phrase for the moment), ``rep`` and any extra keyword the rule passes.
+    ``moment``, ``at`` (gym phrase for when the value was measured, e.g. "just after the bar leaves
+    the floor"), ``rep`` and any extra keyword the rule passes.
     ``lifts``: lift names it applies to ("deadlift" also matches "romanian_deadlift" etc.;
     "*" = every lift). ``views``: camera views it can measure from; on other views the engine
     reports "not measurable" with ``view_note`` as the reason.
@@ -126,7 +167,8 @@ class Rule:
     message: str = ""
     #: Template of a "keep doing this" cue when the rep was measured and within the limit.
     praise: str = ""
-    #: Default key moment of the findings (for frame index and time).
+    #: Default key moment of the findings: where they are placed (frame index, time) when the
+    #: rep does not record the sample their metric was measured at (see :class:`RuleContext`).
     moment: str | None = None
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: Seconds one call may take (None = the global default).
@@ -219,8 +261,14 @@ class RuleContext:
     """What a rule sees for one rep: its metrics and moments, the view, the lift, its thresholds.
 
     ``body`` (the smoothed series) is there for rules that need more than the per-rep metrics;
-    it may be None. Build findings with the helpers: they fill the rule id, rep, moment frame and
-    time, unit, severity and the rendered message and cue.
+    it may be None. Build findings with the helpers: they fill the rule id, rep, frame and time,
+    unit, severity and the rendered message and cue.
+
+    Where a finding is placed: at the sample where its metric was measured
+    (``rep.metric_samples``, e.g. the frame of the smallest elbow angle of the pull), or at an
+    explicit ``sample=``; its ``moment`` is then the nearest key moment and ``{at}`` says "just
+    after the bar leaves the floor" and the like. Without a known sample (a metric measured over
+    a span, a plugin metric, no ``body``), it is placed at ``moment=`` (default: the rule's).
     """
 
     rule: Rule
@@ -257,6 +305,19 @@ class RuleContext:
         """The rep's key moment ``name`` ("setup", "liftoff", "knee_pass", "lockout") or None."""
         return self.rep.moments.get(name)
 
+    def metric_sample(self, name: str) -> int | None:
+        """Sample index (into ``body``'s series) where the rep's metric ``name`` was measured, or None."""
+        sample = self.rep.metric_samples.get(name)
+        return int(sample) if sample is not None else None
+
+    def _place(self, sample: int | None) -> tuple[int, float] | None:
+        """(frame index, time in s) of ``sample``, or None if unknown or outside the series."""
+        body = self.body
+        if sample is None or body is None or not 0 <= sample < len(body.frame_index):
+            return None
+        time_s = float(body.time_s[sample])
+        return (int(body.frame_index[sample]), time_s) if math.isfinite(time_s) else None
+
     def _finding(
         self,
         status: str,
@@ -269,12 +330,24 @@ class RuleContext:
         severity: str | None,
         message: str | None,
         extra: Mapping[str, Any],
+        sample: int | None = None,
     ) -> Finding:
         rule = self.rule
         metric = metric or (rule.metrics[0] if rule.metrics else None)
         moment = moment or rule.moment
         unit = unit if unit is not None else unit_of(metric or "")
-        m = self.rep.moments.get(moment) if moment else None
+        if sample is None and status != "not_measurable" and metric:
+            sample = self.metric_sample(metric)
+        placed = self._place(sample)
+        if placed is not None:  # where the value was measured
+            frame_index, time_s = placed
+            near = nearest_moment(self.rep, sample, prefer=moment)
+            moment = near.name if near is not None else moment
+            at = phase_phrase(self.rep, sample, prefer=moment)
+        else:  # at the key moment the rule names
+            m = self.rep.moments.get(moment) if moment else None
+            frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
+            at = MOMENT_PHRASES.get(moment or "", "during the rep")
         fields = {
             "value": value,
             "threshold": threshold,
@@ -283,7 +356,7 @@ class RuleContext:
             "measured": format_value(value, unit),
             "limit": format_value(threshold, unit),
             "moment": (moment or "").replace("_", " "),
-            "at": MOMENT_PHRASES.get(moment or "", "during the rep"),
+            "at": at,
             **extra,
         }
         if message is None:
@@ -301,8 +374,8 @@ class RuleContext:
             severity=severity or rule.severity,
             message=message,
             moment=moment,
-            frame_index=m.frame_index if m else None,
-            time_s=m.time_s if m else None,
+            frame_index=frame_index,
+            time_s=time_s,
             value=value,
             threshold=threshold,
             unit=unit,
@@ -320,9 +393,13 @@ class RuleContext:
         unit: str | None = None,
         severity: str | None = None,
         message: str | None = None,
+        sample: int | None = None,
         **extra: Any,
     ) -> Finding:
-        """A "fault" finding: the rule fired. Extra keywords are available to the templates."""
+        """A "fault" finding: the rule fired. Extra keywords are available to the templates.
+
+        ``sample``: where the value was measured (default: the metric's sample, if known).
+        """
         return self._finding(
             "fault",
             value,
@@ -333,6 +410,7 @@ class RuleContext:
             severity=severity,
             message=message,
             extra=extra,
+            sample=sample,
         )
 
     def ok(
@@ -344,9 +422,10 @@ class RuleContext:
         metric: str | None = None,
         unit: str | None = None,
         message: str | None = None,
+        sample: int | None = None,
         **extra: Any,
     ) -> Finding:
-        """An "ok" finding: measured and within the threshold."""
+        """An "ok" finding: measured and within the threshold (``sample`` as for :meth:`fault`)."""
         return self._finding(
             "ok",
             value,
@@ -357,6 +436,7 @@ class RuleContext:
             severity="info",
             message=message,
             extra=extra,
+            sample=sample,
         )
 
     def not_measurable(self, reason: str, *, moment: str | None = None, metric: str | None = None) -> Finding:
@@ -381,12 +461,15 @@ class RuleContext:
         fault_if: str = "above",
         moment: str | None = None,
         value: float | None = None,
+        sample: int | None = None,
         **extra: Any,
     ) -> Finding:
         """The common rule: metric vs one threshold; "not measurable" when the metric is NaN.
 
         ``fault_if`` is "above" (fault when value > threshold) or "below" (value < threshold).
-        ``value`` replaces the metric's value (e.g. a sign-flipped metric).
+        ``value`` replaces the metric's value (e.g. a sign-flipped metric). The finding is placed
+        where the metric was measured (``sample``, default the metric's recorded sample), else at
+        ``moment``.
         """
         if fault_if not in ("above", "below"):
             raise ValueError(f"fault_if must be 'above' or 'below', got {fault_if!r}")
@@ -402,7 +485,13 @@ class RuleContext:
         fired = value > limit if fault_if == "above" else value < limit
         make = self.fault if fired else self.ok
         return make(
-            value, limit, moment=moment, metric=metric, unit=unit_of(metric) or unit_of(threshold), **extra
+            value,
+            limit,
+            moment=moment,
+            metric=metric,
+            unit=unit_of(metric) or unit_of(threshold),
+            sample=sample,
+            **extra,
         )
 
 

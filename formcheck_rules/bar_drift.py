@@ -46,6 +46,7 @@ def check(ctx):
         return ctx.not_measurable("Bar drift was not measured in the units its limits are set in.")
     value, limit, metric = next((j for j in judged if j[0] > j[1]), judged[0])
     make = ctx.fault if value > limit else ctx.ok
+    # Placed at the sample of the largest drift (moment: the nearest key moment).
     also = f" ({px_text})" if metric == "max_bar_drift_rel" and px is not None else ""
     return make(value, limit, metric=metric, also=also)
 
@@ -61,7 +62,8 @@ RULE = Rule(
     moment="knee_pass",
     views=("side", "oblique"),
     view_note="Bar drift is not measurable from a front view: forward drift is along the camera axis.",
-    message="The bar drifted {measured}{also} from its lift-off line during the pull; limit {limit}.",
+    message="The bar drifted {measured}{also} from its lift-off line during the pull, furthest {at}; "
+    "limit {limit}.",
     cue="Keep the bar dragging up your shins and thighs: it drifted {measured}{also} away from you.",
     praise="Bar stayed close: {measured}{also} of drift (limit {limit}).",
 )

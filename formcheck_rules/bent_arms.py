@@ -22,6 +22,8 @@ def check(ctx):
     Cannot see: bend toward the camera (front view), or arms hidden behind the plates (NaN ->
     not measurable).
     """
+    # Placed at the sample of the smallest angle (moment: the nearest key moment); knee_pass
+    # only when that sample is unknown.
     return ctx.compare(
         "min_elbow_angle_pull_deg", "min_elbow_angle_deg", fault_if="below", moment="knee_pass"
     )
@@ -37,7 +39,7 @@ RULE = Rule(
     moment="knee_pass",
     views=("side", "oblique"),
     view_note="Elbow bend is not measurable from a front view: the bend points at the camera.",
-    message="Elbows bent to {measured} during the pull (limit {limit}).",
+    message="Elbows bent to {measured} during the pull, {at} (limit {limit}).",
     cue="Long arms: lock your elbows and let the arms hang like ropes (they bent to {measured}).",
     praise="Straight arms through the pull: elbows stayed at {measured} or more (limit {limit}).",
 )

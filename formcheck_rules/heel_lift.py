@@ -23,6 +23,7 @@ def check(ctx):
     Cannot see: heels from a front view (hidden behind the feet), the far foot, or a heel
     hidden by plates or cropped out of frame (not measurable).
     """
+    # Placed at the sample of the highest heel (moment: the nearest key moment).
     return ctx.compare("heel_rise_rel", "max_heel_rise_rel", moment="liftoff")
 
 
@@ -36,7 +37,7 @@ RULE = Rule(
     moment="liftoff",
     views=("side", "oblique"),
     view_note="Heel lift is not measurable from a front view: the heels are hidden behind the feet.",
-    message="Heel rose {measured} above the floor during the pull (limit {limit}).",
+    message="Heel rose {measured} above the floor during the pull, highest {at} (limit {limit}).",
     cue="Keep your whole foot down and push through mid-foot and heels: the heel rose {measured}.",
     praise="Feet stayed flat: heel rise {measured} (limit {limit}).",
 )

@@ -24,16 +24,19 @@ def stills(analysis, tmp_path_factory):
     return write_stills(analysis, tmp_path_factory.mktemp("stills"))
 
 
-def test_every_key_moment_and_finding_has_a_still(analysis, stills):
+def test_every_key_moment_and_fault_has_a_still(analysis, stills):
     assert len(analysis.reps) == 2
     shown_moments = {(s.rep, m) for s in stills for m in s.moments}
     for rep in analysis.reps:
         for name in rep.moments:
             assert (rep.number, name) in shown_moments
     shown_findings = {id(f) for s in stills for f in s.findings}
+    shown_frames = {(s.rep, s.frame_index) for s in stills}
     for f in analysis.findings:
-        if f.frame_index is not None:
+        if f.frame_index is not None and f.is_fault:
             assert id(f) in shown_findings, f.rule_id
+        elif f.frame_index is not None and id(f) not in shown_findings:
+            assert (f.rep, f.frame_index) not in shown_frames  # within limits: no still of its own
     assert all(s.path.is_file() for s in stills)
     assert len({s.path for s in stills}) == len(stills)
 
@@ -91,3 +94,28 @@ def test_annotated_frame_for_widgets(analysis):
     assert full.shape[1] == 360
     with pytest.raises(IndexError):
         annotated_frame(analysis, 10_000)
+
+
+def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_value(dev_clip, tmp_path):
+    """posereader_arm_bend: the smallest elbow angle is late in the pull, not at a key moment; its
+    still is that frame, where the elbow arc reads the finding's value and shows the limit."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.overlay import emphasis_for, series_value
+    from formcheck_core.render.stills import still_consumer
+
+    a = analyze(dev_clip("posereader_arm_bend"), progress=False)
+    f = next(f for f in a.findings if f.rule_id == "bent_arms")
+    assert f.is_fault
+    rep = a.reps[0]
+    sample = rep.metric_samples["min_elbow_angle_pull_deg"]
+    (s,) = [s for s in plan_stills(a, tmp_path) if f in s.findings]
+    assert (s.frame_index, s.sample) == (f.frame_index, sample)
+    assert s.frame_index not in {m.frame_index for m in rep.moments.values()}
+    assert series_value(a, "elbow_angle_deg", s.sample) == pytest.approx(f.value, abs=0.5)
+    emph = emphasis_for(a, s.findings)
+    assert emph.status["elbow_angle_deg"] == "fault"
+    assert emph.thresholds["elbow_angle_deg"] == pytest.approx(f.threshold), "limit drawn at the elbow"
+    run_frame_pass(a, [still_consumer(a, [s])])
+    img = cv2.imread(str(s.path))
+    assert img is not None and img.shape[1] == STILL_WIDTH_PX
+    assert np.all(np.abs(img.astype(int) - st.FAULT) <= 45, axis=2).sum() > 100  # red arc and fault line

@@ -10,7 +10,7 @@ from synthetic_lifter import BODY_LENGTH, deadlift_pose, deadlift_progress, pose
 
 from formcheck_core.body import ViewEstimate
 from formcheck_core.kinematics import compute_body_series
-from formcheck_core.metrics import BODY_LENGTH_PER_HEIGHT, METRICS, rep_metrics
+from formcheck_core.metrics import BODY_LENGTH_PER_HEIGHT, METRICS, measure_rep, rep_metrics, with_metrics
 from formcheck_core.moments import SETUP_TOL_DEG, segment_reps
 from formcheck_core.pose.landmarks import LANDMARK
 
@@ -125,3 +125,124 @@ def test_a_rep_without_lockout_has_nan_lockout_metrics():
     ):
         assert math.isnan(m[name]), name
     assert math.isfinite(m["hip_angle_liftoff_deg"]) and math.isfinite(m["max_bar_drift_px"])
+
+
+# ---------------------------------------------------------------- where each value was measured
+
+#: Metrics read from one angle series at their sample (side view: the image series).
+ANGLE_SERIES = {
+    "hip_angle_setup_deg": "hip_angle_deg",
+    "hip_angle_liftoff_deg": "hip_angle_deg",
+    "hip_angle_lockout_deg": "hip_angle_deg",
+    "knee_angle_bottom_deg": "knee_angle_deg",
+    "knee_angle_lockout_deg": "knee_angle_deg",
+    "torso_lean_liftoff_deg": "torso_lean_deg",
+    "torso_lean_lockout_deg": "torso_lean_deg",
+    "min_elbow_angle_pull_deg": "elbow_angle_deg",
+}
+
+
+def assert_values_at_their_samples(body, rep, values, samples):
+    """Every recorded sample lies in the rep and the series there reproduces the metric's value."""
+    s = body.smoothed
+    assert set(samples) <= {k for k, v in values.items() if math.isfinite(v)}
+    for name, i in samples.items():
+        assert rep.start_sample <= i <= rep.end_sample, (name, i)
+    for name, series in ANGLE_SERIES.items():
+        if name in samples:
+            assert s[series][samples[name]] == pytest.approx(values[name], abs=1e-9), name
+    pull_a = rep.moments["liftoff"].sample if "liftoff" in rep.moments else rep.start_sample
+    if "max_bar_drift_px" in samples:
+        i = samples["max_bar_drift_px"]
+        assert abs(s["bar_x_px"][i] - s["bar_x_px"][pull_a]) == pytest.approx(values["max_bar_drift_px"])
+        assert samples["max_bar_drift_rel"] == i
+    if "heel_rise_rel" in samples and values["heel_rise_rel"] > 0:
+        tilt = s["toe_y_px"] - s["heel_y_px"]
+        ref = rep.moments["setup"].sample if "setup" in rep.moments else pull_a
+        rise = (tilt[samples["heel_rise_rel"]] - tilt[ref]) / body.body_length_px
+        assert rise == pytest.approx(values["heel_rise_rel"])
+
+
+def test_samples_of_moment_values_and_of_extremes():
+    pose, _ = deadlift_pose(1)
+    body, rep, _ = _one(pose, view=SIDE)
+    values, samples = measure_rep(body, rep, view=SIDE)
+    plain = rep_metrics(body, rep, view=SIDE)
+    assert values.keys() == plain.keys()
+    assert all(values[k] == plain[k] or (math.isnan(values[k]) and math.isnan(plain[k])) for k in values)
+    mo = {n: m.sample for n, m in rep.moments.items()}
+    assert samples["hip_angle_setup_deg"] == mo["setup"]
+    for name in ("hip_angle_liftoff_deg", "knee_angle_bottom_deg", "torso_lean_liftoff_deg"):
+        assert samples[name] == mo["liftoff"], name
+    for name in ("hip_angle_lockout_deg", "knee_angle_lockout_deg", "torso_lean_lockout_deg"):
+        assert samples[name] >= mo["lockout"], name
+    assert mo["liftoff"] <= samples["max_bar_drift_px"] <= mo["lockout"]
+    assert "rep_duration_s" not in samples and "lockout_reached" not in samples
+    assert "max_bar_drift_cm" not in samples, "NaN without a height: no sample"
+    assert_values_at_their_samples(body, rep, values, samples)
+    filled = with_metrics(body, rep, view=SIDE)
+    assert dict(filled.metric_samples) == samples and filled.moments == rep.moments
+    assert all(filled.metrics[k] == values[k] for k in values if math.isfinite(values[k]))
+
+
+def test_bent_elbows_are_located_where_they_bend_not_at_a_key_moment():
+    pose, _ = deadlift_pose(1)
+    body = compute_body_series(pose)
+    (rep,) = segment_reps(body)
+    lock = rep.moments["lockout"].sample
+    bend = range(lock - 4, lock - 1)  # three samples late in the pull
+    for side in ("left", "right"):
+        el, wr = LANDMARK[f"{side}_elbow"], LANDMARK[f"{side}_wrist"]
+        fore = pose.image_xy_px[bend, wr] - pose.image_xy_px[bend, el]
+        r = np.radians(50.0)
+        rot = np.array([[np.cos(r), -np.sin(r)], [np.sin(r), np.cos(r)]])
+        pose.image_xy_px[bend, wr] = pose.image_xy_px[bend, el] + fore @ rot.T
+    body = compute_body_series(pose)
+    (rep,) = segment_reps(body)
+    values, samples = measure_rep(body, rep, view=SIDE)
+    assert values["min_elbow_angle_pull_deg"] < 160
+    i = samples["min_elbow_angle_pull_deg"]
+    assert bend.start - 1 <= i <= bend.stop, "at the bend (smoothing spreads it by a sample)"
+    assert i not in {m.sample for m in rep.moments.values()}
+    assert body.smoothed["elbow_angle_deg"][i] == pytest.approx(values["min_elbow_angle_pull_deg"])
+
+
+def test_heel_and_drift_samples_follow_the_fault():
+    pose, _ = deadlift_pose(1)
+    body = compute_body_series(pose)
+    (rep,) = segment_reps(body)
+    lift, lock = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
+    mid = (lift + lock) // 2
+    pose.image_xy_px[mid - 1 : mid + 2, LANDMARK["right_heel"], 1] -= 20.0  # heel up around mid-pull
+    body = compute_body_series(pose)
+    (rep,) = segment_reps(body)
+    values, samples = measure_rep(body, rep, view=SIDE)
+    assert values["heel_rise_rel"] > 0.01
+    assert abs(samples["heel_rise_rel"] - mid) <= 1
+    assert_values_at_their_samples(body, rep, values, samples)
+
+
+def test_nan_metrics_have_no_sample():
+    pose, _ = deadlift_pose(1, end_s=2.1)
+    body, rep, _ = _one(pose, view=None)
+    values, samples = measure_rep(body, rep)
+    for name in ("hip_angle_lockout_deg", "knee_angle_lockout_deg", "torso_lean_lockout_deg"):
+        assert math.isnan(values[name]) and name not in samples
+    assert "max_bar_drift_px" in samples
+
+
+@pytest.mark.parametrize("stem", ["posereader_arm_bend", "reel_good_14", "gym1080_bad_02"])
+def test_real_clip_values_are_found_at_their_samples(dev_clip, stem):
+    """On real pose data (NaN gaps, jitter) every recorded sample reproduces its value."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.export import to_dict
+
+    a = analyze(dev_clip(stem), rules=False, progress=False)
+    assert a.ok and a.view.view == "side", (a.warnings, a.view)
+    for rep in a.reps:
+        values, samples = measure_rep(a.body, rep, view=a.view)
+        assert dict(rep.metric_samples) == samples, "analyze() stores the samples with the rep"
+        assert {"min_elbow_angle_pull_deg", "max_bar_drift_rel", "heel_rise_rel"} <= set(samples)
+        assert_values_at_their_samples(a.body, rep, values, samples)
+    exported = to_dict(a, include_series=False)["reps"][0]["metric_samples"]
+    assert exported == {k: int(v) for k, v in a.reps[0].metric_samples.items()}

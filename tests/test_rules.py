@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
+from functools import cache
 
+import numpy as np
 import pytest
 from rule_fixtures import make_analysis, make_rep
 
 from formcheck_core.findings import Finding
 from formcheck_core.plugins import PluginError, new_plugin_manager, register_rule
 from formcheck_core.rules import (
+    MOMENT_PHRASES,
     Rule,
     RuleConfigError,
+    RuleContext,
     apply_rules,
     collect_rules,
     load_threshold_config,
+    nearest_moment,
     parse_threshold_option,
+    phase_phrase,
     resolve_thresholds,
     rule,
     threshold_settings,
@@ -453,6 +460,140 @@ def test_misspelled_hook_fails_loudly(pm):
     with pytest.raises(PluginError, match="register_rule") as info:
         run(pm, make_rep(1))
     assert info.value.exit_code == 4
+
+
+# ---------------------------------------------------------------- where a finding is placed
+
+# make_rep: moments setup/liftoff/knee_pass/lockout at samples 0/10/20/30; frame = 3 x sample, 10 fps.
+PLACED = [
+    # rule id, metric overrides that fire it, metric sample, nearest moment, phrase in the message
+    ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 13, "liftoff", "just after the bar leaves the floor"),
+    ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 28, "lockout", "just before lockout"),
+    ("heel_lift", {"heel_rise_rel": 0.2}, 20, "knee_pass", MOMENT_PHRASES["knee_pass"]),
+    ("bar_drift", {"max_bar_drift_rel": 0.3}, 18, "knee_pass", "just before the bar reaches your knees"),
+    ("incomplete_lockout", {"hip_angle_lockout_deg": 140.0}, 33, "lockout", "at lockout"),
+    ("hips_rise_first", {"hip_rise_lead_rel": 0.3}, 11, "liftoff", "just after the bar leaves the floor"),
+]
+
+
+@pytest.mark.parametrize("rule_id, metrics, sample, moment, phrase", PLACED)
+def test_finding_is_placed_where_its_metric_was_measured(pm, rule_id, metrics, sample, moment, phrase):
+    rule = collect_rules(pm)[0][rule_id].rule
+    rep = replace(make_rep(1, **metrics), metric_samples={name: sample for name in rule.metrics})
+    a = run(pm, rep)
+    f = status(a, rule_id)
+    assert f.is_fault
+    assert (f.frame_index, f.time_s) == (3 * sample, pytest.approx(sample / 10))
+    assert f.moment == moment, "named after the nearest key moment"
+    assert phrase in f.message, f.message
+    # A rule whose metric has no recorded sample stays at its key moment.
+    lean = status(a, "excessive_torso_lean")
+    assert (lean.moment, lean.frame_index) == ("liftoff", rep.moments["liftoff"].frame_index)
+
+
+def test_placement_falls_back_to_the_moment_without_a_body_or_a_valid_sample():
+    rep = replace(make_rep(1, min_elbow_angle_pull_deg=90.0), metric_samples={"min_elbow_angle_pull_deg": 13})
+    rule = bent_arms.RULE
+    body = make_analysis((rep,)).body
+    base = {"rule": rule, "thresholds": dict(rule.thresholds), "lift": "deadlift"}
+    placed = rule.check(RuleContext(rep=rep, body=body, **base))
+    assert placed.frame_index == 39 and placed.moment == "liftoff"
+    for ctx in (
+        RuleContext(rep=rep, body=None, **base),
+        RuleContext(rep=replace(rep, metric_samples={"min_elbow_angle_pull_deg": 999}), body=body, **base),
+        RuleContext(rep=replace(rep, metric_samples={}), body=body, **base),
+    ):
+        f = rule.check(ctx)
+        knee = rep.moments["knee_pass"]
+        assert (f.moment, f.frame_index, f.time_s) == ("knee_pass", knee.frame_index, knee.time_s)
+        assert MOMENT_PHRASES["knee_pass"] in f.message
+
+
+def test_explicit_sample_wins_and_not_measurable_is_not_placed(pm):
+    @rule(id="custom", metrics=["hip_rise_lead_rel"], thresholds={"max_rel": 0.05}, cue="{measured} {at}.")
+    def custom(ctx):
+        """Place a finding at a sample the rule computed itself."""
+        return [
+            ctx.compare("hip_rise_lead_rel", "max_rel", sample=25),
+            ctx.not_measurable("nothing here", metric="hip_rise_lead_rel", moment="setup"),
+        ]
+
+    register_rule(custom, manager=pm)
+    rep = replace(make_rep(1, hip_rise_lead_rel=0.3), metric_samples={"hip_rise_lead_rel": 12})
+    found = [f for f in run(pm, rep).findings if f.rule_id == "custom"]
+    fault, unmeasured = sorted(found, key=lambda f: f.status)
+    assert (fault.status, fault.frame_index, fault.moment) == ("fault", 75, "knee_pass")
+    assert fault.cue == "0.30 body lengths just after the bar passes your knees."
+    assert (unmeasured.status, unmeasured.moment, unmeasured.frame_index) == ("not_measurable", "setup", 0)
+
+
+def test_nearest_moment_and_phase_phrase():
+    rep = make_rep(1)  # moments at samples 0, 10, 20, 30
+    assert nearest_moment(rep, 14).name == "liftoff"
+    assert nearest_moment(rep, 15).name == "liftoff", "a tie goes to the earlier moment"
+    assert nearest_moment(rep, 15, prefer="knee_pass").name == "knee_pass"
+    assert nearest_moment(replace(rep, moments={}), 15) is None
+    assert phase_phrase(rep, 10) == MOMENT_PHRASES["liftoff"]
+    assert phase_phrase(rep, 15, prefer="knee_pass") == "just before the bar reaches your knees"
+    assert phase_phrase(rep, 34) == "at lockout", "lockout values come from the half second after it"
+    assert phase_phrase(rep, 2) == "as you start the pull"
+    assert phase_phrase(replace(rep, moments={}), 5) == "during the rep"
+
+
+@cache
+def _analysed(path):
+    from formcheck_core.analysis import analyze
+
+    return analyze(path, progress=False)
+
+
+def _value_at(a, f, i):
+    """The finding's quantity recomputed from the series at sample ``i`` (the finding's frame)."""
+    s, rep = a.body.smoothed, next(r for r in a.reps if r.number == f.rep)
+    lift = rep.moments["liftoff"].sample
+    if f.rule_id == "bent_arms":
+        return s["elbow_angle_deg"][i]
+    if f.rule_id == "incomplete_lockout":
+        return s["hip_angle_deg"][i]
+    if f.rule_id == "bar_drift":
+        drift_px = abs(s["bar_x_px"][i] - s["bar_x_px"][lift])
+        return drift_px / a.body.body_length_px if f.metric == "max_bar_drift_rel" else drift_px
+    if f.rule_id == "heel_lift":
+        tilt = s["toe_y_px"] - s["heel_y_px"]
+        return max(0.0, tilt[i] - tilt[rep.moments["setup"].sample]) / a.body.body_length_px
+    raise AssertionError(f.rule_id)
+
+
+@pytest.mark.parametrize("stem", ["posereader_arm_bend", "reel_good_14", "gym1080_bad_02"])
+def test_real_clip_findings_sit_at_the_frame_that_shows_their_value(dev_clip, stem):
+    """The frame a finding reports is where the series has the finding's value (what a still shows)."""
+    a = _analysed(dev_clip(stem))
+    assert a.ok and a.view.view == "side"
+    checked = 0
+    for f in a.findings:
+        if f.rule_id not in ("bent_arms", "incomplete_lockout", "bar_drift", "heel_lift") or f.value is None:
+            continue
+        (i,) = np.flatnonzero(a.body.frame_index == f.frame_index)
+        assert a.body.time_s[i] == pytest.approx(f.time_s)
+        tol = 0.5 if f.unit == "deg" else 1e-6
+        assert _value_at(a, f, i) == pytest.approx(f.value, abs=tol), (f.rule_id, f.frame_index)
+        checked += 1
+    assert checked >= 4
+
+
+def test_real_bent_arms_fault_is_reported_at_the_bend_not_at_knee_pass(dev_clip):
+    """posereader_arm_bend: the elbows bend late in the pull; knee pass shows nearly straight arms."""
+    a = _analysed(dev_clip("posereader_arm_bend"))
+    f = next(f for f in a.findings if f.rule_id == "bent_arms")
+    rep = a.reps[0]
+    assert f.is_fault and f.value < bent_arms.MIN_ELBOW_ANGLE_DEG
+    elbow = a.body.smoothed["elbow_angle_deg"]
+    knee = rep.moments["knee_pass"]
+    assert abs(elbow[knee.sample] - f.value) > 20, "the old placement showed another angle"
+    i = rep.metric_samples["min_elbow_angle_pull_deg"]
+    assert (f.frame_index, f.time_s) == (int(a.body.frame_index[i]), pytest.approx(a.body.time_s[i]))
+    assert rep.moments["liftoff"].sample < i <= rep.moments["lockout"].sample
+    assert f.moment == nearest_moment(rep, i).name
 
 
 # ---------------------------------------------------------------- plugin metrics

@@ -90,7 +90,8 @@ def _ordered_moments(rep: Rep) -> list[str]:
 
 def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
     """The stills to render (nothing is decoded): every key moment of every rep, then every
-    finding with a frame that is not already on a moment's still. Sorted by frame."""
+    fault at a frame that is not already on a moment's still (findings within their limits only
+    join a still that exists, so a clean lift does not double its pictures). Sorted by frame."""
     out = Path(out_dir)
     by_key: dict[tuple[int | None, int], dict] = {}
 
@@ -119,7 +120,7 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
         if frame is None and f.moment and f.rep in reps and f.moment in reps[f.rep].moments:
             m = reps[f.rep].moments[f.moment]
             frame, t = m.frame_index, m.time_s
-        if frame is None:
+        if frame is None or (not f.is_fault and (f.rep, int(frame)) not in by_key):
             continue
         slot(f.rep, frame, t)["findings"].append(f)
     stills = []
