@@ -13,6 +13,7 @@ upright frame.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -184,11 +185,69 @@ def iter_frames(
                 return
 
 
+class FrameReader:
+    """Random access to upright BGR frames by source index, with one decoder kept open.
+
+    The presentation timestamps of all frames are read once by demuxing (no decoding), so frame
+    ``i`` is found by seeking to the keyframe before it and decoding forward; reads a little ahead
+    of the last one just decode forward. Falls back to decoding from the start for streams
+    without usable timestamps. Not thread-safe: serialise access from several threads.
+    """
+
+    #: Reads at most this many frames ahead of the decoder continue decoding instead of seeking.
+    READ_AHEAD = 45
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._container, self._stream = _open(self.path)
+        pts = [p.pts for p in self._container.demux(self._stream) if p.size]
+        usable = pts and None not in pts and len(set(pts)) == len(pts)
+        self._pts: list[int] | None = sorted(pts) if usable else None
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._next = 0  # index of the frame the open decoder yields next
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def _restart(self, index: int) -> None:
+        if self._pts is None or index < self.READ_AHEAD:
+            self._container.seek(0, stream=self._stream)
+            self._next = 0
+        else:
+            self._container.seek(self._pts[index], stream=self._stream, backward=True)
+            self._next = -1  # unknown until the first frame's timestamp is seen
+        self._frames = _decoded(self._container, self._stream)
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0-based, read order), upright BGR; :class:`VideoError` past the end."""
+        if index < 0 or (self._pts is not None and index >= len(self._pts)):
+            raise VideoError(f"Frame {index} of {self.path} does not exist.")
+        if self._frames is None or not (0 <= self._next <= index <= self._next + self.READ_AHEAD):
+            self._restart(index)
+        assert self._frames is not None
+        for frame in self._frames:
+            if self._next < 0:  # after a seek: place the decoder by timestamp
+                self._next = bisect.bisect_left(self._pts, frame.pts) if frame.pts is not None else index
+            current = self._next
+            self._next += 1
+            if current == index:
+                return _upright_bgr(frame)
+            if current > index:
+                break
+        self._frames = None
+        raise VideoError(f"Frame {index} of {self.path} could not be decoded.")
+
+
 def read_frame(path: str | Path, index: int) -> np.ndarray:
-    """Decode one upright BGR frame by source index (decodes forward from the start)."""
-    for frame in iter_frames(path, None, only_indices={int(index)}):
-        return frame.bgr
-    raise VideoError(f"Frame {index} of {path} could not be decoded (the clip is shorter).")
+    """Decode one upright BGR frame by source index (seeks to the keyframe before it)."""
+    with FrameReader(path) as reader:
+        return reader.read(int(index))
 
 
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:

@@ -339,13 +339,16 @@ def uses_world_angles(analysis: Analysis) -> bool:
     return displayed_series(analysis, "hip_angle_deg") != "hip_angle_deg"
 
 
-def series_value(analysis: Analysis, series: str, sample: int) -> float:
-    """Value at ``sample`` of the smoothed series shown for ``series`` (NaN when missing)."""
+def series_value(analysis: Analysis, series: str, sample: int, *, raw: bool = False) -> float:
+    """Value at ``sample`` of the smoothed (or ``raw``) series shown for ``series`` (NaN when missing)."""
     body = analysis.body
-    series = displayed_series(analysis, series)
-    if body is None or series not in body.smoothed or not 0 <= sample < len(body.smoothed[series]):
+    if body is None:
         return float("nan")
-    return float(body.smoothed[series][sample])
+    table = body.raw if raw else body.smoothed
+    series = displayed_series(analysis, series, raw=raw)
+    if series not in table or not 0 <= sample < len(table[series]):
+        return float("nan")
+    return float(table[series][sample])
 
 
 #: Angle series drawn by default (elbow only when a finding refers to it or when asked).
@@ -364,6 +367,7 @@ def draw_pose(
     bar: bool = True,
     style: Style | None = None,
     copy: bool = True,
+    raw: bool = False,
 ) -> np.ndarray:
     """The frame with the pose of ``sample`` drawn on it: skeleton, angle arcs and read-outs, bar.
 
@@ -373,7 +377,8 @@ def draw_pose(
     (default hip, knee, torso lean, plus any a finding refers to). ``findings`` to show: their
     arcs turn red (fault) / green (ok), limits are shown beside values, and non-angle metrics
     ring their joints (heel, hips and shoulders, bar). Values are read from
-    ``analysis.body.smoothed`` at ``sample``; a NaN value or a missing joint draws nothing.
+    ``analysis.body.smoothed`` (``raw=True``: ``analysis.body.raw``) at ``sample``; a NaN value or
+    a missing joint draws nothing.
     """
     img = frame_bgr.copy() if copy else frame_bgr
     style = style or Style.for_width(img.shape[1])
@@ -391,7 +396,7 @@ def draw_pose(
     for spec in ANGLES:
         if spec.series not in wanted:
             continue
-        value = series_value(analysis, spec.series, sample)
+        value = series_value(analysis, spec.series, sample, raw=raw)
         if not math.isfinite(value):
             continue
         a, v, c = (None if j is None else kp[LANDMARK[f"{side}_{j}"]] for j in spec.joints)
