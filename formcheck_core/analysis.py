@@ -126,7 +126,8 @@ def analyze(
     from .kinematics import compute_body_series
     from .metrics import with_metrics
     from .moments import segment_reps
-    from .plugins import PluginError, plugin_reps
+    from .errors import PluginError
+    from .plugins import plugin_reps
     from .view import estimate_view
 
     info = probe_video(path)

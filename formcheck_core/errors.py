@@ -25,3 +25,15 @@ class ModelInvalidError(FormcheckError):
     """A model file exists but is corrupt or of the wrong kind."""
 
     exit_code = 3
+
+
+class PluginError(FormcheckError):
+    """A plugin could not be loaded, or implements a hook formcheck does not have."""
+
+    exit_code = 4
+
+
+class RuleConfigError(FormcheckError):
+    """A threshold setting names an unknown rule, preset or threshold, or has a bad value."""
+
+    exit_code = 4

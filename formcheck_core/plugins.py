@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .errors import FormcheckError
+from .errors import PluginError
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -62,11 +62,6 @@ RUNTIME_PREFIX = "runtime:"
 #: Entry-point plugin name -> (distribution name, version), for listings.
 _DISTS: dict[str, tuple[str, str]] = {}
 
-
-class PluginError(FormcheckError):
-    """A plugin could not be loaded, or implements a hook formcheck does not have."""
-
-    exit_code = 4
 
 
 def _normalise(name: str) -> str:

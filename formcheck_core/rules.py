@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import FormcheckError
+from .errors import RuleConfigError
 from .findings import SEVERITIES, Finding, RuleError, Verdict
 
 if TYPE_CHECKING:
@@ -69,11 +69,6 @@ UNIT_SUFFIXES: dict[str, str] = {"_deg": "deg", "_rel": "body_lengths", "_px": "
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-
-class RuleConfigError(FormcheckError):
-    """A threshold setting names an unknown rule, preset or threshold, or has a bad value."""
-
-    exit_code = 4
 
 
 def unit_of(name: str) -> str:
@@ -960,7 +955,7 @@ def apply_rules(
     try:
         pm.check_pending()
     except Exception as exc:
-        from .plugins import PluginError
+        from .errors import PluginError
 
         raise PluginError(f"a plugin implements an unknown hook: {exc}") from None
     rules, errors = collect_rules(pm)
