@@ -1,0 +1,195 @@
+"""The notebook widgets without a browser: explorer state, frame cache bounds, overlapping
+callbacks, threshold explorer and coaching panel fallbacks. On real dev clips (pose cached)."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+
+@pytest.fixture(scope="module")
+def multi(dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    return analyze(dev_clip("heavy_front_oblique_a"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def single(dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    return analyze(dev_clip("posereader_arm_bend"), progress=False)
+
+
+def test_explorer_shows_the_sample_under_the_slider(single):
+    from formcheck_core.render.overlay import displayed_series
+    from formcheck_core.widgets import FrameExplorer
+
+    ex = FrameExplorer(single, prefetch=False)
+    try:
+        assert ex.renders == 1 and ex.image.value and ex.curves.value
+        xs = []
+        for s in (0, ex.n_samples // 2, ex.n_samples - 1):
+            ex.slider.value = s
+            st = ex.state()
+            assert st.sample == s and st.frame_index == int(single.body.frame_index[s])
+            assert (
+                f"data-sample='{s}'" in ex.readout.value and f"frame {st.frame_index}</b>" in ex.readout.value
+            )
+            want = single.body.smoothed[displayed_series(single, "knee_angle_deg")][s]
+            assert (math.isnan(want) and math.isnan(st.values["knee_angle_deg"])) or st.values[
+                "knee_angle_deg"
+            ] == want
+            xs.append(ex.cursor_x_px())
+        assert xs[0] < xs[1] < xs[2]
+        renders = ex.renders
+        ex.slider.value = ex.slider.value  # no change: no redraw
+        assert ex.renders == renders
+        ex.mode.value = "raw"
+        st = ex.state()
+        assert st.mode == "raw" and ex.renders == renders + 1
+        want = single.body.raw[displayed_series(single, "hip_angle_deg", raw=True)][st.sample]
+        assert (math.isnan(want) and math.isnan(st.values["hip_angle_deg"])) or st.values[
+            "hip_angle_deg"
+        ] == want
+    finally:
+        ex.close()
+
+
+def test_rep_and_moment_buttons_jump(multi):
+    from formcheck_core.widgets import FrameExplorer
+
+    ex = FrameExplorer(multi, prefetch=False)
+    try:
+        assert len(ex.rep_buttons) == len(multi.reps) >= 2
+        for button, rep in zip(ex.rep_buttons, multi.reps):
+            button.click()
+            want = rep.moments["liftoff"].sample if "liftoff" in rep.moments else rep.start_sample
+            assert ex.slider.value == want and ex.state().rep == rep.number
+            assert button.button_style == "info"
+            for name, m in rep.moments.items():
+                ex.moment_buttons[name].click()
+                assert ex.slider.value == m.sample and ex.state().rep == rep.number
+        with pytest.raises(Exception, match="There is no rep 99"):
+            ex.go_to_rep(99)
+    finally:
+        ex.close()
+
+
+def test_frame_cache_stays_within_its_budget(single):
+    from formcheck_core.widgets import FrameExplorer
+
+    budget = 200_000  # a few display frames
+    ex = FrameExplorer(single, cache_bytes=budget, prefetch=True)
+    try:
+        assert ex.frames.wait_prefetch(120)
+        for s in range(0, ex.n_samples, 3):
+            ex.show(s)
+        assert ex.frames.cached_bytes <= budget + 120_000  # at most one frame over while evicting
+        assert 1 <= ex.frames.cached_frames < ex.n_samples
+        # decoding on demand after eviction still gives the right frame: same picture as a fresh explorer
+        fresh = FrameExplorer(single, prefetch=False)
+        try:
+            for s in (1, ex.n_samples - 2):
+                a, b = ex.frames.get(int(ex.frame_index[s])), fresh.frames.get(int(ex.frame_index[s]))
+                assert a.shape == b.shape and float(np.mean(np.abs(a.astype(int) - b.astype(int)))) < 3.0
+        finally:
+            fresh.close()
+    finally:
+        ex.close()
+
+
+def test_overlapping_callbacks_end_on_the_last_value(multi):
+    """Widget callbacks can run on several kernel threads at once: the shown state must end up
+    matching the slider's final value, with every redraw complete (never a mix of two samples)."""
+    from formcheck_core.widgets import FrameExplorer
+
+    ex = FrameExplorer(multi)
+    try:
+        assert ex.frames.wait_prefetch(120)
+        barrier = threading.Barrier(4)
+        errors = []
+
+        def mover(values):
+            barrier.wait()
+            try:
+                for v in values:
+                    ex.slider.value = v
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        stop = min(ex.n_samples, 48)
+        threads = [threading.Thread(target=mover, args=(range(k, stop, 4),)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        ex.refresh()  # what the last callback does when it finds a newer value
+        final = ex.slider.value
+        assert ex.state().sample == final
+        assert f"data-sample='{final}'" in ex.readout.value
+        single = FrameExplorer(multi, prefetch=False)
+        try:
+            single.show(final)
+            assert single.readout.value == ex.readout.value
+            assert single.curves.value == ex.curves.value  # the cursor sits at the final sample
+        finally:
+            single.close()
+    finally:
+        ex.close()
+
+
+def test_threshold_explorer_follows_the_sliders(multi, single):
+    from formcheck_core.widgets import ThresholdExplorer
+
+    tx = ThresholdExplorer([multi, single], "excessive_torso_lean")
+    assert set(tx.thresholds()) == {"max_lean_deg"}
+    values = [
+        f.value
+        for fs in tx.result.findings.values()
+        for f in fs
+        if f.value is not None and math.isfinite(f.value)
+    ]
+    assert values
+    low = tx.set_thresholds(max_lean_deg=min(values) - 1)
+    assert low.counts()["fault"] == len(values), "below every measured value, every measured rep is flagged"
+    assert "data-status='fault'" in tx.table.value and tx.plot.value
+    high = tx.set_thresholds(max_lean_deg=max(values) + 1)
+    assert high.counts()["fault"] == 0
+    for fs in high.findings.values():
+        for f in fs:
+            assert f.status in ("ok", "not_measurable") and (
+                f.threshold is None or f.threshold == max(values) + 1
+            )
+    sweep = tx.sweep("max_lean_deg", [min(values) - 1, float(np.median(values)), max(values) + 1])
+    assert [p.faults for p in sweep] == sorted((p.faults for p in sweep), reverse=True)
+    assert tx.thresholds() == {"max_lean_deg": max(values) + 1}, "sweep does not move the sliders"
+    tx.reset()
+    assert tx.thresholds() == dict(tx.rules["excessive_torso_lean"].rule.thresholds)
+    # other rules' findings are untouched by this rule's slider
+    others = [
+        f
+        for f in tx.result.analyses[next(iter(tx.result.analyses))].findings
+        if f.rule_id != "excessive_torso_lean"
+    ]
+    assert others == [f for f in multi.findings if f.rule_id != "excessive_torso_lean"]
+
+
+def test_coaching_panel_falls_back_to_rule_cues_without_a_model(single, tmp_path):
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.widgets import CoachingPanel
+
+    panel = CoachingPanel(single, model=str(tmp_path / "missing.gguf"))
+    result = panel.run()
+    assert result.source == "rules" and "does not exist" in result.fallback_reason
+    assert [c.text for c in result.cues] == [c.text for c in deterministic_cues(single)]
+    assert "Cues from the rules" in panel.status.value and "missing.gguf" in panel.status.value
+    assert panel.cues.value.count("class='fc-cue'") == len(result.cues)
+    off = CoachingPanel(single, use_llm=False)
+    assert off.run().fallback_reason == "LLM switched off"
