@@ -27,14 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
     parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
     # fmt: skip
+    from ..llm.cli_options import add_llm_arguments
     from .rules import add_rule_options
 
     add_rule_options(parser)
+    add_llm_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
-    from ..coach import deterministic_cues
     from ..export import to_json, write_json
     from ..summary import format_summary
     from .rules import thresholds_from_args
@@ -51,15 +52,14 @@ def run(args: argparse.Namespace) -> int:
         cache=not args.no_cache,
         progress=not args.quiet,
     )
-    cues = deterministic_cues(analysis)
     out = args.out or Path("formcheck-out") / Path(args.video).stem
     write_json(analysis, out / "analysis.json")
-    summary = format_summary(analysis, cues)
-    (out / "summary.txt").write_text(summary + "\n")
     if args.json:
         print(to_json(analysis))
     else:
-        print(summary, flush=True)
+        print(format_summary(analysis), flush=True)
+    cues, coaching_notes = coach(analysis, args, live=not args.json)
+    (out / "summary.txt").write_text(format_summary(analysis, cues) + "\n" + "\n".join(coaching_notes) + "\n")
     if not args.no_report:
         from ..report import write_report
 
@@ -75,3 +75,33 @@ def run(args: argparse.Namespace) -> int:
         print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
         return 1
     return 0
+
+
+def coach(analysis, args: argparse.Namespace, *, live: bool) -> tuple[tuple, list[str]]:
+    """Cues for ``analysis``: the LLM's (checked) when one is configured, else the rules'.
+
+    ``live``: print cues to the terminal as they are generated. Returns the cues and the lines
+    saying where they came from (and what the grounding check dropped).
+    """
+    from ..coach import deterministic_cues
+    from ..llm.cli_options import llm_config_from_args
+
+    config = llm_config_from_args(args)
+    if config is None or not analysis.ok:
+        cues = deterministic_cues(analysis)
+        if live and cues:
+            from ..llm.live import format_cue
+
+            print("\ncoaching cues (rules):")
+            for i, cue in enumerate(cues, 1):
+                print("  " + format_cue(cue, i))
+        return cues, ["Cues from the rules (no LLM)."]
+    if live:
+        from ..llm import print_cues_live
+
+        result = print_cues_live(analysis, config)
+    else:
+        from ..llm import llm_cues
+
+        result = llm_cues(analysis, config)
+    return tuple(result.cues), result.report_lines()

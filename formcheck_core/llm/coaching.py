@@ -1,0 +1,286 @@
+"""LLM coaching: analysis -> prompt -> in-process model -> schema-checked, grounded cues.
+
+:func:`llm_cues` never raises for model trouble: no model, llama-cpp-python missing, a corrupt
+GGUF, a timeout or an invalid answer all fall back to the deterministic rule cues
+(:func:`formcheck_core.coach.deterministic_cues`) with a one-line ``fallback_reason``. No model
+text reaches the caller unchecked: every cue passes the schema and the grounding check first,
+and streamed cues (``on_cue``) are checked one by one as they complete.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..cues import Cue
+from ..errors import FormcheckError
+from .grounding import GroundingIssue, check_cue, reference_values
+from .jsonstream import ItemStream, parse_answer
+from .prompts import (
+    COACH_DETAIL_LEVELS,
+    answer_budget,
+    coaching_messages,
+    fit_prompt,
+    metric_unit,
+)
+from .schema import DEFAULT_FLAG_IDS, cue_schema, validate_items
+from .settings import LLMConfig, load_config
+
+TEST_MODEL_LABEL = "test model — not advice"
+
+
+@dataclass(frozen=True)
+class RejectedCue:
+    """A model cue that was not shown, and why."""
+
+    text: str
+    why: str
+    metric: str | None
+    rep: int | None
+    issues: tuple[GroundingIssue, ...]
+
+    def describe(self) -> str:
+        return f"{self.text!r}: " + "; ".join(i.detail for i in self.issues)
+
+
+@dataclass(frozen=True)
+class CoachingResult:
+    """Cues to show plus how they were obtained.
+
+    ``source``: "llm" (model cues that passed the checks), "test-model" (same, from a tiny test
+    model: never advice), "rules" (deterministic fallback). ``fallback_reason`` is one line when
+    the rules' cues were used instead of the model's. ``rejected`` lists model cues dropped by
+    the grounding check; ``notes`` says what else happened (top-ups, skipped schema).
+    """
+
+    cues: tuple[Cue, ...]
+    source: str
+    fallback_reason: str | None = None
+    rejected: tuple[RejectedCue, ...] = ()
+    notes: tuple[str, ...] = ()
+    model_name: str | None = None
+    model_path: str | None = None
+    chat: Any = None  # engine.ChatResult (timings and token counts) when the model answered
+    load_s: float | None = None
+    #: Seconds from the call to the first cue that passed the checks (streaming with ``on_cue``).
+    time_to_first_cue_s: float | None = None
+    #: Seconds from the call to the first complete cue object the model wrote (checked or not).
+    time_to_first_item_s: float | None = None
+
+    @property
+    def label(self) -> str:
+        """"test model — not advice" for test-model output, else ""."""
+        return TEST_MODEL_LABEL if self.source == "test-model" else ""
+
+    def report_lines(self) -> list[str]:
+        """Plain lines for a report: where the cues came from and what was dropped and why."""
+        lines = []
+        if self.source == "rules":
+            lines.append(f"Cues from the rules (no LLM): {self.fallback_reason or 'LLM not used'}.")
+        else:
+            lines.append(f"Cues from {self.model_name or 'the LLM'}" + (f" [{self.label}]" if self.label else "")
+                         + ", checked against the measurements.")  # fmt: skip
+        if self.rejected:
+            lines.append(f"{len(self.rejected)} model cue(s) dropped by the grounding check:")
+            lines += [f"  - {r.describe()}" for r in self.rejected]
+        lines += list(self.notes)
+        return lines
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+_MOMENT_OF_METRIC = (("_setup_", "setup"), ("_liftoff_", "liftoff"), ("_bottom_", "liftoff"), ("_lockout_", "lockout"))
+
+
+def _moment_for(metric: str | None) -> str | None:
+    for part, moment in _MOMENT_OF_METRIC:
+        if metric and part in f"{metric}_":
+            return moment
+    return None
+
+
+def rule_cues(analysis, max_cues: int = 5) -> tuple[Cue, ...]:
+    """The deterministic cues (the fallback), from :func:`formcheck_core.coach.deterministic_cues`."""
+    from ..coach import deterministic_cues
+
+    return tuple(deterministic_cues(analysis, max_cues=max_cues))
+
+
+def _fallback(analysis, config: LLMConfig, reason: str, **extra: Any) -> CoachingResult:
+    reason = " ".join(str(reason).split())
+    return CoachingResult(cues=rule_cues(analysis, config.max_cues), source="rules", fallback_reason=reason, **extra)
+
+
+def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str) -> Cue:
+    metric, rep_no, rule_id = item.get("metric"), item.get("rep"), item.get("rule_id")
+    rep = next((r for r in analysis.reps if r.number == rep_no), None)
+    value = None
+    if rep is not None and metric in rep.metrics:
+        v = rep.metrics[metric]
+        value = float(v) if v is not None and math.isfinite(float(v)) else None
+    finding = next((f for f in analysis.findings if f.rule_id == rule_id and f.rep == rep_no), None) if rule_id else None
+    moment = (finding.moment if finding and finding.moment else None) or _moment_for(metric)
+    m = rep.moments.get(moment) if rep is not None and moment else None
+    unit = metric_unit(metric or "")[0]
+    return Cue(priority=priority, text=str(item["cue"]), why=str(item["why"]), rule_id=rule_id, rep=rep_no,
+               metric=metric, value=value, unit=unit, moment=moment if m else None,
+               frame_index=m.frame_index if m else None, time_s=m.time_s if m else None, source=source)  # fmt: skip
+
+
+def _vocab(analysis) -> list[str]:
+    ids = list(dict.fromkeys([*DEFAULT_FLAG_IDS, *(f.rule_id for f in analysis.findings)]))
+    return ids
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def llm_cues(
+    analysis,
+    config: LLMConfig | None = None,
+    *,
+    on_token: Callable[[str], None] | None = None,
+    on_cue: Callable[[Cue], None] | None = None,
+    engine=None,
+) -> CoachingResult:
+    """3-5 prioritised cues for ``analysis`` from the in-process LLM, grounded in its numbers.
+
+    ``on_token(piece)`` receives raw answer text as it is generated (for progress only: it is not
+    checked, do not show it as advice). ``on_cue(cue)`` receives each cue that passed the schema
+    and grounding checks as soon as the model finishes writing it. ``engine``: an already loaded
+    :class:`~formcheck_core.llm.engine.Engine` (else the one for ``config.model``, loaded once per
+    process). Falls back to the rule cues, with ``fallback_reason``, on any model failure.
+    """
+    config = config or load_config()
+    if not analysis.ok or not any(r.metrics for r in analysis.reps):
+        return _fallback(analysis, config, "no measured rep to coach")
+    try:
+        from .engine import get_engine
+
+        if engine is None:
+            from ..models.llm_model import resolve_llm_model
+
+            path = resolve_llm_model(config.model, download=config.download)
+            engine = get_engine(path, n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch,
+                                thinking=config.thinking, seed=config.seed)  # fmt: skip
+    except FormcheckError as exc:
+        return _fallback(analysis, config, str(exc))
+    except Exception as exc:  # noqa: BLE001 - anything else from llama.cpp loading: never a traceback
+        return _fallback(analysis, config, f"the LLM could not be loaded ({type(exc).__name__}: {exc})")
+
+    info = engine.info
+    source = "test-model" if info.is_test_model else "llm"
+    messages, data, schema, refs = _context(analysis, config, engine)
+    extra: dict[str, Any] = {"model_name": info.name, "model_path": info.path, "load_s": engine.load_s}
+
+    stream = ItemStream()
+    streamed: list[str] = []
+    first_cue: list[float] = []
+    first_item: list[float] = []
+    t0 = time.perf_counter()
+
+    def on_text(piece: str) -> None:
+        if on_token is not None:
+            on_token(piece)
+        for item in stream.feed(piece):
+            if not first_item:
+                first_item.append(time.perf_counter() - t0)
+            if on_cue is None:
+                continue
+            try:
+                good, _bad = validate_items({"cues": [item]}, "cues", schema)
+            except ValueError:
+                continue
+            if good and not check_cue(good[0], data, refs, streamed):
+                streamed.append(str(good[0]["cue"]))
+                if not first_cue:
+                    first_cue.append(time.perf_counter() - t0)
+                on_cue(_to_cue(good[0], analysis, len(streamed), source))
+
+    try:
+        chat = engine.chat(messages, schema=schema, max_tokens=config.max_tokens, temperature=config.temperature,
+                           seed=config.seed, timeout_s=config.timeout_s, on_text=on_text)  # fmt: skip
+    except FormcheckError as exc:
+        return _fallback(analysis, config, f"LLM failed: {exc}", **extra)
+    except Exception as exc:  # noqa: BLE001 - llama.cpp runtime errors: one line, never a traceback
+        return _fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra)
+    extra["chat"] = chat
+    extra["time_to_first_cue_s"] = first_cue[0] if first_cue else None
+    extra["time_to_first_item_s"] = first_item[0] if first_item else None
+
+    notes = [] if chat.schema_constrained else [
+        "The model's vocabulary cannot be constrained to JSON; its answer was checked after the fact."
+    ]
+    return review_answer(chat.text, analysis, config, source=source, finish_reason=chat.finish_reason,
+                         notes=notes, **extra)  # fmt: skip
+
+
+def _context(analysis, config: LLMConfig, engine=None):
+    if engine is None:
+        messages, data = coaching_messages(analysis, config.system_prompt)
+    else:
+        messages, data = fit_prompt(lambda d: coaching_messages(analysis, config.system_prompt, d), COACH_DETAIL_LEVELS,
+                                    engine.count_tokens, answer_budget(engine.llama.n_ctx(), config.max_tokens))  # fmt: skip
+    measured = sorted({m for r in data["reps"] for m in r["metrics"]})
+    schema = cue_schema(measured, _vocab(analysis), [r["rep"] for r in data["reps"]], config.max_cues)
+    refs = reference_values(data)  # measurements only: not the glossary's "180 = straight"
+    return messages, data, schema, refs
+
+
+def review_answer(
+    text: str,
+    analysis,
+    config: LLMConfig | None = None,
+    *,
+    source: str = "llm",
+    finish_reason: str | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    **extra: Any,
+) -> CoachingResult:
+    """Turn a model's answer ``text`` into checked cues: parse the JSON, validate it against the
+    cue schema, run the grounding check, drop what fails (listed in ``rejected``), renumber, fill
+    each cue's value/moment/frame from the analysis, and top up with rule cues to ``min_cues``.
+    Falls back to the rule cues (``fallback_reason``) if nothing usable remains. Pure."""
+    config = config or LLMConfig(model="unused")
+    _messages, data, schema, refs = _context(analysis, config)
+    notes = list(notes)
+    try:
+        items, invalid = validate_items(parse_answer(text), "cues", schema)
+    except ValueError as exc:
+        why = "it ran out of tokens" if finish_reason == "length" else str(exc)
+        complete = ItemStream().feed(text)  # the cues the model finished before the answer broke off
+        if not complete:
+            return _fallback(analysis, config, f"the model's answer was not valid JSON ({why})", notes=tuple(notes),
+                             **extra)  # fmt: skip
+        items, invalid = validate_items({"cues": complete}, "cues", schema)
+        notes.append(f"The model's answer was cut off ({why}); its {len(complete)} complete cue(s) were checked.")
+
+    rejected = [RejectedCue(str(i.get("cue", i)) if isinstance(i, dict) else str(i), "", None, None,
+                            (GroundingIssue("schema", reason),)) for i, reason in invalid]  # fmt: skip
+    kept: list[dict] = []
+    accepted_texts: list[str] = []
+    for item in sorted(items, key=lambda i: i["priority"]):
+        issues = check_cue(item, data, refs, accepted_texts)
+        if issues:
+            rejected.append(RejectedCue(item["cue"], item["why"], item.get("metric"), item.get("rep"), tuple(issues)))
+        else:
+            kept.append(item)
+            accepted_texts.append(item["cue"])
+    kept = kept[: config.max_cues]
+    if not kept:
+        n = len(items) + len(invalid)
+        return _fallback(analysis, config, f"none of the model's {n} cue(s) passed the grounding check",
+                         rejected=tuple(rejected), notes=tuple(notes), **extra)  # fmt: skip
+
+    cues = [_to_cue(item, analysis, i + 1, source) for i, item in enumerate(kept)]
+    if len(cues) < config.min_cues:
+        covered = {c.rule_id for c in cues if c.rule_id}
+        extra_cues = [c for c in rule_cues(analysis, config.max_cues) if c.rule_id not in covered]
+        extra_cues = extra_cues[: config.min_cues - len(cues)]
+        if extra_cues:
+            notes.append(f"{len(extra_cues)} rule-based cue(s) added to reach {config.min_cues}.")
+            cues += [replace(c, priority=len(cues) + i + 1) for i, c in enumerate(extra_cues)]
+    return CoachingResult(cues=tuple(cues), source=source, rejected=tuple(rejected), notes=tuple(notes), **extra)

@@ -1,0 +1,100 @@
+"""LLM-only flagging: the model sees raw metrics and series summaries (no rule findings, no
+thresholds) and names faults from the rule-id vocabulary, with a reason each.
+
+Used by :mod:`formcheck_core.compare` to set the model's judgement beside the threshold rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import FormcheckError
+from .grounding import GroundingIssue, check_reason, reference_values
+from .jsonstream import parse_answer
+from .prompts import FLAG_DETAIL_LEVELS, answer_budget, fit_prompt, flagging_messages
+from .schema import DEFAULT_FLAG_IDS, flag_schema, validate_items
+from .settings import LLMConfig, load_config
+
+
+@dataclass(frozen=True)
+class LLMFlag:
+    """One fault the model named: rule id, rep (None = whole set), its reason, and whether every
+    number in the reason is a measured value."""
+
+    flag: str
+    rep: int | None
+    reason: str
+    grounded: bool = True
+    issues: tuple[GroundingIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class FlaggingResult:
+    """The model's flags for one analysis, or ``error`` (one line) when it produced none usable."""
+
+    flags: tuple[LLMFlag, ...]
+    vocabulary: tuple[str, ...]
+    error: str | None = None
+    rejected: tuple[tuple[str, str], ...] = ()
+    model_name: str | None = None
+    is_test_model: bool = False
+    chat: Any = None
+
+    @property
+    def flag_ids(self) -> frozenset[str]:
+        """The set of rule ids flagged anywhere in the clip."""
+        return frozenset(f.flag for f in self.flags)
+
+
+def llm_flags(
+    analysis,
+    config: LLMConfig | None = None,
+    *,
+    vocabulary: Sequence[str] = DEFAULT_FLAG_IDS,
+    on_token: Callable[[str], None] | None = None,
+    engine=None,
+) -> FlaggingResult:
+    """Ask the model which faults of ``vocabulary`` ``analysis`` shows. Never raises for model
+    trouble: returns a result with ``error`` set instead."""
+    config = config or load_config()
+    vocab = tuple(vocabulary)
+    if not analysis.ok or not any(r.metrics for r in analysis.reps):
+        return FlaggingResult((), vocab, error="no measured rep to judge")
+    try:
+        if engine is None:
+            from ..models.llm_model import resolve_llm_model
+            from .engine import get_engine
+
+            path = resolve_llm_model(config.model, download=config.download)
+            engine = get_engine(path, n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch,
+                                thinking=config.thinking, seed=config.seed)  # fmt: skip
+        messages, data = fit_prompt(lambda d: flagging_messages(analysis, vocab, d), FLAG_DETAIL_LEVELS,
+                                    engine.count_tokens, answer_budget(engine.llama.n_ctx(), config.max_tokens))  # fmt: skip
+        reps = [r["rep"] for r in data["reps"]]
+        schema = flag_schema(vocab, reps)
+        chat = engine.chat(messages, schema=schema, max_tokens=config.max_tokens, temperature=config.temperature,
+                           seed=config.seed, timeout_s=config.timeout_s, on_text=on_token)  # fmt: skip
+    except FormcheckError as exc:
+        return FlaggingResult((), vocab, error=" ".join(str(exc).split()))
+    except Exception as exc:  # noqa: BLE001 - llama.cpp runtime trouble: one line
+        return FlaggingResult((), vocab, error=f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})")
+
+    base = {"model_name": engine.info.name, "is_test_model": engine.info.is_test_model, "chat": chat}
+    try:
+        items, invalid = validate_items(parse_answer(chat.text), "flags", schema)
+    except ValueError as exc:
+        why = "it ran out of tokens" if chat.finish_reason == "length" else str(exc)
+        return FlaggingResult((), vocab, error=f"the model's answer was not valid JSON ({why})", **base)
+    refs = reference_values(data)  # measurements only: not the glossary's "180 = straight"
+    flags, seen = [], set()
+    for item in items:
+        key = (item["flag"], item["rep"])
+        if key in seen:
+            continue
+        seen.add(key)
+        issues = tuple(check_reason(item["reason"], data, refs))
+        flags.append(LLMFlag(item["flag"], item["rep"], item["reason"], grounded=not issues, issues=issues))
+    rejected = tuple((str(i), reason) for i, reason in invalid)
+    return FlaggingResult(tuple(flags), vocab, rejected=rejected, **base)

@@ -1,0 +1,115 @@
+"""Show cues while the model writes them: a terminal printer (spinner + checked cues) and a
+notebook display (a list that grows as each checked cue arrives). Only checked cues are shown;
+the raw token stream drives the spinner only.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import IO
+
+from ..cues import Cue
+from .coaching import TEST_MODEL_LABEL, CoachingResult, llm_cues
+from .settings import LLMConfig
+
+_SPIN = "|/-\\"
+
+
+def format_cue(cue: Cue, number: int | None = None) -> str:
+    """One line: ``1. text — why`` plus where it is from (rep, rule) and the test-model label."""
+    head = f"{number}. " if number is not None else "• "
+    where = ", ".join(x for x in (f"rep {cue.rep}" if cue.rep else "", cue.rule_id or "") if x)
+    label = f" [{TEST_MODEL_LABEL}]" if cue.source == "test-model" else ""
+    return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label
+
+
+def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] | None = None,
+                    err: IO[str] | None = None, engine=None) -> CoachingResult:  # fmt: skip
+    """Coach ``analysis`` with the LLM, printing each checked cue to ``out`` as it completes and a
+    spinner with the token count to ``err`` (only when ``err`` is a terminal). Ends with the cue
+    source, the fallback reason or the dropped cues. Returns the :class:`CoachingResult`."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    tty = hasattr(err, "isatty") and err.isatty()
+    state = {"tokens": 0, "last": 0.0, "shown": 0, "header": False}
+
+    def clear() -> None:
+        if tty and state["last"]:
+            err.write("\r\033[K")
+            err.flush()
+
+    def header() -> None:
+        if not state["header"]:
+            print("\ncoaching cues (LLM, checked against the measurements):", file=out)
+            state["header"] = True
+
+    def on_token(_piece: str) -> None:
+        state["tokens"] += 1
+        now = time.monotonic()
+        if tty and now - state["last"] > 0.1:
+            err.write(f"\r{_SPIN[state['tokens'] % 4]} LLM writing… {state['tokens']} tokens")
+            err.flush()
+            state["last"] = now
+
+    def on_cue(cue: Cue) -> None:
+        clear()
+        header()
+        state["shown"] += 1
+        print("  " + format_cue(cue, state["shown"]), file=out, flush=True)
+
+    if tty:
+        err.write("… loading the LLM\r")
+        err.flush()
+    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine)
+    clear()
+    if result.source == "rules":
+        print(f"\ncoaching cues (rules; LLM not used: {result.fallback_reason}):", file=out)
+        for i, cue in enumerate(result.cues, 1):
+            print("  " + format_cue(cue, i), file=out)
+        if not result.cues:
+            print("  none: no fault to cue", file=out)
+    else:
+        header()
+        streamed = state["shown"]
+        for i, cue in enumerate(result.cues[streamed:], streamed + 1):
+            print("  " + format_cue(cue, i), file=out)
+        if result.label:
+            print(f"  [{result.label}: the tiny test model's text is not coaching]", file=out)
+    for line in result.report_lines()[1:]:
+        print("  " + line, file=out)
+    out.flush()
+    return result
+
+
+def _html(result_cues: list[Cue], status: str, extra: list[str]) -> str:
+    items = "".join(f"<li>{html.escape(format_cue(c)[2:])}</li>" for c in result_cues)
+    notes = "".join(f"<div style='color:#666'>{html.escape(x)}</div>" for x in extra)
+    return f"<div><b>Coaching cues</b> <span style='color:#666'>{html.escape(status)}</span><ol>{items}</ol>{notes}</div>"
+
+
+def show_cues_live(analysis, config: LLMConfig | None = None, *, engine=None) -> CoachingResult:
+    """Notebook version: a display that grows by one checked cue at a time, then the final list."""
+    from IPython.display import HTML, display
+
+    shown: list[Cue] = []
+    handle = display(HTML(_html([], "(LLM loading…)", [])), display_id=True)
+    tokens = [0]
+
+    def on_token(_piece: str) -> None:
+        tokens[0] += 1
+        if tokens[0] % 20 == 0 and handle is not None:
+            handle.update(HTML(_html(shown, f"(LLM writing… {tokens[0]} tokens)", [])))
+
+    def on_cue(cue: Cue) -> None:
+        shown.append(cue)
+        if handle is not None:
+            handle.update(HTML(_html(shown, f"(LLM writing… {tokens[0]} tokens)", [])))
+
+    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine)
+    lines = result.report_lines()
+    status = f"({result.label})" if result.label else f"({lines[0]})"
+    if handle is not None:
+        handle.update(HTML(_html(list(result.cues), status, lines[1:] if not result.label else lines)))
+    return result

@@ -1,0 +1,431 @@
+"""Prompts: the system prompts and the structured data blocks built from an :class:`Analysis`.
+
+Each data block is a dict (:func:`coaching_data`, :func:`flagging_data`) with every number rounded
+the way the model sees it (angles 0.1°, body-length ratios 0.001, pixels 1, seconds 0.01), rendered
+as compact text (:func:`render_data_block`: a metric table with one row per metric and one column
+per rep, then findings or series summaries). The grounding check compares the model's numbers
+with exactly the dict's values (:func:`formcheck_core.llm.grounding.reference_values`). Long sets
+get a shorter rendering (:func:`fit_prompt`) so the answer still fits the context window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+COACH_SYSTEM_PROMPT = """\
+You are an experienced strength coach. You receive measurements of one lifter's set, taken from \
+a video by pose estimation, and you give the lifter 3 to 5 coaching cues, the most important first.
+
+How to write each cue:
+- One short instruction in plain gym language the lifter can use on the next set \
+(like "Push the floor away", "Keep the bar against your legs", "Squeeze your glutes to finish"). \
+No anatomy lectures, no jargon.
+- Tie it to one measured number: set "metric" to the metric it is about and "rep" to the rep \
+(null if it is about the whole set), and quote that number in "why" exactly as it appears in the data, \
+with its unit.
+- Quote only numbers that appear in the data. Never invent measurements, percentages, distances or targets. \
+If you give a target, use a threshold from the findings; never give the lifter's own measured value as the target.
+- If the cue is about a rule finding, set "rule_id" to it; otherwise null.
+
+How to choose and order the cues:
+- Findings with status "fault" come first, highest severity first; a fault seen in several reps \
+before a one-off.
+- Never contradict the findings: do not ask the lifter to fix something whose finding is "ok", \
+and do not cue anything marked "not_measurable".
+- If the view notes say a number is unreliable from this camera angle, do not build a cue on it.
+- If there is no fault, give cues that keep what works, each still tied to a number.
+
+Answer only with JSON: {"cues": [{"priority": 1, "cue": "...", "why": "...", "metric": "...", \
+"rep": 1, "rule_id": "..."}]}"""
+
+FLAG_DESCRIPTIONS: dict[str, str] = {
+    "excessive_torso_lean": "the chest is far over the bar at lift-off: the torso is much closer to "
+    "horizontal than in a typical conventional deadlift start",
+    "incomplete_lockout": "the lifter does not finish standing tall: hips or knees stay clearly bent at the top",
+    "bar_drift": "the bar (the hands) moves away from the legs horizontally during the pull",
+    "hips_rise_first": "the hips shoot up before the shoulders at the start of the pull, so the legs straighten "
+    "before the bar moves much",
+    "hyperextension_at_lockout": "the lifter leans back past vertical at the top",
+    "bent_arms": "the elbows bend during the pull instead of staying straight",
+    "heel_lift": "the heels come off the floor during the pull",
+}
+
+FLAG_SYSTEM_PROMPT_HEAD = """\
+You are an experienced strength coach judging deadlift form from measurements taken from a video \
+by pose estimation. You receive raw per-rep measurements and summaries of the body-angle series. \
+Decide which of these faults are present:
+"""
+FLAG_SYSTEM_PROMPT_TAIL = """
+Use your own judgement of what is normal for the lift; there are no thresholds. Flag a fault only \
+when the numbers show it; if a number is missing or the view makes it unreliable, do not flag it. \
+For each fault give the rep (null if it is about the whole set) and a one-sentence reason quoting \
+the numbers you used, exactly as they appear in the data. If nothing is wrong, answer with an empty list.
+Answer only with JSON: {"flags": [{"flag": "...", "rep": 1, "reason": "..."}]}"""
+
+
+def flag_system_prompt(vocabulary: Sequence[str]) -> str:
+    """The LLM-only flagging prompt for ``vocabulary`` (rule ids)."""
+    lines = [f"- {v}: {FLAG_DESCRIPTIONS.get(v, v.replace('_', ' '))}" for v in vocabulary]
+    return FLAG_SYSTEM_PROMPT_HEAD + "\n".join(lines) + "\n" + FLAG_SYSTEM_PROMPT_TAIL
+
+
+# --- rounding --------------------------------------------------------------------------------
+
+#: Metric-name suffix -> (unit shown to the model, decimals).
+UNIT_BY_SUFFIX: tuple[tuple[str, str, int], ...] = (
+    ("_deg", "deg", 1),
+    ("_rel", "body_lengths", 3),
+    ("_px", "px", 0),
+    ("_cm", "cm", 1),
+    ("_s", "s", 2),
+)
+DECIMALS_BY_UNIT = {"deg": 1, "body_lengths": 3, "px": 0, "cm": 1, "s": 2, "": 2}
+
+
+def metric_unit(name: str) -> tuple[str, int]:
+    """(unit, decimals) of a metric from its name's suffix; ("", 2) when it has none."""
+    for suffix, unit, decimals in UNIT_BY_SUFFIX:
+        if name.endswith(suffix):
+            return unit, decimals
+    return "", 2
+
+
+def rounded(value: Any, decimals: int) -> float | int | None:
+    """``value`` rounded for the prompt; None for missing/NaN/inf."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    r = round(v, decimals)
+    return int(r) if decimals == 0 else (0.0 if r == 0 else r)
+
+
+def _metric_value(name: str, value: Any) -> Any:
+    if name == "lockout_reached":
+        v = rounded(value, 0)
+        return None if v is None else bool(v)
+    return rounded(value, metric_unit(name)[1])
+
+
+# --- data blocks -----------------------------------------------------------------------------
+
+
+def _view(analysis) -> dict | None:
+    view = analysis.view
+    if view is None:
+        return None
+    return {"view": view.view, "confidence": rounded(view.confidence, 2), "notes": list(view.notes)}
+
+
+def _metrics(rep) -> dict:
+    out = {}
+    for name, value in rep.metrics.items():
+        v = _metric_value(name, value)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def _finding(f) -> dict:
+    decimals = DECIMALS_BY_UNIT.get(f.unit, 2)
+    d: dict[str, Any] = {"rule_id": f.rule_id, "status": f.status, "severity": f.severity}
+    if f.metric:
+        d["metric"] = f.metric
+    if f.moment:
+        d["moment"] = f.moment
+    for key in ("value", "threshold") if f.status != "ok" else ():  # ok: the metric table has the value
+        v = rounded(getattr(f, key), decimals)
+        if v is not None:
+            d[key] = v
+    if f.unit:
+        d["unit"] = f.unit
+    if f.message and f.status == "not_measurable":
+        d["message"] = f.message
+    if f.cue and f.is_fault:
+        d["rule_cue"] = f.cue
+    return d
+
+
+def coaching_data(analysis) -> dict:
+    """The data block for coaching: view, per rep moments + metrics + findings, set findings, warnings."""
+    reps = []
+    for rep in analysis.reps:
+        reps.append({
+            "rep": rep.number,
+            "complete": bool(rep.complete),
+            "metrics": _metrics(rep),
+            "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
+        })  # fmt: skip
+    data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
+    if analysis.lifter_height_cm:
+        data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
+    data["reps"] = reps
+    set_findings = [_finding(f) for f in analysis.findings if f.rep is None]
+    if set_findings:
+        data["set_findings"] = set_findings
+    if analysis.warnings:
+        data["warnings"] = list(analysis.warnings)
+    return data
+
+
+def _series_summary(values: np.ndarray, rep, index: Mapping[str, int], decimals: int) -> dict | None:
+    """min/max over the rep and the value at each key moment (NaN samples ignored)."""
+    seg = values[rep.start_sample : rep.end_sample + 1]
+    if seg.size == 0 or not np.isfinite(seg).any():
+        return None
+    out: dict[str, Any] = {"min": rounded(np.nanmin(seg), decimals), "max": rounded(np.nanmax(seg), decimals)}
+    at = {name: rounded(values[i], decimals) for name, i in index.items() if 0 <= i < len(values)}
+    at = {k: v for k, v in at.items() if v is not None}
+    if at:
+        out["at"] = at
+    return out
+
+
+def series_summaries(analysis, rep) -> dict:
+    """Per-rep summaries of the smoothed body series (angles in deg; positions in body lengths).
+
+    Positions are converted to body lengths relative to the lift-off moment (setup if no lift-off):
+    ``bar_forward_rel`` is positive toward the direction the lifter faces, ``*_rise_rel`` positive up.
+    """
+    body = analysis.body
+    if body is None:
+        return {}
+    index = {name: int(m.sample) for name, m in rep.moments.items()}
+    ref = index.get("liftoff", index.get("setup", rep.start_sample))
+    bl = float(body.body_length_px) if body.body_length_px and body.body_length_px > 0 else float("nan")
+    out: dict[str, Any] = {}
+    for name, values in body.smoothed.items():
+        values = np.asarray(values, dtype=float)
+        if name.endswith("_deg"):
+            summary = _series_summary(values, rep, index, 1)
+            key = name
+        elif name in ("bar_x_px", "hip_y_px", "shoulder_y_px", "heel_y_px") and 0 <= ref < len(values):
+            if name == "bar_x_px":
+                rel, key = (values - values[ref]) * body.facing_sign / bl, "bar_forward_rel"
+            else:
+                rel, key = (values[ref] - values) / bl, name.replace("_y_px", "_rise_rel")
+            summary = _series_summary(rel, rep, index, 3)
+        else:
+            continue
+        if summary:
+            out[key] = summary
+    return out
+
+
+#: Detail levels of the prompts, most detailed first; a long set falls back to a shorter one
+#: when the prompt would not leave room for the answer in the context window.
+COACH_DETAIL_LEVELS = (0, 1)
+FLAG_DETAIL_LEVELS = (0, 1, 2)
+
+
+def _reduce_series(series: dict, detail: int) -> dict:
+    """detail 0: everything; 1: min/max and the value at lift-off and lockout; 2: no series."""
+    if detail >= 2:
+        return {}
+    if detail == 1:
+        return {k: {**v, "at": {m: x for m, x in v.get("at", {}).items() if m in ("liftoff", "lockout")}}
+                for k, v in series.items()}  # fmt: skip
+    return series
+
+
+def flagging_data(analysis, detail: int = 0) -> dict:
+    """The data block for LLM-only flagging: raw metrics and series summaries, no rule findings.
+
+    ``detail`` (see :data:`FLAG_DETAIL_LEVELS`) trims the series summaries for long sets."""
+    reps = []
+    for rep in analysis.reps:
+        reps.append({
+            "rep": rep.number,
+            "complete": bool(rep.complete),
+            "metrics": _metrics(rep),
+            "series": _reduce_series(series_summaries(analysis, rep), detail),
+        })  # fmt: skip
+    data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
+    if analysis.lifter_height_cm:
+        data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
+    data["reps"] = reps
+    return data
+
+
+#: Short metric meanings for the prompt (the long ones are in formcheck_core.metrics.METRICS).
+SHORT_GLOSSARY: dict[str, str] = {
+    "hip_angle_setup_deg": "hip angle at setup (shoulder-hip-knee, 180 = straight)",
+    "hip_angle_liftoff_deg": "hip angle at lift-off",
+    "hip_angle_lockout_deg": "hip angle at lockout",
+    "knee_angle_bottom_deg": "knee angle at lift-off (180 = straight)",
+    "knee_angle_lockout_deg": "knee angle at lockout",
+    "torso_lean_liftoff_deg": "torso lean from vertical at lift-off (0 = upright)",
+    "torso_lean_lockout_deg": "torso lean at lockout (negative = leaning back)",
+    "max_bar_drift_px": "largest horizontal bar (hands) drift from lift-off, pixels",
+    "max_bar_drift_rel": "the same drift in body lengths",
+    "max_bar_drift_cm": "the same drift in cm",
+    "lockout_reached": "whether hips and knees reached full extension at the top",
+    "hip_rise_lead_rel": "how far the hips rise ahead of the shoulders early in the pull, body lengths",
+    "min_elbow_angle_pull_deg": "smallest elbow angle during the pull (180 = straight arms)",
+    "heel_rise_rel": "largest heel rise during the pull, body lengths",
+    "rep_duration_s": "seconds from lift-off to lockout",
+}
+SERIES_GLOSSARY = (
+    "Series columns: min / max over the rep, then the value at setup / liftoff / knee_pass / lockout. "
+    "*_deg are angles; bar_forward_rel is the bar's horizontal position relative to lift-off in body "
+    "lengths (positive = away from the lifter, toward the toes); *_rise_rel are heights above lift-off in body lengths."
+)
+
+
+def metric_glossary(data: Mapping[str, Any]) -> dict[str, str]:
+    """Short meanings of the metrics that appear in ``data`` (plugin metrics: their METRICS text)."""
+    from ..metrics import METRICS
+
+    names = list(dict.fromkeys(m for rep in data.get("reps", ()) for m in rep.get("metrics", {})))
+    return {m: SHORT_GLOSSARY.get(m) or METRICS.get(m, m.replace("_", " ")) for m in names}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _header(data: Mapping[str, Any]) -> list[str]:
+    view = data.get("view") or {}
+    lines = [f"Lift: {data.get('lift')}. Camera view: {view.get('view', 'unknown')}"
+             + (f" (confidence {view['confidence']})" if view.get("confidence") is not None else "")
+             + f". Reps found: {data.get('reps_found', 0)}."]  # fmt: skip
+    if data.get("lifter_height_cm"):
+        lines.append(f"Lifter height: {data['lifter_height_cm']} cm.")
+    lines += [f"View note: {n}" for n in view.get("notes", ())]
+    lines += [f"Warning: {w}" for w in data.get("warnings", ())]
+    cut = [str(r["rep"]) for r in data.get("reps", ()) if not r.get("complete", True)]
+    if cut:
+        lines.append(f"Cut off by the clip (incomplete): rep {', '.join(cut)}.")
+    return lines
+
+
+def _metric_table(data: Mapping[str, Any], meanings: bool = True) -> list[str]:
+    reps = data.get("reps", ())
+    glossary = metric_glossary(data)
+    cols = " | ".join(f"rep {r['rep']}" for r in reps)
+    lines = [f"Metrics (values for {cols}; - = not measured):"]
+    for name, meaning in glossary.items():
+        values = " | ".join(_fmt(r.get("metrics", {}).get(name)) for r in reps)
+        lines.append(f"{name} = {values}" + (f"  — {meaning}" if meanings else ""))
+    return lines
+
+
+def _finding_line(f: Mapping[str, Any], where: str) -> str:
+    unit = f" {f['unit']}" if f.get("unit") else ""
+    line = f"- {where} {f['rule_id']}: {f['status'].upper().replace('_', ' ')}"
+    if f["status"] == "fault":
+        line += f" ({f['severity']})"
+    if f.get("metric") and f.get("value") is not None:
+        line += f": {f['metric']} {f['value']}{unit}"
+    if f.get("threshold") is not None:
+        line += f", threshold {f['threshold']}{unit}"
+    if f.get("message"):
+        line += f". {f['message']}"
+    if f.get("rule_cue"):
+        line += f'. Rule\'s cue: "{f["rule_cue"]}"'
+    return line
+
+
+def _findings_block(data: Mapping[str, Any]) -> list[str]:
+    rows: list[tuple[str, Mapping[str, Any]]] = [
+        (f"rep {r['rep']}", f) for r in data.get("reps", ()) for f in r.get("findings", ())
+    ] + [("whole set", f) for f in data.get("set_findings", ())]
+    if not rows:
+        return ["Rule findings: none."]
+    lines = ["Rule findings (faults first):"]
+    order = {"fault": 0, "not_measurable": 1}
+    for where, f in sorted(rows, key=lambda wf: order.get(wf[1]["status"], 2)):
+        if f["status"] != "ok":
+            lines.append(_finding_line(f, where))
+    ok: dict[str, list[str]] = {}
+    for where, f in rows:
+        if f["status"] == "ok":
+            ok.setdefault(f["rule_id"], []).append(where.replace("rep ", ""))
+    if ok:
+        lines.append("- within threshold (ok, do not correct): "
+                     + "; ".join(f"{rule} (rep {', '.join(w)})" for rule, w in ok.items()))  # fmt: skip
+    return lines
+
+
+def _series_block(data: Mapping[str, Any]) -> list[str]:
+    reps = data.get("reps", ())
+    moments = [m for m in ("setup", "liftoff", "knee_pass", "lockout")
+               if any(m in s.get("at", {}) for r in reps for s in r.get("series", {}).values())]  # fmt: skip
+    lines = [SERIES_GLOSSARY.replace("setup / liftoff / knee_pass / lockout", " / ".join(moments))]
+    for r in reps:
+        lines.append(f"Rep {r['rep']} series:")
+        for name, s in r.get("series", {}).items():
+            at = s.get("at", {})
+            cells = [s.get("min"), s.get("max"), *(at.get(m) for m in moments)]
+            lines.append(f"{name} = " + " / ".join(_fmt(c) for c in cells))
+    return lines
+
+
+def render_data_block(data: Mapping[str, Any], meanings: bool = True) -> str:
+    """The data block as compact text: header, metric table (one row per metric, one column per
+    rep, with each metric's meaning unless ``meanings`` is False), then rule findings (coaching)
+    or series summaries (flagging). Every number in it is in ``data``, rounded as there."""
+    lines = _header(data) + _metric_table(data, meanings)
+    if any("findings" in r for r in data.get("reps", ())) or "set_findings" in data:
+        lines += _findings_block(data)
+    if any(r.get("series") for r in data.get("reps", ())):
+        lines += _series_block(data)
+    return "\n".join(lines)
+
+
+def user_message(data: Mapping[str, Any], task: str, meanings: bool = True) -> str:
+    """The user turn: the task in one line, then the data block."""
+    return f"{task}\n\n{render_data_block(data, meanings)}"
+
+
+def coaching_messages(analysis, system_prompt: str | None = None, detail: int = 0) -> tuple[list[dict], dict]:
+    """(chat messages, data block) for coaching ``analysis``; ``detail`` 1 leaves out the metric
+    meanings (see :data:`COACH_DETAIL_LEVELS`)."""
+    data = coaching_data(analysis)
+    task = f"Give {'3 to 5' if any(r['findings'] for r in data['reps']) else '1 to 3'} prioritised cues for this set."
+    messages = [
+        {"role": "system", "content": system_prompt or COACH_SYSTEM_PROMPT},
+        {"role": "user", "content": user_message(data, task, meanings=detail < 1)},
+    ]
+    return messages, data
+
+
+def flagging_messages(analysis, vocabulary: Sequence[str], detail: int = 0) -> tuple[list[dict], dict]:
+    """(chat messages, data block) for LLM-only flagging of ``analysis`` at ``detail`` (see
+    :data:`FLAG_DETAIL_LEVELS`: 1 trims the series summaries and the metric meanings, 2 drops the
+    series)."""
+    data = flagging_data(analysis, detail)
+    messages = [
+        {"role": "system", "content": flag_system_prompt(vocabulary)},
+        {"role": "user", "content": user_message(data, "Which faults does this set show?", meanings=detail < 1)},
+    ]
+    return messages, data
+
+
+def fit_prompt(build, levels: Sequence[int], count_tokens, budget_tokens: int):
+    """The first ``build(detail)`` -> (messages, data) over ``levels`` whose messages take at most
+    ``budget_tokens`` (``count_tokens(messages)``); the last level if none does (the engine then
+    reports that the prompt is too long)."""
+    result = None
+    for detail in levels:
+        result = build(detail)
+        if count_tokens(result[0]) <= budget_tokens:
+            return result
+    return result
+
+
+def answer_budget(n_ctx: int, max_tokens: int) -> int:
+    """Prompt tokens allowed so that an answer of up to ``max_tokens`` (at most 512) still fits."""
+    return n_ctx - min(max_tokens, 512) - 16

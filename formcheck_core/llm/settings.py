@@ -1,0 +1,133 @@
+"""LLM settings: one frozen :class:`LLMConfig`, filled from options > environment > config file.
+
+Environment variables (all optional): ``FORMCHECK_LLM_MODEL`` (path, ``test``, ``recommended`` or
+``hf:owner/repo/file.gguf``), ``FORMCHECK_LLM_THREADS``, ``FORMCHECK_LLM_CTX``,
+``FORMCHECK_LLM_MAX_TOKENS``, ``FORMCHECK_LLM_TEMPERATURE``, ``FORMCHECK_LLM_SEED``,
+``FORMCHECK_LLM_TIMEOUT_S``. The config file is TOML, ``$FORMCHECK_CONFIG`` or
+``~/.config/formcheck/config.toml``, with an ``[llm]`` table using the field names below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from ..errors import FormcheckError
+
+
+def default_threads() -> int:
+    """Laptop default: half the logical CPUs (about the physical cores), 1 to 8.
+
+    On a busy 2-core machine this is 1, which degrades far more gracefully than 2 when another
+    process competes for the CPU (measured here: 2 threads slowed 3-10x under load).
+    """
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How the in-process model is loaded and sampled.
+
+    ``model``: path to a ``.gguf``, ``"test"`` (the tiny provisioned test model), ``"recommended"``
+    (Qwen3.5-9B Q4_K_M in ``models/``, downloaded if allowed) or ``"hf:owner/repo/file.gguf"``;
+    None = ``$FORMCHECK_LLM_MODEL``, then the config file, then ``"recommended"``.
+    ``n_ctx``: context window in tokens. ``max_tokens``: generation limit per answer.
+    ``timeout_s``: wall-clock limit for one answer (checked while generating; the prompt
+    evaluation itself cannot be interrupted). ``thinking``: let Qwen3/3.5 think first (off by
+    default: slower, and the thoughts are stripped anyway). ``system_prompt``: replaces the
+    built-in coaching prompt. ``download``: allow a Hugging Face download for ``hf:`` /
+    ``recommended`` models.
+    """
+
+    model: str | None = None
+    n_threads: int = 0
+    n_ctx: int = 4096
+    n_batch: int = 256
+    max_tokens: int = 700
+    temperature: float = 0.2
+    seed: int = 0
+    timeout_s: float = 300.0
+    thinking: bool = False
+    system_prompt: str | None = None
+    download: bool = True
+    max_cues: int = 5
+    min_cues: int = 3
+
+    def __post_init__(self) -> None:
+        if self.n_threads <= 0:
+            object.__setattr__(self, "n_threads", default_threads())
+        if self.n_ctx < 256:
+            raise FormcheckError(f"LLM context size {self.n_ctx} is too small; use at least 256 tokens.")
+        if self.max_tokens < 16:
+            raise FormcheckError(f"LLM max tokens {self.max_tokens} is too small; use at least 16.")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise FormcheckError(f"LLM temperature {self.temperature} is outside 0-2.")
+        if self.timeout_s <= 0:
+            raise FormcheckError("LLM timeout must be positive (seconds).")
+        if not 1 <= self.min_cues <= self.max_cues:
+            raise FormcheckError("LLM cue counts need 1 <= min_cues <= max_cues.")
+
+
+_ENV: dict[str, tuple[str, type]] = {
+    "model": ("FORMCHECK_LLM_MODEL", str),
+    "n_threads": ("FORMCHECK_LLM_THREADS", int),
+    "n_ctx": ("FORMCHECK_LLM_CTX", int),
+    "max_tokens": ("FORMCHECK_LLM_MAX_TOKENS", int),
+    "temperature": ("FORMCHECK_LLM_TEMPERATURE", float),
+    "seed": ("FORMCHECK_LLM_SEED", int),
+    "timeout_s": ("FORMCHECK_LLM_TIMEOUT_S", float),
+}
+
+
+def config_file() -> Path:
+    """The user config file: ``$FORMCHECK_CONFIG`` or ``~/.config/formcheck/config.toml``."""
+    env = os.environ.get("FORMCHECK_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".config") / "formcheck" / "config.toml"
+
+
+def _file_values(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text()).get("llm", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FormcheckError(f"Config file {path} is not valid TOML ({exc}); fix or remove it.") from None
+    known = {f.name for f in fields(LLMConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise FormcheckError(f"Config file {path}: unknown [llm] keys {unknown}; known: {sorted(known)}.")
+    return dict(table)
+
+
+def _env_values() -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, (var, kind) in _ENV.items():
+        raw = os.environ.get(var)
+        if raw in (None, ""):
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            raise FormcheckError(f"${var}={raw!r} is not a valid {kind.__name__}.") from None
+    return values
+
+
+def load_config(**options: object) -> LLMConfig:
+    """An :class:`LLMConfig` from ``options`` (None values ignored) > environment > config file."""
+    values = _file_values(config_file())
+    values.update(_env_values())
+    values.update({k: v for k, v in options.items() if v is not None})
+    try:
+        return LLMConfig(**values)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise FormcheckError(f"Invalid LLM setting: {exc}") from None
+
+
+def with_options(config: LLMConfig, **options: object) -> LLMConfig:
+    """``config`` with the non-None ``options`` replaced."""
+    return replace(config, **{k: v for k, v in options.items() if v is not None})
