@@ -4,12 +4,15 @@ Configurations, all on the same clip in the same run:
 - ``seed``: OpenCV reads the clip, every sampled frame goes into a list first, then IMAGE mode on
   each at full resolution (the seed's way);
 - ``image``: formcheck streaming (decode thread + bounded queue), IMAGE mode (detector every frame);
-- ``video``: formcheck streaming, VIDEO mode (tracking; the default).
+- ``video``: formcheck streaming, VIDEO mode (tracking; the default), one process;
+- ``video2``: the same split over two processes (``workers=2``: this one and a spawned child, each
+  decoding and tracking its own time range). Its time includes the child's start-up.
 
 Throughput is measured in this process, the configurations interleaved over ``--repeats`` rounds
-(median reported), so machine load affects them alike. Peak memory is the maximum resident set
-size (``VmHWM``) of a fresh child process running one configuration once (RSS high-water marks
-cannot be reset inside one process). Run: ``python benchmarks/bench_pose.py [--json out.json]``.
+(median reported), so machine load affects them alike. Peak memory is measured in a fresh process
+running one configuration once (RSS high-water marks cannot be reset inside one process): its own
+``VmHWM``, each child's ``VmHWM`` and the peak of the whole tree's summed RSS (sampled every 20 ms
+with psutil). Run: ``python benchmarks/bench_pose.py [--repeats 3] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -32,7 +36,8 @@ from formcheck_core.video import probe_video
 
 SHORT = "gym1080_good_01"  # 1920x1080, 4.8 s
 LONG = "kettlebell_rounded_side"  # 360x640 at 60 fps, 26 s
-CONFIGS = ("seed", "image", "video")
+PORTRAIT = "heavy_front_oblique_a"  # 576x1024 at 30 fps, 20.5 s
+CONFIGS = ("seed", "image", "video", "video2")
 
 
 def run_seed(clip: Path, model: Path, fps: float) -> int:
@@ -59,8 +64,17 @@ def run_streaming(clip: Path, model: Path, fps: float, mode: str) -> int:
         return extract_pose(clip, backend, target_fps=fps, progress=False).n_samples
 
 
+def run_two_processes(clip: Path, model: Path, fps: float) -> int:
+    factory = partial(MediaPipePose, model, running_mode="video")
+    return extract_pose(clip, factory, target_fps=fps, progress=False, workers=2).n_samples
+
+
 def run_config(config: str, clip: Path, model: Path, fps: float) -> int:
-    return run_seed(clip, model, fps) if config == "seed" else run_streaming(clip, model, fps, config)
+    if config == "seed":
+        return run_seed(clip, model, fps)
+    if config == "video2":
+        return run_two_processes(clip, model, fps)
+    return run_streaming(clip, model, fps, config)
 
 
 def throughput(clip: Path, model: Path, fps: float, repeats: int) -> dict[str, float]:
@@ -72,19 +86,68 @@ def throughput(clip: Path, model: Path, fps: float, repeats: int) -> dict[str, f
             t0 = time.perf_counter()
             samples[config] = run_config(config, clip, model, fps)
             times[config].append(time.perf_counter() - t0)
-    return {c: samples[c] / statistics.median(times[c]) for c in CONFIGS}
+    return {**{c: samples[c] / statistics.median(times[c]) for c in CONFIGS}, "samples": samples["video"]}
 
 
-def peak_rss_mb(config: str, clip: Path, fps: float) -> float:
-    """Peak RSS (MB) of a child process that runs ``config`` once."""
+def vm_hwm_mb(pid: int | str = "self") -> float:
+    """Peak resident set size (``VmHWM``, MB) of a live process."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def process_kind(cmdline: list[str]) -> str:
+    """What a child process is: a pose worker, multiprocessing's resource tracker, or other (short-lived)."""
+    cmd = " ".join(cmdline)
+    if "resource_tracker" in cmd:
+        return "resource tracker"
+    return "pose worker" if "spawn_main" in cmd else "other"
+
+
+def measure_tree(config: str, clip: Path, fps: float, period_s: float = 0.02) -> dict:
+    """Run ``config`` once here, sampling this process tree's memory; print and return the peaks (MB)."""
+    import threading
+
+    import psutil
+
+    from formcheck_core.models.pose_model import resolve_pose_model
+
+    me, stop = psutil.Process(), threading.Event()
+    peak = {"tree": 0.0, "children": {}}
+
+    def sample() -> None:
+        while not stop.wait(period_s):
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                    peak["children"][child.pid] = (process_kind(child.cmdline()), vm_hwm_mb(child.pid))
+                except (psutil.NoSuchProcess, FileNotFoundError, StopIteration):
+                    pass
+            peak["tree"] = max(peak["tree"], total / 2**20)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    run_config(config, clip, resolve_pose_model(), fps)
+    stop.set()
+    thread.join()
+    result = {
+        "self": round(vm_hwm_mb(), 1),
+        "children": [(k, round(v, 1)) for k, v in peak["children"].values()],
+        "tree": round(peak["tree"], 1),
+    }
+    print(json.dumps(result))
+    return result
+
+
+def peak_rss_mb(config: str, clip: Path, fps: float) -> dict:
+    """Peak memory (MB) of a fresh process running ``config`` once: itself, its children, the whole tree."""
+    here = str(Path(__file__).parent)
     code = (
-        "import sys; sys.path.insert(0, %r); import bench_pose as b; "
-        "from formcheck_core.models.pose_model import resolve_pose_model as r; "
-        "b.run_config(%r, b.Path(%r), r(), %r); "
-        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
-    ) % (str(Path(__file__).parent), config, str(clip), fps)
+        f"import sys; sys.path.insert(0, {here!r}); import bench_pose as b; "
+        f"b.measure_tree({config!r}, b.Path({str(clip)!r}), {fps!r})"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -96,7 +159,7 @@ def main() -> None:
     model = resolve_pose_model()
     dev = shared_dir() / "videos" / "dev"
     results = {"fps": args.fps, "repeats": args.repeats, "clips": {}}
-    for stem in (SHORT, LONG):
+    for stem in (SHORT, LONG, PORTRAIT):
         clip = dev / f"{stem}.mp4"
         info = probe_video(clip)
         speed = throughput(clip, model, args.fps, args.repeats)
@@ -104,9 +167,11 @@ def main() -> None:
         results["clips"][stem] = {
             "resolution": f"{info.width_px}x{info.height_px}",
             "duration_s": round(info.duration_s, 1),
-            "samples_per_s": {c: round(v, 2) for c, v in speed.items()},
+            "samples_per_s": {c: round(speed[c], 2) for c in CONFIGS},
             "speedup_vs_seed": {c: round(speed[c] / speed["seed"], 2) for c in CONFIGS},
-            "peak_rss_mb": {c: round(v, 1) for c, v in memory.items()},
+            "samples": round(speed["samples"]),
+            "peak_rss_mb": {c: memory[c]["tree"] for c in CONFIGS},
+            "peak_rss_mb_per_process": memory,
         }
         print(json.dumps({stem: results["clips"][stem]}, indent=1), flush=True)
     if args.json:

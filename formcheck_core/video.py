@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +185,92 @@ def iter_frames(
                 return
 
 
+class PlanMismatchError(RuntimeError):
+    """Decoded frames disagree with a :class:`SamplePlan` made from demuxed timestamps."""
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """The frames :func:`iter_frames` keeps, worked out by demuxing alone (no decoding).
+
+    ``pts`` is every frame's presentation timestamp in read order (stream time base);
+    ``kept_index`` and ``kept_time_s`` are the sampled source indices and their times in seconds,
+    the values :func:`iter_frames` yields for the same ``target_fps``.
+    """
+
+    pts: tuple[int, ...]
+    kept_index: tuple[int, ...]
+    kept_time_s: tuple[float, ...]
+
+
+def plan_samples(
+    path: str | Path, target_fps: float | None = 10.0, *, info: VideoInfo | None = None
+) -> SamplePlan | None:
+    """Plan :func:`iter_frames`' sampling from packet timestamps (fast: no decoding).
+
+    Applies the same rule as :func:`iter_frames` (times relative to the first frame, half a
+    source frame of slack). None when a timestamp is missing or repeated: only decoding can tell
+    then. Use :func:`iter_planned_frames` to decode a range of the plan; it checks the plan.
+    """
+    info = info or probe_video(path)
+    container, stream = _open(Path(info.path))
+    pts: list[int | None] = []
+    with container:
+        try:
+            # discarded packets (outside an edit list) decode to no frame
+            pts = [packet.pts for packet in container.demux(stream) if packet.size and not packet.is_discard]
+        except (av.FFmpegError, EOFError):
+            pass  # truncated: decoding the plan stops where iter_frames stops
+        time_base = stream.time_base
+    if not pts or not time_base or None in pts or len(set(pts)) != len(pts):
+        return None
+    ordered = sorted(pts)
+    step_s, slack_s = sample_step(info.fps, target_fps), 0.5 / info.fps
+    t0 = float(ordered[0] * time_base)
+    next_keep_s, prev_t = 0.0, -1.0
+    kept_index, kept_time_s = [], []
+    for index, pts_i in enumerate(ordered):
+        t = float(pts_i * time_base) - t0
+        if t <= prev_t:  # as in iter_frames
+            t = index / info.fps if index / info.fps > prev_t else prev_t + 1.0 / info.fps
+        prev_t = t
+        if t + slack_s >= next_keep_s:
+            while step_s > 0 and next_keep_s <= t + slack_s:
+                next_keep_s += step_s
+            kept_index.append(index)
+            kept_time_s.append(t)
+    return SamplePlan(tuple(ordered), tuple(kept_index), tuple(kept_time_s))
+
+
+def iter_planned_frames(
+    path: str | Path, plan: SamplePlan, start: int, stop: int
+) -> Generator[Frame, None, bool]:
+    """The planned (kept) frames among source indices ``start`` .. ``stop - 1``, upright BGR.
+
+    Seeks to the keyframe before frame ``start`` and decodes forward; frames before ``start``
+    are decoded but not converted. Returns True when every frame of the range decoded, False
+    when decoding stopped early (truncated file: stops quietly, like :func:`iter_frames`).
+    Raises :class:`PlanMismatchError` when a decoded timestamp is not the planned one.
+    """
+    keep = {i: t for i, t in zip(plan.kept_index, plan.kept_time_s) if start <= i < stop}
+    container, stream = _open(Path(path))
+    with container:
+        if start > 0:
+            container.seek(plan.pts[start], stream=stream, backward=True)
+        index = start
+        for frame in _decoded(container, stream):
+            if frame.pts is not None and frame.pts < plan.pts[start]:
+                continue  # between the keyframe and the range start
+            if frame.pts != plan.pts[index]:
+                raise PlanMismatchError(f"{path}: frame {index} has pts {frame.pts}, planned {plan.pts[index]}")
+            if index in keep:
+                yield Frame(index=index, time_s=keep[index], bgr=_upright_bgr(frame))
+            index += 1
+            if index == stop:
+                return True
+    return False
+
+
 class FrameReader:
     """Random access to upright BGR frames by source index, with one decoder kept open.
 
@@ -200,7 +286,7 @@ class FrameReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._container, self._stream = _open(self.path)
-        pts = [p.pts for p in self._container.demux(self._stream) if p.size]
+        pts = [p.pts for p in self._container.demux(self._stream) if p.size and not p.is_discard]
         usable = pts and None not in pts and len(set(pts)) == len(pts)
         self._pts: list[int] | None = sorted(pts) if usable else None
         self._frames: Iterator[av.VideoFrame] | None = None

@@ -1,21 +1,23 @@
 """Run a pose backend over a clip's sampled frames and assemble a :class:`PoseSeries`.
 
-Decoding runs in a background thread feeding a small bounded queue, so OpenCV decodes the next
-frames while the pose model works on the current one, and memory stays flat whatever the clip
-length (at most ``QUEUE_FRAMES`` frames are alive at once).
+Decoding runs in a background thread feeding a small bounded queue, so the next frames decode
+while the pose model works on the current one, and memory stays flat whatever the clip length
+(at most ``QUEUE_FRAMES`` frames are alive at once). Long clips can be split over several
+processes (:mod:`formcheck_core.pose.parallel`): give :func:`extract_pose` a backend *factory*.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..video import Frame, VideoInfo, iter_frames, probe_video
+from ..video import Frame, PlanMismatchError, VideoInfo, iter_frames, plan_samples, probe_video
 from .backend import PoseBackend, PoseResult
 from .series import PoseSeries
 
@@ -24,7 +26,15 @@ QUEUE_FRAMES = 4
 #: before pose estimation. The landmark model sees a 256x256 crop anyway; landmarks come back
 #: normalised and are scaled to the original frame size, so outputs stay in source pixels.
 MAX_SIDE_PX = 960
+#: Automatic mode splits a clip over processes only from this many sampled frames. A child takes
+#: about 1 s to start (spawn, imports, first model load) while competing with this process for the
+#: CPU; measured on 2 cores, two processes broke even with one at about 105-110 samples (79-85
+#: samples: 0.85x; 117-132: 1.05-1.1x; 206-263: 1.1-1.4x; 788: 1.65x).
+MIN_PARALLEL_SAMPLES = 120
 _DONE = object()
+
+#: A picklable callable that opens a fresh backend, e.g. ``functools.partial(MediaPipePose, path)``.
+BackendFactory = Callable[[], PoseBackend]
 
 
 def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
@@ -36,14 +46,14 @@ def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:
-    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
+def prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
+    """``frames`` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
     q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for frame in iter_frames(path, target_fps, info=info):
+            for frame in frames:
                 frame = Frame(frame.index, frame.time_s, to_model_rgb(frame.bgr))
                 while not stop.is_set():
                     try:
@@ -72,6 +82,11 @@ def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo)
         thread.join(timeout=5)
 
 
+def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:
+    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
+    return prefetch(iter_frames(path, target_fps, info=info))
+
+
 def choose_person(poses: list[PoseResult]) -> PoseResult:
     """The person to analyse when several are found: the largest (nearest) by landmark extent."""
 
@@ -90,53 +105,108 @@ def estimated_samples(info: VideoInfo, target_fps: float | None) -> int:
     return max(n, 1)
 
 
+class SeriesBuilder:
+    """Collects one row per sampled frame and builds the :class:`PoseSeries` (NaN where no pose)."""
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.info = info
+        self.frame_index: list[int] = []
+        self.time_s: list[float] = []
+        self.image_xyzv: list[np.ndarray] = []
+        self.world_xyz_m: list[np.ndarray] = []
+        self.people_count: list[int] = []
+
+    def add(self, frame: Frame, poses: list[PoseResult]) -> None:
+        person = choose_person(poses) if poses else None
+        self.frame_index.append(frame.index)
+        self.time_s.append(frame.time_s)
+        self.image_xyzv.append(person.image_xyzv if person else np.full((33, 4), np.nan))
+        self.world_xyz_m.append(person.world_xyz_m if person else np.full((33, 3), np.nan))
+        self.people_count.append(len(poses))
+
+    def build(self, target_fps: float | None, model_id: str, running_mode: str) -> PoseSeries:
+        n, info = len(self.frame_index), self.info
+        img = np.asarray(self.image_xyzv, dtype=np.float64).reshape(n, 33, 4)
+        return PoseSeries(
+            frame_index=np.asarray(self.frame_index, dtype=np.int64),
+            time_s=np.asarray(self.time_s, dtype=np.float64),
+            image_xy_px=img[:, :, :2] * (info.width_px, info.height_px),
+            image_z=img[:, :, 2].copy(),
+            world_xyz_m=np.asarray(self.world_xyz_m, dtype=np.float64).reshape(n, 33, 3),
+            visibility=img[:, :, 3].copy(),
+            people_count=np.asarray(self.people_count, dtype=np.int64),
+            width_px=info.width_px,
+            height_px=info.height_px,
+            source_fps=info.fps,
+            sample_fps=target_fps,
+            model_id=model_id,
+            running_mode=running_mode,
+        )
+
+
+def progress_bar(info: VideoInfo, total: int, progress: bool):
+    """A tqdm bar (notebook widget or terminal) counting sampled frames; disabled when not ``progress``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=f"pose {Path(info.path).name}", unit="frame", disable=not progress, leave=False
+    )
+
+
+def default_workers() -> int:
+    """Processes to use for a long clip: 2 where the machine has 2 or more cores."""
+    return min(2, os.cpu_count() or 1)
+
+
 def extract_pose(
     path: str | Path,
-    backend: PoseBackend,
+    backend: PoseBackend | BackendFactory,
     *,
     target_fps: float | None = 10.0,
     info: VideoInfo | None = None,
     model_id: str = "unknown",
     progress: bool = True,
+    workers: int | None = None,
 ) -> PoseSeries:
-    """Pose of one person over the sampled frames of ``path``; frames with no pose stay as NaN."""
-    from tqdm.auto import tqdm
+    """Pose of one person over the sampled frames of ``path``; frames with no pose stay as NaN.
 
+    ``backend`` is an open backend (runs here, in this process) or a picklable factory that
+    opens one, such as ``functools.partial(MediaPipePose, model_path, running_mode="video")``.
+    With a factory, ``workers`` > 1 runs that many processes, each on its own contiguous time
+    range with its own backend (:mod:`~formcheck_core.pose.parallel`): the sampled frames are
+    exactly the one-process ones. In IMAGE mode so are the landmarks; in VIDEO mode a range
+    starts a fresh tracker, so landmarks after a range start can differ (usually by a pixel or
+    two, more on clips where tracking is fragile). ``workers=None`` picks:
+    ``default_workers()`` processes for clips of at least ``MIN_PARALLEL_SAMPLES`` samples, one
+    otherwise.
+    """
     info = info or probe_video(path)
-    w, h = info.width_px, info.height_px
-    frame_idx, times, img, depth, world, vis, people = [], [], [], [], [], [], []
-    nan_img = np.full((33, 4), np.nan)
-    nan_world = np.full((33, 3), np.nan)
-    bar = tqdm(
-        total=estimated_samples(info, target_fps), desc=f"pose {Path(info.path).name}",
-        unit="frame", disable=not progress, leave=False,
-    )  # fmt: skip
-    with bar:
-        for frame in prefetch_frames(path, target_fps, info):
-            poses = backend.detect(frame.bgr, frame.time_s)  # frame.bgr holds model RGB (see prefetch)
-            person = choose_person(poses) if poses else None
-            lm = person.image_xyzv if person else nan_img
-            frame_idx.append(frame.index)
-            times.append(frame.time_s)
-            img.append(lm[:, :2] * (w, h))
-            depth.append(lm[:, 2])
-            vis.append(lm[:, 3])
-            world.append(person.world_xyz_m if person else nan_world)
-            people.append(len(poses))
+    if hasattr(backend, "detect"):
+        if workers not in (None, 1):
+            raise ValueError("workers > 1 needs a backend factory (each process opens its own backend)")
+        return _extract_serial(info, backend, target_fps, model_id, progress)
+    auto = workers is None
+    workers = default_workers() if auto else workers
+    if workers > 1:
+        from .parallel import extract_pose_parallel
+
+        plan = plan_samples(info.path, target_fps, info=info)
+        if plan is not None and (not auto or len(plan.kept_index) >= MIN_PARALLEL_SAMPLES):
+            try:
+                return extract_pose_parallel(info, backend, plan, workers, target_fps, model_id, progress)
+            except PlanMismatchError:
+                pass  # decoding disagrees with the container's timestamps: one process, from the start
+    with backend() as opened:
+        return _extract_serial(info, opened, target_fps, model_id, progress)
+
+
+def _extract_serial(
+    info: VideoInfo, backend: PoseBackend, target_fps: float | None, model_id: str, progress: bool
+) -> PoseSeries:
+    """The one-process path: decode thread + this thread running ``backend``."""
+    builder = SeriesBuilder(info)
+    with progress_bar(info, estimated_samples(info, target_fps), progress) as bar:
+        for frame in prefetch_frames(info.path, target_fps, info):
+            builder.add(frame, backend.detect(frame.bgr, frame.time_s))  # frame.bgr holds model RGB
             bar.update(1)
-    n = len(frame_idx)
-    return PoseSeries(
-        frame_index=np.asarray(frame_idx, dtype=np.int64),
-        time_s=np.asarray(times, dtype=np.float64),
-        image_xy_px=np.asarray(img, dtype=np.float64).reshape(n, 33, 2),
-        image_z=np.asarray(depth, dtype=np.float64).reshape(n, 33),
-        world_xyz_m=np.asarray(world, dtype=np.float64).reshape(n, 33, 3),
-        visibility=np.asarray(vis, dtype=np.float64).reshape(n, 33),
-        people_count=np.asarray(people, dtype=np.int64),
-        width_px=w,
-        height_px=h,
-        source_fps=info.fps,
-        sample_fps=target_fps,
-        model_id=model_id,
-        running_mode=backend.running_mode,
-    )
+    return builder.build(target_fps, model_id, backend.running_mode)
