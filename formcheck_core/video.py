@@ -140,6 +140,39 @@ def sample_step(source_fps: float, target_fps: float | None) -> float:
     return 1.0 / target_fps
 
 
+class _SampleRule:
+    """The sampling rule shared by :func:`iter_frames` and :func:`plan_samples`.
+
+    Frame times are made strictly increasing (a missing or repeated timestamp becomes
+    ``index / fps``), and a frame is kept when its time plus half a source frame reaches the next
+    slot of the target rate, so 30 -> 10 fps keeps every third frame exactly.
+    """
+
+    def __init__(self, fps: float, target_fps: float | None) -> None:
+        self.fps = fps
+        self.step_s = sample_step(fps, target_fps)
+        self.slack_s = 0.5 / fps
+        self.next_keep_s = 0.0
+        self.prev_t = -1.0
+
+    def time(self, index: int, t: float | None) -> float:
+        """Time (s) of frame ``index`` given its timestamp relative to the first frame (or None)."""
+        if t is None:
+            t = index / self.fps
+        if t <= self.prev_t:
+            t = index / self.fps if index / self.fps > self.prev_t else self.prev_t + 1.0 / self.fps
+        self.prev_t = t
+        return t
+
+    def keep(self, t: float) -> bool:
+        """Whether the frame at ``t`` is sampled (advances to the next slot when it is)."""
+        if t + self.slack_s < self.next_keep_s:
+            return False
+        while self.step_s > 0 and self.next_keep_s <= t + self.slack_s:
+            self.next_keep_s += self.step_s
+        return True
+
+
 def iter_frames(
     path: str | Path,
     target_fps: float | None = 10.0,
@@ -156,10 +189,8 @@ def iter_frames(
     Stops quietly at the first undecodable frame of a truncated file.
     """
     info = info or probe_video(path)
-    step_s = sample_step(info.fps, target_fps)
+    rule = _SampleRule(info.fps, target_fps)
     last_index = max(only_indices) if only_indices else None
-    next_keep_s = 0.0
-    prev_t = -1.0
     t0: float | None = None
     container, stream = _open(Path(info.path))
     with container:
@@ -167,19 +198,8 @@ def iter_frames(
             pts_s = float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
             if t0 is None and pts_s is not None:
                 t0 = pts_s
-            t = pts_s - t0 if pts_s is not None and t0 is not None else index / info.fps
-            if t <= prev_t:
-                t = index / info.fps if index / info.fps > prev_t else prev_t + 1.0 / info.fps
-            prev_t = t
-            if only_indices is not None:
-                keep = index in only_indices
-            else:
-                # half a source frame of slack so 30 -> 10 fps keeps every third frame exactly
-                keep = t + 0.5 / info.fps >= next_keep_s
-            if keep:
-                if only_indices is None and step_s > 0:
-                    while next_keep_s <= t + 0.5 / info.fps:
-                        next_keep_s += step_s
+            t = rule.time(index, pts_s - t0 if pts_s is not None and t0 is not None else None)
+            if index in only_indices if only_indices is not None else rule.keep(t):
                 yield Frame(index=index, time_s=float(t), bgr=_upright_bgr(frame))
             if last_index is not None and index >= last_index:
                 return
@@ -225,18 +245,12 @@ def plan_samples(
     if not pts or not time_base or None in pts or len(set(pts)) != len(pts):
         return None
     ordered = sorted(pts)
-    step_s, slack_s = sample_step(info.fps, target_fps), 0.5 / info.fps
+    rule = _SampleRule(info.fps, target_fps)
     t0 = float(ordered[0] * time_base)
-    next_keep_s, prev_t = 0.0, -1.0
     kept_index, kept_time_s = [], []
     for index, pts_i in enumerate(ordered):
-        t = float(pts_i * time_base) - t0
-        if t <= prev_t:  # as in iter_frames
-            t = index / info.fps if index / info.fps > prev_t else prev_t + 1.0 / info.fps
-        prev_t = t
-        if t + slack_s >= next_keep_s:
-            while step_s > 0 and next_keep_s <= t + slack_s:
-                next_keep_s += step_s
+        t = rule.time(index, float(pts_i * time_base) - t0)
+        if rule.keep(t):
             kept_index.append(index)
             kept_time_s.append(t)
     return SamplePlan(tuple(ordered), tuple(kept_index), tuple(kept_time_s))
