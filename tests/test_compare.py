@@ -126,3 +126,14 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     assert set(arm["rule_flags"]) <= set(report["vocabulary"])
     # a missing file is a one-line error, not a traceback
     assert main(["compare", str(Path(tmp_path) / "absent.mp4")]) != 0
+
+
+def test_llm_flag_vocabulary_is_the_built_in_rule_ids():
+    """LLM-only flags use the rule ids as their vocabulary: a new built-in rule must join it."""
+    from formcheck_core.llm.schema import DEFAULT_FLAG_IDS
+    from formcheck_core.plugins import new_plugin_manager
+    from formcheck_core.rules import collect_rules
+
+    rules, errors = collect_rules(new_plugin_manager(entry_points=False))
+    assert errors == []
+    assert set(DEFAULT_FLAG_IDS) == set(rules)
