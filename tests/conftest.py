@@ -12,6 +12,22 @@ from formcheck_core.config import shared_dir
 SHARED = shared_dir()
 DEV = SHARED / "videos" / "dev"
 
+#: Fixtures that bring real clips, the pose model or a model file: a test that needs any of them
+#: (directly or through another fixture) belongs to the slow tier.
+SLOW_FIXTURES = frozenset({"shared", "dev_clip", "dev_labels", "pose_model"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reaches real clips or models ``slow``; the rest is the fast tier.
+
+    ``pytest -m "not slow"`` then runs pure-Python tests on synthetic data only (seconds), which
+    is what ``scripts/test.sh`` runs first, before lint-clean code meets MediaPipe and llama.cpp.
+    """
+    slow = pytest.mark.slow
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(slow)
+
 
 def _shared_or_skip() -> Path:
     if not DEV.is_dir():
