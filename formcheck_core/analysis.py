@@ -1,45 +1,17 @@
-"""The one entry point: :func:`analyze` a clip into a frozen :class:`Analysis`."""
+"""The one entry point: :func:`analyze` a clip into a frozen :class:`~formcheck_core.result.Analysis`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .body import BodySeries, Rep, ViewEstimate
-from .findings import Finding, RuleError, Verdict
-from .pose.series import PoseSeries
 from .config import DEFAULT_FPS
 from .errors import VideoError
+from .pose.series import PoseSeries
+from .result import Analysis
 from .video import VideoInfo, file_sha256, probe_video
 
-
-@dataclass(frozen=True, eq=False)
-class Analysis:
-    """Everything formcheck measured about one clip. Serialise with :func:`formcheck_core.export.to_json`."""
-
-    video: VideoInfo
-    #: Content hash of the clip (hex).
-    video_sha256: str
-    lift: str
-    pose: PoseSeries
-    body: BodySeries | None
-    view: ViewEstimate | None
-    reps: tuple[Rep, ...]
-    findings: tuple[Finding, ...] = ()
-    rule_errors: tuple[RuleError, ...] = ()
-    verdicts: tuple[Verdict, ...] = ()
-    #: Plain-language caveats ("insufficient pose data", "two people in frame", ...).
-    warnings: tuple[str, ...] = ()
-    #: Lifter height in cm if the user gave it (enables drift in cm).
-    lifter_height_cm: float | None = None
-    #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
-    options: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True when there was enough pose data to measure at least one rep."""
-        return self.body is not None and len(self.reps) > 0
+__all__ = ["Analysis", "analyze", "load_or_extract_pose", "pose_warnings"]
 
 
 #: Fewer detected samples than this (or than this share of the clip) -> "insufficient pose data".
@@ -159,7 +131,7 @@ def analyze(
         warnings.append("No complete lift was found: no rep from the floor to lockout was detected.")
     result = Analysis(body=body, view=view, reps=reps, warnings=tuple(warnings), **base)
     if rules:
-        from .rules import apply_rules
+        from .rules.engine import apply_rules
 
         result = apply_rules(result, thresholds=thresholds)
     return result

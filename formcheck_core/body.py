@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Names of the key moments of a deadlift rep, in time order.
-MOMENT_NAMES: tuple[str, ...] = ("setup", "liftoff", "knee_pass", "lockout")
+from .vocabulary import MOMENT_NAMES
+
+__all__ = ["MOMENT_NAMES", "BodySeries", "Moment", "Rep", "ViewEstimate"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .cues import Cue
 from .findings import Finding
-from .rules import exceedance, finding_priority
+from .rules.verdicts import exceedance, finding_priority
 
 if TYPE_CHECKING:
     from .analysis import Analysis

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Severities from least to most serious; a verdict is "needs work" if any finding is >= "moderate".
-SEVERITIES: tuple[str, ...] = ("info", "minor", "moderate", "major")
+from .vocabulary import FAULT, SEVERITIES, Severity, Status, VerdictLabel
+
+__all__ = ["SEVERITIES", "Finding", "RuleError", "Verdict"]
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class Finding:
 
     rule_id: str
     rep: int | None
-    status: str
-    severity: str
+    status: Status
+    severity: Severity
     message: str
     moment: str | None = None
     frame_index: int | None = None
@@ -35,7 +36,7 @@ class Finding:
 
     @property
     def is_fault(self) -> bool:
-        return self.status == "fault"
+        return self.status == FAULT
 
 
 @dataclass(frozen=True)
@@ -52,5 +53,5 @@ class Verdict:
     """"clean" or "needs work" for a rep (``rep`` set) or the whole set (``rep`` None)."""
 
     rep: int | None
-    label: str
+    label: VerdictLabel
     top_finding: Finding | None = None

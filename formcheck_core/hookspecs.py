@@ -13,7 +13,7 @@ from pluggy import HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
     from .body import BodySeries, Rep, ViewEstimate
-    from .rules import Rule
+    from .rules.model import Rule
 
 hookspec = HookspecMarker("formcheck")
 hookimpl = HookimplMarker("formcheck")

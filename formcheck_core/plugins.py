@@ -13,8 +13,9 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -22,16 +23,22 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .findings import RuleError
 from .hookspecs import hookimpl
+from .metrics import METRICS
+from .rules.model import Rule
 
 if TYPE_CHECKING:
     from .body import BodySeries, Rep, ViewEstimate
-    from .rules import Rule
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "LoadedMetric",
+    "LoadedRule",
     "PluginError",
+    "collect_metrics",
+    "collect_rules",
     "get_plugin_manager",
     "get_plugins",
     "hookimpl",
@@ -183,8 +190,6 @@ class _RuntimeRules:
 
 def register_rule(rule: Rule, *, manager: pluggy.PluginManager | None = None) -> str:
     """Register one rule at run time; returns its plugin name. Re-registering an id replaces it."""
-    from .rules import Rule
-
     if not isinstance(rule, Rule):
         raise TypeError(f"register_rule() expects a formcheck Rule, got {type(rule).__name__}")
     manager = manager or get_plugin_manager()
@@ -225,3 +230,100 @@ def plugin_reps(
     except Exception as exc:
         raise PluginError(f"a plugin's detect_reps failed: {type(exc).__name__}: {exc}") from None
     return None if reps is None else tuple(reps)
+
+
+# --------------------------------------------------------------------------------------------
+# Hook collection: what the plugins contribute
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    """A registered rule and the plugin that registered it."""
+
+    rule: Rule
+    plugin: str
+
+
+@dataclass(frozen=True)
+class LoadedMetric:
+    """An extra per-rep metric contributed by a plugin: ``fn(body, rep, view) -> float``."""
+
+    name: str
+    description: str
+    fn: Callable[..., float]
+    plugin: str
+
+
+def collect_rules(pm: pluggy.PluginManager | None = None) -> tuple[dict[str, LoadedRule], list[RuleError]]:
+    """Every rule the plugins register, by id, and the errors of plugins whose hook failed.
+
+    Plugins are asked in registration order (built-ins first); a duplicate id is reported as an
+    error and the first registration kept.
+    """
+    pm = pm or get_plugin_manager()
+    rules: dict[str, LoadedRule] = {}
+    errors: list[RuleError] = []
+    for impl in pm.hook.register_rules.get_hookimpls():
+        plugin = impl.plugin_name
+        found: list[Rule] = []
+
+        def register(rule: Rule, _found: list[Rule] = found) -> None:
+            if not isinstance(rule, Rule):
+                raise TypeError(f"register() expects a formcheck Rule, got {type(rule).__name__}")
+            _found.append(rule)
+
+        try:
+            _call_impl(impl, register)
+        except Exception as exc:  # a broken plugin must not stop the others
+            errors.append(RuleError(rule_id="(register_rules)", plugin=plugin, error=_describe(exc)))
+            continue
+        for r in found:
+            if r.id in rules:
+                errors.append(
+                    RuleError(r.id, plugin, f"duplicate rule id: already registered by {rules[r.id].plugin}")
+                )
+            else:
+                rules[r.id] = LoadedRule(r, plugin)
+    return rules, errors
+
+
+def collect_metrics(
+    pm: pluggy.PluginManager | None = None,
+) -> tuple[dict[str, LoadedMetric], list[RuleError]]:
+    """Extra per-rep metrics registered by plugins, by name, and registration errors."""
+    pm = pm or get_plugin_manager()
+    metrics: dict[str, LoadedMetric] = {}
+    errors: list[RuleError] = []
+    for impl in pm.hook.register_metrics.get_hookimpls():
+        plugin = impl.plugin_name
+        found: list[LoadedMetric] = []
+
+        def register(
+            name: str, description: str, fn: Callable[..., float], _found=found, _plugin=plugin
+        ) -> None:
+            if not callable(fn):
+                raise TypeError(f"metric {name!r}: fn must be callable")
+            _found.append(LoadedMetric(str(name), str(description), fn, _plugin))
+
+        try:
+            _call_impl(impl, register)
+        except Exception as exc:
+            errors.append(RuleError(rule_id="(register_metrics)", plugin=plugin, error=_describe(exc)))
+            continue
+        for m in found:
+            if m.name in METRICS or m.name in metrics:
+                errors.append(RuleError(f"metric:{m.name}", plugin, "duplicate metric name; skipped"))
+            else:
+                metrics[m.name] = m
+    return metrics, errors
+
+
+def _call_impl(impl: Any, register: Callable[..., None]) -> None:
+    """Call one plugin's hook implementation as pluggy would (it may omit the argument)."""
+    if getattr(impl, "wrapper", False) or getattr(impl, "hookwrapper", False):
+        return
+    impl.function(*[register for name in impl.argnames if name == "register"])
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

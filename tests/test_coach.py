@@ -10,7 +10,8 @@ from rule_fixtures import make_analysis, make_rep
 from formcheck_core.coach import cues_from_findings, deterministic_cues
 from formcheck_core.findings import Finding
 from formcheck_core.plugins import new_plugin_manager
-from formcheck_core.rules import apply_rules, format_value
+from formcheck_core.rules import apply_rules
+from formcheck_core.vocabulary import format_value
 from formcheck_rules.bar_drift import MAX_DRIFT_REL
 from formcheck_rules.excessive_torso_lean import MAX_LEAN_DEG
 from formcheck_rules.heel_lift import MAX_HEEL_RISE_REL

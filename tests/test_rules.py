@@ -14,7 +14,6 @@ from rule_fixtures import make_analysis, make_rep
 from formcheck_core.findings import Finding
 from formcheck_core.plugins import PluginError, new_plugin_manager, register_rule
 from formcheck_core.rules import (
-    MOMENT_PHRASES,
     Rule,
     RuleConfigError,
     RuleContext,
@@ -29,6 +28,7 @@ from formcheck_core.rules import (
     threshold_settings,
     verdicts,
 )
+from formcheck_core.vocabulary import MOMENT_PHRASES
 from formcheck_rules import (
     bar_drift,
     bent_arms,

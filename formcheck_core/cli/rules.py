@@ -49,7 +49,7 @@ def apply_plugin_option(args: argparse.Namespace) -> None:
 
 def thresholds_from_args(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
     """The full threshold mapping for ``analyze(thresholds=...)``, or None when no option was given."""
-    from ..rules import threshold_settings
+    from ..rules.thresholds import threshold_settings
 
     apply_plugin_option(args)
     if not (args.preset or args.config or args.threshold):
@@ -92,8 +92,8 @@ def _rule_json(rid: str, lr, effective: dict[str, float]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plugins import get_plugin_manager, get_plugins
-    from ..rules import DEFAULT_PRESET, collect_rules, preset_names, threshold_settings
+    from ..plugins import collect_rules, get_plugin_manager, get_plugins
+    from ..rules.thresholds import DEFAULT_PRESET, preset_names, threshold_settings
 
     apply_plugin_option(args)
     pm = get_plugin_manager()

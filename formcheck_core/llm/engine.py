@@ -13,6 +13,9 @@
 * Structured output: ``response_format={"type": "json_object", "schema": …}`` (llama.cpp grammar).
 
 Nothing here imports llama_cpp at module import time.
+
+Long because the model, its chat handler and its prefix cache share one ``Llama`` object's
+lifetime and locking; they are kept together rather than split across modules.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ as compact text (:func:`render_data_block`: a metric table with one row per metr
 per rep, then findings or series summaries). The grounding check compares the model's numbers
 with exactly the dict's values (:func:`formcheck_core.llm.grounding.reference_values`). Long sets
 get a shorter rendering (:func:`fit_prompt`) so the answer still fits the context window.
+
+Long because both prompt families (coaching, flagging) share the rounding and the text renderer.
 """
 
 from __future__ import annotations

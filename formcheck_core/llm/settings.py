@@ -10,10 +10,10 @@ Environment variables (all optional): ``FORMCHECK_LLM_MODEL`` (path, ``test``, `
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from ..config import config_file, config_table
 from ..errors import FormcheckError
 
 
@@ -81,27 +81,13 @@ _ENV: dict[str, tuple[str, type]] = {
 }
 
 
-def config_file() -> Path:
-    """The user config file: ``$FORMCHECK_CONFIG`` or ``~/.config/formcheck/config.toml``."""
-    env = os.environ.get("FORMCHECK_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".config") / "formcheck" / "config.toml"
-
-
 def _file_values(path: Path) -> dict[str, object]:
-    if not path.is_file():
-        return {}
-    try:
-        table = tomllib.loads(path.read_text()).get("llm", {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise FormcheckError(f"Config file {path} is not valid TOML ({exc}); fix or remove it.") from None
+    table = config_table("llm", path)
     known = {f.name for f in fields(LLMConfig)}
     unknown = sorted(set(table) - known)
     if unknown:
         raise FormcheckError(f"Config file {path}: unknown [llm] keys {unknown}; known: {sorted(known)}.")
-    return dict(table)
+    return table
 
 
 def _env_values() -> dict[str, object]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config import models_dir
+from ..config import config_table, models_dir
 from ..errors import FormcheckError, ModelInvalidError, ModelMissingError
 from ..video import file_sha256
 from .pose_model import record_checksum, recorded_checksums
@@ -100,9 +100,7 @@ def _spec_from_settings() -> str | None:
     env = os.environ.get("FORMCHECK_LLM_MODEL")
     if env:
         return env
-    from ..llm.settings import _file_values, config_file
-
-    value = _file_values(config_file()).get("model")
+    value = config_table("llm").get("model")
     return str(value) if value else None
 
 

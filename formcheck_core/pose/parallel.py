@@ -28,7 +28,7 @@ import numpy as np
 
 from ..video import SamplePlan, VideoInfo, iter_planned_frames
 from .backend import PoseBackend
-from .extract import BackendFactory, SeriesBuilder, prefetch, progress_bar
+from .feed import BackendFactory, SeriesBuilder, prefetch, progress_bar
 from .series import PoseSeries
 
 _SPAWN = mp.get_context("spawn")

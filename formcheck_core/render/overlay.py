@@ -3,6 +3,8 @@
 The angle values come from the Analysis' series (never recomputed here); the keypoints only say
 where to draw the arcs. Reusable by stills, the annotated clip and notebook widgets:
 :func:`draw_pose` is the one-call entry point.
+
+Long because skeleton, arcs, labels and the bar marker share one geometry and label-placement pass.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import Analysis
-from ..body import MOMENT_NAMES, Rep
+from ..body import Rep
 from ..findings import Finding
+from ..vocabulary import MOMENT_HELP, MOMENT_LABEL, MOMENT_NAMES
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox, lifter_box, sample_for_frame, view_box
@@ -26,22 +27,6 @@ from .style import Style
 
 #: Output width of a still in pixels (text is sized for this width shown ~360 px wide).
 STILL_WIDTH_PX = 720
-
-#: Moment name -> how it is shown.
-MOMENT_LABEL: dict[str, str] = {
-    "setup": "setup",
-    "liftoff": "lift-off",
-    "knee_pass": "knee pass",
-    "lockout": "lockout",
-}
-#: Moment name -> one-line description shown when no finding is attached to the still.
-MOMENT_HELP: dict[str, str] = {
-    "setup": "Setup: last still position before the pull.",
-    "liftoff": "Lift-off: the bar leaves the floor.",
-    "knee_pass": "The bar passes the knees.",
-    "lockout": "Lockout: hips and knees fully extended.",
-}
-
 
 @dataclass(frozen=True)
 class Still:

@@ -6,6 +6,8 @@ redraws: a plot of the rule's metric per rep against the limit, a table of the f
 summary (how many reps and clips the rule flags, and agreement with labels where given) and the
 deterministic coach's cues. Slider callbacks may overlap on kernel threads, so updates run under
 one lock and always use the sliders' latest values.
+
+Long because the controls, the plot, the table and the summary are one widget's state.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from ..analysis import Analysis
 from ..coach import deterministic_cues
 from ..errors import FormcheckError
 from ..findings import Finding
-from ..rules import DEFAULT_PRESET, LoadedRule, collect_rules, evaluate_rules, format_value, unit_of, verdicts
+from ..plugins import LoadedRule, collect_rules
+from ..rules.engine import evaluate_rules
+from ..rules.thresholds import DEFAULT_PRESET
+from ..rules.verdicts import verdicts
+from ..vocabulary import format_value, unit_of
 from ._ipywidgets import widgets
 from .pictures import figure_png
 

@@ -1,0 +1,145 @@
+"""Frame feed and series assembly shared by one-process and multi-process pose extraction.
+
+:func:`prefetch` decodes frames ahead in a background thread (bounded queue, model-ready RGB);
+:class:`SeriesBuilder` collects one pose row per sampled frame into a :class:`PoseSeries`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..video import Frame, VideoInfo, iter_frames
+from .backend import PoseBackend, PoseResult
+from .series import PoseSeries
+
+QUEUE_FRAMES = 4
+#: Frames are downscaled (in the decode thread) so their long side is at most this many pixels
+#: before pose estimation. The landmark model sees a 256x256 crop anyway; landmarks come back
+#: normalised and are scaled to the original frame size, so outputs stay in source pixels.
+MAX_SIDE_PX = 960
+_DONE = object()
+
+#: A picklable callable that opens a fresh backend, e.g. ``functools.partial(MediaPipePose, path)``.
+BackendFactory = Callable[[], PoseBackend]
+
+
+def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
+    """RGB copy of a BGR frame, downscaled (area interpolation) if its long side exceeds ``max_side_px``."""
+    h, w = bgr.shape[:2]
+    scale = max_side_px / max(h, w)
+    if scale < 1.0:
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
+    """``frames`` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
+    q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                frame = Frame(frame.index, frame.time_s, to_model_rgb(frame.bgr))
+                while not stop.is_set():
+                    try:
+                        q.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # re-raised in the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="formcheck-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:
+    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
+    return prefetch(iter_frames(path, target_fps, info=info))
+
+
+def choose_person(poses: list[PoseResult]) -> PoseResult:
+    """The person to analyse when several are found: the largest (nearest) by landmark extent."""
+
+    def extent(p: PoseResult) -> float:
+        xy = p.image_xyzv[:, :2]
+        return float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+
+    return max(poses, key=extent)
+
+
+def estimated_samples(info: VideoInfo, target_fps: float | None) -> int:
+    """Rough number of sampled frames (for the progress bar)."""
+    n = info.frame_count_header
+    if target_fps and 0 < target_fps < info.fps:
+        n = int(np.ceil(n * target_fps / info.fps))
+    return max(n, 1)
+
+
+class SeriesBuilder:
+    """Collects one row per sampled frame and builds the :class:`PoseSeries` (NaN where no pose)."""
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.info = info
+        self.frame_index: list[int] = []
+        self.time_s: list[float] = []
+        self.image_xyzv: list[np.ndarray] = []
+        self.world_xyz_m: list[np.ndarray] = []
+        self.people_count: list[int] = []
+
+    def add(self, frame: Frame, poses: list[PoseResult]) -> None:
+        person = choose_person(poses) if poses else None
+        self.frame_index.append(frame.index)
+        self.time_s.append(frame.time_s)
+        self.image_xyzv.append(person.image_xyzv if person else np.full((33, 4), np.nan))
+        self.world_xyz_m.append(person.world_xyz_m if person else np.full((33, 3), np.nan))
+        self.people_count.append(len(poses))
+
+    def build(self, target_fps: float | None, model_id: str, running_mode: str) -> PoseSeries:
+        n, info = len(self.frame_index), self.info
+        img = np.asarray(self.image_xyzv, dtype=np.float64).reshape(n, 33, 4)
+        return PoseSeries(
+            frame_index=np.asarray(self.frame_index, dtype=np.int64),
+            time_s=np.asarray(self.time_s, dtype=np.float64),
+            image_xy_px=img[:, :, :2] * (info.width_px, info.height_px),
+            image_z=img[:, :, 2].copy(),
+            world_xyz_m=np.asarray(self.world_xyz_m, dtype=np.float64).reshape(n, 33, 3),
+            visibility=img[:, :, 3].copy(),
+            people_count=np.asarray(self.people_count, dtype=np.int64),
+            width_px=info.width_px,
+            height_px=info.height_px,
+            source_fps=info.fps,
+            sample_fps=target_fps,
+            model_id=model_id,
+            running_mode=running_mode,
+        )
+
+
+def progress_bar(info: VideoInfo, total: int, progress: bool):
+    """A tqdm bar (notebook widget or terminal) counting sampled frames; disabled when not ``progress``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=f"pose {Path(info.path).name}", unit="frame", disable=not progress, leave=False
+    )

@@ -1,0 +1,43 @@
+"""The frozen result of analysing one clip: :class:`Analysis` (produced by :func:`formcheck_core.analysis.analyze`).
+
+A value type only, so that the rules engine and the presentation layer can read it without
+importing the pipeline that builds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .body import BodySeries, Rep, ViewEstimate
+from .findings import Finding, RuleError, Verdict
+from .pose.series import PoseSeries
+from .video import VideoInfo
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything formcheck measured about one clip. Serialise with :func:`formcheck_core.export.to_json`."""
+
+    video: VideoInfo
+    #: Content hash of the clip (hex).
+    video_sha256: str
+    lift: str
+    pose: PoseSeries
+    body: BodySeries | None
+    view: ViewEstimate | None
+    reps: tuple[Rep, ...]
+    findings: tuple[Finding, ...] = ()
+    rule_errors: tuple[RuleError, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    #: Plain-language caveats ("insufficient pose data", "two people in frame", ...).
+    warnings: tuple[str, ...] = ()
+    #: Lifter height in cm if the user gave it (enables drift in cm).
+    lifter_height_cm: float | None = None
+    #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when there was enough pose data to measure at least one rep."""
+        return self.body is not None and len(self.reps) > 0

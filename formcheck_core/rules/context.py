@@ -1,0 +1,287 @@
+"""What a rule sees: :class:`RuleContext` (one rep, its thresholds) and where findings are placed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..body import BodySeries, Moment, Rep, ViewEstimate
+from ..findings import Finding
+from ..vocabulary import (
+    MOMENT_PHRASES,
+    PHRASES_AFTER,
+    PHRASES_BEFORE,
+    Severity,
+    Status,
+    format_value,
+    metric_label,
+    unit_of,
+)
+from .model import Rule
+
+
+def nearest_moment(rep: Rep, sample: int, prefer: str | None = None) -> Moment | None:
+    """The rep's key moment closest in samples to ``sample`` (None if the rep has none).
+
+    Ties go to ``prefer`` (e.g. the rule's own moment), then to the earlier moment.
+    """
+    if not rep.moments:
+        return None
+    return min(rep.moments.values(), key=lambda m: (abs(m.sample - sample), m.name != prefer, m.sample))
+
+
+def phase_phrase(rep: Rep, sample: int, prefer: str | None = None) -> str:
+    """Gym phrase for when ``sample`` happened in ``rep``, from its nearest key moment.
+
+    "as the bar passes your knees" (at the moment's sample), "just after the bar leaves the
+    floor" (between it and the next moment), "during the rep" when the rep has no moments.
+    """
+    m = nearest_moment(rep, sample, prefer)
+    if m is None:
+        return "during the rep"
+    if sample == m.sample:
+        table = MOMENT_PHRASES
+    else:
+        table = PHRASES_BEFORE if sample < m.sample else PHRASES_AFTER
+    return table.get(m.name, MOMENT_PHRASES.get(m.name, f"near {m.name.replace('_', ' ')}"))
+
+
+@dataclass(frozen=True, eq=False)
+class RuleContext:
+    """What a rule sees for one rep: its metrics and moments, the view, the lift, its thresholds.
+
+    ``body`` (the smoothed series) is there for rules that need more than the per-rep metrics;
+    it may be None. Build findings with the helpers: they fill the rule id, rep, frame and time,
+    unit, severity and the rendered message and cue.
+
+    Where a finding is placed: at the sample where its metric was measured
+    (``rep.metric_samples``, e.g. the frame of the smallest elbow angle of the pull), or at an
+    explicit ``sample=``; its ``moment`` is then the nearest key moment and ``{at}`` says "just
+    after the bar leaves the floor" and the like. Without a known sample (a metric measured over
+    a span, a plugin metric, no ``body``), it is placed at ``moment=`` (default: the rule's).
+    """
+
+    rule: Rule
+    rep: Rep
+    thresholds: Mapping[str, float]
+    lift: str
+    view: ViewEstimate | None = None
+    body: BodySeries | None = None
+    height_cm: float | None = None
+
+    @property
+    def view_name(self) -> str | None:
+        """ "side", "front", "oblique" or None if unknown."""
+        return self.view.view if self.view is not None else None
+
+    def metric(self, name: str) -> float | None:
+        """The rep's metric ``name``, or None if missing or NaN (not measurable)."""
+        value = self.rep.metrics.get(name)
+        if value is None:
+            return None
+        value = float(value)
+        return None if math.isnan(value) else value
+
+    def threshold(self, name: str) -> float:
+        """The effective value of threshold ``name`` (defaults, preset, config and overrides applied)."""
+        try:
+            return self.thresholds[name]
+        except KeyError:
+            raise KeyError(
+                f"rule {self.rule.id} has no threshold {name!r} (it has {sorted(self.thresholds)})"
+            ) from None
+
+    def moment(self, name: str) -> Moment | None:
+        """The rep's key moment ``name`` ("setup", "liftoff", "knee_pass", "lockout") or None."""
+        return self.rep.moments.get(name)
+
+    def metric_sample(self, name: str) -> int | None:
+        """Sample index (into ``body``'s series) where the rep's metric ``name`` was measured, or None."""
+        sample = self.rep.metric_samples.get(name)
+        return int(sample) if sample is not None else None
+
+    def _place(self, sample: int | None) -> tuple[int, float] | None:
+        """(frame index, time in s) of ``sample``, or None if unknown or outside the series."""
+        body = self.body
+        if sample is None or body is None or not 0 <= sample < len(body.frame_index):
+            return None
+        time_s = float(body.time_s[sample])
+        return (int(body.frame_index[sample]), time_s) if math.isfinite(time_s) else None
+
+    def _finding(
+        self,
+        status: Status,
+        value: float | None,
+        threshold: float | None,
+        *,
+        moment: str | None,
+        metric: str | None,
+        unit: str | None,
+        severity: Severity | None,
+        message: str | None,
+        extra: Mapping[str, Any],
+        sample: int | None = None,
+    ) -> Finding:
+        rule = self.rule
+        metric = metric or (rule.metrics[0] if rule.metrics else None)
+        moment = moment or rule.moment
+        unit = unit if unit is not None else unit_of(metric or "")
+        if sample is None and status != "not_measurable" and metric:
+            sample = self.metric_sample(metric)
+        placed = self._place(sample)
+        if placed is not None:  # where the value was measured
+            frame_index, time_s = placed
+            near = nearest_moment(self.rep, sample, prefer=moment)
+            moment = near.name if near is not None else moment
+            at = phase_phrase(self.rep, sample, prefer=moment)
+        else:  # at the key moment the rule names
+            m = self.rep.moments.get(moment) if moment else None
+            frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
+            at = MOMENT_PHRASES.get(moment or "", "during the rep")
+        fields = {
+            "value": value,
+            "threshold": threshold,
+            "unit": unit,
+            "rep": self.rep.number,
+            "measured": format_value(value, unit),
+            "limit": format_value(threshold, unit),
+            "moment": (moment or "").replace("_", " "),
+            "at": at,
+            **extra,
+        }
+        if message is None:
+            if status == "fault":
+                template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
+            else:
+                template = "{label}: {measured} {at} (limit {limit})."
+            message = template.format(label=metric_label(metric or rule.id), **fields)
+        template = {"fault": rule.cue, "ok": rule.praise}.get(status, "")
+        cue = template.format(**fields) if template else ""
+        return Finding(
+            rule_id=rule.id,
+            rep=self.rep.number,
+            status=status,
+            severity=severity or rule.severity,
+            message=message,
+            moment=moment,
+            frame_index=frame_index,
+            time_s=time_s,
+            value=value,
+            threshold=threshold,
+            unit=unit,
+            metric=metric,
+            cue=cue,
+        )
+
+    def fault(
+        self,
+        value: float,
+        threshold: float,
+        *,
+        moment: str | None = None,
+        metric: str | None = None,
+        unit: str | None = None,
+        severity: Severity | None = None,
+        message: str | None = None,
+        sample: int | None = None,
+        **extra: Any,
+    ) -> Finding:
+        """A "fault" finding: the rule fired. Extra keywords are available to the templates.
+
+        ``sample``: where the value was measured (default: the metric's sample, if known).
+        """
+        return self._finding(
+            "fault",
+            value,
+            threshold,
+            moment=moment,
+            metric=metric,
+            unit=unit,
+            severity=severity,
+            message=message,
+            extra=extra,
+            sample=sample,
+        )
+
+    def ok(
+        self,
+        value: float,
+        threshold: float,
+        *,
+        moment: str | None = None,
+        metric: str | None = None,
+        unit: str | None = None,
+        message: str | None = None,
+        sample: int | None = None,
+        **extra: Any,
+    ) -> Finding:
+        """An "ok" finding: measured and within the threshold (``sample`` as for :meth:`fault`)."""
+        return self._finding(
+            "ok",
+            value,
+            threshold,
+            moment=moment,
+            metric=metric,
+            unit=unit,
+            severity="info",
+            message=message,
+            extra=extra,
+            sample=sample,
+        )
+
+    def not_measurable(self, reason: str, *, moment: str | None = None, metric: str | None = None) -> Finding:
+        """A "not measurable" finding: the view or the data cannot support the measurement (say why)."""
+        return self._finding(
+            "not_measurable",
+            None,
+            None,
+            moment=moment,
+            metric=metric,
+            unit=None,
+            severity="info",
+            message=reason,
+            extra={},
+        )
+
+    def compare(
+        self,
+        metric: str,
+        threshold: str,
+        *,
+        fault_if: str = "above",
+        moment: str | None = None,
+        value: float | None = None,
+        sample: int | None = None,
+        **extra: Any,
+    ) -> Finding:
+        """The common rule: metric vs one threshold; "not measurable" when the metric is NaN.
+
+        ``fault_if`` is "above" (fault when value > threshold) or "below" (value < threshold).
+        ``value`` replaces the metric's value (e.g. a sign-flipped metric). The finding is placed
+        where the metric was measured (``sample``, default the metric's recorded sample), else at
+        ``moment``.
+        """
+        if fault_if not in ("above", "below"):
+            raise ValueError(f"fault_if must be 'above' or 'below', got {fault_if!r}")
+        value = self.metric(metric) if value is None else value
+        if value is None:
+            phrase = MOMENT_PHRASES.get(moment or self.rule.moment or "", "in this rep")
+            return self.not_measurable(
+                f"{metric} could not be measured {phrase}: keypoints missing or the moment was not found.",
+                moment=moment,
+                metric=metric,
+            )
+        limit = self.threshold(threshold)
+        fired = value > limit if fault_if == "above" else value < limit
+        make = self.fault if fired else self.ok
+        return make(
+            value,
+            limit,
+            moment=moment,
+            metric=metric,
+            unit=unit_of(metric) or unit_of(threshold),
+            sample=sample,
+            **extra,
+        )

@@ -1,0 +1,256 @@
+"""Rule evaluation with fault isolation, and :func:`apply_rules`, the analysis step.
+
+A rule reads one rep's metrics and key moments (never video) and returns findings through the
+helpers of :class:`~formcheck_core.rules.context.RuleContext`. :func:`apply_rules` runs every
+loaded rule over every rep of an :class:`~formcheck_core.result.Analysis`: a rule that raises,
+returns garbage or runs longer than its time budget is reported as a
+:class:`~formcheck_core.findings.RuleError` and skipped, and the others still run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pluggy
+
+from ..body import BodySeries, Rep, ViewEstimate
+from ..errors import PluginError, RuleConfigError
+from ..findings import Finding, RuleError
+from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
+from ..result import Analysis
+from ..vocabulary import FAULT, SEVERITIES, STATUSES
+from .context import RuleContext
+from .model import Rule
+from .thresholds import resolve_thresholds
+from .verdicts import verdicts
+
+#: Seconds one rule may take on one rep before it is reported as too slow and skipped
+#: (``$FORMCHECK_RULE_TIMEOUT_S``; 0 runs rules inline with no time limit, for debugging).
+DEFAULT_TIMEOUT_S = 2.0
+
+
+class _RuleTimeout(Exception):
+    pass
+
+
+def rule_timeout_s() -> float:
+    """Per-call time budget of a rule: ``$FORMCHECK_RULE_TIMEOUT_S`` or :data:`DEFAULT_TIMEOUT_S`."""
+    raw = os.environ.get("FORMCHECK_RULE_TIMEOUT_S")
+    try:
+        return float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise RuleConfigError(f"FORMCHECK_RULE_TIMEOUT_S={raw!r} is not a number of seconds") from None
+
+
+def _call(fn: Callable[..., Any], args: tuple, timeout_s: float, name: str) -> Any:
+    """Call ``fn(*args)``; with a timeout, in a daemon thread that is abandoned if it overruns."""
+    if not timeout_s or timeout_s <= 0:
+        return fn(*args)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"formcheck-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise _RuleTimeout(f"took longer than {timeout_s:g} s (time budget); skipped")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _RuleTimeout):
+        return f"too slow: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _validated(rule: Rule, rep: Rep, result: Any) -> list[Finding]:
+    """The findings a rule returned, or ValueError describing why the result is garbage."""
+    if result is None:
+        return []
+    items = [result] if isinstance(result, Finding) else result
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"returned {type(result).__name__}; expected a Finding, a list of Findings or None")
+    out = []
+    for f in items:
+        if not isinstance(f, Finding):
+            raise ValueError(f"returned a {type(f).__name__} among its findings; expected Finding")
+        problems = []
+        if f.rule_id != rule.id:
+            problems.append(f"rule_id {f.rule_id!r} is not {rule.id!r}")
+        if f.rep not in (None, rep.number):
+            problems.append(f"rep {f.rep!r} is not the rep evaluated ({rep.number})")
+        if f.status not in STATUSES:
+            problems.append(f"status {f.status!r} not in {STATUSES}")
+        if f.severity not in SEVERITIES:
+            problems.append(f"severity {f.severity!r} not in {SEVERITIES}")
+        if not isinstance(f.message, str) or not f.message.strip():
+            problems.append("empty message")
+        if f.value is not None and (not _is_number(f.value) or not math.isfinite(f.value)):
+            problems.append(f"value {f.value!r} is not a finite number")
+        if f.threshold is not None and (not _is_number(f.threshold) or math.isnan(f.threshold)):
+            problems.append(f"threshold {f.threshold!r} is not a number")
+        if f.status == FAULT and f.value is None:
+            problems.append("a fault without a measured value")
+        if problems:
+            raise ValueError("returned an invalid Finding: " + "; ".join(problems))
+        out.append(f if f.rep is not None else replace(f, rep=rep.number))
+    return out
+
+
+def evaluate_rules(
+    reps: Sequence[Rep],
+    rules: Mapping[str, LoadedRule],
+    thresholds: Mapping[str, Mapping[str, float]],
+    *,
+    lift: str,
+    view: ViewEstimate | None = None,
+    body: BodySeries | None = None,
+    height_cm: float | None = None,
+    timeout_s: float | None = None,
+) -> tuple[list[Finding], list[RuleError]]:
+    """Run each rule applying to ``lift`` on each rep; isolate failures.
+
+    A rule that raises, returns garbage or overruns its time budget on any rep is reported once
+    (with the rep) and all its findings are dropped; the other rules are unaffected.
+    """
+    default_timeout = rule_timeout_s() if timeout_s is None else timeout_s
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rid, lr in rules.items():
+        rule = lr.rule
+        if not rule.applies_to(lift):
+            continue
+        budget = rule.timeout_s if rule.timeout_s is not None else default_timeout
+        mine: list[Finding] = []
+        for rep in reps:
+            ctx = RuleContext(
+                rule=rule,
+                rep=rep,
+                thresholds=dict(thresholds[rid]),
+                lift=lift,
+                view=view,
+                body=body,
+                height_cm=height_cm,
+            )
+            if view is not None and view.view not in rule.views:
+                reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
+                mine.append(ctx.not_measurable(reason))
+                continue
+            try:
+                mine.extend(_validated(rule, rep, _call(rule.check, (ctx,), budget, f"rule-{rid}")))
+            except Exception as exc:
+                errors.append(RuleError(rid, lr.plugin, f"rep {rep.number}: {_describe(exc)}"))
+                mine = []
+                break
+        findings.extend(mine)
+    findings.sort(key=lambda f: f.rep if f.rep is not None else 0)
+    return findings, errors
+
+
+def add_plugin_metrics(
+    reps: Sequence[Rep],
+    metrics: Mapping[str, LoadedMetric],
+    *,
+    body: BodySeries | None,
+    view: ViewEstimate | None,
+    timeout_s: float | None = None,
+) -> tuple[tuple[Rep, ...], list[RuleError]]:
+    """Reps with the plugin metrics added (NaN where a metric failed); failures reported once each."""
+    budget = rule_timeout_s() if timeout_s is None else timeout_s
+    errors: list[RuleError] = []
+    values: dict[str, list[float]] = {}
+    for name, m in metrics.items():
+        column = []
+        for rep in reps:
+            try:
+                v = _call(m.fn, (body, rep, view), budget, f"metric-{name}")
+                if not _is_number(v) and not (hasattr(v, "__float__") and not isinstance(v, (str, bytes))):
+                    raise ValueError(f"returned {type(v).__name__}; expected a float (NaN = not measurable)")
+                column.append(float(v))
+            except Exception as exc:
+                errors.append(RuleError(f"metric:{name}", m.plugin, f"rep {rep.number}: {_describe(exc)}"))
+                column = [math.nan] * len(reps)
+                break
+        values[name] = column
+    out = tuple(
+        replace(rep, metrics={**rep.metrics, **{name: col[i] for name, col in values.items()}})
+        for i, rep in enumerate(reps)
+    )
+    return out, errors
+
+
+# --------------------------------------------------------------------------------------------
+# The analysis step
+
+
+def apply_rules(
+    analysis: Analysis,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    timeout_s: float | None = None,
+) -> Analysis:
+    """The analysis with plugin metrics added to its reps, rule findings, rule errors and verdicts.
+
+    ``thresholds``: overrides ``{rule_id: {name: value}}`` on the rules' defaults (build a full
+    mapping from a preset / config file with :func:`threshold_settings`). Raises
+    :class:`RuleConfigError` for an unknown rule or threshold name. ``plugin_manager`` defaults to
+    the global one (built-ins plus installed plugins, see :mod:`formcheck_core.plugins`).
+    """
+    pm = plugin_manager or get_plugin_manager()
+    try:
+        pm.check_pending()
+    except Exception as exc:
+        raise PluginError(f"a plugin implements an unknown hook: {exc}") from None
+    rules, errors = collect_rules(pm)
+    resolved = resolve_thresholds(rules, overrides=thresholds)
+    metrics, metric_errors = collect_metrics(pm)
+    errors.extend(metric_errors)
+    reps = analysis.reps
+    if metrics and reps:
+        reps, errs = add_plugin_metrics(
+            reps, metrics, body=analysis.body, view=analysis.view, timeout_s=timeout_s
+        )
+        errors.extend(errs)
+    findings: list[Finding] = []
+    if analysis.body is not None and reps:
+        findings, errs = evaluate_rules(
+            reps,
+            rules,
+            resolved,
+            lift=analysis.lift,
+            view=analysis.view,
+            body=analysis.body,
+            height_cm=analysis.lifter_height_cm,
+            timeout_s=timeout_s,
+        )
+        errors.extend(errs)
+    options = {
+        **analysis.options,
+        "thresholds": {rid: resolved[rid] for rid, lr in rules.items() if lr.rule.applies_to(analysis.lift)},
+        "rules": {rid: lr.plugin for rid, lr in rules.items()},
+    }
+    return replace(
+        analysis,
+        reps=tuple(reps),
+        findings=tuple(findings),
+        rule_errors=tuple(errors),
+        verdicts=verdicts(findings, reps),
+        options=options,
+    )

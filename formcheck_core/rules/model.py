@@ -1,0 +1,137 @@
+"""The :class:`Rule` model and the :func:`rule` decorator (the only part of ``rules`` hookspecs needs).
+
+Importing this module loads no engine, no plugin manager and no numpy.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import Finding
+from ..vocabulary import SEVERITIES, Severity
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+#: A rule's check: called with a :class:`~formcheck_core.rules.context.RuleContext` for one rep.
+CheckFn = Callable[[Any], "Finding | Sequence[Finding] | None"]
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One form rule.
+
+    ``check(ctx)`` receives a :class:`~formcheck_core.rules.context.RuleContext` for one rep and
+    returns a Finding (use ``ctx.fault`` / ``ctx.ok`` / ``ctx.not_measurable`` / ``ctx.compare``),
+    a list of them, or None (nothing to say). ``thresholds`` are the defaults (name -> value, unit
+    in the name; ``inf`` switches a limit off); ``presets`` maps a preset name to values that
+    replace some of them. ``cue`` (and optionally ``message`` / ``praise``) are ``str.format``
+    templates with the fields ``value``, ``threshold``, ``measured``, ``limit`` (formatted with
+    units), ``unit``, ``moment``, ``at`` (gym phrase for when the value was measured, e.g. "just
+    after the bar leaves the floor"), ``rep`` and any extra keyword the rule passes.
+    ``lifts``: lift names it applies to ("deadlift" also matches "romanian_deadlift" etc.;
+    "*" = every lift). ``views``: camera views it can measure from; on other views the engine
+    reports "not measurable" with ``view_note`` as the reason.
+    """
+
+    id: str
+    check: CheckFn
+    description: str
+    metrics: tuple[str, ...]
+    thresholds: Mapping[str, float]
+    cue: str
+    severity: Severity = "moderate"
+    lifts: tuple[str, ...] = ("deadlift",)
+    views: tuple[str, ...] = ("side", "oblique", "front")
+    view_note: str = ""
+    #: Template of the finding's plain-language message for a fault (default: generic).
+    message: str = ""
+    #: Template of a "keep doing this" cue when the rep was measured and within the limit.
+    praise: str = ""
+    #: Default key moment of the findings: where they are placed (frame index, time) when the
+    #: rep does not record the sample their metric was measured at (see ``RuleContext``).
+    moment: str | None = None
+    presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: Seconds one call may take (None = the global default).
+    timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not _ID_RE.match(self.id):
+            raise ValueError(f"rule id {self.id!r} must be lower_snake_case")
+        if not callable(self.check):
+            raise ValueError(f"rule {self.id}: check must be callable, got {type(self.check).__name__}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"rule {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
+        if isinstance(self.lifts, str) or isinstance(self.metrics, str) or isinstance(self.views, str):
+            raise ValueError(
+                f"rule {self.id}: lifts, metrics and views must be tuples of names, not a string"
+            )
+        object.__setattr__(self, "lifts", tuple(self.lifts))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "views", tuple(self.views))
+        object.__setattr__(self, "thresholds", _checked_values(self.id, dict(self.thresholds), "default"))
+        presets = {}
+        for preset, values in self.presets.items():
+            unknown = set(values) - set(self.thresholds)
+            if unknown:
+                raise ValueError(
+                    f"rule {self.id}: preset {preset!r} sets unknown thresholds {sorted(unknown)}"
+                )
+            presets[preset] = _checked_values(self.id, dict(values), f"preset {preset!r}")
+        object.__setattr__(self, "presets", presets)
+
+    def applies_to(self, lift: str) -> bool:
+        """True if the rule applies to ``lift`` (exact name, a ``*_<name>`` variant, or "*")."""
+        return any(name == "*" or lift == name or lift.endswith("_" + name) for name in self.lifts)
+
+    @property
+    def doc(self) -> str:
+        """The check function's docstring: what the rule can and cannot see."""
+        return inspect.getdoc(self.check) or ""
+
+
+def _checked_values(rule_id: str, values: dict[str, Any], what: str) -> dict[str, float]:
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"rule {rule_id}: {what} threshold {name!r} must be a number, got {value!r}")
+        out[str(name)] = float(value)
+    return out
+
+
+def rule(
+    *,
+    id: str,
+    metrics: Sequence[str],
+    thresholds: Mapping[str, float],
+    cue: str,
+    description: str | None = None,
+    **options: Any,
+) -> Callable[[CheckFn], Rule]:
+    """Decorator: turn a check function into a :class:`Rule` (description = docstring's first line).
+
+    >>> @rule(id="slow_pull", metrics=["rep_duration_s"], thresholds={"max_duration_s": 4.0},
+    ...       cue="Pull with intent: {measured} from floor to lockout.")
+    ... def slow_pull(ctx):
+    ...     '''Flag pulls slower than a few seconds.'''
+    ...     return ctx.compare("rep_duration_s", "max_duration_s", moment="lockout")
+    """
+
+    def wrap(check: CheckFn) -> Rule:
+        doc = inspect.getdoc(check) or ""
+        desc = description or (doc.splitlines()[0] if doc else id)
+        return Rule(
+            id=id,
+            check=check,
+            description=desc,
+            metrics=tuple(metrics),
+            thresholds=thresholds,
+            cue=cue,
+            **options,
+        )
+
+    return wrap
