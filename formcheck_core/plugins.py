@@ -70,7 +70,6 @@ RUNTIME_PREFIX = "runtime:"
 _DISTS: dict[str, tuple[str, str]] = {}
 
 
-
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).strip().lower()
 

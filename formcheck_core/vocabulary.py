@@ -36,7 +36,7 @@ UNCLEAR: VerdictLabel = "unclear"
 
 #: Names of the key moments of a deadlift rep, in time order.
 MomentName = Literal["setup", "liftoff", "knee_pass", "lockout"]
-MOMENT_NAMES: tuple[MomentName, ...] = get_args(MomentName)
+MOMENT_NAMES: tuple[str, ...] = get_args(MomentName)
 
 #: Short display name of each key moment (still headers, tables).
 MOMENT_LABEL: dict[str, str] = {

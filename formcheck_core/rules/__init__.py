@@ -52,7 +52,34 @@ _PUBLIC: dict[str, str] = {
     "RuleConfigError": "formcheck_core.errors",
 }
 
-__all__ = sorted([*_PUBLIC, "verdicts"])
+__all__ = [
+    "DEFAULT_PRESET",
+    "DEFAULT_TIMEOUT_S",
+    "NEEDS_WORK_FROM",
+    "LoadedMetric",
+    "LoadedRule",
+    "Rule",
+    "RuleConfigError",
+    "RuleContext",
+    "add_plugin_metrics",
+    "apply_rules",
+    "collect_metrics",
+    "collect_rules",
+    "evaluate_rules",
+    "exceedance",
+    "finding_priority",
+    "load_threshold_config",
+    "nearest_moment",
+    "parse_threshold_option",
+    "phase_phrase",
+    "preset_names",
+    "resolve_thresholds",
+    "rule",
+    "rule_timeout_s",
+    "severity_rank",
+    "threshold_settings",
+    "verdicts",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..errors import RuleConfigError

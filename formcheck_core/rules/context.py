@@ -131,7 +131,9 @@ class RuleContext:
         if sample is None and status != "not_measurable" and metric:
             sample = self.metric_sample(metric)
         placed = self._place(sample)
-        if placed is not None:  # where the value was measured
+        frame_index: int | None
+        time_s: float | None
+        if placed is not None and sample is not None:  # where the value was measured
             frame_index, time_s = placed
             near = nearest_moment(self.rep, sample, prefer=moment)
             moment = near.name if near is not None else moment

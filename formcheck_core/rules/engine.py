@@ -56,7 +56,7 @@ def _call(fn: Callable[..., Any], args: tuple, timeout_s: float, name: str) -> A
     def target() -> None:
         try:
             box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, name=f"formcheck-{name}", daemon=True)

@@ -21,7 +21,6 @@ from ..plugins import LoadedRule, collect_rules
 DEFAULT_PRESET = "calibrated"
 
 
-
 def preset_names(rules: Mapping[str, LoadedRule]) -> list[str]:
     """Every preset name some rule declares, plus the default ("calibrated")."""
     names = {DEFAULT_PRESET}
@@ -45,23 +44,23 @@ def resolve_thresholds(
         raise RuleConfigError(
             f"unknown threshold preset {preset!r}; known presets: {', '.join(preset_names(rules))}"
         )
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for rid, lr in rules.items():
         values = dict(lr.rule.thresholds)
         if preset and preset != DEFAULT_PRESET:
             values.update(lr.rule.presets.get(preset, {}))
         out[rid] = values
-    for rid, values in (overrides or {}).items():
+    for rid, given in (overrides or {}).items():
         if rid not in out:
             raise RuleConfigError(
                 f"threshold for unknown rule {rid!r}; loaded rules: {', '.join(sorted(out)) or 'none'} "
                 "(is its plugin installed and not excluded by FORMCHECK_LOAD_PLUGINS?)"
             )
-        if not isinstance(values, Mapping):
+        if not isinstance(given, Mapping):
             raise RuleConfigError(
-                f"thresholds for rule {rid!r} must be a table of name = number, got {values!r}"
+                f"thresholds for rule {rid!r} must be a table of name = number, got {given!r}"
             )
-        for name, value in values.items():
+        for name, value in given.items():
             if name not in out[rid]:
                 raise RuleConfigError(
                     f"rule {rid!r} has no threshold {name!r}; it has: {', '.join(sorted(out[rid]))}"

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 NEEDS_WORK_FROM: Severity = "moderate"
 
 
-
 def severity_rank(severity: str) -> int:
     """Index of ``severity`` in :data:`SEVERITIES` (higher = more serious; unknown = -1)."""
     return SEVERITIES.index(severity) if severity in SEVERITIES else -1
