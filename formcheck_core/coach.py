@@ -60,6 +60,7 @@ def _cue(priority: int, f: Finding, text: str, why: str) -> Cue:
         frame_index=f.frame_index,
         time_s=f.time_s,
         source="rules",
+        source_detail=f"rule {f.rule_id}",
     )
 
 
@@ -146,6 +147,7 @@ def cues_from_findings(
                     "so every check can run.",
                     why=f"In this clip {what}." + (f" {hint}" if hint else ""),
                     source="rules",
+                    source_detail="rules (filming advice)",
                 )
             )
     return tuple(out[:max_cues])

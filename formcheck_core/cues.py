@@ -10,7 +10,10 @@ class Cue:
     """One prioritised coaching cue (priority 1 = fix first), tied to a measured number.
 
     ``source`` is "rules" (deterministic coach), "llm" (model output that passed the grounding
-    check) or "test-model" (output of a tiny test model: never advice).
+    check) or "test-model" (output of a tiny test model: never advice). ``source_detail`` says
+    where it came from in words: "rule bent_arms", "LLM SmolLM2 135M Instruct (Q4_1)", "rule
+    bent_arms (fallback: <reason>)", "rule incomplete_lockout (added: no model cue covered this
+    fault)".
     """
 
     priority: int
@@ -25,3 +28,4 @@ class Cue:
     frame_index: int | None = None
     time_s: float | None = None
     source: str = "rules"
+    source_detail: str = ""

@@ -36,8 +36,13 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_dict(analysis: Analysis, *, include_series: bool = True) -> dict[str, Any]:
-    """The analysis as plain JSON-ready data (see README "Reading the output")."""
+def to_dict(analysis: Analysis, *, include_series: bool = True, cues: Any = None,
+            coaching: Any = None) -> dict[str, Any]:  # fmt: skip
+    """The analysis as plain JSON-ready data (see README "Reading the output").
+
+    ``cues`` (a sequence of :class:`~formcheck_core.cues.Cue`) adds a ``cues`` list, each with its
+    ``source`` and ``source_detail`` (rule / LLM model and quantisation / fallback and why);
+    ``coaching`` (lines) adds how the cues were obtained."""
     body = analysis.body
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -62,6 +67,10 @@ def to_dict(analysis: Analysis, *, include_series: bool = True) -> dict[str, Any
         "verdicts": [_clean(v) for v in analysis.verdicts],
         "metric_definitions": METRICS,
     }
+    if cues is not None:
+        out["cues"] = [_clean(c) for c in cues]
+    if coaching is not None:
+        out["coaching"] = list(coaching)
     if include_series and body is not None:
         out["series"] = {
             "time_s": _clean(body.time_s),
@@ -73,14 +82,17 @@ def to_dict(analysis: Analysis, *, include_series: bool = True) -> dict[str, Any
     return out
 
 
-def to_json(analysis: Analysis, *, include_series: bool = True, indent: int | None = 1) -> str:
-    """The analysis as a JSON string."""
-    return json.dumps(to_dict(analysis, include_series=include_series), indent=indent, allow_nan=False)
+def to_json(analysis: Analysis, *, include_series: bool = True, indent: int | None = 1, cues: Any = None,
+            coaching: Any = None) -> str:  # fmt: skip
+    """The analysis as a JSON string (``cues``/``coaching``: see :func:`to_dict`)."""
+    data = to_dict(analysis, include_series=include_series, cues=cues, coaching=coaching)
+    return json.dumps(data, indent=indent, allow_nan=False)
 
 
-def write_json(analysis: Analysis, path: str | Path, *, include_series: bool = True) -> Path:
+def write_json(analysis: Analysis, path: str | Path, *, include_series: bool = True, cues: Any = None,
+               coaching: Any = None) -> Path:  # fmt: skip
     """Write :func:`to_json` to ``path`` and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(analysis, include_series=include_series))
+    path.write_text(to_json(analysis, include_series=include_series, cues=cues, coaching=coaching))
     return path

@@ -126,6 +126,7 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
         parts.append(
             f'<li><div class="cue">{_e(c.text)}</div><div class="why">{_e(c.why)}</div>'
             + (f'<div class="where">{_e(where)}{link}</div>' if where or link else "")
+            + f'<div class="where source">from: {_e(c.source_detail or c.source)}</div>'
             + "</li>"
         )
     parts.append("</ol>")

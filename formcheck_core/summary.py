@@ -63,7 +63,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     if cues:
         label = " (test model — not advice)" if any(c.source == "test-model" for c in cues) else ""
         lines.append(f"\ncues{label}:")
-        lines.extend(f"  {c.priority}. {c.text}  — {c.why}" for c in cues)
+        lines.extend(f"  {c.priority}. {c.text}  — {c.why}  [from: {c.source_detail or c.source}]" for c in cues)
     for e in analysis.rule_errors:
         lines.append(f"rule skipped: {e.rule_id} ({e.plugin}): {e.error}")
     for w in analysis.warnings:

@@ -60,7 +60,7 @@ def test_rep_references_and_identifiers_are_not_measurements():
         (67.0, 0, "px", 67.31, "deg", False),  # wrong unit
         (67.0, 0, "none", 67.31, "deg", True),  # no unit: any class
         (3.0, 0, "in", 3.0, "none", False),  # nothing is measured in inches
-        (-5.0, 0, "deg", 5.0, "deg", True),  # sign said in words ("5° back")
+        (-5.0, 0, "deg", 5.0, "deg", False),  # the sign as displayed
     ],
 )
 def test_matches_within_written_precision(written, decimals, unit, ref, ref_unit, ok):
@@ -202,7 +202,8 @@ def test_review_salvages_complete_cues_from_a_cut_off_answer():
     good = cue("Chest up: push the floor away", "Torso 67.3° at lift-off, over the 65° limit.")
     text = answer(good)[:-2] + ', {"priority": 2, "cue": "Squeeze your glu'  # cut mid-way through cue 2
     result = review_answer(text, FAULTY_SET, LLMConfig(model="x", min_cues=1), finish_reason="length")
-    assert result.source == "llm" and [c.text for c in result.cues] == ["Chest up: push the floor away"]
+    assert result.source == "llm" and [c.text for c in result.cues if c.source == "llm"] == ["Chest up: push the floor away"]
+    assert [c.rule_id for c in result.cues if c.source == "rules"] == ["incomplete_lockout"]  # a fault keeps a cue
     assert any("cut off (it ran out of tokens)" in n for n in result.notes)
 
 
@@ -212,3 +213,23 @@ def test_definitional_constants_are_not_measurements():
     issues = check_cue(cue("Chest up at 190°", "Torso 190° at lift-off."), DATA, REFS)
     assert [i.detail for i in issues].count("190° deg is not a measured value") <= 1
     assert len([i for i in issues if i.kind == "ungrounded_number"]) == 1
+
+
+def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
+    """A cue shown while streaming and then not kept (fallback after a timeout, or dropped on
+    review) is listed as withdrawn with the reason, in the report lines and the panel."""
+    from formcheck_core.cues import Cue
+    from formcheck_core.llm.coaching import _fallback, _withdraw
+    from formcheck_core.widgets.coaching import _withdrawn_html
+
+    shown = [Cue(1, "Chest up: push the floor away", "Torso 67.3°.", "excessive_torso_lean", 2, source="llm",
+                 source_detail="LLM Some Model (Q4_K_M)")]  # fmt: skip
+    result = _withdraw(_fallback(FAULTY_SET, LLMConfig(model="x"), "LLM failed: timed out after 5 s"), shown)
+    assert [w.cue.text for w in result.withdrawn] == ["Chest up: push the floor away"]
+    assert "timed out" in result.withdrawn[0].reason
+    assert any(line.startswith("withdrawn: 'Chest up") for line in result.report_lines())
+    assert all("fallback: LLM failed" in c.source_detail for c in result.cues)
+    assert "<s>Chest up: push the floor away</s>" in _withdrawn_html(result)
+    kept = _withdraw(review_answer(answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off.")), FAULTY_SET,
+                                   LLMConfig(model="x", min_cues=1)), shown)  # fmt: skip
+    assert kept.withdrawn == ()

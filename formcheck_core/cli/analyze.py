@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(analysis), flush=True)
     cues, coaching_notes = coach(analysis, args, live=not args.json)
     (out / "summary.txt").write_text(format_summary(analysis, cues) + "\n" + "\n".join(coaching_notes) + "\n")
+    write_json(analysis, out / "analysis.json", cues=cues, coaching=coaching_notes)  # now with the cues' sources
     if not args.no_report:
         from ..report import write_report
 

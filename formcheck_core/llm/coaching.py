@@ -17,7 +17,7 @@ from typing import Any
 
 from ..cues import Cue
 from ..errors import FormcheckError
-from .grounding import GroundingIssue, check_cue, reference_values
+from .grounding import GroundingIssue, check_cue, check_cues, cue_key
 from .jsonstream import ItemStream, parse_answer
 from .prompts import (
     COACH_DETAIL_LEVELS,
@@ -26,6 +26,7 @@ from .prompts import (
     fit_prompt,
     metric_unit,
 )
+from .provenance import model_label, quantization
 from .schema import DEFAULT_FLAG_IDS, cue_schema, validate_items
 from .settings import LLMConfig, load_config
 
@@ -44,6 +45,17 @@ class RejectedCue:
 
     def describe(self) -> str:
         return f"{self.text!r}: " + "; ".join(i.detail for i in self.issues)
+
+
+@dataclass(frozen=True)
+class WithdrawnCue:
+    """A cue shown while the answer streamed in that the final answer does not keep, and why."""
+
+    cue: Cue
+    reason: str
+
+    def describe(self) -> str:
+        return f"withdrawn: {self.cue.text!r} ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,19 @@ class CoachingResult:
     time_to_first_cue_s: float | None = None
     #: Seconds from the call to the first complete cue object the model wrote (checked or not).
     time_to_first_item_s: float | None = None
+    #: "Q4_K_M", "F16", … of the model file (None: unknown or no model).
+    quantization: str | None = None
+    #: Cues streamed to ``on_cue`` that the final answer does not keep (the caller showed them:
+    #: it must show them withdrawn).
+    withdrawn: tuple[WithdrawnCue, ...] = ()
+
+    @property
+    def source_line(self) -> str:
+        """One line on where the cues came from: the model (name, quantisation) or the rules and why."""
+        if self.source == "rules":
+            return f"Cues from the rules (no LLM): {self.fallback_reason or 'LLM not used'}."
+        label = model_label(self.model_name, self.quantization, self.source == "test-model")
+        return f"Cues from the {label}" + (f" [{self.label}]" if self.label else "") + ", checked against the measurements."
 
     @property
     def label(self) -> str:
@@ -77,12 +102,8 @@ class CoachingResult:
 
     def report_lines(self) -> list[str]:
         """Plain lines for a report: where the cues came from and what was dropped and why."""
-        lines = []
-        if self.source == "rules":
-            lines.append(f"Cues from the rules (no LLM): {self.fallback_reason or 'LLM not used'}.")
-        else:
-            lines.append(f"Cues from {self.model_name or 'the LLM'}" + (f" [{self.label}]" if self.label else "")
-                         + ", checked against the measurements.")  # fmt: skip
+        lines = [self.source_line]
+        lines += [w.describe() for w in self.withdrawn]
         if self.rejected:
             lines.append(f"{len(self.rejected)} model cue(s) dropped by the grounding check:")
             lines += [f"  - {r.describe()}" for r in self.rejected]
@@ -111,10 +132,12 @@ def rule_cues(analysis, max_cues: int = 5) -> tuple[Cue, ...]:
 
 def _fallback(analysis, config: LLMConfig, reason: str, **extra: Any) -> CoachingResult:
     reason = " ".join(str(reason).split())
-    return CoachingResult(cues=rule_cues(analysis, config.max_cues), source="rules", fallback_reason=reason, **extra)
+    cues = tuple(replace(c, source_detail=f"{c.source_detail or 'rules'} (fallback: {reason})")
+                 for c in rule_cues(analysis, config.max_cues))  # fmt: skip
+    return CoachingResult(cues=cues, source="rules", fallback_reason=reason, **extra)
 
 
-def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str) -> Cue:
+def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detail: str = "") -> Cue:
     metric, rep_no, rule_id = item.get("metric"), item.get("rep"), item.get("rule_id")
     rep = next((r for r in analysis.reps if r.number == rep_no), None)
     value = None
@@ -127,7 +150,8 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str) -> Cu
     unit = metric_unit(metric or "")[0]
     return Cue(priority=priority, text=str(item["cue"]), why=str(item["why"]), rule_id=rule_id, rep=rep_no,
                metric=metric, value=value, unit=unit, moment=moment if m else None,
-               frame_index=m.frame_index if m else None, time_s=m.time_s if m else None, source=source)  # fmt: skip
+               frame_index=m.frame_index if m else None, time_s=m.time_s if m else None, source=source,
+               source_detail=detail)  # fmt: skip
 
 
 def _vocab(analysis) -> list[str]:
@@ -173,11 +197,15 @@ def llm_cues(
 
     info = engine.info
     source = "test-model" if info.is_test_model else "llm"
-    messages, data, schema, refs = _context(analysis, config, engine)
-    extra: dict[str, Any] = {"model_name": info.name, "model_path": info.path, "load_s": engine.load_s}
+    messages, data, schema = _context(analysis, config, engine)
+    quant = quantization(getattr(engine.llama, "metadata", None) or {}, info.path)
+    detail = model_label(info.name, quant, info.is_test_model)
+    extra: dict[str, Any] = {"model_name": info.name, "model_path": info.path, "load_s": engine.load_s,
+                             "quantization": quant}  # fmt: skip
 
     stream = ItemStream()
-    streamed: list[str] = []
+    streamed: list[dict] = []
+    shown: list[Cue] = []
     first_cue: list[float] = []
     first_item: list[float] = []
     t0 = time.perf_counter()
@@ -194,19 +222,21 @@ def llm_cues(
                 good, _bad = validate_items({"cues": [item]}, "cues", schema)
             except ValueError:
                 continue
-            if good and not check_cue(good[0], data, refs, streamed):
-                streamed.append(str(good[0]["cue"]))
+            if good and not check_cue(good[0], data, None, [str(i["cue"]) for i in streamed]) and \
+                    cue_key(good[0]) not in {cue_key(i) for i in streamed}:  # fmt: skip
+                streamed.append(good[0])
                 if not first_cue:
                     first_cue.append(time.perf_counter() - t0)
-                on_cue(_to_cue(good[0], analysis, len(streamed), source))
+                shown.append(_to_cue(good[0], analysis, len(streamed), source, detail))
+                on_cue(shown[-1])
 
     try:
         chat = engine.chat(messages, schema=schema, max_tokens=config.max_tokens, temperature=config.temperature,
                            seed=config.seed, timeout_s=config.timeout_s, on_text=on_text)  # fmt: skip
     except FormcheckError as exc:
-        return _fallback(analysis, config, f"LLM failed: {exc}", **extra)
+        return _withdraw(_fallback(analysis, config, f"LLM failed: {exc}", **extra), shown)
     except Exception as exc:  # noqa: BLE001 - llama.cpp runtime errors: one line, never a traceback
-        return _fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra)
+        return _withdraw(_fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra), shown)
     extra["chat"] = chat
     extra["time_to_first_cue_s"] = first_cue[0] if first_cue else None
     extra["time_to_first_item_s"] = first_item[0] if first_item else None
@@ -214,8 +244,24 @@ def llm_cues(
     notes = [] if chat.schema_constrained else [
         "The model's vocabulary cannot be constrained to JSON; its answer was checked after the fact."
     ]
-    return review_answer(chat.text, analysis, config, source=source, finish_reason=chat.finish_reason,
-                         notes=notes, **extra)  # fmt: skip
+    result = review_answer(chat.text, analysis, config, source=source, finish_reason=chat.finish_reason,
+                           notes=notes, **extra)  # fmt: skip
+    return _withdraw(result, shown)
+
+
+def _withdraw(result: CoachingResult, shown: list[Cue]) -> CoachingResult:
+    """``result`` with the streamed cues it does not keep listed as withdrawn (with the reason)."""
+    kept = {(c.text, c.rep) for c in result.cues if c.source != "rules"}
+    withdrawn = []
+    for cue in shown:
+        if (cue.text, cue.rep) in kept:
+            continue
+        why = next(("; ".join(i.detail for i in r.issues) for r in result.rejected if r.text == cue.text), None)
+        if why is None:
+            why = (f"the LLM answer was not used: {result.fallback_reason}" if result.source == "rules"
+                   else "not in the final answer")  # fmt: skip
+        withdrawn.append(WithdrawnCue(cue, why))
+    return replace(result, withdrawn=tuple(withdrawn)) if withdrawn else result
 
 
 def _context(analysis, config: LLMConfig, engine=None):
@@ -226,8 +272,7 @@ def _context(analysis, config: LLMConfig, engine=None):
                                     engine.count_tokens, answer_budget(engine.llama.n_ctx(), config.max_tokens))  # fmt: skip
     measured = sorted({m for r in data["reps"] for m in r["metrics"]})
     schema = cue_schema(measured, _vocab(analysis), [r["rep"] for r in data["reps"]], config.max_cues)
-    refs = reference_values(data)  # measurements only: not the glossary's "180 = straight"
-    return messages, data, schema, refs
+    return messages, data, schema
 
 
 def review_answer(
@@ -242,10 +287,13 @@ def review_answer(
 ) -> CoachingResult:
     """Turn a model's answer ``text`` into checked cues: parse the JSON, validate it against the
     cue schema, run the grounding check, drop what fails (listed in ``rejected``), renumber, fill
-    each cue's value/moment/frame from the analysis, and top up with rule cues to ``min_cues``.
-    Falls back to the rule cues (``fallback_reason``) if nothing usable remains. Pure."""
+    each cue's value/moment/frame from the analysis, add the rule's own cue for every fault no
+    kept cue covers (marked as added), and top up with rule cues to ``min_cues``. A second cue on
+    the same (rule or metric, rep) is merged into the first (rejected as ``duplicate``). Falls
+    back to the rule cues (``fallback_reason``) if nothing usable remains. Pure."""
     config = config or LLMConfig(model="unused")
-    _messages, data, schema, refs = _context(analysis, config)
+    _messages, data, schema = _context(analysis, config)
+    model_detail = model_label(extra.get("model_name"), extra.get("quantization"), source == "test-model")
     notes = list(notes)
     try:
         items, invalid = validate_items(parse_answer(text), "cues", schema)
@@ -261,26 +309,33 @@ def review_answer(
     rejected = [RejectedCue(str(i.get("cue", i)) if isinstance(i, dict) else str(i), "", None, None,
                             (GroundingIssue("schema", reason),)) for i, reason in invalid]  # fmt: skip
     kept: list[dict] = []
-    accepted_texts: list[str] = []
-    for item in sorted(items, key=lambda i: i["priority"]):
-        issues = check_cue(item, data, refs, accepted_texts)
+    for item, issues in check_cues(sorted(items, key=lambda i: i["priority"]), data):
         if issues:
             rejected.append(RejectedCue(item["cue"], item["why"], item.get("metric"), item.get("rep"), tuple(issues)))
         else:
-            kept.append(item)
-            accepted_texts.append(item["cue"])
+            kept.append(dict(item))
     kept = kept[: config.max_cues]
     if not kept:
         n = len(items) + len(invalid)
         return _fallback(analysis, config, f"none of the model's {n} cue(s) passed the grounding check",
                          rejected=tuple(rejected), notes=tuple(notes), **extra)  # fmt: skip
 
-    cues = [_to_cue(item, analysis, i + 1, source) for i, item in enumerate(kept)]
+    cues = [_to_cue(item, analysis, i + 1, source, model_detail) for i, item in enumerate(kept)]
+    all_rule_cues = rule_cues(analysis, max(len(analysis.findings), config.max_cues))
+    covered = {c.rule_id for c in cues if c.rule_id}
+    faulted = list(dict.fromkeys(f.rule_id for f in analysis.findings if f.is_fault))
+    missing = [c for c in all_rule_cues if c.rule_id in faulted and c.rule_id not in covered]
+    if missing:  # every fault keeps at least one cue, even past max_cues
+        notes.append(f"Rule cue(s) added for {', '.join(c.rule_id for c in missing)}: no model cue covered "
+                     f"{'that fault' if len(missing) == 1 else 'those faults'}.")  # fmt: skip
+        cues += [replace(c, priority=len(cues) + i + 1,
+                         source_detail=f"{c.source_detail} (added: no model cue covered this fault)")
+                 for i, c in enumerate(missing)]  # fmt: skip
+        covered |= {c.rule_id for c in missing}
     if len(cues) < config.min_cues:
-        covered = {c.rule_id for c in cues if c.rule_id}
-        extra_cues = [c for c in rule_cues(analysis, config.max_cues) if c.rule_id not in covered]
-        extra_cues = extra_cues[: config.min_cues - len(cues)]
+        extra_cues = [c for c in all_rule_cues if c.rule_id not in covered][: config.min_cues - len(cues)]
         if extra_cues:
             notes.append(f"{len(extra_cues)} rule-based cue(s) added to reach {config.min_cues}.")
-            cues += [replace(c, priority=len(cues) + i + 1) for i, c in enumerate(extra_cues)]
+            cues += [replace(c, priority=len(cues) + i + 1, source_detail=f"{c.source_detail} (added to reach "
+                             f"{config.min_cues} cues)") for i, c in enumerate(extra_cues)]  # fmt: skip
     return CoachingResult(cues=tuple(cues), source=source, rejected=tuple(rejected), notes=tuple(notes), **extra)

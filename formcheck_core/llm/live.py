@@ -22,7 +22,8 @@ def format_cue(cue: Cue, number: int | None = None) -> str:
     head = f"{number}. " if number is not None else "• "
     where = ", ".join(x for x in (f"rep {cue.rep}" if cue.rep else "", cue.rule_id or "") if x)
     label = f" [{TEST_MODEL_LABEL}]" if cue.source == "test-model" else ""
-    return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label
+    source = f" [from: {cue.source_detail}]" if cue.source_detail else ""
+    return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label + source
 
 
 def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] | None = None,
@@ -64,6 +65,8 @@ def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] |
         err.flush()
     result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine)
     clear()
+    for w in result.withdrawn:  # shown above while streaming: say plainly it no longer stands
+        print(f"  ✗ withdrawn: {w.cue.text} ({w.reason})", file=out)
     if result.source == "rules":
         print(f"\ncoaching cues (rules; LLM not used: {result.fallback_reason}):", file=out)
         for i, cue in enumerate(result.cues, 1):
@@ -72,13 +75,16 @@ def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] |
             print("  none: no fault to cue", file=out)
     else:
         header()
-        streamed = state["shown"]
+        streamed = 0 if result.withdrawn else state["shown"]
+        if result.withdrawn:
+            print("  final cues:", file=out)
         for i, cue in enumerate(result.cues[streamed:], streamed + 1):
             print("  " + format_cue(cue, i), file=out)
         if result.label:
             print(f"  [{result.label}: the tiny test model's text is not coaching]", file=out)
     for line in result.report_lines()[1:]:
-        print("  " + line, file=out)
+        if not line.startswith("withdrawn: "):
+            print("  " + line, file=out)
     out.flush()
     return result
 

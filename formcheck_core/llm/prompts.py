@@ -143,6 +143,8 @@ def _finding(f) -> dict:
         d["metric"] = f.metric
     if f.moment:
         d["moment"] = f.moment
+        if f.status == "fault" and (t := rounded(f.time_s, 2)) is not None:
+            d["t_s"] = t  # when the fault was measured: the only time a cue may cite
     for key in ("value", "threshold") if f.status != "ok" else ():  # ok: the metric table has the value
         v = rounded(getattr(f, key), decimals)
         if v is not None:
@@ -329,6 +331,8 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
     line = f"- {where} {f['rule_id']}: {f['status'].upper().replace('_', ' ')}"
     if f["status"] == "fault":
         line += f" ({f['severity']})"
+        if f.get("moment") and f.get("t_s") is not None:
+            line += f" at {f['moment']} ({f['t_s']} s)"
     if f.get("metric") and f.get("value") is not None:
         line += f": {f['metric']} {f['value']}{unit}"
     if f.get("threshold") is not None:

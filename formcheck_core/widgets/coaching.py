@@ -18,6 +18,7 @@ from pathlib import Path
 from ..analysis import Analysis
 from ..coach import deterministic_cues
 from ..cues import Cue
+from ..llm.provenance import model_label
 from ._ipywidgets import widgets
 
 TEST_MODEL_LABEL = "test model — not advice"
@@ -27,7 +28,7 @@ _SOURCE_NOTE = {"llm": "LLM, grounding-checked", "test-model": TEST_MODEL_LABEL,
 def _cue_html(cue: Cue, number: int) -> str:
     where = ", ".join(x for x in (f"rep {cue.rep}" if cue.rep else "", cue.rule_id or "",
                                   f"frame {cue.frame_index}" if cue.frame_index is not None else "") if x)  # fmt: skip
-    tag = _SOURCE_NOTE.get(cue.source, cue.source)
+    tag = cue.source_detail or _SOURCE_NOTE.get(cue.source, cue.source)
     colour = "#c92a2a" if cue.source == "test-model" else "#666"
     check = "✓ " if cue.source in ("llm", "test-model") else ""
     return (
@@ -36,6 +37,15 @@ def _cue_html(cue: Cue, number: int) -> str:
         f"{html.escape(cue.why)}</span><br><span style='font-size:85%;color:{colour}'>{check}{html.escape(tag)}"
         f"{' · ' + html.escape(where) if where else ''}</span></li>"
     )
+
+
+def _withdrawn_html(result) -> str:
+    """Cues shown while streaming that the final answer withdrew: struck through, with the reason."""
+    items = "".join(
+        f"<li class='fc-withdrawn'><s>{html.escape(w.cue.text)}</s><br><span style='font-size:85%;color:#c92a2a'>"
+        f"withdrawn: {html.escape(w.reason)}</span></li>" for w in getattr(result, "withdrawn", ())
+    )  # fmt: skip
+    return f"<ul class='fc-withdrawn-list' style='color:#999'>{items}</ul>" if items else ""
 
 
 class CoachingPanel:
@@ -164,7 +174,7 @@ class CoachingPanel:
             )
         self.total_s = time.perf_counter() - t0
         self.result = result
-        self.cues.value = self._cues_html(list(result.cues), live=False, label=result.label)
+        self.cues.value = self._cues_html(list(result.cues), live=False, label=result.label) + _withdrawn_html(result)
         self.grounding.value = self._grounding_html(result)
         self.status.value = self._status_html(result)
         return result
@@ -188,8 +198,9 @@ class CoachingPanel:
             if self.time_to_first_cue_s is not None
             else ""
         )
-        return (f"<span class='fc-source' data-source='{html.escape(result.source)}'>Cues from "
-                f"{html.escape(result.model_name or 'the LLM')} in {self.total_s:.1f} s{first}, "
+        return (f"<span class='fc-source' data-source='{html.escape(result.source)}'>Cues from the "
+                f"{html.escape(model_label(result.model_name, result.quantization, result.source == 'test-model'))} "
+                f"in {self.total_s:.1f} s{first}, "
                 f"{self.tokens} tokens</span>")  # fmt: skip
 
     def _grounding_html(self, result) -> str:
