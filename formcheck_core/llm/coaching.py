@@ -322,16 +322,16 @@ def review_answer(
 
     cues = [_to_cue(item, analysis, i + 1, source, model_detail) for i, item in enumerate(kept)]
     all_rule_cues = rule_cues(analysis, max(len(analysis.findings), config.max_cues))
-    covered = {c.rule_id for c in cues if c.rule_id}
+    covered = {str(c.rule_id) for c in cues if c.rule_id}
     faulted = list(dict.fromkeys(f.rule_id for f in analysis.findings if f.is_fault))
     missing = [c for c in all_rule_cues if c.rule_id in faulted and c.rule_id not in covered]
     if missing:  # every fault keeps at least one cue, even past max_cues
-        notes.append(f"Rule cue(s) added for {', '.join(c.rule_id for c in missing)}: no model cue covered "
+        notes.append(f"Rule cue(s) added for {', '.join(str(c.rule_id) for c in missing)}: no model cue covered "
                      f"{'that fault' if len(missing) == 1 else 'those faults'}.")  # fmt: skip
         cues += [replace(c, priority=len(cues) + i + 1,
                          source_detail=f"{c.source_detail} (added: no model cue covered this fault)")
                  for i, c in enumerate(missing)]  # fmt: skip
-        covered |= {c.rule_id for c in missing}
+        covered |= {str(c.rule_id) for c in missing}
     if len(cues) < config.min_cues:
         extra_cues = [c for c in all_rule_cues if c.rule_id not in covered][: config.min_cues - len(cues)]
         if extra_cues:

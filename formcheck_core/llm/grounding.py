@@ -59,14 +59,17 @@ _UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("in", r"\s*(?:in\b|inch(?:es)?\b|\")"),
     ("mm", r"\s*(?:mm\b|millimet(?:er|re)s?\b)"),
 )
-_NUMBER = re.compile(r"(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?![\w])|(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?=[°º%\"a-zA-Z])")
+_NUMBER = re.compile(
+    r"(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?![\w])|(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?=[°º%\"a-zA-Z])"
+)
 _REP_REF = re.compile(r"\breps?\s*#?\s*(\d+)((?:\s*(?:,|and|&|or|-|–|to|through)\s*#?\s*\d+(?![\d.]|\s*(?:°|%|deg|s\b)))*)",
                       re.IGNORECASE)  # fmt: skip
 _REP_COUNT = re.compile(r"\b(\d+)\s+(?:of\s+(?:the|your|all)\s+)?(?:\w+\s+)?reps?\b", re.IGNORECASE)
 _ORDINAL_REP = re.compile(r"\b(\d+)(?:st|nd|rd|th)\s+(?:rep|set|pull)\b", re.IGNORECASE)
 _FRAME_REF = re.compile(r"\bframes?\s*#?\s*$", re.IGNORECASE)
 _HEDGE_BEFORE = re.compile(
-    r"(?:\b(?:about|around|roughly|approximately|approx\.?|nearly|almost|circa|some|close\s+to)|~|≈)\s*$", re.IGNORECASE
+    r"(?:\b(?:about|around|roughly|approximately|approx\.?|nearly|almost|circa|some|close\s+to)|~|≈)\s*$",
+    re.IGNORECASE,
 )
 _COMPARATOR = r"(?:under|below|above|over|within|to|at|near|around|at\s+least|at\s+most|less\s+than|more\s+than|no\s+more\s+than)"
 _TARGET_BEFORE = re.compile(
@@ -85,7 +88,9 @@ _SIGN_IN_WORDS_BEFORE = re.compile(r"\b(?:back(?:wards?)?|behind)\s+(?:by\s+)?(?
 _SMALL = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen".split())}  # fmt: skip
-_TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_TENS = {
+    w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
+}
 _WORD = r"(?:" + "|".join([*_TENS, *sorted(_SMALL, key=len, reverse=True)]) + r"|hundred|a\s+hundred)"
 _WORD_NUMBER = re.compile(
     r"\b(?:minus\s+|negative\s+)?" + _WORD + r"(?:(?:[\s-]+(?:and[\s-]+)?)" + _WORD + r")*"
@@ -134,7 +139,12 @@ def normalize_numbers(text: str) -> str:
             continue
         value, decimals = parsed
         several = len([t for t in re.split(r"[\s-]+", body) if t.lower() not in ("and", "a")]) > 1
-        if not (several or value >= 10 or _UNIT_AHEAD.match(text[m.end():]) or _REP_BEHIND.search(text[: m.start()])):
+        if not (
+            several
+            or value >= 10
+            or _UNIT_AHEAD.match(text[m.end() :])
+            or _REP_BEHIND.search(text[: m.start()])
+        ):
             continue
         out.append(text[pos : m.start()] + sign + (f"{value:.{decimals}f}" if decimals else str(int(value))))
         pos = m.end()
@@ -198,7 +208,9 @@ def extract_numbers(text: str) -> list[CitedNumber]:
     """Numbers cited in ``text`` (digits or words) with units, skipping rep references, rep counts
     and ordinals. Frame references ("frame 123") get unit "frame"."""
     text = normalize_numbers(text)
-    skip = [m.span() for m in (*_REP_REF.finditer(text), *_REP_COUNT.finditer(text), *_ORDINAL_REP.finditer(text))]
+    skip = [
+        m.span() for m in (*_REP_REF.finditer(text), *_REP_COUNT.finditer(text), *_ORDINAL_REP.finditer(text))
+    ]
     out = []
     for m in _NUMBER.finditer(text):
         start, end = m.span()
@@ -299,7 +311,9 @@ def _reps(data: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     return {r.get("rep"): r for r in data.get("reps", ())}
 
 
-def findings_in(data: Mapping[str, Any], reps: Iterable[int] | None) -> list[tuple[int | None, Mapping[str, Any]]]:
+def findings_in(
+    data: Mapping[str, Any], reps: Iterable[int] | None
+) -> list[tuple[int | None, Mapping[str, Any]]]:
     """(rep, finding dict) for the findings of ``reps`` (None: every rep) plus the set findings."""
     wanted = None if reps is None else set(reps)
     out = [(r.get("rep"), f) for r in data.get("reps", ()) if wanted is None or r.get("rep") in wanted
@@ -307,7 +321,9 @@ def findings_in(data: Mapping[str, Any], reps: Iterable[int] | None) -> list[tup
     return out + [(None, f) for f in data.get("set_findings", ())]
 
 
-def metric_values(data: Mapping[str, Any], metric: str, reps: Iterable[int] | None) -> list[tuple[int, float]]:
+def metric_values(
+    data: Mapping[str, Any], metric: str, reps: Iterable[int] | None
+) -> list[tuple[int, float]]:
     """(rep, value) of ``metric`` in ``reps`` (None: every rep), as the data shows it."""
     wanted = None if reps is None else set(reps)
     out = []
@@ -335,11 +351,11 @@ def cue_references(data: Mapping[str, Any], metric: str | None, rule_id: str | N
     may cite: see the module docstring."""
     refs: list[ReferenceValue] = []
     values = metric_values(data, metric, reps) if metric else []
-    for n, v in values:
-        refs += _metric_refs(metric, n, v)
+    for rep_no, v in values:
+        refs += _metric_refs(metric or "", rep_no, v)
     for i, (_, a) in enumerate(values):  # the change of the metric between reps
         for _, b in values[i + 1 :]:
-            refs.append(ReferenceValue(abs(a - b), unit_of_metric(metric), "change", metric, None))
+            refs.append(ReferenceValue(abs(a - b), unit_of_metric(metric or ""), "change", metric, None))
     for n, f in findings_in(data, reps):
         if not (f.get("rule_id") == rule_id if rule_id else (metric and f.get("metric") == metric)):
             continue
@@ -360,7 +376,9 @@ def cue_references(data: Mapping[str, Any], metric: str | None, rule_id: str | N
     return refs
 
 
-def other_metric_references(data: Mapping[str, Any], metric: str | None, reps: Iterable[int] | None) -> list[ReferenceValue]:
+def other_metric_references(
+    data: Mapping[str, Any], metric: str | None, reps: Iterable[int] | None
+) -> list[ReferenceValue]:
     """Values of every *other* metric in ``reps`` (to name the metric a misattributed number is from)."""
     refs = []
     wanted = None if reps is None else set(reps)
@@ -372,7 +390,10 @@ def other_metric_references(data: Mapping[str, Any], metric: str | None, reps: I
                 refs += _metric_refs(name, r.get("rep"), v)
     view = data.get("view") or {}
     if (c := _num(view.get("confidence"))) is not None:
-        refs += [ReferenceValue(c, "none", "view confidence"), ReferenceValue(c * 100, "pct", "view confidence")]
+        refs += [
+            ReferenceValue(c, "none", "view confidence"),
+            ReferenceValue(c * 100, "pct", "view confidence"),
+        ]
     return refs
 
 
@@ -388,7 +409,9 @@ BODY_WORDS: tuple[tuple[str, str], ...] = (
     ("heel", r"heels?|toes?"),
     ("hip_rise", r"hips?|shoulders?"),
 )
-_BODY_RE = re.compile(r"\b(" + "|".join(f"(?P<f{i}>{w})" for i, (_, w) in enumerate(BODY_WORDS)) + r")\b", re.IGNORECASE)
+_BODY_RE = re.compile(
+    r"\b(" + "|".join(f"(?P<f{i}>{w})" for i, (_, w) in enumerate(BODY_WORDS)) + r")\b", re.IGNORECASE
+)
 
 #: Advice that pushes a metric up / down, per metric family (the key is a part of the metric
 #: name). A fault whose value is below its threshold needs "up"; advice matching "down" for it
@@ -441,7 +464,9 @@ _PRAISE = re.compile(
     r"spot[\s-]on|on\s+point|no\s+(?:need|problem|issue)s?|nothing\s+to\s+(?:fix|change))\b",
     re.IGNORECASE,
 )
-_NOT_BEFORE = re.compile(r"\b(?:not|isn'?t|wasn'?t|aren'?t|weren'?t|never|no longer)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NOT_BEFORE = re.compile(
+    r"\b(?:not|isn'?t|wasn'?t|aren'?t|weren'?t|never|no longer)\s+(?:\w+\s+)?$", re.IGNORECASE
+)
 
 
 def _family(metric: str | None, table: Iterable[str]) -> list[str]:
@@ -471,7 +496,11 @@ def _body_word_before(text: str, start: int) -> tuple[str, list[str]] | None:
     if not hits:
         return None
     m = hits[-1]
-    fams = [BODY_WORDS[i][0] for i in range(len(BODY_WORDS)) if re.fullmatch(BODY_WORDS[i][1], m.group(0), re.IGNORECASE)]
+    fams = [
+        BODY_WORDS[i][0]
+        for i in range(len(BODY_WORDS))
+        if re.fullmatch(BODY_WORDS[i][1], m.group(0), re.IGNORECASE)
+    ]
     return m.group(0), fams
 
 
@@ -500,24 +529,37 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         issues.append(GroundingIssue("duplicate", "repeats an earlier cue"))
     # structure
     if rep is not None and rep not in reps:
-        issues.append(GroundingIssue("unknown_rep", f"refers to rep {rep}, but only reps {sorted(reps)} were measured"))
+        issues.append(
+            GroundingIssue("unknown_rep", f"refers to rep {rep}, but only reps {sorted(reps)} were measured")
+        )
     named = rep_references(text)
     for n in named:
         if n not in reps:
             issues.append(GroundingIssue("unknown_rep", f"mentions rep {n}, which does not exist"))
     for n in rep_counts(text):
         if n > len(reps):
-            issues.append(GroundingIssue("ungrounded_number", f"speaks of {n} reps, but {len(reps)} were measured"))
+            issues.append(
+                GroundingIssue("ungrounded_number", f"speaks of {n} reps, but {len(reps)} were measured")
+            )
     scope = None if rep is None and not named else {*({rep} if rep is not None else ()), *named}
     where = f" in rep {rep}" if rep is not None else ""
     if metric and not metric_values(data, metric, None if rep is None else {rep}):
         issues.append(GroundingIssue("unmeasured_metric", f"{metric} was not measured{where}"))
-    rule_findings = [f for _, f in findings_in(data, None if rep is None else {rep}) if rule_id and f.get("rule_id") == rule_id]
+    rule_findings = [
+        f
+        for _, f in findings_in(data, None if rep is None else {rep})
+        if rule_id and f.get("rule_id") == rule_id
+    ]
     if rule_id and not rule_findings:
         issues.append(GroundingIssue("no_finding", f"the rule {rule_id} has no finding{where}"))
-    rule_metrics = {f.get("metric") for f in rule_findings} - {None}
+    rule_metrics = {str(f["metric"]) for f in rule_findings if f.get("metric")}
     if metric and rule_metrics and metric not in rule_metrics:
-        issues.append(GroundingIssue("metric_mismatch", f"the cue is tied to {metric}, but {rule_id} reads {', '.join(sorted(rule_metrics))}"))
+        issues.append(
+            GroundingIssue(
+                "metric_mismatch",
+                f"the cue is tied to {metric}, but {rule_id} reads {', '.join(sorted(rule_metrics))}",
+            )
+        )
 
     # numbers
     own = cue_references(data, metric, rule_id, scope)
@@ -530,19 +572,33 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         unit = {"none": "", "frame": " (frame)", "pct": "%", "deg": "°"}.get(c.unit, f" {c.unit}")
         hits = [r for r in own if matches(c, r)]
         if c.is_target and metric:
-            measured = [r for r in own if r.kind == "metric" and (rep is None or r.rep == rep) and matches(c, r)]
+            measured = [
+                r for r in own if r.kind == "metric" and (rep is None or r.rep == rep) and matches(c, r)
+            ]
             if measured and not any(r.kind == "threshold" for r in hits):
-                issues.append(GroundingIssue("restated_target", f"target {c.text}{unit} is the measured {metric} restated"))
+                issues.append(
+                    GroundingIssue(
+                        "restated_target", f"target {c.text}{unit} is the measured {metric} restated"
+                    )
+                )
                 continue
         if hits:
             body = _body_word_before(text, c.start)
             if body and own_fams and not set(body[1]) & set(own_fams):
-                issues.append(GroundingIssue("wrong_metric", f"{c.text}{unit} is {metric}, but the text says {body[0]!r}"))
+                issues.append(
+                    GroundingIssue(
+                        "wrong_metric", f"{c.text}{unit} is {metric}, but the text says {body[0]!r}"
+                    )
+                )
             continue
         signless = [r for r in own if matches(c, r, signless=True)]
         if signless and not (c.sign_in_words and any(r.value < 0 for r in signless)):
             r = signless[0]
-            issues.append(GroundingIssue("wrong_sign", f"{c.text}{unit} drops the sign: {r.metric} was {_fmt(r.value)}{unit}"))
+            issues.append(
+                GroundingIssue(
+                    "wrong_sign", f"{c.text}{unit} drops the sign: {r.metric} was {_fmt(r.value)}{unit}"
+                )
+            )
             continue
         if signless:
             continue
@@ -550,20 +606,40 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         if theirs:
             r = theirs[0]
             what = r.metric or r.kind
-            issues.append(GroundingIssue("wrong_metric", f"{c.text}{unit} is {what}{f' of rep {r.rep}' if r.rep else ''}, not {metric or rule_id}"))
+            issues.append(
+                GroundingIssue(
+                    "wrong_metric",
+                    f"{c.text}{unit} is {what}{f' of rep {r.rep}' if r.rep else ''}, not {metric or rule_id}",
+                )
+            )
             continue
-        issues.append(GroundingIssue("ungrounded_number", f"{c.text}{unit} is not a measured value of {metric or 'this cue'}{where}"))
+        issues.append(
+            GroundingIssue(
+                "ungrounded_number",
+                f"{c.text}{unit} is not a measured value of {metric or 'this cue'}{where}",
+            )
+        )
 
     # meaning
-    scoped = [f for _, f in findings_in(data, scope) if (f.get("rule_id") == rule_id if rule_id else metric and f.get("metric") == metric)]
+    scoped = [
+        f
+        for _, f in findings_in(data, scope)
+        if (f.get("rule_id") == rule_id if rule_id else metric and f.get("metric") == metric)
+    ]
     statuses = [f.get("status") for f in scoped]
     praise = praises(cue_text)
     if statuses and all(s == "not_measurable" for s in statuses):
         issues.append(GroundingIssue("contradicts_finding", f"{rule_id or metric} was not measurable{where}"))
     elif rule_id and statuses and all(s == "ok" for s in statuses) and not praise:
-        issues.append(GroundingIssue("contradicts_finding", f"asks to fix {rule_id}, but it was within threshold{where}"))
+        issues.append(
+            GroundingIssue(
+                "contradicts_finding", f"asks to fix {rule_id}, but it was within threshold{where}"
+            )
+        )
     elif praise and "fault" in statuses:
-        issues.append(GroundingIssue("contradicts_finding", f"praises {rule_id or metric}, which is a fault{where}"))
+        issues.append(
+            GroundingIssue("contradicts_finding", f"praises {rule_id or metric}, which is a fault{where}")
+        )
     for f in scoped:
         value, threshold = _num(f.get("value")), _num(f.get("threshold"))
         if f.get("status") != "fault" or value is None or threshold is None or value == threshold:
@@ -610,7 +686,12 @@ def check_cues(items: Sequence[Mapping[str, Any]], data: Mapping[str, Any],
         first = next((a for a in accepted if cue_key(a) == cue_key(item)), None)
         if first is not None and not any(i.kind == "duplicate" for i in issues):
             key, rep = cue_key(item)
-            issues.append(GroundingIssue("duplicate", f"a second cue on {key}{f' rep {rep}' if rep else ''} (merged into the first)"))
+            issues.append(
+                GroundingIssue(
+                    "duplicate",
+                    f"a second cue on {key}{f' rep {rep}' if rep else ''} (merged into the first)",
+                )
+            )
         if not issues:
             accepted.append(item)
         out.append((item, issues))
@@ -643,7 +724,7 @@ def reference_values(data: Mapping[str, Any], extra_text: Sequence[str] = ()) ->
         for series in rep.get("series", {}).values():
             vals = [series.get("min"), series.get("max"), *series.get("at", {}).values()]
             refs += [ReferenceValue(v, "none", "series", None, n) for x in vals if (v := _num(x)) is not None]
-    for n, f in findings_in(data, None):
+    for _, f in findings_in(data, None):
         refs += cue_references({"reps": [], "set_findings": [f]}, f.get("metric"), f.get("rule_id"), None)
     for name in {m for r in data.get("reps", ()) for m in r.get("metrics", {})}:
         refs += [r for r in cue_references(data, name, None, None) if r.kind == "change"]
@@ -654,8 +735,7 @@ def reference_values(data: Mapping[str, Any], extra_text: Sequence[str] = ()) ->
         refs.append(ReferenceValue(h, "cm", "other"))
     refs.append(ReferenceValue(float(len(data.get("reps", ()))), "count", "count"))
     for text in [*_strings(data), *extra_text]:
-        for c in extract_numbers(text):
-            refs.append(ReferenceValue(c.value, c.unit, "text"))
+        refs += [ReferenceValue(cited.value, cited.unit, "text") for cited in extract_numbers(text)]
     return refs
 
 
