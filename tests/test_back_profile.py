@@ -1,0 +1,160 @@
+"""The back-profile metric on synthetic masks with a known dorsal curve."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from formcheck_core.back_profile import FRACTIONS, back_normal, back_profile
+
+H, W = 480, 640
+TORSO_PX = 200.0
+HALF_THICK_REL = 0.22  # torso half thickness, torso lengths
+
+
+def bump(s: np.ndarray) -> np.ndarray:
+    """0 at the hip and the shoulder, 1 mid-torso."""
+    return np.sin(np.pi * np.clip(s, 0, 1))
+
+
+def lifter_mask(
+    amp_rel: float,
+    *,
+    lean_deg: float = 50.0,
+    facing: int = 1,
+    arms: bool = True,
+    soft_px: float = 0.0,
+    noise: float = 0.0,
+    seed: int = 0,
+):
+    """A side-view lifter in set-up: torso leaning ``lean_deg`` from vertical toward ``facing``.
+
+    The back outline (in torso coordinates s along hip->shoulder, d out of the back) is
+    ``HALF_THICK_REL + amp_rel * bump(s)``: amp > 0 rounded, 0 flat, < 0 arched. Thighs run from
+    the hip forward-down to the knee; with ``arms`` an arm and a bar hang in front of the torso.
+    Returns the mask and the shoulder, hip and knee pixels.
+    """
+    hip = np.array([W / 2 - facing * 60.0, 300.0])
+    lean = math.radians(lean_deg)
+    u = np.array([facing * math.sin(lean), -math.cos(lean)])
+    shoulder = hip + TORSO_PX * u
+    knee = hip + 170.0 * np.array([facing * math.cos(math.radians(20)), math.sin(math.radians(20))])
+    n_back = np.array([-u[1], u[0]])
+    if np.dot(knee - hip, n_back) > 0:
+        n_back = -n_back
+    yy, xx = np.mgrid[0:H, 0:W].astype(float)
+    rel = np.stack([xx - hip[0], yy - hip[1]], -1)
+    s = (rel @ u) / TORSO_PX
+    d = (rel @ n_back) / TORSO_PX
+    back = HALF_THICK_REL + amp_rel * bump(s)
+    dist = np.minimum.reduce([d - (-HALF_THICK_REL), back - d])  # inside torso band: > 0
+    torso = (s >= -0.15) & (s <= 1.1)
+    signed_px = np.where(torso, dist * TORSO_PX, -1e3)
+
+    def capsule(a, b, r):
+        ab = b - a
+        t = np.clip(((xx - a[0]) * ab[0] + (yy - a[1]) * ab[1]) / (ab @ ab), 0, 1)
+        return r - np.hypot(xx - (a[0] + t * ab[0]), yy - (a[1] + t * ab[1]))
+
+    parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, shoulder + [0, -60], 35.0)]  # head
+    if arms:
+        wrist = shoulder + [facing * 15.0, 170.0]
+        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - [200, 0], wrist + [200, 0], 8.0)]
+    sd = np.maximum.reduce(parts)
+    if soft_px > 0:
+        mask = 1 / (1 + np.exp(-sd / soft_px))
+    else:
+        mask = (sd > 0).astype(float)
+    if noise:
+        mask = np.clip(mask + np.random.default_rng(seed).normal(0, noise, mask.shape), 0, 1)
+    return mask.astype(np.float32), shoulder, hip, knee
+
+
+def expected_flexion(amp_rel: float) -> float:
+    """Largest distance of the continuous outline from its chord between the end fractions."""
+    s = np.linspace(FRACTIONS[0], FRACTIONS[-1], 2001)
+    d = amp_rel * bump(s)
+    chord = d[0] + (d[-1] - d[0]) * (s - s[0]) / (s[-1] - s[0])
+    return max(0.0, float(np.max(d - chord)) * math.cos(math.atan2(d[-1] - d[0], s[-1] - s[0])))
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_flat_back_reads_straight(facing):
+    p = back_profile(*lifter_mask(0.0, facing=facing))
+    assert p.valid
+    assert p.back_flexion_rel < 0.01
+    assert abs(p.back_angle_deg) < 3
+    assert p.mask_confidence > 0.9
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+@pytest.mark.parametrize("amp", [0.05, 0.10])
+def test_rounded_back_reads_its_bulge(facing, amp):
+    p = back_profile(*lifter_mask(amp, facing=facing))
+    assert p.back_flexion_rel == pytest.approx(expected_flexion(amp), abs=0.01)
+    assert p.back_angle_deg > 5 * amp / 0.05  # clearly bent, more for more rounding
+    # The edge points lie out of the back: on the side away from the knee.
+    mask, sh, hip, knee = lifter_mask(amp, facing=facing)
+    ok = np.isfinite(p.edge_xy_px[:, 0])
+    side = (p.edge_xy_px[ok] - hip) @ p.back_normal
+    assert (side > 0).all()
+    assert np.dot(knee - hip, p.back_normal) < 0
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_arched_back_is_not_flexion_and_bends_the_other_way(facing):
+    p = back_profile(*lifter_mask(-0.06, facing=facing))
+    assert p.back_flexion_rel < 0.01
+    assert p.back_angle_deg < -5
+
+
+def test_more_rounding_reads_more_and_mirroring_changes_nothing():
+    values = [back_profile(*lifter_mask(a)).back_flexion_rel for a in (0.0, 0.03, 0.06, 0.09)]
+    assert values == sorted(values) and values[-1] - values[0] > 0.03
+    mask, sh, hip, knee = lifter_mask(0.07)
+    p = back_profile(mask, sh, hip, knee)
+    flip = lambda xy: np.array([W - 1 - xy[0], xy[1]])  # noqa: E731
+    q = back_profile(mask[:, ::-1], flip(sh), flip(hip), flip(knee))
+    assert q.back_flexion_rel == pytest.approx(p.back_flexion_rel, abs=0.002)
+    assert q.back_angle_deg == pytest.approx(p.back_angle_deg, abs=0.5)
+
+
+@pytest.mark.parametrize("lean", [20.0, 70.0])
+def test_torso_angle_does_not_change_the_reading(lean):
+    flat = back_profile(*lifter_mask(0.0, lean_deg=lean))
+    rounded = back_profile(*lifter_mask(0.08, lean_deg=lean))
+    assert flat.back_flexion_rel < 0.01
+    assert rounded.back_flexion_rel == pytest.approx(expected_flexion(0.08), abs=0.01)
+
+
+def test_arms_and_bar_in_front_do_not_change_the_back():
+    with_arms = back_profile(*lifter_mask(0.06, arms=True))
+    without = back_profile(*lifter_mask(0.06, arms=False))
+    assert with_arms.back_flexion_rel == pytest.approx(without.back_flexion_rel, abs=1e-6)
+
+
+def test_soft_noisy_mask_lowers_confidence_but_keeps_the_reading():
+    crisp = back_profile(*lifter_mask(0.08))
+    soft = back_profile(*lifter_mask(0.08, soft_px=8.0, noise=0.05))
+    assert soft.mask_confidence < crisp.mask_confidence - 0.2
+    assert soft.back_flexion_rel == pytest.approx(crisp.back_flexion_rel, abs=0.015)
+
+
+def test_unreadable_inputs_give_nan_not_errors():
+    mask, sh, hip, knee = lifter_mask(0.05)
+    empty = back_profile(np.zeros_like(mask), sh, hip, knee)
+    assert not empty.valid and math.isnan(empty.back_angle_deg) and empty.mask_confidence == 0
+    assert not back_profile(mask, sh, sh, knee).valid  # zero torso length
+    assert not back_profile(mask, [np.nan, 1.0], hip, knee).valid
+    with pytest.raises(ValueError, match="mask"):
+        back_profile(mask[None], sh, hip, knee)
+
+
+def test_back_side_from_facing_when_standing_tall():
+    sh, hip = np.array([100.0, 0.0]), np.array([100.0, 200.0])
+    knee_in_line = np.array([101.0, 380.0])
+    assert back_normal(sh, hip, knee_in_line) is None
+    assert back_normal(sh, hip, knee_in_line, facing_sign=1)[0] < 0  # faces right: back to the left
+    assert back_normal(sh, hip, knee_in_line, facing_sign=-1)[0] > 0
