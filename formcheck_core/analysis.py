@@ -84,6 +84,7 @@ def analyze(
     rules: bool = True,
     cache: bool = True,
     progress: bool = True,
+    back: bool = True,
 ) -> Analysis:
     """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
 
@@ -92,6 +93,8 @@ def analyze(
     about half as fast in VIDEO mode). ``pose_model``: path or "lite"/"full"/"heavy" (see
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
+    ``back``: in a side view, measure the back profile from the person mask on each rep's pull
+    and lockout frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
@@ -129,7 +132,17 @@ def analyze(
     warnings.extend(view.notes)
     if not reps:
         warnings.append("No complete lift was found: no rep from the floor to lockout was detected.")
-    result = Analysis(body=body, view=view, reps=reps, warnings=tuple(warnings), **base)
+    back_s = None
+    if back and reps and view.view == "side":
+        from .back_series import rep_back_metrics
+        from .models.pose_model import resolve_pose_model
+        from .pose.back_pass import back_series
+
+        back_s = back_series(
+            info, body, reps, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
+        )
+        reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
+    result = Analysis(body=body, view=view, reps=reps, warnings=tuple(warnings), back=back_s, **base)
     if rules:
         from .rules.engine import apply_rules
 

@@ -53,3 +53,29 @@ def save_pose(key: str, series: PoseSeries, root: Path | None = None) -> Path:
     np.savez(tmp, meta_json=np.array(json.dumps(series.meta())), **series.arrays())
     tmp.replace(path)
     return path
+
+
+def _table_path(name: str, key: str, root: Path | None) -> Path:
+    return (root or cache_dir()) / name / f"{key}.npz"
+
+
+def load_table(name: str, key: str, root: Path | None = None) -> dict[str, np.ndarray] | None:
+    """A cached table of plain arrays (e.g. per-frame back-profile numbers), or None if absent or unreadable."""
+    path = _table_path(name, key, root)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def save_table(name: str, key: str, arrays: dict[str, np.ndarray], root: Path | None = None) -> Path:
+    """Store a table of plain arrays under ``name/key`` atomically (never pickled); returns the path."""
+    path = _table_path(name, key, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return path

@@ -8,6 +8,8 @@ happens at its own frame, not at a key moment), and :func:`with_metrics` stores 
 
 from __future__ import annotations
 
+from .back_series import BACK_METRICS
+
 #: Metric name -> description (unit in the name; angles in degrees, drift in px / body lengths / cm).
 METRICS: dict[str, str] = {
     "hip_angle_setup_deg": "Hip angle (shoulder-hip-knee) at setup; 180 = straight.",
@@ -34,6 +36,7 @@ METRICS: dict[str, str] = {
     "rep_duration_s": "Seconds from lift-off to lockout.",
     "torso_lean_gain_deg": "Largest increase of torso lean from the bottom of the rep through the first "
     "third of the pull (deg); the torso tips forward when the hips rise before the bar.",
+    **BACK_METRICS,
 }
 
 import math

@@ -62,6 +62,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "formcheck_rules.hyperextension_at_lockout",
     "formcheck_rules.bent_arms",
     "formcheck_rules.heel_lift",
+    "formcheck_rules.rounded_back",
 )
 RUNTIME_PREFIX = "runtime:"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .back_series import BackSeries
 from .body import BodySeries, Rep, ViewEstimate
 from .findings import Finding, RuleError, Verdict
 from .pose.series import PoseSeries
@@ -36,6 +37,8 @@ class Analysis:
     lifter_height_cm: float | None = None
     #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
     options: dict[str, Any] = field(default_factory=dict)
+    #: Back-profile numbers on each rep's pull and lockout samples (side view only), else None.
+    back: BackSeries | None = None
 
     @property
     def ok(self) -> bool:

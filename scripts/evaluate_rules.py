@@ -41,6 +41,7 @@ LABEL_FIELD = {
     "hyperextension_at_lockout": "hyperextension_at_lockout",
     "bent_arms": "bent_arms",
     "heel_lift": "heel_lift",
+    "rounded_back": "rounded_back",
 }
 
 

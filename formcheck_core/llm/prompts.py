@@ -54,6 +54,7 @@ FLAG_DESCRIPTIONS: dict[str, str] = {
     "hyperextension_at_lockout": "the lifter leans back past vertical at the top",
     "bent_arms": "the elbows bend during the pull instead of staying straight",
     "heel_lift": "the heels come off the floor during the pull",
+    "rounded_back": "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor",
 }
 
 FLAG_SYSTEM_PROMPT_HEAD = """\

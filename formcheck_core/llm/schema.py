@@ -20,6 +20,7 @@ DEFAULT_FLAG_IDS: tuple[str, ...] = (
     "hyperextension_at_lockout",
     "bent_arms",
     "heel_lift",
+    "rounded_back",
 )
 CUE_MAX_CHARS = 140
 WHY_MAX_CHARS = 220

@@ -16,6 +16,8 @@ class PoseResult:
     image_xyzv: np.ndarray
     #: (33, 3) metres, origin between the hips.
     world_xyz_m: np.ndarray
+    #: (H, W) float32 person mask in [0, 1] of the input frame, when the backend was asked for it.
+    mask: np.ndarray | None = None
 
 
 class PoseBackend(Protocol):

@@ -1,0 +1,119 @@
+"""Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
+
+The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
+the samples :func:`back_samples` picks (set-up to knee pass of each rep, plus lockout) and returns
+a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the median over
+the pull's samples whose mask was confident enough. Pure functions over arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .body import Rep
+
+#: Per-rep back metrics (name -> description); :data:`formcheck_core.metrics.METRICS` includes them.
+BACK_METRICS: dict[str, str] = {
+    "back_flexion_rel": "Rounding of the back from set-up to knee pass: the median over those samples of "
+    "the largest bulge of the dorsal outline (person segmentation mask) from its chord, torso lengths "
+    "(0 = flat; NaN outside a side view or when the mask was unreliable).",
+    "back_angle_deg": "Median angle between the lower and upper halves of the dorsal outline from set-up "
+    "to knee pass (positive = rounded, negative = arched).",
+    "back_mask_confidence": "Median confidence (0-1) of the mask edge along the back over those samples.",
+    "back_angle_lockout_deg": "Angle between the lower and upper halves of the dorsal outline at lockout "
+    "(negative = arched back).",
+}
+#: Samples whose mask confidence is below this are left out of the per-rep median.
+MIN_SAMPLE_CONFIDENCE = 0.5
+#: The pull's samples: at least this many before the knee-pass moment are measured even when
+#: set-up and lift-off coincide.
+MIN_PULL_SAMPLES = 3
+
+
+@dataclass(frozen=True, eq=False)
+class BackSeries:
+    """Back-profile numbers at N analysed samples (row-aligned arrays).
+
+    ``sample`` indexes the body/pose series, ``frame_index`` the source frames. ``edge_xy_px``
+    (N, K, 2) is the dorsal outline in source-frame pixels at ``fractions`` of the hip->shoulder
+    line (NaN where not found). NaN numbers: the outline could not be read in that frame.
+    """
+
+    sample: np.ndarray
+    frame_index: np.ndarray
+    back_flexion_rel: np.ndarray
+    back_angle_deg: np.ndarray
+    mask_confidence: np.ndarray
+    edge_xy_px: np.ndarray
+    fractions: np.ndarray
+
+    def row(self, sample: int) -> int | None:
+        """Row of body-series sample ``sample``, or None if it was not analysed."""
+        hit = np.flatnonzero(self.sample == sample)
+        return int(hit[0]) if hit.size else None
+
+
+def pull_samples(rep: Rep) -> list[int]:
+    """Samples from set-up through knee pass (or lift-off + a few when knee pass is missing)."""
+    m = {name: mo.sample for name, mo in rep.moments.items()}
+    lift = m.get("liftoff")
+    start = m.get("setup", lift)
+    if start is None:
+        return []
+    end = m.get("knee_pass")
+    if end is None:
+        end = (lift if lift is not None else start) + MIN_PULL_SAMPLES
+    start = min(start, end - MIN_PULL_SAMPLES + 1)
+    return list(range(max(rep.start_sample, start), min(rep.end_sample, end) + 1))
+
+
+def back_samples(reps: tuple[Rep, ...] | list[Rep]) -> list[int]:
+    """Sorted body-series samples the segmentation pass should measure: each rep's pull and lockout."""
+    out: set[int] = set()
+    for rep in reps:
+        out.update(pull_samples(rep))
+        lock = rep.moments.get("lockout")
+        if lock is not None:
+            out.add(lock.sample)
+    return sorted(out)
+
+
+def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
+    """``rep`` with :data:`BACK_METRICS` filled from ``back`` (NaN when not measurable).
+
+    The pull's value is the median over its samples with mask confidence of at least
+    :data:`MIN_SAMPLE_CONFIDENCE`; it is placed (``metric_samples``) at the sample whose value is
+    nearest that median. Needs at least 2 confident samples.
+    """
+    values = dict.fromkeys(BACK_METRICS, math.nan)
+    at: dict[str, int] = {}
+    if back is not None:
+        rows = [r for s in pull_samples(rep) if (r := back.row(s)) is not None]
+        rows = [
+            r
+            for r in rows
+            if np.isfinite(back.back_flexion_rel[r]) and back.mask_confidence[r] >= MIN_SAMPLE_CONFIDENCE
+        ]
+        if len(rows) >= 2:
+            for name, arr in (
+                ("back_flexion_rel", back.back_flexion_rel),
+                ("back_angle_deg", back.back_angle_deg),
+                ("back_mask_confidence", back.mask_confidence),
+            ):
+                vals = np.asarray(arr[rows], float)
+                med = float(np.nanmedian(vals))
+                values[name] = med
+                if name != "back_mask_confidence":
+                    at[name] = int(back.sample[rows[int(np.nanargmin(np.abs(vals - med)))]])
+        lock = rep.moments.get("lockout")
+        r = back.row(lock.sample) if lock is not None else None
+        if r is not None and back.mask_confidence[r] >= MIN_SAMPLE_CONFIDENCE:
+            values["back_angle_lockout_deg"] = float(back.back_angle_deg[r])
+            if math.isfinite(values["back_angle_lockout_deg"]):
+                at["back_angle_lockout_deg"] = int(back.sample[r])
+    return replace(
+        rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at}
+    )
