@@ -99,7 +99,7 @@ def metric_label(name: str) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A measured value for people: ``68°``, ``0.12 body lengths``, ``64 px``, ``1.8 s``."""
+    """A measured value for people: ``68°``, ``0.12 body lengths``, ``3.1% of torso length``, ``64 px``, ``1.8 s``."""
     if value is None or math.isnan(value):
         return "n/a"
     if math.isinf(value):
@@ -108,6 +108,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:.0f}°"
     if unit == "body_lengths":
         return f"{value:.{2 if abs(value) >= 0.1 else 3}f} body lengths"
+    if unit == "torso_lengths":
+        return f"{100 * value:.1f}% of torso length"
     if unit in ("px", "cm"):
         return f"{value:.0f} {unit}"
     if unit == "s":

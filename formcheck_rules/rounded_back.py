@@ -47,11 +47,8 @@ def check(ctx):
         )
     limit = ctx.threshold("max_flexion_rel")
     make = ctx.fault if value > limit else ctx.ok
-    # Torso lengths, not body lengths: said as a percentage of the torso in the messages.
-    return make(
-        value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff",
-        pct=f"{100 * value:.1f}%", limit_pct=f"{100 * limit:.1f}%",
-    )  # fmt: skip
+    # Torso lengths, not body lengths (the ``_rel`` default): shown as a percentage of the torso.
+    return make(value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff")
 
 
 RULE = Rule(
@@ -64,11 +61,10 @@ RULE = Rule(
     moment="liftoff",
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
-    message="Your back rounded {at}: its outline bowed out by {pct} of your torso length "
-    "(limit {limit_pct}).",
-    cue="Keep your chest up and your lower back flat as the bar leaves the floor: brace and pull the "
-    "slack out of the bar first.",
-    praise="Back stayed flat off the floor: its outline bowed {pct} of your torso length (limit {limit_pct}).",
+    message="Your back rounded {at}: its outline bowed out by {measured} (limit {limit}).",
+    cue="Keep your chest up and your lower back flat as the bar leaves the floor: your back bowed out "
+    "by {measured}.",
+    praise="Back stayed flat off the floor: it bowed only {measured} (limit {limit}).",
 )
 
 

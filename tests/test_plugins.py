@@ -32,6 +32,7 @@ BUILTIN_IDS = {
     "hyperextension_at_lockout",
     "bent_arms",
     "heel_lift",
+    "rounded_back",
 }
 
 
