@@ -89,7 +89,9 @@ def _bilinear(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 def _nan_profile(fr: np.ndarray, length: float, normal: np.ndarray) -> BackProfile:
     k = fr.size
-    return BackProfile(fr, np.full((k, 2), np.nan), np.full(k, np.nan), math.nan, math.nan, 0.0, length, normal)
+    return BackProfile(
+        fr, np.full((k, 2), np.nan), np.full(k, np.nan), math.nan, math.nan, 0.0, length, normal
+    )
 
 
 def back_normal(
@@ -141,8 +143,8 @@ def back_profile(
         return _nan_profile(fr, length if math.isfinite(length) else math.nan, np.full(2, np.nan))
     u = (sh - hip) / length
     step = np.arange(0.0, MAX_REACH_REL * length, 1.0)  # 1 px steps outward
-    gap = max(2, int(round(MIN_GAP_REL * length)))
-    band = max(2, int(round(CONTRAST_REL * length)))
+    gap = max(2, round(MIN_GAP_REL * length))
+    band = max(2, round(CONTRAST_REL * length))
     edges = np.full((fr.size, 2), np.nan)
     offsets = np.full(fr.size, np.nan)
     contrast = np.zeros(fr.size)

@@ -114,6 +114,4 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
             values["back_angle_lockout_deg"] = float(back.back_angle_deg[r])
             if math.isfinite(values["back_angle_lockout_deg"]):
                 at["back_angle_lockout_deg"] = int(back.sample[r])
-    return replace(
-        rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at}
-    )
+    return replace(rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at})

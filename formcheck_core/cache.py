@@ -76,6 +76,6 @@ def save_table(name: str, key: str, arrays: dict[str, np.ndarray], root: Path | 
     path = _table_path(name, key, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
     tmp.replace(path)
     return path

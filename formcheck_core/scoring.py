@@ -254,7 +254,9 @@ def cohen_kappa(a: Sequence[Hashable] | np.ndarray, b: Sequence[Hashable] | np.n
     return (p_o - p_e) / (1 - p_e)
 
 
-def flag(values: Sequence[float] | np.ndarray, threshold: float, direction: Direction = "above") -> np.ndarray:
+def flag(
+    values: Sequence[float] | np.ndarray, threshold: float, direction: Direction = "above"
+) -> np.ndarray:
     """Boolean calls: value > threshold ("above") or < threshold ("below"); NaN values never flag."""
     if direction not in ("above", "below"):
         raise ValueError(f"direction must be 'above' or 'below', got {direction!r}")

@@ -58,10 +58,10 @@ def lifter_mask(
         t = np.clip(((xx - a[0]) * ab[0] + (yy - a[1]) * ab[1]) / (ab @ ab), 0, 1)
         return r - np.hypot(xx - (a[0] + t * ab[0]), yy - (a[1] + t * ab[1]))
 
-    parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, shoulder + [0, -60], 35.0)]  # head
+    parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, [*shoulder, 0, -60], 35.0)]  # head
     if arms:
-        wrist = shoulder + [facing * 15.0, 170.0]
-        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - [200, 0], wrist + [200, 0], 8.0)]
+        wrist = [*shoulder, facing * 15.0, 170.0]
+        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - [200, 0], [*wrist, 200, 0], 8.0)]
     sd = np.maximum.reduce(parts)
     if soft_px > 0:
         mask = 1 / (1 + np.exp(-sd / soft_px))
@@ -96,7 +96,7 @@ def test_rounded_back_reads_its_bulge(facing, amp):
     assert p.back_flexion_rel == pytest.approx(expected_flexion(amp), abs=0.01)
     assert p.back_angle_deg > 5 * amp / 0.05  # clearly bent, more for more rounding
     # The edge points lie out of the back: on the side away from the knee.
-    mask, sh, hip, knee = lifter_mask(amp, facing=facing)
+    _mask, _sh, hip, knee = lifter_mask(amp, facing=facing)
     ok = np.isfinite(p.edge_xy_px[:, 0])
     side = (p.edge_xy_px[ok] - hip) @ p.back_normal
     assert (side > 0).all()

@@ -67,7 +67,13 @@ def test_rows_are_cached_without_masks_and_reused(analysed, pose_model, tmp_path
     files = list((tmp_path / "back").glob("*.npz"))
     assert len(files) == 1
     with np.load(files[0]) as table:
-        assert set(table.files) == {"frame_index", "back_flexion_rel", "back_angle_deg", "mask_confidence", "edge_xy_px"}
+        assert set(table.files) == {
+            "frame_index",
+            "back_flexion_rel",
+            "back_angle_deg",
+            "mask_confidence",
+            "edge_xy_px",
+        }
         assert all(table[k].ndim <= 3 and table[k].size <= 64 * len(first.sample) for k in table.files)
 
     def no_model(*args, **kwargs):

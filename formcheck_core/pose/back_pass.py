@@ -71,9 +71,11 @@ def measure_frames(
             if not people:
                 continue
             person = choose_person(people)
-            h, w = person.mask.shape
+            mask = person.mask
+            assert mask is not None
+            h, w = mask.shape
             p = back_profile(
-                person.mask,
+                mask,
                 _midpoint(person.image_xyzv, "shoulder", w, h),
                 _midpoint(person.image_xyzv, "hip", w, h),
                 _midpoint(person.image_xyzv, "knee", w, h),
@@ -106,9 +108,7 @@ def back_series(
     have = set(table["frame_index"].tolist()) if table is not None else set()
     todo = [(frame_of[s], float(body.time_s[s])) for s in samples if frame_of[s] not in have]
     if todo:
-        new = measure_frames(
-            info.path, todo, model_path, body.facing_sign, (info.width_px, info.height_px)
-        )
+        new = measure_frames(info.path, todo, model_path, body.facing_sign, (info.width_px, info.height_px))
         table = new if table is None else {k: np.concatenate([table[k], new[k]]) for k in new}
         if cache:
             save_table("back", key, table)
