@@ -58,10 +58,12 @@ def lifter_mask(
         t = np.clip(((xx - a[0]) * ab[0] + (yy - a[1]) * ab[1]) / (ab @ ab), 0, 1)
         return r - np.hypot(xx - (a[0] + t * ab[0]), yy - (a[1] + t * ab[1]))
 
-    parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, [*shoulder, 0, -60], 35.0)]  # head
+    head = shoulder + np.array([0.0, -60.0])
+    parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, head, 35.0)]
     if arms:
-        wrist = [*shoulder, facing * 15.0, 170.0]
-        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - [200, 0], [*wrist, 200, 0], 8.0)]
+        wrist = shoulder + np.array([facing * 15.0, 170.0])
+        bar = np.array([200.0, 0.0])
+        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - bar, wrist + bar, 8.0)]
     sd = np.maximum.reduce(parts)
     if soft_px > 0:
         mask = 1 / (1 + np.exp(-sd / soft_px))
