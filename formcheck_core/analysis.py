@@ -125,13 +125,19 @@ def analyze(
     except PluginError as exc:
         warnings.append(f"{exc}; the built-in rep detection was used instead.")
         found = None
-    reps = tuple(
+    pulls = [
         with_metrics(body, rep, view=view, height_cm=height_cm)
         for rep in (found if found is not None else segment_reps(body))
-    )
+    ]
+    reps = tuple(r for r in pulls if r.complete)
+    partial = tuple(r for r in pulls if not r.complete)
     warnings.extend(view.notes)
     if not reps:
-        warnings.append("No complete lift was found: no rep from the floor to lockout was detected.")
+        why = "; ".join(f"partial pull: {r.partial_reason or 'incomplete'}" for r in partial)
+        warnings.append(
+            "No complete lift was found: no rep from the floor to lockout was detected"
+            + (f" ({why})." if why else ".")
+        )
     back_s = None
     if back and reps and view.view == "side":
         from .back_series import rep_back_metrics
@@ -142,7 +148,9 @@ def analyze(
             info, body, reps, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
         )
         reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
-    result = Analysis(body=body, view=view, reps=reps, warnings=tuple(warnings), back=back_s, **base)
+    result = Analysis(
+        body=body, view=view, reps=reps, partial_pulls=partial, warnings=tuple(warnings), back=back_s, **base
+    )
     if rules:
         from .rules.engine import apply_rules
 

@@ -76,8 +76,14 @@ class Rep:
     """One repetition: 1-based ``number``, sample range [start, end], key moments and metrics.
 
     ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.metrics.METRICS`)
-    to a float (NaN = not measurable). ``complete`` is False when the rep is cut off by the clip.
-    ``metric_samples`` maps a metric name to the sample index (into the body series) at which its
+    to a float (NaN = not measurable). ``complete`` is False for a *partial pull*: one the clip cuts
+    off, or that never reached lockout (aborted); ``partial_reason`` then says which, in words
+    ("" for a complete rep). Only complete reps are counted as reps.
+
+    Contract (see :mod:`formcheck_core.moments`): every moment lies in [``start_sample``,
+    ``end_sample``]; moments present are strictly ordered setup < liftoff < knee_pass < lockout (no
+    two names on one sample); a moment that could not be placed is absent and
+    ``missing_moments`` maps its name to the reason. ``metric_samples`` maps a metric name to the sample index (into the body series) at which its
     value was measured, e.g. where the smallest elbow angle of the pull occurred; metrics that are
     not measured at one sample (durations, NaN values, plugin metrics) are absent.
     """
@@ -89,3 +95,5 @@ class Rep:
     metrics: Mapping[str, float] = field(default_factory=dict)
     complete: bool = True
     metric_samples: Mapping[str, int] = field(default_factory=dict)
+    partial_reason: str = ""
+    missing_moments: Mapping[str, str] = field(default_factory=dict)

@@ -24,8 +24,9 @@ METRICS: dict[str, str] = {
     "pull, pixels (NaN in a front view).",
     "max_bar_drift_rel": "max_bar_drift_px divided by the lifter's body length (shoulder-hip-knee-ankle).",
     "max_bar_drift_cm": "max_bar_drift_px in cm, if the lifter's height was given (else NaN).",
-    "lockout_reached": "1.0 if the hip reached >= 165 deg and the knee >= 160 deg at lockout, else "
-    "0.0; NaN outside a side view (the 3D estimate reads a straight standing hip as 150-160 deg).",
+    "lockout_reached": "1.0 if hip_angle_lockout_deg >= 155 deg (LOCKOUT_HIP_DEG, the incomplete_lockout "
+    "rule's default limit: one definition), else 0.0; NaN outside a side view (the 3D estimate reads a "
+    "straight standing hip as 150-160 deg).",
     "hip_rise_lead_rel": "How far the hips rise before the shoulders from the bottom of the rep through "
     "the first third of the pull (hip rise minus shoulder rise, body lengths); large positive = hips "
     "shoot up first.",
@@ -55,9 +56,11 @@ from .body import BodySeries, Rep, ViewEstimate
 #: assumes the segments lie in the image plane (side view).
 BODY_LENGTH_PER_HEIGHT = 0.78
 
-#: Lockout thresholds for ``lockout_reached``.
-LOCKOUT_HIP_DEG = 165.0
-LOCKOUT_KNEE_DEG = 160.0
+#: The one definition of a locked-out hip (deg): ``lockout_reached`` and the default limit of the
+#: ``incomplete_lockout`` rule (which imports it), so the summary and the cue cannot disagree.
+#: Dev clips (``scripts/evaluate_rules.py --sweep``): clean side-view lockouts read 163.5-180 deg;
+#: every limit from 145 to 163 deg scores the same on dev; 155 sits in the middle of that gap.
+LOCKOUT_HIP_DEG = 155.0
 #: Lockout values are the extreme within this many seconds from the lockout moment.
 LOCKOUT_WINDOW_S = 0.5
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
@@ -162,9 +165,9 @@ def measure_rep(
             ("torso_lean_lockout_deg", lean, False),
         ):
             out[name], at[name] = _arg_extreme(series, lock, lock_end, largest=largest)
-        h_lock, k_lock = out["hip_angle_lockout_deg"], out["knee_angle_lockout_deg"]
-        if not world and math.isfinite(h_lock) and math.isfinite(k_lock):
-            out["lockout_reached"] = float(h_lock >= LOCKOUT_HIP_DEG and k_lock >= LOCKOUT_KNEE_DEG)
+        h_lock = out["hip_angle_lockout_deg"]
+        if not world and math.isfinite(h_lock):
+            out["lockout_reached"] = float(h_lock >= LOCKOUT_HIP_DEG)
 
     x0 = _at(s["bar_x_px"], pull_a)
     if math.isfinite(x0) and (view is None or view.view != "front"):

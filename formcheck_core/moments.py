@@ -30,6 +30,8 @@ a clip without a usable hip angle yields no reps.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.signal import find_peaks
 
@@ -57,8 +59,16 @@ LIFTOFF_SHOULDER_FRAC = 0.15
 #: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
 LOCKOUT_HIP_FRAC = 0.95
 LOCKOUT_SHOULDER_FRAC = 0.95
-#: A rep reached the top (complete) if the hip angle reached this.
+#: A pull reached lockout (a complete rep) if the bar rose to at least this share of the way from
+#: knee to hip height (0 = knee, 1 = hip; a standing lifter holds it at the upper thigh whatever
+#: the hip angle reads) or, when the bar or the legs are not measured, if its hinge angle reached
+#: :data:`TOP_HIP_DEG` (the 3D angle of a front view reads a straight standing hip as 150-160 deg) ...
+MIN_BAR_TOP_REL = 0.5
 TOP_HIP_DEG = 150.0
+#: ... and covered at least this share of the way from its bottom to the set's standing level
+#: (the highest top of the clip's pulls): relative to the clip's own range, so an aborted pull
+#: in a set of full ones is partial whatever the camera angle.
+STANDING_SHARE = 0.8
 #: End of the rise: no gain of 1 deg for this long (s), or a drop of this many degrees.
 HOLD_S = 1.0
 DROP_DEG = 25.0
@@ -133,6 +143,16 @@ def _bar_raised_after(body: BodySeries, top: int, stop: int) -> bool:
     return bool(height.size and np.max(height) > MAX_BAR_AFTER_REL)
 
 
+def _bar_height_rel(body: BodySeries, i: int) -> float:
+    """Bar (wrist) height at sample ``i`` between knee (0) and hip (1) height in the image; NaN if
+    any of them is missing or the hip is not above the knee."""
+    s = body.smoothed
+    bar, hip, knee = s["bar_y_px"][i], s["hip_y_px"][i], s["knee_y_px"][i]
+    if not (np.isfinite(bar) and np.isfinite(hip) and np.isfinite(knee) and knee - hip > 0):
+        return float("nan")
+    return float((knee - bar) / (knee - hip))
+
+
 def _moment(body: BodySeries, name: str, i: int) -> Moment:
     return Moment(
         name=name, sample=int(i), frame_index=int(body.frame_index[i]), time_s=float(body.time_s[i])
@@ -174,29 +194,34 @@ def _consensus(estimates: list[float], lo: int, hi: int) -> int:
     return int(np.clip(round(float(np.mean(ok))), lo, hi)) if ok else lo
 
 
-def _setup(h: np.ndarray, liftoff: int, lo: int, max_samples: int) -> int:
+def _setup(h: np.ndarray, liftoff: int, lo: int, max_samples: int) -> int | None:
     """Last sample of the set position before ``liftoff``: the latest sample in
-    [max(lo, liftoff - max_samples), liftoff] whose hip angle is within :data:`SETUP_TOL_DEG` of the
-    lowest there (the lifter is set at the bar, just before the pull)."""
+    [max(lo, liftoff - max_samples), liftoff - 1] whose hip angle is within :data:`SETUP_TOL_DEG` of
+    the lowest there (the lifter is set at the bar, just before the pull). None when that window is
+    empty or has no data (the clip, or the previous rep, ends at lift-off)."""
     a = max(lo, liftoff - max_samples)
-    w = h[a : liftoff + 1]
-    if not np.isfinite(w).any():
-        return liftoff
+    w = h[a:liftoff]
+    if w.size == 0 or not np.isfinite(w).any():
+        return None
     set_ = np.flatnonzero(w <= np.nanmin(w) + SETUP_TOL_DEG)
     return a + int(set_[-1])
 
 
-def _knee_pass(body: BodySeries, start: int, stop: int) -> int | None:
+def _knee_pass(body: BodySeries, lift: int, stop: int) -> tuple[int | None, str]:
+    """First sample strictly between ``lift`` and ``stop`` where the bar is above the knee in the
+    image (or, with no bar, the knee angle exceeds :data:`KNEE_PASS_DEG`); (None, reason) if none."""
     s = body.smoothed
     bar, knee = s["bar_y_px"], s["knee_y_px"]
-    for i in range(start, stop + 1):
+    if np.isfinite(bar[lift]) and np.isfinite(knee[lift]) and bar[lift] < knee[lift]:
+        return None, "the bar (wrists) is already above the knees at lift-off"
+    for i in range(lift + 1, stop):
         if np.isfinite(bar[i]) and np.isfinite(knee[i]) and bar[i] < knee[i]:
-            return i
+            return i, ""
     knee_angle = s["knee_angle_deg"]
-    for i in range(start, stop + 1):
+    for i in range(lift + 1, stop):
         if np.isfinite(knee_angle[i]) and knee_angle[i] > KNEE_PASS_DEG:
-            return i
-    return None
+            return i, ""
+    return None, "the bar did not pass the knees between lift-off and lockout (samples too sparse or joints hidden)"
 
 
 def _find_top(h: np.ndarray, b: int, stop: int, fs: float) -> int:
@@ -229,19 +254,33 @@ def _still_rising(h: np.ndarray, shoulder_up: np.ndarray, length_px: float, fs: 
     return bool((dh > END_RISE_DEG_S and h[-1] < TOP_HIP_DEG) or (np.isfinite(ds) and ds > END_RISE_REL_S))
 
 
-def segment_reps(body: BodySeries) -> tuple[Rep, ...]:
-    """The reps of ``body`` in time order, with key moments keyed by :data:`MOMENT_NAMES`.
+@dataclass(frozen=True)
+class MomentParams:
+    """The constants of moment placement that were fitted to the labelled dev clips (shares of a
+    rise, 0-1). ``scripts/evaluate_dev.py`` re-fits them leave-one-clip-out to report honest
+    accuracy; everything else in this module is fixed a priori (degrees, seconds, body lengths)."""
 
-    A rep cut by the start of the clip (already rising at the first sample) has no ``setup`` /
-    ``liftoff``; one cut by the end (still rising at the last sample) has no ``lockout``; both
-    have ``complete=False``, and so has a rep whose hip angle never reached :data:`TOP_HIP_DEG`.
-    ``metrics`` are left empty (see :func:`formcheck_core.metrics.rep_metrics`).
-    """
-    h_raw = hinge_angle_deg(body)
-    n = h_raw.size
-    if n < 3 or np.isfinite(h_raw).sum() < 3:
-        return ()
-    h = _interp_nan(h_raw)
+    liftoff_hip_frac: float = LIFTOFF_HIP_FRAC
+    liftoff_shoulder_frac: float = LIFTOFF_SHOULDER_FRAC
+    lockout_hip_frac: float = LOCKOUT_HIP_FRAC
+    lockout_shoulder_frac: float = LOCKOUT_SHOULDER_FRAC
+
+
+@dataclass
+class _Pull:
+    """A candidate pull while segmenting (sample indices)."""
+
+    bottom: int
+    top: int
+    lift: int
+    lock: int
+    started_mid_pull: bool
+    cut_at_end: bool
+
+
+def _pull_candidates(body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: float, p: MomentParams) -> list[_Pull]:
+    """Every bottom-to-top rise of the hinge angle that passes the deadlift checks, in time order."""
+    n = h.size
     top_pad = float(np.nanmax(h)) + MIN_BOTTOM_PROMINENCE_DEG
     padded = np.concatenate(([top_pad], h, [top_pad]))
     valid = np.flatnonzero(np.isfinite(h_raw))
@@ -253,12 +292,9 @@ def segment_reps(body: BodySeries) -> tuple[Rep, ...]:
             for b in find_peaks(-padded, prominence=MIN_BOTTOM_PROMINENCE_DEG)[0]
         }
     )
-    step = np.diff(np.asarray(body.time_s, float))
-    fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
     shoulder_up = -_interp_nan(body.smoothed["shoulder_y_px"])
     length = body.body_length_px
-    reps: list[Rep] = []
-    prev_top = 0
+    out: list[_Pull] = []
     for k, b in enumerate(bottoms):
         nxt = bottoms[k + 1] if k + 1 < len(bottoms) else n - 1
         top = _find_top(h, b, nxt, fs)
@@ -271,43 +307,137 @@ def segment_reps(body: BodySeries) -> tuple[Rep, ...]:
             continue
         lift = _consensus(
             [
-                _rise_start(h, b, top, LIFTOFF_HIP_FRAC),
-                _rise_start(shoulder_up, b, top, LIFTOFF_SHOULDER_FRAC),
+                _rise_start(h, b, top, p.liftoff_hip_frac),
+                _rise_start(shoulder_up, b, top, p.liftoff_shoulder_frac),
             ],
             b,
             top,
         )
         lock = _consensus(
-            [_rise_end(h, b, top, LOCKOUT_HIP_FRAC), _rise_end(shoulder_up, b, top, LOCKOUT_SHOULDER_FRAC)],
-            lift,
+            [_rise_end(h, b, top, p.lockout_hip_frac), _rise_end(shoulder_up, b, top, p.lockout_shoulder_frac)],
+            min(lift + 1, top),
             top,
         )
         # The rise already under way at the first sample (no still start, or already moving at
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
         started_mid_pull = b == first and (
-            lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
+            lift == first
+            or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
         )
         # Still rising at the last sample: the lockout is not in the clip.
         cut_at_end = top >= last - 1 and _still_rising(h[: last + 1], shoulder_up[: last + 1], length, fs)
+        out.append(_Pull(b, top, lift, lock, started_mid_pull, cut_at_end))
+    return out
+
+
+def _standing_deg(h: np.ndarray, pulls: list[_Pull]) -> float:
+    """The set's standing (lockout) level of the hinge angle: the highest top of its pulls."""
+    return max(float(h[p.top]) for p in pulls)
+
+
+def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[Rep, ...]:
+    """Every pull of ``body`` in time order (complete reps and partial pulls), with key moments.
+
+    Contract: a rep's span [``start_sample``, ``end_sample``] runs from its setup (or its bottom)
+    through its lockout hold and lowering, up to the sample before the next pull's span; spans
+    never overlap; every moment lies in its rep's span; moments present are strictly ordered
+    setup < liftoff < knee_pass < lockout; a moment that could not be placed is absent and
+    ``Rep.missing_moments`` says why.
+
+    A pull is *partial* (``complete=False``, ``partial_reason`` in words) when the clip cuts it
+    (already rising at the first sample: no setup / lift-off; still rising at the last sample: no
+    lockout) or when it never reached lockout: its hinge angle stayed below :data:`TOP_HIP_DEG`
+    or covered less than :data:`STANDING_SHARE` of the way from its bottom to the set's standing
+    level (the highest top of the clip's pulls), e.g. a pull aborted and lowered. Complete reps
+    are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
+    ``metrics`` are left empty (see :func:`formcheck_core.metrics.rep_metrics`).
+    """
+    p = params or MomentParams()
+    h_raw = hinge_angle_deg(body)
+    n = h_raw.size
+    if n < 3 or np.isfinite(h_raw).sum() < 3:
+        return ()
+    h = _interp_nan(h_raw)
+    step = np.diff(np.asarray(body.time_s, float))
+    fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+    pulls = _pull_candidates(body, h, h_raw, fs, p)
+    if not pulls:
+        return ()
+    first = int(np.flatnonzero(np.isfinite(h_raw))[0])
+    standing = _standing_deg(h, pulls)
+    drafts: list[dict] = []
+    prev_top = first - 1
+    for pull in pulls:
+        b, top, lift, lock = pull.bottom, pull.top, pull.lift, pull.lock
+        bar_top = max(
+            (v for v in (_bar_height_rel(body, i) for i in range(lift, top + 1)) if np.isfinite(v)),
+            default=float("nan"),
+        )
+        stood = bar_top >= MIN_BAR_TOP_REL if np.isfinite(bar_top) else h[top] >= TOP_HIP_DEG
+        reached = stood and h[top] - h[b] >= STANDING_SHARE * (standing - h[b])
         moments: dict[str, Moment] = {}
-        if not started_mid_pull:
-            moments["setup"] = _moment(body, "setup", _setup(h, lift, prev_top, int(MAX_SETUP_S * fs)))
+        missing: dict[str, str] = {}
+        if pull.started_mid_pull:
+            missing["setup"] = missing["liftoff"] = "the clip starts mid-pull"
+        else:
+            setup = _setup(h, lift, prev_top + 1, int(MAX_SETUP_S * fs))
+            if setup is None:
+                missing["setup"] = "no sample of the set position before lift-off"
+            else:
+                moments["setup"] = _moment(body, "setup", setup)
             moments["liftoff"] = _moment(body, "liftoff", lift)
-        kp = _knee_pass(body, lift, top if cut_at_end else lock)
-        if kp is not None:
-            moments["knee_pass"] = _moment(body, "knee_pass", kp)
-        if not cut_at_end:
+        lock_ok = not pull.cut_at_end and reached and lock > lift
+        if pull.cut_at_end:
+            missing["lockout"] = "the clip ends before lockout"
+        elif not reached:
+            missing["lockout"] = f"the hips opened only to {h[top]:.0f}° (standing reads {standing:.0f}°)"
+        elif lock <= lift:
+            missing["lockout"] = "no rise after lift-off"
+        if pull.started_mid_pull:
+            missing["knee_pass"] = "the clip starts mid-pull"
+        else:
+            kp, why = _knee_pass(body, lift, lock if lock_ok else top + 1)
+            if kp is None:
+                missing["knee_pass"] = why
+            else:
+                moments["knee_pass"] = _moment(body, "knee_pass", kp)
+        if lock_ok:
             moments["lockout"] = _moment(body, "lockout", lock)
-        complete = not started_mid_pull and not cut_at_end and h[top] >= TOP_HIP_DEG
+        if pull.started_mid_pull:
+            reason = "cut by the clip: it starts mid-pull"
+        elif pull.cut_at_end:
+            reason = "cut by the clip: it ends before lockout"
+        elif not reached:
+            lowered = bool(np.nanmin(h[top:]) <= h[top] - DROP_DEG)
+            verb = "aborted: lowered before lockout" if lowered else "never reached lockout"
+            reason = f"{verb} (the hips opened only to {h[top]:.0f}°, standing reads {standing:.0f}°)"
+        else:
+            reason = ""
+        first_sample = min([b, *(m.sample for m in moments.values())])
+        drafts.append(
+            dict(
+                start=max(prev_top + 1, first_sample), bottom=b, top=top, moments=moments,
+                missing=missing, reason=reason,
+            )
+        )  # fmt: skip
+        prev_top = top
+    reps: list[Rep] = []
+    n_complete = sum(not d["reason"] for d in drafts)
+    numbers = iter(range(1, n_complete + 1))
+    partial_numbers = iter(range(n_complete + 1, len(drafts) + 1))
+    for k, d in enumerate(drafts):
+        end = drafts[k + 1]["start"] - 1 if k + 1 < len(drafts) else n - 1
+        complete = not d["reason"]
         reps.append(
             Rep(
-                number=len(reps) + 1,
-                start_sample=int(b),
-                end_sample=int(nxt),
-                moments={m: moments[m] for m in MOMENT_NAMES if m in moments},
+                number=next(numbers) if complete else next(partial_numbers),
+                start_sample=int(d["start"]),
+                end_sample=int(end),
+                moments={m: d["moments"][m] for m in MOMENT_NAMES if m in d["moments"]},
                 complete=complete,
+                partial_reason=d["reason"],
+                missing_moments={m: d["missing"][m] for m in MOMENT_NAMES if m in d["missing"]},
             )
         )
-        prev_top = top
     return tuple(reps)

@@ -179,7 +179,9 @@ def render_html(
     view = analysis.view
     meta = [
         f"{analysis.lift}",
-        f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}",
+        f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}"
+        + (f" (+{len(analysis.partial_pulls)} partial pull{'s' if len(analysis.partial_pulls) != 1 else ''}: "
+           + "; ".join(r.partial_reason for r in analysis.partial_pulls) + ")" if analysis.partial_pulls else ""),
         f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
@@ -231,8 +233,7 @@ def render_html(
     for rep in analysis.reps:
         verdict = next((v for v in analysis.verdicts if v.rep == rep.number), None)
         badge = f" {_verdict_badge(verdict.label)}" if verdict else ""
-        partial = "" if rep.complete else " (cut off by the clip)"
-        out.append(f'<section id="rep-{rep.number}"><h2>Rep {rep.number}{_e(partial)}{badge}</h2>')
+        out.append(f'<section id="rep-{rep.number}"><h2>Rep {rep.number}{badge}</h2>')
         out.append(_findings_list([f for f in analysis.findings if f.rep == rep.number], outputs.stills))
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:

@@ -27,6 +27,7 @@ class Analysis:
     pose: PoseSeries
     body: BodySeries | None
     view: ViewEstimate | None
+    #: Complete reps only (setup/lift-off through lockout in the clip), numbered 1..N in time order.
     reps: tuple[Rep, ...]
     findings: tuple[Finding, ...] = ()
     rule_errors: tuple[RuleError, ...] = ()
@@ -39,6 +40,9 @@ class Analysis:
     options: dict[str, Any] = field(default_factory=dict)
     #: Back-profile numbers on each rep's pull and lockout samples (side view only), else None.
     back: BackSeries | None = None
+    #: Partial pulls (cut by the clip, aborted, never reached lockout), in time order, each with
+    #: ``partial_reason``; measured (metrics) but not counted as reps and not judged by the rules.
+    partial_pulls: tuple[Rep, ...] = ()
 
     @property
     def ok(self) -> bool:

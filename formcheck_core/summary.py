@@ -29,6 +29,17 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.{digits}f}{unit}"
 
 
+def lockout_reached(analysis: Analysis, rep) -> bool | None:
+    """Whether ``rep`` locked out, by the one definition: the ``incomplete_lockout`` finding when the
+    rule ran (with whatever limit it ran with), else the ``lockout_reached`` metric (same default
+    limit); None when neither could tell."""
+    for f in analysis.findings:
+        if f.rep == rep.number and f.rule_id == "incomplete_lockout" and f.status in ("ok", "fault"):
+            return f.status == "ok"
+    value = rep.metrics.get("lockout_reached")
+    return None if value is None or math.isnan(value) else value >= 0.5
+
+
 def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     """Multi-line summary: clip, view, per-rep moments and metrics, findings, cues, warnings."""
     v = analysis.video
@@ -37,26 +48,30 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     if analysis.view:
         lines.append(f"view: {analysis.view.view} (confidence {analysis.view.confidence:.2f}), "
                      f"near side: {analysis.view.side}")  # fmt: skip
-    lines.append(f"reps found: {len(analysis.reps)}")
+    n_partial = len(analysis.partial_pulls)
+    extra = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
+    lines.append(f"reps found: {len(analysis.reps)}{extra}")
     verdicts = {vd.rep: vd for vd in analysis.verdicts}
     for rep in analysis.reps:
         moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in rep.moments.values())
         verdict = verdicts.get(rep.number)
-        cut_off = "lockout" not in rep.moments or "liftoff" not in rep.moments
-        head = f"rep {rep.number}{' (cut off by the clip)' if cut_off else ''}"
-        lines.append(f"\n{head}: {verdict.label if verdict else ''}".rstrip())
+        lines.append(f"\nrep {rep.number}: {verdict.label if verdict else ''}".rstrip())
         lines.append(f"  moments: {moments or 'none found'}")
         for key, label, unit in SUMMARY_METRICS:
             value = rep.metrics.get(key)
             if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
                 continue
             lines.append(f"  {label:22s} {_fmt(value, unit)}")
-        lockout = rep.metrics.get("lockout_reached")
-        if lockout is not None and not math.isnan(lockout):
-            lines.append(f"  {'lockout reached':22s} {'yes' if lockout >= 0.5 else 'no'}")
+        reached = lockout_reached(analysis, rep)
+        if reached is not None:
+            lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
         for f in analysis.findings:
             if f.rep == rep.number and f.status != "ok":
                 lines.append(f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}")
+    for pull in analysis.partial_pulls:
+        moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in pull.moments.values())
+        lines.append(f"\npartial pull (not counted): {pull.partial_reason}")
+        lines.append(f"  moments: {moments or 'none found'}")
     set_verdict = verdicts.get(None)
     if set_verdict:
         lines.append(f"\nset: {set_verdict.label}")

@@ -12,10 +12,12 @@ before lockout is "not measurable". The seed value stays as the "seed" preset.
 """
 
 from formcheck_core.hookspecs import hookimpl
+from formcheck_core.metrics import LOCKOUT_HIP_DEG
 from formcheck_core.rules import Rule
 
 SEED_MIN_HIP_ANGLE_DEG = 165.0
-MIN_HIP_ANGLE_DEG = 155.0
+#: The one lockout definition (``lockout_reached`` uses the same number).
+MIN_HIP_ANGLE_DEG = LOCKOUT_HIP_DEG
 
 
 def check(ctx):

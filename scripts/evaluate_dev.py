@@ -32,6 +32,8 @@ from formcheck_core.pose.landmarks import LANDMARK, LANDMARK_NAMES
 
 DEADLIFT_FAMILY = {"conventional_deadlift", "sumo_deadlift", "romanian_deadlift", "kettlebell_deadlift"}
 TOLERANCE_S = 0.25
+#: Event tolerances reported: the strict one and the project's usual one (seconds).
+TOLERANCES_S = (0.2, 0.25)
 MATCH_WINDOW_S = 1.5
 TARGET_COUNT = 0.90
 TARGET_EVENTS = 0.80
@@ -44,14 +46,19 @@ class ClipResult:
     label_view: str
     view: str = "?"
     view_confidence: float = float("nan")
+    #: Labelled complete reps / all labelled pulls (complete + partial), and what was found.
     expected: int = 0
     found: int = 0
+    expected_pulls: int = 0
+    found_pulls: int = 0
     liftoff_err_s: list[float | None] = field(default_factory=list)
     lockout_err_s: list[float | None] = field(default_factory=list)
     error: str | None = None
     warnings: tuple[str, ...] = ()
     #: Measured facts that explain misses (view, pose coverage, visibility, people, jumps).
     diagnosis: tuple[str, ...] = ()
+    #: The clip's body series (kept to re-segment with other constants for cross-validation).
+    body: object = None
 
     @property
     def family(self) -> bool:
@@ -123,7 +130,11 @@ def diagnose(a, label: dict) -> tuple[str, ...]:
 
 def evaluate_clip(path: Path, label: dict) -> ClipResult:
     res = ClipResult(
-        clip=path.name, lift=label["lift"], label_view=label.get("view", "?"), expected=len(label["reps"])
+        clip=path.name,
+        lift=label["lift"],
+        label_view=label.get("view", "?"),
+        expected=sum(bool(r["complete"]) for r in label["reps"]),
+        expected_pulls=len(label["reps"]),
     )
     try:
         a = analyze(path, rules=False, progress=False)
@@ -136,16 +147,26 @@ def evaluate_clip(path: Path, label: dict) -> ClipResult:
     res.diagnosis = diagnose(a, label)
     if a.view is not None:
         res.view, res.view_confidence = a.view.view, a.view.confidence
-    res.found = len(a.reps)
+    res.body = a.body
+    score_pulls(res, sorted((*a.reps, *a.partial_pulls), key=lambda r: r.start_sample), a.body, label)
+    return res
+
+
+def score_pulls(res: ClipResult, pulls, body, label: dict) -> ClipResult:
+    """Fill ``res`` with the counts and event errors of ``pulls`` (complete reps and partial pulls,
+    in time order) against the clip's labels."""
+    res.found = sum(r.complete for r in pulls)
+    res.found_pulls = len(pulls)
+    res.liftoff_err_s, res.lockout_err_s = [], []
     fps = float(label["fps"])
     predicted = []
-    for rep in a.reps:
+    for rep in pulls:
         m = {name: mo.frame_index for name, mo in rep.moments.items()}
         predicted.append(
             {
                 "liftoff": m.get("liftoff"),
                 "lockout": m.get("lockout"),
-                "any": int(a.body.frame_index[rep.start_sample]),
+                "any": int(body.frame_index[rep.start_sample]),
             }
         )
     for i, j in match_reps(label["reps"], predicted, fps):
@@ -165,53 +186,147 @@ def _fmt_errs(errs: list[float | None]) -> str:
     return " ".join("miss" if e is None else f"{e:+.2f}" for e in errs) or "-"
 
 
-def _ok(e: float | None) -> bool:
-    return e is not None and abs(e) <= TOLERANCE_S + 1e-9
+def _ok(e: float | None, tol_s: float = TOLERANCE_S) -> bool:
+    return e is not None and abs(e) <= tol_s + 1e-9
+
+
+def _family(results: list[ClipResult]) -> list[ClipResult]:
+    """Deadlift-family clips with at least one labelled pull: the clips the figures are over."""
+    return [r for r in results if r.family and r.expected_pulls > 0]
+
+
+def _clip_stats(r: ClipResult) -> np.ndarray:
+    """Per clip: [reps exact, pulls exact, lift-off events, ok +-0.2, ok +-0.25, lockout events,
+    ok +-0.2, ok +-0.25] (summed over clips, then divided, for a bootstrap by clip)."""
+    return np.array(
+        [
+            r.found == r.expected,
+            r.found_pulls == r.expected_pulls,
+            len(r.liftoff_err_s),
+            sum(_ok(e, TOLERANCES_S[0]) for e in r.liftoff_err_s),
+            sum(_ok(e, TOLERANCES_S[1]) for e in r.liftoff_err_s),
+            len(r.lockout_err_s),
+            sum(_ok(e, TOLERANCES_S[0]) for e in r.lockout_err_s),
+            sum(_ok(e, TOLERANCES_S[1]) for e in r.lockout_err_s),
+        ],
+        float,
+    )
+
+
+def _shares(stats: np.ndarray) -> dict[str, float]:
+    """Shares from summed per-clip stats (rows = clips)."""
+    t = stats.sum(axis=0)
+    n = stats.shape[0]
+    return {
+        "reps_exact": t[0] / max(n, 1),
+        "pulls_exact": t[1] / max(n, 1),
+        "liftoff_0.2": t[3] / max(t[2], 1),
+        "liftoff_0.25": t[4] / max(t[2], 1),
+        "lockout_0.2": t[6] / max(t[5], 1),
+        "lockout_0.25": t[7] / max(t[5], 1),
+    }
+
+
+def bootstrap_ci(results: list[ClipResult], n_boot: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of every share, resampling clips (events of a clip stay together)."""
+    stats = np.array([_clip_stats(r) for r in results]) if results else np.zeros((0, 8))
+    if stats.shape[0] == 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    draws = [_shares(stats[rng.integers(0, stats.shape[0], stats.shape[0])]) for _ in range(n_boot)]
+    return {k: (float(np.percentile([d[k] for d in draws], 2.5)), float(np.percentile([d[k] for d in draws], 97.5)))
+            for k in draws[0]}  # fmt: skip
 
 
 def summarise(results: list[ClipResult]) -> dict:
-    fam = [r for r in results if r.family and r.expected > 0]
-    count_ok = [r for r in fam if r.found == r.expected]
+    fam = _family(results)
+    stats = np.array([_clip_stats(r) for r in fam]) if fam else np.zeros((0, 8))
+    shares = _shares(stats)
+    cis = bootstrap_ci(fam)
     lift = [e for r in fam for e in r.liftoff_err_s]
     lock = [e for r in fam for e in r.lockout_err_s]
-    negatives = [r for r in results if r.expected == 0]
-
-    def share(xs: list) -> float:
-        return len(xs) / max(1, len(fam)) if xs is count_ok else float("nan")
-
-    lift_ok = sum(_ok(e) for e in lift)
-    lock_ok = sum(_ok(e) for e in lock)
+    negatives = [r for r in results if r.expected_pulls == 0]
     abs_lift = [abs(e) for e in lift if e is not None]
     abs_lock = [abs(e) for e in lock if e is not None]
     return {
         "rep_count": {
             "clips": len(fam),
-            "exact": len(count_ok),
-            "share": share(count_ok),
+            "exact": int(stats[:, 0].sum()) if fam else 0,
+            "share": shares["reps_exact"],
+            "ci95": cis.get("reps_exact"),
+            "pulls_exact": int(stats[:, 1].sum()) if fam else 0,
             "target": TARGET_COUNT,
         },
-        "liftoff": {
-            "events": len(lift),
-            "within_tol": lift_ok,
-            "share": lift_ok / max(1, len(lift)),
-            "median_abs_err_s": float(np.median(abs_lift)) if abs_lift else float("nan"),
-            "target": TARGET_EVENTS,
-            "tolerance_s": TOLERANCE_S,
+        **{
+            key: {
+                "events": len(errs),
+                **{f"within_{t}": sum(_ok(e, t) for e in errs) for t in TOLERANCES_S},
+                **{f"share_{t}": shares[f"{key}_{t}"] for t in TOLERANCES_S},
+                **{f"ci95_{t}": cis.get(f"{key}_{t}") for t in TOLERANCES_S},
+                "within_tol": sum(_ok(e) for e in errs),
+                "share": shares[f"{key}_{TOLERANCE_S}"],
+                "median_abs_err_s": float(np.median(abs_e)) if abs_e else float("nan"),
+                "target": TARGET_EVENTS,
+                "tolerance_s": TOLERANCE_S,
+            }
+            for key, errs, abs_e in (("liftoff", lift, abs_lift), ("lockout", lock, abs_lock))
         },
-        "lockout": {
-            "events": len(lock),
-            "within_tol": lock_ok,
-            "share": lock_ok / max(1, len(lock)),
-            "median_abs_err_s": float(np.median(abs_lock)) if abs_lock else float("nan"),
-            "target": TARGET_EVENTS,
-            "tolerance_s": TOLERANCE_S,
+        "negatives": {
+            "clips": len(negatives),
+            "zero_reps": sum(r.found == 0 for r in negatives),
+            "zero_pulls": sum(r.found_pulls == 0 for r in negatives),
         },
-        "negatives": {"clips": len(negatives), "zero_reps": sum(r.found == 0 for r in negatives)},
         "view": {
             "clips": len(results),
             "agree": sum(r.view == r.label_view.split("_")[0] for r in results if r.error is None),
         },
     }
+
+
+#: The grid the moment constants (:class:`formcheck_core.moments.MomentParams`) are fitted over.
+PARAM_GRID: dict[str, tuple[float, ...]] = {
+    "liftoff_hip_frac": (0.05, 0.10, 0.15, 0.20),
+    "liftoff_shoulder_frac": (0.10, 0.15, 0.20),
+    "lockout_hip_frac": (0.90, 0.95, 0.98),
+    "lockout_shoulder_frac": (0.90, 0.95, 0.98),
+}
+
+
+def _rescore(r: ClipResult, params, label: dict) -> ClipResult:
+    from dataclasses import replace as dc_replace
+
+    from formcheck_core.moments import segment_reps
+
+    out = dc_replace(r, liftoff_err_s=[], lockout_err_s=[])
+    if r.body is None:
+        return r
+    return score_pulls(out, segment_reps(r.body, params), r.body, label)
+
+
+def _objective(results: list[ClipResult]) -> tuple[float, float]:
+    """What a fit maximises on training clips: events within +-0.2 s, then minus the mean |error|."""
+    errs = [e for r in results for e in (*r.liftoff_err_s, *r.lockout_err_s)]
+    ok = sum(_ok(e, TOLERANCES_S[0]) for e in errs) / max(len(errs), 1)
+    mae = float(np.mean([abs(e) for e in errs if e is not None] or [9.0]))
+    return ok, -mae
+
+
+def leave_one_clip_out(results: list[ClipResult], labels: dict) -> tuple[list[ClipResult], list[dict]]:
+    """Re-fit the moment constants on all clips but one (grid search, :data:`PARAM_GRID`), score the
+    held-out clip with the fitted constants; returns the held-out results and the chosen constants."""
+    import itertools
+
+    from formcheck_core.moments import MomentParams
+
+    fam = [r for r in _family(results) if r.body is not None]
+    grid = [MomentParams(**dict(zip(PARAM_GRID, vals))) for vals in itertools.product(*PARAM_GRID.values())]
+    scored = {g: [_rescore(r, g, labels[r.clip]) for r in fam] for g in grid}
+    held, chosen = [], []
+    for k, r in enumerate(fam):
+        best = max(grid, key=lambda g: _objective([x for i, x in enumerate(scored[g]) if i != k]))
+        held.append(scored[best][k])
+        chosen.append({"clip": r.clip, **best.__dict__})
+    return held, chosen
 
 
 def misses(results: list[ClipResult], labels: dict) -> list[str]:
@@ -241,6 +356,30 @@ def _finite(obj):
     return obj
 
 
+def _grid_size() -> int:
+    return int(np.prod([len(v) for v in PARAM_GRID.values()]))
+
+
+def _ci(ci) -> str:
+    return f" [95% CI {ci[0]:.0%}-{ci[1]:.0%}]" if ci else ""
+
+
+def _print_figures(title: str, s: dict) -> None:
+    rc = s["rep_count"]
+    print(title + ":")
+    print(
+        f"  reps exact (complete reps): {rc['exact']}/{rc['clips']} clips = {rc['share']:.0%}{_ci(rc['ci95'])}"
+        f"; all pulls (complete + partial) exact: {rc['pulls_exact']}/{rc['clips']}"
+    )
+    for name, key in (("lift-off", "liftoff"), ("lockout", "lockout")):
+        d = s[key]
+        parts = [
+            f"+-{t} s {d[f'within_{t}']}/{d['events']} = {d[f'share_{t}']:.0%}{_ci(d[f'ci95_{t}'])}"
+            for t in TOLERANCES_S
+        ]
+        print(f"  {name:8s} " + "; ".join(parts) + f"; median |error| {d['median_abs_err_s']:.2f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the summary and per-clip numbers to this file")
@@ -248,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--shared", type=Path, default=None, help="shared folder (default: formcheck's shared_dir())"
     )
+    ap.add_argument("--no-loco", action="store_true", help="skip the leave-one-clip-out cross-validation")
     args = ap.parse_args(argv)
     root = (args.shared or shared_dir()) / "videos"
     labels_path = root / "labels_dev.json"
@@ -271,21 +411,26 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     s = summarise(results)
-    rc, lo, lk = s["rep_count"], s["liftoff"], s["lockout"]
     print()
-    print(
-        f"rep count exact: {rc['exact']}/{rc['clips']} deadlift-family clips with reps = {rc['share']:.0%} "
-        f"(target {rc['target']:.0%}) {'MET' if rc['share'] >= rc['target'] else 'NOT MET'}"
-    )
-    for name, d in (("lift-off", lo), ("lockout", lk)):
-        print(
-            f"{name} within +-{d['tolerance_s']} s: {d['within_tol']}/{d['events']} = {d['share']:.0%} "
-            f"(target {d['target']:.0%}) {'MET' if d['share'] >= d['target'] else 'NOT MET'}; "
-            f"median |error| {d['median_abs_err_s']:.2f} s"
-        )
+    _print_figures("in-sample (the shipped constants, fitted on all dev clips)", s)
     ng = s["negatives"]
-    print(f"clips labelled with no rep giving 0 reps: {ng['zero_reps']}/{ng['clips']}")
+    print(f"clips labelled with no pull giving 0 reps: {ng['zero_reps']}/{ng['clips']} (0 pulls: {ng['zero_pulls']})")
     print(f"view class agrees with the label: {s['view']['agree']}/{s['view']['clips']}")
+    if not args.no_loco:
+        held, chosen = leave_one_clip_out(results, labels)
+        s["loco"] = summarise(held)
+        s["loco_constants"] = chosen
+        print()
+        print(
+            "Fitted constants: the four MomentParams shares (lift-off / lockout placement); the other "
+            "moment constants are fixed a priori."
+        )
+        _print_figures(
+            f"leave-one-clip-out (constants re-fitted on the other clips over a {_grid_size()}-point grid)",
+            s["loco"],
+        )
+        varied = {k for c in chosen for k, v in c.items() if k != "clip" and v != chosen[0][k]}
+        print(f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}")
     ms = misses(results, labels)
     if ms:
         print("\nmisses:")
@@ -301,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                 "view_confidence": r.view_confidence,
                 "reps_expected": r.expected,
                 "reps_found": r.found,
+                "pulls_expected": r.expected_pulls,
+                "pulls_found": r.found_pulls,
                 "liftoff_err_s": r.liftoff_err_s,
                 "lockout_err_s": r.lockout_err_s,
                 "error": r.error,
@@ -308,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             for r in results
         ]
-        doc = {"summary": s, "clips": per_clip, "misses": ms}
+        doc = {"summary": s, "clips": per_clip, "misses": ms, "param_grid": PARAM_GRID}
         args.json.write_text(json.dumps(_finite(doc), indent=1, allow_nan=False))
     return 0
 

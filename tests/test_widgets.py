@@ -62,8 +62,13 @@ def test_explorer_shows_the_sample_under_the_slider(single):
 
 
 def test_rep_and_moment_buttons_jump(multi):
+    """Every moment lies inside its rep (the rep contract), so each moment button lands on a sample
+    the explorer attributes to that rep."""
+    from rep_contract import assert_rep_contract
+
     from formcheck_core.widgets import FrameExplorer
 
+    assert_rep_contract(multi.reps, multi.body.time_s.size)
     ex = FrameExplorer(multi, prefetch=False)
     try:
         assert len(ex.rep_buttons) == len(multi.reps) >= 2

@@ -211,7 +211,8 @@ class FrameExplorer:
     def _header_html(self) -> str:
         a = self.analysis
         view = f"{a.view.view} view ({a.view.side} side)" if a.view is not None else "view unknown"
-        bits = [f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>", view, f"{len(a.reps)} rep(s)",
+        bits = [f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>", view, f"{len(a.reps)} rep(s)"
+                + (f" (+{len(a.partial_pulls)} partial pull(s))" if a.partial_pulls else ""),
                 f"{self.n_samples} analysed frames"]  # fmt: skip
         warn = "".join(f"<div style='color:#a61e4d'>⚠ {html.escape(w)}</div>" for w in a.warnings)
         return "<div class='fc-header'>" + " · ".join(bits) + warn + "</div>"

@@ -1,0 +1,34 @@
+"""The rep/moment contract every segmentation must keep (see formcheck_core.moments.segment_reps)."""
+
+from __future__ import annotations
+
+from formcheck_core.body import MOMENT_NAMES, Rep
+
+
+def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> None:
+    """Spans inside the series and in time order without overlap; every moment inside its rep;
+    moments strictly ordered; an absent moment has a reason; partial pulls say why; complete reps
+    are numbered 1..N and every number is unique."""
+    prev_end = -1
+    for rep in reps:
+        assert 0 <= rep.start_sample <= rep.end_sample < n_samples, rep
+        assert rep.start_sample > prev_end, ("reps overlap", rep.number, rep.start_sample, prev_end)
+        prev_end = rep.end_sample
+        assert set(rep.moments) <= set(MOMENT_NAMES)
+        samples = [rep.moments[m].sample for m in MOMENT_NAMES if m in rep.moments]
+        assert all(a < b for a, b in zip(samples, samples[1:])), ("moments not strictly ordered", rep)
+        for name, m in rep.moments.items():
+            assert m.name == name
+            assert rep.start_sample <= m.sample <= rep.end_sample, ("moment outside its rep", rep.number, name)
+        for name in MOMENT_NAMES:
+            assert (name in rep.moments) != (name in rep.missing_moments), (rep.number, name)
+            if name in rep.missing_moments:
+                assert rep.missing_moments[name].strip()
+        if rep.complete:
+            assert not rep.partial_reason and {"liftoff", "lockout"} <= set(rep.moments), rep
+        else:
+            assert rep.partial_reason.strip(), rep
+    complete = [r.number for r in reps if r.complete]
+    assert complete == list(range(1, len(complete) + 1))
+    numbers = [r.number for r in reps]
+    assert len(set(numbers)) == len(numbers)

@@ -1,0 +1,45 @@
+"""The rep/moment contract on every dev clip (real MediaPipe pose, cached): spans in order without
+overlap, every moment inside its rep, moments strictly ordered, absent moments and partial pulls
+explained, and only complete reps counted. Asserts the contract, never pose-exact frames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rep_contract import assert_rep_contract
+
+from conftest import DEV, SHARED
+
+
+def _clips() -> list[str]:
+    labels = SHARED / "videos" / "labels_dev.json"
+    return sorted(Path(k).stem for k in json.loads(labels.read_text())) if labels.is_file() else []
+
+
+@pytest.mark.parametrize("stem", _clips())
+def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
+    from formcheck_core.analysis import analyze
+    from formcheck_core.export import to_dict
+    from formcheck_core.summary import format_summary
+
+    a = analyze(DEV / f"{stem}.mp4", rules=False, progress=False)
+    if a.body is None:
+        assert not a.reps and not a.partial_pulls
+        return
+    pulls = sorted((*a.reps, *a.partial_pulls), key=lambda r: r.start_sample)
+    assert_rep_contract(pulls, a.body.time_s.size)
+    assert all(r.complete for r in a.reps) and not any(r.complete for r in a.partial_pulls)
+    assert [r.number for r in a.reps] == list(range(1, len(a.reps) + 1))
+    d = to_dict(a, include_series=False)
+    assert d["reps_found"] == len(d["reps"]) == len(a.reps)
+    assert d["partial_pulls_found"] == len(d["partial_pulls"]) == len(a.partial_pulls)
+    text = format_summary(a)
+    head = f"reps found: {len(a.reps)}"
+    assert head in text
+    if a.partial_pulls:
+        n = len(a.partial_pulls)
+        assert f"{head} (+{n} partial pull{'s' if n != 1 else ''})" in text
+        for r in a.partial_pulls:
+            assert f"partial pull (not counted): {r.partial_reason}" in text

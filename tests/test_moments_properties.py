@@ -1,0 +1,77 @@
+"""Property tests of rep segmentation on synthetic lifters: the rep contract holds for any set
+(rep count, timing, pauses, noise, view, clip cut at either end), and the count is right."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rep_contract import assert_rep_contract
+from synthetic_lifter import angles_from_progress, deadlift_pose, deadlift_progress, pose_from_angles
+
+from formcheck_core.kinematics import compute_body_series
+from formcheck_core.moments import segment_reps
+
+SETTINGS = settings(max_examples=int(os.environ.get("FORMCHECK_HYPOTHESIS_EXAMPLES", "25")), derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+sets = st.fixed_dictionaries(
+    {
+        "reps": st.integers(1, 5),
+        "setup_s": st.floats(0.6, 3.0),
+        "pull_s": st.floats(0.6, 2.0),
+        "hold_s": st.floats(0.3, 2.0),
+        "lower_s": st.floats(0.5, 1.5),
+        "rest_s": st.floats(0.0, 1.5),
+    }
+)
+
+
+@SETTINGS
+@given(kw=sets, noise=st.sampled_from([0.0, 1.5, 3.0]), seed=st.integers(0, 99), mirror=st.booleans())
+def test_contract_and_count_on_whole_sets(kw, noise, seed, mirror):
+    pose, truth = deadlift_pose(noise_px=noise, seed=seed, mirror=mirror, **kw)
+    reps = segment_reps(compute_body_series(pose))
+    assert_rep_contract(reps, pose.n_samples)
+    assert sum(r.complete for r in reps) == kw["reps"] == len(reps)
+    # Lift-off / lockout sit at a share of the rise: a slower pull moves them further from the
+    # start / end of the motion (0.39 s for a 2 s smooth pull).
+    tol_s = 0.2 + 0.2 * kw["pull_s"]  # two samples (10 fps) + the lag of the definition
+    for rep, true in zip(reps, truth):
+        assert abs(rep.moments["liftoff"].time_s - true["liftoff"]) <= tol_s
+        assert abs(rep.moments["lockout"].time_s - true["lockout"]) <= tol_s
+
+
+@SETTINGS
+@given(kw=sets, cut_start=st.floats(0.0, 3.0), cut_end=st.floats(0.0, 3.0), view=st.sampled_from(["side", "front"]))
+def test_contract_holds_when_the_clip_cuts_the_set(kw, cut_start, cut_end, view):
+    prog, truth = deadlift_progress(**kw)
+    total = prog.size / 10.0
+    start, end = cut_start, max(cut_start + 0.5, total - cut_end)
+    prog, truth = deadlift_progress(start_s=start, end_s=end, **kw)
+    pose = pose_from_angles(*angles_from_progress(prog), view=view)
+    reps = segment_reps(compute_body_series(pose))
+    assert_rep_contract(reps, pose.n_samples)
+    # A rep whose whole pull (lift-off to lockout) is in the clip with a second either side is complete.
+    inside = [t for t in truth if t["liftoff"] >= 1.0 and t["lockout"] <= end - start - 1.0]
+    assert sum(r.complete for r in reps) >= len(inside) - (1 if view == "front" else 0)
+
+
+@SETTINGS
+@given(kw=sets, share=st.floats(0.2, 0.55))
+def test_an_aborted_last_pull_is_a_partial_pull_not_a_rep(kw, share):
+    """A set of full reps, then a pull that stops at ``share`` of the way up and is lowered."""
+    prog, _ = deadlift_progress(**kw)
+    fps = 10.0
+    up = np.linspace(0, share, int(0.8 * fps))
+    abort = np.concatenate([np.zeros(int(fps)), up, np.full(int(0.4 * fps), share), up[::-1], np.zeros(int(1.5 * fps))])
+    pose = pose_from_angles(*angles_from_progress(np.concatenate([prog, abort])))
+    reps = segment_reps(compute_body_series(pose))
+    assert_rep_contract(reps, pose.n_samples)
+    assert sum(r.complete for r in reps) == kw["reps"]
+    partial = [r for r in reps if not r.complete]
+    assert len(partial) <= 1
+    for r in partial:
+        assert "lockout" not in r.moments and "lockout" in r.missing_moments
+        assert r.partial_reason.startswith(("aborted", "never reached"))
