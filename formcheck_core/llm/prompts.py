@@ -272,7 +272,7 @@ SHORT_GLOSSARY: dict[str, str] = {
     "max_bar_drift_px": "largest horizontal bar (hands) drift from lift-off, pixels",
     "max_bar_drift_rel": "the same drift in body lengths",
     "max_bar_drift_cm": "the same drift in cm",
-    "lockout_reached": "whether hips and knees reached full extension at the top",
+    "lockout_reached": "whether the hips reached full extension at the top (hip angle at or above the incomplete_lockout limit)",
     "hip_rise_lead_rel": "how far the hips rise ahead of the shoulders early in the pull, body lengths",
     "min_elbow_angle_pull_deg": "smallest elbow angle during the pull (180 = straight arms)",
     "heel_rise_rel": "largest heel rise during the pull, body lengths",
