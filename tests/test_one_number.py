@@ -1,0 +1,71 @@
+"""One measurement, one number: an analysis read through the JSON export, the findings, the cues,
+the still plan and the summary shows each metric's value from the sample where it was measured."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+
+#: Rules whose finding reports a metric with the opposite sign (known defect, see the xfail below).
+SIGN_FLIPPED = {"hyperextension_at_lockout"}
+
+
+@pytest.mark.xfail(strict=True, reason="hyperextension_at_lockout reports lean-back as a positive number "
+                   "while torso_lean_lockout_deg is negative for lean-back: one sign convention is not done yet")
+def test_lean_back_has_one_sign_everywhere(dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    a = analyze(dev_clip("gym1080_bad_02"), progress=False)
+    reps = {r.number: r for r in a.reps}
+    f = next(f for f in a.findings if f.rule_id == "hyperextension_at_lockout" and f.value is not None)
+    assert f.value == reps[f.rep].metrics[f.metric]
+
+
+@pytest.mark.parametrize("stem", ["gym1080_bad_02", "posereader_arm_bend", "reel_good_14"])
+def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model, stem, tmp_path):
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.export import to_dict
+    from formcheck_core.render.stills import plan_stills
+    from formcheck_core.summary import format_summary, lockout_reached
+
+    a = analyze(dev_clip(stem), progress=False)
+    assert a.ok
+    exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
+    reps = {r.number: r for r in a.reps}
+    fi = a.body.frame_index
+    for rep in a.reps:
+        for name, value in rep.metrics.items():
+            got = exported[rep.number]["metrics"][name]
+            assert (got is None and math.isnan(value)) or got == value, (name, got, value)
+        for name, i in rep.metric_samples.items():
+            assert exported[rep.number]["metric_samples"][name] == i
+    checked = 0
+    for f in a.findings:
+        if f.metric is None or f.value is None or f.rep not in reps or f.rule_id in SIGN_FLIPPED:
+            continue
+        rep = reps[f.rep]
+        assert f.value == rep.metrics[f.metric], (f.rule_id, f.value, rep.metrics[f.metric])
+        if f.metric in rep.metric_samples:
+            assert f.frame_index == int(fi[rep.metric_samples[f.metric]]), (f.rule_id, "finding frame")
+        checked += 1
+    assert checked >= 3
+    by_rule = {(f.rule_id, f.rep): f for f in a.findings}
+    for cue in deterministic_cues(a):
+        if cue.rule_id is None or cue.value is None:
+            continue
+        f = by_rule[(cue.rule_id, cue.rep)]
+        assert (cue.value, cue.frame_index) == (f.value, f.frame_index), cue
+    for still in plan_stills(a, tmp_path):
+        for f in still.findings:
+            if f.value is not None and f.metric in reps[f.rep].metric_samples:
+                assert still.frame_index == f.frame_index, ("still drawn at another frame", f.rule_id)
+    text = format_summary(a)
+    for rep in a.reps:
+        reached = lockout_reached(a, rep)
+        lock = next((f for f in a.findings if f.rep == rep.number and f.rule_id == "incomplete_lockout"), None)
+        if lock is not None and lock.status in ("ok", "fault"):
+            assert reached == (lock.status == "ok"), "summary and lockout finding disagree"
+    assert "lockout reached" in text or all(lockout_reached(a, r) is None for r in a.reps)
