@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,10 @@ class Frame:
     bgr: np.ndarray
 
 
+#: Environment variable capping FFmpeg's decoding threads per clip (``formcheck batch`` workers set 1).
+DECODE_THREADS_ENV = "FORMCHECK_DECODE_THREADS"
+
+
 def _not_a_video(p: Path, detail: str) -> VideoError:
     return VideoError(
         f"{p} could not be opened as a video ({detail}): it is not a video file, is truncated, or "
@@ -71,6 +76,9 @@ def _open(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoSt
         raise _not_a_video(p, "no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    threads = os.environ.get(DECODE_THREADS_ENV, "").strip()
+    if threads.isdigit():  # 0 (or unset) = FFmpeg's choice, one per core
+        stream.codec_context.thread_count = int(threads)
     return container, stream
 
 

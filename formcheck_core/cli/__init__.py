@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("analyze", "Analyse a lifting video: metrics per rep, findings, cues and a report."),
     "models": ("models", "Provision and check model files (pose model, LLM)."),
     "rules": ("rules", "List the loaded form rules and their thresholds."),
+    "batch": ("batch", "Analyse many clips (files, folders, globs) into tidy tables, locally or on Dask."),
     "compare": ("compare", "Compare threshold-rule flags with LLM-only flags over clips."),
 }
 EXIT_INTERNAL = 70

@@ -12,6 +12,21 @@ from ..config import DEFAULT_FPS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="the clip to analyse (mp4, mov, ...)")
     parser.add_argument("--out", type=Path, help="folder for the report (default: ./formcheck-out/<clip name>)")
+    add_analysis_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
+    parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
+    parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
+    # fmt: skip
+    from ..llm.cli_options import add_llm_arguments
+
+    add_llm_arguments(parser)
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide what is measured (shared with ``formcheck batch``): sampling, pose
+    model, lifter height, cache, thresholds and plugins. Read them back with :func:`analysis_options`."""
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS,
                         help=f"frames per second to analyse (default {DEFAULT_FPS:g}; 0 = every frame)")
     parser.add_argument("--mode", choices=("video", "image"), default="video",
@@ -20,38 +35,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="people to look for; 2 reports bystanders (slower). The largest person is analysed")
     parser.add_argument("--pose-model", help="pose model: lite/full/heavy or a path to a .task file")
     parser.add_argument("--height-cm", type=float, help="lifter's height in cm, to report bar drift in cm")
-    parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
     parser.add_argument("--no-cache", action="store_true", help="recompute the pose even if it is cached")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
-    parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
-    parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
     # fmt: skip
-    from ..llm.cli_options import add_llm_arguments
     from .rules import add_rule_options
 
     add_rule_options(parser)
-    add_llm_arguments(parser)
+
+
+def analysis_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments for :func:`formcheck_core.analyze` from :func:`add_analysis_options`'s options
+    (thresholds resolved and validated here: a bad threshold raises before any clip is read)."""
+    from .rules import thresholds_from_args
+
+    return dict(
+        fps=args.fps or None,
+        running_mode=args.mode,
+        num_poses=args.people,
+        pose_model=args.pose_model,
+        height_cm=args.height_cm,
+        thresholds=thresholds_from_args(args),
+        cache=not args.no_cache,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..export import to_json, write_json
     from ..summary import format_summary
-    from .rules import thresholds_from_args
 
-    thresholds = thresholds_from_args(args)
-    analysis = analyze(
-        args.video,
-        fps=args.fps or None,
-        running_mode=args.mode,
-        num_poses=args.people,
-        pose_model=args.pose_model,
-        height_cm=args.height_cm,
-        thresholds=thresholds,
-        cache=not args.no_cache,
-        progress=not args.quiet,
-    )
+    analysis = analyze(args.video, **analysis_options(args), progress=not args.quiet)
     out = args.out or Path("formcheck-out") / Path(args.video).stem
     write_json(analysis, out / "analysis.json")
     if args.json:

@@ -1,0 +1,268 @@
+"""Run the per-clip function over many clips: a local process pool (default) or a Dask cluster.
+
+The driver (this process) finds the clips, skips those already finished in ``out`` (same content
+hash and options), hands the rest to the executor, writes each clip's result as soon as it
+arrives and finally assembles the tables. Ctrl-C stops the workers; every finished clip is
+already on disk and the tables are written from them before the interrupt is re-raised.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormcheckError
+from ..video import file_sha256
+from . import store
+from .discover import ClipSource, find_clips
+from .options import ClipOptions
+from .rows import ClipRows, error_rows
+from .tables import Dataset
+
+_SPAWN = multiprocessing.get_context("spawn")  # never fork a process that may have loaded MediaPipe
+
+
+class WorkerCrashError(FormcheckError):
+    """The worker process died (a native crash or out of memory) while analysing the clip."""
+
+    exit_code = 70
+
+
+@dataclass(frozen=True)
+class _Task:
+    source: ClipSource
+    sha256: str | None
+    key: str | None
+    report_dir: str | None
+
+
+def _sha(path: str) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _pool_size(workers: int | None) -> int:
+    if workers is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if workers < 1:
+        raise FormcheckError(f"--workers must be at least 1, not {workers}.")
+    return workers
+
+
+def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int, deliver: Callable[[_Task, ClipRows], None]) -> None:
+    """Run ``tasks`` in a pool of ``workers`` spawned processes; ``deliver`` each result as it finishes.
+
+    A worker that dies takes the pool with it: the clips that were running are retried one at a
+    time in a fresh pool, and a clip that kills its worker again gets a :class:`WorkerCrashError` row.
+    """
+    from .worker import init_pool_worker, run_clip
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(min(workers, max(len(tasks), 1)), mp_context=_SPAWN,
+                                   initializer=init_pool_worker, initargs=(options.plugins,))  # fmt: skip
+
+    pending, suspects = deque(tasks), deque()
+    running: dict[Any, tuple[_Task, bool]] = {}  # future -> (task, running alone)
+    pool = new_pool()
+    try:
+        while pending or suspects or running:
+            if suspects and not running:
+                task = suspects.popleft()
+                running[pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)] = (task, True)
+            while not suspects and pending and len(running) < workers:
+                task = pending.popleft()
+                running[pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)] = (task, False)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                task, alone = running.pop(fut)
+                try:
+                    rows = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if alone:
+                        crash = WorkerCrashError(f"{task.source.path}: the worker process died while analysing "
+                                                 "this clip (a crash in native code or out of memory).")  # fmt: skip
+                        deliver(task, error_rows(crash, clip=task.source.clip, path=task.source.path))
+                    else:
+                        suspects.append(task)
+                else:
+                    deliver(task, rows)
+            if broken:
+                for fut, (task, _alone) in running.items():  # they die with the pool: retry them alone
+                    fut.cancel()
+                    suspects.append(task)
+                running.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
+    except BaseException:
+        for child in multiprocessing.active_children():  # the pool's workers: stop them now
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_dask(tasks: Sequence[_Task], options: ClipOptions, client: Any, deliver: Callable[[_Task, ClipRows], None]) -> None:
+    """Submit one task per clip to a ``dask.distributed`` client; deliver results as they complete."""
+    from distributed import as_completed
+
+    from .worker import run_clip
+
+    futures = {client.submit(run_clip, t.source.path, options, t.source.clip, t.report_dir, pure=False): t
+               for t in tasks}  # fmt: skip
+    try:
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                rows = fut.result()
+            except Exception as exc:  # e.g. KilledWorker: the clip crashed every worker that tried it
+                crash = WorkerCrashError(f"{task.source.path}: the Dask task failed: {type(exc).__name__}: {exc}")
+                rows = error_rows(crash, clip=task.source.clip, path=task.source.path)
+            deliver(task, rows)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+def connect(scheduler: str) -> Any:
+    """A ``dask.distributed`` client connected to the scheduler at ``scheduler`` (e.g. tcp://host:8786)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise FormcheckError("--scheduler needs Dask: pip install 'formcheck[batch]'.") from None
+    try:
+        return Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise FormcheckError(f"could not connect to the Dask scheduler at {scheduler}: {exc}. "
+                             "Start one with `dask scheduler` (see docs/batch.md).") from None  # fmt: skip
+
+
+def run_batch(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    *,
+    options: ClipOptions | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    report: bool = False,
+    rerun: bool = False,
+    progress: bool = True,
+    notes: Callable[[str], None] | None = None,
+) -> Dataset:
+    """Analyse every clip under ``paths`` into ``out`` and return the tables (also written there).
+
+    ``paths``: files, folders (searched recursively for video extensions) or glob patterns.
+    ``workers``: local processes (default: the usable cores). ``client`` (a
+    ``dask.distributed.Client``) or ``scheduler`` (its address) runs the clips on that cluster
+    instead. ``report``: also render each clip's HTML report into ``out/clips/<clip>/``.
+    ``rerun``: analyse clips even if ``out`` holds a finished result for the same content and
+    options. ``notes``: called with one-line messages (skipped clips, paths matching nothing).
+    Writes ``out/clips/<clip>/{analysis.json,rows.json}`` per clip as it finishes, then
+    ``out/{clips,reps,findings}.{parquet,csv}``. Raises FormcheckError for bad options before any
+    clip runs; clip failures become rows. On KeyboardInterrupt the tables of the finished clips
+    are written, then the interrupt propagates.
+    """
+    options = options or ClipOptions()
+    say = notes or (lambda _msg: None)
+    if options.plugins is not None:
+        os.environ["FORMCHECK_LOAD_PLUGINS"] = options.plugins
+    sources, unmatched = find_clips(paths)
+    for msg in unmatched:
+        say(msg)
+    if not sources:
+        raise FormcheckError("no clips to analyse: " + ("; ".join(unmatched) or "no paths given"))
+    size = _pool_size(workers)
+    fingerprint = options.fingerprint()  # also validates thresholds and plugins up front
+    if client is None and scheduler is None:
+        from ..models.pose_model import resolve_pose_model
+
+        resolve_pose_model(options.pose_model)  # a missing model fails once, not once per clip
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    results: dict[str, ClipRows] = {}
+    tasks: list[_Task] = []
+    for src in sources:
+        sha = _sha(src.path)
+        key = store.result_key(sha, fingerprint)
+        done = None if rerun else store.finished(out, src.clip, key, report=report)
+        if done is not None:
+            results[src.clip] = done
+        else:
+            report_dir = str(store.clip_dir(out, src.clip).absolute()) if report else None
+            tasks.append(_Task(src, sha, key, report_dir))
+    skipped = len(results)
+    if skipped:
+        say(f"{skipped} of {len(sources)} clips already analysed with these options in {out}: skipped")
+
+    bar = _progress(len(tasks), progress)
+    failed = 0
+
+    def deliver(task: _Task, rows: ClipRows) -> None:
+        nonlocal failed
+        if rows.clip.get("sha256") is None and task.sha256 is not None:
+            rows = replace(rows, clip={**rows.clip, "sha256": task.sha256})
+        store.save(out, rows, key=task.key, report=report)
+        results[task.source.clip] = rows
+        failed += rows.status == "error"
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(failed=failed, refresh=False)
+
+    own_client = None
+    try:
+        if tasks and (client is not None or scheduler is not None):
+            if client is None:
+                client = own_client = connect(scheduler)
+            _run_dask(tasks, options, client, deliver)
+        elif tasks:
+            _run_local(tasks, options, size, deliver)
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_client is not None:
+            own_client.close()
+        dataset = Dataset.from_rows((results[s.clip] for s in sources if s.clip in results), skipped=skipped)
+        dataset.to_parquet(out)
+        dataset.to_csv(out)
+    return dataset
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="clip", desc="clips", dynamic_ncols=True)
+
+
+def analyze_many(
+    paths: Iterable[str | Path],
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+    **options: Any,
+) -> Dataset:
+    """:func:`run_batch` with the options of :func:`formcheck_core.analyze` as keywords (``fps``,
+    ``thresholds``, ...; see :class:`ClipOptions`). Without ``out`` the per-clip files go to a
+    temporary folder that is removed afterwards (nothing to resume from)."""
+    opts = ClipOptions(**options)
+    if out is not None:
+        return run_batch(paths, out, options=opts, workers=workers, client=client, progress=progress)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="formcheck-batch-") as tmp:
+        return run_batch(paths, tmp, options=opts, workers=workers, client=client, progress=progress)

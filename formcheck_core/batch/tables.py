@@ -1,0 +1,84 @@
+"""The three tidy tables of a batch as pandas DataFrames (:class:`Dataset`), assembled from per-clip rows.
+
+Columns and dtypes come from :mod:`.rows` (nullable integers, strings, floats with NaN = not
+measured); rows are ordered by clip (the order the clips were given), then rep, then the rules'
+order within a rep. Written as Parquet (pyarrow) and CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS, ClipRows
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+TABLES = ("clips", "reps", "findings")
+
+
+def _frame(rows: Sequence[Mapping], columns: Mapping[str, str], extra_float: Sequence[str] = ()) -> pd.DataFrame:
+    """A DataFrame with ``columns`` (typed as given), then ``extra_float``, then any further keys in first-seen order."""
+    import pandas as pd
+
+    names = list(columns) + [c for c in extra_float if c not in columns]
+    seen = dict.fromkeys(k for r in rows for k in r)
+    names += [k for k in seen if k not in names]
+    df = pd.DataFrame.from_records([dict(r) for r in rows], columns=names)
+    for name in names:  # extra columns are metrics (float) or moments (``_frame`` int, ``_time_s`` float)
+        kind = columns.get(name) or ("Int64" if name.endswith(("_frame", "_sample")) else "float64")
+        df[name] = pd.to_numeric(df[name], errors="coerce") if kind == "float64" else df[name].astype(kind)
+    return df
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The tables of a batch: ``clips`` (one row per clip, failed ones too), ``reps`` (one per rep)
+    and ``findings`` (one per rule x rep). ``results``: the per-clip rows they were built from."""
+
+    clips: pd.DataFrame
+    reps: pd.DataFrame
+    findings: pd.DataFrame
+    results: tuple[ClipRows, ...] = field(default=(), repr=False)
+    #: Clips skipped because a finished result with the same key was found in the output folder.
+    skipped: int = 0
+
+    @classmethod
+    def from_rows(cls, results: Iterable[ClipRows], *, skipped: int = 0) -> Dataset:
+        results = tuple(results)
+        return cls(
+            clips=_frame([r.clip for r in results], CLIP_COLUMNS),
+            reps=_frame([row for r in results for row in r.reps], REP_COLUMNS, METRIC_COLUMNS),
+            findings=_frame([row for r in results for row in r.findings], FINDING_COLUMNS),
+            results=results,
+            skipped=skipped,
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"clips": self.clips, "reps": self.reps, "findings": self.findings}
+
+    def to_parquet(self, folder: str | Path) -> list[Path]:
+        """Write ``clips.parquet``, ``reps.parquet`` and ``findings.parquet`` into ``folder``."""
+        return self._write(folder, "parquet")
+
+    def to_csv(self, folder: str | Path) -> list[Path]:
+        """Write ``clips.csv``, ``reps.csv`` and ``findings.csv`` into ``folder`` (empty cell = null)."""
+        return self._write(folder, "csv")
+
+    def _write(self, folder: str | Path, kind: str) -> list[Path]:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, df in self.tables().items():
+            path = folder / f"{name}.{kind}"
+            tmp = path.with_name(f".{path.name}.tmp")
+            if kind == "parquet":
+                df.to_parquet(tmp, index=False, engine="pyarrow")
+            else:
+                df.to_csv(tmp, index=False)
+            tmp.replace(path)
+            paths.append(path)
+        return paths
