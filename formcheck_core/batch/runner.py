@@ -58,7 +58,12 @@ def _pool_size(workers: int | None) -> int:
     return workers
 
 
-def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int, deliver: Callable[[_Task, ClipRows], None]) -> None:
+#: Local workers' stderr (native log lines) goes to this file in the output folder.
+WORKER_LOG = "workers.log"
+
+
+def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
+               deliver: Callable[[_Task, ClipRows], None], log_path: Path | None = None) -> None:  # fmt: skip
     """Run ``tasks`` in a pool of ``workers`` spawned processes; ``deliver`` each result as it finishes.
 
     A worker that dies takes the pool with it: the clips that were running are retried one at a
@@ -68,7 +73,8 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int, deliv
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(min(workers, max(len(tasks), 1)), mp_context=_SPAWN,
-                                   initializer=init_pool_worker, initargs=(options.plugins,))  # fmt: skip
+                                   initializer=init_pool_worker,
+                                   initargs=(options.plugins, str(log_path) if log_path else None))  # fmt: skip
 
     pending, suspects = deque(tasks), deque()
     running: dict[Any, tuple[_Task, bool]] = {}  # future -> (task, running alone)
@@ -169,7 +175,8 @@ def run_batch(
     ``rerun``: analyse clips even if ``out`` holds a finished result for the same content and
     options. ``notes``: called with one-line messages (skipped clips, paths matching nothing).
     Writes ``out/clips/<clip>/{analysis.json,rows.json}`` per clip as it finishes, then
-    ``out/{clips,reps,findings}.{parquet,csv}``. Raises FormcheckError for bad options before any
+    ``out/{clips,reps,findings}.{parquet,csv}``; local workers' native log lines go to
+    ``out/workers.log``. Raises FormcheckError for bad options before any
     clip runs; clip failures become rows. On KeyboardInterrupt the tables of the finished clips
     are written, then the interrupt propagates.
     """
@@ -227,7 +234,7 @@ def run_batch(
                 client = own_client = connect(scheduler)
             _run_dask(tasks, options, client, deliver)
         elif tasks:
-            _run_local(tasks, options, size, deliver)
+            _run_local(tasks, options, size, deliver, out / WORKER_LOG)
     finally:
         if bar is not None:
             bar.close()

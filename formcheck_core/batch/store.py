@@ -17,6 +17,10 @@ from .rows import ClipRows
 ROWS_FILE = "rows.json"
 ANALYSIS_FILE = "analysis.json"
 CLIPS_DIR = "clips"
+#: Failed clips with these exit codes are retried by the next run (a model missing, an internal
+#: error, a worker crash: the machine, not the clip); other failures (an unreadable file) are not,
+#: since the same bytes fail the same way.
+RETRIED_EXIT_CODES = (3, 70)
 
 
 def clip_dir(out: str | Path, clip: str) -> Path:
@@ -63,15 +67,17 @@ def load(out: str | Path, clip: str) -> tuple[ClipRows, dict[str, Any]] | None:
 
 def finished(out: str | Path, clip: str, key: str | None, *, report: bool) -> ClipRows | None:
     """The stored rows if this clip was already analysed with this key (and rendered, if ``report``);
-    failed clips are never counted as finished (they are retried)."""
+    a failure is final only for an exit code outside :data:`RETRIED_EXIT_CODES`."""
     if key is None:
         return None
     stored = load(out, clip)
     if stored is None:
         return None
     rows, record = stored
-    if record.get("key") != key or rows.status == "error" or (report and not record.get("report")):
+    if record.get("key") != key or (report and not record.get("report")):
         return None
+    if rows.status == "error":
+        return None if rows.clip.get("exit_code") in RETRIED_EXIT_CODES else rows
     if not (clip_dir(out, clip) / ANALYSIS_FILE).is_file():
         return None
     return rows

@@ -38,10 +38,15 @@ def pin_threads() -> None:
     _pinned = True
 
 
-def init_pool_worker(plugins: str | None) -> None:
+def init_pool_worker(plugins: str | None, log_path: str | None = None) -> None:
     """Initializer of a local pool process: ignore Ctrl-C (the parent stops the pool), pin threads,
-    and load the same plugins as the parent."""
+    load the same plugins as the parent, and send this process's stderr (MediaPipe's native log
+    lines, warnings) to ``log_path`` so they do not break the progress bar."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if log_path is not None:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
     pin_threads()
     if plugins is not None:
         os.environ["FORMCHECK_LOAD_PLUGINS"] = plugins

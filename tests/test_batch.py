@@ -1,0 +1,275 @@
+"""``formcheck batch``: real MediaPipe on short dev clips, a local process pool, a real Dask cluster.
+
+One batch (4 short dev clips, a truncated clip, a text file named .mp4, a missing path) is run
+once per module through the CLI with 2 local workers into a fresh pose cache; the other tests
+resume it, re-run it with new thresholds, run it through Dask and interrupt a run. Every broken
+input is made here in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+from formcheck_core.batch.discover import find_clips  # noqa: E402
+from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
+TABLES = ("clips", "reps", "findings")
+
+
+def cli(*args: str, env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "formcheck_core", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def tables(out: Path, kind: str = "parquet") -> dict[str, pd.DataFrame]:
+    read = pd.read_parquet if kind == "parquet" else pd.read_csv
+    return {t: read(out / f"{t}.{kind}") for t in TABLES}
+
+
+def without_timing(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["elapsed_s"], errors="ignore").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def batch_env(tmp_path_factory, pose_model) -> dict:
+    """Environment of the CLI runs: this checkout, the provisioned models, a fresh pose cache."""
+    cache = tmp_path_factory.mktemp("pose-cache")
+    return {**os.environ, "PYTHONPATH": str(ROOT), "FORMCHECK_CACHE": str(cache),
+            "FORMCHECK_MODELS": str(pose_model.parent)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, dev_clip) -> Path:
+    """A folder: 2 clips at the top, 2 in a subfolder, a truncated clip, a text file named .mp4, a .txt."""
+    folder = tmp_path_factory.mktemp("clips")
+    (folder / "sub").mkdir()
+    for i, stem in enumerate(CLIPS):
+        (folder / ("sub" if i >= 2 else ".") / f"{stem}.mp4").symlink_to(dev_clip(stem))
+    data = dev_clip("posereader_heellift").read_bytes()
+    (folder / "truncated.mp4").write_bytes(data[: len(data) // 10])
+    (folder / "notes.mp4").write_text("this is not a video\n" * 50)
+    (folder / "readme.txt").write_text("not a clip, and not named like one\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, inputs, batch_env):
+    out = tmp_path_factory.mktemp("batch") / "out"
+    missing = inputs.parent / "nowhere.mp4"
+    proc = cli("batch", str(inputs), str(missing), "--out", str(out), "--workers", "2", "--quiet", env=batch_env)
+    return proc, out
+
+
+def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run, inputs):
+    proc, out = first_run
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # some clips failed; the batch did not abort
+    assert "Traceback" not in proc.stderr + proc.stdout
+    t = tables(out)
+    clips = t["clips"].set_index("clip")
+    assert list(t["clips"].columns) == list(CLIP_COLUMNS)
+    assert sorted(clips.index) == sorted([*CLIPS, "truncated", "notes", "nowhere"])  # readme.txt not taken
+    assert set(clips.loc[list(CLIPS), "status"]) <= {"ok", "no_lift"}
+    assert (clips.loc[list(CLIPS), "status"] == "ok").sum() >= 3
+    assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
+    assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
+    # rows agree with each other and with each clip's analysis.json
+    assert list(t["reps"].columns[: len(REP_COLUMNS)]) == list(REP_COLUMNS)
+    assert set(METRIC_COLUMNS) <= set(t["reps"].columns)
+    assert list(t["findings"].columns) == list(FINDING_COLUMNS)
+    assert t["reps"].groupby("clip").size().reindex(clips.index, fill_value=0).tolist() == clips["reps"].fillna(0).tolist()
+    for stem in CLIPS:
+        export = json.loads((out / "clips" / stem / "analysis.json").read_text())
+        assert clips.loc[stem, "sha256"] == export["video"]["sha256"]
+        reps = t["reps"][t["reps"]["clip"] == stem].sort_values("rep")
+        assert reps["rep"].tolist() == [r["number"] for r in export["reps"]]
+        for row, rep in zip(reps.itertuples(), export["reps"]):
+            for name, value in rep["metrics"].items():
+                cell = getattr(row, name)
+                assert (value is None and pd.isna(cell)) or cell == pytest.approx(value), (stem, name)
+            for name, moment in rep["moments"].items():
+                assert getattr(row, f"{name}_frame") == moment["frame_index"]
+        found = t["findings"][t["findings"]["clip"] == stem]
+        assert len(found) == len(export["findings"]) == clips.loc[stem, "faults"] + (found["status"] != "fault").sum()
+        assert found[["rule_id", "status"]].values.tolist() == [[f["rule_id"], f["status"]] for f in export["findings"]]
+    for name in ("truncated", "notes", "nowhere"):
+        assert not (out / "clips" / name / "analysis.json").exists()
+    # CSV holds the same tables
+    csv = tables(out, "csv")
+    for name in TABLES:
+        assert list(csv[name].columns) == list(t[name].columns) and len(csv[name]) == len(t[name])
+
+
+def test_failed_clips_carry_the_message_formcheck_analyze_prints(first_run, inputs, batch_env, tmp_path):
+    _, out = first_run
+    clips = tables(out)["clips"].set_index("clip")
+    for name in ("notes", "truncated"):
+        proc = cli("analyze", str(inputs / f"{name}.mp4"), "--quiet", "--out", str(tmp_path / name), env=batch_env)
+        printed = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: error: ")]
+        assert len(printed) == 1, proc.stderr
+        assert clips.loc[name, "error"] == printed[0].removeprefix("formcheck: error: ")
+        assert clips.loc[name, "exit_code"] == proc.returncode == 2
+
+
+def test_batch_rows_agree_with_formcheck_analyze_of_one_clip(first_run, inputs, batch_env, tmp_path):
+    _, out = first_run
+    proc = cli("analyze", str(inputs / "posereader_good.mp4"), "--quiet", "--no-report", "--out", str(tmp_path),
+               env=batch_env)  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    alone = json.loads((tmp_path / "analysis.json").read_text())
+    batched = json.loads((out / "clips" / "posereader_good" / "analysis.json").read_text())
+    for key in ("video", "ok", "warnings", "reps", "findings", "verdicts", "options"):
+        assert batched[key] == alone[key], key
+
+
+def _pose_cache_state(env: dict) -> dict[str, float]:
+    root = Path(env["FORMCHECK_CACHE"]) / "pose"
+    return {p.name: p.stat().st_mtime_ns for p in root.glob("*.npz")}
+
+
+def _rows_state(out: Path) -> dict[str, int]:
+    return {p.parent.name: p.stat().st_mtime_ns for p in (out / "clips").glob("*/rows.json")}
+
+
+def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run, inputs, batch_env):
+    _, out = first_run
+    poses, rows = _pose_cache_state(batch_env), _rows_state(out)
+    assert len(poses) == len(CLIPS)
+    proc = cli("batch", str(inputs), "--out", str(out), "--workers", "2", "--quiet", env=batch_env)
+    assert "6 of 6 clips already analysed" in proc.stderr, proc.stderr
+    assert _rows_state(out) == rows  # nothing re-run, not even the unreadable files
+    assert len(tables(out)["clips"]) == 6
+    # new thresholds: every clip is re-evaluated, from the cached poses
+    proc = cli("batch", str(inputs), "--out", str(out), "--workers", "2", "--quiet",
+               "--threshold", "bent_arms.min_elbow_angle_deg=150", env=batch_env)  # fmt: skip
+    assert proc.returncode == 1 and "already analysed" not in proc.stderr, proc.stderr
+    assert _pose_cache_state(batch_env) == poses  # no pose was extracted
+    changed = _rows_state(out)
+    assert all(changed[c] != rows[c] for c in CLIPS)
+    findings = tables(out)["findings"]
+    assert (findings[findings.rule_id == "bent_arms"]["threshold"] == 150).all()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_batch_on_a_real_dask_cluster_gives_the_same_tables(first_run, inputs, batch_env, tmp_path):
+    """`dask scheduler` and `dask worker` as real processes on 127.0.0.1; `formcheck batch --scheduler`."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    _, local_out = first_run
+    cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(local_out), "--quiet",
+        env=batch_env)  # back to the default thresholds (cached: fast)  # fmt: skip
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+                             env=batch_env, stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler.log", "w"))  # fmt: skip
+    worker = None
+    try:
+        worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                                   "--host", "127.0.0.1"], env=batch_env, stdout=subprocess.DEVNULL,
+                                  stderr=open(logs / "worker.log", "w"))  # fmt: skip
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=120)
+        out = tmp_path / "dask-out"
+        proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out),
+                   "--scheduler", address, "--quiet", env=batch_env)  # fmt: skip
+        assert proc.returncode == 1, proc.stdout + proc.stderr + (logs / "worker.log").read_text()[-3000:]
+        assert "Traceback" not in proc.stderr
+    finally:
+        for p in (worker, sched):
+            if p is not None:
+                p.send_signal(signal.SIGINT)
+        for p in (worker, sched):
+            if p is not None:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    local, remote = tables(local_out), tables(out)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(without_timing(remote[name]), without_timing(local[name]))
+
+
+def test_local_cluster_through_the_python_api_gives_the_same_tables(first_run, inputs, batch_env, tmp_path, monkeypatch):
+    """A dask.distributed LocalCluster with 2 worker processes, via run_batch(client=...)."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from formcheck_core.batch import run_batch
+
+    _, local_out = first_run
+    monkeypatch.setenv("FORMCHECK_CACHE", batch_env["FORMCHECK_CACHE"])
+    monkeypatch.setenv("FORMCHECK_MODELS", batch_env["FORMCHECK_MODELS"])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        ds = run_batch([inputs, inputs.parent / "nowhere.mp4"], tmp_path / "out", client=client, progress=False)
+    assert len(ds.results) == 7 and os.getpid() not in {r.runtime["pid"] for r in ds.results}
+    local = tables(local_out)
+    for name, df in ds.tables().items():
+        pd.testing.assert_frame_equal(without_timing(df), without_timing(local[name]))
+
+
+def test_ctrl_c_leaves_the_finished_clips_on_disk(inputs, batch_env, tmp_path):
+    out = tmp_path / "out"
+    stems = ["posereader_good", "posereader_arm_bend", "posereader_rdl", "posereader_bad", "posereader_heellift"]
+    paths = [str(p) for p in sorted(inputs.rglob("*.mp4")) if p.stem in stems]
+    # every frame (30 fps): poses not cached yet, so each clip takes a few seconds
+    cmd = [sys.executable, "-m", "formcheck_core", "batch", *paths, "--out", str(out), "--workers", "1",
+           "--fps", "30", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=batch_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not list((out / "clips").glob("*/rows.json")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    done = sorted(p.parent.name for p in (out / "clips").glob("*/rows.json"))
+    assert 1 <= len(done) < len(paths)
+    clips = pd.read_parquet(out / "clips.parquet")
+    assert sorted(clips["clip"]) == done  # the tables hold exactly the finished clips
+    assert all((out / "clips" / c / "analysis.json").is_file() for c in done)
+
+
+def test_find_clips_takes_folders_recursively_globs_and_named_files(tmp_path):
+    for rel in ("a/x.mp4", "a/deep/y.MOV", "a/notes.txt", "b/x.mp4", "c.webm"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    found, notes = find_clips([tmp_path / "a", str(tmp_path / "b" / "*.mp4"), tmp_path / "a" / "notes.txt",
+                               tmp_path / "c.webm", tmp_path / "a" / "x.mp4", str(tmp_path / "none" / "*.mp4")])  # fmt: skip
+    paths = [Path(s.path).relative_to(tmp_path).as_posix() for s in found]
+    assert paths == ["a/deep/y.MOV", "a/x.mp4", "b/x.mp4", "a/notes.txt", "c.webm"]  # given order, no duplicate
+    names = [s.clip for s in found]
+    assert len(set(names)) == len(names) and names[0] == "y" and names[1].startswith("x-")
+    assert len(notes) == 1 and "none" in notes[0]
+
+
+def test_bad_options_fail_before_any_clip_runs(inputs, batch_env, tmp_path):
+    proc = cli("batch", str(inputs), "--out", str(tmp_path / "out"), "--threshold", "bent_arms.nope=3", env=batch_env)
+    assert proc.returncode == 4, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: error")]
+    assert len(errors) == 1 and "nope" in errors[0]
+    assert not (tmp_path / "out").exists()
+    proc = cli("batch", str(tmp_path / "empty-*.mp4"), "--out", str(tmp_path / "out"), env=batch_env)
+    assert proc.returncode == 1 and "no clips to analyse" in proc.stderr
