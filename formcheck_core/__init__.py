@@ -2,8 +2,9 @@
 
 Public API (imported lazily, so ``import formcheck_core`` stays cheap and loads no model)::
 
-    from formcheck_core import analyze
+    from formcheck_core import analyze, analyze_many
     analysis = analyze("deadlift.mp4")
+    dataset = analyze_many(["clips/"], workers=2)   # tidy tables: .clips, .reps, .findings
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it.
 _PUBLIC = {
     "analyze": "analysis",
+    "analyze_many": "batch.runner",
+    "Dataset": "batch.tables",
     "Analysis": "analysis",
     "FormcheckError": "errors",
     "Finding": "findings",
@@ -42,6 +45,8 @@ __all__ = sorted(_PUBLIC)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis, analyze
+    from .batch.runner import analyze_many
+    from .batch.tables import Dataset
     from .body import BodySeries, Moment, Rep, ViewEstimate
     from .coach import deterministic_cues
     from .cues import Cue

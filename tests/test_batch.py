@@ -22,8 +22,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
-from formcheck_core.batch.discover import find_clips  # noqa: E402
-from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
+from formcheck_core.batch.discover import find_clips
+from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
@@ -161,6 +161,9 @@ def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run
     assert all(changed[c] != rows[c] for c in CLIPS)
     findings = tables(out)["findings"]
     assert (findings[findings.rule_id == "bent_arms"]["threshold"] == 150).all()
+    # back to the default thresholds and all 7 inputs, as the other tests expect (cached: fast)
+    proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out), "--quiet", env=batch_env)
+    assert proc.returncode == 1 and len(tables(out)["clips"]) == 7, proc.stderr
 
 
 def _free_port() -> int:
@@ -175,33 +178,28 @@ def test_batch_on_a_real_dask_cluster_gives_the_same_tables(first_run, inputs, b
     from distributed import Client
 
     _, local_out = first_run
-    cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(local_out), "--quiet",
-        env=batch_env)  # back to the default thresholds (cached: fast)  # fmt: skip
     dask = str(Path(sys.executable).with_name("dask"))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp_path / "logs"
     logs.mkdir()
-    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
-                             env=batch_env, stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler.log", "w"))  # fmt: skip
-    worker = None
-    try:
+    with open(logs / "scheduler.log", "w") as slog, open(logs / "worker.log", "w") as wlog:
+        sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--dashboard-address", ":0"], env=batch_env, stdout=slog, stderr=slog)
         worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                                   "--host", "127.0.0.1"], env=batch_env, stdout=subprocess.DEVNULL,
-                                  stderr=open(logs / "worker.log", "w"))  # fmt: skip
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(1, timeout=120)
-        out = tmp_path / "dask-out"
-        proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out),
-                   "--scheduler", address, "--quiet", env=batch_env)  # fmt: skip
-        assert proc.returncode == 1, proc.stdout + proc.stderr + (logs / "worker.log").read_text()[-3000:]
-        assert "Traceback" not in proc.stderr
-    finally:
-        for p in (worker, sched):
-            if p is not None:
+                                   "--host", "127.0.0.1"], env=batch_env, stdout=wlog, stderr=wlog)
+        try:
+            with Client(address, timeout="60s") as client:
+                client.wait_for_workers(1, timeout=120)
+            out = tmp_path / "dask-out"
+            proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out),
+                       "--scheduler", address, "--quiet", env=batch_env)
+            assert proc.returncode == 1, proc.stdout + proc.stderr + (logs / "worker.log").read_text()[-3000:]
+            assert "Traceback" not in proc.stderr
+        finally:
+            for p in (worker, sched):
                 p.send_signal(signal.SIGINT)
-        for p in (worker, sched):
-            if p is not None:
+            for p in (worker, sched):
                 try:
                     p.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -273,3 +271,17 @@ def test_bad_options_fail_before_any_clip_runs(inputs, batch_env, tmp_path):
     assert not (tmp_path / "out").exists()
     proc = cli("batch", str(tmp_path / "empty-*.mp4"), "--out", str(tmp_path / "out"), env=batch_env)
     assert proc.returncode == 1 and "no clips to analyse" in proc.stderr
+
+
+def test_one_analysis_gives_the_same_rows_as_the_batch(first_run, inputs, batch_env, monkeypatch):
+    from formcheck_core.analysis import analyze
+    from formcheck_core.batch import Dataset
+
+    _, out = first_run
+    monkeypatch.setenv("FORMCHECK_CACHE", batch_env["FORMCHECK_CACHE"])  # the batch's poses
+    one = Dataset.from_analysis(analyze(inputs / "sub" / "posereader_arm_bend.mp4", progress=False))
+    batch = tables(out)
+    for name, df in one.tables().items():
+        mine = batch[name][batch[name]["clip"] == "posereader_arm_bend"]
+        assert len(df) == len(mine) > 0
+        pd.testing.assert_frame_equal(without_timing(df), without_timing(mine))

@@ -25,7 +25,7 @@ _PUBLIC = {
     "analyze_many": "runner",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [*sorted(_PUBLIC)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .discover import ClipSource, find_clips

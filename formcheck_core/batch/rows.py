@@ -35,12 +35,14 @@ CLIP_COLUMNS: dict[str, str] = {
     "lift": "string", "view": "string", "view_confidence": "float64", "side": "string",
     "video_fps": "float64", "width_px": "Int64", "height_px": "Int64", "frames_header": "Int64",
     "rotation_deg": "Int64", "sample_fps": "float64", "pose_model": "string", "samples": "Int64",
-    "samples_with_pose": "Int64", "reps": "Int64", "complete_reps": "Int64", "faults": "Int64",
+    "samples_with_pose": "Int64", "reps": "Int64", "complete_reps": "Int64", "partial_pulls": "Int64",
+    "faults": "Int64",
     "not_measurable": "Int64", "rule_errors": "Int64", "verdict": "string", "top_fault": "string",
     "elapsed_s": "float64",
 }  # fmt: skip
 REP_COLUMNS: dict[str, str] = {
-    "clip": "string", "rep": "Int64", "complete": "boolean", "start_sample": "Int64", "end_sample": "Int64",
+    "clip": "string", "rep": "Int64", "complete": "boolean", "partial_reason": "string",
+    "start_sample": "Int64", "end_sample": "Int64",
     **{c: t for m in MOMENT_NAMES for c, t in ((f"{m}_frame", "Int64"), (f"{m}_time_s", "float64"))},
     "verdict": "string", "top_fault": "string",
 }  # fmt: skip
@@ -89,6 +91,7 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
     video, pose, view, options = export["video"], export["pose"], export["view"] or {}, export["options"]
     set_verdict = next((v for v in export["verdicts"] if v["rep"] is None), None)
     status = [f["status"] for f in export["findings"]]
+    complete = sum(bool(r["complete"]) for r in export["reps"])
     row = {
         "clip": clip, "path": path, "sha256": video.get("sha256"),
         "status": "ok" if export["ok"] else "no_lift",
@@ -99,7 +102,7 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
         "height_px": video["height_px"], "frames_header": video["frame_count_header"],
         "rotation_deg": video["rotation_deg"], "sample_fps": options.get("fps"),
         "pose_model": pose["model_id"], "samples": pose["samples"], "samples_with_pose": pose["samples_with_pose"],
-        "reps": len(export["reps"]), "complete_reps": sum(bool(r["complete"]) for r in export["reps"]),
+        "reps": len(export["reps"]), "complete_reps": complete, "partial_pulls": len(export["reps"]) - complete,
         "faults": status.count("fault"), "not_measurable": status.count("not_measurable"),
         "rule_errors": len(export["rule_errors"]),
         "verdict": set_verdict["label"] if set_verdict else None,
@@ -116,6 +119,7 @@ def rep_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]]:
         verdict = verdicts.get(rep["number"])
         row: dict[str, Any] = {
             "clip": clip, "rep": rep["number"], "complete": rep["complete"],
+            "partial_reason": rep.get("partial_reason") or None,
             "start_sample": rep["start_sample"], "end_sample": rep["end_sample"],
             "verdict": verdict["label"] if verdict else None,
             "top_fault": (verdict["top_finding"] or {}).get("rule_id") if verdict else None,

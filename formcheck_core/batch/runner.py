@@ -78,6 +78,7 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
 
     pending, suspects = deque(tasks), deque()
     running: dict[Any, tuple[_Task, bool]] = {}  # future -> (task, running alone)
+    others = set(multiprocessing.active_children())  # processes that are not ours to stop
     pool = new_pool()
     try:
         while pending or suspects or running:
@@ -111,7 +112,7 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = new_pool()
     except BaseException:
-        for child in multiprocessing.active_children():  # the pool's workers: stop them now
+        for child in set(multiprocessing.active_children()) - others:  # the pool's workers: stop them now
             child.terminate()
         raise
     finally:

@@ -57,6 +57,16 @@ class Dataset:
             skipped=skipped,
         )
 
+    @classmethod
+    def from_analysis(cls, analysis, *, clip: str | None = None) -> Dataset:
+        """The tables of one :class:`~formcheck_core.analysis.Analysis` (``clip`` defaults to the file stem)."""
+        from ..export import to_dict
+        from .rows import rows_from_export
+
+        path = analysis.video.path
+        return cls.from_rows([rows_from_export(to_dict(analysis, include_series=False),
+                                               clip=clip or Path(path).stem, path=path)])  # fmt: skip
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"clips": self.clips, "reps": self.reps, "findings": self.findings}
 
