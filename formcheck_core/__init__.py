@@ -42,11 +42,11 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
+# analyze_many / Dataset (formcheck_core.batch) are not imported below even for type checkers:
+# batch reaches the report, which imports this package (an import cycle for the checker).
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis, analyze
-    from .batch.runner import analyze_many
-    from .batch.tables import Dataset
     from .body import BodySeries, Moment, Rep, ViewEstimate
     from .coach import deterministic_cues
     from .cues import Cue

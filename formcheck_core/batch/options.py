@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -56,12 +57,12 @@ class ClipOptions:
         )
 
     def fingerprint(self) -> str:
-        """Hex digest of everything that changes the results (not ``cache``).
+        """Hex digest of everything that changes the results (not ``cache``), including the code.
 
         Thresholds are resolved against the loaded rules first, so a change of a rule's default
-        limit (or of the plugins loaded) also changes the fingerprint.
+        limit (or of the plugins loaded) also changes the fingerprint; so does any change to
+        formcheck's own source (:func:`code_fingerprint`).
         """
-        from .. import __version__
         from ..rules import threshold_settings
 
         thresholds = threshold_settings(overrides=self.thresholds or {})
@@ -70,6 +71,19 @@ class ClipOptions:
             from ..video import file_sha256
 
             pose_model = file_sha256(pose_model)
-        payload = [__version__, self.fps, self.running_mode, self.num_poses, pose_model, self.height_cm,
+        payload = [code_fingerprint(), self.fps, self.running_mode, self.num_poses, pose_model, self.height_cm,
                    thresholds, self.plugins, self.lift]  # fmt: skip
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hex digest of the source of ``formcheck_core`` and ``formcheck_rules`` (every ``.py`` file's
+    path and bytes): results computed by other code are not reused."""
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for package in ("formcheck_core", "formcheck_rules"):
+        for path in sorted((root / package).rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
