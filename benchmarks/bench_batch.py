@@ -27,8 +27,18 @@ from formcheck_core.batch import ClipOptions, run_batch
 from formcheck_core.config import shared_dir
 
 #: Short dev clips (0.97-3.9 s; 600x600 and 1280x720), enough for a few rounds on 2 cores.
-CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl", "posereader_heellift",
-         "posereader_good_bad", "reel_bad_squatting_10", "reel_good_15", "reel_bad_07", "reel_bad_rounding_11")  # fmt: skip
+CLIPS = (
+    "posereader_good",
+    "posereader_bad",
+    "posereader_arm_bend",
+    "posereader_rdl",
+    "posereader_heellift",
+    "posereader_good_bad",
+    "reel_bad_squatting_10",
+    "reel_good_15",
+    "reel_bad_07",
+    "reel_bad_rounding_11",
+)
 
 
 def run_config(config: str, clips: list[Path], workers: int, fps: float) -> dict:
@@ -40,14 +50,22 @@ def run_config(config: str, clips: list[Path], workers: int, fps: float) -> dict
             from distributed import Client, LocalCluster
 
             t0 = time.perf_counter()
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
             client = Client(cluster)
             client.wait_for_workers(workers)
             startup_s = time.perf_counter() - t0
         try:
             t0 = time.perf_counter()
-            ds = run_batch(clips, Path(tmp) / "out", options=options, client=client, progress=False,
-                           workers=1 if config == "local1" else workers)  # fmt: skip
+            ds = run_batch(
+                clips,
+                Path(tmp) / "out",
+                options=options,
+                client=client,
+                progress=False,
+                workers=1 if config == "local1" else workers,
+            )
             wall_s = time.perf_counter() - t0
         finally:
             if client is not None:
@@ -62,8 +80,10 @@ def run_config(config: str, clips: list[Path], workers: int, fps: float) -> dict
         "startup_s": startup_s,
         "clips": len(ds.clips),
         "samples": int(ds.clips["samples"].sum()),
-        "workers": {pid: {"clips": len(v), "peak_rss_first_mib": v[0], "peak_rss_last_mib": max(v)}
-                    for pid, v in per_worker.items()},  # fmt: skip
+        "workers": {
+            pid: {"clips": len(v), "peak_rss_first_mib": v[0], "peak_rss_last_mib": max(v)}
+            for pid, v in per_worker.items()
+        },
     }
 
 
@@ -74,8 +94,13 @@ def same_clip_memory(clip: Path, times: int, fps: float) -> list[float]:
         for i in range(times):
             copies.append(Path(tmp) / f"copy{i}{clip.suffix}")
             copies[-1].symlink_to(clip)
-        ds = run_batch(copies, Path(tmp) / "out", options=ClipOptions(fps=fps or None, cache=False), workers=1,
-                       progress=False)  # fmt: skip
+        ds = run_batch(
+            copies,
+            Path(tmp) / "out",
+            options=ClipOptions(fps=fps or None, cache=False),
+            workers=1,
+            progress=False,
+        )
     return [r.runtime["peak_rss_mib"] for r in ds.results]
 
 
@@ -83,9 +108,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=2, help="N for the parallel configurations (default 2)")
     ap.add_argument("--repeats", type=int, default=1, help="interleaved rounds (median reported)")
-    ap.add_argument("--clips", type=int, default=len(CLIPS), help=f"how many of the {len(CLIPS)} short dev clips")
-    ap.add_argument("--fps", type=float, default=30, help="sampling rate (default 30: every frame; 0 = every frame)")
-    ap.add_argument("--same-clip", type=int, default=6, metavar="K", help="memory run: one clip K times (0 = skip)")
+    ap.add_argument(
+        "--clips", type=int, default=len(CLIPS), help=f"how many of the {len(CLIPS)} short dev clips"
+    )
+    ap.add_argument(
+        "--fps", type=float, default=30, help="sampling rate (default 30: every frame; 0 = every frame)"
+    )
+    ap.add_argument(
+        "--same-clip", type=int, default=6, metavar="K", help="memory run: one clip K times (0 = skip)"
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     dev = shared_dir() / "videos" / "dev"
@@ -97,28 +128,42 @@ def main() -> None:
         for config in configs:
             runs[config].append(run_config(config, clips, args.workers, args.fps))
     base = statistics.median(r["wall_s"] for r in runs["local1"])
-    print(f"{len(clips)} clips, {runs['local1'][0]['samples']} pose samples at {args.fps:g} fps, "
-          f"{os.cpu_count()} cores, median of {args.repeats} round(s), load average before/after "
-          f"{load0:.1f}/{os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"{'config':<8} {'wall s':>7} {'clips/min':>9} {'speed-up':>8}  per-worker peak RSS MiB (first -> last clip)")
+    print(
+        f"{len(clips)} clips, {runs['local1'][0]['samples']} pose samples at {args.fps:g} fps, "
+        f"{os.cpu_count()} cores, median of {args.repeats} round(s), load average before/after "
+        f"{load0:.1f}/{os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'config':<8} {'wall s':>7} {'clips/min':>9} {'speed-up':>8}  per-worker peak RSS MiB (first -> last clip)"
+    )
     summary = {}
     for config in configs:
         wall = statistics.median(r["wall_s"] for r in runs[config])
         last = runs[config][-1]
-        mem = ", ".join(f"{w['peak_rss_first_mib']:.0f}->{w['peak_rss_last_mib']:.0f} ({w['clips']} clips)"
-                        for w in last["workers"].values())  # fmt: skip
+        mem = ", ".join(
+            f"{w['peak_rss_first_mib']:.0f}->{w['peak_rss_last_mib']:.0f} ({w['clips']} clips)"
+            for w in last["workers"].values()
+        )
         print(f"{config:<8} {wall:7.1f} {60 * len(clips) / wall:9.1f} {base / wall:7.2f}x  {mem}")
-        summary[config] = {"wall_s": wall, "clips_per_min": 60 * len(clips) / wall, "speedup": base / wall,
-                           "runs": runs[config]}  # fmt: skip
+        summary[config] = {
+            "wall_s": wall,
+            "clips_per_min": 60 * len(clips) / wall,
+            "speedup": base / wall,
+            "runs": runs[config],
+        }
     dask_wall = summary["dask"]["wall_s"]
     local_wall = summary[f"local{args.workers}"]["wall_s"]
     startup = statistics.median(r["startup_s"] for r in runs["dask"])
-    print(f"Dask vs local pool ({args.workers} workers): {100 * (dask_wall / local_wall - 1):+.1f}% wall time "
-          f"(cluster start-up {startup:.1f} s, not included)")  # fmt: skip
+    print(
+        f"Dask vs local pool ({args.workers} workers): {100 * (dask_wall / local_wall - 1):+.1f}% wall time "
+        f"(cluster start-up {startup:.1f} s, not included)"
+    )
     if args.same_clip:
         summary["same_clip_peak_rss_mib"] = flat = same_clip_memory(clips[0], args.same_clip, args.fps)
-        print(f"one worker, {clips[0].stem} x{args.same_clip}: peak RSS MiB after each clip "
-              + " ".join(f"{m:.0f}" for m in flat))  # fmt: skip
+        print(
+            f"one worker, {clips[0].stem} x{args.same_clip}: peak RSS MiB after each clip "
+            + " ".join(f"{m:.0f}" for m in flat)
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1, default=str))
 

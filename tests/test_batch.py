@@ -22,8 +22,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
-from formcheck_core.batch.discover import find_clips
-from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS
+from formcheck_core.batch.discover import find_clips  # noqa: E402
+from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
@@ -48,8 +48,12 @@ def without_timing(df: pd.DataFrame) -> pd.DataFrame:
 def batch_env(tmp_path_factory, pose_model) -> dict:
     """Environment of the CLI runs: this checkout, the provisioned models, a fresh pose cache."""
     cache = tmp_path_factory.mktemp("pose-cache")
-    return {**os.environ, "PYTHONPATH": str(ROOT), "FORMCHECK_CACHE": str(cache),
-            "FORMCHECK_MODELS": str(pose_model.parent)}  # fmt: skip
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FORMCHECK_CACHE": str(cache),
+        "FORMCHECK_MODELS": str(pose_model.parent),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,9 @@ def inputs(tmp_path_factory, dev_clip) -> Path:
 def first_run(tmp_path_factory, inputs, batch_env):
     out = tmp_path_factory.mktemp("batch") / "out"
     missing = inputs.parent / "nowhere.mp4"
-    proc = cli("batch", str(inputs), str(missing), "--out", str(out), "--workers", "2", "--quiet", env=batch_env)
+    proc = cli(
+        "batch", str(inputs), str(missing), "--out", str(out), "--workers", "2", "--quiet", env=batch_env
+    )
     return proc, out
 
 
@@ -90,21 +96,33 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
     assert list(t["reps"].columns[: len(REP_COLUMNS)]) == list(REP_COLUMNS)
     assert set(METRIC_COLUMNS) <= set(t["reps"].columns)
     assert list(t["findings"].columns) == list(FINDING_COLUMNS)
-    assert t["reps"].groupby("clip").size().reindex(clips.index, fill_value=0).tolist() == clips["reps"].fillna(0).tolist()
+    assert (
+        t["reps"].groupby("clip").size().reindex(clips.index, fill_value=0).tolist()
+        == (clips["reps"] + clips["partial_pulls"]).fillna(0).tolist()
+    )
     for stem in CLIPS:
         export = json.loads((out / "clips" / stem / "analysis.json").read_text())
         assert clips.loc[stem, "sha256"] == export["video"]["sha256"]
         reps = t["reps"][t["reps"]["clip"] == stem].sort_values("rep")
-        assert reps["rep"].tolist() == [r["number"] for r in export["reps"]]
-        for row, rep in zip(reps.itertuples(), export["reps"]):
+        pulls = sorted(export["reps"] + export["partial_pulls"], key=lambda r: r["number"])
+        assert reps["rep"].tolist() == [r["number"] for r in pulls]
+        assert reps["complete"].tolist() == [r["complete"] for r in pulls]
+        assert (reps["complete"] == reps["verdict"].notna()).all()  # only complete reps are judged
+        for row, rep in zip(reps.itertuples(), pulls, strict=True):
             for name, value in rep["metrics"].items():
                 cell = getattr(row, name)
                 assert (value is None and pd.isna(cell)) or cell == pytest.approx(value), (stem, name)
             for name, moment in rep["moments"].items():
                 assert getattr(row, f"{name}_frame") == moment["frame_index"]
         found = t["findings"][t["findings"]["clip"] == stem]
-        assert len(found) == len(export["findings"]) == clips.loc[stem, "faults"] + (found["status"] != "fault").sum()
-        assert found[["rule_id", "status"]].values.tolist() == [[f["rule_id"], f["status"]] for f in export["findings"]]
+        assert (
+            len(found)
+            == len(export["findings"])
+            == clips.loc[stem, "faults"] + (found["status"] != "fault").sum()
+        )
+        assert found[["rule_id", "status"]].values.tolist() == [
+            [f["rule_id"], f["status"]] for f in export["findings"]
+        ]
     for name in ("truncated", "notes", "nowhere"):
         assert not (out / "clips" / name / "analysis.json").exists()
     # CSV holds the same tables
@@ -117,7 +135,9 @@ def test_failed_clips_carry_the_message_formcheck_analyze_prints(first_run, inpu
     _, out = first_run
     clips = tables(out)["clips"].set_index("clip")
     for name in ("notes", "truncated"):
-        proc = cli("analyze", str(inputs / f"{name}.mp4"), "--quiet", "--out", str(tmp_path / name), env=batch_env)
+        proc = cli(
+            "analyze", str(inputs / f"{name}.mp4"), "--quiet", "--out", str(tmp_path / name), env=batch_env
+        )
         printed = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: error: ")]
         assert len(printed) == 1, proc.stderr
         assert clips.loc[name, "error"] == printed[0].removeprefix("formcheck: error: ")
@@ -126,8 +146,15 @@ def test_failed_clips_carry_the_message_formcheck_analyze_prints(first_run, inpu
 
 def test_batch_rows_agree_with_formcheck_analyze_of_one_clip(first_run, inputs, batch_env, tmp_path):
     _, out = first_run
-    proc = cli("analyze", str(inputs / "posereader_good.mp4"), "--quiet", "--no-report", "--out", str(tmp_path),
-               env=batch_env)  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(inputs / "posereader_good.mp4"),
+        "--quiet",
+        "--no-report",
+        "--out",
+        str(tmp_path),
+        env=batch_env,
+    )
     assert proc.returncode in (0, 1), proc.stderr
     alone = json.loads((tmp_path / "analysis.json").read_text())
     batched = json.loads((out / "clips" / "posereader_good" / "analysis.json").read_text())
@@ -153,8 +180,18 @@ def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run
     assert _rows_state(out) == rows  # nothing re-run, not even the unreadable files
     assert len(tables(out)["clips"]) == 6
     # new thresholds: every clip is re-evaluated, from the cached poses
-    proc = cli("batch", str(inputs), "--out", str(out), "--workers", "2", "--quiet",
-               "--threshold", "bent_arms.min_elbow_angle_deg=150", env=batch_env)  # fmt: skip
+    proc = cli(
+        "batch",
+        str(inputs),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--quiet",
+        "--threshold",
+        "bent_arms.min_elbow_angle_deg=150",
+        env=batch_env,
+    )
     assert proc.returncode == 1 and "already analysed" not in proc.stderr, proc.stderr
     assert _pose_cache_state(batch_env) == poses  # no pose was extracted
     changed = _rows_state(out)
@@ -162,7 +199,9 @@ def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run
     findings = tables(out)["findings"]
     assert (findings[findings.rule_id == "bent_arms"]["threshold"] == 150).all()
     # back to the default thresholds and all 7 inputs, as the other tests expect (cached: fast)
-    proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out), "--quiet", env=batch_env)
+    proc = cli(
+        "batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out), "--quiet", env=batch_env
+    )
     assert proc.returncode == 1 and len(tables(out)["clips"]) == 7, proc.stderr
 
 
@@ -184,16 +223,44 @@ def test_batch_on_a_real_dask_cluster_gives_the_same_tables(first_run, inputs, b
     logs = tmp_path / "logs"
     logs.mkdir()
     with open(logs / "scheduler.log", "w") as slog, open(logs / "worker.log", "w") as wlog:
-        sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--dashboard-address", ":0"], env=batch_env, stdout=slog, stderr=slog)
-        worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                                   "--host", "127.0.0.1"], env=batch_env, stdout=wlog, stderr=wlog)
+        sched = subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+            env=batch_env,
+            stdout=slog,
+            stderr=slog,
+        )
+        worker = subprocess.Popen(
+            [
+                dask,
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            env=batch_env,
+            stdout=wlog,
+            stderr=wlog,
+        )
         try:
             with Client(address, timeout="60s") as client:
                 client.wait_for_workers(1, timeout=120)
             out = tmp_path / "dask-out"
-            proc = cli("batch", str(inputs), str(inputs.parent / "nowhere.mp4"), "--out", str(out),
-                       "--scheduler", address, "--quiet", env=batch_env)
+            proc = cli(
+                "batch",
+                str(inputs),
+                str(inputs.parent / "nowhere.mp4"),
+                "--out",
+                str(out),
+                "--scheduler",
+                address,
+                "--quiet",
+                env=batch_env,
+            )
             assert proc.returncode == 1, proc.stdout + proc.stderr + (logs / "worker.log").read_text()[-3000:]
             assert "Traceback" not in proc.stderr
         finally:
@@ -209,7 +276,9 @@ def test_batch_on_a_real_dask_cluster_gives_the_same_tables(first_run, inputs, b
         pd.testing.assert_frame_equal(without_timing(remote[name]), without_timing(local[name]))
 
 
-def test_local_cluster_through_the_python_api_gives_the_same_tables(first_run, inputs, batch_env, tmp_path, monkeypatch):
+def test_local_cluster_through_the_python_api_gives_the_same_tables(
+    first_run, inputs, batch_env, tmp_path, monkeypatch
+):
     """A dask.distributed LocalCluster with 2 worker processes, via run_batch(client=...)."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
@@ -219,9 +288,13 @@ def test_local_cluster_through_the_python_api_gives_the_same_tables(first_run, i
     _, local_out = first_run
     monkeypatch.setenv("FORMCHECK_CACHE", batch_env["FORMCHECK_CACHE"])
     monkeypatch.setenv("FORMCHECK_MODELS", batch_env["FORMCHECK_MODELS"])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:  # fmt: skip
-        ds = run_batch([inputs, inputs.parent / "nowhere.mp4"], tmp_path / "out", client=client, progress=False)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        ds = run_batch(
+            [inputs, inputs.parent / "nowhere.mp4"], tmp_path / "out", client=client, progress=False
+        )
     assert len(ds.results) == 7 and os.getpid() not in {r.runtime["pid"] for r in ds.results}
     local = tables(local_out)
     for name, df in ds.tables().items():
@@ -230,14 +303,36 @@ def test_local_cluster_through_the_python_api_gives_the_same_tables(first_run, i
 
 def test_ctrl_c_leaves_the_finished_clips_on_disk(inputs, batch_env, tmp_path):
     out = tmp_path / "out"
-    stems = ["posereader_good", "posereader_arm_bend", "posereader_rdl", "posereader_bad", "posereader_heellift"]
+    stems = [
+        "posereader_good",
+        "posereader_arm_bend",
+        "posereader_rdl",
+        "posereader_bad",
+        "posereader_heellift",
+    ]
     paths = [str(p) for p in sorted(inputs.rglob("*.mp4")) if p.stem in stems]
     # every frame (30 fps): poses not cached yet, so each clip takes a few seconds
-    cmd = [sys.executable, "-m", "formcheck_core", "batch", *paths, "--out", str(out), "--workers", "1",
-           "--fps", "30", "--quiet"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=batch_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "formcheck_core",
+        "batch",
+        *paths,
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--fps",
+        "30",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=batch_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 600
-    while not list((out / "clips").glob("*/rows.json")) and time.monotonic() < deadline and proc.poll() is None:
+    while (
+        not list((out / "clips").glob("*/rows.json")) and time.monotonic() < deadline and proc.poll() is None
+    ):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
@@ -254,17 +349,33 @@ def test_find_clips_takes_folders_recursively_globs_and_named_files(tmp_path):
     for rel in ("a/x.mp4", "a/deep/y.MOV", "a/notes.txt", "b/x.mp4", "c.webm"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"")
-    found, notes = find_clips([tmp_path / "a", str(tmp_path / "b" / "*.mp4"), tmp_path / "a" / "notes.txt",
-                               tmp_path / "c.webm", tmp_path / "a" / "x.mp4", str(tmp_path / "none" / "*.mp4")])  # fmt: skip
+    found, notes = find_clips(
+        [
+            tmp_path / "a",
+            str(tmp_path / "b" / "*.mp4"),
+            tmp_path / "a" / "notes.txt",
+            tmp_path / "c.webm",
+            tmp_path / "a" / "x.mp4",
+            str(tmp_path / "none" / "*.mp4"),
+        ]
+    )
     paths = [Path(s.path).relative_to(tmp_path).as_posix() for s in found]
-    assert paths == ["a/deep/y.MOV", "a/x.mp4", "b/x.mp4", "a/notes.txt", "c.webm"]  # given order, no duplicate
+    assert paths == [
+        "a/deep/y.MOV",
+        "a/x.mp4",
+        "b/x.mp4",
+        "a/notes.txt",
+        "c.webm",
+    ]  # given order, no duplicate
     names = [s.clip for s in found]
     assert len(set(names)) == len(names) and names[0] == "y" and names[1].startswith("x-")
     assert len(notes) == 1 and "none" in notes[0]
 
 
 def test_bad_options_fail_before_any_clip_runs(inputs, batch_env, tmp_path):
-    proc = cli("batch", str(inputs), "--out", str(tmp_path / "out"), "--threshold", "bent_arms.nope=3", env=batch_env)
+    proc = cli(
+        "batch", str(inputs), "--out", str(tmp_path / "out"), "--threshold", "bent_arms.nope=3", env=batch_env
+    )
     assert proc.returncode == 4, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: error")]
     assert len(errors) == 1 and "nope" in errors[0]

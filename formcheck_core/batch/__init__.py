@@ -25,7 +25,16 @@ _PUBLIC = {
     "analyze_many": "runner",
 }
 
-__all__ = [*sorted(_PUBLIC)]
+__all__ = [
+    "ClipOptions",
+    "ClipRows",
+    "ClipSource",
+    "Dataset",
+    "analyze_clip_rows",
+    "analyze_many",
+    "find_clips",
+    "run_batch",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .discover import ClipSource, find_clips

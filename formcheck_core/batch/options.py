@@ -71,8 +71,17 @@ class ClipOptions:
             from ..video import file_sha256
 
             pose_model = file_sha256(pose_model)
-        payload = [code_fingerprint(), self.fps, self.running_mode, self.num_poses, pose_model, self.height_cm,
-                   thresholds, self.plugins, self.lift]  # fmt: skip
+        payload = [
+            code_fingerprint(),
+            self.fps,
+            self.running_mode,
+            self.num_poses,
+            pose_model,
+            self.height_cm,
+            thresholds,
+            self.plugins,
+            self.lift,
+        ]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -30,27 +30,64 @@ WARNING_SEP = " | "
 
 #: Column -> pandas dtype, in table order. ``reps`` also gets one float column per metric.
 CLIP_COLUMNS: dict[str, str] = {
-    "clip": "string", "path": "string", "sha256": "string", "status": "string", "error": "string",
-    "error_type": "string", "exit_code": "Int64", "warnings": "string", "n_warnings": "Int64",
-    "lift": "string", "view": "string", "view_confidence": "float64", "side": "string",
-    "video_fps": "float64", "width_px": "Int64", "height_px": "Int64", "frames_header": "Int64",
-    "rotation_deg": "Int64", "sample_fps": "float64", "pose_model": "string", "samples": "Int64",
-    "samples_with_pose": "Int64", "reps": "Int64", "complete_reps": "Int64", "partial_pulls": "Int64",
+    "clip": "string",
+    "path": "string",
+    "sha256": "string",
+    "status": "string",
+    "error": "string",
+    "error_type": "string",
+    "exit_code": "Int64",
+    "warnings": "string",
+    "n_warnings": "Int64",
+    "lift": "string",
+    "view": "string",
+    "view_confidence": "float64",
+    "side": "string",
+    "video_fps": "float64",
+    "width_px": "Int64",
+    "height_px": "Int64",
+    "frames_header": "Int64",
+    "rotation_deg": "Int64",
+    "sample_fps": "float64",
+    "pose_model": "string",
+    "samples": "Int64",
+    "samples_with_pose": "Int64",
+    "reps": "Int64",
+    "partial_pulls": "Int64",
     "faults": "Int64",
-    "not_measurable": "Int64", "rule_errors": "Int64", "verdict": "string", "top_fault": "string",
+    "not_measurable": "Int64",
+    "rule_errors": "Int64",
+    "verdict": "string",
+    "top_fault": "string",
     "elapsed_s": "float64",
-}  # fmt: skip
+}
 REP_COLUMNS: dict[str, str] = {
-    "clip": "string", "rep": "Int64", "complete": "boolean", "partial_reason": "string",
-    "start_sample": "Int64", "end_sample": "Int64",
+    "clip": "string",
+    "rep": "Int64",
+    "complete": "boolean",
+    "partial_reason": "string",
+    "start_sample": "Int64",
+    "end_sample": "Int64",
     **{c: t for m in MOMENT_NAMES for c, t in ((f"{m}_frame", "Int64"), (f"{m}_time_s", "float64"))},
-    "verdict": "string", "top_fault": "string",
-}  # fmt: skip
+    "verdict": "string",
+    "top_fault": "string",
+}
 FINDING_COLUMNS: dict[str, str] = {
-    "clip": "string", "rep": "Int64", "rule_id": "string", "status": "string", "severity": "string",
-    "value": "float64", "threshold": "float64", "unit": "string", "metric": "string", "moment": "string",
-    "frame_index": "Int64", "time_s": "float64", "message": "string", "cue": "string",
-}  # fmt: skip
+    "clip": "string",
+    "rep": "Int64",
+    "rule_id": "string",
+    "status": "string",
+    "severity": "string",
+    "value": "float64",
+    "threshold": "float64",
+    "unit": "string",
+    "metric": "string",
+    "moment": "string",
+    "frame_index": "Int64",
+    "time_s": "float64",
+    "message": "string",
+    "cue": "string",
+}
 #: Metric columns of ``reps`` always present (plugin metrics add more).
 METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
 
@@ -73,13 +110,21 @@ class ClipRows:
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready rows (without the analysis text)."""
-        return {"clip": dict(self.clip), "reps": [dict(r) for r in self.reps],
-                "findings": [dict(f) for f in self.findings], "runtime": dict(self.runtime)}  # fmt: skip
+        return {
+            "clip": dict(self.clip),
+            "reps": [dict(r) for r in self.reps],
+            "findings": [dict(f) for f in self.findings],
+            "runtime": dict(self.runtime),
+        }
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ClipRows:
-        return cls(clip=record["clip"], reps=tuple(record["reps"]), findings=tuple(record["findings"]),
-                   runtime=record.get("runtime", {}))  # fmt: skip
+        return cls(
+            clip=record["clip"],
+            reps=tuple(record["reps"]),
+            findings=tuple(record["findings"]),
+            runtime=record.get("runtime", {}),
+        )
 
 
 def _only(columns: Mapping[str, str], row: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,39 +136,58 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
     video, pose, view, options = export["video"], export["pose"], export["view"] or {}, export["options"]
     set_verdict = next((v for v in export["verdicts"] if v["rep"] is None), None)
     status = [f["status"] for f in export["findings"]]
-    complete = sum(bool(r["complete"]) for r in export["reps"])
     row = {
-        "clip": clip, "path": path, "sha256": video.get("sha256"),
+        "clip": clip,
+        "path": path,
+        "sha256": video.get("sha256"),
         "status": "ok" if export["ok"] else "no_lift",
-        "error": None if export["ok"] else NO_LIFT_ERROR, "exit_code": 0 if export["ok"] else 1,
-        "warnings": WARNING_SEP.join(export["warnings"]) or None, "n_warnings": len(export["warnings"]),
-        "lift": export["lift"], "view": view.get("view"), "view_confidence": view.get("confidence"),
-        "side": export["side"], "video_fps": video["fps"], "width_px": video["width_px"],
-        "height_px": video["height_px"], "frames_header": video["frame_count_header"],
-        "rotation_deg": video["rotation_deg"], "sample_fps": options.get("fps"),
-        "pose_model": pose["model_id"], "samples": pose["samples"], "samples_with_pose": pose["samples_with_pose"],
-        "reps": len(export["reps"]), "complete_reps": complete, "partial_pulls": len(export["reps"]) - complete,
-        "faults": status.count("fault"), "not_measurable": status.count("not_measurable"),
+        "error": None if export["ok"] else NO_LIFT_ERROR,
+        "exit_code": 0 if export["ok"] else 1,
+        "warnings": WARNING_SEP.join(export["warnings"]) or None,
+        "n_warnings": len(export["warnings"]),
+        "lift": export["lift"],
+        "view": view.get("view"),
+        "view_confidence": view.get("confidence"),
+        "side": export["side"],
+        "video_fps": video["fps"],
+        "width_px": video["width_px"],
+        "height_px": video["height_px"],
+        "frames_header": video["frame_count_header"],
+        "rotation_deg": video["rotation_deg"],
+        "sample_fps": options.get("fps"),
+        "pose_model": pose["model_id"],
+        "samples": pose["samples"],
+        "samples_with_pose": pose["samples_with_pose"],
+        "reps": len(export["reps"]),
+        "partial_pulls": len(export.get("partial_pulls", ())),
+        "faults": status.count("fault"),
+        "not_measurable": status.count("not_measurable"),
         "rule_errors": len(export["rule_errors"]),
         "verdict": set_verdict["label"] if set_verdict else None,
         "top_fault": (set_verdict["top_finding"] or {}).get("rule_id") if set_verdict else None,
-    }  # fmt: skip
+    }
     return _only(CLIP_COLUMNS, row)
 
 
 def rep_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]]:
-    """The ``reps`` rows: one per rep, fixed columns then every metric (plugin metrics after the built-in ones)."""
+    """The ``reps`` rows: one per pull, complete reps (numbered 1..N) then partial pulls (N+1..,
+    ``complete`` False, not judged by the rules); fixed columns, then every metric (plugin metrics
+    after the built-in ones)."""
     verdicts = {v["rep"]: v for v in export["verdicts"] if v["rep"] is not None}
     out = []
-    for rep in export["reps"]:
+    pulls = sorted([*export["reps"], *export.get("partial_pulls", ())], key=lambda r: r["number"])
+    for rep in pulls:
         verdict = verdicts.get(rep["number"])
         row: dict[str, Any] = {
-            "clip": clip, "rep": rep["number"], "complete": rep["complete"],
+            "clip": clip,
+            "rep": rep["number"],
+            "complete": rep["complete"],
             "partial_reason": rep.get("partial_reason") or None,
-            "start_sample": rep["start_sample"], "end_sample": rep["end_sample"],
+            "start_sample": rep["start_sample"],
+            "end_sample": rep["end_sample"],
             "verdict": verdict["label"] if verdict else None,
             "top_fault": (verdict["top_finding"] or {}).get("rule_id") if verdict else None,
-        }  # fmt: skip
+        }
         for name, moment in rep["moments"].items():
             row[f"{name}_frame"] = moment["frame_index"]
             row[f"{name}_time_s"] = moment["time_s"]
@@ -142,8 +206,11 @@ def finding_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]
 
 def rows_from_export(export: Mapping[str, Any], *, clip: str, path: str) -> ClipRows:
     """All three row sets of an analysed clip from its export (``json.loads`` of ``analysis.json``)."""
-    return ClipRows(clip=clip_row(export, clip=clip, path=path), reps=tuple(rep_rows(export, clip=clip)),
-                    findings=tuple(finding_rows(export, clip=clip)))  # fmt: skip
+    return ClipRows(
+        clip=clip_row(export, clip=clip, path=path),
+        reps=tuple(rep_rows(export, clip=clip)),
+        findings=tuple(finding_rows(export, clip=clip)),
+    )
 
 
 def error_rows(exc: BaseException, *, clip: str, path: str, sha256: str | None = None) -> ClipRows:
@@ -155,13 +222,25 @@ def error_rows(exc: BaseException, *, clip: str, path: str, sha256: str | None =
         message, code = str(exc), exc.exit_code
     else:
         message, code = f"internal error: {type(exc).__name__}: {exc}", 70
-    row = {"clip": clip, "path": path, "sha256": sha256, "status": "error", "error": message,
-           "error_type": type(exc).__name__, "exit_code": code, "n_warnings": 0}  # fmt: skip
+    row = {
+        "clip": clip,
+        "path": path,
+        "sha256": sha256,
+        "status": "error",
+        "error": message,
+        "error_type": type(exc).__name__,
+        "exit_code": code,
+        "n_warnings": 0,
+    }
     return ClipRows(clip=_only(CLIP_COLUMNS, row))
 
 
 def analyze_clip_rows(
-    path: str | Path, options: ClipOptions | None = None, *, clip: str | None = None, report_dir: str | Path | None = None
+    path: str | Path,
+    options: ClipOptions | None = None,
+    *,
+    clip: str | None = None,
+    report_dir: str | Path | None = None,
 ) -> ClipRows:
     """Analyse one clip and return its rows of the three tables; never raises for a bad clip.
 
@@ -192,9 +271,14 @@ def analyze_clip_rows(
         except Exception as exc:
             note = f"report not rendered: {type(exc).__name__}: {exc}"
             warnings = WARNING_SEP.join(w for w in (rows.clip["warnings"], note) if w)
-            rows = ClipRows(clip={**rows.clip, "warnings": warnings, "n_warnings": rows.clip["n_warnings"] + 1},
-                            reps=rows.reps, findings=rows.findings)  # fmt: skip
-    return _finished(ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text), start)
+            rows = ClipRows(
+                clip={**rows.clip, "warnings": warnings, "n_warnings": rows.clip["n_warnings"] + 1},
+                reps=rows.reps,
+                findings=rows.findings,
+            )
+    return _finished(
+        ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text), start
+    )
 
 
 def _finished(rows: ClipRows, start: float) -> ClipRows:
@@ -204,6 +288,8 @@ def _finished(rows: ClipRows, start: float) -> ClipRows:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return ClipRows(
         clip={**rows.clip, "elapsed_s": round(time.perf_counter() - start, 3)},
-        reps=rows.reps, findings=rows.findings, analysis_json=rows.analysis_json,
+        reps=rows.reps,
+        findings=rows.findings,
+        analysis_json=rows.analysis_json,
         runtime={"pid": os.getpid(), "peak_rss_mib": round(rss, 1)},
-    )  # fmt: skip
+    )

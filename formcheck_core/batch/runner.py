@@ -62,8 +62,13 @@ def _pool_size(workers: int | None) -> int:
 WORKER_LOG = "workers.log"
 
 
-def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
-               deliver: Callable[[_Task, ClipRows], None], log_path: Path | None = None) -> None:  # fmt: skip
+def _run_local(
+    tasks: Sequence[_Task],
+    options: ClipOptions,
+    workers: int,
+    deliver: Callable[[_Task, ClipRows], None],
+    log_path: Path | None = None,
+) -> None:
     """Run ``tasks`` in a pool of ``workers`` spawned processes; ``deliver`` each result as it finishes.
 
     A worker that dies takes the pool with it: the clips that were running are retried one at a
@@ -72,11 +77,15 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
     from .worker import init_pool_worker, run_clip
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(min(workers, max(len(tasks), 1)), mp_context=_SPAWN,
-                                   initializer=init_pool_worker,
-                                   initargs=(options.plugins, str(log_path) if log_path else None))  # fmt: skip
+        return ProcessPoolExecutor(
+            min(workers, max(len(tasks), 1)),
+            mp_context=_SPAWN,
+            initializer=init_pool_worker,
+            initargs=(options.plugins, str(log_path) if log_path else None),
+        )
 
-    pending, suspects = deque(tasks), deque()
+    pending: deque[_Task] = deque(tasks)
+    suspects: deque[_Task] = deque()
     running: dict[Any, tuple[_Task, bool]] = {}  # future -> (task, running alone)
     others = set(multiprocessing.active_children())  # processes that are not ours to stop
     pool = new_pool()
@@ -84,10 +93,14 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
         while pending or suspects or running:
             if suspects and not running:
                 task = suspects.popleft()
-                running[pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)] = (task, True)
+                running[
+                    pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)
+                ] = (task, True)
             while not suspects and pending and len(running) < workers:
                 task = pending.popleft()
-                running[pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)] = (task, False)
+                running[
+                    pool.submit(run_clip, task.source.path, options, task.source.clip, task.report_dir)
+                ] = (task, False)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:
@@ -97,8 +110,10 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
                 except BrokenProcessPool:
                     broken = True
                     if alone:
-                        crash = WorkerCrashError(f"{task.source.path}: the worker process died while analysing "
-                                                 "this clip (a crash in native code or out of memory).")  # fmt: skip
+                        crash = WorkerCrashError(
+                            f"{task.source.path}: the worker process died while analysing "
+                            "this clip (a crash in native code or out of memory)."
+                        )
                         deliver(task, error_rows(crash, clip=task.source.clip, path=task.source.path))
                     else:
                         suspects.append(task)
@@ -119,21 +134,27 @@ def _run_local(tasks: Sequence[_Task], options: ClipOptions, workers: int,
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run_dask(tasks: Sequence[_Task], options: ClipOptions, client: Any, deliver: Callable[[_Task, ClipRows], None]) -> None:
+def _run_dask(
+    tasks: Sequence[_Task], options: ClipOptions, client: Any, deliver: Callable[[_Task, ClipRows], None]
+) -> None:
     """Submit one task per clip to a ``dask.distributed`` client; deliver results as they complete."""
     from distributed import as_completed
 
     from .worker import run_clip
 
-    futures = {client.submit(run_clip, t.source.path, options, t.source.clip, t.report_dir, pure=False): t
-               for t in tasks}  # fmt: skip
+    futures = {
+        client.submit(run_clip, t.source.path, options, t.source.clip, t.report_dir, pure=False): t
+        for t in tasks
+    }
     try:
         for fut in as_completed(futures):
             task = futures[fut]
             try:
                 rows = fut.result()
             except Exception as exc:  # e.g. KilledWorker: the clip crashed every worker that tried it
-                crash = WorkerCrashError(f"{task.source.path}: the Dask task failed: {type(exc).__name__}: {exc}")
+                crash = WorkerCrashError(
+                    f"{task.source.path}: the Dask task failed: {type(exc).__name__}: {exc}"
+                )
                 rows = error_rows(crash, clip=task.source.clip, path=task.source.path)
             deliver(task, rows)
     except BaseException:
@@ -150,8 +171,10 @@ def connect(scheduler: str) -> Any:
     try:
         return Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
-        raise FormcheckError(f"could not connect to the Dask scheduler at {scheduler}: {exc}. "
-                             "Start one with `dask scheduler` (see docs/batch.md).") from None  # fmt: skip
+        raise FormcheckError(
+            f"could not connect to the Dask scheduler at {scheduler}: {exc}. "
+            "Start one with `dask scheduler` (see docs/batch.md)."
+        ) from None
 
 
 def run_batch(
@@ -232,6 +255,7 @@ def run_batch(
     try:
         if tasks and (client is not None or scheduler is not None):
             if client is None:
+                assert scheduler is not None
                 client = own_client = connect(scheduler)
             _run_dask(tasks, options, client, deliver)
         elif tasks:

@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 TABLES = ("clips", "reps", "findings")
 
 
-def _frame(rows: Sequence[Mapping], columns: Mapping[str, str], extra_float: Sequence[str] = ()) -> pd.DataFrame:
+def _frame(
+    rows: Sequence[Mapping], columns: Mapping[str, str], extra_float: Sequence[str] = ()
+) -> pd.DataFrame:
     """A DataFrame with ``columns`` (typed as given), then ``extra_float``, then any further keys in first-seen order."""
     import pandas as pd
 
@@ -64,8 +66,13 @@ class Dataset:
         from .rows import rows_from_export
 
         path = analysis.video.path
-        return cls.from_rows([rows_from_export(to_dict(analysis, include_series=False),
-                                               clip=clip or Path(path).stem, path=path)])  # fmt: skip
+        return cls.from_rows(
+            [
+                rows_from_export(
+                    to_dict(analysis, include_series=False), clip=clip or Path(path).stem, path=path
+                )
+            ]
+        )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"clips": self.clips, "reps": self.reps, "findings": self.findings}

@@ -18,9 +18,14 @@ from .rows import ClipRows, analyze_clip_rows
 
 #: Thread-count variables set to 1 in a worker (unless already set).
 THREAD_ENV_VARS: tuple[str, ...] = (
-    DECODE_THREADS_ENV, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "OPENCV_FOR_THREADS_NUM",
-)  # fmt: skip
+    DECODE_THREADS_ENV,
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+)
 _pinned = False
 
 

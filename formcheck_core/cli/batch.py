@@ -10,22 +10,39 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .analyze import add_analysis_options
 
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="clips, folders (searched recursively for video files) or glob patterns")
-    parser.add_argument("--out", type=Path, default=Path("formcheck-batch"),
-                        help="folder for the tables and per-clip results (default: ./formcheck-batch)")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="clips, folders (searched recursively for video files) or glob patterns",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("formcheck-batch"),
+        help="folder for the tables and per-clip results (default: ./formcheck-batch)",
+    )
     add_analysis_options(parser)
     run = parser.add_argument_group("running")
-    run.add_argument("--workers", type=int, metavar="N",
-                     help="local worker processes (default: the number of cores)")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="run on an existing Dask cluster, e.g. tcp://host:8786 (see docs/batch.md)")
-    run.add_argument("--report", action=argparse.BooleanOptionalAction, default=False,
-                     help="also render each clip's HTML report (stills, curves; no annotated clip) "
-                          "into OUT/clips/<clip>/ (default: --no-report)")
-    run.add_argument("--rerun", action="store_true",
-                     help="analyse every clip again, even those already finished in --out")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")  # fmt: skip
+    run.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: the number of cores)"
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://host:8786 (see docs/batch.md)",
+    )
+    run.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also render each clip's HTML report (stills, curves; no annotated clip) "
+        "into OUT/clips/<clip>/ (default: --no-report)",
+    )
+    run.add_argument(
+        "--rerun", action="store_true", help="analyse every clip again, even those already finished in --out"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,18 +52,31 @@ def run(args: argparse.Namespace) -> int:
 
     options = ClipOptions.from_analyze_kwargs(analysis_options(args), plugins=args.plugins)
     try:
-        ds = run_batch(args.paths, args.out, options=options, workers=args.workers, scheduler=args.scheduler,
-                       report=args.report, rerun=args.rerun, progress=not args.quiet,
-                       notes=lambda msg: print(f"formcheck: {msg}", file=sys.stderr))  # fmt: skip
+        ds = run_batch(
+            args.paths,
+            args.out,
+            options=options,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            report=args.report,
+            rerun=args.rerun,
+            progress=not args.quiet,
+            notes=lambda msg: print(f"formcheck: {msg}", file=sys.stderr),
+        )
     except KeyboardInterrupt:
-        print(f"formcheck: interrupted; the finished clips are in {args.out} (tables written from them); "
-              "run the same command again to continue", file=sys.stderr)  # fmt: skip
+        print(
+            f"formcheck: interrupted; the finished clips are in {args.out} (tables written from them); "
+            "run the same command again to continue",
+            file=sys.stderr,
+        )
         return 130
     counts = ds.clips["status"].value_counts()
     ok, no_lift, failed = (int(counts.get(s, 0)) for s in ("ok", "no_lift", "error"))
-    print(f"{len(ds.clips)} clips: {ok} analysed, {no_lift} with no usable lift, {failed} failed"
-          f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {len(ds.reps)} reps, "
-          f"{len(ds.findings)} findings")  # fmt: skip
+    print(
+        f"{len(ds.clips)} clips: {ok} analysed, {no_lift} with no usable lift, {failed} failed"
+        f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {len(ds.reps)} reps, "
+        f"{len(ds.findings)} findings"
+    )
     for row in ds.clips[ds.clips["status"] == "error"].itertuples():
         print(f"  failed: {row.clip}: {row.error}", file=sys.stderr)
     print(f"tables: {args.out}/{{clips,reps,findings}}.{{parquet,csv}}; per clip: {args.out}/clips/<clip>/")
