@@ -396,3 +396,17 @@ def test_one_analysis_gives_the_same_rows_as_the_batch(first_run, inputs, batch_
         mine = batch[name][batch[name]["clip"] == "posereader_arm_bend"]
         assert len(df) == len(mine) > 0
         pd.testing.assert_frame_equal(without_timing(df), without_timing(mine))
+
+
+def test_report_option_renders_each_clips_html(inputs, batch_env, tmp_path, monkeypatch):
+    from formcheck_core.batch import run_batch
+
+    monkeypatch.setenv("FORMCHECK_CACHE", batch_env["FORMCHECK_CACHE"])
+    clip = inputs / "posereader_good.mp4"
+    ds = run_batch([clip], tmp_path, workers=1, report=True, progress=False)
+    assert ds.clips["status"].tolist() == ["ok"], ds.clips["error"].tolist()
+    page = tmp_path / "clips" / "posereader_good" / "index.html"
+    assert page.is_file() and "<html" in page.read_text()[:500].lower()
+    # a run without --report reuses the rendered result; a later --report run would too
+    assert run_batch([clip], tmp_path, workers=1, progress=False).skipped == 1
+    assert run_batch([clip], tmp_path, workers=1, report=True, progress=False).skipped == 1

@@ -250,6 +250,7 @@ def analyze_clip_rows(
     to render is added to the warnings). ``elapsed_s`` in the row is this call's wall time.
     """
     from ..analysis import analyze
+    from ..coach import deterministic_cues
     from ..export import to_json
 
     options = options or ClipOptions()
@@ -257,17 +258,17 @@ def analyze_clip_rows(
     start = time.perf_counter()
     try:
         analysis = analyze(path, **options.analyze_kwargs(), progress=False)
-        text = to_json(analysis)
+        cues = deterministic_cues(analysis)
+        text = to_json(analysis, cues=cues)  # as `formcheck analyze` without an LLM: the rule cues
         rows = rows_from_export(json.loads(text), clip=clip, path=str(path))
     except Exception as exc:  # every failure becomes the clip's row; KeyboardInterrupt still stops
         rows = error_rows(exc, clip=clip, path=str(path))
         return _finished(rows, start)
     if report_dir is not None:
         try:
-            from ..coach import deterministic_cues
             from ..report import write_report
 
-            write_report(analysis, deterministic_cues(analysis), report_dir, clip=False)
+            write_report(analysis, cues, report_dir, clip=False)
         except Exception as exc:
             note = f"report not rendered: {type(exc).__name__}: {exc}"
             warnings = WARNING_SEP.join(w for w in (rows.clip["warnings"], note) if w)
