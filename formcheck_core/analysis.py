@@ -103,6 +103,7 @@ def analyze(
     from .moments import segment_reps
     from .errors import PluginError
     from .plugins import plugin_reps
+    from .rules.engine import apply_rules, with_plugin_metrics
     from .view import estimate_view
 
     info = probe_video(path)
@@ -151,8 +152,7 @@ def analyze(
     result = Analysis(
         body=body, view=view, reps=reps, partial_pulls=partial, warnings=tuple(warnings), back=back_s, **base
     )
+    result = with_plugin_metrics(result)  # plugin metrics are measurements: computed with or without rules
     if rules:
-        from .rules.engine import apply_rules
-
         result = apply_rules(result, thresholds=thresholds)
     return result

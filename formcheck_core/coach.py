@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .cues import Cue
 from .findings import Finding
 from .rules.verdicts import exceedance, finding_priority
+from .vocabulary import FAULT, MOMENT_LABEL, NOT_MEASURABLE, OK
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -26,20 +27,11 @@ if TYPE_CHECKING:
 MIN_CUES = 3
 MAX_CUES = 5
 
-#: How the key moments read in a "why" line.
-MOMENT_LABELS: dict[str, str] = {
-    "setup": "setup",
-    "liftoff": "lift-off",
-    "knee_pass": "knee pass",
-    "lockout": "lockout",
-}
-
-
 def _where(f: Finding) -> str:
     """ "rep 2 at lift-off (frame 123, 4.10 s)" """
     parts = [f"rep {f.rep}" if f.rep is not None else "the set"]
     if f.moment:
-        parts.append(f"at {MOMENT_LABELS.get(f.moment, f.moment.replace('_', ' '))}")
+        parts.append(f"at {MOMENT_LABEL.get(f.moment, f.moment.replace('_', ' '))}")
     where = " ".join(parts)
     if f.frame_index is not None and f.time_s is not None:
         where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
@@ -86,7 +78,7 @@ def cues_from_findings(
         faults = [f for f in group if f.is_fault]
         if not faults:
             continue
-        measured = sum(f.status in ("fault", "ok") for f in group)
+        measured = sum(f.status in (FAULT, OK) for f in group)
         worst = max(faults, key=finding_priority)
         share = len(faults) / max(measured, 1)
         faulted.append(
@@ -112,7 +104,7 @@ def cues_from_findings(
         for rule_id, group in groups.items():
             if any(f.is_fault for f in group):
                 continue
-            measured = [f for f in group if f.status == "ok" and f.value is not None]
+            measured = [f for f in group if f.status == OK and f.value is not None]
             if measured:
                 closest = min(measured, key=exceedance)
                 oks.append((exceedance(closest), rule_id, closest, len(measured)))
@@ -127,8 +119,8 @@ def cues_from_findings(
 
     if len(out) < min(MIN_CUES, max_cues):
         unmeasured = sorted(
-            {f.rule_id for f in findings if f.status == "not_measurable"}
-            - {f.rule_id for f in findings if f.status in ("fault", "ok")}
+            {f.rule_id for f in findings if f.status == NOT_MEASURABLE}
+            - {f.rule_id for f in findings if f.status in (FAULT, OK)}
         )
         if unmeasured or not findings:
             what = (

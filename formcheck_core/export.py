@@ -68,7 +68,10 @@ def to_dict(analysis: Analysis, *, include_series: bool = True, cues: Any = None
         "findings": [_clean(f) for f in analysis.findings],
         "rule_errors": [_clean(e) for e in analysis.rule_errors],
         "verdicts": [_clean(v) for v in analysis.verdicts],
-        "metric_definitions": METRICS,
+        "metric_definitions": {
+            **METRICS,
+            **{n: d["description"] for n, d in analysis.options.get("plugin_metrics", {}).items()},
+        },
     }
     if cues is not None:
         out["cues"] = [_clean(c) for c in cues]

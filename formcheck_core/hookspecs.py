@@ -13,6 +13,7 @@ from pluggy import HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
     from .body import BodySeries, Rep, ViewEstimate
+    from .metric_spec import MetricSpec
     from .rules.model import Rule
 
 hookspec = HookspecMarker("formcheck")
@@ -25,11 +26,17 @@ def register_rules(register: Callable[[Rule], None]) -> None:
 
 
 @hookspec
-def register_metrics(register: Callable[[str, str, Callable[..., float]], None]) -> None:
-    """Register extra per-rep metrics: ``register(name, description, fn(body, rep, view) -> float)``.
+def register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    """Register extra per-rep metrics: call ``register(MetricSpec(...))`` once per metric.
 
-    The name carries the unit (``_deg``, ``_rel``, ``_px``, ``_s``); return NaN when not measurable.
-    Rules read them from ``Rep.metrics`` like the built-in metrics.
+    The spec's ``measure(inp)`` reads one rep (:class:`~formcheck_core.metric_spec.RepInput`:
+    ``body``, ``rep``, ``view``, ``height_cm``) and returns a float, or ``(value, sample)`` to say
+    where it was read; NaN = not measurable. The name carries the unit (``_deg``, ``_rel``,
+    ``_px``, ``_cm``, ``_s``). :func:`formcheck_core.analysis.analyze` stores them in
+    ``Rep.metrics`` beside the built-in ones (with or without rules), rules read them the same
+    way, and the LLM prompt, ``analysis.json`` and the stills use the spec's description, glossary
+    text, series and joints. Deprecated but accepted: ``register(name, description, fn(body, rep,
+    view) -> float)``.
     """
 
 

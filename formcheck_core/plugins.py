@@ -25,7 +25,8 @@ from . import hookspecs
 from .errors import PluginError
 from .findings import RuleError
 from .hookspecs import hookimpl
-from .metrics import METRICS
+from .metric_spec import MetricSpec, legacy_metric
+from .metrics import METRIC_SPECS, METRICS
 from .rules.model import Rule
 
 if TYPE_CHECKING:
@@ -43,9 +44,12 @@ __all__ = [
     "get_plugins",
     "hookimpl",
     "load_plugins",
+    "metric_specs",
     "new_plugin_manager",
     "plugin_reps",
+    "register_metric",
     "register_rule",
+    "temporary_metric",
     "temporary_rule",
     "unregister_rule",
 ]
@@ -220,6 +224,42 @@ def temporary_rule(rule: Rule, *, manager: pluggy.PluginManager | None = None) -
         unregister_rule(rule.id, manager=manager)
 
 
+class _RuntimeMetrics:
+    """A plugin object holding metrics registered at run time (notebooks, tests)."""
+
+    def __init__(self, *specs: MetricSpec) -> None:
+        self.specs = specs
+
+    @hookimpl
+    def register_metrics(self, register: Callable[[MetricSpec], None]) -> None:
+        for spec in self.specs:
+            register(spec)
+
+
+def register_metric(spec: MetricSpec, *, manager: pluggy.PluginManager | None = None) -> str:
+    """Register one metric at run time; returns its plugin name. Re-registering a name replaces it."""
+    if not isinstance(spec, MetricSpec):
+        raise TypeError(f"register_metric() expects a MetricSpec, got {type(spec).__name__}")
+    manager = manager or get_plugin_manager()
+    name = RUNTIME_PREFIX + "metric:" + spec.name
+    if manager.get_plugin(name) is not None:
+        manager.unregister(name=name)
+    manager.register(_RuntimeMetrics(spec), name=name)
+    return name
+
+
+@contextmanager
+def temporary_metric(
+    spec: MetricSpec, *, manager: pluggy.PluginManager | None = None
+) -> Iterator[MetricSpec]:
+    """Register ``spec`` for the duration of a ``with`` block (e.g. one test)."""
+    name = register_metric(spec, manager=manager)
+    try:
+        yield spec
+    finally:
+        (manager or get_plugin_manager()).unregister(name=name)
+
+
 def plugin_reps(
     body: BodySeries, view: ViewEstimate, lift: str, manager: pluggy.PluginManager | None = None
 ) -> tuple[Rep, ...] | None:
@@ -246,12 +286,18 @@ class LoadedRule:
 
 @dataclass(frozen=True)
 class LoadedMetric:
-    """An extra per-rep metric contributed by a plugin: ``fn(body, rep, view) -> float``."""
+    """An extra per-rep metric contributed by a plugin, and the plugin's name."""
 
-    name: str
-    description: str
-    fn: Callable[..., float]
+    spec: MetricSpec
     plugin: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
 
 
 def collect_rules(pm: pluggy.PluginManager | None = None) -> tuple[dict[str, LoadedRule], list[RuleError]]:
@@ -290,7 +336,12 @@ def collect_rules(pm: pluggy.PluginManager | None = None) -> tuple[dict[str, Loa
 def collect_metrics(
     pm: pluggy.PluginManager | None = None,
 ) -> tuple[dict[str, LoadedMetric], list[RuleError]]:
-    """Extra per-rep metrics registered by plugins, by name, and registration errors."""
+    """Extra per-rep metrics registered by plugins, by name, and registration errors.
+
+    A plugin calls ``register(MetricSpec(...))``; the old form ``register(name, description,
+    fn(body, rep, view))`` is still accepted (deprecated). A name already taken (a built-in or an
+    earlier plugin's) is reported and skipped.
+    """
     pm = pm or get_plugin_manager()
     metrics: dict[str, LoadedMetric] = {}
     errors: list[RuleError] = []
@@ -299,11 +350,19 @@ def collect_metrics(
         found: list[LoadedMetric] = []
 
         def register(
-            name: str, description: str, fn: Callable[..., float], _found=found, _plugin=plugin
+            spec: MetricSpec | str,
+            description: str | None = None,
+            fn: Callable[..., float] | None = None,
+            _found: list[LoadedMetric] = found,
+            _plugin: str = plugin,
         ) -> None:
-            if not callable(fn):
-                raise TypeError(f"metric {name!r}: fn must be callable")
-            _found.append(LoadedMetric(str(name), str(description), fn, _plugin))
+            if not isinstance(spec, MetricSpec):
+                if description is None or fn is None:
+                    raise TypeError(
+                        f"register() expects a MetricSpec (or name, description, fn), got {type(spec).__name__}"
+                    )
+                spec = legacy_metric(spec, description, fn)
+            _found.append(LoadedMetric(spec, _plugin))
 
         try:
             _call_impl(impl, register)
@@ -316,6 +375,12 @@ def collect_metrics(
             else:
                 metrics[m.name] = m
     return metrics, errors
+
+
+def metric_specs(pm: pluggy.PluginManager | None = None) -> dict[str, MetricSpec]:
+    """The metric registry: every built-in metric's spec, then every plugin metric's, by name."""
+    plugin_metrics, _ = collect_metrics(pm)
+    return {**METRIC_SPECS, **{name: m.spec for name, m in plugin_metrics.items()}}
 
 
 def _call_impl(impl: Any, register: Callable[..., None]) -> None:

@@ -22,7 +22,8 @@ from .analysis import Analysis
 from .cues import Cue
 from .findings import Finding
 from .render.outputs import CLIP_NAME, RenderedOutputs, render_all
-from .render.stills import MOMENT_LABEL, Still, format_value
+from .render.stills import Still
+from .vocabulary import CLEAN, FAULT, MOMENT_LABEL, NEEDS_WORK, NOT_MEASURABLE, OK, format_limit, format_value
 
 REPORT_NAME = "index.html"
 _NOTE = (
@@ -83,7 +84,7 @@ def _anchor(still: Still) -> str:
 
 
 def _verdict_badge(label: str) -> str:
-    cls = "v-clean" if label == "clean" else "v-needs" if label == "needs work" else "v-other"
+    cls = "v-clean" if label == CLEAN else "v-needs" if label == NEEDS_WORK else "v-other"
     return f'<span class="verdict {cls}">{_e(label)}</span>'
 
 
@@ -133,14 +134,14 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
     return "\n".join(parts)
 
 
-_STATUS_TEXT = {"fault": "✗ fault", "ok": "✓ ok", "not_measurable": "– not measurable"}
+_STATUS_TEXT = {FAULT: "✗ fault", OK: "✓ ok", NOT_MEASURABLE: "– not measurable"}
 
 
 def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
     """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
     if not findings:
         return "<p>No rule findings.</p>"
-    order = {"fault": 0, "ok": 1, "not_measurable": 2}
+    order = {FAULT: 0, OK: 1, NOT_MEASURABLE: 2}
     items = []
     for f in sorted(findings, key=lambda f: (order.get(f.status, 3), f.rule_id)):
         still = _still_for(stills, f.rep, f.frame_index)
@@ -149,8 +150,8 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
             when = f'<a href="#{_anchor(still)}">{when}</a>'
         numbers = ""
         if f.value is not None or f.threshold is not None:
-            numbers = (f' <span class="num">{_e(format_value(f.value, f.unit))}'
-                       f" · limit {_e(format_value(f.threshold, f.unit))}</span>")  # fmt: skip
+            numbers = (f' <span class="num">{_e(format_value(f.value, f.unit, limit=f.threshold))}'
+                       f" · limit {_e(format_limit(f.threshold, f.unit))}</span>")  # fmt: skip
         items.append(
             f'<li class="{_e(f.status)}"><div><b>{_e(_STATUS_TEXT.get(f.status, f.status))}</b> '
             f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"

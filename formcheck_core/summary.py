@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .analysis import Analysis
 from .cues import Cue
+from .vocabulary import OK
 
 #: Metrics shown per rep in the summary, with a short label and unit.
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -66,7 +67,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         if reached is not None:
             lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
         for f in analysis.findings:
-            if f.rep == rep.number and f.status != "ok":
+            if f.rep == rep.number and f.status != OK:
                 lines.append(f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}")
     for pull in analysis.partial_pulls:
         moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in pull.moments.values())

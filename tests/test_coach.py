@@ -34,7 +34,7 @@ def assert_grounded(cue, analysis):
     assert match, cue
     f = match[0]
     assert (cue.moment, cue.frame_index, cue.time_s, cue.unit) == (f.moment, f.frame_index, f.time_s, f.unit)
-    number = format_value(f.value, f.unit).split()[0]
+    number = format_value(f.value, f.unit, limit=f.threshold).split()[0]
     assert number in cue.text and number in cue.why
     assert f"frame {f.frame_index}" in cue.why and f"rep {f.rep}" in cue.why
     assert cue.source == "rules"

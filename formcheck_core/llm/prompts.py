@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK
+
 COACH_SYSTEM_PROMPT = """\
 You are an experienced strength coach. You receive measurements of one lifter's set, taken from \
 a video by pose estimation, and you give the lifter 3 to 5 coaching cues, the most important first.
@@ -144,15 +146,15 @@ def _finding(f) -> dict:
         d["metric"] = f.metric
     if f.moment:
         d["moment"] = f.moment
-        if f.status == "fault" and (t := rounded(f.time_s, 2)) is not None:
+        if f.status == FAULT and (t := rounded(f.time_s, 2)) is not None:
             d["t_s"] = t  # when the fault was measured: the only time a cue may cite
-    for key in ("value", "threshold") if f.status != "ok" else ():  # ok: the metric table has the value
+    for key in ("value", "threshold") if f.status != OK else ():  # ok: the metric table has the value
         v = rounded(getattr(f, key), decimals)
         if v is not None:
             d[key] = v
     if f.unit:
         d["unit"] = f.unit
-    if f.message and f.status == "not_measurable":
+    if f.message and f.status == NOT_MEASURABLE:
         d["message"] = f.message
     if f.cue and f.is_fault:
         d["rule_cue"] = f.cue
@@ -330,7 +332,7 @@ def _metric_table(data: Mapping[str, Any], meanings: bool = True) -> list[str]:
 def _finding_line(f: Mapping[str, Any], where: str) -> str:
     unit = f" {f['unit']}" if f.get("unit") else ""
     line = f"- {where} {f['rule_id']}: {f['status'].upper().replace('_', ' ')}"
-    if f["status"] == "fault":
+    if f["status"] == FAULT:
         line += f" ({f['severity']})"
         if f.get("moment") and f.get("t_s") is not None:
             line += f" at {f['moment']} ({f['t_s']} s)"
@@ -352,13 +354,13 @@ def _findings_block(data: Mapping[str, Any]) -> list[str]:
     if not rows:
         return ["Rule findings: none."]
     lines = ["Rule findings (faults first):"]
-    order = {"fault": 0, "not_measurable": 1}
+    order = {FAULT: 0, NOT_MEASURABLE: 1}
     for where, f in sorted(rows, key=lambda wf: order.get(wf[1]["status"], 2)):
-        if f["status"] != "ok":
+        if f["status"] != OK:
             lines.append(_finding_line(f, where))
     ok: dict[str, list[str]] = {}
     for where, f in rows:
-        if f["status"] == "ok":
+        if f["status"] == OK:
             ok.setdefault(f["rule_id"], []).append(where.replace("rep ", ""))
     if ok:
         lines.append("- within threshold (ok, do not correct): "

@@ -18,11 +18,12 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..body import Rep
+from ..vocabulary import MOMENT_LABEL, format_value
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox
 from .overlay import is_bar_metric
-from .stills import MOMENT_LABEL, STILL_WIDTH_PX, format_value, rep_view_box, write_png
+from .stills import STILL_WIDTH_PX, rep_view_box, write_png
 from .style import Style, TextItem
 
 PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 220), (90, 255, 120))

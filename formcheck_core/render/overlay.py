@@ -20,6 +20,7 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..metrics import angle_source
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
+from ..vocabulary import FAULT, OK, format_limit, format_value
 from . import style as st
 from .layout import ViewBox, keypoints_px, sample_for_frame, visible_side
 from .style import BGR, Style, TextItem
@@ -148,18 +149,18 @@ def emphasis_for(analysis: Analysis, findings: Sequence[Finding]) -> Emphasis:
     joints: dict[str, str] = {}
     angles: list[str] = []
     for f in findings:
-        if f.status not in ("fault", "ok"):
+        if f.status not in (FAULT, OK):
             continue
         angles.extend(series_for_metric(f.metric))
         located = threshold_on_series(analysis, f, at_frame=True)
         if located is not None:
             series, limit = located
-            if status.get(series) != "fault":
+            if status.get(series) != FAULT:
                 status[series] = f.status
             if f.is_fault or series not in thresholds:
                 thresholds[series] = limit
         for joint in joints_for_metric(f.metric):
-            if joints.get(joint) != "fault":
+            if joints.get(joint) != FAULT:
                 joints[joint] = f.status
     return Emphasis(status, thresholds, joints, tuple(dict.fromkeys(angles)))
 
@@ -319,10 +320,9 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
 
 def format_angle(label: str, value_deg: float, threshold: float | None = None) -> str:
     """Read-out text, e.g. ``"hip 142°"`` or ``"lean 68° (limit 60°)"``."""
-    text = f"{label} {value_deg:.0f}°"
-    if threshold is not None and math.isfinite(threshold):
-        text += f" (limit {threshold:g}°)"
-    return text
+    if threshold is None or not math.isfinite(threshold):
+        return f"{label} {format_value(value_deg, 'deg')}"
+    return f"{label} {format_value(value_deg, 'deg', limit=threshold)} (limit {format_limit(threshold, 'deg')})"
 
 
 def displayed_series(analysis: Analysis, series: str, *, raw: bool = False) -> str:
@@ -405,7 +405,7 @@ def draw_pose(
         s = emph.status.get(spec.series)
         colour = st.STATUS_COLOUR.get(s, st.ANGLE) if s else st.ANGLE
         text = format_angle(spec.label, value, emph.thresholds.get(spec.series))
-        lab = draw_angle_arc(img, v, a, c, text, colour, style, emphasise=s == "fault")
+        lab = draw_angle_arc(img, v, a, c, text, colour, style, emphasise=s == FAULT)
         if lab is not None:
             labels.append(lab)
     avoid = [kp[LANDMARK[f"{side}_{j}"]] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]

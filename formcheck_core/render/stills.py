@@ -8,7 +8,6 @@ the cue. A finding whose frame is a key moment shares that moment's still.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,16 @@ import numpy as np
 from ..analysis import Analysis
 from ..body import Rep
 from ..findings import Finding
-from ..vocabulary import MOMENT_HELP, MOMENT_LABEL, MOMENT_NAMES
+from ..vocabulary import (
+    FAULT,
+    MOMENT_HELP,
+    MOMENT_LABEL,
+    MOMENT_NAMES,
+    NOT_MEASURABLE,
+    OK,
+    format_limit,
+    format_value,
+)
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox, lifter_box, sample_for_frame, view_box
@@ -50,19 +58,6 @@ class Still:
             parts.append(self.findings[0].rule_id.replace("_", " "))
         parts += [f"{self.time_s:.2f} s", f"frame {self.frame_index}"]
         return " · ".join(parts)
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A finding value with its unit: ``68°``, ``0.05 body lengths``, ``3.1 cm``, ``n/a``."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit in ("deg", "°"):
-        return f"{value:.0f}°"
-    if unit in ("body_lengths", "rel"):
-        return f"{value:.2f} body lengths"
-    if unit in ("px", "cm", "s"):
-        return f"{value:.1f} {unit}" if unit != "px" else f"{value:.0f} px"
-    return f"{value:.3g} {unit}".strip()
 
 
 def _ordered_moments(rep: Rep) -> list[str]:
@@ -133,16 +128,17 @@ def finding_line(f: Finding) -> str:
     """Short still/caption line: ``"✗ excessive torso lean: 81° (limit 62°)"`` (message if no numbers)."""
     mark = st.STATUS_MARK.get(f.status, "•")
     name = f.rule_id.replace("_", " ")
-    if f.status == "not_measurable":
+    if f.status == NOT_MEASURABLE:
         return f"{mark} {name}: not measurable here"
     if f.value is None and f.threshold is None:
         return f"{mark} {name}: {f.message}"
-    return f"{mark} {name}: {format_value(f.value, f.unit)} (limit {format_value(f.threshold, f.unit)})"
+    measured = format_value(f.value, f.unit, limit=f.threshold)
+    return f"{mark} {name}: {measured} (limit {format_limit(f.threshold, f.unit)})"
 
 
 def _finding_lines(findings: Sequence[Finding]) -> list[tuple[str, st.BGR, bool]]:
     lines: list[tuple[str, st.BGR, bool]] = []
-    order = {"fault": 0, "ok": 1, "not_measurable": 2}
+    order = {FAULT: 0, OK: 1, NOT_MEASURABLE: 2}
     for f in sorted(findings, key=lambda f: order.get(f.status, 3)):
         lines.append((finding_line(f), st.STATUS_COLOUR.get(f.status, st.MUTED), f.is_fault))
         if f.is_fault and f.cue:

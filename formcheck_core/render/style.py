@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .. import vocabulary
+
 BGR = tuple[int, int, int]
 
 #: Colours (BGR).
@@ -30,9 +32,9 @@ BAR: BGR = (255, 120, 0)  # blue-ish: bar path
 PANEL: BGR = (28, 28, 28)  # header / footer bands
 
 #: Finding status -> colour.
-STATUS_COLOUR: dict[str, BGR] = {"fault": FAULT, "ok": OK, "not_measurable": MUTED}
+STATUS_COLOUR: dict[str, BGR] = {vocabulary.FAULT: FAULT, vocabulary.OK: OK, vocabulary.NOT_MEASURABLE: MUTED}
 #: Finding status -> short mark shown before the line.
-STATUS_MARK: dict[str, str] = {"fault": "✗", "ok": "✓", "not_measurable": "–"}
+STATUS_MARK: dict[str, str] = {vocabulary.FAULT: "✗", vocabulary.OK: "✓", vocabulary.NOT_MEASURABLE: "–"}
 
 
 @lru_cache(maxsize=4)

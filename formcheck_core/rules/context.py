@@ -10,11 +10,15 @@ from typing import Any
 from ..body import BodySeries, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
+    FAULT,
     MOMENT_PHRASES,
+    NOT_MEASURABLE,
+    OK,
     PHRASES_AFTER,
     PHRASES_BEFORE,
     Severity,
     Status,
+    format_limit,
     format_value,
     metric_label,
     unit_of,
@@ -128,7 +132,7 @@ class RuleContext:
         metric = metric or (rule.metrics[0] if rule.metrics else None)
         moment = moment or rule.moment
         unit = unit if unit is not None else unit_of(metric or "")
-        if sample is None and status != "not_measurable" and metric:
+        if sample is None and status != NOT_MEASURABLE and metric:
             sample = self.metric_sample(metric)
         placed = self._place(sample)
         frame_index: int | None
@@ -147,19 +151,19 @@ class RuleContext:
             "threshold": threshold,
             "unit": unit,
             "rep": self.rep.number,
-            "measured": format_value(value, unit),
-            "limit": format_value(threshold, unit),
+            "measured": format_value(value, unit, limit=threshold),
+            "limit": format_limit(threshold, unit),
             "moment": (moment or "").replace("_", " "),
             "at": at,
             **extra,
         }
         if message is None:
-            if status == "fault":
+            if status == FAULT:
                 template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
             else:
                 template = "{label}: {measured} {at} (limit {limit})."
             message = template.format(label=metric_label(metric or rule.id), **fields)
-        template = {"fault": rule.cue, "ok": rule.praise}.get(status, "")
+        template = {FAULT: rule.cue, OK: rule.praise}.get(status, "")
         cue = template.format(**fields) if template else ""
         return Finding(
             rule_id=rule.id,
@@ -195,7 +199,7 @@ class RuleContext:
         ``sample``: where the value was measured (default: the metric's sample, if known).
         """
         return self._finding(
-            "fault",
+            FAULT,
             value,
             threshold,
             moment=moment,
@@ -221,7 +225,7 @@ class RuleContext:
     ) -> Finding:
         """An "ok" finding: measured and within the threshold (``sample`` as for :meth:`fault`)."""
         return self._finding(
-            "ok",
+            OK,
             value,
             threshold,
             moment=moment,
@@ -236,7 +240,7 @@ class RuleContext:
     def not_measurable(self, reason: str, *, moment: str | None = None, metric: str | None = None) -> Finding:
         """A "not measurable" finding: the view or the data cannot support the measurement (say why)."""
         return self._finding(
-            "not_measurable",
+            NOT_MEASURABLE,
             None,
             None,
             moment=moment,

@@ -21,6 +21,7 @@ import pluggy
 from ..body import BodySeries, Rep, ViewEstimate
 from ..errors import PluginError, RuleConfigError
 from ..findings import Finding, RuleError
+from ..metric_spec import RepInput
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
 from ..result import Analysis
 from ..vocabulary import FAULT, SEVERITIES, STATUSES
@@ -169,30 +170,94 @@ def add_plugin_metrics(
     *,
     body: BodySeries | None,
     view: ViewEstimate | None,
+    height_cm: float | None = None,
     timeout_s: float | None = None,
 ) -> tuple[tuple[Rep, ...], list[RuleError]]:
-    """Reps with the plugin metrics added (NaN where a metric failed); failures reported once each."""
+    """Reps with the plugin metrics added (NaN where a metric failed); failures reported once each.
+
+    A metric that raises, returns garbage or overruns its time budget on any rep is NaN on every
+    rep. Where a metric says at which sample it read its value, ``Rep.metric_samples`` records it.
+    """
     budget = rule_timeout_s() if timeout_s is None else timeout_s
     errors: list[RuleError] = []
-    values: dict[str, list[float]] = {}
+    values: dict[str, list[tuple[float, int | None]]] = {}
+    inputs = [RepInput(body, rep, view, height_cm) for rep in reps] if body is not None else []
     for name, m in metrics.items():
-        column = []
-        for rep in reps:
+        column: list[tuple[float, int | None]] = []
+        for inp in inputs:
             try:
-                v = _call(m.fn, (body, rep, view), budget, f"metric-{name}")
-                if not _is_number(v) and not (hasattr(v, "__float__") and not isinstance(v, (str, bytes))):
-                    raise ValueError(f"returned {type(v).__name__}; expected a float (NaN = not measurable)")
-                column.append(float(v))
+                column.append(_call(m.spec.read, (inp,), budget, f"metric-{name}"))
             except Exception as exc:
-                errors.append(RuleError(f"metric:{name}", m.plugin, f"rep {rep.number}: {_describe(exc)}"))
-                column = [math.nan] * len(reps)
+                errors.append(
+                    RuleError(f"metric:{name}", m.plugin, f"rep {inp.rep.number}: {_describe(exc)}")
+                )
+                column = []
                 break
-        values[name] = column
+        values[name] = column or [(math.nan, None)] * len(reps)
     out = tuple(
-        replace(rep, metrics={**rep.metrics, **{name: col[i] for name, col in values.items()}})
+        replace(
+            rep,
+            metrics={**rep.metrics, **{name: col[i][0] for name, col in values.items()}},
+            metric_samples={
+                **rep.metric_samples,
+                **{name: col[i][1] for name, col in values.items() if col[i][1] is not None},
+            },
+        )
         for i, rep in enumerate(reps)
     )
     return out, errors
+
+
+#: Prefix of the rule-error ids of plugin metrics ("metric:<name>").
+METRIC_ERROR_PREFIX = "metric:"
+
+
+def with_plugin_metrics(
+    analysis: Analysis,
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    timeout_s: float | None = None,
+) -> Analysis:
+    """The analysis with every plugin metric in its reps (computed where missing).
+
+    ``rule_errors`` keeps the analysis' other errors and holds the plugin metrics' registration
+    and measurement errors; ``options["plugin_metrics"]`` maps each plugin metric to its plugin and
+    description. :func:`~formcheck_core.analysis.analyze` calls this with or without rules.
+    """
+    pm = plugin_manager or get_plugin_manager()
+    metrics, errors = collect_metrics(pm)
+    reps = analysis.reps
+    missing = {n: m for n, m in metrics.items() if any(n not in r.metrics for r in reps)}
+    kept = [
+        e
+        for e in analysis.rule_errors
+        if e.rule_id.startswith(METRIC_ERROR_PREFIX)
+        and e.rule_id[len(METRIC_ERROR_PREFIX) :] in metrics
+        and e.rule_id[len(METRIC_ERROR_PREFIX) :] not in missing
+    ]
+    others = [e for e in analysis.rule_errors if not _is_metric_error(e)]
+    errors.extend(kept)
+    if missing and reps:
+        reps, errs = add_plugin_metrics(
+            reps,
+            missing,
+            body=analysis.body,
+            view=analysis.view,
+            height_cm=analysis.lifter_height_cm,
+            timeout_s=timeout_s,
+        )
+        errors.extend(errs)
+    described = {n: {"plugin": m.plugin, "description": m.description} for n, m in metrics.items()}
+    return replace(
+        analysis,
+        reps=tuple(reps),
+        rule_errors=(*others, *errors),
+        options={**analysis.options, "plugin_metrics": described},
+    )
+
+
+def _is_metric_error(e: RuleError) -> bool:
+    return e.rule_id.startswith(METRIC_ERROR_PREFIX) or e.rule_id == "(register_metrics)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,14 +285,9 @@ def apply_rules(
         raise PluginError(f"a plugin implements an unknown hook: {exc}") from None
     rules, errors = collect_rules(pm)
     resolved = resolve_thresholds(rules, overrides=thresholds)
-    metrics, metric_errors = collect_metrics(pm)
-    errors.extend(metric_errors)
+    analysis = with_plugin_metrics(analysis, plugin_manager=pm, timeout_s=timeout_s)
+    errors.extend(e for e in analysis.rule_errors if _is_metric_error(e))
     reps = analysis.reps
-    if metrics and reps:
-        reps, errs = add_plugin_metrics(
-            reps, metrics, body=analysis.body, view=analysis.view, timeout_s=timeout_s
-        )
-        errors.extend(errs)
     findings: list[Finding] = []
     if analysis.body is not None and reps:
         findings, errs = evaluate_rules(

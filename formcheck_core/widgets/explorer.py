@@ -28,6 +28,7 @@ from ..errors import FormcheckError
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
+from ..vocabulary import FAULT, OK
 from ._ipywidgets import widgets
 from .frames import FrameSource
 from .pictures import CursorFigure, jpeg_bytes
@@ -305,7 +306,7 @@ class FrameExplorer:
         a = self.analysis
         # the findings a rule judged at this very frame: their angles turn red / green
         here = [f for f in a.findings
-                if f.rep == st.rep and f.frame_index == st.frame_index and f.status in ("fault", "ok")]  # fmt: skip
+                if f.rep == st.rep and f.frame_index == st.frame_index and f.status in (FAULT, OK)]  # fmt: skip
         if st.mode == "raw":
             kp = a.pose.image_xy_px[st.sample]  # unfilled, unsmoothed keypoints and raw angles
             return draw_pose(

@@ -31,12 +31,12 @@ from ..plugins import LoadedRule, collect_rules
 from ..rules.engine import evaluate_rules
 from ..rules.thresholds import DEFAULT_PRESET
 from ..rules.verdicts import verdicts
-from ..vocabulary import format_value, unit_of
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
 from .pictures import figure_png
 
 #: Finding status -> colour in the plot and the table.
-STATUS_COLOURS = {"fault": "#e03131", "ok": "#2f9e44", "not_measurable": "#adb5bd"}
+STATUS_COLOURS = {FAULT: "#e03131", OK: "#2f9e44", NOT_MEASURABLE: "#adb5bd"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ThresholdResult:
 
     def counts(self) -> dict[str, int]:
         """Number of rep findings per status over all clips."""
-        out = {"fault": 0, "ok": 0, "not_measurable": 0}
+        out = {FAULT: 0, OK: 0, NOT_MEASURABLE: 0}
         for fs in self.findings.values():
             for f in fs:
                 out[f.status] = out.get(f.status, 0) + 1
@@ -375,7 +375,7 @@ class ThresholdExplorer:
             r = self.evaluate({**base, name: float(v)})
             c = r.counts()
             agree = self.label_agreement(r) or (0, 0)
-            points.append(SweepPoint(float(v), c["fault"], c["fault"] + c["ok"], len(r.flagged_clips()),
+            points.append(SweepPoint(float(v), c[FAULT], c[FAULT] + c[OK], len(r.flagged_clips()),
                                      len(r.findings), agree[1], agree[0]))  # fmt: skip
         return tuple(points)
 
@@ -408,7 +408,7 @@ class ThresholdExplorer:
         xs = np.arange(len(points))
         for x, (_label, value, status, _f) in zip(xs, points):
             if value is None or not math.isfinite(value):
-                ax.scatter([x], [0], marker="x", color=STATUS_COLOURS["not_measurable"], zorder=3)
+                ax.scatter([x], [0], marker="x", color=STATUS_COLOURS[NOT_MEASURABLE], zorder=3)
                 continue
             ax.scatter([x], [value], s=36, color=STATUS_COLOURS.get(status, "#495057"), zorder=3,
                        edgecolor="white", linewidth=0.6)  # fmt: skip
@@ -430,10 +430,10 @@ class ThresholdExplorer:
 
     def _summary_html(self, result: ThresholdResult) -> str:
         c = result.counts()
-        measured = c["fault"] + c["ok"]
+        measured = c[FAULT] + c[OK]
         flagged = result.flagged_clips()
         parts = [f"<b>{c['fault']}</b> of {measured} measured reps flagged"
-                 + (f" ({c['not_measurable']} not measurable)" if c["not_measurable"] else "")]  # fmt: skip
+                 + (f" ({c[NOT_MEASURABLE]} not measurable)" if c[NOT_MEASURABLE] else "")]  # fmt: skip
         if len(result.findings) > 1:
             parts.append(f"<b>{len(flagged)}</b> of {len(result.findings)} clips flagged")
         agree = self.label_agreement(result)
@@ -466,8 +466,8 @@ class ThresholdExplorer:
         for clip, fs in result.findings.items():
             for f in fs:
                 colour = STATUS_COLOURS.get(f.status, "#495057")
-                value = format_value(f.value, f.unit) if f.value is not None else "–"
-                limit = format_value(f.threshold, f.unit) if f.threshold is not None else "–"
+                value = format_value(f.value, f.unit, limit=f.threshold) if f.value is not None else "–"
+                limit = format_limit(f.threshold, f.unit) if f.threshold is not None else "–"
                 rows.append(
                     f"<tr data-clip='{html.escape(clip)}' data-rep='{f.rep}' data-status='{f.status}'>"
                     f"<td>{html.escape(clip)}</td><td>{f.rep}</td><td style='color:{colour};font-weight:bold'>"

@@ -1,0 +1,161 @@
+"""What the built-in metrics share for one rep: the view's angle series, the pull's samples, extremes.
+
+:func:`pull` reads them once per rep (memoised on the :class:`~formcheck_core.metric_spec.RepInput`).
+Angles come from the image series in a side view (or when the view is unknown) and from the 3D
+world-landmark series in a front or oblique view. The pull runs from lift-off to lockout (to the
+rep's last sample when the clip ends first; from the rep's first sample when it starts mid-pull).
+NaN marks a value that cannot be read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .body import ViewEstimate
+from .metric_spec import Reading, RepInput
+
+#: Shoulder-to-ankle length (shoulder-hip + hip-knee + knee-ankle, what
+#: :attr:`BodySeries.body_length_px` measures) as a share of standing height. From the segment
+#: proportions of Drillis & Contini (1966) as given in Winter, *Biomechanics and Motor Control of
+#: Human Movement* (4th ed., 2009, fig. 4.1): shoulder 0.818 H, hip 0.530 H, knee 0.285 H, ankle
+#: 0.039 H, so (0.818 - 0.530) + (0.530 - 0.285) + (0.285 - 0.039) = 0.779 H. An average adult
+#: proportion: builds differ by a few percent, and so does a cm figure derived from it; it also
+#: assumes the segments lie in the image plane (side view).
+BODY_LENGTH_PER_HEIGHT = 0.78
+
+#: Lockout thresholds for ``lockout_reached``.
+LOCKOUT_HIP_DEG = 165.0
+LOCKOUT_KNEE_DEG = 160.0
+#: Lockout values are the extreme within this many seconds from the lockout moment.
+LOCKOUT_WINDOW_S = 0.5
+#: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
+BOTTOM_SEARCH_S = 2.0
+
+_NAN = float("nan")
+
+
+def at(series: np.ndarray | None, sample: int | None) -> float:
+    if series is None or sample is None:
+        return _NAN
+    v = float(series[sample])
+    return v if math.isfinite(v) else _NAN
+
+
+def arg_extreme(
+    series: np.ndarray, a: int | None, b: int | None, *, largest: bool
+) -> tuple[float, int | None]:
+    """(largest or smallest finite value of ``series[a..b]`` (inclusive), its sample index).
+
+    NaN values are skipped; (NaN, None) when the window is empty or all NaN. Ties: the first.
+    """
+    if a is None or b is None or b < a:
+        return _NAN, None
+    w = np.asarray(series[a : b + 1], float)
+    ok = np.isfinite(w)
+    if not ok.any():
+        return _NAN, None
+    i = int(np.argmax(np.where(ok, w, -np.inf)) if largest else np.argmin(np.where(ok, w, np.inf)))
+    return float(w[i]), a + i
+
+
+def angle_source(view: ViewEstimate | None) -> str:
+    """ "image" (side view or unknown) or "world" (front / oblique: the image angles are distorted)."""
+    return "image" if view is None or view.view == "side" else "world"
+
+
+def px_per_cm(body_length_px: float, height_cm: float | None) -> float:
+    """Image scale from the body length and the lifter's height (NaN without a height)."""
+    if height_cm is None or not (height_cm > 0) or not math.isfinite(body_length_px):
+        return _NAN
+    return body_length_px / (BODY_LENGTH_PER_HEIGHT * height_cm)
+
+
+@dataclass(frozen=True)
+class Pull:
+    """The series (image or world, by view) and the samples of one rep that the metrics read."""
+
+    hip: np.ndarray
+    knee: np.ndarray
+    lean: np.ndarray
+    world: bool
+    setup: int | None
+    lift: int | None
+    lock: int | None
+    #: First and last sample of the pull (lift-off to lockout, or the rep's ends).
+    a: int
+    b: int
+    #: Samples per second and the lifter's body length in pixels (NaN when unknown).
+    fs: float
+    length: float
+
+
+def pull(inp: RepInput) -> Pull:
+    def compute(inp: RepInput) -> Pull:
+        body, rep = inp.body, inp.rep
+        s = body.smoothed
+        world = angle_source(inp.view) == "world"
+        hip = s.get("hip_angle_world_deg", s["hip_angle_deg"]) if world else s["hip_angle_deg"]
+        knee = s.get("knee_angle_world_deg", s["knee_angle_deg"]) if world else s["knee_angle_deg"]
+        lean = s.get("torso_lean_world_deg", s["torso_lean_deg"]) if world else s["torso_lean_deg"]
+        m = {name: mo.sample for name, mo in rep.moments.items()}
+        lift, lock = m.get("liftoff"), m.get("lockout")
+        step = np.diff(np.asarray(body.time_s, float))
+        fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+        return Pull(
+            hip=hip,
+            knee=knee,
+            lean=lean,
+            world=world,
+            setup=m.get("setup"),
+            lift=lift,
+            lock=lock,
+            a=lift if lift is not None else rep.start_sample,
+            b=lock if lock is not None else rep.end_sample,
+            fs=fs,
+            length=body.body_length_px if body.body_length_px > 0 else _NAN,
+        )
+
+    return inp.shared("pull", compute)
+
+
+def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
+    """Extreme of a series within LOCKOUT_WINDOW_S from the lockout moment."""
+    p = pull(inp)
+    if p.lock is None:
+        return _NAN
+    lock_end = min(inp.rep.end_sample, p.lock + round(LOCKOUT_WINDOW_S * p.fs))
+    return arg_extreme(getattr(p, series), p.lock, lock_end, largest=largest)
+
+
+def early_pull(inp: RepInput) -> tuple[int, int] | None:
+    """(bottom, end of the first third of the pull): the bottom is the deepest hip flexion within
+    BOTTOM_SEARCH_S before lift-off. None without a lift-off."""
+
+    def compute(inp: RepInput) -> tuple[int, int] | None:
+        p = pull(inp)
+        if p.lift is None:
+            return None
+        lo = max(inp.rep.start_sample, p.lift - round(BOTTOM_SEARCH_S * p.fs))
+        w = np.asarray(p.hip[lo : p.lift + 1], float)
+        bottom = lo + int(np.nanargmin(w)) if np.isfinite(w).any() else p.lift
+        third = p.lift + max(1, round((p.b - p.lift) / 3)) if p.b > p.lift else p.lift
+        return bottom, third
+
+    return inp.shared("early_pull", compute)
+
+
+def bar_drift(inp: RepInput) -> tuple[float, int | None]:
+    """Largest horizontal wrist distance from its lift-off position over the pull, px (NaN in front view)."""
+
+    def compute(inp: RepInput) -> tuple[float, int | None]:
+        p = pull(inp)
+        bar_x = inp.body.smoothed["bar_x_px"]
+        x0 = at(bar_x, p.a)
+        if not math.isfinite(x0) or (inp.view is not None and inp.view.view == "front"):
+            return _NAN, None
+        return arg_extreme(np.abs(np.asarray(bar_x, float) - x0), p.a, p.b, largest=True)
+
+    return inp.shared("bar_drift", compute)

@@ -1,0 +1,92 @@
+"""The shared vocabulary: units from names, one value format everywhere, limits never hide the side."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from rule_fixtures import make_analysis, make_rep
+
+from formcheck_core.plugins import new_plugin_manager
+from formcheck_core.render.stills import finding_line
+from formcheck_core.rules import apply_rules
+from formcheck_core.vocabulary import (
+    MOMENT_LABEL,
+    MOMENT_NAMES,
+    MOMENT_PHRASES,
+    SEVERITIES,
+    STATUSES,
+    UNITS,
+    format_limit,
+    format_value,
+    unit_of,
+)
+
+
+def test_units_come_from_name_suffixes():
+    assert [unit_of(n) for n in ("torso_lean_liftoff_deg", "max_bar_drift_rel", "x_px", "y_cm", "rep_duration_s")] == [
+        "deg",
+        "body_lengths",
+        "px",
+        "cm",
+        "s",
+    ]
+    assert unit_of("lockout_reached") == ""
+    assert {u.suffix for u in UNITS.values()} == {"_deg", "_rel", "_px", "_cm", "_s"}
+
+
+def test_every_moment_has_a_label_and_a_phrase():
+    assert set(MOMENT_NAMES) == set(MOMENT_LABEL) == set(MOMENT_PHRASES)
+    assert STATUSES == ("fault", "ok", "not_measurable") and SEVERITIES[0] == "info"
+
+
+@pytest.mark.parametrize(
+    "value, unit, limit, shown",
+    [
+        (0.104, "body_lengths", 0.10, "0.104 body lengths"),  # not "0.10": that reads as at the limit
+        (0.12, "body_lengths", 0.10, "0.12 body lengths"),
+        (62.4, "deg", 62.0, "62.4°"),
+        (68.0, "deg", 62.0, "68°"),
+        (3.14, "cm", None, "3.1 cm"),
+        (64.2, "px", None, "64 px"),
+        (1.84, "s", None, "1.8 s"),
+        (-0.2, "deg", None, "0°"),
+        (1.0, "", None, "1"),
+        (float("nan"), "deg", None, "n/a"),
+        (None, "deg", None, "n/a"),
+        (math.inf, "deg", None, "off"),
+        (0.10, "body_lengths", 0.10, "0.10 body lengths"),
+    ],
+)
+def test_format_value(value, unit, limit, shown):
+    assert format_value(value, unit, limit=limit) == shown
+
+
+def test_limits_show_the_digits_they_have():
+    assert format_limit(62.5, "deg") == "62.5°"
+    assert format_limit(0.1, "body_lengths") == "0.10 body lengths"
+    assert format_limit(math.inf, "deg") == "off"
+
+
+@pytest.mark.parametrize("unit", ["deg", "body_lengths", "px", "cm", "s", ""])
+def test_shown_value_is_on_the_same_side_of_the_limit(unit):
+    """Rounded for people, a value never reads as equal to or on the wrong side of its limit."""
+    rng = random.Random(7)
+    scale = {"deg": 60, "body_lengths": 0.1, "px": 40, "cm": 5, "s": 2, "": 1}[unit]
+    for _ in range(500):
+        limit = round(rng.uniform(0.5, 1.5) * scale, 3)
+        value = limit + rng.choice([-1, 1]) * rng.uniform(1e-3, 0.05) * scale
+        shown = float(format_value(value, unit, limit=limit).split()[0].rstrip("°"))
+        at_limit = float(format_limit(limit, unit).split()[0].rstrip("°"))
+        assert (shown > at_limit) == (value > limit) and shown != at_limit, (value, limit, unit)
+
+
+def test_message_cue_and_still_read_the_same_number():
+    """One format: the rule's message, its cue and the still's caption show the same digits."""
+    rep = make_rep(max_bar_drift_rel=0.1204)  # the limit is 0.12
+    analysis = apply_rules(make_analysis((rep,)), plugin_manager=new_plugin_manager())
+    (f,) = [f for f in analysis.findings if f.rule_id == "bar_drift"]
+    shown = format_value(f.value, f.unit, limit=f.threshold)
+    assert f.is_fault and shown.startswith("0.1204")
+    assert shown in f.message and shown in f.cue and shown in finding_line(f)
