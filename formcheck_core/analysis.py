@@ -98,10 +98,10 @@ def analyze(
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
+    from .errors import PluginError
     from .kinematics import compute_body_series
     from .metrics import with_metrics
     from .moments import segment_reps
-    from .errors import PluginError
     from .plugins import plugin_reps
     from .rules.engine import apply_rules, with_plugin_metrics
     from .view import estimate_view

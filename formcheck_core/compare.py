@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FormcheckError
-from .llm.schema import DEFAULT_FLAG_IDS
+from .plugins import collect_rules
 
-#: Rule id -> fault key in the labels file (where the names differ).
-LABEL_KEY: dict[str, str] = {"excessive_torso_lean": "excessive_torso_lean_at_liftoff"}
+
+def rule_vocabulary() -> tuple[str, ...]:
+    """The flags compared by default: every loaded rule's id."""
+    return tuple(collect_rules()[0])
+
+
+def label_keys() -> dict[str, str]:
+    """Rule id -> its fault key in a labels file (``Rule.label_key``), for every loaded rule."""
+    return {rid: lr.rule.label_key for rid, lr in collect_rules()[0].items()}
 
 
 @dataclass(frozen=True)
@@ -102,9 +109,10 @@ def rule_flags(analysis) -> frozenset[str]:
 def clip_labels(entry: Mapping | None, vocabulary: Sequence[str]) -> dict[str, bool | None]:
     """Labels for the vocabulary from one labels-file entry: True/False, None for "unclear"/missing."""
     faults = (entry or {}).get("faults", {}) or {}
+    keys = label_keys()
     out: dict[str, bool | None] = {}
     for flag in vocabulary:
-        value = faults.get(LABEL_KEY.get(flag, flag))
+        value = faults.get(keys.get(flag, flag))
         out[flag] = value if isinstance(value, bool) else None
     return out
 
@@ -121,10 +129,12 @@ def load_labels(path: str | Path) -> dict[str, dict]:
     return {Path(k).stem: v for k, v in raw.items() if isinstance(v, dict)}
 
 
-def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] = DEFAULT_FLAG_IDS,
+def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None = None,
               model: str | None = None, is_test_model: bool = False) -> ComparisonReport:  # fmt: skip
     """Agreement per flag (over clips where the LLM answered and the analysis measured a rep) and
-    accuracy of each method per flag over clips with a True/False label. Pure."""
+    accuracy of each method per flag over clips with a True/False label (default flags: the
+    loaded rules' ids)."""
+    vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
     judged = [c for c in clips if c.analysis_ok and c.llm_error is None]
     agreement = []
     for flag in vocabulary:
@@ -149,9 +159,11 @@ def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] = DEFAU
 
 
 def compare_analysis(analysis, config=None, *, labels: Mapping | None = None, clip: str | None = None,
-                     vocabulary: Sequence[str] = DEFAULT_FLAG_IDS, engine=None):  # fmt: skip
+                     vocabulary: Sequence[str] | None = None, engine=None):  # fmt: skip
     """(:class:`ClipComparison`, :class:`~formcheck_core.llm.flagging.FlaggingResult`) for one analysis."""
     from .llm.flagging import llm_flags
+
+    vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
 
     result = llm_flags(analysis, config, vocabulary=vocabulary, engine=engine)
     comp = ClipComparison(
@@ -171,7 +183,7 @@ def compare_videos(
     config=None,
     *,
     labels: Mapping[str, Mapping] | None = None,
-    vocabulary: Sequence[str] = DEFAULT_FLAG_IDS,
+    vocabulary: Sequence[str] | None = None,
     analyze_options: Mapping | None = None,
     on_clip: Callable[[ClipComparison], None] | None = None,
 ) -> ComparisonReport:
@@ -179,6 +191,7 @@ def compare_videos(
     analysed (bad video) is reported with ``analysis_ok=False`` and its error as ``llm_error``."""
     from .analysis import analyze
 
+    vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
     clips: list[ClipComparison] = []
     model, is_test = None, False
     for path in paths:

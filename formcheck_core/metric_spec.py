@@ -42,7 +42,7 @@ class RepInput:
         """``compute(self)``, computed once per rep for every metric that asks for ``key``."""
         if key not in self.memo:
             self.memo[key] = compute(self)
-        return self.memo[key]  # type: ignore[no-any-return]
+        return self.memo[key]
 
 
 @dataclass(frozen=True, eq=False)

@@ -65,6 +65,9 @@ RULE = Rule(
     cue="Keep your chest up and your lower back flat as the bar leaves the floor: your back bowed out "
     "by {measured}.",
     praise="Back stayed flat off the floor: it bowed only {measured} (limit {limit}).",
+    flag_description=(
+        "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor"
+    ),
 )
 
 

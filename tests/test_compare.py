@@ -128,12 +128,30 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     assert main(["compare", str(Path(tmp_path) / "absent.mp4")]) != 0
 
 
-def test_llm_flag_vocabulary_is_the_built_in_rule_ids():
-    """LLM-only flags use the rule ids as their vocabulary: a new built-in rule must join it."""
-    from formcheck_core.llm.schema import DEFAULT_FLAG_IDS
-    from formcheck_core.plugins import new_plugin_manager
-    from formcheck_core.rules import collect_rules
+def test_flag_vocabulary_and_label_keys_derive_from_the_loaded_rules():
+    """LLM-only flags, compared flags and label keys come from the rules: a new rule joins them."""
+    from formcheck_core.compare import clip_labels, label_keys, rule_vocabulary
+    from formcheck_core.llm.prompts import flag_system_prompt, flag_vocabulary
+    from formcheck_core.plugins import get_plugin_manager, temporary_rule
+    from formcheck_core.rules import Rule, collect_rules
 
-    rules, errors = collect_rules(new_plugin_manager(entry_points=False))
+    rules, errors = collect_rules(get_plugin_manager())
     assert errors == []
-    assert set(DEFAULT_FLAG_IDS) == set(rules)
+    assert tuple(flag_vocabulary()) == rule_vocabulary() == tuple(rules)
+    assert label_keys()["excessive_torso_lean"] == "excessive_torso_lean_at_liftoff"
+    assert label_keys()["bar_drift"] == "bar_drift"
+    new = Rule(
+        id="soft_knees",
+        check=lambda ctx: None,
+        description="Knees stay soft at lockout.",
+        metrics=("knee_angle_lockout_deg",),
+        thresholds={"min_deg": 170.0},
+        cue="Lock the knees.",
+        label_key="knees_soft",
+        flag_description="the knees stay bent at the top",
+    )
+    with temporary_rule(new):
+        assert rule_vocabulary()[-1] == "soft_knees"
+        assert "- soft_knees: the knees stay bent at the top" in flag_system_prompt(rule_vocabulary())
+        assert clip_labels({"faults": {"knees_soft": True}}, ["soft_knees"]) == {"soft_knees": True}
+    assert "soft_knees" not in rule_vocabulary()

@@ -219,7 +219,9 @@ def test_long_sets_get_a_shorter_prompt_that_fits(smol):
     from test_llm_data import REP1, REP2, make_analysis
 
     from formcheck_core.llm.prompts import FLAG_DETAIL_LEVELS, answer_budget, fit_prompt, flagging_messages
-    from formcheck_core.llm.schema import DEFAULT_FLAG_IDS
+    from formcheck_core.llm.prompts import flag_vocabulary
+
+    DEFAULT_FLAG_IDS = tuple(flag_vocabulary())
 
     ten = make_analysis(rep_metrics=(REP1, REP2) * 5)
     budget = answer_budget(2048, 700)

@@ -25,7 +25,9 @@ from formcheck_core.vocabulary import (
 
 
 def test_units_come_from_name_suffixes():
-    assert [unit_of(n) for n in ("torso_lean_liftoff_deg", "max_bar_drift_rel", "x_px", "y_cm", "rep_duration_s")] == [
+    assert [
+        unit_of(n) for n in ("torso_lean_liftoff_deg", "max_bar_drift_rel", "x_px", "y_cm", "rep_duration_s")
+    ] == [
         "deg",
         "body_lengths",
         "px",

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..cues import Cue
 from ..errors import FormcheckError
+from ..vocabulary import unit_of
 from .grounding import GroundingIssue, check_cue, check_cues, cue_key
 from .jsonstream import ItemStream, parse_answer
 from .prompts import (
@@ -24,10 +25,10 @@ from .prompts import (
     answer_budget,
     coaching_messages,
     fit_prompt,
-    metric_unit,
+    flag_vocabulary,
 )
 from .provenance import model_label, quantization
-from .schema import DEFAULT_FLAG_IDS, cue_schema, validate_items
+from .schema import cue_schema, validate_items
 from .settings import LLMConfig, load_config
 
 TEST_MODEL_LABEL = "test model — not advice"
@@ -147,7 +148,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
     finding = next((f for f in analysis.findings if f.rule_id == rule_id and f.rep == rep_no), None) if rule_id else None
     moment = (finding.moment if finding and finding.moment else None) or _moment_for(metric)
     m = rep.moments.get(moment) if rep is not None and moment else None
-    unit = metric_unit(metric or "")[0]
+    unit = unit_of(metric or "")
     return Cue(priority=priority, text=str(item["cue"]), why=str(item["why"]), rule_id=rule_id, rep=rep_no,
                metric=metric, value=value, unit=unit, moment=moment if m else None,
                frame_index=m.frame_index if m else None, time_s=m.time_s if m else None, source=source,
@@ -155,7 +156,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
 
 
 def _vocab(analysis) -> list[str]:
-    ids = list(dict.fromkeys([*DEFAULT_FLAG_IDS, *(f.rule_id for f in analysis.findings)]))
+    ids = list(dict.fromkeys([*flag_vocabulary(), *(f.rule_id for f in analysis.findings)]))
     return ids
 
 
@@ -192,7 +193,7 @@ def llm_cues(
                                 thinking=config.thinking, seed=config.seed)  # fmt: skip
     except FormcheckError as exc:
         return _fallback(analysis, config, str(exc))
-    except Exception as exc:  # noqa: BLE001 - anything else from llama.cpp loading: never a traceback
+    except Exception as exc:
         return _fallback(analysis, config, f"the LLM could not be loaded ({type(exc).__name__}: {exc})")
 
     info = engine.info

@@ -13,8 +13,8 @@ from typing import Any
 from ..errors import FormcheckError
 from .grounding import GroundingIssue, check_reason, reference_values
 from .jsonstream import parse_answer
-from .prompts import FLAG_DETAIL_LEVELS, answer_budget, fit_prompt, flagging_messages
-from .schema import DEFAULT_FLAG_IDS, flag_schema, validate_items
+from .prompts import FLAG_DETAIL_LEVELS, answer_budget, fit_prompt, flag_vocabulary, flagging_messages
+from .schema import flag_schema, validate_items
 from .settings import LLMConfig, load_config
 
 
@@ -52,14 +52,14 @@ def llm_flags(
     analysis,
     config: LLMConfig | None = None,
     *,
-    vocabulary: Sequence[str] = DEFAULT_FLAG_IDS,
+    vocabulary: Sequence[str] | None = None,
     on_token: Callable[[str], None] | None = None,
     engine=None,
 ) -> FlaggingResult:
-    """Ask the model which faults of ``vocabulary`` ``analysis`` shows. Never raises for model
-    trouble: returns a result with ``error`` set instead."""
+    """Ask the model which faults of ``vocabulary`` (default: every loaded rule's id) ``analysis``
+    shows. Never raises for model trouble: returns a result with ``error`` set instead."""
     config = config or load_config()
-    vocab = tuple(vocabulary)
+    vocab = tuple(flag_vocabulary() if vocabulary is None else vocabulary)
     if not analysis.ok or not any(r.metrics for r in analysis.reps):
         return FlaggingResult((), vocab, error="no measured rep to judge")
     try:
@@ -78,7 +78,7 @@ def llm_flags(
                            seed=config.seed, timeout_s=config.timeout_s, on_text=on_token)  # fmt: skip
     except FormcheckError as exc:
         return FlaggingResult((), vocab, error=" ".join(str(exc).split()))
-    except Exception as exc:  # noqa: BLE001 - llama.cpp runtime trouble: one line
+    except Exception as exc:
         return FlaggingResult((), vocab, error=f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})")
 
     base = {"model_name": engine.info.name, "is_test_model": engine.info.is_test_model, "chat": chat}

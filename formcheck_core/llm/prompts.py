@@ -6,8 +6,6 @@ as compact text (:func:`render_data_block`: a metric table with one row per metr
 per rep, then findings or series summaries). The grounding check compares the model's numbers
 with exactly the dict's values (:func:`formcheck_core.llm.grounding.reference_values`). Long sets
 get a shorter rendering (:func:`fit_prompt`) so the answer still fits the context window.
-
-Long because both prompt families (coaching, flagging) share the rounding and the text renderer.
 """
 
 from __future__ import annotations
@@ -17,8 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pluggy
 
-from ..vocabulary import FAULT, NOT_MEASURABLE, OK
+from ..metric_spec import MetricSpec
+from ..plugins import collect_rules, metric_specs
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK, data_decimals, unit_of
 
 COACH_SYSTEM_PROMPT = """\
 You are an experienced strength coach. You receive measurements of one lifter's set, taken from \
@@ -46,19 +47,6 @@ and do not cue anything marked "not_measurable".
 Answer only with JSON: {"cues": [{"priority": 1, "cue": "...", "why": "...", "metric": "...", \
 "rep": 1, "rule_id": "..."}]}"""
 
-FLAG_DESCRIPTIONS: dict[str, str] = {
-    "excessive_torso_lean": "the chest is far over the bar at lift-off: the torso is much closer to "
-    "horizontal than in a typical conventional deadlift start",
-    "incomplete_lockout": "the lifter does not finish standing tall: hips or knees stay clearly bent at the top",
-    "bar_drift": "the bar (the hands) moves away from the legs horizontally during the pull",
-    "hips_rise_first": "the hips shoot up before the shoulders at the start of the pull, so the legs straighten "
-    "before the bar moves much",
-    "hyperextension_at_lockout": "the lifter leans back past vertical at the top",
-    "bent_arms": "the elbows bend during the pull instead of staying straight",
-    "heel_lift": "the heels come off the floor during the pull",
-    "rounded_back": "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor",
-}
-
 FLAG_SYSTEM_PROMPT_HEAD = """\
 You are an experienced strength coach judging deadlift form from measurements taken from a video \
 by pose estimation. You receive raw per-rep measurements and summaries of the body-angle series. \
@@ -72,31 +60,20 @@ the numbers you used, exactly as they appear in the data. If nothing is wrong, a
 Answer only with JSON: {"flags": [{"flag": "...", "rep": 1, "reason": "..."}]}"""
 
 
+def flag_vocabulary(pm: pluggy.PluginManager | None = None) -> dict[str, str]:
+    """The faults the LLM may flag: every loaded rule's id -> its ``flag_description``."""
+    rules, _ = collect_rules(pm)
+    return {rid: lr.rule.flag_description for rid, lr in rules.items()}
+
+
 def flag_system_prompt(vocabulary: Sequence[str]) -> str:
-    """The LLM-only flagging prompt for ``vocabulary`` (rule ids)."""
-    lines = [f"- {v}: {FLAG_DESCRIPTIONS.get(v, v.replace('_', ' '))}" for v in vocabulary]
+    """The LLM-only flagging prompt for ``vocabulary`` (rule ids; described by the loaded rules)."""
+    described = flag_vocabulary()
+    lines = [f"- {v}: {described.get(v, v.replace('_', ' '))}" for v in vocabulary]
     return FLAG_SYSTEM_PROMPT_HEAD + "\n".join(lines) + "\n" + FLAG_SYSTEM_PROMPT_TAIL
 
 
 # --- rounding --------------------------------------------------------------------------------
-
-#: Metric-name suffix -> (unit shown to the model, decimals).
-UNIT_BY_SUFFIX: tuple[tuple[str, str, int], ...] = (
-    ("_deg", "deg", 1),
-    ("_rel", "body_lengths", 3),
-    ("_px", "px", 0),
-    ("_cm", "cm", 1),
-    ("_s", "s", 2),
-)
-DECIMALS_BY_UNIT = {"deg": 1, "body_lengths": 3, "px": 0, "cm": 1, "s": 2, "": 2}
-
-
-def metric_unit(name: str) -> tuple[str, int]:
-    """(unit, decimals) of a metric from its name's suffix; ("", 2) when it has none."""
-    for suffix, unit, decimals in UNIT_BY_SUFFIX:
-        if name.endswith(suffix):
-            return unit, decimals
-    return "", 2
 
 
 def rounded(value: Any, decimals: int) -> float | int | None:
@@ -113,11 +90,12 @@ def rounded(value: Any, decimals: int) -> float | int | None:
     return int(r) if decimals == 0 else (0.0 if r == 0 else r)
 
 
-def _metric_value(name: str, value: Any) -> Any:
-    if name == "lockout_reached":
+def _metric_value(name: str, value: Any, specs: Mapping[str, MetricSpec]) -> Any:
+    spec = specs.get(name)
+    if spec is not None and spec.kind == "flag":
         v = rounded(value, 0)
         return None if v is None else bool(v)
-    return rounded(value, metric_unit(name)[1])
+    return rounded(value, spec.data_decimals if spec is not None else data_decimals(unit_of(name)))
 
 
 # --- data blocks -----------------------------------------------------------------------------
@@ -130,17 +108,17 @@ def _view(analysis) -> dict | None:
     return {"view": view.view, "confidence": rounded(view.confidence, 2), "notes": list(view.notes)}
 
 
-def _metrics(rep) -> dict:
+def _metrics(rep, specs: Mapping[str, MetricSpec]) -> dict:
     out = {}
     for name, value in rep.metrics.items():
-        v = _metric_value(name, value)
+        v = _metric_value(name, value, specs)
         if v is not None:
             out[name] = v
     return out
 
 
 def _finding(f) -> dict:
-    decimals = DECIMALS_BY_UNIT.get(f.unit, 2)
+    decimals = data_decimals(f.unit)
     d: dict[str, Any] = {"rule_id": f.rule_id, "status": f.status, "severity": f.severity}
     if f.metric:
         d["metric"] = f.metric
@@ -163,12 +141,13 @@ def _finding(f) -> dict:
 
 def coaching_data(analysis) -> dict:
     """The data block for coaching: view, per rep moments + metrics + findings, set findings, warnings."""
+    specs = metric_specs()
     reps = []
     for rep in analysis.reps:
         reps.append({
             "rep": rep.number,
             "complete": bool(rep.complete),
-            "metrics": _metrics(rep),
+            "metrics": _metrics(rep, specs),
             "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
         })  # fmt: skip
     data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
@@ -247,12 +226,13 @@ def flagging_data(analysis, detail: int = 0) -> dict:
     """The data block for LLM-only flagging: raw metrics and series summaries, no rule findings.
 
     ``detail`` (see :data:`FLAG_DETAIL_LEVELS`) trims the series summaries for long sets."""
+    specs = metric_specs()
     reps = []
     for rep in analysis.reps:
         reps.append({
             "rep": rep.number,
             "complete": bool(rep.complete),
-            "metrics": _metrics(rep),
+            "metrics": _metrics(rep, specs),
             "series": _reduce_series(series_summaries(analysis, rep), detail),
         })  # fmt: skip
     data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
@@ -262,24 +242,6 @@ def flagging_data(analysis, detail: int = 0) -> dict:
     return data
 
 
-#: Short metric meanings for the prompt (the long ones are in formcheck_core.metrics.METRICS).
-SHORT_GLOSSARY: dict[str, str] = {
-    "hip_angle_setup_deg": "hip angle at setup (shoulder-hip-knee, 180 = straight)",
-    "hip_angle_liftoff_deg": "hip angle at lift-off",
-    "hip_angle_lockout_deg": "hip angle at lockout",
-    "knee_angle_bottom_deg": "knee angle at lift-off (180 = straight)",
-    "knee_angle_lockout_deg": "knee angle at lockout",
-    "torso_lean_liftoff_deg": "torso lean from vertical at lift-off (0 = upright)",
-    "torso_lean_lockout_deg": "torso lean at lockout (negative = leaning back)",
-    "max_bar_drift_px": "largest horizontal bar (hands) drift from lift-off, pixels",
-    "max_bar_drift_rel": "the same drift in body lengths",
-    "max_bar_drift_cm": "the same drift in cm",
-    "lockout_reached": "whether the hips reached full extension at the top (hip angle at or above the incomplete_lockout limit)",
-    "hip_rise_lead_rel": "how far the hips rise ahead of the shoulders early in the pull, body lengths",
-    "min_elbow_angle_pull_deg": "smallest elbow angle during the pull (180 = straight arms)",
-    "heel_rise_rel": "largest heel rise during the pull, body lengths",
-    "rep_duration_s": "seconds from lift-off to lockout",
-}
 SERIES_GLOSSARY = (
     "Series columns: min / max over the rep, then the value at setup / liftoff / knee_pass / lockout. "
     "*_deg are angles; bar_forward_rel is the bar's horizontal position relative to lift-off in body "
@@ -288,11 +250,10 @@ SERIES_GLOSSARY = (
 
 
 def metric_glossary(data: Mapping[str, Any]) -> dict[str, str]:
-    """Short meanings of the metrics that appear in ``data`` (plugin metrics: their METRICS text)."""
-    from ..metrics import METRICS
-
+    """Short meanings of the metrics that appear in ``data``: each metric spec's ``short`` text."""
+    specs = metric_specs()
     names = list(dict.fromkeys(m for rep in data.get("reps", ()) for m in rep.get("metrics", {})))
-    return {m: SHORT_GLOSSARY.get(m) or METRICS.get(m, m.replace("_", " ")) for m in names}
+    return {m: specs[m].short if m in specs else m.replace("_", " ") for m in names}
 
 
 def _fmt(value: Any) -> str:

@@ -11,17 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: Rule ids of the built-in rules: the vocabulary of LLM-only flags.
-DEFAULT_FLAG_IDS: tuple[str, ...] = (
-    "excessive_torso_lean",
-    "incomplete_lockout",
-    "bar_drift",
-    "hips_rise_first",
-    "hyperextension_at_lockout",
-    "bent_arms",
-    "heel_lift",
-    "rounded_back",
-)
 CUE_MAX_CHARS = 140
 WHY_MAX_CHARS = 220
 REASON_MAX_CHARS = 160

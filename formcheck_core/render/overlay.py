@@ -19,6 +19,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..findings import Finding
 from ..metrics import angle_source
+from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
 from ..vocabulary import FAULT, OK, format_limit, format_value
 from . import style as st
@@ -48,42 +49,16 @@ ANGLES: tuple[AngleSpec, ...] = (
 )
 ANGLE_BY_SERIES: dict[str, AngleSpec] = {a.series: a for a in ANGLES}
 
-#: Metric-name prefix -> the angle series drawn for it (presentation mapping of formcheck_core.metrics).
-_METRIC_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("hip_angle", ("hip_angle_deg",)),
-    ("knee_angle", ("knee_angle_deg",)),
-    ("torso_lean", ("torso_lean_deg",)),
-    ("min_elbow_angle", ("elbow_angle_deg",)),
-    ("elbow", ("elbow_angle_deg",)),
-    ("lockout_reached", ("hip_angle_deg", "knee_angle_deg")),
-)
-#: Metric-name prefix -> joints (without side) ringed for it; "bar" is the bar marker.
-_METRIC_JOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("heel", ("heel", "foot_index")),
-    ("hip_rise", ("hip", "shoulder")),
-    ("max_bar_drift", ("bar",)),
-    ("bar", ("bar",)),
-)
-
-
 def series_for_metric(metric: str | None) -> tuple[str, ...]:
-    """Angle series a metric is read from (empty if it is not drawn as an angle, e.g. bar drift)."""
-    if not metric:
-        return ()
-    for prefix, series in _METRIC_SERIES:
-        if metric.startswith(prefix):
-            return series
-    return ()
+    """Angle series a metric is read from (its spec's ``series``; empty for e.g. bar drift)."""
+    spec = metric_specs().get(metric) if metric else None
+    return spec.series if spec is not None else ()
 
 
 def joints_for_metric(metric: str | None) -> tuple[str, ...]:
-    """Joints (without side, or "bar") to ring for a metric that is not an angle."""
-    if not metric:
-        return ()
-    for prefix, joints in _METRIC_JOINTS:
-        if metric.startswith(prefix):
-            return joints
-    return ()
+    """Joints (without side, or "bar") to ring for a metric (its spec's ``joints``)."""
+    spec = metric_specs().get(metric) if metric else None
+    return spec.joints if spec is not None else ()
 
 
 def is_bar_metric(metric: str | None) -> bool:

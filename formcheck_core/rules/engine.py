@@ -200,7 +200,7 @@ def add_plugin_metrics(
             metrics={**rep.metrics, **{name: col[i][0] for name, col in values.items()}},
             metric_samples={
                 **rep.metric_samples,
-                **{name: col[i][1] for name, col in values.items() if col[i][1] is not None},
+                **{name: s for name, col in values.items() if (s := col[i][1]) is not None},
             },
         )
         for i, rep in enumerate(reps)

@@ -58,6 +58,11 @@ class Rule:
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: Seconds one call may take (None = the global default).
     timeout_s: float | None = None
+    #: Key of this fault in a labels file's ``faults`` (default: the rule id).
+    label_key: str = ""
+    #: What the fault looks like, in words and without thresholds, for the LLM that flags faults
+    #: on its own judgement (default: ``description``).
+    flag_description: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -70,6 +75,8 @@ class Rule:
             raise ValueError(
                 f"rule {self.id}: lifts, metrics and views must be tuples of names, not a string"
             )
+        object.__setattr__(self, "label_key", self.label_key or self.id)
+        object.__setattr__(self, "flag_description", self.flag_description or self.description)
         object.__setattr__(self, "lifts", tuple(self.lifts))
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "views", tuple(self.views))
