@@ -16,7 +16,7 @@ clip ends first; from the rep's first sample when it starts mid-pull).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -28,7 +28,6 @@ from .rep_window import (
     BODY_LENGTH_PER_HEIGHT,
     BOTTOM_SEARCH_S,
     LOCKOUT_HIP_DEG,
-    LOCKOUT_KNEE_DEG,
     LOCKOUT_WINDOW_S,
     angle_source,
     arg_extreme,
@@ -45,7 +44,6 @@ __all__ = [
     "BOTTOM_SEARCH_S",
     "BUILTIN_METRICS",
     "LOCKOUT_HIP_DEG",
-    "LOCKOUT_KNEE_DEG",
     "LOCKOUT_WINDOW_S",
     "METRICS",
     "METRIC_SPECS",
@@ -110,14 +108,11 @@ def max_bar_drift_cm(inp: RepInput) -> Reading:
 
 
 def lockout_reached(inp: RepInput) -> Reading:
-    """1.0 / 0.0 from the lockout hip and knee angles (image series only: side view or unknown)."""
+    """1.0 / 0.0 from the lockout hip angle (image series only: side view or unknown)."""
     if pull(inp).world:
         return _NAN
     hip, _ = _as_pair(hip_angle_lockout(inp))
-    knee, _ = _as_pair(knee_angle_lockout(inp))
-    if not (math.isfinite(hip) and math.isfinite(knee)):
-        return _NAN
-    return float(hip >= LOCKOUT_HIP_DEG and knee >= LOCKOUT_KNEE_DEG)
+    return float(hip >= LOCKOUT_HIP_DEG) if math.isfinite(hip) else _NAN
 
 
 def hip_rise_lead_rel(inp: RepInput) -> Reading:
@@ -270,8 +265,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "lockout_reached",
-        "1.0 if the hip reached >= 165 deg and the knee >= 160 deg at lockout, else "
-        "0.0; NaN outside a side view (the 3D estimate reads a straight standing hip as 150-160 deg).",
+        "1.0 if hip_angle_lockout_deg >= 155 deg (LOCKOUT_HIP_DEG, the incomplete_lockout "
+        "rule's default limit: one definition), else 0.0; NaN outside a side view (the 3D estimate reads a "
+        "straight standing hip as 150-160 deg).",
         lockout_reached,
         short="whether hips and knees reached full extension at the top",
         series=_HIP + _KNEE,
@@ -317,13 +313,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
 )
 
 
-def _from_back_pass(name: str) -> Callable[[RepInput], Reading]:
-    def measure(inp: RepInput) -> Reading:
-        """Filled by the segmentation pass (back_series.rep_back_metrics); the rep's value if set, else NaN."""
-        value = inp.rep.metrics.get(name, _NAN)
-        return float(value), inp.rep.metric_samples.get(name)
-
-    return measure
+def _by_back_pass(inp: RepInput) -> Reading:
+    """NaN: the segmentation pass fills these (:func:`formcheck_core.back_series.rep_back_metrics`)."""
+    return _NAN
 
 
 #: Back metrics: measured from the person mask by a second, targeted pass (analyze(back=True)),
@@ -332,7 +324,7 @@ BACK_METRIC_SPECS: tuple[MetricSpec, ...] = tuple(
     MetricSpec(
         name,
         description,
-        _from_back_pass(name),
+        _by_back_pass,
         joints=("hip", "shoulder"),
         unit="torso_lengths" if name == "back_flexion_rel" else "",
     )

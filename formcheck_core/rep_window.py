@@ -26,9 +26,11 @@ from .metric_spec import Reading, RepInput
 #: assumes the segments lie in the image plane (side view).
 BODY_LENGTH_PER_HEIGHT = 0.78
 
-#: Lockout thresholds for ``lockout_reached``.
-LOCKOUT_HIP_DEG = 165.0
-LOCKOUT_KNEE_DEG = 160.0
+#: The one definition of a locked-out hip (deg): ``lockout_reached`` and the default limit of the
+#: ``incomplete_lockout`` rule (which imports it), so the summary and the cue cannot disagree.
+#: Dev clips (``scripts/evaluate_rules.py --sweep``): clean side-view lockouts read 163.5-180 deg;
+#: every limit from 145 to 163 deg scores the same on dev; 155 sits in the middle of that gap.
+LOCKOUT_HIP_DEG = 155.0
 #: Lockout values are the extreme within this many seconds from the lockout moment.
 LOCKOUT_WINDOW_S = 0.5
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.

@@ -66,9 +66,7 @@ RULE = Rule(
     "limit {limit}.",
     cue="Keep the bar dragging up your shins and thighs: it drifted {measured}{also} away from you.",
     praise="Bar stayed close: {measured}{also} of drift (limit {limit}).",
-    flag_description=(
-        'the bar (the hands) moves away from the legs horizontally during the pull'
-    ),
+    flag_description="the bar (the hands) moves away from the legs horizontally during the pull",
 )
 
 

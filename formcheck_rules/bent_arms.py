@@ -42,9 +42,7 @@ RULE = Rule(
     message="Elbows bent to {measured} during the pull, {at} (limit {limit}).",
     cue="Long arms: lock your elbows and let the arms hang like ropes (they bent to {measured}).",
     praise="Straight arms through the pull: elbows stayed at {measured} or more (limit {limit}).",
-    flag_description=(
-        'the elbows bend during the pull instead of staying straight'
-    ),
+    flag_description="the elbows bend during the pull instead of staying straight",
 )
 
 

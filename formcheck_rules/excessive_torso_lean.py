@@ -45,8 +45,8 @@ RULE = Rule(
     cue="Chest up and hips a little lower before you pull: your torso was {measured} from vertical {at}.",
     praise="Good back angle off the floor: {measured} from vertical (limit {limit}).",
     flag_description=(
-        'the chest is far over the bar at lift-off: the torso is much closer to horizontal than '
-        'in a typical conventional deadlift start'
+        "the chest is far over the bar at lift-off: the torso is much closer to horizontal than "
+        "in a typical conventional deadlift start"
     ),
     label_key="excessive_torso_lean_at_liftoff",
 )

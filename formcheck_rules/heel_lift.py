@@ -40,9 +40,7 @@ RULE = Rule(
     message="Heel rose {measured} above the floor during the pull, highest {at} (limit {limit}).",
     cue="Keep your whole foot down and push through mid-foot and heels: the heel rose {measured}.",
     praise="Feet stayed flat: heel rise {measured} (limit {limit}).",
-    flag_description=(
-        'the heels come off the floor during the pull'
-    ),
+    flag_description="the heels come off the floor during the pull",
 )
 
 

@@ -39,8 +39,8 @@ RULE = Rule(
     cue="Push the floor away with your legs and lift chest and hips together: hips led by {measured}.",
     praise="Hips and shoulders rose together: hip lead {measured} (limit {limit}).",
     flag_description=(
-        'the hips shoot up before the shoulders at the start of the pull, so the legs straighten '
-        'before the bar moves much'
+        "the hips shoot up before the shoulders at the start of the pull, so the legs straighten "
+        "before the bar moves much"
     ),
 )
 

@@ -44,9 +44,7 @@ RULE = Rule(
     message="Leaned back {measured} past vertical {at} (limit {limit}).",
     cue="Finish tall, not leaning back: stack shoulders over hips at the top (you leaned back {measured}).",
     praise="Tall, stacked lockout: {measured} of lean-back (limit {limit}).",
-    flag_description=(
-        'the lifter leans back past vertical at the top'
-    ),
+    flag_description="the lifter leans back past vertical at the top",
 )
 
 

@@ -48,9 +48,7 @@ RULE = Rule(
     message="Hip angle was only {measured} {at}, short of the {limit} needed to finish.",
     cue="Finish the rep: squeeze your glutes and stand tall at the top (hip reached {measured}).",
     praise="Full lockout: hips reached {measured} (needs {limit}).",
-    flag_description=(
-        'the lifter does not finish standing tall: hips or knees stay clearly bent at the top'
-    ),
+    flag_description="the lifter does not finish standing tall: hips or knees stay clearly bent at the top",
 )
 
 

@@ -35,7 +35,10 @@ def test_units_come_from_name_suffixes():
         "s",
     ]
     assert unit_of("lockout_reached") == ""
-    assert {u.suffix for u in UNITS.values()} == {"_deg", "_rel", "_px", "_cm", "_s"}
+    assert {u.suffix for u in UNITS.values()} - {""} == {"_deg", "_rel", "_px", "_cm", "_s"}
+    assert format_value(0.031, "torso_lengths", limit=0.028) == "3.1% of torso length"
+    assert format_value(0.0283, "torso_lengths", limit=0.028) == "2.83% of torso length"
+    assert format_limit(0.028, "torso_lengths") == "2.8% of torso length"
 
 
 def test_every_moment_has_a_label_and_a_phrase():

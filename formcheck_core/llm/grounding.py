@@ -31,6 +31,9 @@ rejects it (:class:`GroundingIssue`, ``kind`` in :data:`ISSUE_KINDS`) when:
 Faults left without any surviving cue are covered by the caller
 (:func:`formcheck_core.llm.coaching.review_answer` adds the rule's own cue, marked as such).
 Free-text reasons of LLM-only flags (no schema fields) get the looser :func:`check_reason`.
+
+Long because number extraction (digits and words), the per-cue references and the structure and
+meaning checks share one set of unit and wording patterns.
 """
 
 from __future__ import annotations

@@ -62,8 +62,7 @@ Answer only with JSON: {"flags": [{"flag": "...", "rep": 1, "reason": "..."}]}""
 
 def flag_vocabulary(pm: pluggy.PluginManager | None = None) -> dict[str, str]:
     """The faults the LLM may flag: every loaded rule's id -> its ``flag_description``."""
-    rules, _ = collect_rules(pm)
-    return {rid: lr.rule.flag_description for rid, lr in rules.items()}
+    return {rid: lr.rule.flag_description for rid, lr in collect_rules(pm)[0].items()}
 
 
 def flag_system_prompt(vocabulary: Sequence[str]) -> str:
