@@ -269,7 +269,8 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "rule's default limit: one definition), else 0.0; NaN outside a side view (the 3D estimate reads a "
         "straight standing hip as 150-160 deg).",
         lockout_reached,
-        short="whether hips and knees reached full extension at the top",
+        short="whether the hips reached full extension at the top (hip angle at or above the "
+        "incomplete_lockout limit)",
         series=_HIP + _KNEE,
         kind="flag",
     ),

@@ -26,6 +26,9 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
 
 NaN handling: interior gaps of the signals are bridged linearly to find extrema and crossings;
 a clip without a usable hip angle yields no reps.
+
+Long because the candidate filters and the four moment definitions share the bridged hinge signals
+and their constants.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def with_plugin_metrics(
     plugin_manager: pluggy.PluginManager | None = None,
     timeout_s: float | None = None,
 ) -> Analysis:
-    """The analysis with every plugin metric in its reps (computed where missing).
+    """The analysis with every plugin metric in its reps and partial pulls (computed where missing).
 
     ``rule_errors`` keeps the analysis' other errors and holds the plugin metrics' registration
     and measurement errors; ``options["plugin_metrics"]`` maps each plugin metric to its plugin and
@@ -247,10 +247,22 @@ def with_plugin_metrics(
             timeout_s=timeout_s,
         )
         errors.extend(errs)
+    partial = analysis.partial_pulls
+    todo = {n: m for n, m in metrics.items() if any(n not in r.metrics for r in partial)}
+    if todo and partial:  # measured like reps; their errors are the reps' (same functions)
+        partial, _ = add_plugin_metrics(
+            partial,
+            todo,
+            body=analysis.body,
+            view=analysis.view,
+            height_cm=analysis.lifter_height_cm,
+            timeout_s=timeout_s,
+        )
     described = {n: {"plugin": m.plugin, "description": m.description} for n, m in metrics.items()}
     return replace(
         analysis,
         reps=tuple(reps),
+        partial_pulls=tuple(partial),
         rule_errors=(*others, *errors),
         options={**analysis.options, "plugin_metrics": described},
     )
