@@ -145,10 +145,14 @@ def analyze(
         from .models.pose_model import resolve_pose_model
         from .pose.back_pass import back_series
 
-        back_s = back_series(
-            info, body, reps, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
-        )
-        reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
+        try:
+            back_s = back_series(
+                info, body, reps, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
+            )
+        except VideoError as exc:  # a frame that will not decode: the rest of the analysis stands
+            warnings.append(f"The back could not be measured ({exc}); rounded-back checks are skipped.")
+        else:
+            reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
     result = Analysis(
         body=body, view=view, reps=reps, partial_pulls=partial, warnings=tuple(warnings), back=back_s, **base
     )

@@ -2,7 +2,7 @@
 
 Metric: ``torso_lean_liftoff_deg`` (hip->shoulder line from vertical at lift-off, 0 = upright).
 
-Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): the seed's 45° flags 22 of the 28
+Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): the seed's 45° flags 22 of the 28
 clips labelled clean -- clean side-view pulls read 64-74° at the detected lift-off, several degrees
 above the labellers' by-eye judgement ("true" from about 65°). The default, 75°, flags 3 of the 4
 clips labelled true (77-82°) and 2 of 28 clean ones (an oblique view's 3D estimate of 85°, and a

@@ -3,11 +3,16 @@
 Metric: ``heel_rise_rel`` (largest rise of the heel relative to the toe during the pull, above
 their setup difference, body lengths).
 
-Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value, and the dev labels
+Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value, and the dev labels
 cannot calibrate it: the clip labelled heel lift reads only 0.014 (small 600x600 frames; the heel
 keypoint barely moves) while clean clips read up to 0.08 from foot-keypoint noise in low-resolution
 reels. The default, 0.06 body lengths (a heel rise of several centimetres), keeps all but 2 of 28
 clean clips passing and misses the labelled one.
+
+Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
+(``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
+guess or a false alarm. Kept for users who want it: ``--preset all`` or
+``--threshold heel_lift.enabled=1`` switches it on.
 """
 
 from formcheck_core.hookspecs import hookimpl
@@ -32,7 +37,8 @@ RULE = Rule(
     check=check,
     description="Heels lift off the floor during the pull.",
     metrics=("heel_rise_rel",),
-    thresholds={"max_heel_rise_rel": MAX_HEEL_RISE_REL},
+    thresholds={"max_heel_rise_rel": MAX_HEEL_RISE_REL, "enabled": 0.0},
+    presets={"seed": {"enabled": 1.0}, "all": {"enabled": 1.0}},
     severity="moderate",
     moment="liftoff",
     views=("side", "oblique"),

@@ -3,7 +3,7 @@
 Metric: ``hip_rise_lead_rel`` (how far the hips rise ahead of the shoulders early in the pull,
 body lengths; positive = hips lead).
 
-Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value. In a good pull hips
+Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value. In a good pull hips
 and shoulders rise together; clean clips read at most 0.09. The default, 0.10 body lengths, flags
 the clip labelled hips-first (5 of its 10 reps, up to 0.13) and none of the 29 clean clips -- one
 positive is thin evidence, so treat the margin as provisional.

@@ -3,11 +3,16 @@
 Metric: ``torso_lean_lockout_deg`` (negative = leaning back); the rule reads the lean-back angle,
 ``-torso_lean_lockout_deg``.
 
-Thresholds (dev clips, ``scripts/evaluate_rules.py --sweep``): no seed value, and the dev labels
+Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value, and the dev labels
 cannot calibrate it: the clip labelled hyperextension leans its hip->shoulder line back only 11°
 (the arch is in the lower back, which the keypoints cannot see), while four clean clips filmed by
 one low camera read 21-31°. The default, 25° (a lean-back any coach would call excessive), keeps
 clean clips passing except two of those (27°, 31°) and misses the labelled one.
+
+Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
+(``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
+guess or a false alarm. Kept for users who want it: ``--preset all`` or
+``--threshold hyperextension_at_lockout.enabled=1`` switches it on.
 """
 
 from formcheck_core.hookspecs import hookimpl
@@ -36,7 +41,8 @@ RULE = Rule(
     check=check,
     description="Leaning back past vertical at lockout.",
     metrics=("torso_lean_lockout_deg",),
-    thresholds={"max_lean_back_deg": MAX_LEAN_BACK_DEG},
+    thresholds={"max_lean_back_deg": MAX_LEAN_BACK_DEG, "enabled": 0.0},
+    presets={"seed": {"enabled": 1.0}, "all": {"enabled": 1.0}},
     severity="moderate",
     moment="lockout",
     views=("side", "oblique"),

@@ -1,22 +1,31 @@
-"""Confusion table of each form rule against the dev labels (never the eval clips).
+"""Honest calibration of every form rule against the dev labels (never the eval clips).
 
-Usage: ``python scripts/evaluate_rules.py [--preset calibrated|seed|all] [--clips STEM ...]
-[--metrics] [--json OUT] [--shared DIR]``
+Usage: ``python scripts/evaluate_rules.py [--clips STEM ...] [--boot N] [--values] [--json OUT]
+[--shared DIR]``
 
-Runs :func:`formcheck_core.analysis.analyze` (lift "deadlift", as ``formcheck analyze`` does by
-default; pose from the cache when present) on every clip of ``labels_dev.json``, then the rules
-with each preset. A clip is *flagged* by a rule when the rule reports a fault on any rep. For each
-rule with a label field: TP/FP/TN/FN over the clips whose label is true/false ("unclear" is
-excluded and counted separately). A clip where the rule measured nothing (no rep found, wrong
-view, keypoints missing) counts as not flagged and is listed as "not measured". ``--metrics``
-prints each rep's metric values for the rule, the raw material for calibrating its thresholds.
-Also compares the set verdict ("needs work") with the label's ``overall`` ("bad").
+Runs :func:`formcheck_core.analysis.analyze` (lift "deadlift", pose and back profile from the
+cache when present) on every clip of ``labels_dev.json``, then every rule with all rules switched
+on (preset "all"). One row per clip: a clip is *flagged* by a rule when the rule reports a fault
+on any rep, and its *value* is its worst rep's (highest for "fault above" rules, lowest for
+"fault below"). Clips labelled "unclear" are left out; a clip the rule could not measure (wrong
+view, no rep, keypoints or mask missing) counts as not flagged.
 
-``--sweep`` is the calibration aid: for each rule it lists every labelled clip's worst per-rep
-value (highest for "fault above" rules, lowest for "fault below") and the confusion counts of
-every threshold between them, and names two candidates: the best balanced accuracy (ties: fewer
-false positives, then the middle of the widest gap) and the fewest errors (TP - FP). The defaults
-in ``formcheck_rules/`` were chosen from this output (each module's docstring says why).
+For each rule with a label field it prints sensitivity, specificity, F1 and balanced accuracy,
+each with a 95 % bootstrap CI (clips resampled, seeded), next to the never-flag and always-flag
+baselines on the same clips, for
+
+- **in-sample**: the rule's default threshold (chosen on these same clips: optimistic);
+- **LOCO**: leave-one-clip-out -- each clip judged with the threshold
+  :func:`formcheck_core.scoring.choose_threshold` picks on the other clips (best balanced
+  accuracy; ties: fewer false alarms on good lifts, then the wider margin).
+
+Only the rule's first threshold is cross-validated; others stay at their defaults. A rule whose
+LOCO balanced accuracy does not beat never-flag (0.5) should be off by default (its ``enabled``
+threshold 0; ``--preset all`` switches it on): the last column says whether the default agrees.
+
+Finally the set verdict ("needs work" vs label overall "bad"), with the default thresholds and
+with nested LOCO: for each held-out clip every rule's threshold *and* its on/off decision are
+made from the other clips only, then the rules are re-applied to the held-out clip.
 """
 
 from __future__ import annotations
@@ -25,12 +34,24 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from formcheck_core.analysis import analyze
 from formcheck_core.config import shared_dir
-from formcheck_core.plugins import get_plugin_manager
-from formcheck_core.rules import apply_rules, collect_rules, preset_names, threshold_settings
+from formcheck_core.plugins import collect_rules, get_plugin_manager
+from formcheck_core.rules.engine import apply_rules
+from formcheck_core.rules.thresholds import threshold_settings
+from formcheck_core.scoring import (
+    Confusion,
+    baselines,
+    choose_threshold,
+    confusion,
+    loco_thresholds,
+    metrics_with_ci,
+)
 
 #: Rule id -> label fault name.
 LABEL_FIELD = {
@@ -43,6 +64,9 @@ LABEL_FIELD = {
     "heel_lift": "heel_lift",
     "rounded_back": "rounded_back",
 }
+#: The threshold that switches a rule on (1) or off (0); ``--preset all`` switches every rule on.
+ENABLED = "enabled"
+SHOWN = ("sensitivity", "specificity", "f1", "balanced_accuracy")
 
 
 def analyse_clips(shared: Path, stems: list[str] | None) -> tuple[dict, dict]:
@@ -50,7 +74,7 @@ def analyse_clips(shared: Path, stems: list[str] | None) -> tuple[dict, dict]:
     labels = {
         Path(k).stem: v for k, v in json.loads((shared / "videos" / "labels_dev.json").read_text()).items()
     }
-    out = {}
+    out: dict = {}
     for stem in sorted(labels):
         if stems and stem not in stems:
             continue
@@ -63,171 +87,203 @@ def analyse_clips(shared: Path, stems: list[str] | None) -> tuple[dict, dict]:
     return labels, out
 
 
-def evaluate(labels: dict, analyses: dict, thresholds: dict) -> dict:
-    """Per-rule confusion counts and per-clip outcomes, plus the overall-verdict comparison."""
-    rules, _ = collect_rules(get_plugin_manager())
-    per_rule = {
-        rid: {"TP": [], "FP": [], "TN": [], "FN": [], "unclear": [], "not_measured": []} for rid in rules
+@dataclass(frozen=True)
+class RuleRows:
+    """One rule's clip rows (labelled true/false only): stems, labels, worst values, direction."""
+
+    rule_id: str
+    threshold_name: str
+    direction: str  # "above" or "below"
+    stems: list[str]
+    truth: np.ndarray
+    values: np.ndarray
+    flagged_default: np.ndarray
+    unclear: list[str]
+
+
+def rule_rows(rid: str, labels: dict, done: dict, defaults: dict) -> RuleRows | None:
+    """Rows of rule ``rid`` from analyses with every rule on (``done``: stem -> Analysis)."""
+    field = LABEL_FIELD[rid]
+    found = [f for a in done.values() for f in a.findings if f.rule_id == rid and f.value is not None]
+    if not found:
+        return None
+    above = any(
+        (f.is_fault and f.value > f.threshold) or (not f.is_fault and f.value <= f.threshold) for f in found
+    )
+    stems, truth, values, flagged, unclear = [], [], [], [], []
+    for stem, a in done.items():
+        t = labels[stem]["faults"].get(field)
+        if t == "unclear":
+            unclear.append(stem)
+        if t not in (True, False):
+            continue
+        mine = [f for f in a.findings if f.rule_id == rid]
+        vals = [f.value for f in mine if f.value is not None and f.status in ("fault", "ok")]
+        stems.append(stem)
+        truth.append(bool(t))
+        values.append((max if above else min)(vals) if vals else math.nan)
+        flagged.append(any(f.is_fault for f in mine))
+    name = next(k for k in defaults[rid] if k != ENABLED)
+    return RuleRows(
+        rid,
+        name,
+        "above" if above else "below",
+        stems,
+        np.array(truth, bool),
+        np.array(values, float),
+        np.array(flagged, bool),
+        unclear,
+    )
+
+
+def _cells(c: Confusion, truth: np.ndarray, pred: np.ndarray, boot: int) -> str:
+    ci = metrics_with_ci(truth, pred, metrics=SHOWN, n_boot=boot, seed=0)
+    return "  ".join(f"{ci[m]!s:17s}" for m in SHOWN) + f"  TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}"
+
+
+def report_rule(rows: RuleRows, default_on: bool, boot: int) -> dict:
+    """Print one rule's table; return its numbers."""
+    t, v = rows.truth, rows.values
+    loco = loco_thresholds(v, t, rows.stems, direction=rows.direction)
+    c_in, c_cv = confusion(t, rows.flagged_default), loco.confusion(t)
+    base = baselines(t)
+    beats = c_cv.balanced_accuracy > base["never_flag"].balanced_accuracy
+    ths = [x for x in loco.thresholds.values() if math.isfinite(x)]
+    th_range = f"{min(ths):.4g}..{max(ths):.4g}" if ths else "never flags"
+    verdict = "ON" if beats else "OFF"
+    agree = "agrees" if beats == default_on else f"DISAGREES (default {'on' if default_on else 'off'})"
+    print(
+        f"\n{rows.rule_id}  ({rows.threshold_name}, fault if {rows.direction}; {int(t.sum())} positive, "
+        f"{int((~t).sum())} negative clips, {int(np.isnan(v).sum())} not measured, {len(rows.unclear)} unclear)"
+    )
+    print(f"    {'':26s}{'sensitivity':19s}{'specificity':19s}{'F1':19s}{'balanced acc.':19s}")
+    print(f"    {'in-sample (default)':26s}{_cells(c_in, t, rows.flagged_default, boot)}")
+    print(f"    {'LOCO (' + th_range + ')':26s}{_cells(c_cv, t, loco.predictions, boot)}")
+    for name, c in base.items():
+        pred = np.zeros_like(t) if name == "never_flag" else np.ones_like(t)
+        print(f"    {name.replace('_', '-'):26s}{_cells(c, t, pred, boot)}")
+    print(
+        f"    LOCO beats never-flag: {'yes' if beats else 'no'} -> {verdict} by default; current default {agree}; "
+        f"threshold on all clips {loco.in_sample_threshold:.4g}"
+    )
+    return {
+        "threshold_name": rows.threshold_name,
+        "direction": rows.direction,
+        "in_sample": c_in.__dict__,
+        "loco": c_cv.__dict__,
+        "loco_balanced_accuracy": c_cv.balanced_accuracy,
+        "loco_f1": c_cv.f1,
+        "beats_never_flag": bool(beats),
+        "default_on": default_on,
+        "threshold_all_clips": loco.in_sample_threshold,
+        "clips": {
+            s: {"truth": bool(a), "value": None if math.isnan(b) else b}
+            for s, a, b in zip(rows.stems, t, v, strict=True)
+        },
     }
-    overall = {"TP": [], "FP": [], "TN": [], "FN": [], "excluded": []}
-    details: dict[str, dict] = {}
-    errors: list[str] = []
-    for stem, a in analyses.items():
-        lab = labels[stem]
-        if isinstance(a, str):
-            errors.append(f"{stem}: {a}")
-            continue
-        a = apply_rules(a, thresholds)
-        errors += [f"{stem}: {e.rule_id} ({e.plugin}): {e.error}" for e in a.rule_errors]
-        details[stem] = {
-            "view": a.view.view if a.view else None,
-            "label_view": lab["view"],
-            "reps": len(a.reps),
-            "verdict": next((v.label for v in a.verdicts if v.rep is None), "none"),
-        }
-        for rid in rules:
-            mine = [f for f in a.findings if f.rule_id == rid]
-            flagged = any(f.is_fault for f in mine)
-            measured = any(f.status in ("fault", "ok") for f in mine)
-            values = [None if f.value is None else round(f.value, 3) for f in mine]
-            details[stem][rid] = {"flagged": flagged, "measured": measured, "values": values}
-            field = LABEL_FIELD.get(rid)
-            truth = lab["faults"].get(field) if field else None
-            if field is None or truth is None:
-                continue
-            if truth == "unclear":
-                per_rule[rid]["unclear"].append(stem)
-                continue
-            key = ("TP" if flagged else "FN") if truth else ("FP" if flagged else "TN")
-            per_rule[rid][key].append(stem)
-            if not measured:
-                per_rule[rid]["not_measured"].append(stem)
-        truth = lab.get("overall")
-        if truth in ("good", "bad"):
-            bad = details[stem]["verdict"] == "needs work"
-            overall[("TP" if bad else "FN") if truth == "bad" else ("FP" if bad else "TN")].append(stem)
-        else:
-            overall["excluded"].append(stem)
-    return {"rules": per_rule, "overall": overall, "clips": details, "errors": errors}
 
 
-def sweep(labels: dict, analyses: dict, thresholds: dict) -> None:
-    """Print, per rule, clip-level worst values and the confusion of each candidate threshold."""
-    rules, _ = collect_rules(get_plugin_manager())
-    done = {stem: apply_rules(a, thresholds) for stem, a in analyses.items() if not isinstance(a, str)}
-    for rid, field in LABEL_FIELD.items():
-        if rid not in rules:
-            continue
-        found = [f for a in done.values() for f in a.findings if f.rule_id == rid and f.value is not None]
-        above = any(
-            (f.is_fault and f.value > f.threshold) or (not f.is_fault and f.value <= f.threshold)
-            for f in found
-        )
-        worst: dict[str, tuple[float, object]] = {}
-        for stem, a in done.items():
-            values = [f.value for f in a.findings if f.rule_id == rid and f.value is not None]
-            truth = labels[stem]["faults"].get(field)
-            if values and truth in (True, False):
-                worst[stem] = ((max if above else min)(values), truth)
-        if not worst:
-            continue
-        vals = sorted({v for v, _ in worst.values()})
-        cands = [(a + b) / 2 for a, b in zip(vals, vals[1:], strict=False)] + [
-            vals[0] - 1e-6,
-            vals[-1] + 1e-6,
-        ]
-        n_pos = sum(t for _, t in worst.values())
-        n_neg = len(worst) - n_pos
-        rows = []
-        for c in sorted(cands):
-            tp = sum(t and (v > c if above else v < c) for v, t in worst.values())
-            fp = sum((not t) and (v > c if above else v < c) for v, t in worst.values())
-            bal = ((tp / n_pos if n_pos else 1.0) + ((n_neg - fp) / n_neg if n_neg else 1.0)) / 2
-            gap = min((abs(v - c) for v in vals), default=0.0)
-            rows.append((bal, -fp, gap, c, tp, fp))
-        best = max(rows)
-        fewest = max(rows, key=lambda r: (r[4] - r[5], -r[5], r[2]))
-        name = next(iter(thresholds[rid]))
-        print(
-            f"\n{rid} ({name}, fault if value {'>' if above else '<'} threshold; {n_pos} positive, "
-            f"{n_neg} negative clips measured; current {thresholds[rid][name]:g})"
-        )
-        for stem, (v, t) in sorted(worst.items(), key=lambda kv: kv[1][0]):
-            print(f"    {v:9.3f}  {'FAULT' if t else 'ok   '}  {stem}")
-        print(
-            f"    best balanced accuracy: {best[3]:.4g} (TP {best[4]}/{n_pos}, FP {best[5]}/{n_neg}, "
-            f"balanced accuracy {best[0]:.2f})"
-        )
-        print(f"    fewest errors:          {fewest[3]:.4g} (TP {fewest[4]}/{n_pos}, FP {fewest[5]}/{n_neg})")
+def _keep_on(rows: RuleRows, mask: np.ndarray) -> tuple[float, bool]:
+    """Threshold and on/off decision made from the rows in ``mask`` only (inner LOCO)."""
+    t, v, stems = rows.truth[mask], rows.values[mask], [s for s, m in zip(rows.stems, mask, strict=True) if m]
+    th = choose_threshold(v, t, rows.direction)
+    if t.all() or (~t).all():
+        return th, False
+    inner = loco_thresholds(v, t, stems, direction=rows.direction).confusion(t)
+    return th, bool(inner.balanced_accuracy > 0.5)
 
 
-def print_report(preset: str, result: dict, thresholds: dict, labels: dict, show_metrics: bool) -> None:
-    print(f"\n== preset: {preset}")
+def verdict_of(a) -> bool:
+    return next((v.label for v in a.verdicts if v.rep is None), "none") == "needs work"
+
+
+def report_verdict(
+    labels: dict, analyses: dict, all_rows: dict[str, RuleRows], defaults: dict, boot: int
+) -> dict:
+    """Set verdict vs overall label: default thresholds, and nested leave-one-clip-out."""
+    stems = [s for s, a in analyses.items() if labels[s].get("overall") in ("good", "bad")]
+    truth = np.array([labels[s]["overall"] == "bad" for s in stems], bool)
+    default = np.array([verdict_of(apply_rules(analyses[s], defaults)) for s in stems], bool)
+    nested = []
+    for s in stems:
+        over = {rid: dict(v) for rid, v in defaults.items()}
+        for rid, rows in all_rows.items():
+            keep = np.array([x != s for x in rows.stems], bool)
+            th, on = _keep_on(rows, keep)
+            if math.isfinite(th):
+                over[rid][rows.threshold_name] = th
+            if ENABLED in over[rid]:
+                over[rid][ENABLED] = 1.0 if on else 0.0
+            elif not on:
+                over[rid][rows.threshold_name] = math.inf if rows.direction == "above" else -math.inf
+        nested.append(verdict_of(apply_rules(analyses[s], over)))
+    nested_arr = np.array(nested, bool)
     print(
-        f"{'rule':28s} {'threshold':34s} {'TP':>3s} {'FP':>3s} {'TN':>3s} {'FN':>3s} {'uncl':>4s} {'n/m':>4s}"
+        f"\nset verdict 'needs work' vs overall 'bad' ({int(truth.sum())} bad, {int((~truth).sum())} good clips)"
     )
-    for rid, c in result["rules"].items():
-        if rid not in LABEL_FIELD:
-            continue
-        th = ", ".join(f"{k}={v:g}" for k, v in thresholds[rid].items() if math.isfinite(v))
+    print(f"    {'':26s}{'sensitivity':19s}{'specificity':19s}{'F1':19s}{'balanced acc.':19s}")
+    print(f"    {'defaults':26s}{_cells(confusion(truth, default), truth, default, boot)}")
+    print(f"    {'nested LOCO':26s}{_cells(confusion(truth, nested_arr), truth, nested_arr, boot)}")
+    for name, c in baselines(truth).items():
+        pred = np.zeros_like(truth) if name == "never_flag" else np.ones_like(truth)
+        print(f"    {name.replace('_', '-'):26s}{_cells(c, truth, pred, boot)}")
+    for label, pred in (("defaults", default), ("nested LOCO", nested_arr)):
+        fp = [s for s, t, p in zip(stems, truth, pred, strict=True) if p and not t]
+        fn = [s for s, t, p in zip(stems, truth, pred, strict=True) if t and not p]
         print(
-            f"{rid:28s} {th:34s} {len(c['TP']):3d} {len(c['FP']):3d} {len(c['TN']):3d} {len(c['FN']):3d} "
-            f"{len(c['unclear']):4d} {len(c['not_measured']):4d}"
+            f"    {label}: false alarms on good lifts: {', '.join(fp) or '-'}; missed bad lifts: {', '.join(fn) or '-'}"
         )
-        for key in ("TP", "FP", "FN", "unclear"):
-            for stem in c[key]:
-                d = result["clips"].get(stem, {})
-                info = d.get(rid, {})
-                print(
-                    f"    {key:7s} {stem:32s} view {d.get('view')}/{labels[stem]['view']:14s} "
-                    f"reps {d.get('reps')}  values {info.get('values')}"
-                )
-    o = result["overall"]
-    print(
-        f"\nset verdict 'needs work' vs label overall 'bad': TP {len(o['TP'])} FP {len(o['FP'])} "
-        f"TN {len(o['TN'])} FN {len(o['FN'])} (excluded {len(o['excluded'])}: unclear overall)"
-    )
-    for key in ("FP", "FN"):
-        if o[key]:
-            print(f"    {key}: {', '.join(o[key])}")
-    if show_metrics:
-        print("\nper-clip values (one per rep; None = not measurable):")
-        for stem, d in result["clips"].items():
-            faults = labels[stem]["faults"]
-            print(f"  {stem} [{d['view']}] reps={d['reps']}")
-            for rid in LABEL_FIELD:
-                print(f"      {rid:28s} label={str(faults.get(LABEL_FIELD[rid])):8s} {d[rid]['values']}")
-    for e in result["errors"]:
-        print(f"error: {e}")
+    return {
+        "defaults": confusion(truth, default).__dict__,
+        "nested_loco": confusion(truth, nested_arr).__dict__,
+        "defaults_balanced_accuracy": confusion(truth, default).balanced_accuracy,
+        "nested_loco_balanced_accuracy": confusion(truth, nested_arr).balanced_accuracy,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", default="all", help="calibrated, seed or all (default)")
     parser.add_argument("--clips", nargs="*", help="clip stems (default: all dev clips)")
-    parser.add_argument("--metrics", action="store_true", help="print each clip's per-rep values per rule")
+    parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--values", action="store_true", help="print each rule's clip values, sorted")
     parser.add_argument("--json", type=Path, help="write the results as JSON")
-    parser.add_argument(
-        "--sweep", action="store_true", help="calibration aid: confusion per candidate threshold"
-    )
     parser.add_argument("--shared", type=Path, default=shared_dir())
     args = parser.parse_args(argv)
     labels, analyses = analyse_clips(args.shared, args.clips)
+    errors = [f"{s}: {a}" for s, a in analyses.items() if isinstance(a, str)]
+    analyses = {s: a for s, a in analyses.items() if not isinstance(a, str)}
     rules, _ = collect_rules(get_plugin_manager())
-    presets = preset_names(rules) if args.preset == "all" else [args.preset]
-    if args.sweep:
-        sweep(labels, analyses, threshold_settings(preset=presets[0]))
-        return 0
-    out = {}
-    for preset in presets:
-        thresholds = threshold_settings(preset=preset)
-        result = evaluate(labels, analyses, thresholds)
-        print_report(preset, result, thresholds, labels, args.metrics and preset == presets[0])
-        out[preset] = {"thresholds": thresholds, **result}
+    everything = threshold_settings(preset="all") if _has_all(rules) else threshold_settings()
+    defaults = threshold_settings()
+    done = {stem: apply_rules(a, everything) for stem, a in analyses.items()}
+    out: dict = {"rules": {}, "errors": errors}
+    all_rows: dict[str, RuleRows] = {}
+    for rid in LABEL_FIELD:
+        if rid not in rules:
+            continue
+        rows = rule_rows(rid, labels, done, everything)
+        if rows is None:
+            print(f"\n{rid}: no measured values")
+            continue
+        all_rows[rid] = rows
+        default_on = defaults[rid].get(ENABLED, 1.0) != 0.0
+        out["rules"][rid] = report_rule(rows, default_on, args.boot)
+        if args.values:
+            for i in np.argsort(np.nan_to_num(rows.values, nan=-np.inf)):
+                print(
+                    f"        {rows.values[i]:9.4g}  {'FAULT' if rows.truth[i] else 'ok   '}  {rows.stems[i]}"
+                )
+    out["verdict"] = report_verdict(labels, analyses, all_rows, defaults, args.boot)
+    for e in errors:
+        print(f"error: {e}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1, default=lambda x: None))
     return 0
+
+
+def _has_all(rules: dict) -> bool:
+    return any("all" in lr.rule.presets for lr in rules.values())
 
 
 if __name__ == "__main__":

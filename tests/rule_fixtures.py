@@ -100,3 +100,20 @@ def make_analysis(
     return Analysis(
         video=info, video_sha256="0" * 64, lift=lift, pose=pose, body=series, view=vw, reps=tuple(reps)
     )
+
+
+def all_rules_on(pm=None, overrides=None) -> dict:
+    """Thresholds with every rule switched on (preset "all"), then ``overrides`` on top.
+
+    The default preset switches off rules that do not beat never-flag in cross-validation; tests
+    of rule mechanics exercise them all.
+    """
+    from formcheck_core.rules.thresholds import threshold_settings
+
+    out = threshold_settings(preset="all", pm=pm)
+    for rid, values in (overrides or {}).items():
+        if isinstance(values, dict) and rid in out:
+            out[rid] = {**out[rid], **values}
+        else:
+            out[rid] = values  # unknown rule or malformed table: apply_rules reports it
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from rule_fixtures import make_analysis, make_rep
+from rule_fixtures import all_rules_on, make_analysis, make_rep
 
 from formcheck_core.coach import cues_from_findings, deterministic_cues
 from formcheck_core.findings import Finding
@@ -23,7 +23,8 @@ def pm():
 
 
 def analysed(pm, *reps, view="side"):
-    return apply_rules(make_analysis(tuple(reps), view=view), plugin_manager=pm)
+    """Every rule on (the default preset switches some off)."""
+    return apply_rules(make_analysis(tuple(reps), view=view), all_rules_on(pm), plugin_manager=pm)
 
 
 def assert_grounded(cue, analysis):
@@ -151,7 +152,7 @@ def test_real_clip_cue_cites_the_frame_where_the_fault_was_measured(dev_clip):
     """posereader_arm_bend: the bent-arms cue points at the frame of the smallest elbow angle."""
     from formcheck_core.analysis import analyze
 
-    a = analyze(dev_clip("posereader_arm_bend"), progress=False)
+    a = analyze(dev_clip("posereader_arm_bend"), progress=False, thresholds=all_rules_on())
     cue = next(c for c in deterministic_cues(a) if c.rule_id == "bent_arms")
     assert_grounded(cue, a)
     rep = next(r for r in a.reps if r.number == cue.rep)

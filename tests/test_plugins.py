@@ -196,8 +196,8 @@ def test_cli_shows_effective_thresholds_and_rejects_bad_ones(capsys):
     )
     by_id = {r["id"]: r for r in json.loads(capsys.readouterr().out)["rules"]}
     assert by_id["excessive_torso_lean"]["thresholds"] == {"max_lean_deg": 45.0}
-    assert by_id["bar_drift"]["thresholds"] == {"max_drift_rel": None, "max_drift_px": 50.0}
-    assert by_id["bent_arms"]["thresholds"] == {"min_elbow_angle_deg": 120.0}
+    assert by_id["bar_drift"]["thresholds"] == {"max_drift_rel": None, "max_drift_px": 50.0, "enabled": 1.0}
+    assert by_id["bent_arms"]["thresholds"] == {"min_elbow_angle_deg": 120.0, "enabled": 1.0}
     assert main(["rules", "--threshold", "bent_arms.elbow=1"]) == 4
     err = capsys.readouterr().err
     assert (

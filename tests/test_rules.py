@@ -9,7 +9,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from rule_fixtures import make_analysis, make_rep
+from rule_fixtures import all_rules_on, make_analysis, make_rep
 
 from formcheck_core.findings import Finding
 from formcheck_core.plugins import PluginError, new_plugin_manager, register_rule
@@ -47,7 +47,9 @@ def pm():
 
 
 def run(pm, *reps, view="side", lift="deadlift", thresholds=None, **kw):
-    return apply_rules(make_analysis(tuple(reps), view=view, lift=lift), thresholds, plugin_manager=pm, **kw)
+    """Every rule switched on (the default preset switches some off), ``thresholds`` on top."""
+    merged = all_rules_on(pm, thresholds)
+    return apply_rules(make_analysis(tuple(reps), view=view, lift=lift), merged, plugin_manager=pm, **kw)
 
 
 def status(analysis, rule_id, rep=1):
@@ -281,7 +283,7 @@ def test_threshold_priority_defaults_preset_config_override(pm, tmp_path):
     t = threshold_settings(config=cfg, overrides=["excessive_torso_lean.max_lean_deg=70"], pm=pm)
     assert t["excessive_torso_lean"]["max_lean_deg"] == 70.0  # override > file
     assert t["bent_arms"]["min_elbow_angle_deg"] == 130.0  # file > default
-    assert t["bar_drift"] == {"max_drift_rel": math.inf, "max_drift_px": 50.0}  # the file's preset
+    assert t["bar_drift"] == {"max_drift_rel": math.inf, "max_drift_px": 50.0, "enabled": 1.0}  # the file's preset
     assert t["heel_lift"]["max_heel_rise_rel"] == heel_lift.MAX_HEEL_RISE_REL  # no seed value: default
     # An explicit preset beats the file's preset.
     t2 = threshold_settings(preset="calibrated", config=cfg, pm=pm)
@@ -544,7 +546,7 @@ def test_nearest_moment_and_phase_phrase():
 def _analysed(path):
     from formcheck_core.analysis import analyze
 
-    return analyze(path, progress=False)
+    return analyze(path, progress=False, thresholds=all_rules_on())
 
 
 def _value_at(a, f, i):
@@ -664,7 +666,7 @@ def test_real_clip_analysis_completes_around_a_broken_rule(dev_clip):
 
     clip = dev_clip("kettlebell_correct_side")
     with temporary_rule(_rule("explodes", _raises)):
-        a = analyze(clip, progress=False)
+        a = analyze(clip, progress=False, thresholds=all_rules_on())
     assert a.ok, a.warnings
     assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [("explodes", "runtime:explodes")]
     assert "ZeroDivisionError" in a.rule_errors[0].error
@@ -673,5 +675,17 @@ def test_real_clip_analysis_completes_around_a_broken_rule(dev_clip):
     assert {v.rep for v in a.verdicts} == {r.number for r in a.reps} | {None}
     assert a.options["thresholds"]["excessive_torso_lean"] == excessive_torso_lean.RULE.thresholds
     # Without the broken rule the findings are the same: isolation changed nothing else.
-    b = analyze(clip, progress=False)
+    b = analyze(clip, progress=False, thresholds=all_rules_on())
     assert b.rule_errors == () and b.findings == a.findings
+
+
+def test_rules_off_by_default_are_silent_until_switched_on(pm):
+    rep = make_rep(1, max_bar_drift_rel=0.5)
+    off = apply_rules(make_analysis((rep,)), None, plugin_manager=pm)
+    assert not [f for f in off.findings if f.rule_id == "bar_drift"]
+    on = apply_rules(make_analysis((rep,)), {"bar_drift": {"enabled": 1}}, plugin_manager=pm)
+    assert status(on, "bar_drift").is_fault
+    every = apply_rules(make_analysis((rep,)), threshold_settings(preset="all", pm=pm), plugin_manager=pm)
+    assert status(every, "bar_drift").is_fault
+    rules, _ = collect_rules(pm)
+    assert {rid for rid, lr in rules.items() if lr.rule.thresholds.get("enabled", 1) == 0} >= {"bar_drift"}

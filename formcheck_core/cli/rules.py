@@ -18,7 +18,9 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
     """``--preset``, ``--config``, ``--threshold`` and ``--plugins`` (shared with ``analyze``)."""
     group = parser.add_argument_group("rules")
     group.add_argument(
-        "--preset", help='threshold preset: "calibrated" (default) or "seed" (the original, stricter limits)'
+        "--preset",
+        help='threshold preset: "calibrated" (default: rules that do not beat never-flag in cross-validation '
+        'are off), "all" (every rule on) or "seed" (the original, stricter limits, every rule on)',
     )
     group.add_argument(
         "--config",

@@ -3,8 +3,8 @@
 Person masks cost about 30-40 % more pose time per frame, so the main pose pass runs without
 them. Once the reps and key moments are known, this pass decodes only the samples
 :func:`~formcheck_core.back_series.back_samples` picks (set-up to knee pass of each rep, plus
-lockout) with :class:`~formcheck_core.video.FrameReader`, runs the Pose Landmarker with masks
-(VIDEO mode, in time order) and reads :func:`~formcheck_core.back_profile.back_profile` from each
+lockout) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
+model), runs the Pose Landmarker with masks (VIDEO mode, in time order) and reads :func:`~formcheck_core.back_profile.back_profile` from each
 mask, with the shoulder, hip and knee of the same call (midpoint of left and right). Only the
 numbers and the outline points are kept, in the cache (``back/<key>.npz``, one row per source
 frame, merged as more frames are measured); masks are never stored.
@@ -22,8 +22,8 @@ import numpy as np
 from ..back_profile import FRACTIONS, back_profile
 from ..back_series import BackSeries, back_samples
 from ..body import BodySeries, Rep
-from ..video import FrameReader, VideoInfo
-from .extract import choose_person, to_model_rgb
+from ..video import Frame, FrameReader, VideoInfo
+from .extract import choose_person, prefetch
 from .landmarks import LANDMARK
 
 #: Bump when :func:`back_profile` or this pass changes what it stores (invalidates cached rows).
@@ -65,9 +65,10 @@ def measure_frames(
     if not frames:
         return out
     with FrameReader(path) as reader, MediaPipePose(model_path, segmentation=True) as pose:
-        for row, (index, time_s) in enumerate(frames):
-            rgb = to_model_rgb(reader.read(index))
-            people = [p for p in pose.detect(rgb, time_s) if p.mask is not None]
+        decoded = (Frame(index, time_s, reader.read(index)) for index, time_s in frames)
+        # Decoding (and downscaling) runs ahead in a background thread while the model works.
+        for row, frame in enumerate(prefetch(decoded)):
+            people = [p for p in pose.detect(frame.bgr, frame.time_s) if p.mask is not None]  # model RGB
             if not people:
                 continue
             person = choose_person(people)

@@ -114,6 +114,10 @@ def _validated(rule: Rule, rep: Rep, result: Any) -> list[Finding]:
     return out
 
 
+#: A rule threshold of this name set to 0 switches the rule off (no findings at all).
+ENABLED_THRESHOLD = "enabled"
+
+
 def evaluate_rules(
     reps: Sequence[Rep],
     rules: Mapping[str, LoadedRule],
@@ -135,8 +139,8 @@ def evaluate_rules(
     errors: list[RuleError] = []
     for rid, lr in rules.items():
         rule = lr.rule
-        if not rule.applies_to(lift):
-            continue
+        if not rule.applies_to(lift) or thresholds[rid].get(ENABLED_THRESHOLD, 1.0) == 0.0:
+            continue  # not for this lift, or switched off (``enabled = 0``; ``--preset all`` switches on)
         budget = rule.timeout_s if rule.timeout_s is not None else default_timeout
         mine: list[Finding] = []
         for rep in reps:

@@ -1,0 +1,97 @@
+"""Added cost of the back profile: the targeted segmentation pass vs the main pose pass.
+
+Per clip, in the same run, interleaved over ``--repeats`` rounds (median reported) so machine load
+affects all alike:
+
+- ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
+- ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
+  decode each rep's set-up..knee-pass and lockout samples, landmarker with masks, back profile;
+- ``masks_all``: what it replaces, the main pass with masks on every sample (no profile read).
+
+Reps and moments come from the cached analysis. Prints the number of samples each pass ran on and
+``back / pose`` (target: at most 0.20). Run:
+``python benchmarks/bench_back.py [--repeats 3] [--clips STEM ...] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from formcheck_core.analysis import analyze
+from formcheck_core.config import shared_dir
+from formcheck_core.models.pose_model import model_id, resolve_pose_model
+from formcheck_core.pose.back_pass import back_series
+from formcheck_core.pose.extract import extract_pose
+from formcheck_core.pose.mediapipe_backend import MediaPipePose
+from formcheck_core.video import probe_video
+
+#: 1080p single rep; 2-rep phone clip (portrait-ish 720p); 10-rep 60 fps kettlebell clip.
+CLIPS = ("gym1080_bad_02", "phone_side_a", "kettlebell_rounded_side")
+
+
+def time_pose(path: Path, model: Path, segmentation: bool) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    with MediaPipePose(model, segmentation=segmentation) as backend:
+        pose = extract_pose(path, backend, target_fps=10.0, progress=False)
+    return time.perf_counter() - t0, pose.n_samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--clips", nargs="*", default=list(CLIPS))
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--shared", type=Path, default=shared_dir())
+    args = parser.parse_args(argv)
+    model = resolve_pose_model(None)
+    mid = model_id(model)
+    out = {}
+    print(
+        f"{'clip':26s} {'samples':>7s} {'back n':>6s} {'pose s':>7s} {'back s':>7s} {'all-mask s':>10s} {'back/pose':>9s}"
+    )
+    for stem in args.clips:
+        path = args.shared / "videos" / "dev" / f"{stem}.mp4"
+        a = analyze(path, rules=False, progress=False, back=False)
+        if not a.ok or a.body is None:
+            print(f"{stem:26s} no reps: skipped")
+            continue
+        info = probe_video(path)
+        times: dict[str, list[float]] = {"pose": [], "back": [], "masks_all": []}
+        n_back = n_pose = 0
+        for _ in range(args.repeats):
+            dt, n_pose = time_pose(path, model, segmentation=False)
+            times["pose"].append(dt)
+            t0 = time.perf_counter()
+            back = back_series(
+                info, a.body, a.reps, model, model_id=mid, video_sha256=a.video_sha256, cache=False
+            )
+            times["back"].append(time.perf_counter() - t0)
+            n_back = len(back.sample)
+            times["masks_all"].append(time_pose(path, model, segmentation=True)[0])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ratio = med["back"] / med["pose"]
+        print(
+            f"{stem:26s} {n_pose:7d} {n_back:6d} {med['pose']:7.2f} {med['back']:7.2f} {med['masks_all']:10.2f} "
+            f"{ratio:9.2f}"
+        )
+        out[stem] = {"samples": n_pose, "back_samples": n_back, "median_s": med, "back_over_pose": ratio}
+    if out:
+        total_pose = sum(v["median_s"]["pose"] for v in out.values())
+        total_back = sum(v["median_s"]["back"] for v in out.values())
+        total_all = sum(v["median_s"]["masks_all"] for v in out.values())
+        print(
+            f"all clips: back pass adds {100 * total_back / total_pose:.0f} % to the pose time "
+            f"(masks on every sample would add {100 * (total_all / total_pose - 1):.0f} %)"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
