@@ -3,7 +3,9 @@
 The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
 the samples :func:`back_samples` picks (set-up to knee pass of each rep, plus lockout) and returns
 a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the median over
-the pull's samples whose mask was confident enough. Pure functions over arrays.
+the pull's samples whose mask was confident enough. The lockout sample is measured too (its
+outline is kept for pictures) but not made into a metric: nothing is calibrated on it yet.
+Pure functions over arrays.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ BACK_METRICS: dict[str, str] = {
     "back_angle_deg": "Median angle between the lower and upper halves of the dorsal outline from set-up "
     "to knee pass (positive = rounded, negative = arched).",
     "back_mask_confidence": "Median confidence (0-1) of the mask edge along the back over those samples.",
-    "back_angle_lockout_deg": "Angle between the lower and upper halves of the dorsal outline at lockout "
-    "(negative = arched back).",
 }
 #: Samples whose mask confidence is below this are left out of the per-rep median.
 MIN_SAMPLE_CONFIDENCE = 0.5
@@ -108,10 +108,4 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
                 values[name] = med
                 if name != "back_mask_confidence":
                     at[name] = int(back.sample[rows[int(np.nanargmin(np.abs(vals - med)))]])
-        lock = rep.moments.get("lockout")
-        r = back.row(lock.sample) if lock is not None else None
-        if r is not None and back.mask_confidence[r] >= MIN_SAMPLE_CONFIDENCE:
-            values["back_angle_lockout_deg"] = float(back.back_angle_deg[r])
-            if math.isfinite(values["back_angle_lockout_deg"]):
-                at["back_angle_lockout_deg"] = int(back.sample[r])
     return replace(rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at})

@@ -31,7 +31,6 @@ CLEAN = {
     "back_flexion_rel": 0.01,
     "back_angle_deg": -3.0,
     "back_mask_confidence": 0.8,
-    "back_angle_lockout_deg": -2.0,
 }
 
 
