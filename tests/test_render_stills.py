@@ -103,7 +103,11 @@ def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_val
     from formcheck_core.render.overlay import emphasis_for, series_value
     from formcheck_core.render.stills import still_consumer
 
-    a = analyze(dev_clip("posereader_arm_bend"), progress=False)
+    from rule_fixtures import all_rules_on
+
+    a = analyze(
+        dev_clip("posereader_arm_bend"), progress=False, thresholds=all_rules_on()
+    )  # bent_arms is off by default
     f = next(f for f in a.findings if f.rule_id == "bent_arms")
     assert f.is_fault
     rep = a.reps[0]
