@@ -5,7 +5,7 @@ affects all alike:
 
 - ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
 - ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
-  decode each rep's set-up..knee-pass and lockout samples, landmarker with masks, back profile;
+  decode each rep's set-up..knee-pass samples, landmarker with masks, back profile;
 - ``masks_all``: what it replaces, the main pass with masks on every sample (no profile read).
 
 Reps and moments come from the cached analysis. Prints the number of samples each pass ran on and

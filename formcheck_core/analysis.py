@@ -93,8 +93,8 @@ def analyze(
     about half as fast in VIDEO mode). ``pose_model``: path or "lite"/"full"/"heavy" (see
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
-    ``back``: in a side view, measure the back profile from the person mask on each rep's pull
-    and lockout frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
+    ``back``: in a side view, measure the back profile from the person mask on each rep's set-up
+    to knee-pass frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """

@@ -1,11 +1,10 @@
 """Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
 
 The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
-the samples :func:`back_samples` picks (set-up to knee pass of each rep, plus lockout) and returns
+the samples :func:`back_samples` picks (set-up to knee pass of each rep) and returns
 a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the median over
-the pull's samples whose mask was confident enough. The lockout sample is measured too (its
-outline is kept for pictures) but not made into a metric: nothing is calibrated on it yet.
-Pure functions over arrays.
+the pull's samples whose mask was confident enough. Lockout is not measured: no metric is
+calibrated on the back at lockout yet, and each sample costs pose time. Pure functions over arrays.
 """
 
 from __future__ import annotations
@@ -71,13 +70,10 @@ def pull_samples(rep: Rep) -> list[int]:
 
 
 def back_samples(reps: tuple[Rep, ...] | list[Rep]) -> list[int]:
-    """Sorted body-series samples the segmentation pass should measure: each rep's pull and lockout."""
+    """Sorted body-series samples the segmentation pass should measure: each rep's set-up..knee pass."""
     out: set[int] = set()
     for rep in reps:
         out.update(pull_samples(rep))
-        lock = rep.moments.get("lockout")
-        if lock is not None:
-            out.add(lock.sample)
     return sorted(out)
 
 

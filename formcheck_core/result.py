@@ -38,7 +38,7 @@ class Analysis:
     lifter_height_cm: float | None = None
     #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
     options: dict[str, Any] = field(default_factory=dict)
-    #: Back-profile numbers on each rep's pull and lockout samples (side view only), else None.
+    #: Back-profile numbers on each rep's set-up..knee-pass samples (side view only), else None.
     back: BackSeries | None = None
     #: Partial pulls (cut by the clip, aborted, never reached lockout), in time order, each with
     #: ``partial_reason``; measured (metrics) but not counted as reps and not judged by the rules.

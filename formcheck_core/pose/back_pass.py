@@ -2,8 +2,7 @@
 
 Person masks cost about 30-40 % more pose time per frame, so the main pose pass runs without
 them. Once the reps and key moments are known, this pass decodes only the samples
-:func:`~formcheck_core.back_series.back_samples` picks (set-up to knee pass of each rep, plus
-lockout) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
+:func:`~formcheck_core.back_series.back_samples` picks (set-up to knee pass of each rep) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
 model), runs the Pose Landmarker with masks (VIDEO mode, in time order) and reads :func:`~formcheck_core.back_profile.back_profile` from each
 mask, with the shoulder, hip and knee of the same call (midpoint of left and right). Only the
 numbers and the outline points are kept, in the cache (``back/<key>.npz``, one row per source
@@ -99,7 +98,7 @@ def back_series(
     video_sha256: str,
     cache: bool = True,
 ) -> BackSeries:
-    """The back profile on each rep's pull and lockout samples (cached rows reused, new ones added)."""
+    """The back profile on each rep's set-up..knee-pass samples (cached rows reused, new ones added)."""
     from ..cache import load_table, save_table
 
     samples = back_samples(tuple(reps))
