@@ -1,7 +1,7 @@
 """Added cost of the back profile: the targeted segmentation pass vs the main pose pass.
 
-Per clip, in the same run, interleaved over ``--repeats`` rounds (median reported) so machine load
-affects all alike:
+Per clip, in the same run, interleaved over ``--repeats`` rounds (order rotated each round; median
+reported) so machine load affects all alike:
 
 - ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
 - ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
@@ -41,6 +41,36 @@ def time_pose(path: Path, model: Path, segmentation: bool) -> tuple[float, int]:
     return time.perf_counter() - t0, pose.n_samples
 
 
+def measure_clip(
+    path: Path, a, model: Path, mid: str, repeats: int
+) -> tuple[dict[str, list[float]], int, int]:
+    """Seconds of each configuration per round (order rotated each round), samples of each pass."""
+    info = probe_video(path)
+    times: dict[str, list[float]] = {"pose": [], "back": [], "masks_all": []}
+    counts = {"pose": 0, "back": 0}
+
+    def run_pose() -> None:
+        dt, counts["pose"] = time_pose(path, model, segmentation=False)
+        times["pose"].append(dt)
+
+    def run_back() -> None:
+        t0 = time.perf_counter()
+        back = back_series(
+            info, a.body, a.reps, model, model_id=mid, video_sha256=a.video_sha256, cache=False
+        )
+        times["back"].append(time.perf_counter() - t0)
+        counts["back"] = len(back.sample)
+
+    def run_all_masks() -> None:
+        times["masks_all"].append(time_pose(path, model, segmentation=True)[0])
+
+    runs = [run_pose, run_back, run_all_masks]
+    for r in range(repeats):  # no configuration always goes first
+        for fn in runs[r % 3 :] + runs[: r % 3]:
+            fn()
+    return times, counts["pose"], counts["back"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -60,19 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.ok or a.body is None:
             print(f"{stem:26s} no reps: skipped")
             continue
-        info = probe_video(path)
-        times: dict[str, list[float]] = {"pose": [], "back": [], "masks_all": []}
-        n_back = n_pose = 0
-        for _ in range(args.repeats):
-            dt, n_pose = time_pose(path, model, segmentation=False)
-            times["pose"].append(dt)
-            t0 = time.perf_counter()
-            back = back_series(
-                info, a.body, a.reps, model, model_id=mid, video_sha256=a.video_sha256, cache=False
-            )
-            times["back"].append(time.perf_counter() - t0)
-            n_back = len(back.sample)
-            times["masks_all"].append(time_pose(path, model, segmentation=True)[0])
+        times, n_pose, n_back = measure_clip(path, a, model, mid, args.repeats)
         med = {k: statistics.median(v) for k, v in times.items()}
         ratio = med["back"] / med["pose"]
         print(
