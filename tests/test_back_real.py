@@ -93,3 +93,30 @@ def test_back_off_or_front_view_leaves_the_rule_not_measurable(dev_clip, pose_mo
     assert a.back is None
     found = [f for f in a.findings if f.rule_id == "rounded_back"]
     assert found and all(f.status == "not_measurable" for f in found)
+
+
+def test_rounded_back_still_draws_the_outline_where_it_was_measured(analysed, tmp_path):
+    from formcheck_core.render import style as st
+    from formcheck_core.render.back_outline import draw_back_outline
+    from formcheck_core.render.layout import ViewBox
+    from formcheck_core.render.stills import plan_stills
+    from formcheck_core.render.style import Style
+
+    a = analysed[ROUNDED]
+    (still,) = [s for s in plan_stills(a, tmp_path) if any(f.rule_id == "rounded_back" for f in s.findings)]
+    assert still.sample in a.back.sample.tolist()  # the still shows a frame the mask was read on
+    view = ViewBox.full(a.video.width_px, a.video.height_px)
+    img = np.zeros((a.video.height_px, a.video.width_px, 3), np.uint8)
+    assert draw_back_outline(img, a, still.sample, view, Style.for_width(img.shape[1]), fault=True)
+    red = np.all(img == st.FAULT, axis=2)
+    assert red.sum() > 200
+    ys, xs = np.nonzero(red)
+    edges = a.back.edge_xy_px[a.back.row(still.sample)]
+    edges = edges[np.isfinite(edges[:, 0])]
+    lo, hi = edges.min(axis=0) - 40, edges.max(axis=0) + 40
+    assert ((xs >= lo[0]) & (xs <= hi[0]) & (ys >= lo[1]) & (ys <= hi[1])).all()  # drawn on the back
+    blank = np.zeros_like(img)
+    assert not draw_back_outline(
+        blank, a, a.reps[0].moments["lockout"].sample, view, Style.for_width(100), fault=True
+    )
+    assert not blank.any()  # a sample the pass did not measure draws nothing

@@ -28,6 +28,7 @@ from ..vocabulary import (
     format_value,
 )
 from . import style as st
+from .back_outline import draw_back_outline, reads_back
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox, lifter_box, sample_for_frame, view_box
 from .overlay import draw_pose, uses_world_angles
@@ -164,6 +165,9 @@ def render_still(frame_bgr: np.ndarray, analysis: Analysis, still: Still, view: 
     w = img.shape[1]
     style = Style.for_width(w)
     img = draw_pose(img, analysis, still.sample, findings=still.findings, view=view, style=style, copy=False)
+    if reads_back(still.findings):  # rounded back: the dorsal outline, its chord and the largest bow
+        fault = any(f.is_fault and reads_back([f]) for f in still.findings)
+        draw_back_outline(img, analysis, still.sample, view, style, fault=fault)
     header = st.panel(w, [(still.title, (255, 255, 255), True)], style.title_font_px, style.pad_px)
     lines = _finding_lines(still.findings)
     if not lines:
