@@ -1,10 +1,24 @@
-"""Threshold rules vs LLM-only flags: per clip, agreement per flag and, where labels exist, the
-accuracy of each against them.
+"""Threshold rules vs LLM-only flags, scored fairly against labels.
 
-The analysis core never imports this module (it needs the LLM layer). Clip-level flags: a rule
-flag is a rule id with a "fault" finding in any rep; an LLM flag is a rule id the model named
-(:func:`formcheck_core.llm.flagging.llm_flags`). Labels come from a ``labels_dev.json``-style file
-(``faults``: true / false / "unclear"); "unclear" and missing labels are left out of accuracy.
+The analysis core never imports this module (it needs the LLM layer). Fairness rules:
+
+* **Same rows.** Both methods are scored on exactly the same (clip, rep) set: the reps the
+  analysis measured on clips where every method in the run gave an answer. A clip that could not
+  be analysed, or that the LLM did not judge (timeout, invalid answer), is excluded from *both*
+  and counted in :attr:`ComparisonReport.excluded` with the reason.
+* **Clip-level calls.** Labels are per clip (``labels_dev.json``: ``faults`` true / false /
+  "unclear"; "unclear" and missing labels are left out of the scores for that fault). A method
+  flags a clip when it flags any scored rep (or, for the LLM, the whole set).
+* **Ungrounded LLM flags** (a reason citing a number the model was never shown) do not count as
+  flags; they are counted separately per fault.
+* **Rules in-sample and cross-validated.** The shipped thresholds were calibrated on the dev
+  clips, so scoring them there is in-sample; each rule is also scored with leave-one-clip-out
+  thresholds (:func:`formcheck_core.scoring.loco_thresholds` over the clip's most extreme
+  finding value; the direction is read from the findings). Both are labelled as such.
+* **Baselines and uncertainty.** Per fault: sensitivity, specificity, balanced accuracy and F1
+  with 95 % clip-bootstrap intervals for each method and for the never-flag / always-flag
+  baselines on the same rows, and Cohen's kappa between rules and LLM.
+* A run on a test model is labelled :data:`TEST_MODEL_NOTE` in every output.
 """
 
 from __future__ import annotations
@@ -14,10 +28,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from . import scoring
 from .errors import FormcheckError
 from .plugins import collect_rules
-
 
 def rule_vocabulary() -> tuple[str, ...]:
     """The flags compared by default: every loaded rule's id."""
@@ -29,81 +46,177 @@ def label_keys() -> dict[str, str]:
     return {rid: lr.rule.label_key for rid, lr in collect_rules()[0].items()}
 
 
+#: The label on every output of a run with a tiny test model.
+TEST_MODEL_NOTE = "test model — not meaningful"
+#: Metrics reported per method, with bootstrap intervals.
+SCORED_METRICS: tuple[str, ...] = ("sensitivity", "specificity", "balanced_accuracy", "f1")
+#: Method names, in report order.
+RULES_IN_SAMPLE = "rules (shipped thresholds, in-sample)"
+RULES_LOCO = "rules (leave-one-clip-out thresholds)"
+LLM = "LLM-only"
+NEVER, ALWAYS = "never-flag baseline", "always-flag baseline"
+
+
+@dataclass(frozen=True)
+class RuleEvidence:
+    """One rule on one clip: the values it compared on the scored reps it could measure, the
+    threshold it used and which side of it is a fault on this clip (None: not inferable)."""
+
+    values: tuple[float, ...]
+    threshold: float
+    direction: str | None
+
+    def worst(self, direction: str) -> float:
+        """The most extreme value in the fault ``direction`` (NaN: nothing measured)."""
+        if not self.values:
+            return math.nan
+        return max(self.values) if direction == "above" else min(self.values)
+
+
 @dataclass(frozen=True)
 class ClipComparison:
-    """One clip: flags from the rules and from the LLM, and the labels (True/False; None = unclear)."""
+    """One clip: flags from the rules and from the LLM over the scored reps, and the labels.
+
+    ``reps``: the reps both methods are scored on (empty when the clip is excluded).
+    ``llm_error``: why the LLM gave no flags (the clip is then excluded when the LLM was run).
+    ``ungrounded_flags``: LLM flags whose reasons failed the grounding check (not counted).
+    """
 
     clip: str
     rule_flags: frozenset[str]
     llm_flags: frozenset[str]
     labels: Mapping[str, bool | None] = field(default_factory=dict)
-    #: Why there are no LLM flags (model trouble, no rep measured); None when the model answered.
     llm_error: str | None = None
     analysis_ok: bool = True
     llm_reasons: Mapping[str, str] = field(default_factory=dict)
+    reps: tuple[int, ...] = ()
+    ungrounded_flags: frozenset[str] = frozenset()
+    evidence: Mapping[str, RuleEvidence] = field(default_factory=dict)
+    #: The LLM was asked about this clip (False in a rules-only run).
+    llm_used: bool = True
+    #: Why the analysis measured nothing usable (its first warning, or the error).
+    analysis_error: str | None = None
+    #: The LLM that judged this clip is a tiny test model (its flags are not meaningful).
+    llm_is_test_model: bool = False
+
+    def excluded_because(self) -> str | None:
+        """Why this clip is left out of the scores (None: it is scored)."""
+        if not self.analysis_ok:
+            return f"not analysed: {self.analysis_error or 'no usable lift measured'}"
+        if not self.reps:
+            return "no rep measured"
+        if self.llm_used and self.llm_error is not None:
+            return f"LLM gave no answer: {self.llm_error}"
+        return None
 
 
 @dataclass(frozen=True)
-class FlagAgreement:
-    """Rules vs LLM on one flag over the clips both judged: counts, agreement share, Cohen's kappa."""
+class MethodScore:
+    """One method (or baseline) on one fault over the labelled scored clips."""
 
-    flag: str
-    n: int
-    both: int
-    rules_only: int
-    llm_only: int
-    neither: int
-
-    @property
-    def agreement(self) -> float:
-        return (self.both + self.neither) / self.n if self.n else float("nan")
-
-    @property
-    def kappa(self) -> float:
-        """Cohen's kappa (NaN when undefined: no clips, or both methods constant and equal)."""
-        if not self.n:
-            return float("nan")
-        p_rule = (self.both + self.rules_only) / self.n
-        p_llm = (self.both + self.llm_only) / self.n
-        expected = p_rule * p_llm + (1 - p_rule) * (1 - p_llm)
-        return (self.agreement - expected) / (1 - expected) if expected < 1 else float("nan")
-
-
-@dataclass(frozen=True)
-class FlagAccuracy:
-    """One method ("rules" or "llm") on one flag against the labels."""
-
-    flag: str
     method: str
-    tp: int
-    fp: int
-    fn: int
-    tn: int
+    confusion: scoring.Confusion
+    intervals: Mapping[str, scoring.Interval]
 
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
 
-    @property
-    def accuracy(self) -> float:
-        return (self.tp + self.tn) / self.n if self.n else float("nan")
+@dataclass(frozen=True)
+class FlagScores:
+    """Everything scored for one fault: methods and baselines on the same labelled clips, kappa
+    between rules and LLM over every scored clip, the ungrounded LLM flags, LOCO thresholds."""
+
+    flag: str
+    labelled: int
+    positives: int
+    methods: tuple[MethodScore, ...]
+    kappa: float
+    agree: int
+    judged: int
+    ungrounded: int
+    loco_thresholds: Mapping[str, float] = field(default_factory=dict)
+    shipped_threshold: float | None = None
+    direction: str | None = None
+
+    def method(self, name: str) -> MethodScore | None:
+        return next((m for m in self.methods if m.method == name), None)
 
 
 @dataclass(frozen=True)
 class ComparisonReport:
-    """Everything the comparison found, per clip and per flag."""
+    """The comparison: clips (scored and excluded), per-fault scores, model and labels."""
 
     clips: tuple[ClipComparison, ...]
     vocabulary: tuple[str, ...]
-    agreement: tuple[FlagAgreement, ...]
-    accuracy: tuple[FlagAccuracy, ...]
+    scores: tuple[FlagScores, ...]
     model: str | None = None
     is_test_model: bool = False
+    llm_used: bool = True
+    n_boot: int = 1000
+
+    @property
+    def scored(self) -> tuple[ClipComparison, ...]:
+        return tuple(c for c in self.clips if c.excluded_because() is None)
+
+    @property
+    def excluded(self) -> tuple[tuple[str, str], ...]:
+        return tuple((c.clip, why) for c in self.clips if (why := c.excluded_because()) is not None)
+
+    @property
+    def label(self) -> str:
+        """:data:`TEST_MODEL_NOTE` for a test-model run, else ""."""
+        return TEST_MODEL_NOTE if self.is_test_model else ""
 
 
-def rule_flags(analysis) -> frozenset[str]:
-    """Rule ids with at least one "fault" finding in the analysis."""
-    return frozenset(f.rule_id for f in analysis.findings if f.is_fault)
+# --- per clip ----------------------------------------------------------------------------------
+
+
+def rule_flags(analysis, reps: Iterable[int] | None = None) -> frozenset[str]:
+    """Rule ids with a "fault" finding in ``reps`` (None: any rep) of the analysis."""
+    wanted = None if reps is None else set(reps)
+    return frozenset(
+        f.rule_id for f in analysis.findings if f.is_fault and (wanted is None or f.rep in wanted)
+    )
+
+
+def _direction(findings) -> str | None:
+    """ "above" / "below" (which side of the threshold is a fault), read from the findings."""
+    votes = {"above": 0, "below": 0}
+    for f in findings:
+        if (
+            f.value is None
+            or f.threshold is None
+            or not math.isfinite(f.value)
+            or not math.isfinite(f.threshold)
+        ):
+            continue
+        if f.value == f.threshold:
+            continue
+        above = f.value > f.threshold
+        if f.status == "fault":
+            votes["above" if above else "below"] += 1
+        elif f.status == "ok":
+            votes["below" if above else "above"] += 1
+    if votes["above"] == votes["below"]:
+        return None
+    return "above" if votes["above"] > votes["below"] else "below"
+
+
+def rule_evidence(analysis, vocabulary: Sequence[str], reps: Iterable[int]) -> dict[str, RuleEvidence]:
+    """Per rule: the values its findings compared on ``reps`` (measured ones only)."""
+    wanted = set(reps)
+    out = {}
+    for rule_id in vocabulary:
+        fs = [f for f in analysis.findings if f.rule_id == rule_id and f.rep in wanted]
+        vals = tuple(float(f.value) for f in fs if f.status in ("fault", "ok") and f.value is not None
+                     and math.isfinite(f.value))  # fmt: skip
+        thr = next((f.threshold for f in fs if f.threshold is not None), None)
+        out[rule_id] = RuleEvidence(vals, float(thr) if thr is not None else math.nan, _direction(fs))
+    return out
+
+
+def pooled_direction(clips: Iterable[ClipComparison], flag: str) -> str | None:
+    """The fault direction of rule ``flag`` agreed by the clips that show it (None: none or split)."""
+    seen = {e.direction for c in clips if (e := c.evidence.get(flag)) is not None and e.direction}
+    return seen.pop() if len(seen) == 1 else None
 
 
 def clip_labels(entry: Mapping | None, vocabulary: Sequence[str]) -> dict[str, bool | None]:
@@ -129,53 +242,137 @@ def load_labels(path: str | Path) -> dict[str, dict]:
     return {Path(k).stem: v for k, v in raw.items() if isinstance(v, dict)}
 
 
-def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None = None,
-              model: str | None = None, is_test_model: bool = False) -> ComparisonReport:  # fmt: skip
-    """Agreement per flag (over clips where the LLM answered and the analysis measured a rep) and
-    accuracy of each method per flag over clips with a True/False label (default flags: the
-    loaded rules' ids)."""
+def rules_only(analysis, *, labels: Mapping | None = None, clip: str | None = None,
+               vocabulary: Sequence[str] | None = None) -> ClipComparison:  # fmt: skip
+    """The rules' side of one clip (no LLM): what a run without a model scores (default flags:
+    the loaded rules' ids)."""
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
-    judged = [c for c in clips if c.analysis_ok and c.llm_error is None]
-    agreement = []
-    for flag in vocabulary:
-        r = [flag in c.rule_flags for c in judged]
-        m = [flag in c.llm_flags for c in judged]
-        agreement.append(FlagAgreement(
-            flag, len(judged), sum(a and b for a, b in zip(r, m)), sum(a and not b for a, b in zip(r, m)),
-            sum(b and not a for a, b in zip(r, m)), sum(not a and not b for a, b in zip(r, m)),
-        ))  # fmt: skip
-    accuracy = []
-    for flag in vocabulary:
-        for method in ("rules", "llm"):
-            counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-            for c in clips:
-                label = c.labels.get(flag)
-                if label is None or (method == "llm" and c.llm_error is not None):
-                    continue
-                said = flag in (c.rule_flags if method == "rules" else c.llm_flags)
-                counts[("t" if said == label else "f") + ("p" if said else "n")] += 1
-            accuracy.append(FlagAccuracy(flag, method, **counts))
-    return ComparisonReport(tuple(clips), tuple(vocabulary), tuple(agreement), tuple(accuracy), model, is_test_model)
+    reps = tuple(r.number for r in analysis.reps if r.metrics) if analysis.ok else ()
+    return ClipComparison(
+        clip=clip or Path(analysis.video.path).stem,
+        rule_flags=rule_flags(analysis, reps) & frozenset(vocabulary),
+        llm_flags=frozenset(),
+        labels=clip_labels(labels, vocabulary) if labels is not None else {},
+        analysis_ok=analysis.ok,
+        reps=reps,
+        evidence=rule_evidence(analysis, vocabulary, reps),
+        llm_used=False,
+        analysis_error=None if analysis.ok else next(iter(analysis.warnings), None),
+    )
 
 
 def compare_analysis(analysis, config=None, *, labels: Mapping | None = None, clip: str | None = None,
                      vocabulary: Sequence[str] | None = None, engine=None):  # fmt: skip
-    """(:class:`ClipComparison`, :class:`~formcheck_core.llm.flagging.FlaggingResult`) for one analysis."""
+    """(:class:`ClipComparison`, :class:`~formcheck_core.llm.flagging.FlaggingResult`) for one
+    analysis: the rules' flags and the LLM's grounded flags over the same reps."""
     from .llm.flagging import llm_flags
 
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
-
+    base = rules_only(analysis, labels=labels, clip=clip, vocabulary=vocabulary)
     result = llm_flags(analysis, config, vocabulary=vocabulary, engine=engine)
+    reps = set(base.reps)
+    in_scope = [f for f in result.flags if f.rep is None or f.rep in reps]
     comp = ClipComparison(
-        clip=clip or Path(analysis.video.path).stem,
-        rule_flags=rule_flags(analysis) & frozenset(vocabulary),
-        llm_flags=result.flag_ids,
-        labels=clip_labels(labels, vocabulary) if labels is not None else {},
+        clip=base.clip,
+        rule_flags=base.rule_flags,
+        llm_flags=frozenset(f.flag for f in in_scope if f.grounded),
+        labels=base.labels,
         llm_error=result.error,
         analysis_ok=analysis.ok,
-        llm_reasons={f.flag: f.reason for f in result.flags},
-    )  # fmt: skip
+        llm_reasons={f.flag: f.reason for f in in_scope},
+        reps=base.reps,
+        ungrounded_flags=frozenset(f.flag for f in in_scope if not f.grounded)
+        - frozenset(f.flag for f in in_scope if f.grounded),
+        evidence=base.evidence,
+        llm_used=True,
+        analysis_error=base.analysis_error,
+        llm_is_test_model=result.is_test_model,
+    )
     return comp, result
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+def _method(name: str, y: np.ndarray, pred: np.ndarray, n_boot: int, seed: int) -> MethodScore:
+    intervals = scoring.metrics_with_ci(y, pred, None, SCORED_METRICS, n_boot=n_boot, seed=seed)
+    return MethodScore(name, scoring.confusion(y, pred), intervals)
+
+
+def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None = None,
+              model: str | None = None, is_test_model: bool = False, *, n_boot: int = 1000,
+              seed: int = 0) -> ComparisonReport:  # fmt: skip
+    """Score every method per fault on the scored clips (see the module docstring; default flags:
+    the loaded rules' ids)."""
+    vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
+    clips = tuple(clips)
+    llm_used = any(c.llm_used for c in clips)
+    scored = [c for c in clips if c.excluded_because() is None]
+    out = []
+    for flag in vocabulary:
+        rows = [c for c in scored if c.labels.get(flag) is not None]
+        y = np.array([bool(c.labels[flag]) for c in rows], dtype=bool)
+        methods = [
+            _method(RULES_IN_SAMPLE, y, np.array([flag in c.rule_flags for c in rows], bool), n_boot, seed)
+        ]
+        ev = [c.evidence.get(flag) for c in rows]
+        direction = pooled_direction(scored, flag)
+        loco: dict[str, float] = {}
+        if direction is not None and rows:
+            values = np.array([e.worst(direction) if e is not None else math.nan for e in ev], dtype=float)
+            result = scoring.loco_thresholds(values, y, [c.clip for c in rows], direction)  # type: ignore[arg-type]
+            loco = {str(k): float(v) for k, v in result.thresholds.items()}
+            methods.append(_method(RULES_LOCO, y, result.predictions, n_boot, seed))
+        if llm_used:
+            methods.append(_method(LLM, y, np.array([flag in c.llm_flags for c in rows], bool), n_boot, seed))
+        base = scoring.baselines(y)
+        methods.append(_method(NEVER, y, np.zeros(len(y), bool), n_boot, seed))
+        methods.append(_method(ALWAYS, y, np.ones(len(y), bool), n_boot, seed))
+        assert methods[-2].confusion == base["never_flag"] and methods[-1].confusion == base["always_flag"]
+        r = [flag in c.rule_flags for c in scored]
+        m = [flag in c.llm_flags for c in scored]
+        kappa = scoring.cohen_kappa(r, m) if llm_used else math.nan
+        shipped = next(
+            (e.threshold for c in scored if (e := c.evidence.get(flag)) and math.isfinite(e.threshold)), None
+        )
+        out.append(FlagScores(
+            flag, len(rows), int(y.sum()), tuple(methods), kappa, sum(a == b for a, b in zip(r, m, strict=True)) if llm_used else 0,
+            len(scored) if llm_used else 0, sum(flag in c.ungrounded_flags for c in scored), loco, shipped, direction,
+        ))  # fmt: skip
+    return ComparisonReport(clips, tuple(vocabulary), tuple(out), model, is_test_model, llm_used, n_boot)
+
+
+def roc_points(
+    report: ComparisonReport, flag: str, thresholds: Sequence[float] | None = None
+) -> list[tuple[float, float, float]]:
+    """(threshold, 1 − specificity, sensitivity) of one rule over the labelled scored clips, at
+    each of ``thresholds`` (default: every distinct measured value and one beyond each end);
+    empty without both faulty and clean labelled clips.
+
+    Uses each clip's most extreme finding value (:class:`RuleEvidence`), so a threshold change
+    needs no re-analysis; NaN values never flag."""
+    rows = [c for c in report.scored if c.labels.get(flag) is not None and flag in c.evidence]
+    direction = next((s.direction for s in report.scores if s.flag == flag), None)
+    if not rows or direction is None:
+        return []
+    values = np.array([c.evidence[flag].worst(direction) for c in rows], dtype=float)
+    y = np.array([bool(c.labels[flag]) for c in rows], dtype=bool)
+    if y.all() or not y.any():
+        return []  # no curve without both faulty and clean clips
+    if thresholds is None:
+        finite = np.unique(values[np.isfinite(values)])
+        if finite.size == 0:
+            return []
+        pad = 0.05 * (float(finite[-1] - finite[0]) or 1.0)
+        thresholds = [float(finite[0] - pad), *((finite[:-1] + finite[1:]) / 2), float(finite[-1] + pad)]
+    out = []
+    for t in thresholds:
+        conf = scoring.confusion(y, scoring.flag(values, float(t), direction))  # type: ignore[arg-type]
+        out.append((float(t), 1 - conf.specificity, conf.sensitivity))
+    return sorted(out, key=lambda p: (p[1], p[2]))
+
+
+# --- running it over clips ---------------------------------------------------------------------
 
 
 def compare_videos(
@@ -186,9 +383,11 @@ def compare_videos(
     vocabulary: Sequence[str] | None = None,
     analyze_options: Mapping | None = None,
     on_clip: Callable[[ClipComparison], None] | None = None,
+    use_llm: bool = True,
+    n_boot: int = 1000,
 ) -> ComparisonReport:
-    """Analyse each clip (rules on), ask the LLM for flags, and summarise. A clip that cannot be
-    analysed (bad video) is reported with ``analysis_ok=False`` and its error as ``llm_error``."""
+    """Analyse each clip (rules on), ask the LLM for flags (unless ``use_llm`` is False), and
+    score. A clip that cannot be analysed is kept with ``analysis_ok=False`` (excluded, counted)."""
     from .analysis import analyze
 
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
@@ -201,82 +400,137 @@ def compare_videos(
             analysis = analyze(path, **dict(analyze_options or {}))
         except FormcheckError as exc:
             comp = ClipComparison(stem, frozenset(), frozenset(), clip_labels(entry, vocabulary) if entry else {},
-                                  llm_error=f"not analysed: {exc}", analysis_ok=False)  # fmt: skip
+                                  analysis_ok=False, llm_used=use_llm, analysis_error=" ".join(str(exc).split()))  # fmt: skip
         else:
-            comp, result = compare_analysis(analysis, config, labels=entry, clip=stem, vocabulary=vocabulary)
-            model = result.model_name or model
-            is_test = is_test or result.is_test_model
+            if use_llm:
+                comp, result = compare_analysis(
+                    analysis, config, labels=entry, clip=stem, vocabulary=vocabulary
+                )
+                model = result.model_name or model
+                is_test = is_test or result.is_test_model
+            else:
+                comp = rules_only(analysis, labels=entry, clip=stem, vocabulary=vocabulary)
         clips.append(comp)
         if on_clip is not None:
             on_clip(comp)
-    return summarize(clips, vocabulary, model=model, is_test_model=is_test)
+    return summarize(clips, vocabulary, model=model, is_test_model=is_test, n_boot=n_boot)
 
 
 # --- text --------------------------------------------------------------------------------------
 
 
-def _pct(x: float) -> str:
-    return "  n/a" if math.isnan(x) else f"{100 * x:4.0f}%"
+def _ci(iv: scoring.Interval) -> str:
+    if math.isnan(iv.estimate):
+        return "   n/a          "
+    if math.isnan(iv.low):
+        return f"{iv.estimate:4.2f} [n/a]     "
+    return f"{iv.estimate:4.2f} [{iv.low:.2f}-{iv.high:.2f}]"
 
 
 def _kappa(x: float) -> str:
-    return "  n/a" if math.isnan(x) else f"{round(x, 2) + 0.0:+.2f}"  # + 0.0: no "-0.00"
+    return "n/a" if math.isnan(x) else f"{round(x, 2) + 0.0:+.2f}"  # + 0.0: no "-0.00"
+
+
+def header_lines(report: ComparisonReport) -> list[str]:
+    """Who was compared, on how many clips, and the test-model label."""
+    if not report.llm_used:
+        who = (
+            "LLM: not run (rules only). To add a model: --llm-model PATH.gguf (or LLM_MODEL in notebook 04)."
+        )
+    elif report.is_test_model:
+        who = f"LLM: {report.model or 'test model'} — {TEST_MODEL_NOTE.upper()}: its flags say nothing about form"
+    else:
+        who = f"LLM: {report.model or 'unknown model'}"
+    lines = [who]
+    excluded = report.excluded
+    lines.append(f"scored: {len(report.scored)} clip(s), the same (clip, rep) set for every method; "
+                 f"excluded from all methods: {len(excluded)}")  # fmt: skip
+    lines += [f"  excluded {clip}: {why}" for clip, why in excluded]
+    return lines
 
 
 def format_report(report: ComparisonReport) -> str:
-    """Per-clip flags, then the agreement table and the accuracy table, as plain text."""
+    """Per-clip flags, then per fault the scores of every method and baseline with 95 % CIs."""
     short = {f: f.replace("excessive_", "").replace("_at_lockout", "") for f in report.vocabulary}
-    lines = []
-    if report.is_test_model:
-        lines.append("LLM: test model — not advice (its flags say nothing about form)")
-    elif report.model:
-        lines.append(f"LLM: {report.model}")
-    lines.append("\nper clip (R = rules, L = LLM, * = labelled fault, ? = unclear):")
+    lines = header_lines(report)
+    lines.append(
+        "\nper clip (R = rules, L = LLM, u = LLM flag with an ungrounded reason, * = labelled fault, ? = unclear):"
+    )
     for c in report.clips:
-        if c.llm_error is not None and not c.analysis_ok:
-            lines.append(f"  {c.clip}: {c.llm_error}")
+        why = c.excluded_because()
+        if why is not None:
+            lines.append(f"  {c.clip}: EXCLUDED ({why})")
             continue
         cells = []
         for f in report.vocabulary:
-            mark = ("R" if f in c.rule_flags else "") + ("L" if f in c.llm_flags else "")
+            mark = (
+                ("R" if f in c.rule_flags else "")
+                + ("L" if f in c.llm_flags else "")
+                + ("u" if f in c.ungrounded_flags else "")
+            )
             lab = c.labels.get(f, False) if c.labels else False
             tag = "*" if lab is True else "?" if (c.labels and lab is None) else ""
             if mark or tag:
                 cells.append(f"{short[f]}:{mark or '-'}{tag}")
-        note = f"  [LLM: {c.llm_error}]" if c.llm_error else ""
-        lines.append(f"  {c.clip}: {' '.join(cells) or 'no flags'}{note}")
-    n = report.agreement[0].n if report.agreement else 0
-    lines.append(f"\nagreement per flag over {n} clip(s) the LLM judged:")
-    lines.append(f"  {'flag':28s} {'both':>5s} {'R only':>7s} {'L only':>7s} {'neither':>8s} {'agree':>6s} {'kappa':>6s}")
-    for a in report.agreement:
-        lines.append(f"  {a.flag:28s} {a.both:5d} {a.rules_only:7d} {a.llm_only:7d} {a.neither:8d} {_pct(a.agreement):>6s} {_kappa(a.kappa):>6s}")
-    by = {(a.flag, a.method): a for a in report.accuracy}
-    if any(a.n for a in report.accuracy):
-        lines.append("\naccuracy against the labels (clips labelled true/false for the flag):")
-        lines.append(f"  {'flag':28s} {'n':>3s} {'rules':>6s} {'(tp/fp/fn)':>11s} {'n':>3s} {'LLM':>6s} {'(tp/fp/fn)':>11s}")
-        for f in report.vocabulary:
-            r, m = by[(f, "rules")], by[(f, "llm")]
-            lines.append(f"  {f:28s} {r.n:3d} {_pct(r.accuracy):>6s} {f'({r.tp}/{r.fp}/{r.fn})':>11s} "
-                         f"{m.n:3d} {_pct(m.accuracy):>6s} {f'({m.tp}/{m.fp}/{m.fn})':>11s}")  # fmt: skip
-    else:
-        lines.append("\nno labels for these clips: accuracy not computed")
+        lines.append(f"  {c.clip} (reps {','.join(map(str, c.reps))}): {' '.join(cells) or 'no flags'}")
+    lines.append(f"\nper fault, over the scored clips labelled true/false for it (95 % clip-bootstrap CIs, {report.n_boot} "
+                 "resamples):")  # fmt: skip
+    head = f"    {'method':40s} {'tp/fp/fn/tn':>12s}  " + "  ".join(
+        f"{m:16s}" for m in ("sensitivity", "specificity", "balanced acc.", "F1")
+    )
+    for s in report.scores:
+        extra = []
+        if report.llm_used:
+            extra.append(f"kappa rules vs LLM {_kappa(s.kappa)} (agree on {s.agree}/{s.judged} clips)")
+            extra.append(f"ungrounded LLM flags {s.ungrounded}")
+        if s.loco_thresholds:
+            vals = sorted(set(round(v, 3) for v in s.loco_thresholds.values()))
+            extra.append(
+                f"LOCO thresholds {vals[0]:g}–{vals[-1]:g} (shipped {s.shipped_threshold:g}, fault {s.direction})"
+            )
+        lines.append(
+            f"\n  {s.flag}: {s.labelled} labelled clip(s), {s.positives} positive"
+            + (f"; {'; '.join(extra)}" if extra else "")
+        )
+        if not s.labelled:
+            lines.append("    no labels: not scored")
+            continue
+        lines.append(head)
+        for m in s.methods:
+            k = m.confusion
+            lines.append(f"    {m.method:40s} {f'{k.tp}/{k.fp}/{k.fn}/{k.tn}':>12s}  "
+                         + "  ".join(_ci(m.intervals[name]) for name in SCORED_METRICS))  # fmt: skip
+    if report.is_test_model:
+        lines.append(f"\n[{TEST_MODEL_NOTE}]")
     return "\n".join(lines)
 
 
-def report_to_dict(report: ComparisonReport) -> dict:
-    """JSON-ready form of the report."""
-    def nan(x):
-        return None if isinstance(x, float) and math.isnan(x) else x
+def _num(x: float) -> float | None:
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def report_to_dict(report: ComparisonReport) -> dict[str, Any]:
+    """JSON-ready form of the report (NaN -> null)."""
+
+    def interval(iv: scoring.Interval) -> dict:
+        return {"estimate": _num(iv.estimate), "low": _num(iv.low), "high": _num(iv.high), "level": iv.level}
 
     return {
+        "label": report.label or None,
         "model": report.model,
         "is_test_model": report.is_test_model,
+        "llm_used": report.llm_used,
         "vocabulary": list(report.vocabulary),
-        "clips": [{"clip": c.clip, "rule_flags": sorted(c.rule_flags), "llm_flags": sorted(c.llm_flags),
-                   "labels": dict(c.labels), "llm_error": c.llm_error, "analysis_ok": c.analysis_ok,
-                   "llm_reasons": dict(c.llm_reasons)} for c in report.clips],
-        "agreement": [{"flag": a.flag, "n": a.n, "both": a.both, "rules_only": a.rules_only, "llm_only": a.llm_only,
-                       "neither": a.neither, "agreement": nan(a.agreement), "kappa": nan(a.kappa)} for a in report.agreement],
-        "accuracy": [{"flag": a.flag, "method": a.method, "n": a.n, "tp": a.tp, "fp": a.fp, "fn": a.fn, "tn": a.tn,
-                      "accuracy": nan(a.accuracy)} for a in report.accuracy],
+        "scored_clips": [c.clip for c in report.scored],
+        "excluded": [{"clip": clip, "reason": why} for clip, why in report.excluded],
+        "clips": [{"clip": c.clip, "reps": list(c.reps), "rule_flags": sorted(c.rule_flags), "llm_flags": sorted(c.llm_flags),
+                   "ungrounded_llm_flags": sorted(c.ungrounded_flags), "labels": dict(c.labels), "llm_error": c.llm_error,
+                   "analysis_ok": c.analysis_ok, "llm_reasons": dict(c.llm_reasons)} for c in report.clips],
+        "scores": [{"flag": s.flag, "labelled": s.labelled, "positives": s.positives, "kappa": _num(s.kappa),
+                    "agree": s.agree, "judged": s.judged, "ungrounded_llm_flags": s.ungrounded,
+                    "shipped_threshold": s.shipped_threshold, "direction": s.direction,
+                    "loco_thresholds": dict(s.loco_thresholds),
+                    "methods": [{"method": m.method, "tp": m.confusion.tp, "fp": m.confusion.fp, "fn": m.confusion.fn,
+                                 "tn": m.confusion.tn, **{k: interval(v) for k, v in m.intervals.items()}}
+                                for m in s.methods]} for s in report.scores],
     }  # fmt: skip

@@ -5,70 +5,125 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from test_llm_data import FAULTY_SET
 
 from formcheck_core.compare import (
+    ALWAYS,
+    LLM,
+    NEVER,
+    RULES_IN_SAMPLE,
+    RULES_LOCO,
+    SCORED_METRICS,
+    TEST_MODEL_NOTE,
     ClipComparison,
+    RuleEvidence,
     clip_labels,
     compare_analysis,
     format_report,
     load_labels,
     report_to_dict,
+    roc_points,
+    rule_evidence,
     rule_flags,
     summarize,
 )
+from formcheck_core.scoring import cohen_kappa
 
 VOCAB = ("excessive_torso_lean", "bar_drift")
 
 
-def clip(name, rules=(), llm=(), labels=None, error=None, ok=True):
-    return ClipComparison(name, frozenset(rules), frozenset(llm), labels or {}, llm_error=error, analysis_ok=ok)
+def ev(*values, threshold=0.1, direction="above"):
+    return RuleEvidence(tuple(values), threshold, direction)
 
 
-def test_agreement_and_kappa_by_hand():
-    clips = [
-        clip("a", rules={"bar_drift"}, llm={"bar_drift"}),
-        clip("b", rules={"bar_drift"}),
-        clip("c", llm={"excessive_torso_lean"}),
-        clip("d"),
-        clip("e", rules={"bar_drift"}, error="timeout"),  # the LLM did not judge it: left out of agreement
-    ]
-    report = summarize(clips, VOCAB)
-    lean, drift = report.agreement
-    assert (drift.n, drift.both, drift.rules_only, drift.llm_only, drift.neither) == (4, 1, 1, 0, 2)
-    assert drift.agreement == pytest.approx(0.75)
-    # p_rules = 0.5, p_llm = 0.25 -> expected 0.5, kappa = (0.75 - 0.5) / 0.5
-    assert drift.kappa == pytest.approx(0.5)
-    assert (lean.both, lean.llm_only, lean.neither) == (0, 1, 3) and lean.kappa == pytest.approx(0.0)
+def clip(name, rules=(), llm=(), labels=None, error=None, ok=True, reps=(1,), ungrounded=(), drift=None, test=False):
+    evidence = {"bar_drift": ev(drift)} if drift is not None else {}
+    return ClipComparison(name, frozenset(rules), frozenset(llm), labels or {}, llm_error=error, analysis_ok=ok,
+                          reps=reps if ok else (), ungrounded_flags=frozenset(ungrounded), evidence=evidence,
+                          llm_is_test_model=test)  # fmt: skip
 
 
-def test_accuracy_against_labels_skips_unclear_and_unjudged():
-    clips = [
-        clip("a", rules={"bar_drift"}, llm=set(), labels={"bar_drift": True, "excessive_torso_lean": None}),
-        clip("b", rules=set(), llm={"bar_drift"}, labels={"bar_drift": False, "excessive_torso_lean": False}),
-        clip("c", rules={"bar_drift"}, llm={"bar_drift"}, labels={"bar_drift": True}, error="timeout"),
-        clip("d", rules=set(), llm=set()),  # no labels at all
-    ]
-    acc = {(a.flag, a.method): a for a in summarize(clips, VOCAB).accuracy}
-    rules, llm = acc[("bar_drift", "rules")], acc[("bar_drift", "llm")]
-    assert (rules.tp, rules.fp, rules.fn, rules.tn) == (2, 0, 0, 1) and rules.accuracy == 1.0
-    assert (llm.tp, llm.fp, llm.fn, llm.tn) == (0, 1, 1, 0) and llm.accuracy == 0.0  # clip c not judged
-    lean = acc[("excessive_torso_lean", "rules")]
-    assert lean.n == 1 and lean.tn == 1  # the unclear label on clip a is left out
+CLIPS = [
+    clip("a", rules={"bar_drift"}, llm={"bar_drift"}, labels={"bar_drift": True}, drift=0.2),
+    clip("b", rules={"bar_drift"}, labels={"bar_drift": False}, drift=0.15),
+    clip("c", llm={"excessive_torso_lean"}, ungrounded={"bar_drift"}, labels={"bar_drift": False}, drift=0.05),
+    clip("d", labels={"bar_drift": True, "excessive_torso_lean": None}, drift=0.12),
+    clip("e", rules={"bar_drift"}, error="timeout", labels={"bar_drift": True}, drift=0.3),  # LLM did not judge it
+    clip("f", ok=False, labels={"bar_drift": True}),  # not analysed
+]
 
 
-def test_report_text_and_json():
-    report = summarize([clip("a", rules={"bar_drift"}, labels={"bar_drift": True}), clip("b", error="no model", ok=True)],
-                       VOCAB, model="m", is_test_model=True)  # fmt: skip
+def test_both_methods_are_scored_on_the_same_clips_and_exclusions_are_counted():
+    report = summarize(CLIPS, VOCAB, n_boot=200)
+    assert [c.clip for c in report.scored] == ["a", "b", "c", "d"]
+    assert dict(report.excluded) == {"e": "LLM gave no answer: timeout", "f": "not analysed: no usable lift measured"}
+    drift = report.scores[1]
+    assert drift.flag == "bar_drift" and drift.labelled == 4 and drift.positives == 2
+    counts = {m.method: (m.confusion.tp, m.confusion.fp, m.confusion.fn, m.confusion.tn) for m in drift.methods}
+    assert counts[RULES_IN_SAMPLE] == (1, 1, 1, 1)
+    assert counts[LLM] == (1, 0, 1, 2)  # the ungrounded flag on c is not a flag
+    assert counts[NEVER] == (0, 0, 2, 2) and counts[ALWAYS] == (2, 2, 0, 0)  # baselines on the same rows
+    assert drift.ungrounded == 1
+    # kappa between the methods over every scored clip (labelled or not): rules a,b; LLM a
+    assert drift.kappa == pytest.approx(cohen_kappa([True, True, False, False], [True, False, False, False]))
+    assert (drift.agree, drift.judged) == (3, 4)
+    assert {m.method for m in drift.methods} == {RULES_IN_SAMPLE, RULES_LOCO, LLM, NEVER, ALWAYS}
+    iv = drift.method(RULES_IN_SAMPLE).intervals["balanced_accuracy"]
+    assert iv.estimate == pytest.approx(0.5) and (math.isnan(iv.low) or iv.low <= 0.5 <= iv.high)
+    assert set(drift.method(LLM).intervals) == set(SCORED_METRICS)
+
+
+def test_leave_one_clip_out_thresholds_are_chosen_without_the_clip():
+    report = summarize(CLIPS, VOCAB, n_boot=200)
+    drift = report.scores[1]
+    assert set(drift.loco_thresholds) == {"a", "b", "c", "d"} and drift.direction == "above"
+    # holding out d (0.12, positive), the others (0.2 +, 0.15 -, 0.05 -) put the limit between 0.15 and 0.2
+    assert 0.15 < drift.loco_thresholds["d"] < 0.2
+    assert drift.method(RULES_LOCO).confusion.n == 4
+    lean = report.scores[0]
+    assert lean.labelled == 0 and lean.method(RULES_LOCO) is None  # no direction, no labels: nothing to tune
+
+
+def test_rules_only_run_has_no_llm_rows_and_says_how_to_add_a_model():
+    clips = [replace(c, llm_used=False, llm_flags=frozenset(), llm_error=None) for c in CLIPS]
+    report = summarize(clips, VOCAB, n_boot=200)
+    assert [c.clip for c in report.scored] == ["a", "b", "c", "d", "e"]  # no LLM: nothing to exclude for it
+    assert all(m.method != LLM for s in report.scores for m in s.methods)
     text = format_report(report)
-    assert "test model — not advice" in text and "a: bar_drift:R*" in text and "[LLM: no model]" in text
-    assert "agreement per flag over 1 clip" in text and "accuracy against the labels" in text
+    assert "LLM: not run" in text and "LLM_MODEL" in text and "kappa" not in text
+
+
+def test_report_text_and_json_label_the_test_model_everywhere():
+    clips = [replace(c, llm_is_test_model=True) for c in CLIPS]
+    report = summarize(clips, VOCAB, model="tiny", is_test_model=True, n_boot=200)
+    text = format_report(report)
+    assert text.count(TEST_MODEL_NOTE) >= 1 and TEST_MODEL_NOTE.upper() in text.splitlines()[0]
+    assert RULES_IN_SAMPLE in text and RULES_LOCO in text and NEVER in text and ALWAYS in text
+    assert "EXCLUDED (not analysed" in text and "a (reps 1): bar_drift:RL*" in text and "bar_drift:u" in text
     data = json.loads(json.dumps(report_to_dict(report)))
-    assert data["clips"][0]["rule_flags"] == ["bar_drift"] and data["agreement"][0]["n"] == 1
-    assert math.isnan(summarize([], VOCAB).agreement[0].agreement)
+    assert data["label"] == TEST_MODEL_NOTE and data["excluded"][0]["clip"] == "e"
+    drift = data["scores"][1]
+    assert drift["ungrounded_llm_flags"] == 1 and drift["methods"][0]["method"] == RULES_IN_SAMPLE
+    assert set(drift["methods"][0]["sensitivity"]) == {"estimate", "low", "high", "level"}
+
+
+def test_roc_points_span_the_sweep():
+    report = summarize(CLIPS, VOCAB, n_boot=200)
+    pts = roc_points(report, "bar_drift")
+    fpr = [p[1] for p in pts]
+    assert fpr == sorted(fpr) and (0.0, 0.0) in [(p[1], p[2]) for p in pts] and (1.0, 1.0) in [(p[1], p[2]) for p in pts]
+    assert all(0 <= p[2] <= 1 for p in pts) and roc_points(report, "excessive_torso_lean") == []
+
+
+def test_rule_evidence_direction_from_findings():
+    found = rule_evidence(FAULTY_SET, ("excessive_torso_lean", "incomplete_lockout"), (1, 2))
+    assert found["excessive_torso_lean"].direction == "above" and found["incomplete_lockout"].direction == "below"
+    assert found["excessive_torso_lean"].worst("above") == pytest.approx(67.31)
+    assert found["incomplete_lockout"].worst("below") == pytest.approx(158.62)
 
 
 def test_labels_file_mapping(shared):

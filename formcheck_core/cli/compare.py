@@ -1,5 +1,7 @@
-"""``formcheck compare VIDEO...``: threshold-rule flags vs LLM-only flags per clip, agreement per
-flag and, where labels exist, the accuracy of each against them."""
+"""``formcheck compare VIDEO...``: threshold rules vs LLM-only flags, scored on the same (clip, rep)
+set against labels: sensitivity, specificity, balanced accuracy and F1 with bootstrap CIs, the
+never-flag / always-flag baselines, rules in-sample and with leave-one-clip-out thresholds, and
+Cohen's kappa between the methods (see :mod:`formcheck_core.compare`)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help=f"analysis frames per second (default {DEFAULT_FPS:g})")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no per-clip progress lines")
-    add_llm_arguments(parser, allow_disable=False)
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default 1000)")
+    add_llm_arguments(parser, allow_disable=True)
 
 
 def _labels(args: argparse.Namespace) -> dict | None:
@@ -42,27 +45,34 @@ def _labels(args: argparse.Namespace) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import compare_videos, format_report, report_to_dict
+    from ..compare import TEST_MODEL_NOTE, compare_videos, format_report, report_to_dict
     from ..llm.cli_options import llm_config_from_args
 
     missing = [str(v) for v in args.videos if not v.is_file()]
     if missing:
         raise FormcheckError(f"No such file: {', '.join(missing)}.")
+    if args.bootstrap < 100:
+        raise FormcheckError("--bootstrap needs at least 100 resamples.")
     config = llm_config_from_args(args)
     labels = _labels(args)
 
     def progress(c) -> None:
-        if not args.quiet:
-            flags = f"rules {sorted(c.rule_flags) or '-'}, LLM {sorted(c.llm_flags) or '-'}"
-            print(f"{c.clip}: {c.llm_error if c.llm_error else flags}", file=sys.stderr, flush=True)
+        if args.quiet:
+            return
+        why = c.excluded_because()
+        flags = f"rules {sorted(c.rule_flags) or '-'}" + (f", LLM {sorted(c.llm_flags) or '-'}" if c.llm_used else "")
+        if c.ungrounded_flags:
+            flags += f" (ungrounded LLM flags, not counted: {sorted(c.ungrounded_flags)})"
+        note = f"  [{TEST_MODEL_NOTE}]" if c.llm_is_test_model else ""
+        print(f"{c.clip}: {f'excluded ({why})' if why else flags}{note}", file=sys.stderr, flush=True)
 
-    report = compare_videos(args.videos, config, labels=labels,
+    report = compare_videos(args.videos, config, labels=labels, use_llm=config is not None, n_boot=args.bootstrap,
                             analyze_options={"fps": args.fps or None, "progress": False}, on_clip=progress)  # fmt: skip
     if args.json:
         print(json.dumps(report_to_dict(report), indent=2))
     else:
         print(format_report(report))
-    if all(c.llm_error is not None for c in report.clips):
-        print("formcheck: the LLM judged no clip (see the reasons above)", file=sys.stderr)
+    if not report.scored:
+        print("formcheck: no clip could be scored by every method (see the exclusions above)", file=sys.stderr)
         return 1
     return 0
