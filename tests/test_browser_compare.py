@@ -82,7 +82,13 @@ def test_no_repeated_messages(page):
 
 def test_scores_show_baselines_and_cross_validation(page):
     text = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
-    for phrase in ("never-flag baseline", "always-flag baseline", "in-sample", "leave-one-clip-out", "balanced acc."):
+    for phrase in (
+        "never-flag baseline",
+        "always-flag baseline",
+        "in-sample",
+        "leave-one-clip-out",
+        "balanced acc.",
+    ):
         assert phrase in text, phrase
     assert page.locator(".jp-OutputArea-output table tr").count() > 10
 

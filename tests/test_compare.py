@@ -40,7 +40,9 @@ def ev(*values, threshold=0.1, direction="above"):
     return RuleEvidence(tuple(values), threshold, direction)
 
 
-def clip(name, rules=(), llm=(), labels=None, error=None, ok=True, reps=(1,), ungrounded=(), drift=None, test=False):
+def clip(
+    name, rules=(), llm=(), labels=None, error=None, ok=True, reps=(1,), ungrounded=(), drift=None, test=False
+):
     evidence = {"bar_drift": ev(drift)} if drift is not None else {}
     return ClipComparison(name, frozenset(rules), frozenset(llm), labels or {}, llm_error=error, analysis_ok=ok,
                           reps=reps if ok else (), ungrounded_flags=frozenset(ungrounded), evidence=evidence,
@@ -50,9 +52,13 @@ def clip(name, rules=(), llm=(), labels=None, error=None, ok=True, reps=(1,), un
 CLIPS = [
     clip("a", rules={"bar_drift"}, llm={"bar_drift"}, labels={"bar_drift": True}, drift=0.2),
     clip("b", rules={"bar_drift"}, labels={"bar_drift": False}, drift=0.15),
-    clip("c", llm={"excessive_torso_lean"}, ungrounded={"bar_drift"}, labels={"bar_drift": False}, drift=0.05),
+    clip(
+        "c", llm={"excessive_torso_lean"}, ungrounded={"bar_drift"}, labels={"bar_drift": False}, drift=0.05
+    ),
     clip("d", labels={"bar_drift": True, "excessive_torso_lean": None}, drift=0.12),
-    clip("e", rules={"bar_drift"}, error="timeout", labels={"bar_drift": True}, drift=0.3),  # LLM did not judge it
+    clip(
+        "e", rules={"bar_drift"}, error="timeout", labels={"bar_drift": True}, drift=0.3
+    ),  # LLM did not judge it
     clip("f", ok=False, labels={"bar_drift": True}),  # not analysed
 ]
 
@@ -60,10 +66,15 @@ CLIPS = [
 def test_both_methods_are_scored_on_the_same_clips_and_exclusions_are_counted():
     report = summarize(CLIPS, VOCAB, n_boot=200)
     assert [c.clip for c in report.scored] == ["a", "b", "c", "d"]
-    assert dict(report.excluded) == {"e": "LLM gave no answer: timeout", "f": "not analysed: no usable lift measured"}
+    assert dict(report.excluded) == {
+        "e": "LLM gave no answer: timeout",
+        "f": "not analysed: no usable lift measured",
+    }
     drift = report.scores[1]
     assert drift.flag == "bar_drift" and drift.labelled == 4 and drift.positives == 2
-    counts = {m.method: (m.confusion.tp, m.confusion.fp, m.confusion.fn, m.confusion.tn) for m in drift.methods}
+    counts = {
+        m.method: (m.confusion.tp, m.confusion.fp, m.confusion.fn, m.confusion.tn) for m in drift.methods
+    }
     assert counts[RULES_IN_SAMPLE] == (1, 1, 1, 1)
     assert counts[LLM] == (1, 0, 1, 2)  # the ungrounded flag on c is not a flag
     assert counts[NEVER] == (0, 0, 2, 2) and counts[ALWAYS] == (2, 2, 0, 0)  # baselines on the same rows
@@ -115,13 +126,20 @@ def test_roc_points_span_the_sweep():
     report = summarize(CLIPS, VOCAB, n_boot=200)
     pts = roc_points(report, "bar_drift")
     fpr = [p[1] for p in pts]
-    assert fpr == sorted(fpr) and (0.0, 0.0) in [(p[1], p[2]) for p in pts] and (1.0, 1.0) in [(p[1], p[2]) for p in pts]
+    assert (
+        fpr == sorted(fpr)
+        and (0.0, 0.0) in [(p[1], p[2]) for p in pts]
+        and (1.0, 1.0) in [(p[1], p[2]) for p in pts]
+    )
     assert all(0 <= p[2] <= 1 for p in pts) and roc_points(report, "excessive_torso_lean") == []
 
 
 def test_rule_evidence_direction_from_findings():
     found = rule_evidence(FAULTY_SET, ("excessive_torso_lean", "incomplete_lockout"), (1, 2))
-    assert found["excessive_torso_lean"].direction == "above" and found["incomplete_lockout"].direction == "below"
+    assert (
+        found["excessive_torso_lean"].direction == "above"
+        and found["incomplete_lockout"].direction == "below"
+    )
     assert found["excessive_torso_lean"].worst("above") == pytest.approx(67.31)
     assert found["incomplete_lockout"].worst("below") == pytest.approx(158.62)
 
@@ -131,7 +149,9 @@ def test_labels_file_mapping(shared):
     entry = labels["reel_bad_bar_far_12"]
     mapped = clip_labels(entry, ("bar_drift", "excessive_torso_lean", "heel_lift"))
     assert mapped["bar_drift"] is True and mapped["heel_lift"] is False
-    lean_keyed = clip_labels({"faults": {"excessive_torso_lean_at_liftoff": "unclear"}}, ("excessive_torso_lean",))
+    lean_keyed = clip_labels(
+        {"faults": {"excessive_torso_lean_at_liftoff": "unclear"}}, ("excessive_torso_lean",)
+    )
     assert lean_keyed == {"excessive_torso_lean": None}
 
 
@@ -156,7 +176,10 @@ def test_llm_only_flags_on_the_tiny_model():
     else:
         assert "JSON" in result.error and "\n" not in result.error
     comp, _ = compare_analysis(FAULTY_SET, cfg, labels={"faults": {"bar_drift": False}}, vocabulary=VOCAB)
-    assert comp.rule_flags == {"excessive_torso_lean"} and comp.labels == {"bar_drift": False, "excessive_torso_lean": None}
+    assert comp.rule_flags == {"excessive_torso_lean"} and comp.labels == {
+        "bar_drift": False,
+        "excessive_torso_lean": None,
+    }
 
 
 @pytest.mark.slow

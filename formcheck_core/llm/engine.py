@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormcheckError, ModelInvalidError
+from .thinking import THINK_BUDGET_TOKENS, think_then_answer
 
 #: Generic ChatML (SmolLM2, Qwen2 and most small chat models use it).
 CHATML_TEMPLATE = (
@@ -200,6 +201,8 @@ class ChatResult:
     prompt_eval_s: float
     generation_s: float
     schema_constrained: bool
+    #: Tokens spent thinking before the answer (``--llm-thinking``; 0 without it).
+    thought_tokens: int = 0
 
     @property
     def prompt_tokens_per_s(self) -> float:
@@ -384,10 +387,14 @@ class Engine:
         seed: int | None = 0,
         timeout_s: float = 300.0,
         on_text: Callable[[str], None] | None = None,
+        think_tokens: int | None = None,
     ) -> ChatResult:
         """Answer ``messages``, streaming visible (think-stripped) text pieces to ``on_text``.
 
         With ``schema`` (and a vocabulary that can spell JSON) the output is constrained to it.
+        ``think_tokens`` > 0 (default: :data:`~formcheck_core.llm.thinking.THINK_BUDGET_TOKENS`
+        for a Qwen engine loaded with thinking on, else 0) thinks first without the grammar, then
+        answers under it (:func:`~formcheck_core.llm.thinking.think_then_answer`).
         Raises :class:`LLMTimeoutError` when generation runs past ``timeout_s`` seconds, and
         :class:`FormcheckError` when the prompt does not fit the context window.
         """
@@ -402,6 +409,11 @@ class Engine:
             max_tokens = max(1, min(max_tokens, self.llama.n_ctx() - prompt_tokens))
             constrained = schema is not None and self.info.can_json
             response_format = {"type": "json_object", "schema": dict(schema)} if constrained else None
+            if think_tokens is None:
+                think_tokens = THINK_BUDGET_TOKENS if self.template.thinking and self.template.qwen else 0
+            if think_tokens > 0:
+                return self._think_then_answer(messages, prompt_tokens, response_format, think_tokens, max_tokens,
+                                               temperature, seed, timeout_s, on_text)  # fmt: skip
             llama_cpp.llama_perf_context_reset(self.llama.ctx)
             t0 = time.perf_counter()
             stream = self.llama.create_chat_completion(
@@ -446,6 +458,31 @@ class Engine:
             self.stats.history.append(result)
             del self.stats.history[:-50]
             return result
+
+    def _think_then_answer(self, messages, prompt_tokens, response_format, think_tokens, max_tokens, temperature,
+                           seed, timeout_s, on_text) -> ChatResult:  # fmt: skip
+        llama_cpp = import_llama_cpp()
+        self._prepare_prefix(messages)
+        llama_cpp.llama_perf_context_reset(self.llama.ctx)
+        t0 = time.perf_counter()
+        two = think_then_answer(
+            self.llama, self.template.render(messages), schema=response_format["schema"] if response_format else None,
+            think_tokens=think_tokens, max_tokens=max_tokens, temperature=temperature, seed=seed,
+            stops=self.template.stops, timeout_s=timeout_s, on_text=on_text, timeout_error=LLMTimeoutError,
+        )  # fmt: skip
+        total = time.perf_counter() - t0
+        perf = llama_cpp.llama_perf_context(self.llama.ctx)
+        result = ChatResult(
+            text=two.answer.strip(), raw_text=f"<think>\n{two.thought}</think>\n\n{two.answer}", finish_reason=two.finish_reason,
+            prompt_tokens=prompt_tokens, prompt_tokens_evaluated=int(perf.n_p_eval), completion_tokens=int(perf.n_eval),
+            time_to_first_token_s=two.first_answer_token_s or total, total_s=total,
+            prompt_eval_s=perf.t_p_eval_ms / 1000.0, generation_s=perf.t_eval_ms / 1000.0,
+            schema_constrained=response_format is not None, thought_tokens=two.thought_tokens,
+        )  # fmt: skip
+        self.stats.calls += 1
+        self.stats.history.append(result)
+        del self.stats.history[:-50]
+        return result
 
     def close(self) -> None:
         with self.lock:
