@@ -30,12 +30,13 @@ CLIP = "posereader_arm_bend"
 def _messages():
     from formcheck_core.analysis import analyze
     from formcheck_core.config import shared_dir
-    from formcheck_core.llm.prompts import flagging_messages
-    from formcheck_core.llm.schema import DEFAULT_FLAG_IDS, flag_schema
+    from formcheck_core.llm.prompts import flag_vocabulary, flagging_messages
+    from formcheck_core.llm.schema import flag_schema
 
     a = analyze(shared_dir() / "videos" / "dev" / f"{CLIP}.mp4", progress=False)
-    messages, data = flagging_messages(a, DEFAULT_FLAG_IDS, detail=2)
-    return messages, flag_schema(DEFAULT_FLAG_IDS, [r["rep"] for r in data["reps"]])
+    vocabulary = tuple(flag_vocabulary())
+    messages, data = flagging_messages(a, vocabulary, detail=2)
+    return messages, flag_schema(vocabulary, [r["rep"] for r in data["reps"]])
 
 
 def _valid(text: str) -> bool:

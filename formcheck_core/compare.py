@@ -36,6 +36,7 @@ from . import scoring
 from .errors import FormcheckError
 from .plugins import collect_rules
 
+
 def rule_vocabulary() -> tuple[str, ...]:
     """The flags compared by default: every loaded rule's id."""
     return tuple(collect_rules()[0])
