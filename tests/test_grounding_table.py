@@ -61,6 +61,18 @@ def values(data: dict) -> dict[str, object]:
     return v
 
 
+def shown_numbers(v: dict) -> list[float]:
+    """Every number of the data block and 180 − every angle: what a wrong number must avoid."""
+    shown = [float(x) for x in v.values() if isinstance(x, (int, float)) and not isinstance(x, bool)]
+    return shown + [180 - float(x) for k, x in v.items() if k.endswith("_deg") and "angle" in k]
+
+
+def far_round_number(v: dict) -> int:
+    """A round number whose "about" window (±5) holds no shown number: a wrong hedged citation."""
+    shown = shown_numbers(v)
+    return next(n for n in range(170, 0, -10) if all(abs(n - x) > 6 for x in shown))
+
+
 def derived(v: dict) -> dict[str, object]:
     """Values a coach would derive, computed from the shown ones."""
     out = dict(v)
@@ -73,6 +85,7 @@ def derived(v: dict) -> dict[str, object]:
         out["hip_int"] = round(v["m1_hip_angle_lockout_deg"])
         out["hip_short"] = round(180 - v["m1_hip_angle_lockout_deg"], 1)
         out["drift_pct"] = round(100 * v["m1_max_bar_drift_rel"], 1)
+        out["far_round"] = far_round_number(v)
     if "m1_torso_lean_lockout_deg" in v:
         out["lean_abs"] = abs(v["m1_torso_lean_lockout_deg"])
     if "m2_torso_lean_liftoff_deg" in v:
@@ -203,7 +216,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         A,
         "Keep your arms long",
-        "Elbows bent to about 170°.",
+        "Elbows bent to about {far_round}°.",
         ELBOW,
         BENT,
         "drop",
@@ -500,9 +513,11 @@ def test_the_clips_show_what_the_table_assumes(clips):
     faults = {f["rule_id"] for f in a["reps"][0]["findings"] if f["status"] == "fault"}
     assert {BENT, LOCK} <= faults
     v = values(a)
-    shown = [x for x in v.values() if isinstance(x, (int, float)) and not isinstance(x, bool)]
-    shown += [180 - x for k, x in v.items() if k.endswith("_deg") and "angle" in k]
-    for wrong in (45.0, 170.0):  # the invented numbers are not measured (or 180 − measured) ones
+    shown = shown_numbers(v)
+    for wrong in (
+        45.0,
+        far_round_number(v),
+    ):  # the invented numbers are not measured (or 180 − measured) ones
         assert all(abs(wrong - x) > 5 for x in shown), wrong
     assert abs(v["t1_incomplete_lockout"] - 1.0) > 0.05 and a["view"]["confidence"] == 1.0
     assert abs(v["m1_knee_angle_lockout_deg"] - 180) < 0.5 and abs(v["m1_hip_angle_lockout_deg"] - 144) < 0.5
