@@ -6,9 +6,11 @@ the mask's frame) and samples the **dorsal edge**: at fixed fractions of the hip
 walks perpendicular to that line, on the side away from the knee (the back; arms, bar and plates
 hang on the other side), to where the mask ends. From those edge points:
 
-* ``back_flexion_rel``: the largest outward bulge of the edge from its chord (the straight line
-  through its first and last points), in torso lengths (hip->shoulder distance). 0 for a flat or
-  arched back; about 0.05-0.10 for a visibly rounded one.
+* ``back_flexion_rel``: how far the edge bows out of the back, in torso lengths (hip->shoulder
+  distance): a parabola is fitted to the edge (least squares) and its largest distance from its
+  chord (the straight line between its ends, at mid-span) is taken. 0 for a flat or arched
+  back; about 0.05-0.07 for a visibly rounded one. (``deviation_rel`` keeps each raw edge
+  point's distance from the raw chord, for drawing.)
 * ``back_angle_deg``: the angle between straight lines fitted to the lower and upper halves of the
   edge; positive = bent like a rounded back (convex outline), negative = arched (concave).
 * ``mask_confidence`` (0-1): the share of samples that found an edge times the mean contrast of
@@ -185,11 +187,17 @@ def back_profile(
     else:
         angle = math.nan
     confidence = float(ok.mean() * contrast[ok].mean())
+    # The bow of the least-squares parabola through the edge: its largest distance from its own
+    # chord (at mid-span). Smoother than the largest single-point deviation: on the dev clips it
+    # halves the frame-to-frame spread within a rep (relative to the spread between clips).
+    a2, a1, _ = np.polyfit(s, d, 2)
+    chord_slope = a2 * (s[0] + s[-1]) + a1
+    bow = -a2 * (s[-1] - s[0]) ** 2 / 4 * math.cos(math.atan(chord_slope))
     return BackProfile(
         fractions=fr,
         edge_xy_px=edges,
         deviation_rel=dev,
-        back_flexion_rel=float(max(0.0, np.nanmax(dev))),
+        back_flexion_rel=float(max(0.0, bow)),
         back_angle_deg=angle,
         mask_confidence=confidence,
         torso_length_px=length,
