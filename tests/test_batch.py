@@ -410,3 +410,28 @@ def test_report_option_renders_each_clips_html(inputs, batch_env, tmp_path, monk
     # a run without --report reuses the rendered result; a later --report run would too
     assert run_batch([clip], tmp_path, workers=1, progress=False).skipped == 1
     assert run_batch([clip], tmp_path, workers=1, report=True, progress=False).skipped == 1
+
+
+def test_labels_join_ground_truth_and_score_each_rule(first_run, inputs, batch_env, shared, dev_labels):
+    _, out = first_run
+    labels_file = shared / "videos" / "labels_dev.json"
+    proc = cli(
+        "batch", str(inputs), "--out", str(out), "--quiet", "--labels", str(labels_file), env=batch_env
+    )
+    assert proc.returncode == 1 and "already analysed" in proc.stderr, proc.stderr
+    assert "rules against the labels" in proc.stdout
+    joined, scores = pd.read_parquet(out / "labels.parquet"), pd.read_parquet(out / "rule_scores.parquet")
+    assert sorted(joined["clip"].unique()) == sorted(CLIPS)  # the made-up files have no labels
+    assert joined.groupby("clip").size().nunique() == 1  # every labelled clip x every rule
+    findings = tables(out)["findings"]
+    for rule in ("bent_arms", "heel_lift"):  # rules whose label key is their id
+        truth = {c: dev_labels[c]["faults"].get(rule) for c in CLIPS}
+        known = {c: v for c, v in truth.items() if isinstance(v, bool)}
+        flagged = {c: bool(((findings["clip"] == c) & (findings["rule_id"] == rule) & (findings["status"] == "fault")).any())
+                   for c in known}  # fmt: skip
+        row = scores.set_index("rule_id").loc[rule]
+        assert row["n"] == len(known)
+        assert row["tp"] == sum(known[c] and flagged[c] for c in known)
+        assert row["fp"] == sum(not known[c] and flagged[c] for c in known)
+        assert row["tp"] + row["fp"] + row["tn"] + row["fn"] == row["n"]
+    assert (joined["flagged"].notna()).all()  # every labelled clip was analysed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -189,6 +189,7 @@ def run_batch(
     rerun: bool = False,
     progress: bool = True,
     notes: Callable[[str], None] | None = None,
+    labels: str | Path | Mapping[str, Mapping] | None = None,
 ) -> Dataset:
     """Analyse every clip under ``paths`` into ``out`` and return the tables (also written there).
 
@@ -198,6 +199,8 @@ def run_batch(
     instead. ``report``: also render each clip's HTML report into ``out/clips/<clip>/``.
     ``rerun``: analyse clips even if ``out`` holds a finished result for the same content and
     options. ``notes``: called with one-line messages (skipped clips, paths matching nothing).
+    ``labels``: a ``labels_dev.json``-style file (or its content keyed by clip stem) to join:
+    adds the ``labels`` and ``rule_scores`` tables (see :mod:`.labels`).
     Writes ``out/clips/<clip>/{analysis.json,rows.json}`` per clip as it finishes, then
     ``out/{clips,reps,findings}.{parquet,csv}``; local workers' native log lines go to
     ``out/workers.log``. Raises FormcheckError for bad options before any
@@ -214,6 +217,10 @@ def run_batch(
     if not sources:
         raise FormcheckError("no clips to analyse: " + ("; ".join(unmatched) or "no paths given"))
     size = _pool_size(workers)
+    if labels is not None and not isinstance(labels, Mapping):
+        from ..compare import load_labels
+
+        labels = load_labels(labels)  # an unreadable file fails now, not after the batch
     fingerprint = options.fingerprint()  # also validates thresholds and plugins up front
     if client is None and scheduler is None:
         from ..models.pose_model import resolve_pose_model
@@ -266,6 +273,8 @@ def run_batch(
         if own_client is not None:
             own_client.close()
         dataset = Dataset.from_rows((results[s.clip] for s in sources if s.clip in results), skipped=skipped)
+        if labels is not None:
+            dataset = dataset.with_labels(labels)
         dataset.to_parquet(out)
         dataset.to_csv(out)
     return dataset

@@ -8,7 +8,7 @@ order within a rep. Written as Parquet (pyarrow) and CSV.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TABLES = ("clips", "reps", "findings")
 
 
-def _frame(
+def typed_frame(
     rows: Sequence[Mapping], columns: Mapping[str, str], extra_float: Sequence[str] = ()
 ) -> pd.DataFrame:
     """A DataFrame with ``columns`` (typed as given), then ``extra_float``, then any further keys in first-seen order."""
@@ -47,14 +47,17 @@ class Dataset:
     results: tuple[ClipRows, ...] = field(default=(), repr=False)
     #: Clips skipped because a finished result with the same key was found in the output folder.
     skipped: int = 0
+    #: With ground truth (:meth:`with_labels`): one row per labelled clip x rule, and per-rule scores.
+    labels: pd.DataFrame | None = field(default=None, repr=False)
+    rule_scores: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def from_rows(cls, results: Iterable[ClipRows], *, skipped: int = 0) -> Dataset:
         results = tuple(results)
         return cls(
-            clips=_frame([r.clip for r in results], CLIP_COLUMNS),
-            reps=_frame([row for r in results for row in r.reps], REP_COLUMNS, METRIC_COLUMNS),
-            findings=_frame([row for r in results for row in r.findings], FINDING_COLUMNS),
+            clips=typed_frame([r.clip for r in results], CLIP_COLUMNS),
+            reps=typed_frame([row for r in results for row in r.reps], REP_COLUMNS, METRIC_COLUMNS),
+            findings=typed_frame([row for r in results for row in r.findings], FINDING_COLUMNS),
             results=results,
             skipped=skipped,
         )
@@ -74,8 +77,19 @@ class Dataset:
             ]
         )
 
+    def with_labels(self, labels: str | Path | Mapping[str, Mapping]) -> Dataset:
+        """This dataset with the ``labels`` and ``rule_scores`` tables (see :mod:`.labels`)."""
+        from .labels import label_tables
+
+        joined, scores = label_tables(self, labels)
+        return replace(self, labels=joined, rule_scores=scores)
+
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"clips": self.clips, "reps": self.reps, "findings": self.findings}
+        """The tables by name: clips, reps, findings (and labels, rule_scores when joined)."""
+        out = {"clips": self.clips, "reps": self.reps, "findings": self.findings}
+        if self.labels is not None and self.rule_scores is not None:
+            out.update(labels=self.labels, rule_scores=self.rule_scores)
+        return out
 
     def to_parquet(self, folder: str | Path) -> list[Path]:
         """Write ``clips.parquet``, ``reps.parquet`` and ``findings.parquet`` into ``folder``."""

@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rerun", action="store_true", help="analyse every clip again, even those already finished in --out"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--labels",
+        type=Path,
+        metavar="JSON",
+        help="ground truth (labels_dev.json format): adds the labels and rule_scores tables "
+        "(per-rule sensitivity, specificity, balanced accuracy)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             rerun=args.rerun,
             progress=not args.quiet,
             notes=lambda msg: print(f"formcheck: {msg}", file=sys.stderr),
+            labels=args.labels,
         )
     except KeyboardInterrupt:
         print(
@@ -79,5 +87,9 @@ def run(args: argparse.Namespace) -> int:
     )
     for row in ds.clips[ds.clips["status"] == "error"].itertuples():
         print(f"  failed: {row.clip}: {row.error}", file=sys.stderr)
-    print(f"tables: {args.out}/{{clips,reps,findings}}.{{parquet,csv}}; per clip: {args.out}/clips/<clip>/")
+    if ds.rule_scores is not None:
+        print("\nrules against the labels (clips with a true/false label):")
+        print(ds.rule_scores.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    names = ",".join(ds.tables())
+    print(f"tables: {args.out}/{{{names}}}.{{parquet,csv}}; per clip: {args.out}/clips/<clip>/")
     return 1 if failed else 0

@@ -1,0 +1,94 @@
+"""Ground truth joined to a batch: per clip x rule label vs flag, and per-rule accuracy.
+
+Labels come from a ``labels_dev.json``-style file read by :func:`formcheck_core.compare.load_labels`
+and mapped to rule ids by :func:`formcheck_core.compare.clip_labels` (the same reading as
+``formcheck compare``); the counts and rates are :func:`formcheck_core.scoring.confusion`'s. A
+rule *flags* a clip when it has a "fault" finding in any of its reps. Clips that could not be
+analysed (status "error") are left out of the scores; clips with no usable lift count as not
+flagged. "unclear" or missing labels are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .tables import Dataset
+
+#: Columns of the ``labels`` table (one row per labelled clip x rule) and ``rule_scores`` (one per rule).
+LABEL_COLUMNS: dict[str, str] = {
+    "clip": "string",
+    "rule_id": "string",
+    "label": "boolean",
+    "flagged": "boolean",
+    "overall": "string",
+}
+SCORE_COLUMNS: dict[str, str] = {
+    "rule_id": "string",
+    "n": "Int64",
+    "positives": "Int64",
+    "tp": "Int64",
+    "fp": "Int64",
+    "tn": "Int64",
+    "fn": "Int64",
+    "sensitivity": "float64",
+    "specificity": "float64",
+    "precision": "float64",
+    "balanced_accuracy": "float64",
+}
+
+
+def label_rows(ds: Dataset, labels: Mapping[str, Mapping], vocabulary: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per labelled clip x rule: the label (None = unclear) and whether the rule flagged it
+    (None when the clip could not be analysed). Clips are matched to labels by file stem."""
+    from ..compare import clip_labels
+
+    faults = ds.findings[ds.findings["status"] == "fault"]
+    flagged = set(zip(faults["clip"], faults["rule_id"], strict=True))
+    rows = []
+    for clip, path, status in ds.clips[["clip", "path", "status"]].itertuples(index=False):
+        entry = labels.get(Path(path).stem)
+        if entry is None:
+            continue
+        for rule_id, label in clip_labels(entry, vocabulary).items():
+            said = None if status == "error" else (clip, rule_id) in flagged
+            rows.append({"clip": clip, "rule_id": rule_id, "label": label, "flagged": said,
+                         "overall": entry.get("overall")})  # fmt: skip
+    return rows
+
+
+def score_rows(rows: Sequence[Mapping[str, Any]], vocabulary: Sequence[str]) -> list[dict[str, Any]]:
+    """Per rule: counts and rates of "flagged" against "label" over rows where both are known."""
+    from ..scoring import confusion
+
+    out = []
+    for rule_id in vocabulary:
+        known = [
+            r for r in rows if r["rule_id"] == rule_id and r["label"] is not None and r["flagged"] is not None
+        ]
+        c = confusion([r["label"] for r in known], [r["flagged"] for r in known])
+        out.append({"rule_id": rule_id, "n": c.n, "positives": c.n_pos, "tp": c.tp, "fp": c.fp, "tn": c.tn,
+                    "fn": c.fn, "sensitivity": c.sensitivity, "specificity": c.specificity,
+                    "precision": c.precision, "balanced_accuracy": c.balanced_accuracy})  # fmt: skip
+    return out
+
+
+def label_tables(
+    ds: Dataset, labels: str | Path | Mapping[str, Mapping], vocabulary: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``labels`` and ``rule_scores`` tables of ``ds`` against ``labels`` (a file or its
+    parsed content keyed by clip stem). ``vocabulary``: rule ids to score (default: the built-in
+    flag vocabulary, :data:`formcheck_core.llm.schema.DEFAULT_FLAG_IDS`)."""
+    from ..compare import load_labels
+    from ..llm.schema import DEFAULT_FLAG_IDS
+    from .tables import typed_frame
+
+    if not isinstance(labels, Mapping):
+        labels = load_labels(labels)
+    vocab = tuple(vocabulary or DEFAULT_FLAG_IDS)
+    rows = label_rows(ds, labels, vocab)
+    return typed_frame(rows, LABEL_COLUMNS), typed_frame(score_rows(rows, vocab), SCORE_COLUMNS)
