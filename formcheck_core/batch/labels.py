@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .tables import Dataset
-
 #: Columns of the ``labels`` table (one row per labelled clip x rule) and ``rule_scores`` (one per rule).
 LABEL_COLUMNS: dict[str, str] = {
     "clip": "string",
@@ -42,15 +40,18 @@ SCORE_COLUMNS: dict[str, str] = {
 }
 
 
-def label_rows(ds: Dataset, labels: Mapping[str, Mapping], vocabulary: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per labelled clip x rule: the label (None = unclear) and whether the rule flagged it
-    (None when the clip could not be analysed). Clips are matched to labels by file stem."""
+def label_rows(
+    clips: pd.DataFrame, findings: pd.DataFrame, labels: Mapping[str, Mapping], vocabulary: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One row per labelled clip x rule of the ``clips`` / ``findings`` tables: the label (None =
+    unclear) and whether the rule flagged the clip (None when it could not be analysed). Clips are
+    matched to labels by file stem."""
     from ..compare import clip_labels
 
-    faults = ds.findings[ds.findings["status"] == "fault"]
+    faults = findings[findings["status"] == "fault"]
     flagged = set(zip(faults["clip"], faults["rule_id"], strict=True))
     rows = []
-    for clip, path, status in ds.clips[["clip", "path", "status"]].itertuples(index=False):
+    for clip, path, status in clips[["clip", "path", "status"]].itertuples(index=False):
         entry = labels.get(Path(path).stem)
         if entry is None:
             continue
@@ -77,18 +78,20 @@ def score_rows(rows: Sequence[Mapping[str, Any]], vocabulary: Sequence[str]) -> 
     return out
 
 
-def label_tables(
-    ds: Dataset, labels: str | Path | Mapping[str, Mapping], vocabulary: Sequence[str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``labels`` and ``rule_scores`` tables of ``ds`` against ``labels`` (a file or its
-    parsed content keyed by clip stem). ``vocabulary``: rule ids to score (default: the built-in
-    flag vocabulary, :data:`formcheck_core.llm.schema.DEFAULT_FLAG_IDS`)."""
-    from ..compare import load_labels
-    from ..llm.schema import DEFAULT_FLAG_IDS
-    from .tables import typed_frame
+def label_and_score_rows(
+    clips: pd.DataFrame,
+    findings: pd.DataFrame,
+    labels: str | Path | Mapping[str, Mapping],
+    vocabulary: Sequence[str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of the ``labels`` and ``rule_scores`` tables (columns :data:`LABEL_COLUMNS`,
+    :data:`SCORE_COLUMNS`) against ``labels`` (a file or its parsed content keyed by clip stem).
+    ``vocabulary``: rule ids to score (default: every loaded rule,
+    :func:`formcheck_core.compare.rule_vocabulary`)."""
+    from ..compare import load_labels, rule_vocabulary
 
     if not isinstance(labels, Mapping):
         labels = load_labels(labels)
-    vocab = tuple(vocabulary or DEFAULT_FLAG_IDS)
-    rows = label_rows(ds, labels, vocab)
-    return typed_frame(rows, LABEL_COLUMNS), typed_frame(score_rows(rows, vocab), SCORE_COLUMNS)
+    vocab = tuple(vocabulary or rule_vocabulary())
+    rows = label_rows(clips, findings, labels, vocab)
+    return rows, score_rows(rows, vocab)

@@ -79,10 +79,12 @@ class Dataset:
 
     def with_labels(self, labels: str | Path | Mapping[str, Mapping]) -> Dataset:
         """This dataset with the ``labels`` and ``rule_scores`` tables (see :mod:`.labels`)."""
-        from .labels import label_tables
+        from .labels import LABEL_COLUMNS, SCORE_COLUMNS, label_and_score_rows
 
-        joined, scores = label_tables(self, labels)
-        return replace(self, labels=joined, rule_scores=scores)
+        joined, scores = label_and_score_rows(self.clips, self.findings, labels)
+        return replace(
+            self, labels=typed_frame(joined, LABEL_COLUMNS), rule_scores=typed_frame(scores, SCORE_COLUMNS)
+        )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name: clips, reps, findings (and labels, rule_scores when joined)."""
