@@ -42,7 +42,7 @@ import numpy as np
 from formcheck_core.analysis import analyze
 from formcheck_core.config import shared_dir
 from formcheck_core.plugins import collect_rules, get_plugin_manager
-from formcheck_core.rules.engine import apply_rules
+from formcheck_core.rules.reevaluate import reevaluate
 from formcheck_core.rules.thresholds import threshold_settings
 from formcheck_core.scoring import (
     Confusion,
@@ -53,17 +53,15 @@ from formcheck_core.scoring import (
     metrics_with_ci,
 )
 
-#: Rule id -> label fault name.
-LABEL_FIELD = {
-    "excessive_torso_lean": "excessive_torso_lean_at_liftoff",
-    "incomplete_lockout": "incomplete_lockout",
-    "bar_drift": "bar_drift",
-    "hips_rise_first": "hips_rise_first",
-    "hyperextension_at_lockout": "hyperextension_at_lockout",
-    "bent_arms": "bent_arms",
-    "heel_lift": "heel_lift",
-    "rounded_back": "rounded_back",
-}
+#: Rule id -> label fault name: each loaded rule's ``label_key`` that the labels file uses
+#: (filled by :func:`main`).
+LABEL_FIELD: dict[str, str] = {}
+
+
+def label_fields(rules: dict, labels: dict) -> dict[str, str]:
+    """Rule id -> ``Rule.label_key`` for the loaded rules whose key appears in the labels' faults."""
+    used = {k for lab in labels.values() for k in lab.get("faults", {})}
+    return {rid: lr.rule.label_key for rid, lr in rules.items() if lr.rule.label_key in used}
 #: The threshold that switches a rule on (1) or off (0); ``--preset all`` switches every rule on.
 ENABLED = "enabled"
 SHOWN = ("sensitivity", "specificity", "f1", "balanced_accuracy")
@@ -203,7 +201,7 @@ def report_verdict(
     """Set verdict vs overall label: default thresholds, and nested leave-one-clip-out."""
     stems = [s for s, a in analyses.items() if labels[s].get("overall") in ("good", "bad")]
     truth = np.array([labels[s]["overall"] == "bad" for s in stems], bool)
-    default = np.array([verdict_of(apply_rules(analyses[s], defaults)) for s in stems], bool)
+    default = np.array([verdict_of(reevaluate(analyses[s], defaults)) for s in stems], bool)
     nested = []
     for s in stems:
         over = {rid: dict(v) for rid, v in defaults.items()}
@@ -216,7 +214,7 @@ def report_verdict(
                 over[rid][ENABLED] = 1.0 if on else 0.0
             elif not on:
                 over[rid][rows.threshold_name] = math.inf if rows.direction == "above" else -math.inf
-        nested.append(verdict_of(apply_rules(analyses[s], over)))
+        nested.append(verdict_of(reevaluate(analyses[s], over)))
     nested_arr = np.array(nested, bool)
     print(
         f"\nset verdict 'needs work' vs overall 'bad' ({int(truth.sum())} bad, {int((~truth).sum())} good clips)"
@@ -253,9 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     errors = [f"{s}: {a}" for s, a in analyses.items() if isinstance(a, str)]
     analyses = {s: a for s, a in analyses.items() if not isinstance(a, str)}
     rules, _ = collect_rules(get_plugin_manager())
+    LABEL_FIELD.update(label_fields(rules, labels))
     everything = threshold_settings(preset="all") if _has_all(rules) else threshold_settings()
     defaults = threshold_settings()
-    done = {stem: apply_rules(a, everything) for stem, a in analyses.items()}
+    done = {stem: reevaluate(a, everything) for stem, a in analyses.items()}
     out: dict = {"rules": {}, "errors": errors}
     all_rows: dict[str, RuleRows] = {}
     for rid in LABEL_FIELD:

@@ -41,6 +41,9 @@ _PUBLIC: dict[str, str] = {
     "apply_rules": ".engine",
     "evaluate_rules": ".engine",
     "rule_timeout_s": ".engine",
+    "SweepPoint": ".reevaluate",
+    "reevaluate": ".reevaluate",
+    "sweep": ".reevaluate",
     "NEEDS_WORK_FROM": ".verdicts",
     "exceedance": ".verdicts",
     "finding_priority": ".verdicts",
@@ -55,12 +58,13 @@ _PUBLIC: dict[str, str] = {
 __all__ = [
     "DEFAULT_PRESET",
     "DEFAULT_TIMEOUT_S",
-    "NEEDS_WORK_FROM",
     "LoadedMetric",
     "LoadedRule",
+    "NEEDS_WORK_FROM",
     "Rule",
     "RuleConfigError",
     "RuleContext",
+    "SweepPoint",
     "add_plugin_metrics",
     "apply_rules",
     "collect_metrics",
@@ -73,10 +77,12 @@ __all__ = [
     "parse_threshold_option",
     "phase_phrase",
     "preset_names",
+    "reevaluate",
     "resolve_thresholds",
     "rule",
     "rule_timeout_s",
     "severity_rank",
+    "sweep",
     "threshold_settings",
     "verdicts",
 ]
@@ -87,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .context import RuleContext, nearest_moment, phase_phrase
     from .engine import DEFAULT_TIMEOUT_S, add_plugin_metrics, apply_rules, evaluate_rules, rule_timeout_s
     from .model import Rule, rule
+    from .reevaluate import SweepPoint, reevaluate, sweep
     from .thresholds import (
         DEFAULT_PRESET,
         load_threshold_config,

@@ -1,7 +1,7 @@
 """The threshold explorer: move a rule's threshold sliders and watch its findings and cues change.
 
 Works on one analysed clip or many. Every change re-runs the rule on the stored analyses
-(:func:`formcheck_core.rules.evaluate_rules`; no video, no pose model, milliseconds per clip) and
+(:func:`formcheck_core.rules.reevaluate`; no video, no pose model, milliseconds per clip) and
 redraws: a plot of the rule's metric per rep against the limit, a table of the findings, a
 summary (how many reps and clips the rule flags, and agreement with labels where given) and the
 deterministic coach's cues. Slider callbacks may overlap on kernel threads, so updates run under
@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,8 @@ from ..coach import deterministic_cues
 from ..errors import FormcheckError
 from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
-from ..rules.engine import evaluate_rules
+from ..rules.reevaluate import reevaluate, sweep
 from ..rules.thresholds import DEFAULT_PRESET
-from ..rules.verdicts import verdicts
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
 from .pictures import figure_png
@@ -320,15 +319,7 @@ class ThresholdExplorer:
         Uses the rule object captured when the explorer was built, so it keeps working if the rule
         is later unregistered (e.g. a rule defined in a notebook cell).
         """
-        if a.body is None or not a.reps:
-            return a
-        found, errors = evaluate_rules(a.reps, {rid: self.rules[rid]}, {rid: dict(values)}, lift=a.lift, view=a.view,
-                                       body=a.body, height_cm=a.lifter_height_cm)  # fmt: skip
-        findings = sorted([f for f in a.findings if f.rule_id != rid] + found, key=lambda f: f.rep or 0)
-        return replace(
-            a, findings=tuple(findings), verdicts=verdicts(findings, a.reps),
-            rule_errors=tuple([e for e in a.rule_errors if e.rule_id != rid] + errors),
-        )  # fmt: skip
+        return reevaluate(a, {rid: dict(values)}, rules={rid: self.rules[rid]})
 
     def update(self) -> bool:
         """Re-evaluate and redraw for the current sliders unless already shown; True if it did."""
@@ -370,13 +361,15 @@ class ThresholdExplorer:
         base = self.thresholds()
         if name not in base:
             raise FormcheckError(f"Rule {self.rule_id} has no threshold {name!r}; it has {sorted(base)}.")
+        rid, names = self.rule_id, list(self.analyses)
         points = []
-        for v in values:
-            r = self.evaluate({**base, name: float(v)})
-            c = r.counts()
+        for p in sweep(list(self.analyses.values()), rid, name, values, thresholds=base, rules=self.rules):
+            analyses = dict(zip(names, p.analyses, strict=True))
+            findings = dict(zip(names, p.findings(), strict=True))
+            r = ThresholdResult(rid, {**base, name: p.value}, analyses, findings, 0.0)
+            faults, measured = p.counts()
             agree = self.label_agreement(r) or (0, 0)
-            points.append(SweepPoint(float(v), c[FAULT], c[FAULT] + c[OK], len(r.flagged_clips()),
-                                     len(r.findings), agree[1], agree[0]))  # fmt: skip
+            points.append(SweepPoint(p.value, faults, measured, sum(p.flagged()), len(names), agree[1], agree[0]))
         return tuple(points)
 
     def _matches_preset(self, values: Mapping[str, float]) -> bool:

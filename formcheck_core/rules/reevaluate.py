@@ -1,0 +1,124 @@
+"""Re-run rules over existing analyses with other thresholds, and sweep one threshold (no UI).
+
+Nothing here decodes video or runs a pose model: the rules read the reps' metrics, so a re-run
+takes milliseconds per clip. The threshold explorer widget, ``scripts/evaluate_rules.py`` and
+notebooks call these instead of re-implementing the end of :func:`~.engine.apply_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import pluggy
+
+from ..findings import Finding
+from ..plugins import LoadedRule, collect_rules
+from ..result import Analysis
+from ..vocabulary import FAULT, OK
+from .engine import evaluate_rules
+from .thresholds import resolve_thresholds
+from .verdicts import verdicts
+
+
+def reevaluate(
+    analysis: Analysis,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    *,
+    rules: Mapping[str, LoadedRule] | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+    timeout_s: float | None = None,
+) -> Analysis:
+    """``analysis`` with ``rules`` re-run at ``thresholds``; other rules' findings are kept.
+
+    ``thresholds``: ``{rule_id: {name: value}}`` on the rules' defaults (names are checked:
+    :class:`~formcheck_core.errors.RuleConfigError`). ``rules``: the rules to re-run by id
+    (default: every rule the plugin manager loads; with a subset, thresholds of other rules are
+    ignored). Their findings and errors are replaced, the
+    verdicts recomputed and ``options["thresholds"]`` updated. An analysis without reps is
+    returned unchanged.
+    """
+    overrides = dict(thresholds or {})
+    if rules is None:
+        rules, _ = collect_rules(plugin_manager)
+    else:  # a subset: thresholds of the rules not re-run do not apply
+        overrides = {rid: values for rid, values in overrides.items() if rid in rules}
+    resolved = resolve_thresholds(rules, overrides=overrides)
+    if analysis.body is None or not analysis.reps:
+        return analysis
+    found, errors = evaluate_rules(
+        analysis.reps,
+        rules,
+        resolved,
+        lift=analysis.lift,
+        view=analysis.view,
+        body=analysis.body,
+        height_cm=analysis.lifter_height_cm,
+        timeout_s=timeout_s,
+    )
+    findings = sorted(
+        [f for f in analysis.findings if f.rule_id not in rules] + found, key=lambda f: f.rep or 0
+    )
+    kept_errors = [e for e in analysis.rule_errors if e.rule_id not in rules]
+    used = {rid: resolved[rid] for rid, lr in rules.items() if lr.rule.applies_to(analysis.lift)}
+    return replace(
+        analysis,
+        findings=tuple(findings),
+        rule_errors=(*kept_errors, *errors),
+        verdicts=verdicts(findings, analysis.reps),
+        options={**analysis.options, "thresholds": {**analysis.options.get("thresholds", {}), **used}},
+    )
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One rule at one value of one threshold, over every analysis of the sweep (same order)."""
+
+    rule_id: str
+    name: str
+    value: float
+    analyses: tuple[Analysis, ...]
+
+    def findings(self) -> tuple[tuple[Finding, ...], ...]:
+        """The rule's findings, per analysis."""
+        return tuple(tuple(f for f in a.findings if f.rule_id == self.rule_id) for a in self.analyses)
+
+    def flagged(self) -> tuple[bool, ...]:
+        """Per analysis: did the rule report a fault on any rep."""
+        return tuple(any(f.status == FAULT for f in fs) for fs in self.findings())
+
+    def counts(self) -> tuple[int, int]:
+        """(reps with a fault, reps measured) over all analyses."""
+        fs = [f for group in self.findings() for f in group]
+        return sum(f.status == FAULT for f in fs), sum(f.status in (FAULT, OK) for f in fs)
+
+
+def sweep(
+    analyses: Sequence[Analysis],
+    rule_id: str,
+    name: str,
+    values: Sequence[float],
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    rules: Mapping[str, LoadedRule] | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> tuple[SweepPoint, ...]:
+    """Re-run rule ``rule_id`` over ``analyses`` at each of ``values`` for its threshold ``name``.
+
+    ``thresholds``: the rule's other thresholds (default: its defaults). ``rules``: where to find
+    the rule (default: the loaded rules). Raises
+    :class:`~formcheck_core.errors.RuleConfigError` for an unknown rule or threshold.
+    """
+    if rules is None:
+        rules, _ = collect_rules(plugin_manager)
+    one = {rule_id: rules[rule_id]} if rule_id in rules else {}
+    base = resolve_thresholds(one, overrides={rule_id: dict(thresholds or {})})  # checks the names
+    if name not in base[rule_id]:
+        resolve_thresholds(one, overrides={rule_id: {name: 0.0}})  # raises: unknown threshold
+    points = []
+    for v in values:
+        at = {rule_id: {**base[rule_id], name: float(v)}}
+        points.append(
+            SweepPoint(rule_id, name, float(v), tuple(reevaluate(a, at, rules=one) for a in analyses))
+        )
+    return tuple(points)
