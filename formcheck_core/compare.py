@@ -19,6 +19,9 @@ The analysis core never imports this module (it needs the LLM layer). Fairness r
   with 95 % clip-bootstrap intervals for each method and for the never-flag / always-flag
   baselines on the same rows, and Cohen's kappa between rules and LLM.
 * A run on a test model is labelled :data:`TEST_MODEL_NOTE` in every output.
+
+Long because the scoring rows, the per-method scores and the text and JSON reports share one set of
+fairness rules; split it when a second comparison appears.
 """
 
 from __future__ import annotations

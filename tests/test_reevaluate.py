@@ -20,6 +20,10 @@ def key(analysis):
     return [(f.rule_id, f.rep, f.status, f.value, f.threshold, f.cue) for f in analysis.findings]
 
 
+#: bar_drift is off by default (``enabled = 0``); these tests switch it on.
+ON = {"enabled": 1.0}
+
+
 def drifting_set():
     """Three reps with bar drift 0.05, 0.10 and 0.15 body lengths (the rest clean)."""
     return make_analysis(
@@ -29,21 +33,29 @@ def drifting_set():
 
 def test_reevaluate_all_rules_equals_apply_rules(pm):
     bare = drifting_set()
-    th = {"bar_drift": {"max_drift_rel": 0.08}, "heel_lift": {"max_heel_rise_rel": 0.5}}
+    th = {"bar_drift": {**ON, "max_drift_rel": 0.08}, "heel_lift": {"max_heel_rise_rel": 0.5}}
     done = reevaluate(bare, th, plugin_manager=pm)
     assert key(done) == key(apply_rules(bare, th, plugin_manager=pm))
-    assert [v.label for v in done.verdicts] == [v.label for v in apply_rules(bare, th, plugin_manager=pm).verdicts]
+    assert [v.label for v in done.verdicts] == [
+        v.label for v in apply_rules(bare, th, plugin_manager=pm).verdicts
+    ]
 
 
 def test_reevaluate_one_rule_keeps_the_others(pm):
     rules, _ = collect_rules(pm)
-    first = apply_rules(drifting_set(), plugin_manager=pm)
-    again = reevaluate(first, {"bar_drift": {"max_drift_rel": 0.07}}, rules={"bar_drift": rules["bar_drift"]})
+    first = apply_rules(drifting_set(), {"bar_drift": ON}, plugin_manager=pm)
+    again = reevaluate(
+        first, {"bar_drift": {**ON, "max_drift_rel": 0.07}}, rules={"bar_drift": rules["bar_drift"]}
+    )
     others = [k for k in key(first) if k[0] != "bar_drift"]
     assert [k for k in key(again) if k[0] != "bar_drift"] == others
     drift = {f.rep: f.status for f in again.findings if f.rule_id == "bar_drift"}
     assert drift == {1: "ok", 2: "fault", 3: "fault"}
-    assert {f.rep: f.status for f in first.findings if f.rule_id == "bar_drift"} == {1: "ok", 2: "ok", 3: "fault"}
+    assert {f.rep: f.status for f in first.findings if f.rule_id == "bar_drift"} == {
+        1: "ok",
+        2: "ok",
+        3: "fault",
+    }
     assert again.options["thresholds"]["bar_drift"]["max_drift_rel"] == 0.07
     assert [v.label for v in again.verdicts if v.rep is not None] == ["clean", "needs work", "needs work"]
     assert first.options["thresholds"]["bar_drift"]["max_drift_rel"] == MAX_DRIFT_REL  # first is unchanged
@@ -64,7 +76,7 @@ def test_reevaluate_rejects_unknown_names(pm):
 def test_sweep_counts_fall_as_the_limit_rises(pm):
     sets = [drifting_set(), make_analysis((make_rep(1, max_bar_drift_rel=0.12),))]
     values = [0.0, 0.06, 0.11, 0.13, 0.2]
-    points = sweep(sets, "bar_drift", "max_drift_rel", values, plugin_manager=pm)
+    points = sweep(sets, "bar_drift", "max_drift_rel", values, thresholds=ON, plugin_manager=pm)
     assert [p.value for p in points] == values
     assert [p.counts() for p in points] == [(4, 4), (3, 4), (2, 4), (1, 4), (0, 4)]
     assert [p.flagged() for p in points] == [
@@ -74,6 +86,6 @@ def test_sweep_counts_fall_as_the_limit_rises(pm):
         (True, False),
         (False, False),
     ]
-    # Each point is exactly a re-evaluation at that value; other thresholds keep their defaults.
-    direct = reevaluate(sets[0], {"bar_drift": {"max_drift_rel": 0.11}}, plugin_manager=pm)
+    # Each point is exactly a re-evaluation at that value (the other thresholds as given).
+    direct = reevaluate(sets[0], {"bar_drift": {**ON, "max_drift_rel": 0.11}}, plugin_manager=pm)
     assert [k for k in key(direct) if k[0] == "bar_drift"] == [k for k in key(points[2].analyses[0])]

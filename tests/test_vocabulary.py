@@ -90,7 +90,8 @@ def test_shown_value_is_on_the_same_side_of_the_limit(unit):
 def test_message_cue_and_still_read_the_same_number():
     """One format: the rule's message, its cue and the still's caption show the same digits."""
     rep = make_rep(max_bar_drift_rel=0.1204)  # the limit is 0.12
-    analysis = apply_rules(make_analysis((rep,)), plugin_manager=new_plugin_manager())
+    on = {"bar_drift": {"enabled": 1.0}}  # off by default
+    analysis = apply_rules(make_analysis((rep,)), on, plugin_manager=new_plugin_manager())
     (f,) = [f for f in analysis.findings if f.rule_id == "bar_drift"]
     shown = format_value(f.value, f.unit, limit=f.threshold)
     assert f.is_fault and shown.startswith("0.1204")
