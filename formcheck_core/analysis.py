@@ -39,6 +39,29 @@ def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
     return warnings
 
 
+#: A clip is called truncated when more than this many frames, and this share of the frames its
+#: header promises, cannot be read (a frame or two of slack for muxers that count differently).
+TRUNCATION_MIN_FRAMES = 3
+TRUNCATION_MIN_SHARE = 0.02
+
+
+def truncation_warnings(info: VideoInfo) -> list[str]:
+    """A warning when the file holds fewer readable frames than its header promises."""
+    from .video import readable_packets
+
+    promised = info.frame_count_header
+    if promised <= 0:  # the header does not say
+        return []
+    missing = promised - readable_packets(info.path)
+    if missing <= max(TRUNCATION_MIN_FRAMES, TRUNCATION_MIN_SHARE * promised):
+        return []
+    return [
+        f"The clip looks truncated: its header promises {promised} frames but only {promised - missing} can be "
+        f"read (the last {missing / info.fps:.1f} s are missing). Only the part that is there was analysed; "
+        "re-copy or re-export the clip if it should be longer."
+    ]
+
+
 def load_or_extract_pose(
     info: VideoInfo,
     *,
@@ -49,7 +72,11 @@ def load_or_extract_pose(
     cache: bool = True,
     progress: bool = True,
 ) -> tuple[PoseSeries, str]:
-    """The pose series of a probed clip (from the cache when possible) and the clip's sha256."""
+    """The pose series of a probed clip and the clip's sha256.
+
+    ``cache``: reuse a cached series when there is a readable one; False recomputes it. Either way
+    the computed series is (re)written to the cache; a cache that cannot be written only warns.
+    """
     from .cache import load_pose, pose_cache_key, save_pose
     from .models.pose_model import model_id, resolve_pose_model
 
@@ -60,14 +87,13 @@ def load_or_extract_pose(
     pose = load_pose(key) if cache else None
     if pose is None:
         from .pose.extract import extract_pose
-        from .pose.mediapipe_backend import MediaPipePose
+        from .pose.mediapipe_backend import open_pose_backend
 
-        with MediaPipePose(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
+        with open_pose_backend(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
             pose = extract_pose(info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress)
         if pose.n_samples == 0:
             raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
-        if cache:
-            save_pose(key, pose)
+        save_pose(key, pose)
     return pose, sha
 
 
@@ -106,6 +132,9 @@ def analyze(
     from .rules.engine import apply_rules, with_plugin_metrics
     from .view import estimate_view
 
+    from .validate import check_fps, check_height_cm, check_people
+
+    fps, num_poses, height_cm = check_fps(fps), check_people(num_poses), check_height_cm(height_cm)
     info = probe_video(path)
     pose, sha = load_or_extract_pose(
         info, fps=fps, running_mode=running_mode, pose_model=pose_model, num_poses=num_poses,
@@ -113,7 +142,7 @@ def analyze(
     )
     mid = pose.model_id
 
-    warnings = pose_warnings(pose, info)
+    warnings = truncation_warnings(info) + pose_warnings(pose, info)
     options = {"fps": fps, "running_mode": running_mode, "num_poses": num_poses, "pose_model": mid, "lift": lift}
     base = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
     if any(w.startswith("Insufficient pose data") for w in warnings):
@@ -126,10 +155,17 @@ def analyze(
     except PluginError as exc:
         warnings.append(f"{exc}; the built-in rep detection was used instead.")
         found = None
-    pulls = [
-        with_metrics(body, rep, view=view, height_cm=height_cm)
-        for rep in (found if found is not None else segment_reps(body))
-    ]
+    pulls = None
+    if found is not None:
+        try:
+            pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in found]
+        except Exception as exc:  # a plugin's reps that cannot be measured are garbage
+            warnings.append(
+                f"a plugin's detect_reps returned reps that cannot be measured ({type(exc).__name__}: {exc}); "
+                "the built-in rep detection was used instead."
+            )
+    if pulls is None:
+        pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body)]
     reps = tuple(r for r in pulls if r.complete)
     partial = tuple(r for r in pulls if not r.complete)
     warnings.extend(view.notes)

@@ -59,8 +59,10 @@ def config_table(section: str, path: Path | None = None) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        table = tomllib.loads(path.read_text()).get(section, {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get(section, {})
+    except UnicodeDecodeError:
+        raise FormcheckError(f"Config file {path} is not UTF-8 text; save it as UTF-8 or remove it.") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
         raise FormcheckError(f"Config file {path} is not valid TOML ({exc}); fix or remove it.") from None
     if not isinstance(table, dict):
         raise FormcheckError(f"Config file {path}: [{section}] must be a table.")

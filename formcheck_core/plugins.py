@@ -263,13 +263,45 @@ def temporary_metric(
 def plugin_reps(
     body: BodySeries, view: ViewEstimate, lift: str, manager: pluggy.PluginManager | None = None
 ) -> tuple[Rep, ...] | None:
-    """Reps from a plugin's ``detect_reps`` override, or None when no plugin overrides it."""
+    """Reps from a plugin's ``detect_reps`` override, or None when no plugin overrides it.
+
+    The hook runs isolated (:mod:`formcheck_core.isolation`: a child process with a time budget
+    unless every implementation is formcheck's own); anything but a sequence of
+    :class:`~formcheck_core.body.Rep` numbered 1, 2, ... is a :class:`PluginError`.
+    """
+    from .body import Rep
+    from .isolation import call, is_trusted, rule_timeout_s
+
     manager = manager or get_plugin_manager()
+    impls = manager.hook.detect_reps.get_hookimpls()
+    if not impls:
+        return None
+
+    def run():
+        return manager.hook.detect_reps(body=body, view=view, lift=lift)
+
+    if all(is_trusted(i.function) for i in impls):
+        run.__module__ = __name__  # formcheck's own implementations run in-process
     try:
-        reps = manager.hook.detect_reps(body=body, view=view, lift=lift)
+        reps = call(run, (), rule_timeout_s(), "detect_reps")
     except Exception as exc:
         raise PluginError(f"a plugin's detect_reps failed: {type(exc).__name__}: {exc}") from None
-    return None if reps is None else tuple(reps)
+    if reps is None:
+        return None
+    if isinstance(reps, (str, bytes, Rep)) or not isinstance(reps, (list, tuple)):
+        raise PluginError(f"a plugin's detect_reps returned {type(reps).__name__}; expected a list of Rep or None")
+    bad = [type(r).__name__ for r in reps if not isinstance(r, Rep)]
+    if bad:
+        raise PluginError(f"a plugin's detect_reps returned {bad[0]} among its reps; expected Rep")
+    if [r.number for r in reps] != list(range(1, len(reps) + 1)):
+        raise PluginError("a plugin's detect_reps returned reps not numbered 1, 2, 3, ...")
+    try:
+        ordered = all(0 <= r.start_sample <= r.end_sample for r in reps)
+    except TypeError:
+        ordered = False
+    if not ordered:
+        raise PluginError("a plugin's detect_reps returned a rep whose sample range is not 0 <= start <= end")
+    return tuple(reps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,7 +419,14 @@ def _call_impl(impl: Any, register: Callable[..., None]) -> None:
     """Call one plugin's hook implementation as pluggy would (it may omit the argument)."""
     if getattr(impl, "wrapper", False) or getattr(impl, "hookwrapper", False):
         return
-    impl.function(*[register for name in impl.argnames if name == "register"])
+    try:
+        impl.function(*[register for name in impl.argnames if name == "register"])
+    except Exception:
+        raise
+    except BaseException as exc:  # SystemExit & co. from a plugin must not end the analysis
+        from .isolation import PluginAbort
+
+        raise PluginAbort(f"raised {type(exc).__name__} instead of returning") from None
 
 
 def _describe(exc: BaseException) -> str:

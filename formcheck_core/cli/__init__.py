@@ -1,9 +1,11 @@
 """The ``formcheck`` command. Each subcommand lives in its own module with
 ``add_arguments(parser)`` and ``run(args) -> int``.
 
-Exit codes: 0 success; 1 analysis ran but found no usable lift or another user error;
-2 bad video input; 3 model missing or invalid; 4 plugin/rule configuration error;
-130 interrupted; 70 internal error (a bug: please report it with ``--debug`` output).
+Exit codes (README's table is the user-facing copy): 0 success; 1 no usable lift measured, or a
+user/environment error (a bad option value, an unwritable --out, a full disk); 2 bad video input;
+3 model missing or invalid; 4 plugin/rule configuration error; 64 the command line could not be
+parsed (unknown option, missing argument); 130 interrupted; 70 internal error (a bug: please
+report it with ``--debug`` output).
 """
 
 from __future__ import annotations
@@ -23,11 +25,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "Compare threshold-rule flags with LLM-only flags over clips."),
 }
 EXIT_INTERNAL = 70
+#: The command line could not be parsed (BSD sysexits' EX_USAGE); 2 means "video unreadable".
+EXIT_USAGE = 64
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with formcheck's one-line error and exit code :data:`EXIT_USAGE`."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"formcheck: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (keeps ``formcheck --help`` fast)."""
-    parser = argparse.ArgumentParser(prog="formcheck", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="formcheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
@@ -48,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     except FormcheckError as exc:
         print(f"formcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the environment: full disk, no permission, ...
+        from ..outdir import os_error_message
+
+        if args.debug:
+            raise
+        print(f"formcheck: error: {os_error_message(exc, 'reading or writing files')}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("formcheck: interrupted", file=sys.stderr)
         return 130

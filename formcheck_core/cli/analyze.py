@@ -11,7 +11,8 @@ from ..config import DEFAULT_FPS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="the clip to analyse (mp4, mov, ...)")
-    parser.add_argument("--out", type=Path, help="folder for the report (default: ./formcheck-out/<clip name>)")
+    parser.add_argument("--out", type=Path, help="folder for the report; its previous formcheck outputs are replaced "
+                        "(default: ./formcheck-out/<clip name>-<6 hex of the clip's path>)")
     add_analysis_options(parser)
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -44,15 +45,16 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
 
 def analysis_options(args: argparse.Namespace) -> dict:
     """Keyword arguments for :func:`formcheck_core.analyze` from :func:`add_analysis_options`'s options
-    (thresholds resolved and validated here: a bad threshold raises before any clip is read)."""
+    (numbers range-checked and thresholds resolved here: a bad value raises before any clip is read)."""
+    from ..validate import check_fps, check_height_cm, check_people
     from .rules import thresholds_from_args
 
     return dict(
-        fps=args.fps or None,
+        fps=check_fps(args.fps),
         running_mode=args.mode,
-        num_poses=args.people,
+        num_poses=check_people(args.people),
         pose_model=args.pose_model,
-        height_cm=args.height_cm,
+        height_cm=check_height_cm(args.height_cm),
         thresholds=thresholds_from_args(args),
         cache=not args.no_cache,
     )
@@ -60,61 +62,88 @@ def analysis_options(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
-    from ..export import to_json, write_json
+    from ..llm.cli_options import llm_config_from_args
+    from ..outdir import check_out_dir, default_out_dir
+
+    # everything the user gave is checked before any pose work
+    options = analysis_options(args)
+    config = llm_config_from_args(args)
+    out = check_out_dir(args.out or default_out_dir(args.video))
+    analysis = analyze(args.video, **options, progress=not args.quiet)
+    from ..export import to_json
     from ..summary import format_summary
 
-    analysis = analyze(args.video, **analysis_options(args), progress=not args.quiet)
-    out = args.out or Path("formcheck-out") / Path(args.video).stem
-    write_json(analysis, out / "analysis.json")
     if args.json:
         print(to_json(analysis))
     else:
         print(format_summary(analysis), flush=True)
-    cues, coaching_notes = coach(analysis, args, live=not args.json)
-    (out / "summary.txt").write_text(format_summary(analysis, cues) + "\n" + "\n".join(coaching_notes) + "\n")
-    write_json(analysis, out / "analysis.json", cues=cues, coaching=coaching_notes)  # now with the cues' sources
-    if not args.no_report:
-        from ..report import write_report
-
-        if not args.quiet and not args.json:
-            print("\nrendering the report (stills, curves, bar path" + ("" if args.no_clip else ", annotated clip") + ")...",
-                  flush=True)  # fmt: skip
-        report = write_report(analysis, cues, out, clip=not args.no_clip, embed_clip=args.embed_clip)
-        where = f"report: {report}"
-    else:
-        where = f"report: {out}/ (analysis.json, summary.txt)"
-    print(where, file=sys.stderr if args.json else sys.stdout)
+    llm = config is not None and analysis.ok
+    cues, notes = rule_coaching(analysis, live=not args.json and not llm)
+    # written before any coaching starts, so an LLM failure cannot lose them (with an LLM the
+    # clip is rendered once, with the final cues)
+    report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip and not llm, quiet=llm)
+    if llm:
+        cues, notes = llm_coaching(analysis, config, live=not args.json)
+        report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip)
+    print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
         print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
         return 1
     return 0
 
 
-def coach(analysis, args: argparse.Namespace, *, live: bool) -> tuple[tuple, list[str]]:
-    """Cues for ``analysis``: the LLM's (checked) when one is configured, else the rules'.
+def write_outputs(analysis, cues, notes: list[str], out: Path, args: argparse.Namespace, *, clip: bool,
+                  quiet: bool = False) -> str:  # fmt: skip
+    """analysis.json, summary.txt and (unless --no-report) the HTML report, replacing ``out``'s
+    previous formcheck outputs atomically. Returns where the report is, for the user."""
+    from ..export import write_json
+    from ..outdir import staged_output
+    from ..summary import format_summary
 
-    ``live``: print cues to the terminal as they are generated. Returns the cues and the lines
-    saying where they came from (and what the grounding check dropped).
-    """
+    with staged_output(out) as stage:
+        write_json(analysis, stage / "analysis.json", cues=cues, coaching=notes)  # with the cues' sources
+        (stage / "summary.txt").write_text(format_summary(analysis, cues) + "\n" + "\n".join(notes) + "\n")
+        if not args.no_report:
+            from ..report import REPORT_NAME, write_report
+
+            if not (args.quiet or args.json or quiet):
+                print("\nrendering the report (stills, curves, bar path" + (", annotated clip" if clip else "") + ")...",
+                      flush=True)  # fmt: skip
+            write_report(analysis, cues, stage, clip=clip, embed_clip=args.embed_clip)
+    if args.no_report:
+        return f"{out}/ (analysis.json, summary.txt)"
+    return str(out / REPORT_NAME)
+
+
+def rule_coaching(analysis, *, live: bool) -> tuple[tuple, list[str]]:
+    """The deterministic cues (printed when ``live``) and the line saying where they came from."""
     from ..coach import deterministic_cues
-    from ..llm.cli_options import llm_config_from_args
 
-    config = llm_config_from_args(args)
-    if config is None or not analysis.ok:
-        cues = deterministic_cues(analysis)
-        if live and cues:
-            from ..llm.live import format_cue
+    cues = deterministic_cues(analysis)
+    if live and cues:
+        from ..llm.live import format_cue
 
-            print("\ncoaching cues (rules):")
-            for i, cue in enumerate(cues, 1):
-                print("  " + format_cue(cue, i))
-        return cues, ["Cues from the rules (no LLM)."]
+        print("\ncoaching cues (rules):")
+        for i, cue in enumerate(cues, 1):
+            print("  " + format_cue(cue, i))
+    return tuple(cues), ["Cues from the rules (no LLM)."]
+
+
+def llm_coaching(analysis, config, *, live: bool) -> tuple[tuple, list[str]]:
+    """The LLM's checked cues, generated in a child process (a llama.cpp abort costs only them)."""
     if live:
+        from ..errors import FormcheckError
         from ..llm import print_cues_live
+        from ..models.llm_model import resolve_llm_model
 
-        result = print_cues_live(analysis, config)
+        try:  # say "asking" only when there is a model file to ask (the child reports any other trouble)
+            config.download or resolve_llm_model(config.model, download=False)
+            print("\nasking the LLM (the report written so far has the rule cues)...", flush=True)
+        except FormcheckError:
+            pass
+        result = print_cues_live(analysis, config, isolated=True)
     else:
         from ..llm import llm_cues
 
-        result = llm_cues(analysis, config)
+        result = llm_cues(analysis, config, isolated=True)
     return tuple(result.cues), result.report_lines()

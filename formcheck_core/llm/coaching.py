@@ -170,8 +170,14 @@ def llm_cues(
     on_token: Callable[[str], None] | None = None,
     on_cue: Callable[[Cue], None] | None = None,
     engine=None,
+    isolated: bool = False,
 ) -> CoachingResult:
     """3-5 prioritised cues for ``analysis`` from the in-process LLM, grounded in its numbers.
+
+    ``isolated``: load the model and generate in a forked child process (cues and tokens still
+    stream to the callbacks here), so a native abort in llama.cpp (e.g. a GGUF with a valid
+    header and damaged weights) costs only the LLM's cues: the result is then the rule cues with
+    the reason. Each isolated call loads the model anew (``engine`` is ignored).
 
     ``on_token(piece)`` receives raw answer text as it is generated (for progress only: it is not
     checked, do not show it as advice). ``on_cue(cue)`` receives each cue that passed the schema
@@ -182,6 +188,8 @@ def llm_cues(
     config = config or load_config()
     if not analysis.ok or not any(r.metrics for r in analysis.reps):
         return _fallback(analysis, config, "no measured rep to coach")
+    if isolated:
+        return _llm_cues_in_child(analysis, config, on_token=on_token, on_cue=on_cue)
     try:
         from .engine import get_engine
 
@@ -263,6 +271,33 @@ def _withdraw(result: CoachingResult, shown: list[Cue]) -> CoachingResult:
                    else "not in the final answer")  # fmt: skip
         withdrawn.append(WithdrawnCue(cue, why))
     return replace(result, withdrawn=tuple(withdrawn)) if withdrawn else result
+
+
+def _llm_cues_in_child(analysis, config: LLMConfig, *, on_token, on_cue) -> CoachingResult:
+    """:func:`llm_cues` in a forked child; tokens and checked cues are relayed as events."""
+    from ..isolation import IsolatedError, PluginAbort, PluginTimeout, run_in_child
+
+    def work(send):
+        return llm_cues(analysis, config, on_token=(lambda piece: send(("token", piece))) if on_token else None,
+                        on_cue=lambda cue: send(("cue", cue)))  # fmt: skip
+
+    def relay(event) -> None:
+        kind, value = event
+        if kind == "token" and on_token is not None:
+            on_token(value)
+        elif kind == "cue" and on_cue is not None:
+            on_cue(value)
+
+    budget = 2 * config.timeout_s + 120.0  # generation has its own timeout; this is the backstop
+    try:
+        result = run_in_child(work, timeout_s=budget, name="llm", on_event=relay, capture_stderr=True)
+    except PluginAbort as exc:
+        return _fallback(analysis, config, f"the LLM crashed: {exc}; the model file may be damaged")
+    except PluginTimeout:
+        return _fallback(analysis, config, f"the LLM process did not finish within {budget:g} s")
+    except (IsolatedError, Exception) as exc:  # noqa: BLE001 - llm_cues itself never raises for model trouble
+        return _fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})")
+    return result
 
 
 def _context(analysis, config: LLMConfig, engine=None):

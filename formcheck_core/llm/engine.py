@@ -375,7 +375,9 @@ class Engine:
     # -- answering
 
     def count_tokens(self, messages: Sequence[Mapping[str, str]]) -> int:
-        return len(self._tokenize(self.template.render(messages)))
+        with self.lock:
+            self._check_open()
+            return len(self._tokenize(self.template.render(messages)))
 
     def chat(
         self,
@@ -400,6 +402,7 @@ class Engine:
         """
         llama_cpp = import_llama_cpp()
         with self.lock:
+            self._check_open()
             prompt_tokens = self.count_tokens(messages)
             if prompt_tokens + 16 > self.llama.n_ctx():
                 raise FormcheckError(
@@ -484,8 +487,20 @@ class Engine:
         del self.stats.history[:-50]
         return result
 
+    closed = False
+
+    def _check_open(self) -> None:
+        if self.closed:  # using a freed llama.cpp model would crash the process (or kernel)
+            raise FormcheckError(
+                f"This LLM engine ({self.path.name}) was closed (unload_all); get a new one with get_engine()."
+            )
+
     def close(self) -> None:
+        """Free the model. Later calls on this engine raise a clear error instead of crashing."""
         with self.lock:
+            if self.closed:
+                return
+            self.closed = True
             self._prefix_states.clear()
             self.llama.close()
 
@@ -501,6 +516,8 @@ def get_engine(path: str | Path, *, n_ctx: int = 4096, n_threads: int = 1, n_bat
     """The engine for ``path`` with these settings, loading it on first use and reusing it after.
 
     The cache key includes the file's size and modification time, so replacing the file reloads it.
+    An engine with other settings (or an older file) is dropped from the registry but never closed
+    here: a caller may still hold it, and it is freed when the last holder lets go of it.
     """
     p = Path(path).expanduser().resolve()
     try:
@@ -513,8 +530,8 @@ def get_engine(path: str | Path, *, n_ctx: int = 4096, n_threads: int = 1, n_bat
     with _LOAD_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            for old in [k for k in _ENGINES if k[0] == key[0]]:  # a changed file or settings: free the old one
-                _ENGINES.pop(old).close()
+            for old in [k for k in _ENGINES if k[0] == key[0]]:  # a changed file or settings: forget the old one
+                del _ENGINES[old]  # (closing it would crash a holder still using it)
             engine = Engine(p, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, thinking=thinking, seed=seed)
             _ENGINES[key] = engine
         return engine
@@ -526,7 +543,8 @@ def loaded_engines() -> list[Engine]:
 
 
 def unload_all() -> None:
-    """Free every loaded model (e.g. to reclaim memory in a long notebook session)."""
+    """Free every loaded model (e.g. to reclaim memory in a long notebook session). An engine a
+    caller still holds raises a clear error if used afterwards (never a crash)."""
     with _LOAD_LOCK:
         while _ENGINES:
             _ENGINES.popitem()[1].close()

@@ -27,10 +27,11 @@ def format_cue(cue: Cue, number: int | None = None) -> str:
 
 
 def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] | None = None,
-                    err: IO[str] | None = None, engine=None) -> CoachingResult:  # fmt: skip
+                    err: IO[str] | None = None, engine=None, isolated: bool = False) -> CoachingResult:  # fmt: skip
     """Coach ``analysis`` with the LLM, printing each checked cue to ``out`` as it completes and a
     spinner with the token count to ``err`` (only when ``err`` is a terminal). Ends with the cue
-    source, the fallback reason or the dropped cues. Returns the :class:`CoachingResult`."""
+    source, the fallback reason or the dropped cues. ``isolated``: generate in a child process
+    (see :func:`~formcheck_core.llm.coaching.llm_cues`). Returns the :class:`CoachingResult`."""
     out = out or sys.stdout
     err = err or sys.stderr
     tty = hasattr(err, "isatty") and err.isatty()
@@ -63,7 +64,7 @@ def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] |
     if tty:
         err.write("… loading the LLM\r")
         err.flush()
-    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine)
+    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine, isolated=isolated)
     clear()
     for w in result.withdrawn:  # shown above while streaming: say plainly it no longer stands
         print(f"  ✗ withdrawn: {w.cue.text} ({w.reason})", file=out)

@@ -38,20 +38,51 @@ def _checksums_path() -> Path:
     return models_dir() / "checksums.json"
 
 
-def recorded_checksums() -> dict[str, str]:
-    """File name -> sha256 recorded at provisioning time."""
-    try:
-        return json.loads(_checksums_path().read_text())
-    except (OSError, ValueError):
+#: sha256 of files whose content is known in advance: the offline-built bundle is reproducible
+#: (fixed zip timestamps, fixed inputs from the mediapipe 0.10.21 wheel). Used to re-verify a
+#: model when ``checksums.json`` is missing or corrupt.
+KNOWN_SHA256 = {
+    "pose_landmarker_full.task": "409cbfff39b896cce40302d600bdb32c104bf46e1f2be3d42f6805a9d3e7c735",
+}
+
+
+def read_checksums() -> dict[str, str] | None:
+    """File name -> sha256 recorded at provisioning time; {} when there is no record file, None
+    when it exists but cannot be read or is not a name -> hex mapping (corrupt)."""
+    path = _checksums_path()
+    if not path.exists():
         return {}
+    try:
+        sums = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(sums, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sums.items()):
+        return None
+    return sums
+
+
+def recorded_checksums() -> dict[str, str]:
+    """File name -> sha256 recorded at provisioning time ({} if missing or unreadable)."""
+    return read_checksums() or {}
+
+
+def expected_sha256(name: str) -> str | None:
+    """The sha256 a models-folder file must have: its record, else the known hash, else None."""
+    return (read_checksums() or {}).get(name) or KNOWN_SHA256.get(name)
 
 
 def record_checksum(path: Path) -> str:
-    """Record ``path``'s sha256 in ``models/checksums.json`` and return it."""
+    """Record ``path``'s sha256 in ``models/checksums.json`` (written atomically) and return it."""
     digest = file_sha256(path)
     sums = recorded_checksums()
     sums[path.name] = digest
-    _checksums_path().write_text(json.dumps(sums, indent=2, sort_keys=True) + "\n")
+    target = _checksums_path()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(sums, indent=2, sort_keys=True) + "\n")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return digest
 
 
@@ -85,8 +116,18 @@ def check_pose_bundle(path: Path) -> None:
         raise ModelInvalidError(
             f"Pose model {path} lacks {sorted(BUNDLE_MEMBERS - names)}: it is not a Pose Landmarker bundle."
         )
-    expected = recorded_checksums().get(path.name)
-    if expected and path.parent == models_dir() and file_sha256(path) != expected:
+    if path.resolve().parent != models_dir().resolve():
+        return  # a file the user chose: theirs to vouch for
+    expected = expected_sha256(path.name)
+    if expected is None:  # fail closed: nothing to verify against
+        state = "is corrupt" if read_checksums() is None else "has no entry for it"
+        if not _checksums_path().exists():
+            state = "is missing"
+        raise ModelInvalidError(
+            f"Pose model {path} cannot be verified: {_checksums_path()} {state}. "
+            f"Run `{INSTALL_COMMAND} --force` to rebuild it and record its sha256."
+        )
+    if file_sha256(path) != expected:
         raise ModelInvalidError(
             f"Pose model {path} does not match its recorded sha256 (changed or corrupt). "
             f"Run `{INSTALL_COMMAND} --force` to rebuild it."

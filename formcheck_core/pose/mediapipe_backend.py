@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
@@ -14,14 +15,31 @@ from .backend import PoseResult
 RUNNING_MODES = ("video", "image")
 
 
+#: Set before MediaPipe's native libraries load: keep glog/absl/TFLite below ERROR quiet.
+NATIVE_LOG_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2", "ABSL_MIN_LOG_LEVEL": "2"}
+
+
+def quiet_native_log_env() -> None:
+    """Ask the native runtimes for errors only (a user's own setting wins). Idempotent."""
+    for name, value in NATIVE_LOG_ENV.items():
+        os.environ.setdefault(name, value)
+
+
 @contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silence the C++ runtime's INFO/WARNING lines on file descriptor 2 while loading a model."""
+    """Send file descriptor 2 to /dev/null for the duration: MediaPipe's C++ code logs INFO/WARNING
+    lines ("Logging before InitGoogle", "inference_runner_litert.cc ... not aligned",
+    "landmark_projection_calculator.cc", "DestroyAccelerator") straight to fd 2 at model load,
+    on inference calls and at close, bypassing Python. Errors still reach Python as exceptions."""
     try:
         saved = os.dup(2)
     except OSError:
         yield
         return
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
@@ -47,8 +65,9 @@ class MediaPipePose:
     ) -> None:
         if running_mode not in RUNNING_MODES:
             raise ValueError(f"running_mode must be one of {RUNNING_MODES}, not {running_mode!r}")
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        from mediapipe.tasks.python import BaseOptions, vision
+        quiet_native_log_env()
+        with quiet_native_stderr():  # the first import of mediapipe logs too
+            from mediapipe.tasks.python import BaseOptions, vision
 
         self.running_mode = running_mode
         mode = vision.RunningMode.VIDEO if running_mode == "video" else vision.RunningMode.IMAGE
@@ -70,7 +89,8 @@ class MediaPipePose:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with quiet_native_stderr():  # "DestroyAccelerator" and friends
+                self._landmarker.close()
             self._landmarker = None
 
     def detect(self, rgb: np.ndarray, time_s: float) -> list[PoseResult]:
@@ -81,9 +101,11 @@ class MediaPipePose:
         if self.running_mode == "video":
             ts_ms = max(int(round(time_s * 1000)), self._last_ts_ms + 1)  # must increase strictly
             self._last_ts_ms = ts_ms
-            result = self._landmarker.detect_for_video(image, ts_ms)
+            with quiet_native_stderr():
+                result = self._landmarker.detect_for_video(image, ts_ms)
         else:
-            result = self._landmarker.detect(image)
+            with quiet_native_stderr():
+                result = self._landmarker.detect(image)
         poses = []
         masks = result.segmentation_masks or []
         for i, (img_lms, world_lms) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
@@ -92,3 +114,25 @@ class MediaPipePose:
             mask = np.array(masks[i].numpy_view(), dtype=np.float32).squeeze() if i < len(masks) else None
             poses.append(PoseResult(image_xyzv=image_arr, world_xyz_m=world_arr, mask=mask))
         return poses
+
+
+def open_pose_backend(model_path: str | Path, running_mode: str = "video", num_poses: int = 1) -> MediaPipePose:
+    """A :class:`MediaPipePose`, or :class:`~formcheck_core.errors.ModelInvalidError` (one line, no C++
+    text) when the runtime refuses the model (e.g. a .task zip with the right member names but
+    damaged contents)."""
+    from ..errors import ModelInvalidError
+
+    detail: Exception
+    try:
+        return MediaPipePose(model_path, running_mode=running_mode, num_poses=num_poses)
+    except ValueError as exc:
+        if str(exc).startswith("running_mode"):
+            raise
+        detail = exc
+    except RuntimeError as exc:  # MediaPipe raises these with long C++ status text
+        detail = exc
+    first = (str(detail).strip().splitlines() or [type(detail).__name__])[0][:160]
+    raise ModelInvalidError(
+        f"MediaPipe could not load the pose model {model_path} ({first}). Delete it and run "
+        "`formcheck models install --force`, or give another .task file with --pose-model."
+    ) from None

@@ -10,8 +10,6 @@ returns garbage or runs longer than its time budget is reported as a
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,8 +17,10 @@ from typing import Any
 import pluggy
 
 from ..body import BodySeries, Rep, ViewEstimate
-from ..errors import PluginError, RuleConfigError
+from ..errors import PluginError
 from ..findings import Finding, RuleError
+from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s
+from ..isolation import call as isolated_call
 from ..metric_spec import RepInput
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
 from ..result import Analysis
@@ -30,44 +30,13 @@ from .model import Rule
 from .thresholds import resolve_thresholds
 from .verdicts import verdicts
 
-#: Seconds one rule may take on one rep before it is reported as too slow and skipped
-#: (``$FORMCHECK_RULE_TIMEOUT_S``; 0 runs rules inline with no time limit, for debugging).
-DEFAULT_TIMEOUT_S = 2.0
-
-
-class _RuleTimeout(Exception):
-    pass
-
-
-def rule_timeout_s() -> float:
-    """Per-call time budget of a rule: ``$FORMCHECK_RULE_TIMEOUT_S`` or :data:`DEFAULT_TIMEOUT_S`."""
-    raw = os.environ.get("FORMCHECK_RULE_TIMEOUT_S")
-    try:
-        return float(raw) if raw else DEFAULT_TIMEOUT_S
-    except ValueError:
-        raise RuleConfigError(f"FORMCHECK_RULE_TIMEOUT_S={raw!r} is not a number of seconds") from None
+_RuleTimeout = PluginTimeout
 
 
 def _call(fn: Callable[..., Any], args: tuple, timeout_s: float, name: str) -> Any:
-    """Call ``fn(*args)``; with a timeout, in a daemon thread that is abandoned if it overruns."""
-    if not timeout_s or timeout_s <= 0:
-        return fn(*args)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"formcheck-{name}", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise _RuleTimeout(f"took longer than {timeout_s:g} s (time budget); skipped")
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+    """Call ``fn(*args)`` within ``timeout_s`` s: built-ins in a thread, other plugins in a child
+    process that is killed when it overruns (:mod:`formcheck_core.isolation`)."""
+    return isolated_call(fn, args, timeout_s, name)
 
 
 def _describe(exc: BaseException) -> str:

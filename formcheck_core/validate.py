@@ -1,0 +1,57 @@
+"""Checks of user-given numbers, run before any pose work. Each failure is a one-line
+:class:`~formcheck_core.errors.FormcheckError` (exit 1) saying what to give instead."""
+
+from __future__ import annotations
+
+import math
+
+from .errors import FormcheckError
+
+#: Highest sampling rate accepted (frames per second); 0 / None means every frame.
+MAX_FPS = 1000.0
+#: Plausible lifter heights in centimetres (the tallest recorded human was 272 cm).
+HEIGHT_RANGE_CM = (50.0, 275.0)
+#: People the pose model may look for.
+MAX_PEOPLE = 10
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def check_fps(fps: float | None) -> float | None:
+    """``fps`` as the sampling rate to use: None (every frame) for None or 0; else finite in (0, MAX_FPS]."""
+    if fps is None:
+        return None
+    x = _number(fps)
+    if x is None or not math.isfinite(x) or x < 0 or x > MAX_FPS:
+        raise FormcheckError(
+            f"--fps {fps!r} is not a sampling rate: give a number of frames per second between 0 and "
+            f"{MAX_FPS:g} (0 = every frame; default 10)."
+        )
+    return x or None
+
+
+def check_people(num_poses: int) -> int:
+    """``num_poses`` if it is a whole number from 1 to MAX_PEOPLE."""
+    if isinstance(num_poses, bool) or not isinstance(num_poses, int) or not 1 <= num_poses <= MAX_PEOPLE:
+        raise FormcheckError(
+            f"--people {num_poses!r}: give how many people to look for, from 1 to {MAX_PEOPLE} (default 1)."
+        )
+    return num_poses
+
+
+def check_height_cm(height_cm: float | None) -> float | None:
+    """``height_cm`` if it is None or a plausible human height in centimetres."""
+    if height_cm is None:
+        return None
+    x = _number(height_cm)
+    lo, hi = HEIGHT_RANGE_CM
+    if x is None or not math.isfinite(x) or not lo <= x <= hi:
+        raise FormcheckError(
+            f"--height-cm {height_cm!r} is not a lifter's height: give centimetres between {lo:g} and {hi:g} "
+            "(e.g. --height-cm 180), or leave it out."
+        )
+    return x
