@@ -19,7 +19,7 @@ import pluggy
 from ..body import BodySeries, Rep, ViewEstimate
 from ..errors import PluginError
 from ..findings import Finding, RuleError
-from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s
+from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s  # noqa: F401 - re-exported by rules
 from ..isolation import call as isolated_call
 from ..metric_spec import RepInput
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
