@@ -1,11 +1,15 @@
 """One-page HTML report: cues first, then per rep the stills, curves, bar path and clip.
 
 :func:`write_report` renders every picture into ``out_dir`` (``stills/``, ``plots/``,
-``annotated.mp4``) and writes ``out_dir/index.html``. The page embeds every picture as a base64
-PNG data URI and its CSS inline, so ``index.html`` alone can be sent to a coach; the annotated
-clip is the sibling file ``annotated.mp4`` referenced relatively (send the folder, or pass
-``embed_clip=True`` to put the video inside the page too). The page works offline: no scripts,
-fonts or styles are fetched.
+``annotated.mp4``) and writes ``out_dir/index.html``. The page embeds its pictures as data URIs
+sized for the page (stills and bar paths as 540 px JPEGs, curves as 256-colour PNGs) and its CSS
+inline, so ``index.html`` alone can be sent to a coach. To keep the page light for long clips,
+pictures are embedded in order of importance until :data:`PAGE_BUDGET_BYTES` is reached: the
+stills of faults and of cues and the whole-clip curves first, then rep by rep the key moments,
+bar path and rep curves. Pictures left out are listed per rep as links to their files in
+``stills/`` and ``plots/``. The annotated clip is the sibling file ``annotated.mp4`` referenced
+relatively (send the folder, or pass ``embed_clip=True`` to put the video inside the page too).
+The page works offline: no scripts, fonts or styles are fetched.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from . import __version__
 from .analysis import Analysis
 from .cues import Cue
 from .findings import Finding
-from .render.outputs import CLIP_NAME, RenderedOutputs, render_all
+from .render.outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
 from .render.stills import Still
 from .vocabulary import CLEAN, FAULT, MOMENT_LABEL, NEEDS_WORK, NOT_MEASURABLE, OK, format_limit, format_value
 
 REPORT_NAME = "index.html"
+#: Bytes of embedded pictures (base64 adds a third) a page may hold before the rest become links;
+#: keeps ``index.html`` under ~5 MB for a 90 s set.
+PAGE_BUDGET_BYTES = 3_000_000
 _NOTE = (
     '<p class="note">Measured from the video by a pose model: an aid for you and your coach, not a '
     "diagnosis. Angles are measured in the picture, so they are most accurate from a side view.</p>"
@@ -59,6 +66,7 @@ figure img,video{display:block;width:100%;height:auto}
 video{max-height:80vh;background:#000}
 figcaption{font-size:.85rem;padding:.3em .6em;color:#444}
 details{margin:.5em 0}
+.more{font-size:.88rem;color:#555}
 footer{color:#666;font-size:.85rem;margin:2em 0 1em}
 """
 
@@ -67,16 +75,62 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+class _Pictures:
+    """Which pictures the page embeds (see the module docstring) and their data URIs."""
+
+    def __init__(self, analysis: Analysis, cues: Sequence[Cue], outputs: RenderedOutputs,
+                 budget_bytes: int = PAGE_BUDGET_BYTES) -> None:  # fmt: skip
+        self.outputs = outputs
+        cue_frames = {(c.rep, c.frame_index) for c in cues if c.frame_index is not None}
+        first: list[Path] = [s.path for s in outputs.stills
+                             if any(f.is_fault for f in s.findings) or (s.rep, s.frame_index) in cue_frames]  # fmt: skip
+        if outputs.curves is not None:
+            first.append(outputs.curves)
+        rest: list[Path] = []
+        for rep in analysis.reps:
+            rest += [s.path for s in outputs.stills if s.rep == rep.number]
+            rest += [b.path for b in outputs.bar_paths if b.rep == rep.number]
+            if rep.number in outputs.rep_curves:
+                rest.append(outputs.rep_curves[rep.number])
+        rest += [s.path for s in outputs.stills if s.rep is None]
+        if outputs.curves_raw is not None:
+            rest.append(outputs.curves_raw)
+        self.embedded: set[Path] = set()
+        used = 0
+        for path in dict.fromkeys(first + rest):
+            size = len(self.page(path).data) if path.is_file() else 0
+            if size and used + size <= budget_bytes:
+                self.embedded.add(path)
+                used += size
+        self.embedded_bytes = used
+
+    def page(self, path: Path) -> PageImage:
+        got = self.outputs.page_images.get(path)
+        return got if got is not None else PageImage("image/png", path.read_bytes())
+
+    def uri(self, path: Path) -> str:
+        page = self.page(path)
+        return f"data:{page.mime};base64," + base64.b64encode(page.data).decode("ascii")
+
+    def img(self, path: Path | None, alt: str, caption: str = "", anchor: str = "") -> str:
+        """A figure with the embedded picture, or "" when it is not embedded (or missing)."""
+        if path is None or path not in self.embedded:
+            return ""
+        ident = f' id="{_e(anchor)}"' if anchor else ""
+        cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+        return f'<figure{ident}><img src="{self.uri(path)}" alt="{_e(alt)}" decoding="async">{cap}</figure>'
+
+    def link(self, path: Path | None, text: str, anchor: str = "") -> str:
+        """A link to a picture file that is not embedded ("" when it is embedded or missing)."""
+        if path is None or path in self.embedded or not path.is_file():
+            return ""
+        ident = f' id="{_e(anchor)}"' if anchor else ""
+        rel = path.relative_to(self.outputs.out_dir).as_posix() if path.is_relative_to(self.outputs.out_dir) else path.name
+        return f'<a{ident} href="{_e(rel)}">{_e(text)}</a>'
+
+
 def _data_uri(path: Path, mime: str = "image/png") -> str:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def _img(path: Path | None, alt: str, caption: str = "", anchor: str = "") -> str:
-    if path is None or not path.is_file():
-        return ""
-    ident = f' id="{_e(anchor)}"' if anchor else ""
-    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
-    return f'<figure{ident}><img src="{_data_uri(path)}" alt="{_e(alt)}" decoding="async">{cap}</figure>'
 
 
 def _anchor(still: Still) -> str:
@@ -162,6 +216,15 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
     return f'<ul class="findings">{"".join(items)}</ul>'
 
 
+def _more(links: Sequence[str]) -> str:
+    """The index of pictures left out of the page (links to their files), or ""."""
+    links = [x for x in links if x]
+    if not links:
+        return ""
+    return ('<p class="more">More pictures (files beside this page, not embedded to keep it light): '
+            + " · ".join(links) + "</p>")  # fmt: skip
+
+
 def _video(src: str, caption: str, ident: str = "") -> str:
     i = f' id="{ident}"' if ident else ""
     return (
@@ -174,6 +237,7 @@ def render_html(
     analysis: Analysis, cues: Sequence[Cue], outputs: RenderedOutputs, *, embed_clip: bool = False
 ) -> str:
     """The report page for already-rendered ``outputs`` (see :func:`write_report`)."""
+    pics = _Pictures(analysis, cues, outputs)
     info = analysis.video
     name = Path(info.path).name
     set_verdict = next((v for v in analysis.verdicts if v.rep is None), None)
@@ -221,12 +285,15 @@ def render_html(
             )
         )
     if outputs.curves is not None:
-        out.append(_img(outputs.curves, "Angle curves of the whole clip",
+        out.append(pics.img(outputs.curves, "Angle curves of the whole clip",
                         "Angles over time (smoothed; raw faint behind). Shaded: reps. Dashed horizontal: rule limits."))  # fmt: skip
-    if outputs.curves_raw is not None:
+    if outputs.curves_raw is not None and outputs.curves_raw in pics.embedded:
         out.append("<details><summary>Raw (unsmoothed) angles</summary>"
-                   + _img(outputs.curves_raw, "Raw angle curves", "Raw angles, no filtering or gap filling.")
+                   + pics.img(outputs.curves_raw, "Raw angle curves", "Raw angles, no filtering or gap filling.")
                    + "</details>")  # fmt: skip
+    more = [pics.link(outputs.curves, "angle curves"), pics.link(outputs.curves_raw, "raw angle curves")]
+    more += [pics.link(s.path, s.title, _anchor(s)) for s in outputs.stills if s.rep is None]
+    out.append(_more(more))
     loose = [f for f in analysis.findings if f.rep is None]
     if loose:
         out.append("<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills))
@@ -239,17 +306,22 @@ def render_html(
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:
             if s.rep == rep.number:
-                out.append(_img(s.path, s.title, "", _anchor(s)))
+                out.append(pics.img(s.path, s.title, "", _anchor(s)))
         out.append("</div>")
         out.append('<div class="grid">')
         bar = next((b for b in outputs.bar_paths if b.rep == rep.number), None)
         if bar is not None:
-            out.append(_img(bar.path, f"Rep {rep.number} bar path",
+            out.append(pics.img(bar.path, f"Rep {rep.number} bar path",
                             "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup."))  # fmt: skip
         if rep.number in outputs.rep_curves:
-            out.append(_img(outputs.rep_curves[rep.number], f"Rep {rep.number} angle curves",
-                            "Angles during this rep with its key moments."))  # fmt: skip
+            out.append(pics.img(outputs.rep_curves[rep.number], f"Rep {rep.number} angle curves",
+                                "Angles during this rep with its key moments."))  # fmt: skip
         out.append("</div>")
+        more = [pics.link(s.path, s.title.split(" · ")[1] if " · " in s.title else s.title, _anchor(s))
+                for s in outputs.stills if s.rep == rep.number]  # fmt: skip
+        more += [pics.link(bar.path if bar else None, "bar path"),
+                 pics.link(outputs.rep_curves.get(rep.number), "angle curves")]  # fmt: skip
+        out.append(_more(more))
         if clip_src and not embed_clip:
             moments = list(rep.moments.values())
             if moments:

@@ -49,6 +49,8 @@ def _check_references(index: Path) -> _Refs:
             raw = base64.b64decode(payload, validate=True)
             if head.startswith("data:image/png"):
                 assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+            elif head.startswith("data:image/jpeg"):
+                assert raw.startswith(b"\xff\xd8\xff")
         elif value.startswith("#"):
             assert value[1:] in refs.ids, value
         else:
@@ -75,7 +77,7 @@ def test_report_files_and_references(report):
     assert index.name == "index.html" and index.is_file()
     refs = _check_references(index)
     images = [v for t, a, v in refs.refs if t == "img"]
-    assert images and all(v.startswith("data:image/png;base64,") for v in images)
+    assert images and all(v.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for v in images)
     videos = [v for t, a, v in refs.refs if t == "video"]
     assert videos and all(v.split("#")[0] == "annotated.mp4" for v in videos)
     assert (index.parent / "stills").is_dir() and any((index.parent / "stills").glob("*.png"))

@@ -9,7 +9,7 @@ analysis, ``max_bar_drift_*``); the key moments labelled. Values are read, never
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from ..vocabulary import MOMENT_LABEL, format_value
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox
+from .images import write_png
 from .overlay import is_bar_metric
-from .stills import STILL_WIDTH_PX, rep_view_box, write_png
+from .stills import STILL_WIDTH_PX, rep_view_box
 from .style import Style, TextItem
 
 PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 220), (90, 255, 120))
@@ -216,9 +217,14 @@ def plan_bar_paths(analysis: Analysis, out_dir: str | Path) -> tuple[BarPathPict
 
 
 def bar_path_consumer(
-    analysis: Analysis, pictures: Sequence[BarPathPicture], width_px: int = STILL_WIDTH_PX
+    analysis: Analysis,
+    pictures: Sequence[BarPathPicture],
+    width_px: int = STILL_WIDTH_PX,
+    sink: Callable[[Path, np.ndarray], object] | None = None,
 ) -> FrameConsumer:
-    """A frame-pass consumer writing each rep's bar path PNG when its setup frame streams by."""
+    """A frame-pass consumer rendering each rep's bar path when its setup frame streams by and
+    handing it to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
+    sink = sink or write_png
     reps = {r.number: r for r in analysis.reps}
     by_frame: dict[int, list[BarPathPicture]] = {}
     for p in pictures:
@@ -227,11 +233,9 @@ def bar_path_consumer(
     def handle(frame) -> None:
         for p in by_frame.get(frame.index, ()):
             rep = reps[p.rep]
-            write_png(
-                p.path, render_bar_path(frame.bgr, analysis, rep, rep_view_box(analysis, rep, width_px))
-            )
+            sink(p.path, render_bar_path(frame.bgr, analysis, rep, rep_view_box(analysis, rep, width_px)))
 
-    return FrameConsumer(frozenset(by_frame), handle)
+    return FrameConsumer(frozenset(by_frame), handle, "bar_paths")
 
 
 def write_bar_paths(

@@ -7,6 +7,7 @@ horizontal lines, reps shaded. :class:`TimeCursor` adds a movable time line (for
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,108 @@ def _has_data(analysis: Analysis, series: str) -> bool:
     return body is not None and series in body.smoothed and bool(np.isfinite(body.smoothed[series]).any())
 
 
+def _panels(analysis: Analysis, elbow: bool) -> list:
+    panels = [p for p in PANELS if any(_has_data(analysis, s) for s, _, _ in p[2])]
+    if not elbow:
+        panels = [p for p in panels if p[2][0][0] != "elbow_angle_deg"]
+    return panels
+
+
+def _base_figure(
+    analysis: Analysis, *, raw: bool, show_raw: bool, elbow: bool, width_in: float, panel_height_in: float,
+    dpi: int,
+) -> tuple[Figure, list, list]:
+    """The figure with what every view of the clip shares: series lines, titles, axes labels, grid."""
+    body = analysis.body
+    panels = _panels(analysis, elbow)
+    fig = Figure(
+        figsize=(width_in, panel_height_in * max(len(panels), 1) + 0.6), dpi=dpi, layout="constrained"
+    )
+    if body is None or not panels:
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "No body series: too little pose data to draw angle curves.",
+                ha="center", va="center", wrap=True, transform=ax.transAxes)  # fmt: skip
+        ax.set_axis_off()
+        return fig, [], []
+    axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
+    t = np.asarray(body.time_s, dtype=float)
+    source = body.raw if raw else body.smoothed
+    for ax, (title, ylabel, series_list) in zip(axes, panels):
+        for series, label, colour in series_list:
+            shown = displayed_series(analysis, series, raw=raw)
+            if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
+                ax.plot(t, body.raw[displayed_series(analysis, series, raw=True)], color=colour, lw=0.8,
+                        alpha=0.35, zorder=2)  # fmt: skip
+            if shown in source:
+                ax.plot(
+                    t, source[shown], color=colour, lw=1.8, label=label + (" (raw)" if raw else ""), zorder=3
+                )
+        world = any(displayed_series(analysis, sr) != sr for sr, _, _ in series_list)
+        ax.set_title(title + (" (3-D estimate)" if world else ""), fontsize=FS_TITLE, loc="left")
+        ax.set_ylabel(ylabel, fontsize=FS_LABEL)
+        ax.tick_params(labelsize=FS_TICK)
+        ax.grid(True, color="#e9ecef", lw=0.6, zorder=1)
+        if len(series_list) > 1 or raw:
+            ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8)
+    axes[-1].set_xlabel("time (s)", fontsize=FS_LABEL)
+    return fig, axes, panels
+
+
+def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool,
+              pad_s: float) -> list:
+    """Draw the reps (shading), moments, thresholds and labels of ``rep`` (None: the whole clip);
+    returns the artists added, so a template can remove them for the next rep."""  # fmt: skip
+    body = analysis.body
+    assert body is not None
+    t = np.asarray(body.time_s, dtype=float)
+    reps = [r for r in analysis.reps if rep is None or r.number == rep]
+    lines = threshold_lines(analysis, rep)
+    added: list = []
+    for ax, (_title, _ylabel, series_list) in zip(axes, panels):
+        for i, r in enumerate(reps):
+            t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
+            added.append(ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0,
+                                    lw=0))  # fmt: skip
+            if rep is None and ax is axes[-1]:
+                added.append(ax.text((t0 + t1) / 2, 0.03, f"rep {r.number}", transform=ax.get_xaxis_transform(),
+                                     ha="center", va="bottom", fontsize=FS_NOTE, color="#5c5f66", bbox=_NOTE_BOX,
+                                     zorder=6))  # fmt: skip
+        for line in lines:
+            if line.series in {s for s, _, _ in series_list}:
+                added.append(ax.axhline(
+                    line.value, color="#e03131" if line.broken else "#868e96", ls="--", lw=1.1, zorder=2
+                ))  # fmt: skip
+                added.append(ax.text(0.99, line.value, line.label, transform=ax.get_yaxis_transform(), ha="right",
+                                     va="bottom", fontsize=FS_NOTE, color="#e03131" if line.broken else "#5c5f66",
+                                     bbox=_NOTE_BOX, zorder=6))  # fmt: skip
+        for r in reps:
+            for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
+                label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
+                added.append(ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4))
+    if rep is not None and reps:
+        r = reps[0]
+        lo = t[r.start_sample] - pad_s
+        hi = t[min(r.end_sample, len(t) - 1)] + pad_s
+        axes[0].set_xlim(max(lo, t[0]), min(hi, t[-1]))
+        for name, m in r.moments.items():
+            label = MOMENT_STYLE.get(name, (name,))[0] or name
+            added.append(axes[0].text(m.time_s, 1.02, label, transform=axes[0].get_xaxis_transform(), rotation=60,
+                                      ha="left", va="bottom", fontsize=FS_NOTE))  # fmt: skip
+    elif rep is None:
+        present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
+        handles = []
+        for n in present:
+            label, colour, ls = MOMENT_STYLE[n]
+            handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
+        if handles:
+            added.append(fig.legend(handles=handles, loc="outside upper center", ncols=len(handles),
+                                    fontsize=FS_NOTE, frameon=False))  # fmt: skip
+            added += handles
+    if rep is not None:  # updated in place by the next rep's call, so not in ``added``
+        fig.suptitle(f"Rep {rep}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
+    return added
+
+
 def angle_curves_figure(
     analysis: Analysis,
     *,
@@ -91,89 +194,45 @@ def angle_curves_figure(
     label its key moments in text; otherwise the whole clip with every rep shaded and a legend of
     moments. Thresholds come from the rule findings in degrees (dashed; red if a rep broke it).
     Gaps (NaN) break the lines. The default size (4 in at 180 dpi, 720 px wide) keeps the text
-    legible on a phone. Never touches pyplot.
+    legible on a phone. Never touches pyplot. For every rep's figure, :func:`rep_curve_figures`
+    reuses one figure.
     """
-    body = analysis.body
-    panels = [p for p in PANELS if any(_has_data(analysis, s) for s, _, _ in p[2])]
-    if not elbow:
-        panels = [p for p in panels if p[2][0][0] != "elbow_angle_deg"]
-    fig = Figure(
-        figsize=(width_in, panel_height_in * max(len(panels), 1) + 0.6), dpi=dpi, layout="constrained"
-    )
-    if body is None or not panels:
-        ax = fig.add_subplot()
-        ax.text(0.5, 0.5, "No body series: too little pose data to draw angle curves.",
-                ha="center", va="center", wrap=True, transform=ax.transAxes)  # fmt: skip
-        ax.set_axis_off()
-        return fig
-    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    t = np.asarray(body.time_s, dtype=float)
-    reps = [r for r in analysis.reps if rep is None or r.number == rep]
-    lines = threshold_lines(analysis, rep)
-    source = body.raw if raw else body.smoothed
-    for ax, (title, ylabel, series_list) in zip(axes, panels):
-        for i, r in enumerate(reps):
-            t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
-            ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0, lw=0)
-            if rep is None and ax is axes[-1]:
-                ax.text((t0 + t1) / 2, 0.03, f"rep {r.number}", transform=ax.get_xaxis_transform(),
-                        ha="center", va="bottom", fontsize=FS_NOTE, color="#5c5f66", bbox=_NOTE_BOX,
-                        zorder=6)  # fmt: skip
-        for series, label, colour in series_list:
-            shown = displayed_series(analysis, series, raw=raw)
-            if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
-                ax.plot(t, body.raw[displayed_series(analysis, series, raw=True)], color=colour, lw=0.8,
-                        alpha=0.35, zorder=2)  # fmt: skip
-            if shown in source:
-                ax.plot(
-                    t, source[shown], color=colour, lw=1.8, label=label + (" (raw)" if raw else ""), zorder=3
-                )
-        for line in lines:
-            if line.series in {s for s, _, _ in series_list}:
-                ax.axhline(
-                    line.value, color="#e03131" if line.broken else "#868e96", ls="--", lw=1.1, zorder=2
-                )
-                ax.text(0.99, line.value, line.label, transform=ax.get_yaxis_transform(), ha="right",
-                        va="bottom", fontsize=FS_NOTE, color="#e03131" if line.broken else "#5c5f66",
-                        bbox=_NOTE_BOX, zorder=6)  # fmt: skip
-        for r in reps:
-            for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
-                label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
-                ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4)
-        world = any(displayed_series(analysis, sr) != sr for sr, _, _ in series_list)
-        ax.set_title(title + (" (3-D estimate)" if world else ""), fontsize=FS_TITLE, loc="left")
-        ax.set_ylabel(ylabel, fontsize=FS_LABEL)
-        ax.tick_params(labelsize=FS_TICK)
-        ax.grid(True, color="#e9ecef", lw=0.6, zorder=1)
-        if len(series_list) > 1 or raw:
-            ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8)
-    axes[-1].set_xlabel("time (s)", fontsize=FS_LABEL)
-    if rep is not None and reps:
-        r = reps[0]
-        lo = t[r.start_sample] - pad_s
-        hi = t[min(r.end_sample, len(t) - 1)] + pad_s
-        axes[0].set_xlim(max(lo, t[0]), min(hi, t[-1]))
-        for name, m in r.moments.items():
-            label = MOMENT_STYLE.get(name, (name,))[0] or name
-            axes[0].text(m.time_s, 1.02, label, transform=axes[0].get_xaxis_transform(), rotation=60,
-                         ha="left", va="bottom", fontsize=FS_NOTE)  # fmt: skip
-    else:
-        present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
-        handles = []
-        for n in present:
-            label, colour, ls = MOMENT_STYLE[n]
-            handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
-        if handles:
-            fig.legend(
-                handles=handles,
-                loc="outside upper center",
-                ncols=len(handles),
-                fontsize=FS_NOTE,
-                frameon=False,
-            )
-    if rep is not None:
-        fig.suptitle(f"Rep {rep}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
+    fig, axes, panels = _base_figure(analysis, raw=raw, show_raw=show_raw, elbow=elbow, width_in=width_in,
+                                     panel_height_in=panel_height_in, dpi=dpi)  # fmt: skip
+    if axes:
+        _decorate(analysis, fig, axes, panels, rep, raw=raw, pad_s=pad_s)
     return fig
+
+
+def rep_curve_figures(
+    analysis: Analysis, reps: Sequence[int] | None = None, *, show_raw: bool = True, pad_s: float = 0.6, **kwargs
+) -> Iterator[tuple[int, Figure]]:
+    """``(rep number, figure)`` for each rep, like ``angle_curves_figure(analysis, rep=n)`` but from
+    one template figure: the series are plotted once; per rep only its shading, moments, limits,
+    labels, title and x range are swapped, and the layout is computed for the first rep only.
+    Each figure is valid until the next one is yielded (save it before advancing)."""
+    numbers = [r.number for r in analysis.reps] if reps is None else list(reps)
+    if not numbers:
+        return
+    fig, axes, panels = _base_figure(analysis, raw=False, show_raw=show_raw, elbow=kwargs.pop("elbow", True),
+                                     width_in=kwargs.pop("width_in", 4.0),
+                                     panel_height_in=kwargs.pop("panel_height_in", 1.9),
+                                     dpi=kwargs.pop("dpi", 180))  # fmt: skip
+    if not axes:
+        for n in numbers:
+            yield n, fig
+        return
+    added: list = []
+    for i, n in enumerate(numbers):
+        for artist in added:
+            artist.remove()
+        for ax in axes:
+            ax.relim()
+            ax.autoscale(True)
+        added = _decorate(analysis, fig, axes, panels, n, raw=False, pad_s=pad_s)
+        yield n, fig
+        if i == 0:
+            fig.set_layout_engine("none")  # keep the first rep's layout for the rest
 
 
 class TimeCursor:
@@ -201,9 +260,31 @@ def angle_curves_with_cursor(analysis: Analysis, time_s: float = 0.0, **kwargs) 
     return fig, TimeCursor(fig, time_s)
 
 
-def save_figure(fig: Figure, path, *, dpi: int | None = None) -> None:
-    """Write a figure as PNG (Agg, no pyplot)."""
+def figure_bgr(fig: Figure) -> np.ndarray:
+    """Render a figure with the Agg canvas (no pyplot) and return its pixels as BGR (white background)."""
+    import cv2
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return cv2.cvtColor(np.asarray(canvas.buffer_rgba()), cv2.COLOR_RGBA2BGR)
+
+
+def save_figure(fig: Figure, path, *, dpi: int | None = None) -> np.ndarray:
+    """Write a figure as a 256-colour PNG (Agg, no pyplot; see :func:`~.images.write_png`); returns its BGR pixels.
+
+    ``dpi`` other than the figure's own goes through ``savefig`` (full-colour PNG).
+    """
     from pathlib import Path
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi or fig.dpi, facecolor="white")
+    from .images import write_png
+
+    if dpi is not None and dpi != fig.dpi:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+        import cv2
+
+        return cv2.imread(str(path))
+    bgr = figure_bgr(fig)
+    write_png(Path(path), bgr)
+    return bgr

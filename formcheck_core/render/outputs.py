@@ -1,27 +1,39 @@
-"""Render every picture of an analysis into a folder with a single decode pass.
+"""Render every picture of an analysis into a folder with a single decode pass, on two cores.
 
 :func:`render_all` writes the stills, the bar path pictures, the angle curves and (optionally)
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
-curves need no video.
+curves need no video. With ``parallel`` (the default on a machine with 2+ cores) one worker
+process draws the curves and encodes the stills' and bar paths' PNG and page JPEG files while the
+main process decodes, draws the overlays and (in a thread) encodes the clip.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..analysis import Analysis
 from ..cues import Cue
 from .bar_path import BarPathPicture, bar_path_consumer, plan_bar_paths
 from .clip import ClipResult, ClipWriter
-from .curves import angle_curves_figure, save_figure
+from .files import CurvePictures, PageImage, encode_picture, write_curves
 from .frames import run_frame_pass
 from .stills import STILL_WIDTH_PX, Still, plan_stills, still_consumer
+from .worker import RenderWorker, WorkerGone
+
+__all__ = ["CLIP_NAME", "PageImage", "RenderedOutputs", "render_all"]
 
 #: File name of the annotated clip inside the output folder.
 CLIP_NAME = "annotated.mp4"
+#: Bytes of rendered pictures that may wait for the worker before the frame pass waits for it.
+MAX_PENDING_BYTES = 192 * 2**20
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,58 @@ class RenderedOutputs:
     rep_curves: dict[int, Path] = field(default_factory=dict)
     clip: ClipResult | None = None
     frames_decoded: int = 0
+    #: Wall seconds per stage (see :func:`render_all`).
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: File path -> the page version of that picture (stills and bar paths: JPEG 540 px wide;
+    #: curves: the 256-colour PNG). The report falls back to the file for paths not in here.
+    page_images: dict[Path, PageImage] = field(default_factory=dict)
+
+
+def _start_worker(analysis: Analysis) -> RenderWorker | None:
+    """The worker process holding ``analysis``, or None when it cannot start (work stays here)."""
+    try:
+        return RenderWorker(analysis)
+    except WorkerGone:
+        return None
+
+
+class _PictureSink:
+    """Takes rendered pictures from the frame pass: encodes them here, or in the worker with
+    at most :data:`MAX_PENDING_BYTES` of pictures waiting."""
+
+    def __init__(self, pool: RenderWorker | None, timings: dict[str, float]) -> None:
+        self.pool = pool
+        self.timings = timings
+        self.pages: dict[Path, PageImage] = {}
+        self._pending: deque[tuple[Future, Path, np.ndarray]] = deque()
+        self._pending_bytes = 0
+
+    def _collect(self, result: tuple[Path, PageImage, float]) -> None:
+        path, page, seconds = result
+        self.pages[path] = page
+        self.timings["png_s"] = self.timings.get("png_s", 0.0) + seconds
+
+    def __call__(self, path: Path, bgr: np.ndarray) -> None:
+        if self.pool is None:
+            self._collect(encode_picture(path, bgr))
+            return
+        while self._pending and self._pending_bytes + bgr.nbytes > MAX_PENDING_BYTES:
+            self._wait_oldest()
+        self._pending.append((self.pool.submit("encode_picture", path, bgr), path, bgr))
+        self._pending_bytes += bgr.nbytes
+
+    def _wait_oldest(self) -> None:
+        future, path, bgr = self._pending.popleft()
+        self._pending_bytes -= bgr.nbytes
+        try:
+            result = future.result()
+        except (WorkerGone, RuntimeError):  # the worker died or the job failed there: do it here
+            result = encode_picture(path, bgr)
+        self._collect(result)
+
+    def finish(self) -> None:
+        while self._pending:
+            self._wait_oldest()
 
 
 def render_all(
@@ -48,52 +111,77 @@ def render_all(
     *,
     clip: bool = True,
     width_px: int = STILL_WIDTH_PX,
+    parallel: bool | None = None,
 ) -> RenderedOutputs:
     """Write stills (``stills/``), bar paths and curves (``plots/``) and the annotated clip into ``out_dir``.
 
     One streaming pass decodes the video (only up to the last needed frame when ``clip`` is
-    False); at most one decoded frame is held at a time.
+    False); at most one decoded frame is held at a time. ``parallel`` (default: when the machine
+    has 2+ cores): picture files (and, with the clip, the curves) are made in one worker process
+    meanwhile.
+    ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
+    waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
+    ``bar_paths_s`` (drawing), ``png_s`` (picture files), ``curves_s`` and ``rep_curves_s``,
+    ``frames_s`` (the whole pass), ``wait_worker_s`` and ``total_s``.
     """
+    t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if parallel is None:
+        parallel = (os.cpu_count() or 1) >= 2
+    pool = _start_worker(analysis) if parallel else None
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    stills = plan_stills(analysis, out / "stills")
-    bars = plan_bar_paths(analysis, out / "plots")
-    consumers = [still_consumer(analysis, stills, width_px), bar_path_consumer(analysis, bars, width_px)]
-    writer = ClipWriter(analysis, out / CLIP_NAME, cues) if clip else None
-    if writer is not None:
-        consumers.append(writer.consumer())
     try:
-        frames = run_frame_pass(analysis, consumers)
-    except BaseException:
+        # with the clip, the main process is busy with it: the worker draws the curves too;
+        # without, the main process draws them after its (short) pass and the worker encodes files
+        curves_future = pool.submit("write_curves", out / "plots") if pool is not None and clip else None
+        sink = _PictureSink(pool, timings)
+        t0 = time.perf_counter()
+        stills = plan_stills(analysis, out / "stills")
+        bars = plan_bar_paths(analysis, out / "plots")
+        consumers = [still_consumer(analysis, stills, width_px, sink), bar_path_consumer(analysis, bars, width_px, sink)]
+        writer = ClipWriter(analysis, out / CLIP_NAME, cues) if clip else None
         if writer is not None:
-            writer.abort()
+            consumers.append(writer.consumer())
+        try:
+            frames = run_frame_pass(analysis, consumers, timings)
+            clip_result = writer.close() if writer is not None else None
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is not None:
+            for key in ("overlay_s", "encode_s", "encode_wait_s"):
+                timings[key] = writer.timings_s[key]
+        timings["frames_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        curve_pictures: CurvePictures | None = None
+        if curves_future is not None:
+            try:
+                curve_pictures = curves_future.result()
+            except (WorkerGone, RuntimeError):
+                curve_pictures = None
+        if curve_pictures is None:
+            curve_pictures = write_curves(analysis, out / "plots")
+        sink.finish()
+        timings["wait_worker_s"] = time.perf_counter() - t1 if pool is not None else 0.0
+    except BaseException:
+        if pool is not None:
+            pool.close(kill=True)
         raise
-    clip_result = writer.close() if writer is not None else None
-    timings["frames_s"] = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    curves = curves_raw = None
-    rep_curves: dict[int, Path] = {}
-    if analysis.body is not None:
-        curves = out / "plots" / "curves.png"
-        save_figure(angle_curves_figure(analysis, show_raw=True), curves)
-        curves_raw = out / "plots" / "curves_raw.png"
-        save_figure(angle_curves_figure(analysis, raw=True), curves_raw)
-        for rep in analysis.reps:
-            path = out / "plots" / f"rep{rep.number}_curves.png"
-            save_figure(angle_curves_figure(analysis, rep=rep.number, show_raw=True), path)
-            rep_curves[rep.number] = path
-    timings["curves_s"] = time.perf_counter() - t1
+    if pool is not None:
+        pool.close()
+    timings.update(curve_pictures.timings_s)
+    timings["total_s"] = time.perf_counter() - t_start
     return RenderedOutputs(
         out_dir=out,
         stills=tuple(s for s in stills if s.path.is_file()),
         bar_paths=tuple(b for b in bars if b.path.is_file()),
-        curves=curves,
-        curves_raw=curves_raw,
-        rep_curves=rep_curves,
+        curves=curve_pictures.curves,
+        curves_raw=curve_pictures.curves_raw,
+        rep_curves=curve_pictures.rep_curves,
         clip=clip_result,
         frames_decoded=frames,
         timings_s=timings,
+        page_images={**sink.pages, **curve_pictures.page_images},
     )

@@ -8,7 +8,7 @@ the cue. A finding whose frame is a key moment shares that moment's still.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from ..vocabulary import (
 from . import style as st
 from .back_outline import draw_back_outline, reads_back
 from .frames import FrameConsumer, run_frame_pass
+from .images import write_png
 from .layout import ViewBox, lifter_box, sample_for_frame, view_box
 from .overlay import draw_pose, uses_world_angles
 from .style import Style
@@ -182,26 +183,15 @@ def render_still(frame_bgr: np.ndarray, analysis: Analysis, still: Still, view: 
     return np.vstack(parts)
 
 
-def write_png(path: Path, img_bgr: np.ndarray, *, palette: bool = True) -> Path:
-    """Write ``img_bgr`` as a PNG (creating the folder).
-
-    ``palette``: quantise to 256 colours (fast octree, dithered) first; a photo-like still drops
-    from ~650 KB to ~170 KB with no visible loss at phone size, which keeps the report sendable.
-    """
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(np.ascontiguousarray(img_bgr[:, :, ::-1]))
-    if palette:
-        img = img.quantize(256, method=Image.Quantize.FASTOCTREE)
-    img.save(path, format="PNG", compress_level=7)
-    return path
-
-
 def still_consumer(
-    analysis: Analysis, stills: Sequence[Still], width_px: int = STILL_WIDTH_PX
+    analysis: Analysis,
+    stills: Sequence[Still],
+    width_px: int = STILL_WIDTH_PX,
+    sink: Callable[[Path, np.ndarray], object] | None = None,
 ) -> FrameConsumer:
-    """A frame-pass consumer that renders and writes ``stills`` as their frames stream by."""
+    """A frame-pass consumer that renders ``stills`` as their frames stream by and hands each
+    picture to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
+    sink = sink or write_png
     reps = {r.number: r for r in analysis.reps}
     views: dict[int | None, ViewBox] = {}
     by_frame: dict[int, list[Still]] = {}
@@ -214,9 +204,9 @@ def still_consumer(
                 views[s.rep] = rep_view_box(
                     analysis, reps.get(s.rep) if s.rep is not None else None, width_px
                 )
-            write_png(s.path, render_still(frame.bgr, analysis, s, views[s.rep]))
+            sink(s.path, render_still(frame.bgr, analysis, s, views[s.rep]))
 
-    return FrameConsumer(frozenset(by_frame), handle)
+    return FrameConsumer(frozenset(by_frame), handle, "stills")
 
 
 def write_stills(

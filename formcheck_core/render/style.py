@@ -125,43 +125,58 @@ class TextItem:
     pad_px: int = 4
 
 
-def draw_texts(img_bgr: np.ndarray, items: list[TextItem]) -> np.ndarray:
-    """Draw text items onto ``img_bgr`` in place (antialiased, via Pillow) and return it.
+@lru_cache(maxsize=4096)
+def _text_mask(text: str, size_px: int, bold: bool) -> tuple[np.ndarray, int, int]:
+    """Glyph coverage (uint8, 0-255) of one line of text and its offset from the text origin.
 
-    Boxes are blended with ``box_alpha``. Only the region covering the items is converted, so
-    drawing a few labels on a large frame stays cheap.
+    Cached: read-outs such as ``"hip 142°"`` repeat frame after frame, so each string is
+    rasterised once and then only blended (:func:`draw_texts`).
     """
-    if not items:
-        return img_bgr
+    f = font(size_px, bold)
+    left, top, right, bottom = f.getbbox(text or " ")
+    w, h = max(int(right - left), 1), max(int(bottom - top), 1)
+    mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, font=f, fill=255)
+    arr = np.asarray(mask)
+    arr.flags.writeable = False
+    return arr, int(left), int(top)
+
+
+def _blend_mask(img_bgr: np.ndarray, mask: np.ndarray, x: int, y: int, colour: BGR) -> None:
+    """Blend ``colour`` into ``img_bgr`` in place with coverage ``mask`` at top-left ``(x, y)`` (clipped)."""
     h, w = img_bgr.shape[:2]
-    boxes = []
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + mask.shape[1], w), min(y + mask.shape[0], h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    a = mask[y0 - y : y1 - y, x0 - x : x1 - x, None].astype(np.uint16)
+    sub = img_bgr[y0:y1, x0:x1]
+    blended = (sub.astype(np.uint16) * (255 - a) + np.array(colour, np.uint16) * a + 127) // 255
+    sub[:] = blended.astype(np.uint8)
+
+
+def draw_texts(img_bgr: np.ndarray, items: list[TextItem]) -> np.ndarray:
+    """Draw text items onto ``img_bgr`` in place (antialiased) and return it.
+
+    Boxes are blended with ``box_alpha``; glyphs are rasterised once per string by Pillow
+    (:func:`_text_mask`, cached) and blended with array operations, so a frame's read-outs cost
+    a few small numpy blends.
+    """
+    h, w = img_bgr.shape[:2]
     for it in items:
-        tw, th = text_size(it.text, it.size_px, it.bold)
-        x0, y0 = it.xy[0] - it.pad_px, it.xy[1] - it.pad_px
-        boxes.append((x0, y0, x0 + tw + 2 * it.pad_px, y0 + th + 2 * it.pad_px))
-    rx0 = max(0, min(b[0] for b in boxes))
-    ry0 = max(0, min(b[1] for b in boxes))
-    rx1 = min(w, max(b[2] for b in boxes) + 2)
-    ry1 = min(h, max(b[3] for b in boxes) + 2)
-    if rx1 <= rx0 or ry1 <= ry0:
-        return img_bgr
-    region = img_bgr[ry0:ry1, rx0:rx1]
-    for it, (x0, y0, x1, y1) in zip(items, boxes):
         if it.box is None:
             continue
-        bx0, by0 = max(x0 - rx0, 0), max(y0 - ry0, 0)
-        bx1, by1 = min(x1 - rx0, region.shape[1]), min(y1 - ry0, region.shape[0])
-        if bx1 > bx0 and by1 > by0:
-            sub = region[by0:by1, bx0:bx1]
+        tw, th = text_size(it.text, it.size_px, it.bold)
+        x0, y0 = max(it.xy[0] - it.pad_px, 0), max(it.xy[1] - it.pad_px, 0)
+        x1, y1 = min(it.xy[0] + tw + it.pad_px, w), min(it.xy[1] + th + it.pad_px, h)
+        if x1 > x0 and y1 > y0:
+            sub = img_bgr[y0:y1, x0:x1]
             fill = np.empty_like(sub)
             fill[:] = it.box
             cv2.addWeighted(fill, it.box_alpha, sub, 1.0 - it.box_alpha, 0.0, dst=sub)
-    pil = Image.fromarray(region[:, :, ::-1])
-    draw = ImageDraw.Draw(pil)
     for it in items:
-        b, g, r = it.colour
-        draw.text((it.xy[0] - rx0, it.xy[1] - ry0), it.text, font=font(it.size_px, it.bold), fill=(r, g, b))
-    region[:] = np.asarray(pil)[:, :, ::-1]
+        mask, left, top = _text_mask(it.text, int(it.size_px), bool(it.bold))
+        _blend_mask(img_bgr, mask, int(it.xy[0]) + left, int(it.xy[1]) + top, it.colour)
     return img_bgr
 
 

@@ -1,0 +1,69 @@
+"""Picture files of a report: encode a rendered still, draw and write the angle curves.
+
+The jobs :func:`~formcheck_core.render.outputs.render_all` may hand to its worker process
+(:mod:`~formcheck_core.render.worker`); each also runs in process.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import Analysis
+from .curves import angle_curves_figure, rep_curve_figures, save_figure
+from .images import jpeg_bytes, page_size, write_png
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A picture as embedded in the report page: MIME type and bytes (sized for the page)."""
+
+    mime: str
+    data: bytes
+
+
+def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]:
+    """Write ``bgr`` as the PNG file ``path``; return its page JPEG and the seconds spent."""
+    t = time.perf_counter()
+    write_png(path, bgr)
+    page = PageImage("image/jpeg", jpeg_bytes(page_size(bgr)))
+    return path, page, time.perf_counter() - t
+
+
+@dataclass(frozen=True)
+class CurvePictures:
+    """What :func:`write_curves` wrote: paths, page versions and seconds per kind."""
+
+    curves: Path | None
+    curves_raw: Path | None
+    rep_curves: dict[int, Path]
+    page_images: dict[Path, PageImage]
+    timings_s: dict[str, float]
+
+
+def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
+    """Whole-clip curves (smoothed and raw) and every rep's curves (one reused figure) as PNGs."""
+    timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
+    pages: dict[Path, PageImage] = {}
+    if analysis.body is None:
+        return CurvePictures(None, None, {}, pages, timings)
+    t = time.perf_counter()
+    curves = plots_dir / "curves.png"
+    curves_raw = plots_dir / "curves_raw.png"
+    for path, fig in ((curves, angle_curves_figure(analysis, show_raw=True)),
+                      (curves_raw, angle_curves_figure(analysis, raw=True))):  # fmt: skip
+        save_figure(fig, path)
+        pages[path] = PageImage("image/png", path.read_bytes())
+    timings["curves_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rep_curves: dict[int, Path] = {}
+    for number, fig in rep_curve_figures(analysis, show_raw=True):
+        path = plots_dir / f"rep{number}_curves.png"
+        save_figure(fig, path)
+        pages[path] = PageImage("image/png", path.read_bytes())
+        rep_curves[number] = path
+    timings["rep_curves_s"] = time.perf_counter() - t
+    return CurvePictures(curves, curves_raw, rep_curves, pages, timings)

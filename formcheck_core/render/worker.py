@@ -1,0 +1,162 @@
+"""A helper process for rendering: runs picture jobs (:mod:`.files`) while the caller decodes and
+encodes the clip, so a report uses two cores.
+
+Started as a plain ``python`` child running :func:`main` (not through ``multiprocessing``, so a
+user's script without an ``if __name__ == "__main__"`` guard is never re-imported). Messages are
+length-prefixed pickles over the child's stdin/stdout, between this package and itself only: the
+first carries the Analysis, then ``(job id, job name, args)`` -> ``(job id, ok, result)``. The
+child's own prints go to stderr. A sender thread writes jobs and a reader thread collects results,
+so :meth:`RenderWorker.submit` never blocks and neither side waits on a full pipe. If the child
+dies, every pending and later job fails with :class:`WorkerGone` and the caller does the work
+itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import IO, Any
+
+from . import files
+
+#: Jobs the worker runs, by name.
+JOBS = {"encode_picture": files.encode_picture, "write_curves": files.write_curves}
+_HEADER = struct.Struct(">Q")
+
+
+class WorkerGone(RuntimeError):
+    """The worker process exited or could not start."""
+
+
+def _send(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _recv(stream: IO[bytes]) -> Any:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class RenderWorker:
+    """One worker process holding an Analysis; :meth:`submit` returns a Future per job."""
+
+    def __init__(self, analysis: Any) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from formcheck_core.render.worker import main; sys.exit(main())"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            )  # fmt: skip
+        except OSError as exc:
+            raise WorkerGone(f"could not start the render worker: {exc}") from exc
+        self._lock = threading.Lock()
+        self._futures: dict[int, Future] = {}
+        self._next_id = 0
+        self._gone = False
+        self._outbox: queue.Queue[Any] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_loop, name="formcheck-render-reader", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="formcheck-render-sender", daemon=True)
+        self._reader.start()
+        self._sender.start()
+        self._outbox.put(analysis)
+
+    def _send_loop(self) -> None:
+        assert self._proc.stdin is not None
+        try:
+            while (message := self._outbox.get()) is not None:
+                _send(self._proc.stdin, message)
+            self._proc.stdin.close()
+        except (OSError, ValueError, pickle.PicklingError):
+            self._fail_all()
+
+    def submit(self, job: str, *args: Any) -> Future:
+        """Queue ``JOBS[job](analysis?, *args)`` in the worker; the Future holds its result."""
+        future: Future = Future()
+        with self._lock:
+            if self._gone:
+                future.set_exception(WorkerGone("the render worker exited"))
+                return future
+            job_id = self._next_id
+            self._next_id += 1
+            self._futures[job_id] = future
+        self._outbox.put((job_id, job, args))
+        return future
+
+    def _read_loop(self) -> None:
+        assert self._proc.stdout is not None
+        try:
+            while True:
+                job_id, ok, result = _recv(self._proc.stdout)
+                with self._lock:
+                    future = self._futures.pop(job_id, None)
+                if future is not None:
+                    future.set_result(result) if ok else future.set_exception(RuntimeError(result))
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass
+        self._fail_all()
+
+    def _fail_all(self) -> None:
+        with self._lock:
+            self._gone = True
+            futures, self._futures = list(self._futures.values()), {}
+        for f in futures:
+            if not f.done():
+                f.set_exception(WorkerGone("the render worker exited"))
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the worker (after the jobs sent, or at once with ``kill``) and wait for it."""
+        if kill:
+            self._proc.kill()
+        self._outbox.put(None)
+        self._sender.join(timeout=30)
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._reader.join(timeout=5)
+
+
+def main() -> int:
+    """The worker's loop: read the Analysis, then run jobs until stdin closes."""
+    proto_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+    proto_in = sys.stdin.buffer
+    try:
+        analysis = _recv(proto_in)
+    except EOFError:
+        return 0
+    while True:
+        try:
+            job_id, job, args = _recv(proto_in)
+        except EOFError:
+            return 0
+        try:
+            fn = JOBS[job]
+            result = fn(analysis, *args) if job == "write_curves" else fn(*args)
+            message = (job_id, True, result)
+        except Exception as exc:  # reported to the caller, which redoes the job in process
+            message = (job_id, False, f"{type(exc).__name__}: {exc}")
+        _send(proto_out, message)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
