@@ -1,171 +1,250 @@
-"""Rendering cost vs analysis cost: time and peak memory, same clip, same run.
+"""What a default ``formcheck analyze`` costs beyond its measurement: the report and annotated clip.
 
-Each configuration runs in a fresh child process (so its peak resident set size, ``VmHWM``, is its
-own; RSS high-water marks cannot be reset inside one process):
+Three measurements, each in fresh child processes, all in one run:
 
-- ``analysis``: ``analyze(clip)`` with the pose from the cache (biomechanics, reps, rules).
-- ``analysis_fresh``: the same with ``cache=False`` (MediaPipe runs: the analysis a user waits for
-  the first time). Skipped with ``--no-fresh``.
-- ``report``: analysis (cached pose), then ``write_report`` with the annotated clip: stills, bar
-  paths and the clip in one streaming decode pass, curves, HTML.
-- ``report_noclip``: the same without the clip (stills and plots only; the pass stops after the
-  last wanted frame).
-- ``decode``: ``formcheck_core.video.iter_frames`` (OpenCV) decoding every frame and nothing else
-  (the floor for the clip with today's decoder); ``decode_pyav``: the same frames decoded to BGR
-  with PyAV, for comparison only (formcheck decodes through ``video``).
+1. **CLI, cold pose cache** (per clip, ``--repeat`` times, the order of the two commands
+   alternating): ``formcheck analyze CLIP`` (full default: report + annotated clip) against
+   ``formcheck analyze CLIP --no-report``, each with an empty ``FORMCHECK_CACHE`` so MediaPipe
+   runs, as a user's first run does. Reported: wall and CPU seconds (the command and all its
+   children, e.g. the render worker), and the in-run ratio full / no-report per repeat.
+2. **Stages** (per clip, pose cached): ``analyze`` then ``render_all`` + the HTML, with the
+   per-stage wall seconds ``render_all`` records (decode, overlay drawing, encode, stills, bar
+   paths, picture files, curves, rep curves, HTML) and the clip's speed as a multiple of real
+   time (clip duration / wall of the decode-draw-encode pass).
+3. **Long clip** (``--long-s``, default 90): a dev clip looped to that length (stream copy with the
+   ffmpeg of ``imageio-ffmpeg``, into a temporary folder, never kept) gets a full run; reported:
+   the size of ``index.html`` and of the files beside it.
 
-Reported: wall time of each stage, the child's peak RSS, and for the report children the render
-time as a multiple of the analysis time measured in the same process. For scale, the size that
-all decoded frames of the clip would take in memory is printed too (rendering never holds them).
-Run: ``python benchmarks/bench_render.py [--clip heavy_front_oblique_a] [--json out.json]``.
+``--baseline-src DIR`` also runs measurement 1 with ``PYTHONPATH=DIR`` (e.g. a worktree of an
+older commit): a before/after comparison under the same load.
+
+The machine this was written on has 2 cores shared by other jobs: wall times are noisy (the load
+average is printed); compare the in-run ratios and the CPU seconds, and repeat.
+Run: ``python benchmarks/bench_render.py [--clips a,b,c] [--repeat 2] [--long-s 90] [--json out.json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_CLIP = "heavy_front_oblique_a"  # 576x1024, 30 fps, 616 frames, 4 reps
-MODES = ("analysis", "analysis_fresh", "report", "report_noclip", "decode", "decode_pyav")
+ROOT = Path(__file__).resolve().parents[1]
+#: short 1080p, long 60 fps, portrait.
+DEFAULT_CLIPS = ("gym1080_good_01", "kettlebell_rounded_side", "phone_side_a")
+LONG_SOURCE = "kettlebell_rounded_side"
 
 
-def _hwm_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def _children_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
-def child(mode: str, clip: Path, out_dir: Path) -> dict:
-    """Run one configuration in this (fresh) process and return its measurements."""
-    import formcheck_core.analysis as fa
+def _self_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
-    result: dict = {"mode": mode}
-    if mode == "decode":
-        from formcheck_core.video import iter_frames
 
-        t = time.perf_counter()
-        result["frames"] = sum(1 for _ in iter_frames(clip, None))
-        result["decode_s"] = time.perf_counter() - t
-        result["peak_rss_mib"] = _hwm_mib()
-        return result
-    if mode == "decode_pyav":
-        import av
+def _env(cache_dir: Path, src: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["FORMCHECK_CACHE"] = str(cache_dir)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
-        t = time.perf_counter()
-        with av.open(str(clip)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            result["frames"] = sum(
-                1 for f in container.decode(stream) if f.to_ndarray(format="bgr24") is not None
-            )
-        result["decode_s"] = time.perf_counter() - t
-        result["peak_rss_mib"] = _hwm_mib()
-        return result
-    t = time.perf_counter()
-    analysis = fa.analyze(clip, progress=False, cache=mode != "analysis_fresh")
-    result["analysis_s"] = time.perf_counter() - t
-    result["reps"] = len(analysis.reps)
-    result["samples"] = analysis.pose.n_samples
-    if mode.startswith("report"):
-        from formcheck_core.coach import deterministic_cues
-        from formcheck_core.render.outputs import render_all
-        from formcheck_core.report import REPORT_NAME, render_html
 
-        cues = deterministic_cues(analysis)
-        t = time.perf_counter()
-        outputs = render_all(analysis, cues, out_dir, clip=mode == "report")
-        t_html = time.perf_counter()
-        (out_dir / REPORT_NAME).write_text(render_html(analysis, cues, outputs), encoding="utf-8")
-        end = time.perf_counter()
-        result.update(
-            render_s=end - t,
-            frames_pass_s=outputs.timings_s.get("frames_s"),
-            curves_s=outputs.timings_s.get("curves_s"),
-            html_s=end - t_html,
-            frames_decoded=outputs.frames_decoded,
-            stills=len(outputs.stills),
-            bar_paths=len(outputs.bar_paths),
-            clip_frames=outputs.clip.frames if outputs.clip else 0,
-            clip_size=f"{outputs.clip.width_px}x{outputs.clip.height_px}" if outputs.clip else None,
-            html_mib=(out_dir / REPORT_NAME).stat().st_size / 2**20,
-            render_over_analysis=(end - t) / result["analysis_s"],
-        )
-    result["peak_rss_mib"] = _hwm_mib()
+def run_cli(clip: Path, full: bool, src: Path | None = None) -> dict:
+    """One ``formcheck analyze`` from an empty pose cache: wall and CPU seconds (with children)."""
+    with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
+        cmd = [sys.executable, "-m", "formcheck_core", "analyze", str(clip), "--out", f"{tmp}/out", "--quiet"]
+        if not full:
+            cmd.append("--no-report")
+        cpu0, t0 = _children_cpu_s(), time.perf_counter()
+        proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache", src), capture_output=True, text=True,
+                              timeout=3600, check=False)  # fmt: skip
+        wall, cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        index = Path(tmp) / "out" / "index.html"
+        html_mib = index.stat().st_size / 2**20 if index.is_file() else None
+    return {"wall_s": wall, "cpu_s": cpu, "html_mib": html_mib}
+
+
+def stage_child(clip: Path, out_dir: Path) -> dict:
+    """In this (fresh) process: cached-pose analysis, then the render with its stage timings."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.render.outputs import render_all
+    from formcheck_core.report import REPORT_NAME, render_html
+
+    analyze(clip, progress=False)  # fills the cache if it was empty
+    t, c = time.perf_counter(), _self_cpu_s()
+    analysis = analyze(clip, progress=False)
+    result: dict = {"analysis_s": time.perf_counter() - t, "analysis_cpu_s": _self_cpu_s() - c}
+    cues = deterministic_cues(analysis)
+    t, c, cc = time.perf_counter(), _self_cpu_s(), _children_cpu_s()
+    outputs = render_all(analysis, cues, out_dir)
+    t_html = time.perf_counter()
+    (out_dir / REPORT_NAME).write_text(render_html(analysis, cues, outputs), encoding="utf-8")
+    end = time.perf_counter()
+    clip_frames = outputs.clip.frames if outputs.clip else 0
+    duration_s = clip_frames / analysis.video.fps if analysis.video.fps else float("nan")
+    result.update(
+        render_s=end - t,
+        render_cpu_s=(_self_cpu_s() - c) + (_children_cpu_s() - cc),
+        html_s=end - t_html,
+        stages_s=outputs.timings_s,
+        reps=len(analysis.reps),
+        stills=len(outputs.stills),
+        clip_frames=clip_frames,
+        clip_size=f"{outputs.clip.width_px}x{outputs.clip.height_px}" if outputs.clip else None,
+        source_size=f"{analysis.video.width_px}x{analysis.video.height_px}",
+        fps=analysis.video.fps,
+        clip_x_realtime=duration_s / outputs.timings_s["frames_s"] if clip_frames else None,
+        # the pass is CPU-bound and runs on two threads: what two free cores would give
+        clip_x_realtime_2_free_cores=duration_s / (outputs.timings_s["frames_cpu_s"] / 2) if clip_frames else None,
+        html_mib=(out_dir / REPORT_NAME).stat().st_size / 2**20,
+    )
     return result
 
 
-def run_child(mode: str, clip: Path) -> dict:
+def run_stages(clip: Path, cache_dir: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--clip-path", str(clip), "--out", tmp],
-            check=False, capture_output=True, text=True, timeout=3600,
+            [sys.executable, __file__, "--child", str(clip), "--out", tmp],
+            env=_env(cache_dir), capture_output=True, text=True, timeout=3600, check=False,
         )  # fmt: skip
     if proc.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"stage run of {clip.name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def looped_clip(src: Path, seconds: float, out: Path) -> Path:
+    """``src`` repeated to ``seconds`` long (stream copy, no re-encode)."""
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src),
+           "-t", f"{seconds:g}", "-c", "copy", "-an", str(out)]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=600)
+    return out
+
+
+def run_long(clip: Path) -> dict:
+    """A full CLI run on ``clip`` (pose computed); sizes of index.html and of the output folder."""
+    with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
+        cmd = [sys.executable, "-m", "formcheck_core", "analyze", str(clip), "--out", f"{tmp}/out", "--quiet"]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache"), capture_output=True, text=True, timeout=7200,
+                              check=False)  # fmt: skip
+        wall = time.perf_counter() - t
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"long run failed:\n{proc.stderr[-3000:]}")
+        out = Path(tmp) / "out"
+        files = [p for p in out.rglob("*") if p.is_file()]
+        html = out / "index.html"
+        text = html.read_text(encoding="utf-8")
+        return {
+            "wall_s": wall,
+            "html_mib": html.stat().st_size / 2**20,
+            "folder_mib": sum(p.stat().st_size for p in files) / 2**20,
+            "clip_mib": (out / "annotated.mp4").stat().st_size / 2**20 if (out / "annotated.mp4").is_file() else None,
+            "embedded_images": text.count("<img "),
+            "linked_pictures": text.count('href="stills/') + text.count('href="plots/'),
+            "stills": len(list((out / "stills").glob("*.png"))),
+        }
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clip", default=DEFAULT_CLIP, help="dev clip stem (default: %(default)s)")
-    parser.add_argument("--no-fresh", action="store_true", help="skip the analysis without the pose cache")
+    parser.add_argument("--clips", default=",".join(DEFAULT_CLIPS), help="dev clip stems, comma-separated")
+    parser.add_argument("--repeat", type=int, default=2, help="CLI runs per clip and command (default 2)")
+    parser.add_argument("--long-s", type=float, default=90.0, help="length of the looped clip (0: skip)")
+    parser.add_argument("--baseline-src", type=Path, help="also time the CLI with PYTHONPATH=this checkout")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
-    parser.add_argument("--clip-path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.clip_path, args.out)))
+        print(json.dumps(stage_child(args.child, args.out)))
         return 0
 
     from formcheck_core.config import shared_dir
-    from formcheck_core.video import probe_video
 
-    clip = shared_dir() / "videos" / "dev" / f"{args.clip}.mp4"
-    if not clip.is_file():
-        raise SystemExit(f"clip not found: {clip} (set FORMCHECK_SHARED)")
-    info = probe_video(clip)
-    modes = [m for m in MODES if not (args.no_fresh and m == "analysis_fresh")]
-    # warm the pose cache first so "analysis" measures the cached path
-    run_child("analysis", clip)
-    results = {m: run_child(m, clip) for m in modes}
-    all_frames_mib = results["decode"]["frames"] * info.width_px * info.height_px * 3 / 2**20
-
-    print(f"clip {clip.name}: {info.width_px}x{info.height_px}, {info.fps:g} fps, "
-          f"{results['decode']['frames']} frames, {results['report']['reps']} reps")  # fmt: skip
-    print(
-        f"{'configuration':<16}{'analysis s':>11}{'render s':>10}{'render/analysis':>16}{'peak RSS MiB':>14}"
-    )
-    for m, r in results.items():
-        a = r.get("analysis_s", r.get("decode_s"))
-        rs = r.get("render_s")
-        ratio = r.get("render_over_analysis")
-        print(f"{m:<16}{a:>11.2f}{(f'{rs:.2f}' if rs else '-'):>10}{(f'{ratio:.1f}x' if ratio else '-'):>16}"
-              f"{r['peak_rss_mib']:>14.0f}")  # fmt: skip
-    rep = results["report"]
-    print(f"report: frames pass {rep['frames_pass_s']:.2f} s (decode alone {results['decode']['decode_s']:.2f} s), "
-          f"(PyAV {results['decode_pyav']['decode_s']:.2f} s), curves {rep['curves_s']:.2f} s, html {rep['html_s']:.2f} s; {rep['stills']} stills, "
-          f"{rep['bar_paths']} bar paths, clip {rep['clip_frames']} frames {rep['clip_size']}, "
-          f"index.html {rep['html_mib']:.1f} MiB")  # fmt: skip
-    if "analysis_fresh" in results:
-        fresh = results["analysis_fresh"]["analysis_s"]
-        print(f"render with clip vs first-time analysis (pose computed): {rep['render_s']:.1f} s vs {fresh:.1f} s "
-              f"({rep['render_s'] / fresh:.2f}x)")  # fmt: skip
-    print(f"render peak RSS over the analysis alone: "
-          f"{rep['peak_rss_mib'] - results['analysis']['peak_rss_mib']:+.0f} MiB with clip, "
-          f"{results['report_noclip']['peak_rss_mib'] - results['analysis']['peak_rss_mib']:+.0f} MiB without; "
-          f"all decoded frames would take {all_frames_mib:.0f} MiB")  # fmt: skip
+    dev = shared_dir() / "videos" / "dev"
+    clips = [dev / f"{c}.mp4" for c in args.clips.split(",") if c]
+    for c in clips:
+        if not c.is_file():
+            raise SystemExit(f"clip not found: {c} (set FORMCHECK_SHARED)")
+    print(f"{os.cpu_count()} cores, load average at start {_load()}; python {sys.version.split()[0]}")
+    results: dict = {"load_start": _load(), "clips": {}}
+    sources = [("this", None)] + ([("baseline", args.baseline_src)] if args.baseline_src else [])
+    for clip in clips:
+        entry: dict = {"cli": {}}
+        for label, src in sources:
+            runs: dict[str, list[dict]] = {"no_report": [], "full": []}
+            for i in range(args.repeat):
+                order = ("no_report", "full") if i % 2 == 0 else ("full", "no_report")
+                for mode in order:
+                    runs[mode].append(run_cli(clip, mode == "full", src))
+            entry["cli"][label] = runs
+        with tempfile.TemporaryDirectory(prefix="bench_render_cache_") as cache:
+            entry["stages"] = run_stages(clip, Path(cache))
+        entry["load"] = _load()
+        results["clips"][clip.stem] = entry
+        _print_clip(clip.stem, entry)
+    if args.long_s > 0:
+        with tempfile.TemporaryDirectory(prefix="bench_render_long_") as tmp:
+            long_clip = looped_clip(dev / f"{LONG_SOURCE}.mp4", args.long_s, Path(tmp) / f"long_{args.long_s:g}s.mp4")
+            results["long"] = {"source": LONG_SOURCE, "seconds": args.long_s, **run_long(long_clip)}
+        lg = results["long"]
+        print(f"\n{LONG_SOURCE} looped to {args.long_s:g} s, full run (pose computed) {lg['wall_s']:.1f} s: "
+              f"index.html {lg['html_mib']:.2f} MiB ({lg['embedded_images']} pictures embedded, {lg['linked_pictures']} "
+              f"linked; {lg['stills']} stills in stills/), whole folder {lg['folder_mib']:.1f} MiB (clip {lg['clip_mib']:.1f} MiB)")  # fmt: skip
+    results["load_end"] = _load()
+    print(f"\nload average at the end {_load()}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"clip": clip.name, "all_frames_mib": all_frames_mib, **results}, indent=2)
-        )
+        args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
+
+
+def _print_clip(name: str, entry: dict) -> None:
+    st = entry["stages"]
+    print(f"\n== {name}: {st['source_size']} at {st['fps']:.4g} fps, {st['clip_frames']} frames, {st['reps']} reps "
+          f"(load {entry['load']})")  # fmt: skip
+    for label, runs in entry["cli"].items():
+        ratios = [f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"])]
+        cpu_ratios = [f["cpu_s"] / n["cpu_s"] for f, n in zip(runs["full"], runs["no_report"])]
+        med = {m: (statistics.median(r["wall_s"] for r in rs), statistics.median(r["cpu_s"] for r in rs))
+               for m, rs in runs.items()}  # fmt: skip
+        print(f"  CLI [{label}], cold pose cache, median of {len(ratios)}: --no-report {med['no_report'][0]:.1f} s "
+              f"wall / {med['no_report'][1]:.1f} s CPU; full {med['full'][0]:.1f} s wall / {med['full'][1]:.1f} s CPU; "
+              f"full/no-report wall {', '.join(f'{r:.2f}' for r in ratios)}x, CPU {', '.join(f'{r:.2f}' for r in cpu_ratios)}x; "
+              f"index.html {runs['full'][0]['html_mib']:.2f} MiB")  # fmt: skip
+    s = st["stages_s"]
+    keys = ("decode_s", "overlay_s", "encode_s", "encode_wait_s", "stills_s", "bar_paths_s", "png_s", "curves_s",
+            "rep_curves_s", "wait_worker_s", "frames_s")  # fmt: skip
+    print(f"  stages (pose cached; analysis {st['analysis_s']:.2f} s): render {st['render_s']:.2f} s wall, "
+          f"{st['render_cpu_s']:.2f} s CPU (all threads and the worker); html {st['html_s']:.2f} s")  # fmt: skip
+    print("    " + ", ".join(f"{k[:-2]} {s[k]:.2f}" for k in keys if k in s))
+    if st["clip_x_realtime"]:
+        print(f"    annotated clip {st['clip_size']} (source {st['source_size']}): {st['clip_x_realtime']:.1f}x real time "
+              f"(decode+draw+encode pass {s['frames_s']:.2f} s wall, {s['frames_cpu_s']:.2f} s CPU -> "
+              f"{st['clip_x_realtime_2_free_cores']:.1f}x real time on 2 free cores)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -122,7 +122,8 @@ def render_all(
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
     ``bar_paths_s`` (drawing), ``png_s`` (picture files), ``curves_s`` and ``rep_curves_s``,
-    ``frames_s`` (the whole pass), ``wait_worker_s`` and ``total_s``.
+    ``frames_s`` (the whole pass; ``frames_cpu_s``: CPU seconds of this process's threads during
+    it), ``wait_worker_s`` and ``total_s``.
     """
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -136,7 +137,7 @@ def render_all(
         # without, the main process draws them after its (short) pass and the worker encodes files
         curves_future = pool.submit("write_curves", out / "plots") if pool is not None and clip else None
         sink = _PictureSink(pool, timings)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")
         consumers = [still_consumer(analysis, stills, width_px, sink), bar_path_consumer(analysis, bars, width_px, sink)]
@@ -154,6 +155,7 @@ def render_all(
             for key in ("overlay_s", "encode_s", "encode_wait_s"):
                 timings[key] = writer.timings_s[key]
         timings["frames_s"] = time.perf_counter() - t0
+        timings["frames_cpu_s"] = time.process_time() - cpu0
         t1 = time.perf_counter()
         curve_pictures: CurvePictures | None = None
         if curves_future is not None:
