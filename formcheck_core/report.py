@@ -79,7 +79,8 @@ class _Pictures:
     """Which pictures the page embeds (see the module docstring) and their data URIs."""
 
     def __init__(self, analysis: Analysis, cues: Sequence[Cue], outputs: RenderedOutputs,
-                 budget_bytes: int = PAGE_BUDGET_BYTES) -> None:  # fmt: skip
+                 budget_bytes: int | None = None) -> None:  # fmt: skip
+        budget_bytes = PAGE_BUDGET_BYTES if budget_bytes is None else budget_bytes
         self.outputs = outputs
         cue_frames = {(c.rep, c.frame_index) for c in cues if c.frame_index is not None}
         first: list[Path] = [s.path for s in outputs.stills

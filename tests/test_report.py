@@ -136,3 +136,54 @@ def test_report_from_the_real_pipeline(tmp_path):
     refs = _check_references(index)
     assert any(t == "video" for t, _, _ in refs.refs)
     assert (tmp_path / "annotated.mp4").stat().st_size > 10_000
+
+
+def test_a_long_set_embeds_what_matters_within_the_budget_and_links_the_rest(analysis, tmp_path, monkeypatch):
+    """With a budget too small for everything: fault and cue stills come first, the page stays
+    under budget, and every picture not embedded is linked (with its anchor) to its file."""
+    import formcheck_core.report as report_mod
+    from formcheck_core.render.outputs import render_all
+
+    cues = cues_for(analysis)
+    outputs = render_all(analysis, cues, tmp_path, clip=False)
+    fault_stills = [s for s in outputs.stills if any(f.is_fault for f in s.findings)]
+    pages = outputs.page_images
+    assert all(pages[s.path].mime == "image/jpeg" for s in outputs.stills)  # page-sized JPEGs
+    budget = sum(len(pages[s.path].data) for s in fault_stills) + len(pages[outputs.curves].data) + 1
+    monkeypatch.setattr(report_mod, "PAGE_BUDGET_BYTES", budget)
+    index = tmp_path / "index.html"
+    index.write_text(report_mod.render_html(analysis, cues, outputs), encoding="utf-8")
+    refs = _check_references(index)  # links point at files that exist
+    embedded = [v for t, a, v in refs.refs if t == "img"]
+    assert sum(len(base64.b64decode(v.partition(",")[2])) for v in embedded) <= budget
+    text = index.read_text(encoding="utf-8")
+    for s in fault_stills:
+        assert f'<figure id="still-{s.path.stem}"><img' in text
+    linked = {v for t, a, v in refs.refs if t == "a" and not v.startswith("#")}
+    assert linked, "pictures left out are listed"
+    for s in outputs.stills:  # every still is reachable from the page, embedded or linked
+        assert f"still-{s.path.stem}" in refs.ids
+        assert s.path.relative_to(tmp_path).as_posix() in linked or f'id="still-{s.path.stem}"><img' in text
+    assert "More pictures" in text
+
+
+def test_report_survives_the_worker_dying(analysis, tmp_path, monkeypatch):
+    """If the render worker process dies, the pictures are made in process: nothing is lost."""
+    import formcheck_core.render.outputs as outputs_mod
+
+    real_start = outputs_mod._start_worker
+
+    def dying(a):
+        worker = real_start(a)
+        worker._proc.kill()
+        return worker
+
+    monkeypatch.setattr(outputs_mod, "_start_worker", dying)
+    index = write_report(analysis, cues_for(analysis), tmp_path / "dead")
+    _check_references(index)
+    write_report(analysis, cues_for(analysis), tmp_path / "ref", clip=True)
+    for sub in ("stills", "plots"):
+        ref = sorted(p.name for p in (tmp_path / "ref" / sub).glob("*.png"))
+        got = sorted(p.name for p in (tmp_path / "dead" / sub).glob("*.png"))
+        assert ref and got == ref
+    assert (tmp_path / "dead" / "annotated.mp4").stat().st_size > 10_000
