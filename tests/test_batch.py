@@ -190,6 +190,8 @@ def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run
         "--quiet",
         "--threshold",
         "bent_arms.min_elbow_angle_deg=150",
+        "--threshold",
+        "bent_arms.enabled=1",  # off by default
         env=batch_env,
     )
     assert proc.returncode == 1 and "already analysed" not in proc.stderr, proc.stderr
@@ -197,6 +199,7 @@ def test_rerun_skips_finished_clips_and_new_thresholds_reuse_the_poses(first_run
     changed = _rows_state(out)
     assert all(changed[c] != rows[c] for c in CLIPS)
     findings = tables(out)["findings"]
+    assert (findings.rule_id == "bent_arms").any()
     assert (findings[findings.rule_id == "bent_arms"]["threshold"] == 150).all()
     # back to the default thresholds and all 7 inputs, as the other tests expect (cached: fast)
     proc = cli(

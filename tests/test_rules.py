@@ -691,3 +691,15 @@ def test_rules_off_by_default_are_silent_until_switched_on(pm):
     assert status(every, "bar_drift").is_fault
     rules, _ = collect_rules(pm)
     assert {rid for rid, lr in rules.items() if lr.rule.thresholds.get("enabled", 1) == 0} >= {"bar_drift"}
+
+
+def test_one_borderline_rep_does_not_make_a_set_need_work():
+    reps = [make_rep(n, start=50 * n) for n in (1, 2, 3)]
+    ok = [_f(n, "info", 0.5, status="ok") for n in (1, 2, 3)]
+    borderline = _f(2, "moderate", 1.02)  # 2 % past its limit
+    v = {x.rep: x for x in verdicts([*ok, borderline], reps)}
+    assert v[2].label == "needs work" and (v[None].label, v[None].top_finding) == ("clean", borderline)
+    # Clearly past the limit, major, on two reps, or in a short set: the set needs work.
+    for extra in ([_f(2, "moderate", 1.2)], [_f(2, "major", 1.02)], [borderline, _f(3, "moderate", 1.02)]):
+        assert {x.rep: x for x in verdicts([*ok, *extra], reps)}[None].label == "needs work"
+    assert {x.rep: x for x in verdicts([*ok[:2], borderline], reps[:2])}[None].label == "needs work"

@@ -33,12 +33,27 @@ def finding_priority(f: Finding) -> tuple[int, float]:
     return severity_rank(f.severity), exceedance(f)
 
 
+#: A fault less than this share past its limit is borderline: about the frame-to-frame noise of
+#: the keypoint metrics (1-2° of torso lean within a still set-up against a 75° limit is 2-3 %).
+BORDERLINE_REL = 0.05
+#: In a set of at least this many reps, a single rep whose only faults are borderline (and not
+#: "major") does not make the set "needs work": one borderline reading is not a pattern.
+MIN_REPS_FOR_DOUBT = 3
+
+
+def is_borderline(f: Finding) -> bool:
+    """A fault just past its limit (less than :data:`BORDERLINE_REL`) and not "major"."""
+    return severity_rank(f.severity) < severity_rank("major") and exceedance(f) < BORDERLINE_REL
+
+
 def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict, ...]:
     """Per-rep verdicts then the set verdict (``rep`` None).
 
     A rep "needs work" if any fault is at least "moderate"; it is "clean" if some rule measured
     it and no such fault fired; "unclear" if no rule could measure anything on it. The set
-    "needs work" if any rep does; its top finding is the most critical fault of the set.
+    "needs work" if any rep does -- except that in a set of :data:`MIN_REPS_FOR_DOUBT` or more
+    reps, one rep whose only such faults are borderline (:func:`is_borderline`) leaves the set
+    "clean" (the fault is still reported and cued). Its top finding is the most critical fault.
     """
     need = severity_rank(NEEDS_WORK_FROM)
     out: list[Verdict] = []
@@ -58,6 +73,14 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
     if out:
         labels = {v.label for v in out}
         label = NEEDS_WORK if NEEDS_WORK in labels else (CLEAN if CLEAN in labels else UNCLEAR)
+        flagged = [v.rep for v in out if v.label == NEEDS_WORK]
+        serious = [
+            f
+            for f in all_faults
+            if f.rep in flagged and severity_rank(f.severity) >= need and not is_borderline(f)
+        ]
+        if len(flagged) == 1 and not serious and len(reps) >= MIN_REPS_FOR_DOUBT:
+            label = CLEAN  # one borderline reading in a set of several reps
         top = max(all_faults, key=finding_priority) if all_faults else None
         out.append(Verdict(rep=None, label=label, top_finding=top))
     return tuple(out)
