@@ -438,3 +438,50 @@ def test_labels_join_ground_truth_and_score_each_rule(first_run, inputs, batch_e
         assert row["fp"] == sum(not known[c] and flagged[c] for c in known)
         assert row["tp"] + row["fp"] + row["tn"] + row["fn"] == row["n"]
     assert (joined["flagged"].notna()).all()  # every labelled clip was analysed
+
+
+def _pool_workers(pid: int, psutil) -> list:
+    out = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            cmd = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "spawn_main" in cmd and "resource_tracker" not in cmd:
+            out.append(child)
+    return out
+
+
+def test_a_worker_that_dies_is_replaced_and_a_clip_that_kills_it_twice_becomes_an_error_row(
+    inputs, batch_env, tmp_path
+):
+    """SIGKILL the pool's worker twice while it runs the first clip (as the OOM killer would)."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "out"
+    paths = [str(inputs / "posereader_good.mp4"), str(inputs / "posereader_bad.mp4")]
+    cmd = [sys.executable, "-m", "formcheck_core", "batch", *paths, "--out", str(out), "--workers", "1",
+           "--fps", "30", "--quiet"]  # fmt: skip
+    env = {**batch_env, "FORMCHECK_CACHE": str(tmp_path / "cache")}  # no cached poses: the clip takes time
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed: list[int] = []
+    try:
+        deadline = time.monotonic() + 300
+        while len(killed) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            workers = [w for w in _pool_workers(proc.pid, psutil) if w.pid not in killed]
+            if workers:
+                time.sleep(1.0)  # the worker has the first clip
+                workers[0].kill()
+                killed.append(workers[0].pid)
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(killed) == 2, stderr
+    assert proc.returncode == 1 and "Traceback" not in stderr, stdout + stderr
+    clips = pd.read_parquet(out / "clips.parquet").set_index("clip")
+    assert clips.loc["posereader_good", "status"] == "error"
+    assert clips.loc["posereader_good", "error_type"] == "WorkerCrashError"
+    assert clips.loc["posereader_good", "exit_code"] == 70
+    assert "worker process died" in clips.loc["posereader_good", "error"]
+    assert clips.loc["posereader_bad", "status"] != "error"  # the batch went on in a fresh pool
