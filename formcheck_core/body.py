@@ -63,12 +63,21 @@ class ViewEstimate:
 
 @dataclass(frozen=True)
 class Moment:
-    """One key moment: its name, sample index into the series, source frame index and time."""
+    """One key moment: its name, sample index into the series, source frame index and time.
+
+    ``sample`` / ``frame_index`` / ``time_s`` are the analysed sample the moment is read at (what
+    metrics, stills and the explorer use). ``refined_time_s`` / ``refined_frame_index`` (lift-off
+    and lockout) estimate the event between samples: the threshold crossings interpolated
+    linearly, mapped to the nearest source frame; None when not estimated. They are finer than
+    the 0.1 s sample grid but still an interpolation, not a frame-by-frame measurement.
+    """
 
     name: str
     sample: int
     frame_index: int
     time_s: float
+    refined_time_s: float | None = None
+    refined_frame_index: int | None = None
 
 
 @dataclass(frozen=True)

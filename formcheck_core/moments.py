@@ -33,7 +33,7 @@ and their constants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -54,6 +54,11 @@ MIN_BAR_DEPTH_REL = 0.5
 #: the way from hip to shoulder height within :data:`AFTER_LOCKOUT_S` means a clean or a press.
 MAX_BAR_AFTER_REL = 0.5
 AFTER_LOCKOUT_S = 1.5
+#: A racked bar (clean, front squat) sits on bent arms: elbow angle below this (deg; a front rack
+#: is 30-80 deg, hanging arms 150-180).
+RACK_ELBOW_DEG = 110.0
+#: A pressed bar is above the shoulders by more than this share of the hip-to-shoulder height.
+OVERHEAD_REL = 0.5
 #: Without a bar, the knee must be at least this open at the bottom (a deep squat is ~50 deg).
 MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: Lift-off: share of the rise of the hip angle / of the shoulder height left behind for good.
@@ -135,15 +140,20 @@ def _bottom_is_deadlift(body: BodySeries, i: int) -> bool:
 
 
 def _bar_raised_after(body: BodySeries, top: int, stop: int) -> bool:
-    """True if the bar goes above mid-torso in [top, stop] (a clean or press, not a deadlift)."""
+    """True if the bar is racked or pressed in [top, stop] (a clean or press, not a deadlift): above
+    mid-torso with the elbows bent under it (< :data:`RACK_ELBOW_DEG`), or above the shoulders by
+    :data:`OVERHEAD_REL` torso lengths. A wrist read high with the arms nearly straight is a
+    pose-model slip (a straight arm cannot hold the bar at the chest), not a clean."""
     s = body.smoothed
-    bar, hip, sh = (
-        np.asarray(s[k][top : stop + 1], float) for k in ("bar_y_px", "hip_y_px", "shoulder_y_px")
+    bar, hip, sh, elbow = (
+        np.asarray(s[k][top : stop + 1], float) for k in ("bar_y_px", "hip_y_px", "shoulder_y_px", "elbow_angle_deg")
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         height = (hip - bar) / (hip - sh)  # 0 = bar at hip height, 1 = at shoulder height
-    height = height[np.isfinite(height) & (hip - sh > 0)]
-    return bool(height.size and np.max(height) > MAX_BAR_AFTER_REL)
+    ok = np.isfinite(height) & (hip - sh > 0)
+    racked = ok & (height > MAX_BAR_AFTER_REL) & ~(np.isfinite(elbow) & (elbow >= RACK_ELBOW_DEG))
+    overhead = ok & (height > 1.0 + OVERHEAD_REL)
+    return bool(np.any(racked | overhead))
 
 
 def _bar_height_rel(body: BodySeries, i: int) -> float:
@@ -178,6 +188,38 @@ def _rise_start(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
     while i - 1 >= lo and x[i - 1] > thr:
         i -= 1
     return float(i)
+
+
+def _crossing(x: np.ndarray, i: int, thr: float) -> float:
+    """Fractional sample in [i - 1, i] where ``x`` crosses ``thr`` between samples i - 1 and i
+    (linear interpolation); ``i`` when i - 1 has no data or the step is flat."""
+    if i < 1 or not (np.isfinite(x[i - 1]) and np.isfinite(x[i])) or x[i] == x[i - 1]:
+        return float(i)
+    return float(np.clip(i - 1 + (thr - x[i - 1]) / (x[i] - x[i - 1]), i - 1, i))
+
+
+def _threshold(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
+    w = x[lo : hi + 1]
+    top = lo + int(np.nanargmax(w))
+    low = float(np.nanmin(x[lo : top + 1]))
+    return low + frac * (float(x[top]) - low)
+
+
+def _refined(estimates: list[tuple[np.ndarray, float, float]], lo: int) -> float:
+    """Mean fractional sample of the crossings ``(series, sample estimate, threshold)`` (NaN if none)."""
+    ok = [_crossing(x, int(e), thr) for x, e, thr in estimates if np.isfinite(e) and int(e) > lo]
+    return float(np.mean(ok)) if ok else float("nan")
+
+
+def _refine_moment(body: BodySeries, m: Moment, pos: float) -> Moment:
+    """``m`` with its sub-sample estimate: the fractional sample ``pos`` as a time and the nearest
+    source frame (frame indices interpolated over the samples' times)."""
+    if not np.isfinite(pos):
+        return m
+    idx = np.arange(body.time_s.size, dtype=float)
+    t = float(np.interp(pos, idx, np.asarray(body.time_s, float)))
+    f = int(round(float(np.interp(pos, idx, np.asarray(body.frame_index, float)))))
+    return replace(m, refined_time_s=t, refined_frame_index=f)
 
 
 def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
@@ -277,6 +319,9 @@ class _Pull:
     top: int
     lift: int
     lock: int
+    #: Sub-sample (fractional) positions of lift-off and lockout (NaN if not estimated).
+    lift_pos: float
+    lock_pos: float
     started_mid_pull: bool
     cut_at_end: bool
 
@@ -308,19 +353,13 @@ def _pull_candidates(body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: flo
             continue
         if _bar_raised_after(body, top, min(nxt, top + round(AFTER_LOCKOUT_S * fs))):
             continue
-        lift = _consensus(
-            [
-                _rise_start(h, b, top, p.liftoff_hip_frac),
-                _rise_start(shoulder_up, b, top, p.liftoff_shoulder_frac),
-            ],
-            b,
-            top,
-        )
-        lock = _consensus(
-            [_rise_end(h, b, top, p.lockout_hip_frac), _rise_end(shoulder_up, b, top, p.lockout_shoulder_frac)],
-            min(lift + 1, top),
-            top,
-        )
+        starts = [(h, p.liftoff_hip_frac), (shoulder_up, p.liftoff_shoulder_frac)]
+        ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
+        start_est = [(x, _rise_start(x, b, top, f), _threshold(x, b, top, f)) for x, f in starts]
+        end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
+        lift = _consensus([e for _, e, _ in start_est], b, top)
+        lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
+        lift_pos, lock_pos = _refined(start_est, b), _refined(end_est, b)
         # The rise already under way at the first sample (no still start, or already moving at
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
@@ -330,7 +369,7 @@ def _pull_candidates(body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: flo
         )
         # Still rising at the last sample: the lockout is not in the clip.
         cut_at_end = top >= last - 1 and _still_rising(h[: last + 1], shoulder_up[: last + 1], length, fs)
-        out.append(_Pull(b, top, lift, lock, started_mid_pull, cut_at_end))
+        out.append(_Pull(b, top, lift, lock, lift_pos, lock_pos, started_mid_pull, cut_at_end))
     return out
 
 
@@ -367,6 +406,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
     pulls = _pull_candidates(body, h, h_raw, fs, p)
     if not pulls:
         return ()
+
     first = int(np.flatnonzero(np.isfinite(h_raw))[0])
     standing = _standing_deg(h, pulls)
     drafts: list[dict] = []
@@ -389,7 +429,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
                 missing["setup"] = "no sample of the set position before lift-off"
             else:
                 moments["setup"] = _moment(body, "setup", setup)
-            moments["liftoff"] = _moment(body, "liftoff", lift)
+            moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
         lock_ok = not pull.cut_at_end and reached and lock > lift
         if pull.cut_at_end:
             missing["lockout"] = "the clip ends before lockout"
@@ -406,7 +446,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             else:
                 moments["knee_pass"] = _moment(body, "knee_pass", kp)
         if lock_ok:
-            moments["lockout"] = _moment(body, "lockout", lock)
+            moments["lockout"] = _refine_moment(body, _moment(body, "lockout", lock), pull.lock_pos)
         if pull.started_mid_pull:
             reason = "cut by the clip: it starts mid-pull"
         elif pull.cut_at_end:

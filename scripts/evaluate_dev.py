@@ -155,7 +155,7 @@ def evaluate_clip(path: Path, label: dict) -> ClipResult:
     return res
 
 
-def score_pulls(res: ClipResult, pulls, body, label: dict) -> ClipResult:
+def score_pulls(res: ClipResult, pulls, body, label: dict, refined: bool = False) -> ClipResult:
     """Fill ``res`` with the counts and event errors of ``pulls`` (complete reps and partial pulls,
     in time order) against the clip's labels."""
     res.found = sum(r.complete for r in pulls)
@@ -164,7 +164,10 @@ def score_pulls(res: ClipResult, pulls, body, label: dict) -> ClipResult:
     fps = float(label["fps"])
     predicted = []
     for rep in pulls:
-        m = {name: mo.frame_index for name, mo in rep.moments.items()}
+        m = {
+            name: mo.refined_frame_index if refined and mo.refined_frame_index is not None else mo.frame_index
+            for name, mo in rep.moments.items()
+        }
         predicted.append(
             {
                 "liftoff": m.get("liftoff"),
@@ -295,7 +298,7 @@ PARAM_GRID: dict[str, tuple[float, ...]] = {
 }
 
 
-def _rescore(r: ClipResult, params, label: dict) -> ClipResult:
+def _rescore(r: ClipResult, params, label: dict, refined: bool = False) -> ClipResult:
     from dataclasses import replace as dc_replace
 
     from formcheck_core.moments import segment_reps
@@ -303,7 +306,7 @@ def _rescore(r: ClipResult, params, label: dict) -> ClipResult:
     out = dc_replace(r, liftoff_err_s=[], lockout_err_s=[])
     if r.body is None:
         return r
-    return score_pulls(out, segment_reps(r.body, params), r.body, label)
+    return score_pulls(out, segment_reps(r.body, params), r.body, label, refined)
 
 
 def _objective(results: list[ClipResult]) -> tuple[float, float]:
@@ -314,7 +317,9 @@ def _objective(results: list[ClipResult]) -> tuple[float, float]:
     return ok, -mae
 
 
-def leave_one_clip_out(results: list[ClipResult], labels: dict) -> tuple[list[ClipResult], list[dict]]:
+def leave_one_clip_out(
+    results: list[ClipResult], labels: dict, refined: bool = False
+) -> tuple[list[ClipResult], list[dict]]:
     """Re-fit the moment constants on all clips but one (grid search, :data:`PARAM_GRID`), score the
     held-out clip with the fitted constants; returns the held-out results and the chosen constants."""
     import itertools
@@ -323,7 +328,7 @@ def leave_one_clip_out(results: list[ClipResult], labels: dict) -> tuple[list[Cl
 
     fam = [r for r in _family(results) if r.body is not None]
     grid = [MomentParams(**dict(zip(PARAM_GRID, vals))) for vals in itertools.product(*PARAM_GRID.values())]
-    scored = {g: [_rescore(r, g, labels[r.clip]) for r in fam] for g in grid}
+    scored = {g: [_rescore(r, g, labels[r.clip], refined) for r in fam] for g in grid}
     held, chosen = [], []
     for k, r in enumerate(fam):
         best = max(grid, key=lambda g: _objective([x for i, x in enumerate(scored[g]) if i != k]))
@@ -390,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--shared", type=Path, default=None, help="shared folder (default: formcheck's shared_dir())"
     )
+    ap.add_argument(
+        "--metamorphic", action="store_true",
+        help="also run the metamorphic checks (scripts/metamorphic.py; a few minutes) and print the invariance rate",
+    )
     ap.add_argument("--no-loco", action="store_true", help="skip the leave-one-clip-out cross-validation")
     args = ap.parse_args(argv)
     root = (args.shared or shared_dir()) / "videos"
@@ -436,6 +445,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         varied = {k for c in chosen for k, v in c.items() if k != "clip" and v != chosen[0][k]}
         print(f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}")
+        from formcheck_core.moments import MomentParams
+
+        refined = [_rescore(r, MomentParams(), labels[r.clip], True) for r in _family(results) if r.body is not None]
+        s["refined"] = summarise(refined)
+        s["refined_loco"] = summarise(leave_one_clip_out(results, labels, refined=True)[0])
+        print()
+        _print_figures("sub-sample events (refined_frame_index: crossings interpolated), in-sample", s["refined"])
+        _print_figures("sub-sample events, leave-one-clip-out", s["refined_loco"])
+    if args.metamorphic:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import metamorphic
+
+        print(f"\nmetamorphic checks on {len(metamorphic.DEFAULT_CLIPS)} dev clips x {len(metamorphic.TRANSFORMS)} transforms:")
+        tally = metamorphic.run(metamorphic.DEFAULT_CLIPS, root / "dev")
+        metamorphic.print_rates(tally)
+        s["metamorphic"] = {k: {"held": v[0], "checked": v[1]} for k, v in tally.items()}
     ms = misses(results, labels)
     if ms:
         print("\nmisses:")
