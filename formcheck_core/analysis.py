@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from .config import DEFAULT_FPS
@@ -127,6 +128,7 @@ def analyze(
     from .errors import PluginError
     from .kinematics import compute_body_series
     from .metrics import with_metrics
+    from .quality import metric_visibility
     from .moments import segment_reps
     from .plugins import plugin_reps
     from .rules.engine import apply_rules, with_plugin_metrics
@@ -166,6 +168,7 @@ def analyze(
             )
     if pulls is None:
         pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body)]
+    pulls = [replace(r, metric_visibility=metric_visibility(pose, body.side, r)) for r in pulls]
     reps = tuple(r for r in pulls if r.complete)
     partial = tuple(r for r in pulls if not r.complete)
     warnings.extend(view.notes)

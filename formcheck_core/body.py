@@ -106,3 +106,6 @@ class Rep:
     metric_samples: Mapping[str, int] = field(default_factory=dict)
     partial_reason: str = ""
     missing_moments: Mapping[str, str] = field(default_factory=dict)
+    #: Per measured metric: the smallest pose-model visibility (0-1) of the joints it was computed
+    #: from, at its sample (see :mod:`formcheck_core.quality`; below 0.5 = low confidence).
+    metric_visibility: Mapping[str, float] = field(default_factory=dict)

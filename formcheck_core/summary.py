@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from .analysis import Analysis
 from .cues import Cue
-from .vocabulary import OK
+from .quality import low_confidence
+from .vocabulary import FAULT, OK
 
 #: Metrics shown per rep in the summary, with a short label and unit.
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -35,8 +36,8 @@ def lockout_reached(analysis: Analysis, rep) -> bool | None:
     rule ran (with whatever limit it ran with), else the ``lockout_reached`` metric (same default
     limit); None when neither could tell."""
     for f in analysis.findings:
-        if f.rep == rep.number and f.rule_id == "incomplete_lockout" and f.status in ("ok", "fault"):
-            return f.status == "ok"
+        if f.rep == rep.number and f.rule_id == "incomplete_lockout" and f.status in (OK, FAULT):
+            return f.status == OK
     value = rep.metrics.get("lockout_reached")
     return None if value is None or math.isnan(value) else value >= 0.5
 
@@ -62,7 +63,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             value = rep.metrics.get(key)
             if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
                 continue
-            lines.append(f"  {label:22s} {_fmt(value, unit)}")
+            vis = rep.metric_visibility.get(key)
+            low = f"  (low confidence: joints hidden, visibility {vis:.2f})" if low_confidence(rep, key) else ""
+            lines.append(f"  {label:22s} {_fmt(value, unit)}{low}")
         reached = lockout_reached(analysis, rep)
         if reached is not None:
             lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
