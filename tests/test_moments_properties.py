@@ -75,3 +75,59 @@ def test_an_aborted_last_pull_is_a_partial_pull_not_a_rep(kw, share):
     for r in partial:
         assert "lockout" not in r.moments and "lockout" in r.missing_moments
         assert r.partial_reason.startswith(("aborted", "never reached"))
+
+
+def _segments(*parts: tuple[float, float, float], fps: float = 10.0) -> np.ndarray:
+    """Progress built from (seconds, start, end) smooth segments."""
+    from synthetic_lifter import smoothstep
+
+    out = []
+    for secs, a, b in parts:
+        n = max(1, int(round(secs * fps)))
+        out.append(a + (b - a) * smoothstep(np.arange(n) / n))
+    return np.concatenate(out)
+
+
+@SETTINGS
+@given(shin=st.floats(25.0, 40.0), thigh=st.floats(65.0, 85.0), lean=st.floats(25.0, 50.0), reps=st.integers(1, 3))
+def test_a_squat_pattern_pull_is_a_rep(shin, thigh, lean, reps):
+    """Hips low and knees deep with the arms hanging (a beginner's kettlebell deadlift) is a pull
+    from the floor, not a squat: every rep is found and complete."""
+    prog, _ = deadlift_progress(reps, setup_s=1.0, rest_s=0.8)
+    pose = pose_from_angles(*angles_from_progress(prog, bottom=(shin, thigh, lean)))
+    found = segment_reps(compute_body_series(pose))
+    assert_rep_contract(found, pose.n_samples)
+    assert sum(r.complete for r in found) == reps == len(found)
+
+
+@SETTINGS
+@given(at=st.floats(0.3, 0.7), pause_s=st.floats(0.2, 0.9), dip=st.floats(0.0, 0.08))
+def test_a_hitch_mid_pull_is_one_rep(at, pause_s, dip):
+    """A pull that stalls (and sags a little) part-way up and then finishes is one rep."""
+    prog = _segments((1.5, 0, 0), (0.6, 0, at), (pause_s, at, at - dip), (0.6, at - dip, 1), (1.0, 1, 1), (1.0, 1, 0), (1.0, 0, 0))
+    pose = pose_from_angles(*angles_from_progress(prog))
+    found = segment_reps(compute_body_series(pose))
+    assert_rep_contract(found, pose.n_samples)
+    assert len(found) == 1 and found[0].complete
+
+
+@SETTINGS
+@given(slack=st.floats(0.05, 0.15), slack_s=st.floats(0.5, 1.5))
+def test_a_slow_start_is_one_rep(slack, slack_s):
+    """Taking the slack (a slow small rise before the pull) does not make a second rep."""
+    prog = _segments((1.0, 0, 0), (slack_s, 0, slack), (1.0, slack, 1), (1.0, 1, 1), (1.0, 1, 0), (1.0, 0, 0))
+    pose = pose_from_angles(*angles_from_progress(prog))
+    found = segment_reps(compute_body_series(pose))
+    assert_rep_contract(found, pose.n_samples)
+    assert len(found) == 1 and found[0].complete
+
+
+@SETTINGS
+@given(reps=st.integers(2, 6), pull_s=st.floats(0.6, 1.2), lower_s=st.floats(0.5, 1.0))
+def test_touch_and_go_sets_count_each_rep_once(reps, pull_s, lower_s):
+    """No pause at the floor and a short one at the top: still one rep per pull."""
+    kw = dict(setup_s=1.0, pull_s=pull_s, hold_s=0.3, lower_s=lower_s, rest_s=0.0)
+    pose, _ = deadlift_pose(reps, **kw)
+    found = segment_reps(compute_body_series(pose))
+    assert_rep_contract(found, pose.n_samples)
+    assert sum(r.complete for r in found) == reps == len(found)
