@@ -39,7 +39,7 @@ def _cases():
             yield pytest.param(stem, t, id=f"{stem}-{t.name}", marks=marks)
 
 
-@pytest.mark.parametrize(("stem", "transform"), _cases())
+@pytest.mark.parametrize(("stem", "transform"), list(_cases()))
 def test_transformed_clip_gives_the_same_analysis(stem, transform, dev_clip, pose_model, variants_dir):
     from formcheck_core.analysis import analyze
 
