@@ -45,6 +45,23 @@ def rule_vocabulary() -> tuple[str, ...]:
     return tuple(collect_rules()[0])
 
 
+def rules_off_by_default() -> tuple[str, ...]:
+    """Loaded rules whose default thresholds switch them off (``enabled = 0``)."""
+    from .rules.engine import ENABLED_THRESHOLD
+
+    return tuple(
+        rid for rid, lr in collect_rules()[0].items() if lr.rule.thresholds.get(ENABLED_THRESHOLD, 1.0) == 0.0
+    )
+
+
+def every_rule_on() -> dict[str, dict[str, float]]:
+    """Default thresholds with every rule switched on (preset "all"): what the comparison analyses
+    with, so that rules off by default are scored too (and can be cross-validated)."""
+    from .rules.thresholds import threshold_settings
+
+    return threshold_settings(preset="all")
+
+
 def label_keys() -> dict[str, str]:
     """Rule id -> its fault key in a labels file (``Rule.label_key``), for every loaded rule."""
     return {rid: lr.rule.label_key for rid, lr in collect_rules()[0].items()}
@@ -155,6 +172,8 @@ class ComparisonReport:
     is_test_model: bool = False
     llm_used: bool = True
     n_boot: int = 1000
+    #: Rules off by default (``enabled = 0``) that were switched on to be scored.
+    off_by_default: tuple[str, ...] = ()
 
     @property
     def scored(self) -> tuple[ClipComparison, ...]:
@@ -305,7 +324,7 @@ def _method(name: str, y: np.ndarray, pred: np.ndarray, n_boot: int, seed: int) 
 
 def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None = None,
               model: str | None = None, is_test_model: bool = False, *, n_boot: int = 1000,
-              seed: int = 0) -> ComparisonReport:  # fmt: skip
+              seed: int = 0, off_by_default: Sequence[str] = ()) -> ComparisonReport:  # fmt: skip
     """Score every method per fault on the scored clips (see the module docstring; default flags:
     the loaded rules' ids)."""
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
@@ -343,7 +362,9 @@ def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None 
             flag, len(rows), int(y.sum()), tuple(methods), kappa, sum(a == b for a, b in zip(r, m, strict=True)) if llm_used else 0,
             len(scored) if llm_used else 0, sum(flag in c.ungrounded_flags for c in scored), loco, shipped, direction,
         ))  # fmt: skip
-    return ComparisonReport(clips, tuple(vocabulary), tuple(out), model, is_test_model, llm_used, n_boot)
+    return ComparisonReport(
+        clips, tuple(vocabulary), tuple(out), model, is_test_model, llm_used, n_boot, tuple(off_by_default)
+    )
 
 
 def roc_points(
@@ -390,18 +411,22 @@ def compare_videos(
     use_llm: bool = True,
     n_boot: int = 1000,
 ) -> ComparisonReport:
-    """Analyse each clip (rules on), ask the LLM for flags (unless ``use_llm`` is False), and
-    score. A clip that cannot be analysed is kept with ``analysis_ok=False`` (excluded, counted)."""
+    """Analyse each clip with every rule on (:func:`every_rule_on`, unless ``analyze_options``
+    gives ``thresholds``), ask the LLM for flags (unless ``use_llm`` is False), and score. A clip
+    that cannot be analysed is kept with ``analysis_ok=False`` (excluded, counted)."""
     from .analysis import analyze
 
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
+    options = dict(analyze_options or {})
+    off = () if "thresholds" in options else rules_off_by_default()
+    options.setdefault("thresholds", every_rule_on())
     clips: list[ClipComparison] = []
     model, is_test = None, False
     for path in paths:
         stem = Path(path).stem
         entry = labels.get(stem) if labels is not None else None
         try:
-            analysis = analyze(path, **dict(analyze_options or {}))
+            analysis = analyze(path, **options)
         except FormcheckError as exc:
             comp = ClipComparison(stem, frozenset(), frozenset(), clip_labels(entry, vocabulary) if entry else {},
                                   analysis_ok=False, llm_used=use_llm, analysis_error=" ".join(str(exc).split()))  # fmt: skip
@@ -417,7 +442,7 @@ def compare_videos(
         clips.append(comp)
         if on_clip is not None:
             on_clip(comp)
-    return summarize(clips, vocabulary, model=model, is_test_model=is_test, n_boot=n_boot)
+    return summarize(clips, vocabulary, model=model, is_test_model=is_test, n_boot=n_boot, off_by_default=off)
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -492,8 +517,9 @@ def format_report(report: ComparisonReport) -> str:
             extra.append(
                 f"LOCO thresholds {vals[0]:g}–{vals[-1]:g} (shipped {s.shipped_threshold:g}, fault {s.direction})"
             )
+        off = " (off by default; switched on to be scored)" if s.flag in report.off_by_default else ""
         lines.append(
-            f"\n  {s.flag}: {s.labelled} labelled clip(s), {s.positives} positive"
+            f"\n  {s.flag}{off}: {s.labelled} labelled clip(s), {s.positives} positive"
             + (f"; {'; '.join(extra)}" if extra else "")
         )
         if not s.labelled:
@@ -524,6 +550,7 @@ def report_to_dict(report: ComparisonReport) -> dict[str, Any]:
         "model": report.model,
         "is_test_model": report.is_test_model,
         "llm_used": report.llm_used,
+        "rules_off_by_default": list(report.off_by_default),
         "vocabulary": list(report.vocabulary),
         "scored_clips": [c.clip for c in report.scored],
         "excluded": [{"clip": clip, "reason": why} for clip, why in report.excluded],

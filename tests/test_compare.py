@@ -110,13 +110,17 @@ def test_rules_only_run_has_no_llm_rows_and_says_how_to_add_a_model():
 
 def test_report_text_and_json_label_the_test_model_everywhere():
     clips = [replace(c, llm_is_test_model=True) for c in CLIPS]
-    report = summarize(clips, VOCAB, model="tiny", is_test_model=True, n_boot=200)
+    report = summarize(
+        clips, VOCAB, model="tiny", is_test_model=True, n_boot=200, off_by_default=("bar_drift",)
+    )
     text = format_report(report)
+    assert "bar_drift (off by default; switched on to be scored)" in text
     assert text.count(TEST_MODEL_NOTE) >= 1 and TEST_MODEL_NOTE.upper() in text.splitlines()[0]
     assert RULES_IN_SAMPLE in text and RULES_LOCO in text and NEVER in text and ALWAYS in text
     assert "EXCLUDED (not analysed" in text and "a (reps 1): bar_drift:RL*" in text and "bar_drift:u" in text
     data = json.loads(json.dumps(report_to_dict(report)))
     assert data["label"] == TEST_MODEL_NOTE and data["excluded"][0]["clip"] == "e"
+    assert data["rules_off_by_default"] == ["bar_drift"]
     drift = data["scores"][1]
     assert drift["ungrounded_llm_flags"] == 1 and drift["methods"][0]["method"] == RULES_IN_SAMPLE
     assert set(drift["methods"][0]["sensitivity"]) == {"estimate", "low", "high", "level"}
