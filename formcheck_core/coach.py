@@ -12,7 +12,7 @@ three and some rules could not measure, one cue on how to film so they can.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .cues import Cue
@@ -27,11 +27,14 @@ if TYPE_CHECKING:
 MIN_CUES = 3
 MAX_CUES = 5
 
-def _where(f: Finding) -> str:
-    """ "rep 2 at lift-off (frame 123, 4.10 s)" """
+def _where(f: Finding, moment_frames: Mapping[tuple[int | None, str], int] | None = None) -> str:
+    """ "rep 2 at lift-off (frame 123, 4.10 s)"; "near lift-off" when the value was read at another
+    frame than the moment's own (``moment_frames``: (rep, moment) -> frame; unknown = "at")."""
     parts = [f"rep {f.rep}" if f.rep is not None else "the set"]
     if f.moment:
-        parts.append(f"at {MOMENT_LABEL.get(f.moment, f.moment.replace('_', ' '))}")
+        own = (moment_frames or {}).get((f.rep, f.moment))
+        word = "near" if own is not None and f.frame_index is not None and own != f.frame_index else "at"
+        parts.append(f"{word} {MOMENT_LABEL.get(f.moment, f.moment.replace('_', ' '))}")
     where = " ".join(parts)
     if f.frame_index is not None and f.time_s is not None:
         where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
@@ -65,13 +68,22 @@ def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
 
 def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
     """Up to ``max_cues`` prioritised cues (priority 1 first) from ``analysis.findings``."""
-    return cues_from_findings(analysis.findings, max_cues=max_cues, warnings=analysis.warnings)
+    frames = {(r.number, name): m.frame_index for r in analysis.reps for name, m in r.moments.items()}
+    return cues_from_findings(
+        analysis.findings, max_cues=max_cues, warnings=analysis.warnings, moment_frames=frames
+    )
 
 
 def cues_from_findings(
-    findings: Sequence[Finding], *, max_cues: int = MAX_CUES, warnings: Sequence[str] = ()
+    findings: Sequence[Finding],
+    *,
+    max_cues: int = MAX_CUES,
+    warnings: Sequence[str] = (),
+    moment_frames: Mapping[tuple[int | None, str], int] | None = None,
 ) -> tuple[Cue, ...]:
-    """Cues from findings alone (see the module docstring for the priority order)."""
+    """Cues from findings alone (see the module docstring for the priority order).
+    ``moment_frames`` ((rep, moment) -> frame) lets a cue say "at lockout" only for a value read
+    at the lockout frame itself ("near lockout" otherwise)."""
     groups = _by_rule(findings)
     faulted = []
     for rule_id, group in groups.items():
@@ -95,7 +107,7 @@ def cues_from_findings(
             if n_faults == measured and measured > 1
             else (f"{n_faults} of {measured} measured reps" if measured > 1 else "the one measured rep")
         )
-        why = f"{worst.message} Worst: {_where(worst)}; seen in {reps}."
+        why = f"{worst.message} Worst: {_where(worst, moment_frames)}; seen in {reps}."
         out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why))
 
     if len(out) < min(MIN_CUES, max_cues):
@@ -114,7 +126,7 @@ def cues_from_findings(
                 break
             text = f.cue or f"Keep it up: {f.message}"
             reps = f"{n} measured rep{'s' * (n > 1)}"
-            why = f"{f.message} Closest to the limit: {_where(f)}; within the limit in {reps}."
+            why = f"{f.message} Closest to the limit: {_where(f, moment_frames)}; within the limit in {reps}."
             out.append(_cue(len(out) + 1, f, text, why))
 
     if len(out) < min(MIN_CUES, max_cues):

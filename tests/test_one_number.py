@@ -4,6 +4,7 @@ the still plan and the summary shows each metric's value from the sample where i
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -30,6 +31,7 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     from formcheck_core.export import to_dict
     from formcheck_core.render.stills import plan_stills
     from formcheck_core.summary import format_summary, lockout_reached
+    from formcheck_core.vocabulary import MOMENT_LABEL
 
     a = analyze(dev_clip(stem), progress=False)
     assert a.ok
@@ -58,6 +60,11 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
             continue
         f = by_rule[(cue.rule_id, cue.rep)]
         assert (cue.value, cue.frame_index) == (f.value, f.frame_index), cue
+        # "at lockout (frame N" only when N is the lockout moment's own frame.
+        for mname, m in reps[cue.rep].moments.items():
+            label = MOMENT_LABEL.get(mname, mname)
+            for said in re.findall(rf"rep {cue.rep} at {re.escape(label)} \(frame (\d+)", cue.why):
+                assert int(said) == m.frame_index, (cue.why, m.frame_index)
     for still in plan_stills(a, tmp_path):
         for f in still.findings:
             if f.value is not None and f.metric in reps[f.rep].metric_samples:
