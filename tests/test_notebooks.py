@@ -78,10 +78,10 @@ def _outputs_text(nb) -> str:
 # The committed notebooks
 
 
-def test_there_are_four_notebooks():
+def test_there_are_five_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
         "01_analyse_a_deadlift.ipynb", "02_explore_frame_by_frame.ipynb", "03_write_your_own_rule.ipynb",
-        "04_thresholds_vs_llm.ipynb",
+        "04_thresholds_vs_llm.ipynb", "05_dataset.ipynb",
     ]  # fmt: skip
 
 
@@ -276,3 +276,30 @@ print({RESULT!r} + json.dumps({{
     assert faults == sorted(faults, reverse=True)
     assert all(s[4] == 3 for s in r["sweep"]), "all three clips have a true/false torso-lean label"
     assert "labelled clips" in r["summary"]
+
+
+def test_05_dataset(shared, pose_model, tmp_path):
+    pytest.importorskip("pandas")
+    overrides = f"""
+DEV = shared_dir() / "videos" / "dev"
+CLIPS = [DEV / f"posereader_{{n}}.mp4" for n in ("good", "bad", "arm_bend", "rdl", "heellift")]
+OUT = {str(tmp_path / "out")!r}
+WORKERS = 1
+"""
+    checks = f"""
+import json
+print({RESULT!r} + json.dumps({{
+    "clips": ds.clips["clip"].tolist(), "statuses": ds.clips["status"].tolist(), "pulls": len(ds.reps),
+    "labelled": sorted(ds.labels["clip"].unique()), "roc": {{k: v["clips"] for k, v in roc.items()}},
+    "disagreements": int(len(disagree)), "links": links,
+}}))
+"""
+    nb, r = run_notebook("05_dataset.ipynb", tmp_path, overrides, checks)
+    assert r["clips"] == [f"posereader_{n}" for n in ("good", "bad", "arm_bend", "rdl", "heellift")]
+    assert "error" not in r["statuses"] and r["pulls"] >= 4
+    assert r["labelled"] == sorted(r["clips"])
+    assert r["roc"] and all(n >= 2 for n in r["roc"].values())  # a curve needs a positive and a negative
+    assert len(r["links"]) == len({c for c in r["links"]}) and (r["disagreements"] > 0) == bool(r["links"])
+    for page in r["links"].values():  # each disagreeing clip's report with its stills
+        html = Path(page).read_text()
+        assert "<img" in html
