@@ -294,7 +294,7 @@ print({RESULT!r} + json.dumps({{
     "disagreements": int(len(disagree)), "links": links,
 }}))
 """
-    nb, r = run_notebook("05_dataset.ipynb", tmp_path, overrides, checks)
+    _, r = run_notebook("05_dataset.ipynb", tmp_path, overrides, checks)
     assert r["clips"] == [f"posereader_{n}" for n in ("good", "bad", "arm_bend", "rdl", "heellift")]
     assert "error" not in r["statuses"] and r["pulls"] >= 4
     assert r["labelled"] == sorted(r["clips"])
