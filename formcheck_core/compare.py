@@ -38,6 +38,7 @@ import numpy as np
 from . import scoring
 from .errors import FormcheckError
 from .plugins import collect_rules
+from .vocabulary import FAULT, OK
 
 
 def rule_vocabulary() -> tuple[str, ...]:
@@ -214,9 +215,9 @@ def _direction(findings) -> str | None:
         if f.value == f.threshold:
             continue
         above = f.value > f.threshold
-        if f.status == "fault":
+        if f.status == FAULT:
             votes["above" if above else "below"] += 1
-        elif f.status == "ok":
+        elif f.status == OK:
             votes["below" if above else "above"] += 1
     if votes["above"] == votes["below"]:
         return None
@@ -229,7 +230,7 @@ def rule_evidence(analysis, vocabulary: Sequence[str], reps: Iterable[int]) -> d
     out = {}
     for rule_id in vocabulary:
         fs = [f for f in analysis.findings if f.rule_id == rule_id and f.rep in wanted]
-        vals = tuple(float(f.value) for f in fs if f.status in ("fault", "ok") and f.value is not None
+        vals = tuple(float(f.value) for f in fs if f.status in (FAULT, OK) and f.value is not None
                      and math.isfinite(f.value))  # fmt: skip
         thr = next((f.threshold for f in fs if f.threshold is not None), None)
         out[rule_id] = RuleEvidence(vals, float(thr) if thr is not None else math.nan, _direction(fs))

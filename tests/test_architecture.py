@@ -48,6 +48,8 @@ FORBIDDEN = (
     "formcheck_core.llm",
     "formcheck_core.compare",
 )
+#: Words with one home (formcheck_core.vocabulary): code compares against its names, not literals.
+VOCABULARY_WORDS = {"fault", "not_measurable", "needs work"}
 #: A module longer than this must say why in its docstring (a line starting "Long because").
 MAX_LINES = 400
 LONG_REASON = "Long because"
@@ -215,4 +217,28 @@ def test_modules_are_small_or_say_why():
     assert not long, (
         f"modules over {MAX_LINES} lines without a '{LONG_REASON} ...' line in the docstring: "
         + ", ".join(long)
+    )
+
+
+def _literal_words(node: ast.AST) -> set[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return {w for e in node.elts for w in _literal_words(e)}
+    return set()
+
+
+def test_statuses_and_verdicts_are_compared_by_name():
+    """``f.status == "fault"`` must read ``f.status == FAULT`` (one spelling, checkable by type)."""
+    bad = []
+    for mod, path in _files().items():
+        if mod == "formcheck_core.vocabulary":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare):
+                words = set().union(*(_literal_words(n) for n in (node.left, *node.comparators)))
+                if words & VOCABULARY_WORDS:
+                    bad.append(f"{mod}:{node.lineno} {sorted(words & VOCABULARY_WORDS)}")
+    assert not bad, (
+        "compare with formcheck_core.vocabulary names (FAULT, NOT_MEASURABLE, NEEDS_WORK):\n" + "\n".join(bad)
     )

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..vocabulary import FAULT
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -48,7 +50,7 @@ def label_rows(
     matched to labels by file stem."""
     from ..compare import clip_labels
 
-    faults = findings[findings["status"] == "fault"]
+    faults = findings[findings["status"] == FAULT]
     flagged = set(zip(faults["clip"], faults["rule_id"], strict=True))
     rows = []
     for clip, path, status in clips[["clip", "path", "status"]].itertuples(index=False):

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..body import MOMENT_NAMES
 from ..metrics import METRICS
+from ..vocabulary import FAULT, NOT_MEASURABLE
 from .options import ClipOptions
 
 #: Clip status: analysed with at least one rep / analysed but no usable lift / could not be analysed.
@@ -160,8 +161,8 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
         "samples_with_pose": pose["samples_with_pose"],
         "reps": len(export["reps"]),
         "partial_pulls": len(export.get("partial_pulls", ())),
-        "faults": status.count("fault"),
-        "not_measurable": status.count("not_measurable"),
+        "faults": status.count(FAULT),
+        "not_measurable": status.count(NOT_MEASURABLE),
         "rule_errors": len(export["rule_errors"]),
         "verdict": set_verdict["label"] if set_verdict else None,
         "top_fault": (set_verdict["top_finding"] or {}).get("rule_id") if set_verdict else None,

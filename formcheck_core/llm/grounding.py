@@ -44,6 +44,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK
+
 ISSUE_KINDS: tuple[str, ...] = (
     "schema", "unknown_rep", "unmeasured_metric", "no_finding", "metric_mismatch", "no_number",
     "ungrounded_number", "wrong_metric", "wrong_sign", "restated_target", "contradicts_finding",
@@ -631,21 +633,21 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
     ]
     statuses = [f.get("status") for f in scoped]
     praise = praises(cue_text)
-    if statuses and all(s == "not_measurable" for s in statuses):
+    if statuses and all(s == NOT_MEASURABLE for s in statuses):
         issues.append(GroundingIssue("contradicts_finding", f"{rule_id or metric} was not measurable{where}"))
-    elif rule_id and statuses and all(s == "ok" for s in statuses) and not praise:
+    elif rule_id and statuses and all(s == OK for s in statuses) and not praise:
         issues.append(
             GroundingIssue(
                 "contradicts_finding", f"asks to fix {rule_id}, but it was within threshold{where}"
             )
         )
-    elif praise and "fault" in statuses:
+    elif praise and FAULT in statuses:
         issues.append(
             GroundingIssue("contradicts_finding", f"praises {rule_id or metric}, which is a fault{where}")
         )
     for f in scoped:
         value, threshold = _num(f.get("value")), _num(f.get("threshold"))
-        if f.get("status") != "fault" or value is None or threshold is None or value == threshold:
+        if f.get("status") != FAULT or value is None or threshold is None or value == threshold:
             continue
         need = "up" if value < threshold else "down"
         wrong = ({"up", "down"} - {need}).pop()

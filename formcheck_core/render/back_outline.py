@@ -15,6 +15,7 @@ import numpy as np
 from ..back_series import BACK_METRICS
 from ..findings import Finding
 from ..result import Analysis
+from ..vocabulary import FAULT, OK
 from . import style as st
 from .layout import ViewBox
 from .style import Style
@@ -41,7 +42,7 @@ def draw_back_outline(
     pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts) < 3:
         return False
-    colour = st.STATUS_COLOUR.get("fault" if fault else "ok", st.ANGLE)
+    colour = st.STATUS_COLOUR.get(FAULT if fault else OK, st.ANGLE)
     thick = max(1, style.line_px)
     a, b = pts[0], pts[-1]
     cv2.polylines(img_bgr, [np.round(pts).astype(np.int32)], False, colour, thick + 1, cv2.LINE_AA)
