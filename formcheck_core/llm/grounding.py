@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..vocabulary import FAULT, NOT_MEASURABLE, OK
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK, unit_of
 
 ISSUE_KINDS: tuple[str, ...] = (
     "schema", "unknown_rep", "unmeasured_metric", "no_finding", "metric_mismatch", "no_number",
@@ -295,15 +295,13 @@ def matches(cited: CitedNumber, ref: ReferenceValue, *, signless: bool = False) 
 
 # --- what the data says ------------------------------------------------------------------------
 
+#: Unit of a finding or metric (``vocabulary.UNITS``) -> the class of units a cue may write for it.
 UNIT_OF_FINDING = {"deg": "deg", "body_lengths": "body", "px": "px", "cm": "cm", "s": "s", "": "none"}
 
 
 def unit_of_metric(name: str) -> str:
     """Unit class of a metric from its name's suffix ("deg", "body", "px", "cm", "s", "none")."""
-    for suffix, unit in (("_deg", "deg"), ("_rel", "body"), ("_px", "px"), ("_cm", "cm"), ("_s", "s")):
-        if name.endswith(suffix):
-            return unit
-    return "none"
+    return UNIT_OF_FINDING.get(unit_of(name), "none")
 
 
 def _num(v: Any) -> float | None:
