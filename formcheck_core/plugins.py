@@ -5,7 +5,11 @@ like third-party plugins. Third-party plugins are found through the ``formcheck`
 group. ``$FORMCHECK_LOAD_PLUGINS`` restricts that: unset loads every installed plugin; an empty
 value loads none beyond the built-ins; ``name1,name2`` loads only those (distribution or
 entry-point names). For notebooks and tests, :func:`register_rule` adds a rule at run time and
-:func:`unregister_rule` removes it.
+:func:`unregister_rule` removes it (:func:`register_metric` / :func:`temporary_metric` for metrics).
+Hook collection (:func:`collect_rules`, :func:`collect_metrics`, :func:`metric_specs`) is here too.
+
+Long because loading (built-ins, entry points, all or nothing), run-time registration and hook
+collection share the one manager and its state.
 """
 
 from __future__ import annotations
