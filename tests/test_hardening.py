@@ -438,6 +438,18 @@ def test_a_llama_cpp_abort_costs_only_the_llm_cues(tmp_path, cache, dev_clip, da
     assert (out / "analysis.json").is_file() and (out / "index.html").is_file()
 
 
+def test_a_llama_cpp_abort_in_the_notebook_panel_costs_only_the_llm_cues(cache, dev_clip, damaged_gguf, monkeypatch):
+    """The coaching panel generates in a child: the abort must not take this process (the kernel) down."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.widgets import CoachingPanel
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(cache))
+    analysis = analyze(dev_clip(CLIP), progress=False)
+    result = CoachingPanel(analysis, model=str(damaged_gguf)).run(block=True)
+    assert result.source == "rules" and "crashed" in (result.fallback_reason or ""), result.fallback_reason
+    assert result.cues  # the rule cues are there
+
+
 def test_an_engine_is_never_closed_under_a_holder():
     from formcheck_core.errors import FormcheckError
     from formcheck_core.llm.engine import get_engine, unload_all

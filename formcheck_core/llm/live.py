@@ -96,8 +96,11 @@ def _html(result_cues: list[Cue], status: str, extra: list[str]) -> str:
     return f"<div><b>Coaching cues</b> <span style='color:#666'>{html.escape(status)}</span><ol>{items}</ol>{notes}</div>"
 
 
-def show_cues_live(analysis, config: LLMConfig | None = None, *, engine=None) -> CoachingResult:
-    """Notebook version: a display that grows by one checked cue at a time, then the final list."""
+def show_cues_live(analysis, config: LLMConfig | None = None, *, engine=None,
+                   isolated: bool | None = None) -> CoachingResult:  # fmt: skip
+    """Notebook version: a display that grows by one checked cue at a time, then the final list.
+    ``isolated`` (default: True unless ``engine`` is given): generate in a child process, so a
+    llama.cpp abort costs the LLM's cues, not the kernel."""
     from IPython.display import HTML, display
 
     shown: list[Cue] = []
@@ -114,7 +117,8 @@ def show_cues_live(analysis, config: LLMConfig | None = None, *, engine=None) ->
         if handle is not None:
             handle.update(HTML(_html(shown, f"(LLM writing… {tokens[0]} tokens)", [])))
 
-    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine)
+    isolated = engine is None if isolated is None else isolated
+    result = llm_cues(analysis, config, on_token=on_token, on_cue=on_cue, engine=engine, isolated=isolated)
     lines = result.report_lines()
     status = f"({result.label})" if result.label else f"({lines[0]})"
     if handle is not None:

@@ -54,16 +54,20 @@ class CoachingPanel:
     ``config``: an :class:`~formcheck_core.llm.settings.LLMConfig` (default: environment and
     config file, see :func:`~formcheck_core.llm.settings.load_config`); ``model`` is a shortcut for
     ``config.model`` (a ``.gguf`` path, ``"test"``, ``"recommended"``). ``use_llm=False`` shows
-    the rule cues only. ``engine``: an already loaded engine to reuse.
+    the rule cues only. ``engine``: an already loaded engine to reuse (in this process).
+    ``isolated`` (default: True unless ``engine`` is given): load the model and generate in a
+    child process, so a native abort in llama.cpp costs the LLM's cues, not the kernel (the model
+    is loaded again on each run).
     """
 
     def __init__(self, analysis: Analysis, config=None, *, model: str | None = None, use_llm: bool = True,
-                 engine=None) -> None:  # fmt: skip
+                 engine=None, isolated: bool | None = None) -> None:  # fmt: skip
         from ..llm.settings import load_config, with_options
 
         self.analysis = analysis
         self.config = with_options(config, model=model) if config is not None else load_config(model=model)
         self.engine = engine
+        self.isolated = engine is None if isolated is None else isolated
         self.result = None
         self.streamed: list[Cue] = []
         self.tokens = 0
@@ -170,7 +174,8 @@ class CoachingPanel:
                 self.cues.value = self._cues_html(self.streamed, live=True)
 
             result = llm_cues(
-                self.analysis, self.config, on_token=on_token, on_cue=on_cue, engine=self.engine
+                self.analysis, self.config, on_token=on_token, on_cue=on_cue, engine=self.engine,
+                isolated=self.isolated,
             )
         self.total_s = time.perf_counter() - t0
         self.result = result
