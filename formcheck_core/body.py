@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .vocabulary import MOMENT_NAMES
+from .vocabulary import MOMENT_NAMES, ViewName
 
 __all__ = ["MOMENT_NAMES", "BodySeries", "Moment", "Rep", "ViewEstimate"]
 
@@ -52,7 +52,7 @@ class BodySeries:
 class ViewEstimate:
     """Camera view relative to the lifter: "side", "front" or "oblique", with a 0-1 confidence."""
 
-    view: str
+    view: ViewName
     confidence: float
     side: str
     #: Median shoulder width / torso length in the image (small = side view).

@@ -15,6 +15,7 @@ from .body import ViewEstimate
 from .kinematics import MIN_VISIBILITY, visible_side
 from .pose.landmarks import LANDMARK
 from .pose.series import PoseSeries
+from .vocabulary import ViewName
 
 #: Body yaw (deg) at or above which the view is "side", at or below which it is "front".
 SIDE_MIN_YAW_DEG = 62.0
@@ -79,10 +80,11 @@ def body_yaw_deg(pose: PoseSeries) -> float:
     return _median(yaw)
 
 
-def classify_view(yaw_deg: float, ratio: float) -> tuple[str, float]:
+def classify_view(yaw_deg: float, ratio: float) -> tuple[ViewName, float]:
     """(view, confidence 0-1) from the body yaw and the image shoulder ratio."""
     if not np.isfinite(yaw_deg):
         return "side", 0.0
+    view: ViewName
     if yaw_deg >= SIDE_MIN_YAW_DEG:
         view, margin = "side", yaw_deg - SIDE_MIN_YAW_DEG
         agrees = not np.isfinite(ratio) or ratio <= SIDE_MAX_RATIO

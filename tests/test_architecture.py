@@ -242,3 +242,17 @@ def test_statuses_and_verdicts_are_compared_by_name():
     assert not bad, (
         "compare with formcheck_core.vocabulary names (FAULT, NOT_MEASURABLE, NEEDS_WORK):\n" + "\n".join(bad)
     )
+
+
+def test_a_plugin_importing_rule_does_not_load_the_engine():
+    """``from formcheck_core.rules import Rule`` (all a plugin needs) loads no engine, plugin manager or numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from formcheck_core.rules import Rule, rule; "
+        "print(sorted(m for m in ('formcheck_core.rules.engine', 'formcheck_core.plugins', "
+        "'formcheck_core.analysis', 'numpy', 'pluggy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
