@@ -112,6 +112,7 @@ def analyze(
     cache: bool = True,
     progress: bool = True,
     back: bool = True,
+    refine: bool = False,
 ) -> Analysis:
     """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
 
@@ -122,6 +123,8 @@ def analyze(
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
     ``back``: in a side view, measure the back profile from the person mask on each rep's set-up
     to knee-pass frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
+    ``refine``: place lift-off and lockout on source frames with a targeted native-rate pass
+    (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
@@ -169,6 +172,15 @@ def analyze(
     if pulls is None:
         pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body)]
     pulls = [replace(r, metric_visibility=metric_visibility(pose, body.side, r)) for r in pulls]
+    if refine and pulls:
+        from .models.pose_model import resolve_pose_model
+        from .pose.refine import refine_moments
+
+        pulls = list(
+            refine_moments(
+                info, body, pulls, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
+            )
+        )
     reps = tuple(r for r in pulls if r.complete)
     partial = tuple(r for r in pulls if not r.complete)
     warnings.extend(view.notes)

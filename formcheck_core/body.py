@@ -68,8 +68,9 @@ class Moment:
     ``sample`` / ``frame_index`` / ``time_s`` are the analysed sample the moment is read at (what
     metrics, stills and the explorer use). ``refined_time_s`` / ``refined_frame_index`` (lift-off
     and lockout) estimate the event between samples: the threshold crossings interpolated
-    linearly, mapped to the nearest source frame; None when not estimated. They are finer than
-    the 0.1 s sample grid but still an interpolation, not a frame-by-frame measurement.
+    linearly, mapped to the nearest source frame (``refined_by = "interpolated"``), or placed on
+    measured source frames by the optional native-rate pass (``"native frames"``, see
+    :mod:`formcheck_core.pose.refine`); None when not estimated.
     """
 
     name: str
@@ -78,6 +79,9 @@ class Moment:
     time_s: float
     refined_time_s: float | None = None
     refined_frame_index: int | None = None
+    #: How the refined estimate was made: "interpolated" (between samples) or "native frames"
+    #: (:mod:`formcheck_core.pose.refine` measured the source frames around it); None = none.
+    refined_by: str | None = None
 
 
 @dataclass(frozen=True)

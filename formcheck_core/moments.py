@@ -219,7 +219,7 @@ def _refine_moment(body: BodySeries, m: Moment, pos: float) -> Moment:
     idx = np.arange(body.time_s.size, dtype=float)
     t = float(np.interp(pos, idx, np.asarray(body.time_s, float)))
     f = int(round(float(np.interp(pos, idx, np.asarray(body.frame_index, float)))))
-    return replace(m, refined_time_s=t, refined_frame_index=f)
+    return replace(m, refined_time_s=t, refined_frame_index=f, refined_by="interpolated")
 
 
 def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:

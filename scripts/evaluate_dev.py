@@ -22,6 +22,7 @@ and label notes so the reason can be read off.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace as dc_replace
 import json
 import sys
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class ClipResult:
     diagnosis: tuple[str, ...] = ()
     #: The clip's body series (kept to re-segment with other constants for cross-validation).
     body: object = None
+    #: The analysed pulls (complete and partial, time order).
+    pulls: list | None = None
 
     @property
     def family(self) -> bool:
@@ -131,7 +134,7 @@ def diagnose(a, label: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
-def evaluate_clip(path: Path, label: dict) -> ClipResult:
+def evaluate_clip(path: Path, label: dict, refine: bool = False) -> ClipResult:
     res = ClipResult(
         clip=path.name,
         lift=label["lift"],
@@ -140,7 +143,7 @@ def evaluate_clip(path: Path, label: dict) -> ClipResult:
         expected_pulls=len(label["reps"]),
     )
     try:
-        a = analyze(path, rules=False, progress=False)
+        a = analyze(path, rules=False, progress=False, refine=refine)
     except Exception as exc:  # noqa: BLE001 - report and carry on: one bad clip must not hide the others
         res.error = f"{type(exc).__name__}: {exc}"
         res.liftoff_err_s = [None for r in label["reps"] if r["liftoff_frame"] is not None]
@@ -151,7 +154,8 @@ def evaluate_clip(path: Path, label: dict) -> ClipResult:
     if a.view is not None:
         res.view, res.view_confidence = a.view.view, a.view.confidence
     res.body = a.body
-    score_pulls(res, sorted((*a.reps, *a.partial_pulls), key=lambda r: r.start_sample), a.body, label)
+    res.pulls = sorted((*a.reps, *a.partial_pulls), key=lambda r: r.start_sample)
+    score_pulls(res, res.pulls, a.body, label)
     return res
 
 
@@ -399,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         "--metamorphic", action="store_true",
         help="also run the metamorphic checks (scripts/metamorphic.py; a few minutes) and print the invariance rate",
     )
+    ap.add_argument(
+        "--refine", action="store_true",
+        help="run the native-rate refinement pass (formcheck_core.pose.refine) and score its frames too",
+    )
     ap.add_argument("--no-loco", action="store_true", help="skip the leave-one-clip-out cross-validation")
     args = ap.parse_args(argv)
     root = (args.shared or shared_dir()) / "videos"
@@ -412,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(f"{'clip':34s} {'lift':22s} {'view (label)':24s} reps exp/found  lift-off err s | lockout err s")
     for name in names:
-        r = evaluate_clip(root / "dev" / name, labels[name])
+        r = evaluate_clip(root / "dev" / name, labels[name], refine=args.refine)
         results.append(r)
         view = f"{r.view} {r.view_confidence:.2f} ({r.label_view})"
         flag = "" if r.expected == r.found else " *"
@@ -453,6 +461,16 @@ def main(argv: list[str] | None = None) -> int:
         print()
         _print_figures("sub-sample events (refined_frame_index: crossings interpolated), in-sample", s["refined"])
         _print_figures("sub-sample events, leave-one-clip-out", s["refined_loco"])
+    if args.refine:
+        native = []
+        for r in _family(results):
+            if r.body is None or r.pulls is None:
+                continue
+            out = dc_replace(r, liftoff_err_s=[], lockout_err_s=[])
+            native.append(score_pulls(out, r.pulls, r.body, labels[r.clip], refined=True))
+        s["native"] = summarise(native)
+        print()
+        _print_figures("events placed on source frames by the native-rate pass (--refine), shipped constants", s["native"])
     if args.metamorphic:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import metamorphic

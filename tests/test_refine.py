@@ -1,0 +1,65 @@
+"""The native-rate refinement pass on real dev clips: frames in the right bracket, order kept,
+the per-frame callback API, and the cache (numbers only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def refined(dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    plain = analyze(dev_clip("reel_good_14"), rules=False, progress=False)
+    seen: list[tuple[int, tuple[int, ...], bool]] = []
+    from formcheck_core.models.pose_model import model_id, resolve_pose_model
+    from formcheck_core.pose.refine import refine_moments
+    from formcheck_core.video import file_sha256, probe_video
+
+    path = dev_clip("reel_good_14")
+    model = resolve_pose_model(None)
+    reps = refine_moments(
+        probe_video(path), plain.body, plain.reps, model, model_id=model_id(model),
+        video_sha256=file_sha256(path), cache=False,
+        on_frame=lambda f, rgb, person: seen.append((f, rgb.shape, person is not None)),
+    )  # fmt: skip
+    return plain, reps, seen
+
+
+def test_refined_moments_sit_on_source_frames_between_their_samples(refined):
+    plain, reps, _ = refined
+    fi = plain.body.frame_index
+    for before, after in zip(plain.reps, reps):
+        for name in ("liftoff", "lockout"):
+            m = after.moments[name]
+            assert m.refined_by == "native frames"
+            assert (m.sample, m.frame_index, m.time_s) == (
+                before.moments[name].sample, before.moments[name].frame_index, before.moments[name].time_s,
+            ), "what metrics and stills read is unchanged"  # fmt: skip
+            s0 = int(np.searchsorted(plain.body.time_s, before.moments[name].refined_time_s, side="right") - 1)
+            assert fi[s0] <= m.refined_frame_index <= fi[s0 + 1]
+            assert abs(m.refined_time_s - before.moments[name].refined_time_s) <= 0.1 + 1e-6
+        assert after.moments["liftoff"].refined_frame_index < after.moments["lockout"].refined_frame_index
+
+
+def test_the_callback_sees_each_measured_frame_once_in_time_order(refined):
+    plain, _, seen = refined
+    frames = [f for f, _, _ in seen]
+    assert frames == sorted(set(frames)) and 1 <= len(frames) <= 2 * 2 * len(plain.reps)
+    sampled = set(plain.body.frame_index.tolist())
+    assert not sampled & set(frames), "only frames the 10 fps pass did not measure"
+    assert all(len(shape) == 3 and shape[2] == 3 for _, shape, _ in seen) and any(p for *_, p in seen)
+
+
+def test_rows_are_cached_and_reused(dev_clip, pose_model, tmp_path, monkeypatch):
+    from formcheck_core.analysis import analyze
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path))
+    a = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
+    assert list((tmp_path / "refine").glob("*.npz")), "rows stored in the pose cache"
+    b = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
+    for ra, rb in zip(a.reps, b.reps):
+        assert {n: m.refined_frame_index for n, m in ra.moments.items()} == {
+            n: m.refined_frame_index for n, m in rb.moments.items()
+        }
