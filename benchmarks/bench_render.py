@@ -56,8 +56,7 @@ def _self_cpu_s() -> float:
 def _env(cache_dir: Path, src: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["FORMCHECK_CACHE"] = str(cache_dir)
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = str(src or ROOT)  # the checkout measured, and only it
     return env
 
 
@@ -68,8 +67,9 @@ def run_cli(clip: Path, full: bool, src: Path | None = None) -> dict:
         if not full:
             cmd.append("--no-report")
         cpu0, t0 = _children_cpu_s(), time.perf_counter()
+        # cwd: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH
         proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache", src), capture_output=True, text=True,
-                              timeout=3600, check=False)  # fmt: skip
+                              timeout=3600, check=False, cwd=tmp)  # fmt: skip
         wall, cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -143,7 +143,7 @@ def run_long(clip: Path) -> dict:
         cmd = [sys.executable, "-m", "formcheck_core", "analyze", str(clip), "--out", f"{tmp}/out", "--quiet"]
         t = time.perf_counter()
         proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache"), capture_output=True, text=True, timeout=7200,
-                              check=False)  # fmt: skip
+                              check=False, cwd=tmp)  # fmt: skip
         wall = time.perf_counter() - t
         if proc.returncode not in (0, 1):
             raise SystemExit(f"long run failed:\n{proc.stderr[-3000:]}")

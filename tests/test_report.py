@@ -172,18 +172,25 @@ def test_report_survives_the_worker_dying(analysis, tmp_path, monkeypatch):
     import formcheck_core.render.outputs as outputs_mod
 
     real_start = outputs_mod._start_worker
+    started = []
+    monkeypatch.setattr(outputs_mod, "MIN_REPS_FOR_WORKER", 1)  # this clip has 2 reps
 
     def dying(a):
         worker = real_start(a)
         worker._proc.kill()
+        started.append(worker)
         return worker
 
     monkeypatch.setattr(outputs_mod, "_start_worker", dying)
     index = write_report(analysis, cues_for(analysis), tmp_path / "dead")
+    assert started, "the worker path was taken"
     _check_references(index)
-    write_report(analysis, cues_for(analysis), tmp_path / "ref", clip=True)
+    monkeypatch.setattr(outputs_mod, "_start_worker", real_start)
+    write_report(analysis, cues_for(analysis), tmp_path / "ref", clip=True)  # a live worker
     for sub in ("stills", "plots"):
         ref = sorted(p.name for p in (tmp_path / "ref" / sub).glob("*.png"))
         got = sorted(p.name for p in (tmp_path / "dead" / sub).glob("*.png"))
         assert ref and got == ref
+        for name in ref:  # the same bytes, whichever process encoded them
+            assert (tmp_path / "ref" / sub / name).read_bytes() == (tmp_path / "dead" / sub / name).read_bytes()
     assert (tmp_path / "dead" / "annotated.mp4").stat().st_size > 10_000

@@ -80,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     llm = config is not None and analysis.ok
     cues, notes = rule_coaching(analysis, live=not args.json and not llm)
     # written before any coaching starts, so an LLM failure cannot lose them (with an LLM the
-    # clip is rendered once, with the final cues)
-    report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip and not llm, quiet=llm)
+    # clip is rendered once, with the final cues); without a model file to load, the LLM step
+    # only falls back to these cues, so the report is rendered once, after it
+    if not llm or _llm_may_run(config):
+        report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip and not llm, quiet=llm)
     if llm:
         cues, notes = llm_coaching(analysis, config, live=not args.json)
         report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip)
@@ -90,6 +92,20 @@ def run(args: argparse.Namespace) -> int:
         print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
         return 1
     return 0
+
+
+def _llm_may_run(config) -> bool:
+    """Whether the LLM step may load a model (a file is there, or it may be downloaded)."""
+    from ..errors import FormcheckError
+    from ..models.llm_model import resolve_llm_model
+
+    if config.download:
+        return True
+    try:
+        resolve_llm_model(config.model, download=False)
+    except FormcheckError:
+        return False
+    return True
 
 
 def write_outputs(analysis, cues, notes: list[str], out: Path, args: argparse.Namespace, *, clip: bool,

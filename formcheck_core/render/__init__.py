@@ -14,27 +14,35 @@ Reusable pieces for notebooks and widgets:
 
 from __future__ import annotations
 
-from .bar_path import render_bar_path, write_bar_paths
-from .clip import ClipResult, write_annotated_clip
-from .curves import TimeCursor, angle_curves_figure, angle_curves_with_cursor, save_figure
-from .outputs import RenderedOutputs, render_all
-from .overlay import draw_pose
-from .stills import Still, annotated_frame, render_still, write_stills
+import importlib
+from typing import Any
 
-__all__ = [
-    "ClipResult",
-    "RenderedOutputs",
-    "Still",
-    "TimeCursor",
-    "angle_curves_figure",
-    "angle_curves_with_cursor",
-    "annotated_frame",
-    "draw_pose",
-    "render_all",
-    "render_bar_path",
-    "render_still",
-    "save_figure",
-    "write_annotated_clip",
-    "write_bar_paths",
-    "write_stills",
-]
+#: Public name -> module of this package that defines it (imported on first use, so a process
+#: that needs one module, e.g. the render worker, does not import them all).
+_PUBLIC = {
+    "ClipResult": "clip",
+    "RenderedOutputs": "outputs",
+    "Still": "stills",
+    "TimeCursor": "curves",
+    "angle_curves_figure": "curves",
+    "angle_curves_with_cursor": "curves",
+    "annotated_frame": "stills",
+    "draw_pose": "overlay",
+    "render_all": "outputs",
+    "render_bar_path": "bar_path",
+    "render_still": "stills",
+    "save_figure": "curves",
+    "write_annotated_clip": "clip",
+    "write_bar_paths": "bar_path",
+    "write_stills": "stills",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

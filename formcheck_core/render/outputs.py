@@ -2,9 +2,9 @@
 
 :func:`render_all` writes the stills, the bar path pictures, the angle curves and (optionally)
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
-curves need no video. With ``parallel`` (the default on a machine with 2+ cores) one worker
-process draws the curves and encodes the stills' and bar paths' PNG and page JPEG files while the
-main process decodes, draws the overlays and (in a thread) encodes the clip.
+curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) one worker
+process (:mod:`.worker`) draws the curves and encodes the stills' and bar paths' PNG and page
+JPEG files while the main process decodes, draws the overlays and (in a thread) encodes the clip.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ __all__ = ["CLIP_NAME", "PageImage", "RenderedOutputs", "render_all"]
 
 #: File name of the annotated clip inside the output folder.
 CLIP_NAME = "annotated.mp4"
+#: Reps from which ``render_all`` starts its worker by default: starting one costs about 1 CPU
+#: second (imports), a rep's stills and curves about 0.3-0.4 s.
+MIN_REPS_FOR_WORKER = 3
 #: Bytes of rendered pictures that may wait for the worker before the frame pass waits for it.
 MAX_PENDING_BYTES = 192 * 2**20
 
@@ -117,7 +120,7 @@ def render_all(
 
     One streaming pass decodes the video (only up to the last needed frame when ``clip`` is
     False); at most one decoded frame is held at a time. ``parallel`` (default: when the machine
-    has 2+ cores): picture files (and, with the clip, the curves) are made in one worker process
+    has 2+ cores and the clip has :data:`MIN_REPS_FOR_WORKER`+ reps): picture files (and, with the clip, the curves) are made in one worker process
     meanwhile.
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
@@ -129,7 +132,7 @@ def render_all(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if parallel is None:
-        parallel = (os.cpu_count() or 1) >= 2
+        parallel = (os.cpu_count() or 1) >= 2 and len(analysis.reps) >= MIN_REPS_FOR_WORKER
     pool = _start_worker(analysis) if parallel else None
     timings: dict[str, float] = {}
     try:
