@@ -299,6 +299,27 @@ def _still_rising(h: np.ndarray, shoulder_up: np.ndarray, length_px: float, fs: 
     return bool((dh > END_RISE_DEG_S and h[-1] < TOP_HIP_DEG) or (np.isfinite(ds) and ds > END_RISE_REL_S))
 
 
+def _effective_t(m: Moment) -> float:
+    return m.refined_time_s if m.refined_time_s is not None else m.time_s
+
+
+def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
+    """``moments`` (in :data:`MOMENT_NAMES` order) with sub-sample estimates dropped where they
+    would break the order (both of a clashing pair fall back to their samples, which are ordered)."""
+    out = dict(moments)
+    changed = True
+    while changed:
+        changed = False
+        names = [n for n in MOMENT_NAMES if n in out]
+        for a, b in zip(names, names[1:]):
+            if _effective_t(out[a]) >= _effective_t(out[b]):
+                for n in (a, b):
+                    if out[n].refined_time_s is not None:
+                        out[n] = replace(out[n], refined_time_s=None, refined_frame_index=None, refined_by=None)
+                        changed = True
+    return out
+
+
 @dataclass(frozen=True)
 class MomentParams:
     """The constants of moment placement that were fitted to the labelled dev clips (shares of a
@@ -428,7 +449,10 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             if setup is None:
                 missing["setup"] = "no sample of the set position before lift-off"
             else:
-                moments["setup"] = _moment(body, "setup", setup)
+                # Sub-sample: where the hip angle leaves the set position (lowest + SETUP_TOL_DEG).
+                w = h[max(prev_top + 1, lift - int(MAX_SETUP_S * fs)) : lift]
+                pos = _crossing(h, setup + 1, float(np.nanmin(w)) + SETUP_TOL_DEG) if setup + 1 <= lift else float("nan")
+                moments["setup"] = _refine_moment(body, _moment(body, "setup", setup), min(pos, setup + 0.999))
             moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
         lock_ok = not pull.cut_at_end and reached and lock > lift
         if pull.cut_at_end:
@@ -444,7 +468,13 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             if kp is None:
                 missing["knee_pass"] = why
             else:
-                moments["knee_pass"] = _moment(body, "knee_pass", kp)
+                # Sub-sample: where the bar crosses the knee height (or the knee angle KNEE_PASS_DEG).
+                gap = np.asarray(body.smoothed["knee_y_px"], float) - np.asarray(body.smoothed["bar_y_px"], float)
+                if not (np.isfinite(gap[kp]) and gap[kp] > 0):
+                    gap, thr = np.asarray(body.smoothed["knee_angle_deg"], float), KNEE_PASS_DEG
+                else:
+                    thr = 0.0
+                moments["knee_pass"] = _refine_moment(body, _moment(body, "knee_pass", kp), _crossing(gap, kp, thr))
         if lock_ok:
             moments["lockout"] = _refine_moment(body, _moment(body, "lockout", lock), pull.lock_pos)
         if pull.started_mid_pull:
@@ -477,7 +507,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
                 number=next(numbers) if complete else next(partial_numbers),
                 start_sample=int(d["start"]),
                 end_sample=int(end),
-                moments={m: d["moments"][m] for m in MOMENT_NAMES if m in d["moments"]},
+                moments=ordered_refinements({m: d["moments"][m] for m in MOMENT_NAMES if m in d["moments"]}),
                 complete=complete,
                 partial_reason=d["reason"],
                 missing_moments={m: d["missing"][m] for m in MOMENT_NAMES if m in d["missing"]},

@@ -150,7 +150,7 @@ def refine_moments(
 ) -> tuple[Rep, ...]:
     """``reps`` with ``moments`` placed on source frames (see the module docstring)."""
     from ..cache import load_table, save_table
-    from ..moments import hinge_angle_deg
+    from ..moments import hinge_angle_deg, ordered_refinements
 
     h_s = hinge_angle_deg(body)
     use_world = h_s is body.smoothed.get("hip_angle_world_deg")
@@ -210,4 +210,4 @@ def refine_moments(
                     break
         t_frame = float(np.interp(frame, np.asarray(body.frame_index, float), np.asarray(body.time_s, float)))
         out[k][name] = replace(m, refined_frame_index=int(frame), refined_time_s=t_frame, refined_by="native frames")
-    return tuple(replace(r, moments=mo) for r, mo in zip(reps, out))
+    return tuple(replace(r, moments=ordered_refinements(mo)) for r, mo in zip(reps, out))
