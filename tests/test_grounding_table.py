@@ -22,7 +22,13 @@ from formcheck_core.llm.grounding import check_cue, check_cues
 from formcheck_core.llm.prompts import coaching_data
 from formcheck_core.llm.settings import LLMConfig
 
-CLIPS = ("posereader_arm_bend", "reel_bad_hyperextend_13", "phone_side_a")
+CLIPS = (
+    "posereader_arm_bend",
+    "reel_bad_hyperextend_13",
+    "phone_side_a",
+    "gym1080_good_03",
+    "gym1080_good_04",
+)
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
         "seventeen eighteen nineteen".split()  # fmt: skip
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -55,9 +61,9 @@ def values(data: dict) -> dict[str, object]:
         for name, x in r["metrics"].items():
             v[f"m{r['rep']}_{name}"] = x
         for f in r["findings"]:
-            for key in ("threshold", "t_s"):
+            for key, short in (("threshold", "thr"), ("t_s", "t"), ("value", "val"), ("rule_cue", "cue")):
                 if f.get(key) is not None:
-                    v[f"{'thr' if key == 'threshold' else 't'}{r['rep']}_{f['rule_id']}"] = f[key]
+                    v[f"{short}{r['rep']}_{f['rule_id']}"] = f[key]
     return v
 
 
@@ -110,7 +116,8 @@ class Row:
     note: str = ""
 
 
-A, B, C = CLIPS
+A, B, C, D, E = CLIPS
+HYPER = "hyperextension_at_lockout"
 ELBOW, HIP, KNEE_L = "min_elbow_angle_pull_deg", "hip_angle_lockout_deg", "knee_angle_lockout_deg"
 LEAN_L, LEAN_0, DRIFT = "torso_lean_lockout_deg", "torso_lean_liftoff_deg", "max_bar_drift_rel"
 BENT, LOCK = "bent_arms", "incomplete_lockout"
@@ -418,6 +425,45 @@ ROWS: tuple[Row, ...] = (
         "pass",
         note="'leaned back x°'",
     ),
+    # --- a fault on a negated metric (lean back = −lean) on gym1080_good_03; a rule's own cue on gym1080_good_04
+    Row(
+        D,
+        "Finish tall, not leaning back",
+        "You leaned back {val1_hyperextension_at_lockout}° at lockout, past the "
+        "{thr1_hyperextension_at_lockout}° limit.",
+        LEAN_L,
+        HYPER,
+        "pass",
+        note="the finding's value (lean back)",
+    ),
+    Row(
+        D,
+        "Lean back more at the top",
+        "Torso {m1_torso_lean_lockout_deg}° at lockout.",
+        LEAN_L,
+        HYPER,
+        "drop",
+        "wrong_direction",
+        note="more lean-back for a hyperextension fault",
+    ),
+    Row(
+        D,
+        "Don't lean back at the top: stack shoulders over hips",
+        "Torso {m1_torso_lean_lockout_deg}° at lockout.",
+        LEAN_L,
+        HYPER,
+        "pass",
+        note="negated wrong-way advice",
+    ),
+    Row(
+        E,
+        "{cue1_bar_drift}",
+        "Drift {m1_max_bar_drift_rel} body lengths.",
+        DRIFT,
+        "bar_drift",
+        "pass",
+        note="the rule's own cue, with its px figure",
+    ),
     # --- reps, set-level numbers, not measurable, duplicates on phone_side_a (two reps)
     Row(
         C,
@@ -521,6 +567,10 @@ def test_the_clips_show_what_the_table_assumes(clips):
         assert all(abs(wrong - x) > 5 for x in shown), wrong
     assert abs(v["t1_incomplete_lockout"] - 1.0) > 0.05 and a["view"]["confidence"] == 1.0
     assert abs(v["m1_knee_angle_lockout_deg"] - 180) < 0.5 and abs(v["m1_hip_angle_lockout_deg"] - 144) < 0.5
+    d = [f for f in coaching_data(clips[D])["reps"][0]["findings"] if f["status"] == "fault"]
+    assert [f["rule_id"] for f in d] == [HYPER] and d[0]["value"] > 0
+    e = coaching_data(clips[E])["reps"][0]["findings"]
+    assert any(f["rule_id"] == "bar_drift" and f["status"] == "fault" and " px" in f["rule_cue"] for f in e)
     b = values(coaching_data(clips[B]))
     assert b["m1_torso_lean_lockout_deg"] < 0
     c = coaching_data(clips[C])

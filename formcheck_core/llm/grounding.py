@@ -376,6 +376,12 @@ def cue_references(data: Mapping[str, Any], metric: str | None, rule_id: str | N
                 refs.append(ReferenceValue(abs(value - threshold) * 100, "pct", "excess", f.get("metric"), n))
         if (t := _num(f.get("t_s"))) is not None:
             refs.append(ReferenceValue(t, "s", "moment_time", f.get("metric"), n))
+        if rule_id and f.get("rule_id") == rule_id:  # the rule's own cue and message are data too
+            for text in (f.get("rule_cue"), f.get("message")):
+                refs += [
+                    ReferenceValue(c.value, c.unit, "rule_text", f.get("metric"), n)
+                    for c in extract_numbers(text or "")
+                ]
     return refs
 
 
@@ -624,11 +630,12 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         )
 
     # meaning
-    scoped = [
-        f
-        for _, f in findings_in(data, scope)
+    scoped_at = [
+        (n, f)
+        for n, f in findings_in(data, scope)
         if (f.get("rule_id") == rule_id if rule_id else metric and f.get("metric") == metric)
     ]
+    scoped = [f for _, f in scoped_at]
     statuses = [f.get("status") for f in scoped]
     praise = praises(cue_text)
     if statuses and all(s == NOT_MEASURABLE for s in statuses):
@@ -643,11 +650,18 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         issues.append(
             GroundingIssue("contradicts_finding", f"praises {rule_id or metric}, which is a fault{where}")
         )
-    for f in scoped:
+    for at_rep, f in scoped_at:
         value, threshold = _num(f.get("value")), _num(f.get("threshold"))
         if f.get("status") != FAULT or value is None or threshold is None or value == threshold:
             continue
         need = "up" if value < threshold else "down"
+        shown = [
+            v for _rep, v in metric_values(data, f.get("metric") or "", None if at_rep is None else {at_rep})
+        ]
+        if shown and abs(value + shown[0]) < abs(value - shown[0]):
+            need = {"up": "down", "down": "up"}[
+                need
+            ]  # the rule compares the metric negated (lean back = -lean)
         wrong = ({"up", "down"} - {need}).pop()
         if wrong in advice_pushes(cue_text, f.get("metric") or metric):
             verb = "raise" if need == "up" else "lower"

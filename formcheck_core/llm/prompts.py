@@ -34,6 +34,9 @@ No anatomy lectures, no jargon.
 with its unit.
 - Quote only numbers that appear in the data. Never invent measurements, percentages, distances or targets. \
 If you give a target, use a threshold from the findings; never give the lifter's own measured value as the target.
+- Every number in a cue belongs to that cue's metric and rep (its value, its threshold, or the gap between \
+them), with the sign shown; never put another metric's number in it. The advice must fix the finding \
+(a bent-arms fault needs straighter arms), and a fault is never "fine".
 - If the cue is about a rule finding, set "rule_id" to it; otherwise null.
 
 How to choose and order the cues:
