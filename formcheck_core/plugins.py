@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +27,18 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginError, RuleConfigError
 from .findings import RuleError
 from .hookspecs import hookimpl
+from .isolation import (
+    DEFAULT_TIMEOUT_S,
+    PluginAbort,
+    is_trusted,
+    isolation_mode,
+    rule_timeout_s,
+    run_in_child,
+)
+from .isolation import call as isolated_call
 from .metric_spec import MetricSpec, legacy_metric
 from .metrics import METRIC_SPECS, METRICS
 from .rules.model import Rule
@@ -274,7 +284,6 @@ def plugin_reps(
     :class:`~formcheck_core.body.Rep` numbered 1, 2, ... is a :class:`PluginError`.
     """
     from .body import Rep
-    from .isolation import call, is_trusted, rule_timeout_s
 
     manager = manager or get_plugin_manager()
     impls = manager.hook.detect_reps.get_hookimpls()
@@ -287,13 +296,15 @@ def plugin_reps(
     if all(is_trusted(i.function) for i in impls):
         run.__module__ = __name__  # formcheck's own implementations run in-process
     try:
-        reps = call(run, (), rule_timeout_s(), "detect_reps")
+        reps = isolated_call(run, (), rule_timeout_s(), "detect_reps")
     except Exception as exc:
         raise PluginError(f"a plugin's detect_reps failed: {type(exc).__name__}: {exc}") from None
     if reps is None:
         return None
     if isinstance(reps, (str, bytes, Rep)) or not isinstance(reps, (list, tuple)):
-        raise PluginError(f"a plugin's detect_reps returned {type(reps).__name__}; expected a list of Rep or None")
+        raise PluginError(
+            f"a plugin's detect_reps returned {type(reps).__name__}; expected a list of Rep or None"
+        )
     bad = [type(r).__name__ for r in reps if not isinstance(r, Rep)]
     if bad:
         raise PluginError(f"a plugin's detect_reps returned {bad[0]} among its reps; expected Rep")
@@ -419,17 +430,35 @@ def metric_specs(pm: pluggy.PluginManager | None = None) -> dict[str, MetricSpec
     return {**METRIC_SPECS, **{name: m.spec for name, m in plugin_metrics.items()}}
 
 
+#: Untrusted registration hooks already probed in a child process.
+_PROBED: weakref.WeakSet = weakref.WeakSet()
+
+
 def _call_impl(impl: Any, register: Callable[..., None]) -> None:
-    """Call one plugin's hook implementation as pluggy would (it may omit the argument)."""
+    """Call one plugin's hook implementation as pluggy would (it may omit the argument).
+
+    A registration hook must fill ``register`` in this process, so it cannot run in a child;
+    an untrusted one is first probed once in a child with the time budget
+    (:mod:`formcheck_core.isolation`): one that hangs, holds the GIL, exits or crashes there is
+    reported and never called here.
+    """
     if getattr(impl, "wrapper", False) or getattr(impl, "hookwrapper", False):
         return
+    fn = impl.function
+    wants = [name for name in impl.argnames if name == "register"]
     try:
-        impl.function(*[register for name in impl.argnames if name == "register"])
+        budget = rule_timeout_s()
+    except RuleConfigError:  # reported by the rule engine; probe with the default meanwhile
+        budget = DEFAULT_TIMEOUT_S
+    if fn not in _PROBED and not is_trusted(fn) and isolation_mode() == "process" and budget > 0:
+        run_in_child(lambda _send: fn(*[lambda *a, **k: None for _ in wants]) and None, timeout_s=budget,
+                     name="register")  # fmt: skip
+        _PROBED.add(fn)
+    try:
+        fn(*[register for _ in wants])
     except Exception:
         raise
     except BaseException as exc:  # SystemExit & co. from a plugin must not end the analysis
-        from .isolation import PluginAbort
-
         raise PluginAbort(f"raised {type(exc).__name__} instead of returning") from None
 
 

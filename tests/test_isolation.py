@@ -177,3 +177,39 @@ def test_detect_reps_garbage_is_a_plugin_error(plugin, phrase):
     a = make_analysis((make_rep(1),))
     with pytest.raises(PluginError, match=phrase):
         plugin_reps(a.body, a.view, "deadlift", manager=pm)
+
+
+class _HangingRegistration:
+    @hookimpl
+    def register_rules(self, register):
+        sum(range(10**11))  # holds the GIL while "registering"
+
+
+class _ExitingRegistration:
+    @hookimpl
+    def register_rules(self, register):
+        raise SystemExit(2)
+
+
+class _FineRegistration:
+    @hookimpl
+    def register_rules(self, register):
+        register(_rule("fine_plugin_rule", lambda ctx: None))
+
+
+@pytest.mark.parametrize(
+    "plugin, phrase",
+    [(_HangingRegistration(), "took longer than 1 s"), (_ExitingRegistration(), "SystemExit")],
+)
+def test_a_registration_hook_that_hangs_or_exits_is_reported_and_the_rest_load(plugin, phrase, monkeypatch):
+    from formcheck_core.plugins import collect_rules
+
+    monkeypatch.setenv("FORMCHECK_RULE_TIMEOUT_S", "1")
+    pm = new_plugin_manager()
+    pm.register(plugin, name="hostile_plugin")
+    pm.register(_FineRegistration(), name="fine_plugin")
+    t0 = time.monotonic()
+    rules, errors = collect_rules(pm)
+    assert time.monotonic() - t0 < 1.0 + 2.0
+    assert [e.plugin for e in errors] == ["hostile_plugin"] and phrase in errors[0].error, errors
+    assert "fine_plugin_rule" in rules and "excessive_torso_lean" in rules
