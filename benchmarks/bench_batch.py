@@ -6,7 +6,9 @@ interleaved over ``--repeats`` rounds and the median wall time is reported, so m
 affects them alike (the 1-worker run is the in-run baseline). Wall time includes starting the
 local pool's processes; the Dask cluster (a ``LocalCluster`` of N worker processes, one thread
 each, standing in for an existing cluster) is started before the clock and its start-up is
-reported separately. Memory: each worker's peak RSS (``ru_maxrss``) after its first and after its
+reported separately. ``CPU s``: CPU time the workers spent on the clips (all threads): equal
+across configurations when one-thread workers do the same work, whatever the machine's load; the
+speed-up on an idle machine is bounded by it. Memory: each worker's peak RSS (``ru_maxrss``) after its first and after its
 last clip; and, to see whether memory stays flat over clips, one worker analysing the same clip
 ``--same-clip K`` times (copies under different names), peak RSS after each.
 
@@ -80,6 +82,7 @@ def run_config(config: str, clips: list[Path], workers: int, fps: float) -> dict
         "startup_s": startup_s,
         "clips": len(ds.clips),
         "samples": int(ds.clips["samples"].sum()),
+        "cpu_s": sum(r.runtime["cpu_s"] for r in ds.results),
         "workers": {
             pid: {"clips": len(v), "peak_rss_first_mib": v[0], "peak_rss_last_mib": max(v)}
             for pid, v in per_worker.items()
@@ -134,7 +137,7 @@ def main() -> None:
         f"{load0:.1f}/{os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'config':<8} {'wall s':>7} {'clips/min':>9} {'speed-up':>8}  per-worker peak RSS MiB (first -> last clip)"
+        f"{'config':<8} {'wall s':>7} {'clips/min':>9} {'speed-up':>8} {'CPU s':>6}  per-worker peak RSS MiB (first -> last clip)"
     )
     summary = {}
     for config in configs:
@@ -144,7 +147,8 @@ def main() -> None:
             f"{w['peak_rss_first_mib']:.0f}->{w['peak_rss_last_mib']:.0f} ({w['clips']} clips)"
             for w in last["workers"].values()
         )
-        print(f"{config:<8} {wall:7.1f} {60 * len(clips) / wall:9.1f} {base / wall:7.2f}x  {mem}")
+        cpu = statistics.median(r["cpu_s"] for r in runs[config])
+        print(f"{config:<8} {wall:7.1f} {60 * len(clips) / wall:9.1f} {base / wall:7.2f}x {cpu:6.1f}  {mem}")
         summary[config] = {
             "wall_s": wall,
             "clips_per_min": 60 * len(clips) / wall,

@@ -97,7 +97,8 @@ METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
 class ClipRows:
     """One clip's rows: ``clip`` (a row of ``clips``), ``reps`` and ``findings`` rows, the clip's
     ``analysis.json`` text (None when it failed) and ``runtime`` facts of the worker that ran it
-    (``pid``, ``peak_rss_mib``: the worker process's peak resident memory so far)."""
+    (``pid``, ``peak_rss_mib``: the worker process's peak resident memory so far, ``cpu_s``: CPU
+    seconds of the worker process, all its threads, spent on this clip)."""
 
     clip: Mapping[str, Any]
     reps: tuple[Mapping[str, Any], ...] = ()
@@ -256,7 +257,7 @@ def analyze_clip_rows(
 
     options = options or ClipOptions()
     clip = clip or Path(path).stem
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     try:
         analysis = analyze(path, **options.analyze_kwargs(), progress=False)
         cues = deterministic_cues(analysis)
@@ -264,7 +265,7 @@ def analyze_clip_rows(
         rows = rows_from_export(json.loads(text), clip=clip, path=str(path))
     except Exception as exc:  # every failure becomes the clip's row; KeyboardInterrupt still stops
         rows = error_rows(exc, clip=clip, path=str(path))
-        return _finished(rows, start)
+        return _finished(rows, start, cpu0)
     if report_dir is not None:
         try:
             from ..report import write_report
@@ -279,11 +280,11 @@ def analyze_clip_rows(
                 findings=rows.findings,
             )
     return _finished(
-        ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text), start
+        ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text), start, cpu0
     )
 
 
-def _finished(rows: ClipRows, start: float) -> ClipRows:
+def _finished(rows: ClipRows, start: float, cpu0: float) -> ClipRows:
     import os
     import resource
 
@@ -293,5 +294,9 @@ def _finished(rows: ClipRows, start: float) -> ClipRows:
         reps=rows.reps,
         findings=rows.findings,
         analysis_json=rows.analysis_json,
-        runtime={"pid": os.getpid(), "peak_rss_mib": round(rss, 1)},
+        runtime={
+            "pid": os.getpid(),
+            "peak_rss_mib": round(rss, 1),
+            "cpu_s": round(time.process_time() - cpu0, 3),
+        },
     )
