@@ -171,6 +171,16 @@ def heel_rise_rel(inp: RepInput) -> Reading:
     return max(0.0, top_tilt - tilt0) / p.length, where
 
 
+def squat_index_setup(inp: RepInput) -> Reading:
+    """Knee flexion (180 - knee angle) minus torso lean from vertical, at set-up (lift-off without one)."""
+    p = pull(inp)
+    where = p.setup if p.setup is not None else p.lift
+    knee, lean = at(p.knee, where), at(p.lean, where)
+    if not (math.isfinite(knee) and math.isfinite(lean)):
+        return _NAN
+    return (180.0 - knee) - lean, where
+
+
 def rep_duration_s(inp: RepInput) -> Reading:
     p = pull(inp)
     if p.lift is None or p.lock is None or p.lock <= p.lift:
@@ -310,6 +320,15 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "third of the pull (deg); the torso tips forward when the hips rise before the bar.",
         torso_lean_gain_deg,
         series=_LEAN,
+    ),
+    MetricSpec(
+        "squat_index_setup_deg",
+        "Knee flexion (180 - knee angle) minus torso lean from vertical at set-up (at lift-off "
+        "when the rep has no set-up moment), deg; a hinge reads below 0 (the torso tips more than "
+        "the knees bend), a squat-pattern set-up (deep knees, upright torso) well above 0.",
+        squat_index_setup,
+        short="knee bend minus torso lean at set-up (large = squat-like set-up: deep knees, upright torso)",
+        series=_KNEE + _LEAN,
     ),
 )
 

@@ -81,6 +81,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "formcheck_rules.bent_arms",
     "formcheck_rules.heel_lift",
     "formcheck_rules.rounded_back",
+    "formcheck_rules.squat_pattern",
 )
 RUNTIME_PREFIX = "runtime:"
 

@@ -37,6 +37,7 @@ METRIC_JOINTS: dict[str, tuple[str, ...]] = {
     "max_bar_drift_cm": _BAR,
     "min_elbow_angle_pull_deg": ("shoulder", "elbow", "wrist"),
     "heel_rise_rel": ("heel", "foot_index"),
+    "squat_index_setup_deg": ("shoulder",) + _KNEE,
 }
 
 #: Smallest joint visibility (0-1) below which a metric is marked low confidence.

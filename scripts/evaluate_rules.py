@@ -19,6 +19,9 @@ baselines on the same clips, for
   :func:`formcheck_core.scoring.choose_threshold` picks on the other clips (best balanced
   accuracy; ties: fewer false alarms on good lifts, then the wider margin).
 
+Fault fields the labels file lacks (``squat_pattern``) are derived from the labelling notes
+(:data:`DERIVED_FROM_NOTES`); each rule's header line gives the positive clips that yields.
+
 Only the rule's first threshold is cross-validated; others stay at their defaults. A rule whose
 LOCO balanced accuracy does not beat never-flag (0.5) should be off by default (its ``enabled``
 threshold 0; ``--preset all`` switches it on): the last column says whether the default agrees.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +66,27 @@ def label_fields(rules: dict, labels: dict) -> dict[str, str]:
     """Rule id -> ``Rule.label_key`` for the loaded rules whose key appears in the labels' faults."""
     used = {k for lab in labels.values() for k in lab.get("faults", {})}
     return {rid: lr.rule.label_key for rid, lr in rules.items() if lr.rule.label_key in used}
+#: Fault fields the labels file lacks, derived from each clip's labelling notes: field -> the notes'
+#: wording that marks it. Only for deadlift-family clips; every other clip reads False, as the
+#: labelled faults do on non-deadlifts.
+DERIVED_FROM_NOTES: dict[str, re.Pattern[str]] = {
+    "squat_pattern": re.compile(r"squatting deadlift|squat position|hips (?:far )?too low", re.I),
+}
+
+
+def with_derived_faults(labels: dict) -> dict:
+    """``labels`` with each :data:`DERIVED_FROM_NOTES` field added where the file lacks it."""
+    out = {}
+    for stem, lab in labels.items():
+        faults = dict(lab.get("faults", {}))
+        for name, pattern in DERIVED_FROM_NOTES.items():
+            if name not in faults:
+                deadlift = "deadlift" in str(lab.get("lift", ""))
+                faults[name] = deadlift and bool(pattern.search(str(lab.get("notes", ""))))
+        out[stem] = {**lab, "faults": faults}
+    return out
+
+
 #: The threshold that switches a rule on (1) or off (0); ``--preset all`` switches every rule on.
 ENABLED = "enabled"
 SHOWN = ("sensitivity", "specificity", "f1", "balanced_accuracy")
@@ -69,9 +94,9 @@ SHOWN = ("sensitivity", "specificity", "f1", "balanced_accuracy")
 
 def analyse_clips(shared: Path, stems: list[str] | None) -> tuple[dict, dict]:
     """Labels and rules-off analyses (or an error string) by clip stem."""
-    labels = {
-        Path(k).stem: v for k, v in json.loads((shared / "videos" / "labels_dev.json").read_text()).items()
-    }
+    labels = with_derived_faults(
+        {Path(k).stem: v for k, v in json.loads((shared / "videos" / "labels_dev.json").read_text()).items()}
+    )
     out: dict = {}
     for stem in sorted(labels):
         if stems and stem not in stems:

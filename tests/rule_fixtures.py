@@ -28,6 +28,7 @@ CLEAN = {
     "min_elbow_angle_pull_deg": 172.0,
     "heel_rise_rel": 0.005,
     "rep_duration_s": 1.6,
+    "squat_index_setup_deg": -10.0,
     "back_flexion_rel": 0.01,
     "back_angle_deg": -3.0,
     "back_mask_confidence": 0.8,

@@ -1,4 +1,9 @@
-"""Angle curves over time: hip and knee angle, torso lean, elbow angle.
+"""Angle curves over time: hip and knee angle, torso lean, elbow angle, and the back's rounding.
+
+The back panel (``back_flexion_rel``, only where the segmentation pass measured it: set-up to
+knee pass of each rep in a side view) takes its title, unit and scale from the metric registry
+(:data:`~formcheck_core.metrics.METRIC_SPECS`, :data:`~formcheck_core.vocabulary.UNITS`) and its
+limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
@@ -15,6 +20,8 @@ from matplotlib.figure import Figure
 
 from ..analysis import Analysis
 from ..body import MOMENT_NAMES
+from ..metrics import METRIC_SPECS
+from ..vocabulary import UNITS, format_limit
 from .overlay import displayed_series, threshold_on_series
 
 #: Panels: (title, y label, [(series, legend label, colour)]).
@@ -24,6 +31,10 @@ PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
     ("Torso lean from vertical", "lean (°), 0 = upright", (("torso_lean_deg", "torso lean", "#2b8a3e"),)),
     ("Elbow angle", "angle (°), 180 = straight", (("elbow_angle_deg", "elbow", "#7048e8"),)),
 )  # fmt: skip
+
+#: The back metric drawn, per analysed sample, in its own panel.
+BACK_METRIC = "back_flexion_rel"
+BACK_COLOUR = "#c2255c"
 
 #: Key moment -> (short label, colour, line style).
 MOMENT_STYLE: dict[str, tuple[str, str, str]] = {
@@ -67,6 +78,46 @@ def threshold_lines(analysis: Analysis, rep: int | None = None) -> list[Threshol
     return list(lines.values())
 
 
+def back_points(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(time s, ``back_flexion_rel`` in its display unit) at the samples the back pass measured;
+    empty arrays without a back series. NaN where the outline could not be read."""
+    back, body = analysis.back, analysis.body
+    if back is None or body is None or len(back.sample) == 0:
+        return np.empty(0), np.empty(0)
+    t = np.asarray(body.time_s, float)[np.asarray(back.sample, int)]
+    return t, np.asarray(back.back_flexion_rel, float) * _back_scale()
+
+
+def _back_scale() -> float:
+    unit = UNITS.get(METRIC_SPECS[BACK_METRIC].unit)
+    return unit.scale if unit is not None else 1.0
+
+
+def back_limit_lines(analysis: Analysis, rep: int | None = None) -> list[ThresholdLine]:
+    """The limits of the findings on ``back_flexion_rel`` (in the panel's display unit), one per value."""
+    spec = METRIC_SPECS[BACK_METRIC]
+    lines: dict[float, ThresholdLine] = {}
+    for f in analysis.findings:
+        if f.metric != BACK_METRIC or f.threshold is None or not np.isfinite(f.threshold):
+            continue
+        if rep is not None and f.rep != rep:
+            continue
+        old = lines.get(f.threshold)
+        broken = f.is_fault or (old is not None and old.broken)
+        label = f"limit {format_limit(f.threshold, spec.unit)} ({f.rule_id.replace('_', ' ')})"
+        lines[f.threshold] = ThresholdLine(BACK_METRIC, f.threshold * _back_scale(), label, broken)
+    return list(lines.values())
+
+
+def _back_panel(analysis: Analysis) -> tuple | None:
+    if not np.isfinite(back_points(analysis)[1]).any():
+        return None
+    spec = METRIC_SPECS[BACK_METRIC]
+    unit = UNITS.get(spec.unit)
+    ylabel = unit.symbol if unit is not None else spec.unit
+    return (f"{spec.label} (body outline)", ylabel, ((BACK_METRIC, "back", BACK_COLOUR),))
+
+
 def _has_data(analysis: Analysis, series: str) -> bool:
     body = analysis.body
     series = displayed_series(analysis, series)
@@ -77,7 +128,8 @@ def _panels(analysis: Analysis, elbow: bool) -> list:
     panels = [p for p in PANELS if any(_has_data(analysis, s) for s, _, _ in p[2])]
     if not elbow:
         panels = [p for p in panels if p[2][0][0] != "elbow_angle_deg"]
-    return panels
+    back = _back_panel(analysis)
+    return panels + [back] if back is not None else panels
 
 
 def _base_figure(
@@ -101,6 +153,10 @@ def _base_figure(
     source = body.raw if raw else body.smoothed
     for ax, (title, ylabel, series_list) in zip(axes, panels):
         for series, label, colour in series_list:
+            if series == BACK_METRIC:  # measured at the back pass's samples only
+                bt, by = back_points(analysis)
+                ax.plot(bt, by, color=colour, lw=1.2, marker="o", ms=2.5, label=label, zorder=3)
+                continue
             shown = displayed_series(analysis, series, raw=raw)
             if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
                 ax.plot(t, body.raw[displayed_series(analysis, series, raw=True)], color=colour, lw=0.8,
@@ -128,7 +184,7 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
     assert body is not None
     t = np.asarray(body.time_s, dtype=float)
     reps = [r for r in analysis.reps if rep is None or r.number == rep]
-    lines = threshold_lines(analysis, rep)
+    lines = threshold_lines(analysis, rep) + back_limit_lines(analysis, rep)
     added: list = []
     for ax, (_title, _ylabel, series_list) in zip(axes, panels):
         for i, r in enumerate(reps):
