@@ -33,6 +33,7 @@ BUILTIN_IDS = {
     "bent_arms",
     "heel_lift",
     "rounded_back",
+    "squat_pattern",
 }
 
 
