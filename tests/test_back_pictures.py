@@ -54,7 +54,7 @@ def test_curves_draw_the_back_where_it_was_measured_with_its_limit(rounded):
     ax = _back_axes(fig)
     assert ax is [a for a in fig.axes if a.axison][-1]  # below the angle panels
     assert ax.get_ylabel() == UNITS[SPEC.unit].symbol
-    t, y = back_points(rounded)
+    t, _ = back_points(rounded)
     assert len(t) == len(rounded.back.sample) < rounded.body.time_s.size  # only the measured samples
     (trace,) = [ln for ln in ax.lines if len(ln.get_xdata()) == len(t)]
     assert np.array_equal(trace.get_xdata(), t) and np.allclose(
@@ -71,7 +71,7 @@ def test_curves_draw_the_back_where_it_was_measured_with_its_limit(rounded):
 
 
 def test_rep_figures_keep_the_back_panel(rounded):
-    (n, fig), = list(rep_curve_figures(rounded))
+    ((n, fig),) = list(rep_curve_figures(rounded))
     assert n == rounded.reps[0].number and _back_axes(fig) is not None
 
 
@@ -90,14 +90,17 @@ def test_explorer_reads_the_back_live(clean):
     back = clean.back
     ex = FrameExplorer(clean, prefetch=False)
     try:
-        measured = [int(s) for s, v in zip(back.sample, back.back_flexion_rel) if math.isfinite(v)]
+        measured = [int(s) for s, v in zip(back.sample, back.back_flexion_rel, strict=True) if math.isfinite(v)]
         s = measured[len(measured) // 2]
         ex.slider.value = s
         st = ex.state()
         v = float(back.back_flexion_rel[back.row(s)])
         assert st.back_flexion_rel == v and st.back_limit_rel == f.threshold
         shown = format_value(v, SPEC.unit, limit=f.threshold)
-        assert f"{SPEC.label.lower()}: <b>{shown} (limit {format_limit(f.threshold, SPEC.unit)})</b>" in ex.readout.value
+        assert (
+            f"{SPEC.label.lower()}: <b>{shown} (limit {format_limit(f.threshold, SPEC.unit)})</b>"
+            in ex.readout.value
+        )
         outside = next(i for i in range(ex.n_samples) if back.row(i) is None)
         ex.slider.value = outside
         assert math.isnan(ex.state().back_flexion_rel) and "not measured here" in ex.readout.value

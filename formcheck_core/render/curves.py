@@ -129,7 +129,7 @@ def _panels(analysis: Analysis, elbow: bool) -> list:
     if not elbow:
         panels = [p for p in panels if p[2][0][0] != "elbow_angle_deg"]
     back = _back_panel(analysis)
-    return panels + [back] if back is not None else panels
+    return [*panels, back] if back is not None else panels
 
 
 def _base_figure(

@@ -2,14 +2,16 @@
 
 One widget shows, for the sample under the slider: the frame with the pose drawn on it, the
 angle curves with a time cursor, and the values at that instant (frame, time, rep, key moment,
-joint angles, bar position, and the back's rounding at the samples the segmentation pass measured,
-with the rule's limit; its label and unit come from the metric registry). Rep and key-moment buttons jump, a toggle switches between the
-smoothed and the raw (unfiltered) series. Frames are decoded on demand through a bounded cache
+joint angles, bar position, back rounding: :mod:`.back_readout`). Rep and key-moment buttons
+jump, a toggle switches between the smoothed and the raw (unfiltered) series. Frames are decoded on demand through a bounded cache
 (:mod:`.frames`); the curves are drawn once and only the cursor is redrawn (:mod:`.pictures`).
 
 Widget callbacks can run on a kernel thread other than the main one and overlap (JupyterLab 4 +
 ipykernel 7), so every redraw happens under one lock and always draws the slider's *latest*
 value: fast dragging coalesces instead of queueing stale frames.
+
+Long because the state, the read-out and the locked redraw loop share one widget's slider,
+figures and frame cache; the back read-out's formatting lives in :mod:`.back_readout`.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ import numpy as np
 from ..analysis import Analysis
 from ..body import MOMENT_NAMES, Rep
 from ..errors import FormcheckError
-from ..metrics import METRIC_SPECS
-from ..render.curves import BACK_METRIC, MOMENT_STYLE, angle_curves_with_cursor
+from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK, format_limit, format_value
+from ..vocabulary import FAULT, OK
 from ._ipywidgets import widgets
+from .back_readout import back_cell, back_reading
 from .frames import FrameSource
 from .pictures import CursorFigure, jpeg_bytes
 
@@ -52,10 +54,8 @@ class ExplorerState:
     ``values`` maps a series name to its value at the sample in the current mode (NaN = missing;
     for front and oblique views the 3-D ``*_world_deg`` variant the rules read, as in the pictures);
     ``bar_drift_px`` is the horizontal bar (wrist) offset from the rep's lift-off position, signed
-    toward the lifter's facing direction (NaN outside a rep or when missing).
-    ``back_flexion_rel``: the back's rounding in torso lengths at this sample (NaN where the
-    segmentation pass did not measure it); ``back_limit_rel``: the rule's limit for this rep (NaN
-    without a finding on that metric).
+    toward the lifter's facing direction (NaN outside a rep or when missing). ``back_flexion_rel``,
+    ``back_limit_rel``: :func:`.back_readout.back_reading`.
     """
 
     sample: int
@@ -294,21 +294,12 @@ class FrameExplorer:
         if inside and src is not None and "bar_x_px" in src and "liftoff" in rep.moments:
             x0 = float(src["bar_x_px"][rep.moments["liftoff"].sample])
             drift = (float(src["bar_x_px"][s]) - x0) * body.facing_sign
-        back, limit = self._back_at(s, rep.number if inside else None)
+        back, limit = back_reading(self.analysis, s, rep.number if inside else None)
         return ExplorerState(
             sample=s, frame_index=int(self.frame_index[s]), time_s=float(self.time_s[s]), mode=mode,
             rep=rep.number if inside else None, moment=moment, values=values, bar_drift_px=drift,
             back_flexion_rel=back, back_limit_rel=limit,
         )  # fmt: skip
-
-    def _back_at(self, sample: int, rep: int | None) -> tuple[float, float]:
-        """(back rounding at ``sample``, the limit of ``rep``'s finding on it); NaN where unknown."""
-        back = self.analysis.back
-        row = back.row(sample) if back is not None else None
-        value = float(back.back_flexion_rel[row]) if row is not None else float("nan")
-        limits = [f.threshold for f in self.analysis.findings
-                  if f.metric == BACK_METRIC and f.rep == rep and f.threshold is not None]  # fmt: skip
-        return value, float(limits[0]) if limits else float("nan")
 
     # -- drawing -------------------------------------------------------------------------------
     def _figure(self, mode: str) -> CursorFigure:
@@ -346,15 +337,7 @@ class FrameExplorer:
             f"<td class='fc-v-bar_drift_px' data-value='{st.bar_drift_px:.3f}'>bar from lift-off: "
             f"<b>{_fmt(st.bar_drift_px, ' px', 0)}</b></td>"
         )
-        if self.analysis.back is not None and len(self.analysis.back.sample):
-            spec, value, limit = METRIC_SPECS[BACK_METRIC], st.back_flexion_rel, st.back_limit_rel
-            shown = format_value(value, spec.unit, limit=limit) if math.isfinite(value) else "not measured here"
-            if math.isfinite(value) and math.isfinite(limit):
-                shown += f" (limit {format_limit(limit, spec.unit)})"
-            cells += (
-                f"<td class='fc-v-{BACK_METRIC}' data-value='{value:.4f}' data-limit='{limit:.4f}' "
-                f"style='padding:0 0 0 12px'>{html.escape(spec.label.lower())}: <b>{html.escape(shown)}</b></td>"
-            )
+        cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
         return (
             f"<div class='fc-state' data-sample='{st.sample}' data-frame='{st.frame_index}' "
             f"data-time='{st.time_s:.4f}' data-mode='{st.mode}'>"
