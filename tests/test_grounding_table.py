@@ -569,6 +569,9 @@ def test_the_clips_show_what_the_table_assumes(clips):
     assert abs(v["t1_incomplete_lockout"] - 1.0) > 0.05 and a["view"]["confidence"] == 1.0
     assert abs(v["m1_knee_angle_lockout_deg"] - 180) < 0.5 and abs(v["m1_hip_angle_lockout_deg"] - 144) < 0.5
     d = [f for f in coaching_data(clips[D])["reps"][0]["findings"] if f["status"] == "fault"]
+    # (with every rule on, squat_pattern also fires here: the knees behind the plates read as a
+    # squat set-up, a documented false alarm of that off-by-default rule)
+    d = [f for f in d if f["rule_id"] != "squat_pattern"]
     assert [f["rule_id"] for f in d] == [HYPER] and d[0]["value"] > 0
     e = coaching_data(clips[E])["reps"][0]["findings"]
     assert any(f["rule_id"] == "bar_drift" and f["status"] == "fault" and " px" in f["rule_cue"] for f in e)
