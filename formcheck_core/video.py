@@ -351,23 +351,50 @@ class FrameReader:
         self._frames = _decoded(self._container, self._stream)
 
     def read(self, index: int) -> np.ndarray:
-        """Frame ``index`` (0-based, read order), upright BGR; :class:`VideoError` past the end."""
+        """Frame ``index`` (0-based, read order), upright BGR; :class:`VideoError` past the end.
+
+        A seek can land past the wanted frame (open-GOP streams: the demuxer picks a keyframe by
+        decode time, and the first frames out are the leading B-frames after it); then the seek
+        target moves back until the decoder starts at or before ``index``, down to the start.
+        """
         if index < 0 or (self._pts is not None and index >= len(self._pts)):
             raise VideoError(f"Frame {index} of {self.path} does not exist.")
-        if self._frames is None or not (0 <= self._next <= index <= self._next + self.READ_AHEAD):
-            self._restart(index)
+        target = index
+        while True:
+            if self._frames is None or not (0 <= self._next <= index <= self._next + self.READ_AHEAD):
+                self._restart(target)
+            frame = self._decode_up_to(index)
+            if frame is not None:
+                return _upright_bgr(frame)
+            if self._next <= index + 1 or target == 0:  # the decoder passed `index`: not decodable
+                break
+            target = 0 if target < self.READ_AHEAD else max(target - self.READ_AHEAD, 0)
+            self._frames = None
+        self._frames = None
+        raise VideoError(f"Frame {index} of {self.path} could not be decoded.")
+
+    def _decode_up_to(self, index: int) -> av.VideoFrame | None:
+        """Decode forward to frame ``index``; None when the stream ends or jumps past it.
+
+        After a seek ``self._next`` is -1 and the first frame's timestamp places the decoder;
+        when that first frame already lies past ``index``, ``self._next`` is left past it too.
+        """
         assert self._frames is not None
         for frame in self._frames:
             if self._next < 0:  # after a seek: place the decoder by timestamp
+                assert self._pts is not None
                 self._next = bisect.bisect_left(self._pts, frame.pts) if frame.pts is not None else index
+                if self._next > index:
+                    self._next += 1  # first frame out is past `index`: seek further back
+                    return None
             current = self._next
             self._next += 1
             if current == index:
-                return _upright_bgr(frame)
+                return frame
             if current > index:
                 break
-        self._frames = None
-        raise VideoError(f"Frame {index} of {self.path} could not be decoded.")
+        self._next = 0  # stream ended or skipped `index`: `_next <= index + 1` ends the retries
+        return None
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray:

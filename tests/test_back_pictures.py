@@ -16,8 +16,7 @@ from formcheck_core.vocabulary import UNITS, format_limit, format_value
 pytestmark = pytest.mark.slow
 
 ROUNDED = "gym1080_bad_02"  # side view, one rep, labelled rounded (see test_back_real)
-#: Side view, one rep, labelled clean; the explorer decodes its frames (random access into
-#: gym1080_bad_02 fails in FrameReader at frame 81: a seek issue of video.py, reported).
+#: Side view, one rep, labelled clean; the explorer decodes its frames.
 CLEAN = "posereader_good"
 SPEC = METRIC_SPECS[BACK_METRIC]
 SCALE = UNITS[SPEC.unit].scale
