@@ -24,7 +24,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
     g.add_argument("--llm-seed", type=int, metavar="N", help="sampling seed (default 0)")
     g.add_argument("--llm-timeout", type=float, metavar="SECONDS", help="give up and use rule cues after this (default 300)")
     g.add_argument("--llm-thinking", action="store_true", default=None,
-                   help="let Qwen3/3.5 think before answering (slower; thoughts are never shown)")
+                   help="let Qwen3/3.5 think (up to 512 tokens, no grammar) before the JSON answer "
+                        "(slower; thoughts are never shown)")
     g.add_argument("--llm-system-prompt", type=Path, metavar="FILE", help="replace the built-in coaching system prompt")
     g.add_argument("--llm-no-download", action="store_true", help="never download a model from Hugging Face")
 
