@@ -38,9 +38,16 @@ def kinds(item):
 
 
 def test_extract_numbers_units_and_roles():
-    found = extract_numbers("Torso 67.3° at lift-off, 9.5% drift, 21 px, 1.9 s, 3 inches. Aim for under 65 deg.")
+    found = extract_numbers(
+        "Torso 67.3° at lift-off, 9.5% drift, 21 px, 1.9 s, 3 inches. Aim for under 65 deg."
+    )
     assert [(c.value, c.decimals, c.unit) for c in found] == [
-        (67.3, 1, "deg"), (9.5, 1, "pct"), (21.0, 0, "px"), (1.9, 1, "s"), (3.0, 0, "in"), (65.0, 0, "deg"),
+        (67.3, 1, "deg"),
+        (9.5, 1, "pct"),
+        (21.0, 0, "px"),
+        (1.9, 1, "s"),
+        (3.0, 0, "in"),
+        (65.0, 0, "deg"),
     ]
     assert [c.is_target for c in found] == [False] * 5 + [True]
 
@@ -64,7 +71,10 @@ def test_rep_references_and_identifiers_are_not_measurements():
     ],
 )
 def test_matches_within_written_precision(written, decimals, unit, ref, ref_unit, ok):
-    assert matches(CitedNumber(written, decimals, unit, str(written)), ReferenceValue(ref, ref_unit, "metric")) is ok
+    assert (
+        matches(CitedNumber(written, decimals, unit, str(written)), ReferenceValue(ref, ref_unit, "metric"))
+        is ok
+    )
 
 
 # --- good cues pass ----------------------------------------------------------------------------
@@ -73,18 +83,36 @@ def test_matches_within_written_precision(written, decimals, unit, ref, ref_unit
 @pytest.mark.parametrize(
     "item",
     [
-        cue("Chest up: push the floor away", "Your torso was 67.3° from vertical at lift-off on rep 2, over the 65° limit."),
+        cue(
+            "Chest up: push the floor away",
+            "Your torso was 67.3° from vertical at lift-off on rep 2, over the 65° limit.",
+        ),
         cue("Chest up off the floor", "Lean of 67° at lift-off."),
         cue("Chest up", "You were 2.3° past the 65° limit at lift-off."),  # value - threshold
         cue("Keep your lean under 65° at lift-off", "Rep 2 reached 67.3°."),  # target = threshold
         cue("Match rep 1: aim for 58.7° at lift-off", "Rep 2 leaned 67.3°."),  # target from another rep
-        cue("Squeeze your glutes to finish", "Hips stopped at 158.6°, 6.4° short of the 165° lockout.",
-            metric="hip_angle_lockout_deg", rule_id="incomplete_lockout"),
-        cue("Great lockout on rep 1", "Hips reached 171.3°.", metric="hip_angle_lockout_deg", rep=1,
-            rule_id="incomplete_lockout"),  # praise of an ok finding
-        cue("Keep the bar over mid-foot", "The bar moved 9.5% of your body length on rep 2.",
-            metric="max_bar_drift_rel", rule_id=None),  # ratio as a percentage
-        cue("Stay tight off the floor", "Lean grew 8.6° from rep 1 to rep 2.", rep=None),  # change between reps
+        cue(
+            "Squeeze your glutes to finish",
+            "Hips stopped at 158.6°, 6.4° short of the 165° lockout.",
+            metric="hip_angle_lockout_deg",
+            rule_id="incomplete_lockout",
+        ),
+        cue(
+            "Great lockout on rep 1",
+            "Hips reached 171.3°.",
+            metric="hip_angle_lockout_deg",
+            rep=1,
+            rule_id="incomplete_lockout",
+        ),  # praise of an ok finding
+        cue(
+            "Keep the bar over mid-foot",
+            "The bar moved 9.5% of your body length on rep 2.",
+            metric="max_bar_drift_rel",
+            rule_id=None,
+        ),  # ratio as a percentage
+        cue(
+            "Stay tight off the floor", "Lean grew 8.6° from rep 1 to rep 2.", rep=None
+        ),  # change between reps
     ],
 )
 def test_grounded_cues_pass(item):
@@ -99,21 +127,51 @@ def test_grounded_cues_pass(item):
     [
         (cue("Chest up", "Your lean was 74° at lift-off."), "ungrounded_number"),
         (cue("Chest up", "Your lean was 67.8° at lift-off."), "ungrounded_number"),  # invented decimals
-        (cue("Keep the bar close", "It drifted 3 inches.", metric="max_bar_drift_rel", rule_id=None), "ungrounded_number"),
-        (cue("Keep the bar close", "It drifted 4 cm.", metric="max_bar_drift_rel", rule_id=None), "ungrounded_number"),
+        (
+            cue("Keep the bar close", "It drifted 3 inches.", metric="max_bar_drift_rel", rule_id=None),
+            "ungrounded_number",
+        ),
+        (
+            cue("Keep the bar close", "It drifted 4 cm.", metric="max_bar_drift_rel", rule_id=None),
+            "ungrounded_number",
+        ),
         (cue("Aim for 67.3° at lift-off", "You leaned 67.3°."), "restated_target"),
         (cue("Keep it under 67° next time", "Lean 67.3°."), "restated_target"),
         (cue("Chest up on rep 4", "Lean 67.3°."), "unknown_rep"),
         (cue("Chest up", "Lean 67.3°.", rep=3), "unknown_rep"),
         (cue("Chest up in all 3 reps", "Lean 67.3°."), "ungrounded_number"),
-        (cue("Keep the bar closer", "It drifted 0.095 body lengths.", metric="max_bar_drift_rel", rule_id="bar_drift"),
-         "contradicts_finding"),  # bar_drift was ok in every rep
-        (cue("Keep your heels down", "Heels rose 0.004 body lengths.", metric="heel_rise_rel", rule_id="heel_lift"),
-         "contradicts_finding"),  # heel_lift was not measurable
-        (cue("Great lockout", "Hips at 158.6°.", metric="hip_angle_lockout_deg", rule_id="incomplete_lockout"),
-         "contradicts_finding"),  # praises a fault
+        (
+            cue(
+                "Keep the bar closer",
+                "It drifted 0.095 body lengths.",
+                metric="max_bar_drift_rel",
+                rule_id="bar_drift",
+            ),
+            "contradicts_finding",
+        ),  # bar_drift was ok in every rep
+        (
+            cue(
+                "Keep your heels down",
+                "Heels rose 0.004 body lengths.",
+                metric="heel_rise_rel",
+                rule_id="heel_lift",
+            ),
+            "contradicts_finding",
+        ),  # heel_lift was not measurable
+        (
+            cue(
+                "Great lockout",
+                "Hips at 158.6°.",
+                metric="hip_angle_lockout_deg",
+                rule_id="incomplete_lockout",
+            ),
+            "contradicts_finding",
+        ),  # praises a fault
         (cue("Push the floor away", "Drive through the whole foot."), "no_number"),
-        (cue("Keep the bar close", "Drift 4 cm.", metric="max_bar_drift_cm", rule_id=None), "unmeasured_metric"),
+        (
+            cue("Keep the bar close", "Drift 4 cm.", metric="max_bar_drift_cm", rule_id=None),
+            "unmeasured_metric",
+        ),
     ],
 )
 def test_bad_cues_are_flagged(item, kind):
@@ -142,8 +200,13 @@ def answer(*items):
 
 def test_review_keeps_grounded_cues_and_fills_values_from_the_analysis():
     text = answer(
-        cue("Squeeze your glutes to finish", "Hips stopped at 158.6° on rep 2; lockout needs 165°.",
-            metric="hip_angle_lockout_deg", rule_id="incomplete_lockout", priority=1),
+        cue(
+            "Squeeze your glutes to finish",
+            "Hips stopped at 158.6° on rep 2; lockout needs 165°.",
+            metric="hip_angle_lockout_deg",
+            rule_id="incomplete_lockout",
+            priority=1,
+        ),
         cue("Chest up: push the floor away", "Torso 67.3° at lift-off, over the 65° limit.", priority=2),
         cue("Chest up more", "Your lean was 80° at lift-off.", priority=3),
     )
@@ -159,7 +222,9 @@ def test_review_keeps_grounded_cues_and_fills_values_from_the_analysis():
 
 
 def test_review_falls_back_when_every_cue_is_hallucinated():
-    text = answer(cue("Chest up", "Lean 81.2°."), cue("Bar closer", "Drift 12 inches.", metric="max_bar_drift_rel"))
+    text = answer(
+        cue("Chest up", "Lean 81.2°."), cue("Bar closer", "Drift 12 inches.", metric="max_bar_drift_rel")
+    )
     result = review_answer(text, FAULTY_SET)
     assert result.source == "rules" and "grounding check" in result.fallback_reason
     assert result.cues and all(c.source == "rules" for c in result.cues)
@@ -202,8 +267,12 @@ def test_review_salvages_complete_cues_from_a_cut_off_answer():
     good = cue("Chest up: push the floor away", "Torso 67.3° at lift-off, over the 65° limit.")
     text = answer(good)[:-2] + ', {"priority": 2, "cue": "Squeeze your glu'  # cut mid-way through cue 2
     result = review_answer(text, FAULTY_SET, LLMConfig(model="x", min_cues=1), finish_reason="length")
-    assert result.source == "llm" and [c.text for c in result.cues if c.source == "llm"] == ["Chest up: push the floor away"]
-    assert [c.rule_id for c in result.cues if c.source == "rules"] == ["incomplete_lockout"]  # a fault keeps a cue
+    assert result.source == "llm" and [c.text for c in result.cues if c.source == "llm"] == [
+        "Chest up: push the floor away"
+    ]
+    assert [c.rule_id for c in result.cues if c.source == "rules"] == [
+        "incomplete_lockout"
+    ]  # a fault keeps a cue
     assert any("cut off (it ran out of tokens)" in n for n in result.notes)
 
 
@@ -233,3 +302,24 @@ def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
     kept = _withdraw(review_answer(answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off.")), FAULTY_SET,
                                    LLMConfig(model="x", min_cues=1)), shown)  # fmt: skip
     assert kept.withdrawn == ()
+
+
+def test_every_output_states_where_each_cue_came_from():
+    """summary.txt, analysis.json and the report say rule / LLM (model, quantisation) / fallback."""
+    from formcheck_core.export import to_dict
+    from formcheck_core.summary import format_summary
+
+    text = answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off."))
+    result = review_answer(text, FAULTY_SET, LLMConfig(model="x", min_cues=1), source="llm", model_name="Qwen3.5 9B",
+                           quantization="Q4_K_M")  # fmt: skip
+    details = [c.source_detail for c in result.cues]
+    assert details[0] == "LLM Qwen3.5 9B (Q4_K_M)"
+    assert details[1].startswith("rule incomplete_lockout") and "added" in details[1]
+    summary = format_summary(FAULTY_SET, result.cues)
+    assert "[from: LLM Qwen3.5 9B (Q4_K_M)]" in summary and "[from: rule incomplete_lockout" in summary
+    data = json.loads(json.dumps(to_dict(FAULTY_SET, include_series=False, cues=result.cues,
+                                         coaching=result.report_lines())))  # fmt: skip
+    assert [c["source_detail"] for c in data["cues"]] == details
+    assert data["coaching"][0].startswith("Cues from the LLM Qwen3.5 9B (Q4_K_M)")
+    fallback = review_answer("not json", FAULTY_SET)
+    assert all("(fallback: the model's answer was not valid JSON" in c.source_detail for c in fallback.cues)
