@@ -324,11 +324,11 @@ def test_pose_model_checksums_fail_closed(models_copy):
     assert resolve_pose_model() == task
     with task.open("ab") as f:  # a changed file with no usable record: refused, with the fix
         f.write(b"\0")
-    with pytest.raises(ModelInvalidError, match="does not match .*formcheck models install --force"):
+    with pytest.raises(ModelInvalidError, match=r"does not match .*formcheck models install --force"):
         resolve_pose_model()
     other = models_copy / "pose_landmarker_heavy.task"  # no record and no known hash: refused
     shutil.copy2(task, other)
-    with pytest.raises(ModelInvalidError, match="cannot be verified.*is corrupt.*--force"):
+    with pytest.raises(ModelInvalidError, match=r"cannot be verified.*is corrupt.*--force"):
         resolve_pose_model("heavy")
 
 
@@ -472,17 +472,21 @@ def test_an_engine_is_never_closed_under_a_holder():
 # ------------------------------------------------------------------ the README's exit-code table
 
 
-def test_interrupt_exits_130(tmp_path, dev_clip, pose_model):
+@pytest.mark.parametrize("delay_s", [0.0, 0.5, 2.0])  # while MediaPipe loads, and while it runs
+def test_interrupt_exits_130(delay_s, tmp_path, dev_clip, pose_model):
     proc = subprocess.Popen([sys.executable, "-m", "formcheck_core", "analyze", str(dev_clip("kettlebell_correct_side")),
                              "--no-report", "--out", str(tmp_path / "o")], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "FORMCHECK_CACHE": str(tmp_path / "c")})  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "o").exists():
         time.sleep(0.2)  # --out is created up front, just before pose work starts
-    time.sleep(2.0)
+    time.sleep(delay_s)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, (proc.returncode, err[-2000:])
+    # 130, or killed by SIGINT itself (-2; a shell shows that as 130 too) when the signal lands in
+    # interpreter start-up or shut-down; never an internal error, a traceback or an abort
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err[-2000:])
+    assert "Traceback" not in err and "internal error" not in err and "Fatal Python" not in err, err[-2000:]
 
 
 def test_an_internal_bug_exits_70_with_one_line(tmp_path, dev_clip, monkeypatch, capsys):

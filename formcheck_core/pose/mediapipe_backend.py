@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -23,6 +25,21 @@ def quiet_native_log_env() -> None:
     """Ask the native runtimes for errors only (a user's own setting wins). Idempotent."""
     for name, value in NATIVE_LOG_ENV.items():
         os.environ.setdefault(name, value)
+
+
+@contextmanager
+def deferred_sigint() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while MediaPipe's native code initialises: interrupted there, its
+    import fails with an ImportError ("initialization failed") and the process aborts at exit.
+    The held signal arrives right after, as a clean KeyboardInterrupt. Main thread only."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager
@@ -66,7 +83,7 @@ class MediaPipePose:
         if running_mode not in RUNNING_MODES:
             raise ValueError(f"running_mode must be one of {RUNNING_MODES}, not {running_mode!r}")
         quiet_native_log_env()
-        with quiet_native_stderr():  # the first import of mediapipe logs too
+        with deferred_sigint(), quiet_native_stderr():  # the first import of mediapipe logs too
             from mediapipe.tasks.python import BaseOptions, vision
 
         self.running_mode = running_mode
@@ -77,7 +94,7 @@ class MediaPipePose:
             num_poses=num_poses,
             output_segmentation_masks=segmentation,
         )
-        with quiet_native_stderr():
+        with deferred_sigint(), quiet_native_stderr():  # graph threads start with SIGINT blocked
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
         self._last_ts_ms = -1
 
