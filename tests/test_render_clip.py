@@ -107,3 +107,25 @@ def test_keypoint_track_interpolates_between_samples(analysis):
 def test_real_cues_render(analysis, tmp_path):
     result = write_annotated_clip(analysis, tmp_path / "a.mp4", cues_for(analysis), max_side_px=480)
     assert result.path.is_file() and result.frames > 0 and result.width_px <= 480
+
+
+def test_frame_stride_caps_the_clip_near_30_fps():
+    from formcheck_core.render.clip import frame_stride
+
+    assert [frame_stride(f) for f in (24.0, 29.97, 30.0, 37.0)] == [1, 1, 1, 1]
+    assert [frame_stride(f) for f in (50.0, 59.94, 60.0, 120.0)] == [2, 2, 2, 4]
+    assert frame_stride(float("nan")) == 1
+
+
+def test_a_60_fps_clip_is_written_at_30_fps_with_its_timing(tmp_path):
+    a = handmade_analysis("kettlebell_rounded_side.mp4")  # 360x640 at 60 fps
+    assert a.video.fps == pytest.approx(60.0)
+    n_source = sum(1 for _ in iter_frames(a.video.path, None, info=a.video))
+    result = write_annotated_clip(a, tmp_path / "k.mp4", cues_for(a))
+    assert result.fps == pytest.approx(30.0)
+    assert result.frames == (n_source + 1) // 2
+    with av.open(str(result.path)) as container:
+        stream = container.streams.video[0]
+        assert float(stream.average_rate) == pytest.approx(30.0, rel=0.01)
+        duration_s = float(stream.duration * stream.time_base) if stream.duration else result.frames / 30.0
+    assert duration_s == pytest.approx(n_source / 60.0, abs=0.1)  # same length as the source

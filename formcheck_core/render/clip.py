@@ -4,9 +4,10 @@ Written as H.264 (libx264 through PyAV, preset ``superfast``), yuv420p, even dim
 atom first (``movflags=+faststart``), so it plays in browsers and in JupyterLab. Frames are
 streamed: the decoding thread draws each frame and hands it to an encoder thread (a short bounded
 queue), which converts it to I420 (OpenCV) and encodes it, so drawing and encoding run on two
-cores. The pose is sampled at the analysis rate (e.g. 10 fps); for frames between samples the
-keypoints are linearly interpolated for drawing only, and the read-outs show the nearest sample's
-values.
+cores. Sources faster than ~37 fps are written at about 30 fps (every other frame of a 60 fps
+clip, :func:`frame_stride`); timing is kept. The pose is sampled at the analysis rate (e.g. 10
+fps); for frames between samples the keypoints are linearly interpolated for drawing only, and
+the read-outs show the nearest sample's values.
 
 Layout: a top band (rep, key moment, time), the video cropped around the lifter, and a bottom
 band with the cue(s) that refer to the moment on screen (from ~0.3 s before to ~2.5 s after it).
@@ -146,6 +147,16 @@ class KeypointTrack:
 PRESET = "superfast"
 #: Frames queued between drawing and encoding.
 QUEUE_FRAMES = 8
+#: Highest frame rate of the annotated clip: a 60 fps source is written at 30 fps (every other
+#: frame), which halves drawing and encoding; the pose is sampled at ~10 fps anyway.
+MAX_FPS = 30.0
+
+
+def frame_stride(source_fps: float, max_fps: float = MAX_FPS) -> int:
+    """Keep every n-th source frame so the clip plays at most about ``max_fps`` (1 up to 1.25x it)."""
+    if not math.isfinite(source_fps) or source_fps <= max_fps * 1.25:
+        return 1
+    return max(1, round(source_fps / max_fps))
 
 
 def clip_view(analysis: Analysis, max_side_px: int = 1280, min_side_px: int = 480) -> ViewBox:
@@ -175,6 +186,7 @@ class ClipWriter:
         max_side_px: int = 1280,
         crf: int = 23,
         preset: str = PRESET,
+        max_fps: float = MAX_FPS,
     ) -> None:
         import av
 
@@ -189,7 +201,9 @@ class ClipWriter:
         self.top_h += self.top_h % 2
         self.bottom_h += self.bottom_h % 2
         self.width_px, self.height_px = w, h + self.top_h + self.bottom_h
-        self.fps = float(analysis.video.fps or 30.0)
+        self.source_fps = float(analysis.video.fps or 30.0)
+        self.stride = frame_stride(self.source_fps, max_fps)
+        self.fps = self.source_fps / self.stride  # of the written clip
         self.track = KeypointTrack(analysis)
         self.captions = cue_captions(analysis, cues)
         self._bottom_cache: dict[tuple[int, ...], np.ndarray] = {}
@@ -232,7 +246,7 @@ class ClipWriter:
         return None
 
     def _top_text(self, frame: Frame) -> tuple[str, bool]:
-        win = MOMENT_WINDOW_S * self.fps
+        win = MOMENT_WINDOW_S * self.source_fps
         moment = None
         for rep, name, fidx in self._moments:
             if abs(frame.index - fidx) <= win:
@@ -246,13 +260,15 @@ class ClipWriter:
         return " · ".join(parts), moment is not None
 
     def handle(self, frame: Frame) -> None:
-        """Annotate one source frame and queue it for encoding."""
+        """Annotate one source frame and queue it for encoding (every ``stride``-th frame only)."""
+        if frame.index % self.stride:
+            return
         t0 = time.perf_counter()
         img = self.view.apply(frame.bgr)
         kp = self.track.at(frame.index)
         sample = self.track.sample_near(frame.index)
         if kp is not None and sample >= 0:
-            before, after = FAULT_WINDOW_S[0] * self.fps, FAULT_WINDOW_S[1] * self.fps
+            before, after = FAULT_WINDOW_S[0] * self.source_fps, FAULT_WINDOW_S[1] * self.source_fps
             live = [f for fidx, f in self._faults if -before <= frame.index - fidx <= after]
             draw_pose(img, self.analysis, sample, findings=live, view=self.view, keypoints=kp, style=self.style,
                       copy=False)  # fmt: skip
