@@ -96,7 +96,7 @@ def stage_child(clip: Path, out_dir: Path) -> dict:
     (out_dir / REPORT_NAME).write_text(render_html(analysis, cues, outputs), encoding="utf-8")
     end = time.perf_counter()
     clip_frames = outputs.clip.frames if outputs.clip else 0
-    duration_s = clip_frames / analysis.video.fps if analysis.video.fps else float("nan")
+    duration_s = clip_frames / outputs.clip.fps if outputs.clip else float("nan")  # the clip may skip frames
     result.update(
         render_s=end - t,
         render_cpu_s=(_self_cpu_s() - c) + (_children_cpu_s() - cc),
@@ -105,6 +105,7 @@ def stage_child(clip: Path, out_dir: Path) -> dict:
         reps=len(analysis.reps),
         stills=len(outputs.stills),
         clip_frames=clip_frames,
+        clip_fps=outputs.clip.fps if outputs.clip else None,
         clip_size=f"{outputs.clip.width_px}x{outputs.clip.height_px}" if outputs.clip else None,
         source_size=f"{analysis.video.width_px}x{analysis.video.height_px}",
         fps=analysis.video.fps,
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_clip(name: str, entry: dict) -> None:
     st = entry["stages"]
-    print(f"\n== {name}: {st['source_size']} at {st['fps']:.4g} fps, {st['clip_frames']} frames, {st['reps']} reps "
+    print(f"\n== {name}: {st['source_size']} at {st['fps']:.4g} fps, {st['reps']} reps, clip {st['clip_frames']} frames "
+          f"at {st.get('clip_fps') or 0:.4g} fps "
           f"(load {entry['load']})")  # fmt: skip
     for label, runs in entry["cli"].items():
         ratios = [f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"])]

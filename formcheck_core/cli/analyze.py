@@ -95,16 +95,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _llm_may_run(config) -> bool:
-    """Whether the LLM step may load a model (a file is there, or it may be downloaded)."""
+    """Whether the LLM step may load a model: its file is there, or a model was named and may be
+    downloaded (the implicit recommended model is never downloaded unasked)."""
     from ..errors import FormcheckError
     from ..models.llm_model import resolve_llm_model
 
-    if config.download:
-        return True
     try:
         resolve_llm_model(config.model, download=False)
     except FormcheckError:
-        return False
+        return bool(config.download and config.model not in (None, ""))
     return True
 
 
