@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -83,7 +82,7 @@ def stage_child(clip: Path, out_dir: Path) -> dict:
     from formcheck_core.analysis import analyze
     from formcheck_core.coach import deterministic_cues
     from formcheck_core.render.outputs import render_all
-    from formcheck_core.report import REPORT_NAME, render_html
+    from formcheck_core.render.report import REPORT_NAME, render_html
 
     analyze(clip, progress=False)  # fills the cache if it was empty
     t, c = time.perf_counter(), _self_cpu_s()

@@ -47,7 +47,7 @@ __all__ = sorted(_PUBLIC)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis, analyze
-    from .body import BodySeries, Moment, Rep, ViewEstimate
+    from .biomech.body import BodySeries, Moment, Rep, ViewEstimate
     from .coach import deterministic_cues
     from .cues import Cue
     from .errors import FormcheckError

@@ -128,15 +128,14 @@ def analyze(
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
+    from .biomech.kinematics import compute_body_series
+    from .biomech.metrics import with_metrics
+    from .biomech.moments import segment_reps
+    from .biomech.quality import metric_visibility
+    from .biomech.view import estimate_view
     from .errors import PluginError
-    from .kinematics import compute_body_series
-    from .metrics import with_metrics
-    from .quality import metric_visibility
-    from .moments import segment_reps
     from .plugins import plugin_reps
     from .rules.engine import apply_rules, with_plugin_metrics
-    from .view import estimate_view
-
     from .validate import check_fps, check_height_cm, check_people
 
     fps, num_poses, height_cm = check_fps(fps), check_people(num_poses), check_height_cm(height_cm)
@@ -192,7 +191,7 @@ def analyze(
         )
     back_s = None
     if back and reps and view.view == "side":
-        from .back_series import rep_back_metrics
+        from .biomech.back_series import rep_back_metrics
         from .models.pose_model import resolve_pose_model
         from .pose.back_pass import back_series
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import Analysis
-from .metrics import METRICS
+from .biomech.metrics import METRICS
 
 SCHEMA_VERSION = 1
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from pluggy import HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
-    from .body import BodySeries, Rep, ViewEstimate
-    from .metric_spec import MetricSpec
+    from .biomech.body import BodySeries, Rep, ViewEstimate
+    from .biomech.metric_spec import MetricSpec
     from .rules.model import Rule
 
 hookspec = HookspecMarker("formcheck")
@@ -29,7 +29,7 @@ def register_rules(register: Callable[[Rule], None]) -> None:
 def register_metrics(register: Callable[[MetricSpec], None]) -> None:
     """Register extra per-rep metrics: call ``register(MetricSpec(...))`` once per metric.
 
-    The spec's ``measure(inp)`` reads one rep (:class:`~formcheck_core.metric_spec.RepInput`:
+    The spec's ``measure(inp)`` reads one rep (:class:`~formcheck_core.biomech.metric_spec.RepInput`:
     ``body``, ``rep``, ``view``, ``height_cm``) and returns a float, or ``(value, sample)`` to say
     where it was read; NaN = not measurable. The name carries the unit (``_deg``, ``_rel``,
     ``_px``, ``_cm``, ``_s``). :func:`formcheck_core.analysis.analyze` stores them in

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
+from .biomech.metric_spec import MetricSpec, legacy_metric
+from .biomech.metrics import METRIC_SPECS, METRICS
 from .errors import PluginError, RuleConfigError
 from .findings import RuleError
 from .hookspecs import hookimpl
@@ -39,12 +41,10 @@ from .isolation import (
     run_in_child,
 )
 from .isolation import call as isolated_call
-from .metric_spec import MetricSpec, legacy_metric
-from .metrics import METRIC_SPECS, METRICS
 from .rules.model import Rule
 
 if TYPE_CHECKING:
-    from .body import BodySeries, Rep, ViewEstimate
+    from .biomech.body import BodySeries, Rep, ViewEstimate
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -282,9 +282,9 @@ def plugin_reps(
 
     The hook runs isolated (:mod:`formcheck_core.isolation`: a child process with a time budget
     unless every implementation is formcheck's own); anything but a sequence of
-    :class:`~formcheck_core.body.Rep` numbered 1, 2, ... is a :class:`PluginError`.
+    :class:`~formcheck_core.biomech.body.Rep` numbered 1, 2, ... is a :class:`PluginError`.
     """
-    from .body import Rep
+    from .biomech.body import Rep
 
     manager = manager or get_plugin_manager()
     impls = manager.hook.detect_reps.get_hookimpls()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .back_series import BackSeries
-from .body import BodySeries, Rep, ViewEstimate
+from .biomech.back_series import BackSeries
+from .biomech.body import BodySeries, Rep, ViewEstimate
 from .findings import Finding, RuleError, Verdict
 from .pose.series import PoseSeries
 from .video import VideoInfo

@@ -16,8 +16,8 @@ guess or a false alarm. Kept for users who want it: ``--preset all`` or
 ``--threshold incomplete_lockout.enabled=1`` switches it on.
 """
 
+from formcheck_core.biomech.metrics import LOCKOUT_HIP_DEG
 from formcheck_core.hookspecs import hookimpl
-from formcheck_core.metrics import LOCKOUT_HIP_DEG
 from formcheck_core.rules import Rule
 
 SEED_MIN_HIP_ANGLE_DEG = 165.0

@@ -3,7 +3,7 @@
 Metric: ``back_flexion_rel`` -- from the person segmentation mask, how far the dorsal outline
 between the hips and the shoulders bows out of the back (the bow of a parabola fitted to it), in
 torso lengths, median over the samples from set-up to knee pass
-(:mod:`formcheck_core.back_profile`). A flat back reads 0-0.016, a visibly rounded one 0.05-0.07.
+(:mod:`formcheck_core.biomech.back_profile`). A flat back reads 0-0.016, a visibly rounded one 0.05-0.07.
 
 Threshold (dev clips, ``scripts/evaluate_rules.py``; chosen by leave-one-clip-out cross-validation
 with ties going to fewer false alarms): clean side-view pulls read 0.000-0.016 (bad lifts with

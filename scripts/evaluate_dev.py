@@ -11,7 +11,7 @@ every clip of ``labels_dev.json`` and compares with the hand labels:
   events of those pulls (target: >= 80 % each). A labelled pull without a matching detected one
   counts as a miss for each of its labelled events;
 * 95 % bootstrap intervals (clips resampled, 2000 draws), in-sample and leave-one-clip-out: the
-  fitted constants (:class:`formcheck_core.moments.MomentParams`) are re-fitted on all clips but
+  fitted constants (:class:`formcheck_core.biomech.moments.MomentParams`) are re-fitted on all clips but
   one over :data:`PARAM_GRID` and the held-out clip is scored with them (``--no-loco`` skips it).
 
 Predicted and labelled reps are matched in time order by their anchors (lockout, else lift-off),
@@ -22,10 +22,10 @@ and label notes so the reason can be read off.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace as dc_replace
 import json
 import sys
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import numpy as np
@@ -293,7 +293,7 @@ def summarise(results: list[ClipResult]) -> dict:
     }
 
 
-#: The grid the moment constants (:class:`formcheck_core.moments.MomentParams`) are fitted over.
+#: The grid the moment constants (:class:`formcheck_core.biomech.moments.MomentParams`) are fitted over.
 PARAM_GRID: dict[str, tuple[float, ...]] = {
     "liftoff_hip_frac": (0.05, 0.10, 0.15, 0.20),
     "liftoff_shoulder_frac": (0.10, 0.15, 0.20),
@@ -305,7 +305,7 @@ PARAM_GRID: dict[str, tuple[float, ...]] = {
 def _rescore(r: ClipResult, params, label: dict, refined: bool = False) -> ClipResult:
     from dataclasses import replace as dc_replace
 
-    from formcheck_core.moments import segment_reps
+    from formcheck_core.biomech.moments import segment_reps
 
     out = dc_replace(r, liftoff_err_s=[], lockout_err_s=[])
     if r.body is None:
@@ -328,7 +328,7 @@ def leave_one_clip_out(
     held-out clip with the fitted constants; returns the held-out results and the chosen constants."""
     import itertools
 
-    from formcheck_core.moments import MomentParams
+    from formcheck_core.biomech.moments import MomentParams
 
     fam = [r for r in _family(results) if r.body is not None]
     grid = [MomentParams(**dict(zip(PARAM_GRID, vals))) for vals in itertools.product(*PARAM_GRID.values())]
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         varied = {k for c in chosen for k, v in c.items() if k != "clip" and v != chosen[0][k]}
         print(f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}")
-        from formcheck_core.moments import MomentParams
+        from formcheck_core.biomech.moments import MomentParams
 
         refined = [_rescore(r, MomentParams(), labels[r.clip], True) for r in _family(results) if r.body is not None]
         s["refined"] = summarise(refined)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from formcheck_core.analysis import Analysis, load_or_extract_pose
-from formcheck_core.body import BodySeries, Moment, Rep, ViewEstimate
+from formcheck_core.biomech.body import BodySeries, Moment, Rep, ViewEstimate
 from formcheck_core.config import shared_dir
 from formcheck_core.cues import Cue
 from formcheck_core.findings import Finding, Verdict

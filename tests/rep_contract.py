@@ -1,8 +1,8 @@
-"""The rep/moment contract every segmentation must keep (see formcheck_core.moments.segment_reps)."""
+"""The rep/moment contract every segmentation must keep (see formcheck_core.biomech.moments.segment_reps)."""
 
 from __future__ import annotations
 
-from formcheck_core.body import MOMENT_NAMES, Rep
+from formcheck_core.biomech.body import MOMENT_NAMES, Rep
 
 
 def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from formcheck_core.analysis import Analysis
-from formcheck_core.body import BodySeries, Moment, Rep, ViewEstimate
+from formcheck_core.biomech.body import BodySeries, Moment, Rep, ViewEstimate
 from formcheck_core.pose.series import PoseSeries
 from formcheck_core.video import VideoInfo
 

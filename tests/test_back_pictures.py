@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from formcheck_core.metrics import METRIC_SPECS
+from formcheck_core.biomech.metrics import METRIC_SPECS
 from formcheck_core.render.curves import BACK_METRIC, angle_curves_figure, back_points, rep_curve_figures
 from formcheck_core.vocabulary import UNITS, format_limit, format_value
 

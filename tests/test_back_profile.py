@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from formcheck_core.back_profile import FRACTIONS, back_normal, back_profile
+from formcheck_core.biomech.back_profile import FRACTIONS, back_normal, back_profile
 
 H, W = 480, 640
 TORSO_PX = 200.0

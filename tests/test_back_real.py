@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from formcheck_core.analysis import analyze
-from formcheck_core.back_series import back_samples
+from formcheck_core.biomech.back_series import back_samples
 from formcheck_core.pose import back_pass
 
 pytestmark = pytest.mark.slow

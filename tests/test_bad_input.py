@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from clipmaker import add_display_rotation, source_frames, write_h264
+
 from formcheck_core.errors import VideoError
 from formcheck_core.video import probe_video, read_frame
 

@@ -12,11 +12,11 @@ import math
 import pytest
 
 from formcheck_core.analysis import analyze, load_or_extract_pose
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.metrics import METRICS
-from formcheck_core.moments import segment_reps
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.metrics import METRICS
+from formcheck_core.biomech.moments import segment_reps
+from formcheck_core.biomech.view import estimate_view
 from formcheck_core.video import probe_video
-from formcheck_core.view import estimate_view
 
 pytestmark = pytest.mark.slow
 

@@ -307,7 +307,7 @@ def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
 def test_every_output_states_where_each_cue_came_from():
     """summary.txt, analysis.json and the report say rule / LLM (model, quantisation) / fallback."""
     from formcheck_core.export import to_dict
-    from formcheck_core.summary import format_summary
+    from formcheck_core.render.summary import format_summary
 
     text = answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off."))
     result = review_answer(text, FAULTY_SET, LLMConfig(model="x", min_cues=1), source="llm", model_name="Qwen3.5 9B",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic_lifter import BODY_LENGTH, pose_from_angles, skeleton
 
-from formcheck_core.kinematics import (
+from formcheck_core.biomech.kinematics import (
     bar_point,
     body_length_px,
     compute_body_series,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from formcheck_core.analysis import Analysis
-from formcheck_core.body import BodySeries, Moment, Rep, ViewEstimate
+from formcheck_core.biomech.body import BodySeries, Moment, Rep, ViewEstimate
 from formcheck_core.findings import Finding
 from formcheck_core.llm.prompts import (
     COACH_SYSTEM_PROMPT,

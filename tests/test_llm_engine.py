@@ -218,8 +218,13 @@ def test_think_filter_handles_tags_split_across_pieces():
 def test_long_sets_get_a_shorter_prompt_that_fits(smol):
     from test_llm_data import REP1, REP2, make_analysis
 
-    from formcheck_core.llm.prompts import FLAG_DETAIL_LEVELS, answer_budget, fit_prompt, flagging_messages
-    from formcheck_core.llm.prompts import flag_vocabulary
+    from formcheck_core.llm.prompts import (
+        FLAG_DETAIL_LEVELS,
+        answer_budget,
+        fit_prompt,
+        flag_vocabulary,
+        flagging_messages,
+    )
 
     DEFAULT_FLAG_IDS = tuple(flag_vocabulary())
 

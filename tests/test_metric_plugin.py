@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from formcheck_core.analysis import analyze
+from formcheck_core.biomech.metric_spec import MetricSpec, RepInput
 from formcheck_core.export import to_dict
 from formcheck_core.llm.prompts import coaching_data, flagging_data, render_data_block, rounded
-from formcheck_core.metric_spec import MetricSpec, RepInput
 from formcheck_core.plugins import get_plugin_manager, metric_specs, temporary_rule
 from formcheck_core.render.overlay import emphasis_for, joints_for_metric
 from formcheck_core.render.stills import finding_line, plan_stills

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from synthetic_lifter import angles_from_progress, deadlift_pose, deadlift_progress, pose_from_angles
 
-from formcheck_core.body import MOMENT_NAMES
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.moments import hinge_angle_deg, segment_reps
+from formcheck_core.biomech.body import MOMENT_NAMES
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.moments import hinge_angle_deg, segment_reps
 from formcheck_core.pose.landmarks import LANDMARK
 
 #: The project's timing tolerance for lift-off and lockout.

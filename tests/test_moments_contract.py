@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from rep_contract import assert_rep_contract
-
 from conftest import DEV, SHARED
+from rep_contract import assert_rep_contract
 
 
 def _clips() -> list[str]:
@@ -22,7 +21,7 @@ def _clips() -> list[str]:
 def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
     from formcheck_core.analysis import analyze
     from formcheck_core.export import to_dict
-    from formcheck_core.summary import format_summary
+    from formcheck_core.render.summary import format_summary
 
     a = analyze(DEV / f"{stem}.mp4", rules=False, progress=False)
     if a.body is None:

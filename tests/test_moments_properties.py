@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from rep_contract import assert_rep_contract
 from synthetic_lifter import angles_from_progress, deadlift_pose, deadlift_progress, pose_from_angles
 
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.moments import segment_reps
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.moments import segment_reps
 
 SETTINGS = settings(max_examples=int(os.environ.get("FORMCHECK_HYPOTHESIS_EXAMPLES", "25")), derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

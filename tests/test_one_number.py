@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-
 #: Rules whose finding reports a metric with the opposite sign (known defect, see the xfail below).
 SIGN_FLIPPED = {"hyperextension_at_lockout"}
 
@@ -30,7 +29,7 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     from formcheck_core.coach import deterministic_cues
     from formcheck_core.export import to_dict
     from formcheck_core.render.stills import plan_stills
-    from formcheck_core.summary import format_summary, lockout_reached
+    from formcheck_core.render.summary import format_summary, lockout_reached
     from formcheck_core.vocabulary import MOMENT_LABEL
 
     a = analyze(dev_clip(stem), progress=False)

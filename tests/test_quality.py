@@ -6,11 +6,11 @@ from dataclasses import replace
 
 from synthetic_lifter import deadlift_pose
 
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.metrics import with_metrics
-from formcheck_core.moments import segment_reps
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.metrics import with_metrics
+from formcheck_core.biomech.moments import segment_reps
+from formcheck_core.biomech.quality import LOW_VISIBILITY, METRIC_JOINTS, low_confidence, metric_visibility
 from formcheck_core.pose.landmarks import LANDMARK
-from formcheck_core.quality import LOW_VISIBILITY, METRIC_JOINTS, low_confidence, metric_visibility
 
 
 def _rep(pose):

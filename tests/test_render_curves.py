@@ -124,7 +124,7 @@ def test_render_package_never_imports_pyplot():
     code = textwrap.dedent(
         """
         import sys
-        import formcheck_core.render, formcheck_core.report
+        import formcheck_core.render, formcheck_core.render.report
         from formcheck_core.render import curves, bar_path, clip, stills
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
         """

@@ -99,11 +99,11 @@ def test_annotated_frame_for_widgets(analysis):
 def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_value(dev_clip, tmp_path):
     """posereader_arm_bend: the smallest elbow angle is late in the pull, not at a key moment; its
     still is that frame, where the elbow arc reads the finding's value and shows the limit."""
+    from rule_fixtures import all_rules_on
+
     from formcheck_core.analysis import analyze
     from formcheck_core.render.overlay import emphasis_for, series_value
     from formcheck_core.render.stills import still_consumer
-
-    from rule_fixtures import all_rules_on
 
     a = analyze(
         dev_clip("posereader_arm_bend"), progress=False, thresholds=all_rules_on()

@@ -1,4 +1,4 @@
-"""Per-rep metrics (formcheck_core.metrics.rep_metrics) on synthetic lifters with known geometry."""
+"""Per-rep metrics (formcheck_core.biomech.metrics.rep_metrics) on synthetic lifters with known geometry."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 from synthetic_lifter import BODY_LENGTH, deadlift_pose, deadlift_progress, pose_from_angles, smoothstep
 
-from formcheck_core.body import ViewEstimate
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.metrics import BODY_LENGTH_PER_HEIGHT, METRICS, measure_rep, rep_metrics, with_metrics
-from formcheck_core.moments import SETUP_TOL_DEG, segment_reps
+from formcheck_core.biomech.body import ViewEstimate
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.metrics import (
+    BODY_LENGTH_PER_HEIGHT,
+    METRICS,
+    measure_rep,
+    rep_metrics,
+    with_metrics,
+)
+from formcheck_core.biomech.moments import SETUP_TOL_DEG, segment_reps
 from formcheck_core.pose.landmarks import LANDMARK
 
 SIDE = ViewEstimate(view="side", confidence=1.0, side="right", shoulder_ratio=0.05)
@@ -235,7 +241,7 @@ def test_nan_metrics_have_no_sample():
 def test_real_clip_values_are_found_at_their_samples(dev_clip, stem):
     """On real pose data (NaN gaps, jitter) every recorded sample reproduces its value."""
     from formcheck_core.analysis import analyze
-    from formcheck_core.back_series import BACK_METRICS
+    from formcheck_core.biomech.back_series import BACK_METRICS
     from formcheck_core.export import to_dict
 
     a = analyze(dev_clip(stem), rules=False, progress=False)

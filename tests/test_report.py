@@ -13,7 +13,7 @@ import pytest
 from render_support import cues_for, handmade_analysis, real_analysis
 
 from formcheck_core.cues import Cue
-from formcheck_core.report import write_report
+from formcheck_core.render.report import write_report
 
 CLIP = "posereader_good.mp4"
 
@@ -141,7 +141,7 @@ def test_report_from_the_real_pipeline(tmp_path):
 def test_a_long_set_embeds_what_matters_within_the_budget_and_links_the_rest(analysis, tmp_path, monkeypatch):
     """With a budget too small for everything: fault and cue stills come first, the page stays
     under budget, and every picture not embedded is linked (with its anchor) to its file."""
-    import formcheck_core.report as report_mod
+    import formcheck_core.render.report as report_mod
     from formcheck_core.render.outputs import render_all
 
     cues = cues_for(analysis)

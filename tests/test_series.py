@@ -1,11 +1,11 @@
-"""Gap filling and zero-phase low-pass filtering (formcheck_core.series) on synthetic signals."""
+"""Gap filling and zero-phase low-pass filtering (formcheck_core.biomech.series) on synthetic signals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from formcheck_core.series import (
+from formcheck_core.biomech.series import (
     DEFAULT_CUTOFF_HZ,
     MIN_FILTER_SAMPLES,
     fill_gaps,

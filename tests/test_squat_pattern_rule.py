@@ -13,10 +13,10 @@ import pytest
 from rule_fixtures import make_analysis, make_rep
 from synthetic_lifter import angles_from_progress, deadlift_progress, pose_from_angles
 
-from formcheck_core.body import ViewEstimate
-from formcheck_core.kinematics import compute_body_series
-from formcheck_core.metrics import with_metrics
-from formcheck_core.moments import segment_reps
+from formcheck_core.biomech.body import ViewEstimate
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.metrics import with_metrics
+from formcheck_core.biomech.moments import segment_reps
 from formcheck_core.plugins import collect_rules, new_plugin_manager
 from formcheck_core.rules import apply_rules
 from formcheck_core.rules.thresholds import threshold_settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from synthetic_lifter import deadlift_pose
 
+from formcheck_core.biomech.view import body_yaw_deg, classify_view, estimate_view
 from formcheck_core.pose.landmarks import LANDMARK
-from formcheck_core.view import body_yaw_deg, classify_view, estimate_view
 
 
 def test_side_view_and_near_side():

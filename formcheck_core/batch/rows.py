@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..body import MOMENT_NAMES
-from ..metrics import METRICS
+from ..biomech.body import MOMENT_NAMES
+from ..biomech.metrics import METRICS
 from ..vocabulary import FAULT, NOT_MEASURABLE
 from .options import ClipOptions
 
@@ -268,7 +268,7 @@ def analyze_clip_rows(
         return _finished(rows, start, cpu0)
     if report_dir is not None:
         try:
-            from ..report import write_report
+            from ..render.report import write_report
 
             write_report(analysis, cues, report_dir, clip=False)
         except Exception as exc:

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out or default_out_dir(args.video))
     analysis = analyze(args.video, **options, progress=not args.quiet)
     from ..export import to_json
-    from ..summary import format_summary
+    from ..render.summary import format_summary
 
     if args.json:
         print(to_json(analysis))
@@ -113,13 +113,13 @@ def write_outputs(analysis, cues, notes: list[str], out: Path, args: argparse.Na
     previous formcheck outputs atomically. Returns where the report is, for the user."""
     from ..export import write_json
     from ..outdir import staged_output
-    from ..summary import format_summary
+    from ..render.summary import format_summary
 
     with staged_output(out) as stage:
         write_json(analysis, stage / "analysis.json", cues=cues, coaching=notes)  # with the cues' sources
         (stage / "summary.txt").write_text(format_summary(analysis, cues) + "\n" + "\n".join(notes) + "\n")
         if not args.no_report:
-            from ..report import REPORT_NAME, write_report
+            from ..render.report import REPORT_NAME, write_report
 
             if not (args.quiet or args.json or quiet):
                 print("\nrendering the report (stills, curves, bar path" + (", annotated clip" if clip else "") + ")...",

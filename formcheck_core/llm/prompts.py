@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pluggy
 
-from ..metric_spec import MetricSpec
+from ..biomech.metric_spec import MetricSpec
 from ..plugins import collect_rules, metric_specs
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, data_decimals, unit_of
 

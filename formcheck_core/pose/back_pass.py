@@ -2,8 +2,8 @@
 
 Person masks cost about 30-40 % more pose time per frame, so the main pose pass runs without
 them. Once the reps and key moments are known, this pass decodes only the samples
-:func:`~formcheck_core.back_series.back_samples` picks (set-up to knee pass of each rep) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
-model), runs the Pose Landmarker with masks (VIDEO mode, in time order) and reads :func:`~formcheck_core.back_profile.back_profile` from each
+:func:`~formcheck_core.biomech.back_series.back_samples` picks (set-up to knee pass of each rep) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
+model), runs the Pose Landmarker with masks (VIDEO mode, in time order) and reads :func:`~formcheck_core.biomech.back_profile.back_profile` from each
 mask, with the shoulder, hip and knee of the same call (midpoint of left and right). Only the
 numbers and the outline points are kept, in the cache (``back/<key>.npz``, one row per source
 frame, merged as more frames are measured); masks are never stored.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..back_profile import FRACTIONS, back_profile
-from ..back_series import BackSeries, back_samples
-from ..body import BodySeries, Rep
+from ..biomech.back_profile import FRACTIONS, back_profile
+from ..biomech.back_series import BackSeries, back_samples
+from ..biomech.body import BodySeries, Rep
 from ..video import Frame, FrameReader, VideoInfo
 from .extract import choose_person, prefetch
 from .landmarks import LANDMARK

@@ -8,7 +8,7 @@ for each one it takes the interpolated position the 10 fps pass already estimate
 estimate), runs the pose landmarker on them and re-times the event on the measured trajectory:
 
 * lift-off / lockout: the first frame in [s0 .. s0 + 1] where the hinge angle (the one
-  :func:`~formcheck_core.moments.hinge_angle_deg` picked: image in a side view, 3D otherwise)
+  :func:`~formcheck_core.biomech.moments.hinge_angle_deg` picked: image in a side view, 3D otherwise)
   reaches the value the 10 fps pass gives the event (raw keypoints, offset-corrected by the
   raw-minus-smoothed difference at s0 and s0 + 1);
 * knee pass: the first frame in (s - 1 .. s] with the bar (near-side wrist) above the knee.
@@ -42,8 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..body import BodySeries, Moment, Rep
-from ..kinematics import MIN_VISIBILITY, joint_angle_deg
+from ..biomech.body import BodySeries, Moment, Rep
+from ..biomech.kinematics import MIN_VISIBILITY, joint_angle_deg
 from ..video import Frame, FrameReader, VideoInfo
 from .backend import PoseResult
 from .feed import choose_person, prefetch
@@ -149,8 +149,8 @@ def refine_moments(
     on_frame: OnFrame | None = None,
 ) -> tuple[Rep, ...]:
     """``reps`` with ``moments`` placed on source frames (see the module docstring)."""
+    from ..biomech.moments import hinge_angle_deg, ordered_refinements
     from ..cache import load_table, save_table
-    from ..moments import hinge_angle_deg, ordered_refinements
 
     h_s = hinge_angle_deg(body)
     use_world = h_s is body.smoothed.get("hip_angle_world_deg")

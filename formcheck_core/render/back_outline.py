@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..back_series import BACK_METRICS
+from ..biomech.back_series import BACK_METRICS
 from ..findings import Finding
 from ..result import Analysis
 from ..vocabulary import FAULT, OK

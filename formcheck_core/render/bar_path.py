@@ -17,12 +17,12 @@ import cv2
 import numpy as np
 
 from ..analysis import Analysis
-from ..body import Rep
+from ..biomech.body import Rep
 from ..vocabulary import MOMENT_LABEL, format_value
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
-from .layout import ViewBox
 from .images import write_png
+from .layout import ViewBox
 from .overlay import is_bar_metric
 from .stills import STILL_WIDTH_PX, rep_view_box
 from .style import Style, TextItem

@@ -2,7 +2,7 @@
 
 The back panel (``back_flexion_rel``, only where the segmentation pass measured it: set-up to
 knee pass of each rep in a side view) takes its title, unit and scale from the metric registry
-(:data:`~formcheck_core.metrics.METRIC_SPECS`, :data:`~formcheck_core.vocabulary.UNITS`) and its
+(:data:`~formcheck_core.biomech.metrics.METRIC_SPECS`, :data:`~formcheck_core.vocabulary.UNITS`) and its
 limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis import Analysis
-from ..body import MOMENT_NAMES
-from ..metrics import METRIC_SPECS
+from ..biomech.body import MOMENT_NAMES
+from ..biomech.metrics import METRIC_SPECS
 from ..vocabulary import UNITS, format_limit
 from .overlay import displayed_series, threshold_on_series
 

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from ..analysis import Analysis
+from ..biomech.metrics import angle_source
 from ..findings import Finding
-from ..metrics import angle_source
 from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
 from ..vocabulary import FAULT, OK, format_limit, format_value
@@ -302,7 +302,7 @@ def format_angle(label: str, value_deg: float, threshold: float | None = None) -
 
 def displayed_series(analysis: Analysis, series: str, *, raw: bool = False) -> str:
     """The series actually shown for an angle: its 3-D ``*_world_deg`` variant when the metrics
-    read that one (front / oblique view, see :func:`formcheck_core.metrics.angle_source`) and it
+    read that one (front / oblique view, see :func:`formcheck_core.biomech.metrics.angle_source`) and it
     exists, else ``series`` itself. Keeps pictures consistent with the numbers the rules judged."""
     body = analysis.body
     if body is None or not series.endswith("_deg") or angle_source(analysis.view) != "world":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import Analysis
-from ..body import Rep
+from ..biomech.body import Rep
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,

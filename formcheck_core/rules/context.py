@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..body import BodySeries, Moment, Rep, ViewEstimate
+from ..biomech.body import BodySeries, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,

@@ -16,12 +16,12 @@ from typing import Any
 
 import pluggy
 
-from ..body import BodySeries, Rep, ViewEstimate
+from ..biomech.body import BodySeries, Rep, ViewEstimate
+from ..biomech.metric_spec import RepInput
 from ..errors import PluginError
 from ..findings import Finding, RuleError
 from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s  # noqa: F401 - re-exported by rules
 from ..isolation import call as isolated_call
-from ..metric_spec import RepInput
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
 from ..result import Analysis
 from ..vocabulary import FAULT, SEVERITIES, STATUSES

@@ -10,7 +10,7 @@ from ..findings import Finding, Verdict
 from ..vocabulary import CLEAN, FAULT, NEEDS_WORK, OK, SEVERITIES, UNCLEAR, Severity, VerdictLabel
 
 if TYPE_CHECKING:
-    from ..body import Rep
+    from ..biomech.body import Rep
 
 #: Severity at or above which a fault makes a rep "needs work".
 NEEDS_WORK_FROM: Severity = "moderate"

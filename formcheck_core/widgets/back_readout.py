@@ -11,7 +11,7 @@ import html
 import math
 
 from ..analysis import Analysis
-from ..metrics import METRIC_SPECS
+from ..biomech.metrics import METRIC_SPECS
 from ..render.curves import BACK_METRIC
 from ..vocabulary import format_limit, format_value
 

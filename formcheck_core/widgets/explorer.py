@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import Analysis
-from ..body import MOMENT_NAMES, Rep
+from ..biomech.body import MOMENT_NAMES, Rep
 from ..errors import FormcheckError
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .analysis import Analysis
-from .cues import Cue
-from .quality import low_confidence
-from .vocabulary import FAULT, OK
+from ..analysis import Analysis
+from ..biomech.quality import low_confidence
+from ..cues import Cue
+from ..vocabulary import FAULT, OK
 
 #: Metrics shown per rep in the summary, with a short label and unit.
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (

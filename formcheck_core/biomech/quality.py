@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pose.landmarks import LANDMARK
+from ..pose.series import PoseSeries
 from .body import Rep
-from .pose.landmarks import LANDMARK
-from .pose.series import PoseSeries
 
 _HIP = ("shoulder", "hip", "knee")
 _KNEE = ("hip", "knee", "ankle")

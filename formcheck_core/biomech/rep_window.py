@@ -1,6 +1,6 @@
 """What the built-in metrics share for one rep: the view's angle series, the pull's samples, extremes.
 
-:func:`pull` reads them once per rep (memoised on the :class:`~formcheck_core.metric_spec.RepInput`).
+:func:`pull` reads them once per rep (memoised on the :class:`~formcheck_core.biomech.metric_spec.RepInput`).
 Angles come from the image series in a side view (or when the view is unknown) and from the 3D
 world-landmark series in a front or oblique view. The pull runs from lift-off to lockout (to the
 rep's last sample when the clip ends first; from the rep's first sample when it starts mid-pull).

@@ -16,7 +16,7 @@ import numpy as np
 
 from .body import Rep
 
-#: Per-rep back metrics (name -> description); :data:`formcheck_core.metrics.METRICS` includes them.
+#: Per-rep back metrics (name -> description); :data:`formcheck_core.biomech.metrics.METRICS` includes them.
 BACK_METRICS: dict[str, str] = {
     "back_flexion_rel": "Rounding of the back from set-up to knee pass: the median over those samples of "
     "the largest bulge of the dorsal outline (person segmentation mask) from its chord, torso lengths "

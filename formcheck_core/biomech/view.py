@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pose.landmarks import LANDMARK
+from ..pose.series import PoseSeries
+from ..vocabulary import ViewName
 from .body import ViewEstimate
 from .kinematics import MIN_VISIBILITY, visible_side
-from .pose.landmarks import LANDMARK
-from .pose.series import PoseSeries
-from .vocabulary import ViewName
 
 #: Body yaw (deg) at or above which the view is "side", at or below which it is "front".
 SIDE_MIN_YAW_DEG = 62.0

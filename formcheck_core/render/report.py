@@ -21,13 +21,22 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .analysis import Analysis
-from .cues import Cue
-from .findings import Finding
-from .render.outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
-from .render.stills import Still
-from .vocabulary import CLEAN, FAULT, MOMENT_LABEL, NEEDS_WORK, NOT_MEASURABLE, OK, format_limit, format_value
+from .. import __version__
+from ..analysis import Analysis
+from ..cues import Cue
+from ..findings import Finding
+from ..vocabulary import (
+    CLEAN,
+    FAULT,
+    MOMENT_LABEL,
+    NEEDS_WORK,
+    NOT_MEASURABLE,
+    OK,
+    format_limit,
+    format_value,
+)
+from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
+from .stills import Still
 
 REPORT_NAME = "index.html"
 #: Bytes of embedded pictures (base64 adds a third) a page may hold before the rest become links;

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from ..vocabulary import UNITS, data_decimals, metric_label, unit_of
 from .body import BodySeries, Rep, ViewEstimate
-from .vocabulary import UNITS, data_decimals, metric_label, unit_of
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 T = TypeVar("T")

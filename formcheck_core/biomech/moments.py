@@ -9,7 +9,7 @@ the knees are not squat-deep), the shoulders rise at least :data:`MIN_SHOULDER_R
 lengths (rejects pose glitches), and the bar is not raised above mid-torso within
 :data:`AFTER_LOCKOUT_S` of the top (a clean or a press).
 
-Key moments (sample indices into the :class:`~formcheck_core.body.BodySeries`). The seed
+Key moments (sample indices into the :class:`~formcheck_core.biomech.body.BodySeries`). The seed
 definitions (lift-off = deepest hip flexion, lockout = maximum hip extension) were refined on the
 labelled dev clips: lifters often sit at the bottom for seconds with the hips at their deepest,
 and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off.
@@ -414,7 +414,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
     or covered less than :data:`STANDING_SHARE` of the way from its bottom to the set's standing
     level (the highest top of the clip's pulls), e.g. a pull aborted and lowered. Complete reps
     are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
-    ``metrics`` are left empty (see :func:`formcheck_core.metrics.rep_metrics`).
+    ``metrics`` are left empty (see :func:`formcheck_core.biomech.metrics.rep_metrics`).
     """
     p = params or MomentParams()
     h_raw = hinge_angle_deg(body)

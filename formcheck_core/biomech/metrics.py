@@ -1,7 +1,7 @@
 """Per-rep metrics: the numbers rules, the coach and the LLM read. Units are in the names.
 
 Each built-in metric is one small function registered as a
-:class:`~formcheck_core.metric_spec.MetricSpec` in :data:`BUILTIN_METRICS` (its description, LLM
+:class:`~formcheck_core.biomech.metric_spec.MetricSpec` in :data:`BUILTIN_METRICS` (its description, LLM
 glossary text, the series and joints a still highlights for it). :data:`METRICS` (name ->
 description) derives from it. :func:`measure_rep` reads every metric of one rep, and at which
 sample each value was read (an extreme over the pull happens at its own frame, not at a key
@@ -334,7 +334,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
 
 
 def _by_back_pass(inp: RepInput) -> Reading:
-    """NaN: the segmentation pass fills these (:func:`formcheck_core.back_series.rep_back_metrics`)."""
+    """NaN: the segmentation pass fills these (:func:`formcheck_core.biomech.back_series.rep_back_metrics`)."""
     return _NAN
 
 

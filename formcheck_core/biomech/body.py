@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .vocabulary import MOMENT_NAMES, ViewName
+from ..vocabulary import MOMENT_NAMES, ViewName
 
 __all__ = ["MOMENT_NAMES", "BodySeries", "Moment", "Rep", "ViewEstimate"]
 
@@ -88,12 +88,12 @@ class Moment:
 class Rep:
     """One repetition: 1-based ``number``, sample range [start, end], key moments and metrics.
 
-    ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.metrics.METRICS`)
+    ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.biomech.metrics.METRICS`)
     to a float (NaN = not measurable). ``complete`` is False for a *partial pull*: one the clip cuts
     off, or that never reached lockout (aborted); ``partial_reason`` then says which, in words
     ("" for a complete rep). Only complete reps are counted as reps.
 
-    Contract (see :mod:`formcheck_core.moments`): every moment lies in [``start_sample``,
+    Contract (see :mod:`formcheck_core.biomech.moments`): every moment lies in [``start_sample``,
     ``end_sample``]; moments present are strictly ordered setup < liftoff < knee_pass < lockout (no
     two names on one sample); a moment that could not be placed is absent and
     ``missing_moments`` maps its name to the reason. ``metric_samples`` maps a metric name to the sample index (into the body series) at which its
@@ -111,5 +111,5 @@ class Rep:
     partial_reason: str = ""
     missing_moments: Mapping[str, str] = field(default_factory=dict)
     #: Per measured metric: the smallest pose-model visibility (0-1) of the joints it was computed
-    #: from, at its sample (see :mod:`formcheck_core.quality`; below 0.5 = low confidence).
+    #: from, at its sample (see :mod:`formcheck_core.biomech.quality`; below 0.5 = low confidence).
     metric_visibility: Mapping[str, float] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """Joint angles, torso lean, bar path and body length from a pose series.
 
 Pure functions over numpy arrays (NaN in -> NaN out) plus :func:`compute_body_series`, which
-turns a :class:`~formcheck_core.pose.series.PoseSeries` into a :class:`~formcheck_core.body.BodySeries`.
+turns a :class:`~formcheck_core.pose.series.PoseSeries` into a :class:`~formcheck_core.biomech.body.BodySeries`.
 Image coordinates are pixels of the upright frame, x right and y down; angles are in degrees.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pose.landmarks import LANDMARK, side_landmark
+from ..pose.series import PoseSeries
 from .body import BodySeries
-from .pose.landmarks import LANDMARK, side_landmark
-from .pose.series import PoseSeries
 from .series import DEFAULT_CUTOFF_HZ, DEFAULT_MAX_GAP_S, filter_note, sample_rate_hz, smooth
 
 #: Landmarks whose visibility is below this count as missing.
@@ -185,7 +185,7 @@ def compute_body_series(
 
     ``side``: "left"/"right" body side facing the camera (None = by visibility). Landmarks with
     visibility below ``min_visibility`` are missing; gaps up to ``max_gap_s`` are interpolated and
-    the keypoints low-passed at ``cutoff_hz`` (see :mod:`formcheck_core.series`) before angles are
+    the keypoints low-passed at ``cutoff_hz`` (see :mod:`formcheck_core.biomech.series`) before angles are
     taken. ``raw`` holds the same series from the masked but unfilled, unsmoothed keypoints.
     Besides the names the :class:`BodySeries` docstring lists: ``knee_y_px``, ``ankle_y_px`` and
     the view-independent ``hip_angle_world_deg``, ``knee_angle_world_deg`` (near side) and
