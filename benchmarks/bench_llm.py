@@ -190,7 +190,7 @@ def main() -> None:
             "| first token s | first cue object s | first checked cue s | total s | peak RSS MB |")  # fmt: skip
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
-    for model, by_mode in results.items():
+    for by_mode in results.values():
         info = by_mode["formcheck"][0]
         name = f"{info['model']} ({info['size_mb']:.0f} MB)"
         for mode, rows in by_mode.items():

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             frames[0] = 0
             t0 = time.perf_counter()
             refine_moments(info, a.body, pulls, model, model_id=mid, video_sha256=sha, cache=False,
-                           on_frame=lambda *_: frames.__setitem__(0, frames[0] + 1))  # fmt: skip
+                           on_frame=lambda *_, n=frames: n.__setitem__(0, n[0] + 1))  # fmt: skip
             ref_t.append(time.perf_counter() - t0)
         p, r = statistics.median(pose_t), statistics.median(ref_t)
         total_pose += p

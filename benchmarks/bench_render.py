@@ -228,8 +228,8 @@ def _print_clip(name: str, entry: dict) -> None:
           f"at {st.get('clip_fps') or 0:.4g} fps "
           f"(load {entry['load']})")  # fmt: skip
     for label, runs in entry["cli"].items():
-        ratios = [f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"])]
-        cpu_ratios = [f["cpu_s"] / n["cpu_s"] for f, n in zip(runs["full"], runs["no_report"])]
+        ratios = [f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"], strict=False)]
+        cpu_ratios = [f["cpu_s"] / n["cpu_s"] for f, n in zip(runs["full"], runs["no_report"], strict=False)]
         med = {m: (statistics.median(r["wall_s"] for r in rs), statistics.median(r["cpu_s"] for r in rs))
                for m, rs in runs.items()}  # fmt: skip
         print(f"  CLI [{label}], cold pose cache, median of {len(ratios)}: --no-report {med['no_report'][0]:.1f} s "

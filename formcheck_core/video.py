@@ -292,7 +292,7 @@ def iter_planned_frames(
     when decoding stopped early (truncated file: stops quietly, like :func:`iter_frames`).
     Raises :class:`PlanMismatchError` when a decoded timestamp is not the planned one.
     """
-    keep = {i: t for i, t in zip(plan.kept_index, plan.kept_time_s) if start <= i < stop}
+    keep = {i: t for i, t in zip(plan.kept_index, plan.kept_time_s, strict=False) if start <= i < stop}
     container, stream = _open(Path(path))
     with container:
         if start > 0:

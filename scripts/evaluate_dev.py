@@ -112,7 +112,7 @@ def diagnose(a, label: dict) -> tuple[str, ...]:
         idx = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee", "ankle", "wrist")]
         vis = np.nan_to_num(pose.visibility[:, idx][pose.detected], nan=0.0)
         low = (
-            {LANDMARK_NAMES[i]: float(v) for i, v in zip(idx, vis.mean(axis=0)) if v < 0.6}
+            {LANDMARK_NAMES[i]: float(v) for i, v in zip(idx, vis.mean(axis=0), strict=False) if v < 0.6}
             if vis.size
             else {}
         )
@@ -144,7 +144,7 @@ def evaluate_clip(path: Path, label: dict, refine: bool = False) -> ClipResult:
     )
     try:
         a = analyze(path, rules=False, progress=False, refine=refine)
-    except Exception as exc:  # noqa: BLE001 - report and carry on: one bad clip must not hide the others
+    except Exception as exc:
         res.error = f"{type(exc).__name__}: {exc}"
         res.liftoff_err_s = [None for r in label["reps"] if r["liftoff_frame"] is not None]
         res.lockout_err_s = [None for r in label["reps"] if r["lockout_frame"] is not None]
@@ -331,7 +331,7 @@ def leave_one_clip_out(
     from formcheck_core.biomech.moments import MomentParams
 
     fam = [r for r in _family(results) if r.body is not None]
-    grid = [MomentParams(**dict(zip(PARAM_GRID, vals))) for vals in itertools.product(*PARAM_GRID.values())]
+    grid = [MomentParams(**dict(zip(PARAM_GRID, vals, strict=False))) for vals in itertools.product(*PARAM_GRID.values())]
     scored = {g: [_rescore(r, g, labels[r.clip], refined) for r in fam] for g in grid}
     held, chosen = [], []
     for k, r in enumerate(fam):
@@ -348,7 +348,7 @@ def misses(results: list[ClipResult], labels: dict) -> list[str]:
         if r.error:
             out.append(f"{r.clip}: error {r.error}")
             continue
-        if r.expected != r.found and (r.family and r.expected > 0 or r.expected == 0):
+        if r.expected != r.found and ((r.family and r.expected > 0) or r.expected == 0):
             out.append(f"{r.clip}: reps {r.found} found, {r.expected} labelled ({why})")
         for key, errs in (("lift-off", r.liftoff_err_s), ("lockout", r.lockout_err_s)):
             bad = [e for e in errs if not _ok(e)]

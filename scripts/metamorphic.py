@@ -129,7 +129,7 @@ def compare(orig, variant, speed: float = 1.0) -> list[str]:
             f"count: reps {len(orig.reps)} (+{len(orig.partial_pulls)} partial) became "
             f"{len(variant.reps)} (+{len(variant.partial_pulls)} partial)"
         ]
-    for a, b in zip(_pulls(orig), _pulls(variant)):
+    for a, b in zip(_pulls(orig), _pulls(variant), strict=False):
         for name in sorted(set(a.moments) | set(b.moments)):
             if (name in a.moments) != (name in b.moments):
                 broken.append(f"moment: rep {a.number}: {name} present in only one")

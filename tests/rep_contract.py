@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from formcheck_core.biomech.body import MOMENT_NAMES, Rep
 
 
@@ -16,12 +18,12 @@ def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> No
         prev_end = rep.end_sample
         assert set(rep.moments) <= set(MOMENT_NAMES)
         samples = [rep.moments[m].sample for m in MOMENT_NAMES if m in rep.moments]
-        assert all(a < b for a, b in zip(samples, samples[1:])), ("moments not strictly ordered", rep)
+        assert all(a < b for a, b in itertools.pairwise(samples)), ("moments not strictly ordered", rep)
         eff = [
             m.refined_time_s if m.refined_time_s is not None else m.time_s
             for m in (rep.moments[n] for n in MOMENT_NAMES if n in rep.moments)
         ]
-        assert all(a < b for a, b in zip(eff, eff[1:])), ("sub-sample estimates out of order", rep)
+        assert all(a < b for a, b in itertools.pairwise(eff)), ("sub-sample estimates out of order", rep)
         for name, m in rep.moments.items():
             assert m.name == name
             assert rep.start_sample <= m.sample <= rep.end_sample, ("moment outside its rep", rep.number, name)

@@ -180,7 +180,7 @@ def angles_from_progress(
     prog: np.ndarray, bottom=BOTTOM, top=TOP
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segment angles (phi_s, phi_t, lam) interpolated between the bottom and top postures."""
-    return tuple(b + (t - b) * prog for b, t in zip(bottom, top))  # type: ignore[return-value]
+    return tuple(b + (t - b) * prog for b, t in zip(bottom, top, strict=False))  # type: ignore[return-value]
 
 
 def deadlift_pose(reps: int = 1, *, fps: float = 10.0, **kwargs) -> tuple[PoseSeries, list[dict]]:

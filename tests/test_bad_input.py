@@ -109,7 +109,7 @@ def test_rotated_phone_clip_reads_upright_and_analyses_like_the_original(tmp_pat
     a = analyze(original, progress=False, rules=False)
     b = analyze(rotated, progress=False, rules=False, cache=False)
     assert b.ok and len(b.reps) == len(a.reps)
-    for ra, rb in zip(a.reps, b.reps):
+    for ra, rb in zip(a.reps, b.reps, strict=False):
         assert abs(ra.moments["lockout"].time_s - rb.moments["lockout"].time_s) <= 0.2
 
 

@@ -48,7 +48,7 @@ def test_rep_count_and_moments_match_the_labels(measured, stem):
     _, _, reps, label = measured(stem)
     assert len(reps) == len(label["reps"]), f"{stem}: {len(reps)} reps found, {len(label['reps'])} labelled"
     fps = label["fps"]
-    for rep, lab in zip(reps, label["reps"]):
+    for rep, lab in zip(reps, label["reps"], strict=False):
         for name in ("liftoff", "lockout"):
             frame = lab[f"{name}_frame"]
             if frame is None:

@@ -56,7 +56,7 @@ def test_resolution_order_option_env_config(env, monkeypatch):
 def test_missing_models_name_the_fix(env):
     with pytest.raises(ModelMissingError, match="formcheck models install --llm-test"):
         resolve_llm_model("test")
-    with pytest.raises(ModelMissingError, match="--llm-model recommended to download Qwen3.5-9B-Q4_K_M.gguf.*--no-llm"):
+    with pytest.raises(ModelMissingError, match=r"--llm-model recommended to download Qwen3\.5-9B-Q4_K_M\.gguf.*--no-llm"):
         resolve_llm_model(None)  # nothing configured: never a silent 5.6 GB download
     with pytest.raises(ModelMissingError, match="does not exist"):
         resolve_llm_model(str(env / "nope.gguf"))

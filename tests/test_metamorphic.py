@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import metamorphic  # noqa: E402
+import metamorphic
 
 
 @pytest.fixture(scope="module")

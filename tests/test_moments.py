@@ -21,7 +21,7 @@ def _reps(pose):
 
 def _check_moments(reps, truth):
     assert len(reps) == len(truth)
-    for rep, true in zip(reps, truth):
+    for rep, true in zip(reps, truth, strict=False):
         for name in ("liftoff", "lockout"):
             if true.get(name) is not None:
                 assert abs(rep.moments[name].time_s - true[name]) <= TOL_S, (

@@ -38,7 +38,7 @@ def test_contract_and_count_on_whole_sets(kw, noise, seed, mirror):
     # Lift-off / lockout sit at a share of the rise: a slower pull moves them further from the
     # start / end of the motion (0.39 s for a 2 s smooth pull).
     tol_s = 0.2 + 0.2 * kw["pull_s"]  # two samples (10 fps) + the lag of the definition
-    for rep, true in zip(reps, truth):
+    for rep, true in zip(reps, truth, strict=False):
         assert abs(rep.moments["liftoff"].time_s - true["liftoff"]) <= tol_s
         assert abs(rep.moments["lockout"].time_s - true["lockout"]) <= tol_s
 

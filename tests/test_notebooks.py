@@ -223,7 +223,7 @@ print({RESULT!r} + json.dumps({{
     # the runtime rule ran on every rep of every clip and compared the metric with its limit
     assert r["mine"] and all(r["mine"].values())
     for findings in r["mine"].values():
-        for rep, status, value, threshold in findings:
+        for _rep, status, value, threshold in findings:
             assert status in ("fault", "ok", "not_measurable")
             if status != "not_measurable":
                 assert threshold == 150.0

@@ -22,7 +22,7 @@ def _rep(pose):
 
 def test_visible_joints_give_confident_metrics():
     pose, _ = deadlift_pose(1)
-    body, rep = _rep(pose)
+    _body, rep = _rep(pose)
     assert set(rep.metric_visibility) <= set(rep.metric_samples)
     assert {"hip_angle_liftoff_deg", "knee_angle_bottom_deg", "torso_lean_liftoff_deg"} <= set(rep.metric_visibility)
     assert all(v >= LOW_VISIBILITY for v in rep.metric_visibility.values())

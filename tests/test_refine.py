@@ -30,7 +30,7 @@ def refined(dev_clip, pose_model):
 def test_refined_moments_sit_on_source_frames_between_their_samples(refined):
     plain, reps, _ = refined
     fi = plain.body.frame_index
-    for before, after in zip(plain.reps, reps):
+    for before, after in zip(plain.reps, reps, strict=False):
         for name in ("liftoff", "lockout"):
             m = after.moments[name]
             assert m.refined_by == "native frames"
@@ -59,7 +59,7 @@ def test_rows_are_cached_and_reused(dev_clip, pose_model, tmp_path, monkeypatch)
     a = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
     assert list((tmp_path / "refine").glob("*.npz")), "rows stored in the pose cache"
     b = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
-    for ra, rb in zip(a.reps, b.reps):
+    for ra, rb in zip(a.reps, b.reps, strict=False):
         assert {n: m.refined_frame_index for n, m in ra.moments.items()} == {
             n: m.refined_frame_index for n, m in rb.moments.items()
         }

@@ -59,6 +59,6 @@ def test_path_is_drawn_at_the_bar_positions(analysis):
 def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
     pics = write_bar_paths(analysis, tmp_path)
     assert [p.rep for p in pics] == [r.number for r in analysis.reps]
-    for p, rep in zip(pics, analysis.reps):
+    for p, rep in zip(pics, analysis.reps, strict=False):
         assert p.path.is_file() and p.path.stat().st_size > 10_000
         assert p.frame_index == background_frame_index(rep) == rep.moments["setup"].frame_index

@@ -31,15 +31,15 @@ def analysis():
 
 def _vlines(ax) -> list[float]:
     return [
-        float(l.get_xdata()[0])
-        for l in ax.lines
-        if len(set(np.atleast_1d(l.get_xdata()))) == 1 and len(l.get_xdata()) == 2
+        float(ln.get_xdata()[0])
+        for ln in ax.lines
+        if len(set(np.atleast_1d(ln.get_xdata()))) == 1 and len(ln.get_xdata()) == 2
     ]
 
 
 def _hlines(ax) -> list[float]:
-    return [float(l.get_ydata()[0]) for l in ax.lines if len(l.get_ydata()) == 2 and l.get_ydata()[0] == l.get_ydata()[1]
-            and list(l.get_xdata()) == [0, 1]]  # fmt: skip
+    return [float(ln.get_ydata()[0]) for ln in ax.lines if len(ln.get_ydata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]
+            and list(ln.get_xdata()) == [0, 1]]  # fmt: skip
 
 
 def test_panels_moments_thresholds_and_rep_shading(analysis):
@@ -56,18 +56,18 @@ def test_panels_moments_thresholds_and_rep_shading(analysis):
     assert len(spans) == len(analysis.reps)
     # smoothed series are plotted with NaN gaps kept
     hip = analysis.body.smoothed["hip_angle_deg"]
-    assert any(np.array_equal(l.get_ydata(), hip, equal_nan=True) for l in axes[0].lines)
+    assert any(np.array_equal(ln.get_ydata(), hip, equal_nan=True) for ln in axes[0].lines)
 
 
 def test_raw_and_overlay(analysis):
     raw = angle_curves_figure(analysis, raw=True)
     axes = [ax for ax in raw.axes if ax.axison]
     knee_raw = analysis.body.raw["knee_angle_deg"]
-    assert any(np.array_equal(l.get_ydata(), knee_raw, equal_nan=True) for l in axes[0].lines)
+    assert any(np.array_equal(ln.get_ydata(), knee_raw, equal_nan=True) for ln in axes[0].lines)
     smoothed = analysis.body.smoothed["knee_angle_deg"]
-    assert not any(np.array_equal(l.get_ydata(), smoothed, equal_nan=True) for l in axes[0].lines)
+    assert not any(np.array_equal(ln.get_ydata(), smoothed, equal_nan=True) for ln in axes[0].lines)
     both = angle_curves_figure(analysis, show_raw=True)
-    lines = [l.get_ydata() for l in both.axes[0].lines]
+    lines = [ln.get_ydata() for ln in both.axes[0].lines]
     assert any(np.array_equal(y, knee_raw, equal_nan=True) for y in lines)
     assert any(np.array_equal(y, smoothed, equal_nan=True) for y in lines)
 
@@ -87,7 +87,7 @@ def test_cursor_moves(analysis, tmp_path):
     fig, cursor = angle_curves_with_cursor(analysis, time_s=1.0)
     assert isinstance(cursor, TimeCursor) and len(cursor.lines) == 3
     cursor.set_time(2.5)
-    assert all(list(l.get_xdata()) == [2.5, 2.5] for l in cursor.lines)
+    assert all(list(ln.get_xdata()) == [2.5, 2.5] for ln in cursor.lines)
     save_figure(fig, tmp_path / "c.png")
     from PIL import Image
 
@@ -109,7 +109,7 @@ def test_figures_from_threads_without_pyplot(analysis):
             for _ in range(2):
                 fig = angle_curves_figure(analysis, show_raw=True)
                 fig.canvas.draw()
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(3)]

@@ -152,7 +152,7 @@ def test_curves_show_series_moments_and_limits(analysis):
     lines = threshold_lines(analysis)
     assert lines
     for line in lines:
-        ax = axes[[i for i, p in enumerate(PANELS) if line.series in {s for s, _, _ in p[2]}][0]]
+        ax = axes[next(i for i, p in enumerate(PANELS) if line.series in {s for s, _, _ in p[2]})]
         colour = "#e03131" if line.broken else "#868e96"
         assert _line_pixels(img, ax, y=line.value, colour_hex=colour) > 0.3, line.label
     hip_colour = PANELS[0][2][0][2]
@@ -166,9 +166,9 @@ def _inventory(fig) -> dict:
     out: dict = {"suptitle": fig._suptitle.get_text() if fig._suptitle else None, "axes": []}
     for ax in axes:
         lines = sorted(
-            (tuple(np.round(np.asarray(l.get_xdata(), float)[:2], 6)), tuple(np.round(np.asarray(l.get_ydata(), float)[:2], 6)),
-             l.get_color(), l.get_linestyle())
-            for l in ax.lines if len(l.get_xdata()) == 2
+            (tuple(np.round(np.asarray(ln.get_xdata(), float)[:2], 6)), tuple(np.round(np.asarray(ln.get_ydata(), float)[:2], 6)),
+             ln.get_color(), ln.get_linestyle())
+            for ln in ax.lines if len(ln.get_xdata()) == 2
         )  # fmt: skip
         texts = sorted(t.get_text() for t in ax.texts)
         spans = sorted(tuple(np.round(p.get_x(), 6) for _ in [0]) for p in ax.patches)

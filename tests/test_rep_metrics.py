@@ -78,7 +78,7 @@ def test_front_view_reports_no_drift_and_uses_3d_angles():
 def test_incomplete_lockout_and_bent_arms():
     prog, _ = deadlift_progress(1)
     top = (15.0, 20.0, 15.0)  # hip 145, knee 145 at the top
-    angles = [b + (t - b) * prog for b, t in zip((25.0, 60.0, 60.0), top)]
+    angles = [b + (t - b) * prog for b, t in zip((25.0, 60.0, 60.0), top, strict=False)]
     pose = pose_from_angles(*angles)
     # Bend the elbows by 40 deg during the whole clip: forearm turned toward the body.
     for side in ("left", "right"):

@@ -318,11 +318,11 @@ def test_bad_threshold_overrides_fail_loudly(pm, overrides, error):
 
 def test_unknown_preset_and_bad_options(pm, tmp_path):
     rules, _ = collect_rules(pm)
-    with pytest.raises(RuleConfigError, match="unknown threshold preset 'strict'.*calibrated, seed"):
+    with pytest.raises(RuleConfigError, match=r"unknown threshold preset 'strict'.*calibrated, seed"):
         resolve_thresholds(rules, preset="strict")
     assert parse_threshold_option("bar_drift.max_drift_px=inf") == ("bar_drift", "max_drift_px", math.inf)
     for bad in ("bar_drift=3", "bar_drift.max_drift_px", "bar_drift.max_drift_px=wide", ".x=1"):
-        with pytest.raises(RuleConfigError, match="RULE.NAME=NUMBER"):
+        with pytest.raises(RuleConfigError, match=r"RULE\.NAME=NUMBER"):
             parse_threshold_option(bad)
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[thresholds.bent_arms\n")

@@ -72,7 +72,7 @@ def test_rep_and_moment_buttons_jump(multi):
     ex = FrameExplorer(multi, prefetch=False)
     try:
         assert len(ex.rep_buttons) == len(multi.reps) >= 2
-        for button, rep in zip(ex.rep_buttons, multi.reps):
+        for button, rep in zip(ex.rep_buttons, multi.reps, strict=False):
             button.click()
             want = rep.moments["liftoff"].sample if "liftoff" in rep.moments else rep.start_sample
             assert ex.slider.value == want and ex.state().rep == rep.number
@@ -125,7 +125,7 @@ def test_overlapping_callbacks_end_on_the_last_value(multi):
             try:
                 for v in values:
                     ex.slider.value = v
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
 
         stop = min(ex.n_samples, 48)

@@ -33,6 +33,7 @@ and their constants.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -311,7 +312,7 @@ def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
     while changed:
         changed = False
         names = [n for n in MOMENT_NAMES if n in out]
-        for a, b in zip(names, names[1:]):
+        for a, b in itertools.pairwise(names):
             if _effective_t(out[a]) >= _effective_t(out[b]):
                 for n in (a, b):
                     if out[n].refined_time_s is not None:

@@ -43,7 +43,7 @@ def finite_runs(valid: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(np.concatenate(([0], v.astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), stops.tolist()))
+    return list(zip(starts.tolist(), stops.tolist(), strict=False))
 
 
 def sample_rate_hz(time_s: np.ndarray) -> float:

@@ -19,7 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
     parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
     parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
-    # fmt: skip
     from ..llm.cli_options import add_llm_arguments
 
     add_llm_arguments(parser)
@@ -37,7 +36,6 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pose-model", help="pose model: lite/full/heavy or a path to a .task file")
     parser.add_argument("--height-cm", type=float, help="lifter's height in cm, to report bar drift in cm")
     parser.add_argument("--no-cache", action="store_true", help="recompute the pose even if it is cached")
-    # fmt: skip
     from .rules import add_rule_options
 
     add_rule_options(parser)

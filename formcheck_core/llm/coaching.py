@@ -244,7 +244,7 @@ def llm_cues(
                            seed=config.seed, timeout_s=config.timeout_s, on_text=on_text)  # fmt: skip
     except FormcheckError as exc:
         return _withdraw(_fallback(analysis, config, f"LLM failed: {exc}", **extra), shown)
-    except Exception as exc:  # noqa: BLE001 - llama.cpp runtime errors: one line, never a traceback
+    except Exception as exc:
         return _withdraw(_fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra), shown)
     extra["chat"] = chat
     extra["time_to_first_cue_s"] = first_cue[0] if first_cue else None
@@ -295,7 +295,7 @@ def _llm_cues_in_child(analysis, config: LLMConfig, *, on_token, on_cue) -> Coac
         return _fallback(analysis, config, f"the LLM crashed: {exc}; the model file may be damaged")
     except PluginTimeout:
         return _fallback(analysis, config, f"the LLM process did not finish within {budget:g} s")
-    except (IsolatedError, Exception) as exc:  # noqa: BLE001 - llm_cues itself never raises for model trouble
+    except (IsolatedError, Exception) as exc:
         return _fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})")
     return result
 

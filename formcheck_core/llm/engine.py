@@ -291,7 +291,7 @@ class Engine:
         try:
             tokens = self.llama.tokenize(sample.encode(), add_bos=False, special=False)
             return self.llama.detokenize(tokens).decode("utf-8", "replace") == sample
-        except Exception:  # noqa: BLE001 - any tokenizer failure means "no"
+        except Exception:
             return False
 
     def _install_chat_handler(self) -> None:
@@ -326,7 +326,7 @@ class Engine:
         prefix = self._tokenize(probe[:cut])
         full = self._tokenize(self.template.render(messages))
         n = 0
-        for a, b in zip(prefix, full):
+        for a, b in zip(prefix, full, strict=False):
             if a != b:
                 break
             n += 1

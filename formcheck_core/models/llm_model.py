@@ -222,7 +222,7 @@ def download_hf(ref: HFRef) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         local = Path(hf_hub_download(ref.repo_id, ref.filename, revision=ref.revision, local_dir=folder))
-    except Exception as exc:  # noqa: BLE001 - network, auth (gated repo), missing file: all one line for the user
+    except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ModelMissingError(f"Cannot download {where}: {first}. Check the reference, or {manual}.") from None
     if local.parent != folder:  # file in a sub-folder of the repo: keep models/ flat

@@ -125,7 +125,7 @@ class MediaPipePose:
                 result = self._landmarker.detect(image)
         poses = []
         masks = result.segmentation_masks or []
-        for i, (img_lms, world_lms) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
+        for i, (img_lms, world_lms) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks, strict=False)):
             image_arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0) for p in img_lms], dtype=np.float64)
             world_arr = np.array([(p.x, p.y, p.z) for p in world_lms], dtype=np.float64)
             mask = np.array(masks[i].numpy_view(), dtype=np.float32).squeeze() if i < len(masks) else None

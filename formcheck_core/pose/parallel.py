@@ -84,7 +84,7 @@ def _picklable(exc: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:  # noqa: BLE001 - any pickling failure
+    except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
@@ -107,7 +107,7 @@ def _child(
                 info, plan, samples, backend, lambda: q.put(("sample", worker, None)), target_fps, model_id
             )
         q.put(("done", worker, sent))
-    except BaseException as exc:  # noqa: BLE001 - every error goes to the parent
+    except BaseException as exc:
         q.put(("error", worker, _picklable(exc)))
 
 

@@ -187,7 +187,7 @@ def refine_moments(
         m = out[k][name]
         if name == "knee_pass":
             wr, kn = LANDMARK[f"{side}_wrist"], LANDMARK[f"{side}_knee"]
-            above = [f for f, r in zip(got, range(len(got))) if xy[r, wr, 1] < xy[r, kn, 1]]
+            above = [f for f, r in zip(got, range(len(got)), strict=False) if xy[r, wr, 1] < xy[r, kn, 1]]
             frame = above[0] if above else int(body.frame_index[s1])
         else:
             h_nat = _hinge(xy, world, side, use_world)
@@ -198,7 +198,7 @@ def refine_moments(
             off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
             off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0
             f0, f1 = int(body.frame_index[s0]), int(body.frame_index[s1])
-            seq = [(f0, h_raw[s0])] + list(zip(got, h_nat)) + [(f1, h_raw[s1])]
+            seq = [(f0, h_raw[s0])] + list(zip(got, h_nat, strict=False)) + [(f1, h_raw[s1])]
             rising = h_s[s1] >= h_s[s0]
             frame = f1
             for f, v in seq:
@@ -210,4 +210,4 @@ def refine_moments(
                     break
         t_frame = float(np.interp(frame, np.asarray(body.frame_index, float), np.asarray(body.time_s, float)))
         out[k][name] = replace(m, refined_frame_index=int(frame), refined_time_s=t_frame, refined_by="native frames")
-    return tuple(replace(r, moments=ordered_refinements(mo)) for r, mo in zip(reps, out))
+    return tuple(replace(r, moments=ordered_refinements(mo)) for r, mo in zip(reps, out, strict=False))

@@ -63,7 +63,7 @@ def _polyline(img: np.ndarray, pts: np.ndarray, colour: st.BGR, width: int, outl
     """Draw the finite runs of ``pts`` (N, 2) as antialiased polylines with a dark outline."""
     ok = np.isfinite(pts).all(axis=1)
     runs, cur = [], []
-    for p, good in zip(pts, ok):
+    for p, good in zip(pts, ok, strict=False):
         if good:
             cur.append(p)
         elif cur:

@@ -370,7 +370,7 @@ class ClipWriter:
             self._thread.join(timeout=10)
         try:
             self._container.close()
-        except Exception:  # noqa: BLE001 - the file is deleted anyway
+        except Exception:
             pass
         finally:
             self.path.unlink(missing_ok=True)

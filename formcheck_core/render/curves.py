@@ -151,7 +151,7 @@ def _base_figure(
     axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
     t = np.asarray(body.time_s, dtype=float)
     source = body.raw if raw else body.smoothed
-    for ax, (title, ylabel, series_list) in zip(axes, panels):
+    for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
         for series, label, colour in series_list:
             if series == BACK_METRIC:  # measured at the back pass's samples only
                 bt, by = back_points(analysis)
@@ -186,7 +186,7 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
     reps = [r for r in analysis.reps if rep is None or r.number == rep]
     lines = threshold_lines(analysis, rep) + back_limit_lines(analysis, rep)
     added: list = []
-    for ax, (_title, _ylabel, series_list) in zip(axes, panels):
+    for ax, (_title, _ylabel, series_list) in zip(axes, panels, strict=False):
         for i, r in enumerate(reps):
             t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
             added.append(ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0,

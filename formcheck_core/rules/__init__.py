@@ -58,9 +58,9 @@ _PUBLIC: dict[str, str] = {
 __all__ = [
     "DEFAULT_PRESET",
     "DEFAULT_TIMEOUT_S",
+    "NEEDS_WORK_FROM",
     "LoadedMetric",
     "LoadedRule",
-    "NEEDS_WORK_FROM",
     "Rule",
     "RuleConfigError",
     "RuleContext",

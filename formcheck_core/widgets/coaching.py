@@ -135,7 +135,7 @@ class CoachingPanel:
     def _run_then_release(self) -> None:
         try:
             self._run()
-        except Exception as exc:  # noqa: BLE001 - a background thread's traceback would vanish
+        except Exception as exc:
             self.status.value = f"<span style='color:#c92a2a'>failed: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</span>"
         finally:
             self._done()

@@ -377,7 +377,7 @@ class FrameExplorer:
 
     def _update_buttons(self, st: ExplorerState) -> None:
         rep = self.current_rep(st.sample)
-        for b, r in zip(self.rep_buttons, self.analysis.reps):
+        for b, r in zip(self.rep_buttons, self.analysis.reps, strict=False):
             style = "info" if r.number == st.rep else ""  # highlighted while inside that rep
             if b.button_style != style:
                 b.button_style = style

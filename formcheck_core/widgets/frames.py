@@ -125,7 +125,7 @@ class FrameSource:
                     return
                 if not have:
                     self._put(frame.index, self.view.apply(frame.bgr))
-        except Exception:  # noqa: BLE001 - prefetch is an optimisation; get() reports real errors
+        except Exception:
             return
 
     def wait_prefetch(self, timeout_s: float | None = None) -> bool:

@@ -399,7 +399,7 @@ class ThresholdExplorer:
         fig = Figure(figsize=(min(3.0 + 0.3 * n, 7.5), 3.4 if n > 6 else 2.6), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         xs = np.arange(len(points))
-        for x, (_label, value, status, _f) in zip(xs, points):
+        for x, (_label, value, status, _f) in zip(xs, points, strict=False):
             if value is None or not math.isfinite(value):
                 ax.scatter([x], [0], marker="x", color=STATUS_COLOURS[NOT_MEASURABLE], zorder=3)
                 continue
