@@ -429,7 +429,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         D,
         "Finish tall, not leaning back",
-        "You leaned back {val1_hyperextension_at_lockout}° at lockout, past the "
+        "Torso lean {val1_hyperextension_at_lockout}° at lockout (leaning back), past the "
         "{thr1_hyperextension_at_lockout}° limit.",
         LEAN_L,
         HYPER,
@@ -572,7 +572,7 @@ def test_the_clips_show_what_the_table_assumes(clips):
     # (with every rule on, squat_pattern also fires here: the knees behind the plates read as a
     # squat set-up, a documented false alarm of that off-by-default rule)
     d = [f for f in d if f["rule_id"] != "squat_pattern"]
-    assert [f["rule_id"] for f in d] == [HYPER] and d[0]["value"] > 0
+    assert [f["rule_id"] for f in d] == [HYPER] and d[0]["value"] < 0  # lean back is negative
     e = coaching_data(clips[E])["reps"][0]["findings"]
     assert any(f["rule_id"] == "bar_drift" and f["status"] == "fault" and " px" in f["rule_cue"] for f in e)
     b = values(coaching_data(clips[B]))

@@ -8,19 +8,24 @@ import re
 
 import pytest
 
-#: Rules whose finding reports a metric with the opposite sign (known defect, see the xfail below).
-SIGN_FLIPPED = {"hyperextension_at_lockout"}
 
-
-@pytest.mark.xfail(strict=True, reason="hyperextension_at_lockout reports lean-back as a positive number "
-                   "while torso_lean_lockout_deg is negative for lean-back: one sign convention is not done yet")
 def test_lean_back_has_one_sign_everywhere(dev_clip, pose_model):
+    """Lean back is negative everywhere: the finding's value and limit are the metric's signed
+    numbers, and the message, cue and praise show that same signed value."""
     from formcheck_core.analysis import analyze
+    from formcheck_core.vocabulary import format_value
 
-    a = analyze(dev_clip("gym1080_bad_02"), progress=False)
+    a = analyze(dev_clip("gym1080_bad_02"), progress=False, thresholds={"hyperextension_at_lockout": {"enabled": 1.0}})
     reps = {r.number: r for r in a.reps}
-    f = next(f for f in a.findings if f.rule_id == "hyperextension_at_lockout" and f.value is not None)
-    assert f.value == reps[f.rep].metrics[f.metric]
+    found = [f for f in a.findings if f.rule_id == "hyperextension_at_lockout" and f.value is not None]
+    assert found
+    for f in found:
+        lean = reps[f.rep].metrics[f.metric]
+        assert f.metric == "torso_lean_lockout_deg" and f.value == lean
+        assert f.threshold < 0, "the limit is in the metric's sign convention (negative = back)"
+        assert f.is_fault == (lean < f.threshold)
+        shown = format_value(lean, "deg", limit=f.threshold)
+        assert shown in f.message, (shown, f.message)
 
 
 @pytest.mark.parametrize("stem", ["gym1080_bad_02", "posereader_arm_bend", "reel_good_14"])
@@ -45,7 +50,7 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
             assert exported[rep.number]["metric_samples"][name] == i
     checked = 0
     for f in a.findings:
-        if f.metric is None or f.value is None or f.rep not in reps or f.rule_id in SIGN_FLIPPED:
+        if f.metric is None or f.value is None or f.rep not in reps:
             continue
         rep = reps[f.rep]
         assert f.value == rep.metrics[f.metric], (f.rule_id, f.value, rep.metrics[f.metric])

@@ -155,10 +155,10 @@ CASES = [
     ),
     (
         "hyperextension_at_lockout",
-        {"torso_lean_lockout_deg": -(hyperextension_at_lockout.MAX_LEAN_BACK_DEG + 6)},
+        {"torso_lean_lockout_deg": hyperextension_at_lockout.MIN_TORSO_LEAN_DEG - 6},
         "lockout",
-        hyperextension_at_lockout.MAX_LEAN_BACK_DEG + 6,
-        hyperextension_at_lockout.MAX_LEAN_BACK_DEG,
+        hyperextension_at_lockout.MIN_TORSO_LEAN_DEG - 6,
+        hyperextension_at_lockout.MIN_TORSO_LEAN_DEG,
     ),
     (
         "bent_arms",
