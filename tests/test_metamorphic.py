@@ -1,11 +1,32 @@
 """Metamorphic tests on real dev clips (no labels): a mirrored, re-timed (0.8x, 1.25x), cropped,
 darkened, downscaled or rotation-tagged copy must give the same analysis.
 
-The rep count (complete reps and partial pulls) must be identical: asserted. Moment times (within
-0.1 s after scaling by the speed) and angles (within 3°) do NOT all hold yet: MediaPipe's output
-moves with re-encoding noise and events sit on the 0.1 s sample grid. Those checks report the
-broken invariances as an expected failure (xfail, with the list) instead of passing silently or
-being loosened; ``python scripts/evaluate_dev.py --metamorphic`` prints the rates.
+Each (clip, transform) runs every check of :func:`metamorphic.compare`: the rep count (complete reps
+and partial pulls), each key moment's time (within 0.1 s after scaling by the speed) and each angle
+metric (within 3°). Every check not listed in :data:`KNOWN_BREAKS` is asserted (a hard failure).
+The listed ones are the invariances broken today, each a bug and not a tolerance; they are a STRICT
+expected failure: the test fails if a listed check starts to hold (update the list) as well as if
+an unlisted one breaks, and is reported as xfail only when exactly the listed checks break.
+
+Why they break (``python scripts/metamorphic.py`` prints each difference; measured on this machine,
+113 of 539 single angle checks and 20 of 196 moment checks break; every rep count holds):
+- the knee at lift-off (``knee_angle_bottom_deg`` 30 of 49 break, ``squat_index_setup_deg`` 34,
+  which uses it): the near knee is behind the plates there and MediaPipe places it differently in
+  every copy *at the same sample* (median 2.4°, tail 7-40°), while its visibility still reads
+  0.6-0.7, not "hidden";
+- the mirror: MediaPipe is not mirror-symmetric (median 4° at the same sample against 1° for the
+  other transforms); knee, elbow and hip angles of the mirrored lifter differ most;
+- re-timed copies and re-detected moments: the 10 fps grid of a 0.8x/1.25x copy lands on other
+  source frames (the grid is in the copy's own time, which the re-timing moves, so no anchoring
+  keeps it), setup and lift-off move by a sample or two, and an angle read at a moment's sample
+  moves with it (hip and knee at lift-off are read at the deepest hip flexion near it for this);
+- extremes over a window (smallest elbow angle, lockout knee) follow single noisy samples; the
+  back angle (segmentation pass) moves with the mask outline.
+
+Regenerate the table with ``python scripts/metamorphic.py --known`` (same clips, same checks; the
+copies are byte-identical from run to run). MediaPipe differs slightly between CPUs, so a check
+within a degree of its tolerance may move across it on another machine: that shows here as a named
+check to re-list, never silently.
 """
 
 from __future__ import annotations
@@ -24,19 +45,62 @@ def variants_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("metamorphic")
 
 
-#: Rep-count invariances known broken (a bug, not a tolerance): (clip, transform) -> why.
-KNOWN_COUNT_BREAKS = {
-    ("reel_bad_bar_far_12", "mirror"): "in the mirrored copy the pose model's near-side knee jumps while the "
-    "lifter gets into position; the hip angle wobbles 29° and that is read as an extra partial pull",
+#: Invariances known broken (clip, transform) -> the broken checks (``count``, ``r<rep>:<moment>``,
+#: ``r<rep>:<metric>``), from ``python scripts/metamorphic.py --known``.
+# fmt: off
+KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
+    ('posereader_good', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_good', 'speed_1.25'): ('r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_good', 'crop_10'): ('r1:knee_angle_bottom_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
+    ('posereader_good', 'dark_30'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'mirror'): ('r1:back_angle_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_gain_deg'),
+    ('posereader_unoccluded', 'speed_0.8'): ('r1:back_angle_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'speed_1.25'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'crop_10'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg', 'r1:liftoff', 'r1:torso_lean_liftoff_deg'),
+    ('posereader_unoccluded', 'dark_30'): ('r1:back_angle_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'half_size'): ('r1:back_angle_deg', 'r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'rotation_meta'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('reel_good_15', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
+    ('reel_good_15', 'speed_1.25'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg'),
+    ('reel_good_15', 'crop_10'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
+    ('reel_good_15', 'dark_30'): ('r1:hip_angle_setup_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
+    ('reel_good_15', 'rotation_meta'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'speed_1.25'): ('r1:knee_angle_lockout_deg',),
+    ('reel_bad_07', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
+    ('reel_bad_07', 'dark_30'): ('r1:min_elbow_angle_pull_deg',),
+    ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
+    ('reel_bad_bar_far_12', 'mirror'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg', 'r1:torso_lean_lockout_deg'),
+    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:back_angle_deg', 'r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
+    ('reel_bad_bar_far_12', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
+    ('reel_bad_bar_far_12', 'dark_30'): ('r1:hip_angle_lockout_deg', 'r1:torso_lean_lockout_deg'),
+    ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
+    ('phone_side_a', 'mirror'): ('r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:hip_angle_lockout_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
+    ('phone_side_a', 'speed_0.8'): ('r1:back_angle_deg', 'r1:knee_pass', 'r2:hip_angle_lockout_deg'),
+    ('phone_side_a', 'speed_1.25'): ('r1:back_angle_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg', 'r2:back_angle_deg'),
+    ('phone_side_a', 'crop_10'): ('r1:back_angle_deg', 'r1:knee_pass', 'r2:back_angle_deg'),
+    ('phone_side_a', 'dark_30'): ('r1:back_angle_deg', 'r1:knee_angle_lockout_deg', 'r1:knee_pass', 'r2:back_angle_deg'),
+    ('phone_side_a', 'half_size'): ('r1:knee_pass', 'r2:back_angle_deg'),
+    ('phone_side_a', 'rotation_meta'): ('r1:back_angle_deg', 'r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r2:back_angle_deg', 'r2:knee_pass', 'r2:torso_lean_liftoff_deg'),
 }
+# fmt: on
 
 
 def _cases():
     for stem in metamorphic.DEFAULT_CLIPS:
         for t in metamorphic.TRANSFORMS:
-            why = KNOWN_COUNT_BREAKS.get((stem, t.name))
-            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-            yield pytest.param(stem, t, id=f"{stem}-{t.name}", marks=marks)
+            yield pytest.param(stem, t, id=f"{stem}-{t.name}")
+
+
+def test_known_breaks_name_real_cases():
+    names = {t.name for t in metamorphic.TRANSFORMS}
+    for (stem, transform), checks in KNOWN_BREAKS.items():
+        assert stem in metamorphic.DEFAULT_CLIPS and transform in names and checks
 
 
 @pytest.mark.parametrize(("stem", "transform"), list(_cases()))
@@ -51,7 +115,11 @@ def test_transformed_clip_gives_the_same_analysis(stem, transform, dev_clip, pos
         var = analyze(path, rules=False, progress=False, cache=False)
     finally:
         path.unlink(missing_ok=True)
-    broken = metamorphic.compare(orig, var, transform.speed)
-    assert not [b for b in broken if b.startswith("count:")], broken
-    if broken and (stem, transform.name) not in KNOWN_COUNT_BREAKS:
-        pytest.xfail("moment/angle invariance broken (known, not widened): " + "; ".join(broken))
+    broken = {b.check: str(b) for b in metamorphic.compare(orig, var, transform.speed)}
+    known = set(KNOWN_BREAKS.get((stem, transform.name), ()))
+    new = sorted(set(broken) - known)
+    assert not new, "invariance broken: " + "; ".join(broken[c] for c in new)
+    fixed = sorted(known - set(broken))
+    assert not fixed, f"listed as broken but holds now (remove from KNOWN_BREAKS): {fixed}"
+    if broken:
+        pytest.xfail("known broken invariances (strict: exactly these): " + "; ".join(broken.values()))

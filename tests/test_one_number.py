@@ -15,7 +15,9 @@ def test_lean_back_has_one_sign_everywhere(dev_clip, pose_model):
     from formcheck_core.analysis import analyze
     from formcheck_core.vocabulary import format_value
 
-    a = analyze(dev_clip("gym1080_bad_02"), progress=False, thresholds={"hyperextension_at_lockout": {"enabled": 1.0}})
+    a = analyze(
+        dev_clip("gym1080_bad_02"), progress=False, thresholds={"hyperextension_at_lockout": {"enabled": 1.0}}
+    )
     reps = {r.number: r for r in a.reps}
     found = [f for f in a.findings if f.rule_id == "hyperextension_at_lockout" and f.value is not None]
     assert found
@@ -76,7 +78,68 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     text = format_summary(a)
     for rep in a.reps:
         reached = lockout_reached(a, rep)
-        lock = next((f for f in a.findings if f.rep == rep.number and f.rule_id == "incomplete_lockout"), None)
+        lock = next(
+            (f for f in a.findings if f.rep == rep.number and f.rule_id == "incomplete_lockout"), None
+        )
         if lock is not None and lock.status in ("ok", "fault"):
             assert reached == (lock.status == "ok"), "summary and lockout finding disagree"
     assert "lockout reached" in text or all(lockout_reached(a, r) is None for r in a.reps)
+
+
+@pytest.mark.parametrize("stem", ["gym1080_bad_02", "posereader_arm_bend"])
+def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, stem):
+    """A rep's curve figure marks each angle metric at its own sample with the finding's text, and
+    the frame explorer at that sample shows the same value and text; both use format_value."""
+    pytest.importorskip("ipywidgets")
+    from formcheck_core.analysis import analyze
+    from formcheck_core.export import to_dict
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.curves import metric_markers, rep_curve_figures
+    from formcheck_core.render.overlay import displayed_series
+    from formcheck_core.vocabulary import format_value
+    from formcheck_core.widgets import FrameExplorer
+
+    a = analyze(dev_clip(stem), progress=False)
+    exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
+    readings = metric_readings(a)
+    assert readings
+    for m in readings:  # one value, one sample, one formatter (with the finding's limit)
+        rep = exported[m.rep]
+        assert rep["metrics"][m.metric] == m.value and rep["metric_samples"][m.metric] == m.sample
+        assert m.frame_index == int(a.body.frame_index[m.sample])
+        f = next(
+            (f for f in a.findings if f.rep == m.rep and f.metric == m.metric and f.value == m.value), None
+        )
+        limit = f.threshold if f is not None else None
+        assert m.text == format_value(m.value, m.unit, limit=limit)
+        if f is not None and f.message:
+            assert m.text in f.message, (m.text, f.message)
+    marked = 0
+    for number, fig in rep_curve_figures(a):
+        markers = metric_markers(a, number)
+        drawn = {
+            t.get_gid(): t.get_text()
+            for ax in fig.axes
+            for t in ax.texts
+            if (t.get_gid() or "").startswith("metric:")
+        }
+        for series, m in markers:  # on the curve the figure draws, at the metric's own sample
+            assert m.rep == number and a.body.smoothed[displayed_series(a, series)][m.sample] == m.value
+            assert drawn[f"metric:{m.metric}"] == m.text, (m.metric, drawn)
+        assert set(drawn) == {f"metric:{m.metric}" for _, m in markers}
+        marked += len(markers)
+    assert marked >= 3
+    ex = FrameExplorer(a, prefetch=False)
+    try:
+        for m in readings:
+            st = ex.state(m.sample, mode="smoothed")
+            page = ex._readout_html(st)
+            cell = re.search(
+                rf"data-metric='{m.metric}' data-metric-value='([^']+)'[^>]*>[^<]*<b>([^<]+)</b>", page
+            )
+            assert cell, (m.metric, page)
+            assert float(cell.group(1)) == m.value and cell.group(2) == m.text
+        ex.show(readings[0].sample, "smoothed")
+        assert f"data-metric='{readings[0].metric}'" in ex.readout.value
+    finally:
+        ex.close()

@@ -32,11 +32,11 @@ def test_visible_joints_give_confident_metrics():
 def test_a_hidden_knee_marks_exactly_the_metrics_that_use_it():
     pose, _ = deadlift_pose(1)
     body, rep = _rep(pose)
-    lift = rep.moments["liftoff"].sample
-    pose.visibility[lift, LANDMARK[f"{body.side}_knee"]] = 0.1  # legs behind the plates at lift-off
+    bottom = rep.metric_samples["knee_angle_bottom_deg"]  # the hip and knee lift-off sample
+    pose.visibility[bottom, LANDMARK[f"{body.side}_knee"]] = 0.1  # legs behind the plates at lift-off
     rep = replace(rep, metric_visibility=metric_visibility(pose, body.side, rep))
     for name, sample in rep.metric_samples.items():
-        uses_knee = sample == lift and "knee" in METRIC_JOINTS.get(name, ())
+        uses_knee = sample == bottom and "knee" in METRIC_JOINTS.get(name, ())
         assert low_confidence(rep, name) == uses_knee, name
     assert low_confidence(rep, "knee_angle_bottom_deg") and low_confidence(rep, "hip_angle_liftoff_deg")
     assert not low_confidence(rep, "torso_lean_liftoff_deg"), "the torso does not use the knee"

@@ -18,6 +18,7 @@ from formcheck_core.biomech.metrics import (
     with_metrics,
 )
 from formcheck_core.biomech.moments import SETUP_TOL_DEG, segment_reps
+from formcheck_core.biomech.rep_window import LIFTOFF_BOTTOM_S
 from formcheck_core.pose.landmarks import LANDMARK
 
 SIDE = ViewEstimate(view="side", confidence=1.0, side="right", shoulder_ratio=0.05)
@@ -178,8 +179,15 @@ def test_samples_of_moment_values_and_of_extremes():
     assert all(values[k] == plain[k] or (math.isnan(values[k]) and math.isnan(plain[k])) for k in values)
     mo = {n: m.sample for n, m in rep.moments.items()}
     assert samples["hip_angle_setup_deg"] == mo["setup"]
-    for name in ("hip_angle_liftoff_deg", "knee_angle_bottom_deg", "torso_lean_liftoff_deg"):
-        assert samples[name] == mo["liftoff"], name
+    assert samples["torso_lean_liftoff_deg"] == mo["liftoff"]
+    # hip and knee at lift-off: one sample, the deepest hip flexion within 0.2 s of lift-off (after
+    # setup, before lockout), so a lift-off moment a sample early or late reads the same angle
+    bottom = samples["hip_angle_liftoff_deg"]
+    assert samples["knee_angle_bottom_deg"] == bottom
+    k = round(LIFTOFF_BOTTOM_S / float(np.median(np.diff(body.time_s))))
+    lo, hi = max(mo["setup"], mo["liftoff"] - k), min(mo["liftoff"] + k, mo["lockout"] - 1)
+    assert lo <= bottom <= hi
+    assert values["hip_angle_liftoff_deg"] == np.nanmin(body.smoothed["hip_angle_deg"][lo : hi + 1])
     for name in ("hip_angle_lockout_deg", "knee_angle_lockout_deg", "torso_lean_lockout_deg"):
         assert samples[name] >= mo["lockout"], name
     assert mo["liftoff"] <= samples["max_bar_drift_px"] <= mo["lockout"]

@@ -35,6 +35,11 @@ LOCKOUT_HIP_DEG = 155.0
 LOCKOUT_WINDOW_S = 0.5
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
 BOTTOM_SEARCH_S = 2.0
+#: The hip and knee lift-off metrics are read at the deepest hip flexion within this many seconds
+#: either side of the lift-off moment (:func:`liftoff_bottom`): a minimum barely moves when
+#: lift-off shifts by a sample or two, while the angles at the moment's own sample move with it (on
+#: the dev clips a lift-off two samples off moved the hip angle 6-8°; ``scripts/metamorphic.py``).
+LIFTOFF_BOTTOM_S = 0.2
 
 _NAN = float("nan")
 
@@ -130,6 +135,24 @@ def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
         return _NAN
     lock_end = min(inp.rep.end_sample, p.lock + round(LOCKOUT_WINDOW_S * p.fs))
     return arg_extreme(getattr(p, series), p.lock, lock_end, largest=largest)
+
+
+def liftoff_bottom(inp: RepInput) -> int | None:
+    """The sample the lift-off metrics read: the smallest hip angle within LIFTOFF_BOTTOM_S of
+    the lift-off moment (inside the rep, before lockout); the lift-off sample itself when the hip
+    angle is NaN there; None without a lift-off."""
+
+    def compute(inp: RepInput) -> int | None:
+        p = pull(inp)
+        if p.lift is None:
+            return None
+        k = round(LIFTOFF_BOTTOM_S * p.fs)
+        hi = p.lift + k if p.lock is None else min(p.lift + k, p.lock - 1)
+        lo = max(inp.rep.start_sample, p.lift - k, p.setup if p.setup is not None else 0)
+        _, where = arg_extreme(p.hip, lo, min(hi, inp.rep.end_sample), largest=False)
+        return p.lift if where is None else where
+
+    return inp.shared("liftoff_bottom", compute)
 
 
 def early_pull(inp: RepInput) -> tuple[int, int] | None:

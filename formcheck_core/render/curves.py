@@ -7,7 +7,9 @@ limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
-horizontal lines, reps shaded. :class:`TimeCursor` adds a movable time line (for widgets).
+horizontal lines, reps shaded; a rep's figure marks each angle metric on its curve at the sample
+it was read, labelled with the same text as the finding (:func:`metric_markers`).
+:class:`TimeCursor` adds a movable time line (for widgets).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from matplotlib.figure import Figure
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES
 from ..biomech.metrics import METRIC_SPECS
+from ..readings import MetricReading, metric_readings
 from ..vocabulary import UNITS, format_limit
-from .overlay import displayed_series, threshold_on_series
+from .overlay import displayed_series, series_for_metric, threshold_on_series
 
 #: Panels: (title, y label, [(series, legend label, colour)]).
 PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
@@ -176,6 +179,25 @@ def _base_figure(
     return fig, axes, panels
 
 
+def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReading]]:
+    """(displayed series, reading) for each angle metric of ``rep`` that lies on a smoothed curve:
+    read from exactly one series, and that series at the metric's sample is the metric's value
+    (so the marker sits on the curve; metrics combining series, e.g. squat_index_setup_deg, have none)."""
+    body = analysis.body
+    out: list[tuple[str, MetricReading]] = []
+    if body is None:
+        return out
+    for m in metric_readings(analysis, rep):
+        series = series_for_metric(m.metric)
+        if len(series) != 1:
+            continue
+        name = displayed_series(analysis, series[0])
+        y = body.smoothed.get(name)
+        if y is not None and abs(float(y[m.sample]) - m.value) <= 1e-9 * max(1.0, abs(m.value)):
+            out.append((series[0], m))
+    return out
+
+
 def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool,
               pad_s: float) -> list:
     """Draw the reps (shading), moments, thresholds and labels of ``rep`` (None: the whole clip);
@@ -207,6 +229,15 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
             for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
                 label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
                 added.append(ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4))
+    if rep is not None and not raw:
+        for series, m in metric_markers(analysis, rep):
+            ax = next((a for a, (_, _, sl) in zip(axes, panels, strict=True) if series in {s for s, _, _ in sl}), None)
+            if ax is None:
+                continue
+            added += ax.plot([m.time_s], [m.value], marker="o", ms=4.5, mfc="white", mec="#212529", mew=1.1,
+                             ls="none", zorder=5)  # fmt: skip
+            added.append(ax.annotate(m.text, (m.time_s, m.value), xytext=(3, 3), textcoords="offset points",
+                                     fontsize=FS_NOTE, color="#212529", zorder=6, gid=f"metric:{m.metric}"))  # fmt: skip
     if rep is not None and reps:
         r = reps[0]
         lo = t[r.start_sample] - pad_s

@@ -28,21 +28,22 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES, Rep
 from ..errors import FormcheckError
+from ..readings import metric_readings
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK
+from ..vocabulary import FAULT, OK, format_value
 from ._ipywidgets import widgets
 from .back_readout import back_cell, back_reading
 from .frames import FrameSource
 from .pictures import CursorFigure, jpeg_bytes
 
-#: Series shown in the read-out: (series, label, unit).
+#: Series shown in the read-out: (series, label, unit name of :data:`~formcheck_core.vocabulary.UNITS`).
 READOUT_SERIES: tuple[tuple[str, str, str], ...] = (
-    ("hip_angle_deg", "hip angle", "°"),
-    ("knee_angle_deg", "knee angle", "°"),
-    ("torso_lean_deg", "torso lean", "°"),
-    ("elbow_angle_deg", "elbow angle", "°"),
+    ("hip_angle_deg", "hip angle", "deg"),
+    ("knee_angle_deg", "knee angle", "deg"),
+    ("torso_lean_deg", "torso lean", "deg"),
+    ("elbow_angle_deg", "elbow angle", "deg"),
 )
 MODES = ("smoothed", "raw")
 
@@ -70,11 +71,18 @@ class ExplorerState:
     back_limit_rel: float = float("nan")
 
 
-def _fmt(value: float, unit: str, digits: int = 1) -> str:
-    if not math.isfinite(value):
-        return "–"
-    text = f"{value:.{digits}f}"
-    return (text[1:] if text.startswith("-") and text.strip("-0.") == "" else text) + unit  # no "-0"
+def _fmt(value: float, unit: str) -> str:
+    """A read-out value with the one formatter (:func:`~formcheck_core.vocabulary.format_value`)."""
+    return format_value(value, unit) if math.isfinite(value) else "–"
+
+
+def _measured_cells(readings) -> str:
+    """Cells for the metrics read at this sample: the same text as the finding, JSON and curves."""
+    return "".join(
+        f"<td class='fc-metric' data-metric='{html.escape(m.metric)}' data-metric-value='{m.value!r}' "
+        f"style='padding:0 12px 0 0'>{html.escape(m.label)}: <b>{html.escape(m.text)}</b></td>"
+        for m in readings
+    )
 
 
 class FrameExplorer:
@@ -335,15 +343,21 @@ class FrameExplorer:
         )
         cells += (
             f"<td class='fc-v-bar_drift_px' data-value='{st.bar_drift_px:.3f}'>bar from lift-off: "
-            f"<b>{_fmt(st.bar_drift_px, ' px', 0)}</b></td>"
+            f"<b>{_fmt(st.bar_drift_px, 'px')}</b></td>"
         )
         cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
+        here = [m for m in metric_readings(self.analysis, st.rep) if m.sample == st.sample] if st.rep is not None else []
+        measured = (
+            f"<tr><td colspan='9' style='color:#5c5f66'>measured at this frame:</td></tr><tr>{_measured_cells(here)}</tr>"
+            if here and st.mode == "smoothed"
+            else ""
+        )
         return (
             f"<div class='fc-state' data-sample='{st.sample}' data-frame='{st.frame_index}' "
             f"data-time='{st.time_s:.4f}' data-mode='{st.mode}'>"
             f"<b class='fc-frame-label'>frame {st.frame_index}</b> · <span class='fc-time'>{st.time_s:.2f} s</span> · "
             f"sample {st.sample} of 0–{self.n_samples - 1} · <span class='fc-where'>{html.escape(where)}</span> · "
-            f"<i>{st.mode}{', 3-D angles' if self._world else ''}</i><table style='margin-top:4px'><tr>{cells}</tr></table></div>"
+            f"<i>{st.mode}{', 3-D angles' if self._world else ''}</i><table style='margin-top:4px'><tr>{cells}</tr>{measured}</table></div>"
         )  # fmt: skip
 
     def _on_change(self, _change=None) -> None:

@@ -1,0 +1,78 @@
+"""The one shown reading of each metric: the value, sample and text every view displays.
+
+A metric of a rep is read at one sample (``Rep.metric_samples``). :func:`metric_readings` pairs
+that value with its sample's frame and time and with the text people see,
+:func:`~formcheck_core.vocabulary.format_value` of the value in the metric's unit, with the limit
+of the rule finding on that metric (so "0.104" against a 0.10 limit is not shown as "0.10"), exactly
+as the finding's message and cue show it. The curve markers (:mod:`formcheck_core.render.curves`)
+and the frame explorer's read-out (:mod:`formcheck_core.widgets.explorer`) display these readings;
+metrics that are NaN or recorded no sample have none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .findings import Finding
+from .result import Analysis
+from .vocabulary import format_value, metric_label, unit_of
+
+__all__ = ["MetricReading", "metric_readings"]
+
+
+@dataclass(frozen=True)
+class MetricReading:
+    """One metric of one rep as displayed: ``value`` (the metric's own number, the metric's unit
+    and sign convention) read at ``sample`` (source ``frame_index``, ``time_s`` seconds);
+    ``text`` its formatted value, ``label`` the metric's name for people."""
+
+    rep: int
+    metric: str
+    sample: int
+    frame_index: int
+    time_s: float
+    value: float
+    unit: str
+    text: str
+    label: str
+
+
+def _finding_for(analysis: Analysis, rep: int, metric: str, value: float) -> Finding | None:
+    """The rule finding that reports this metric's value in this rep (a fault first), if any."""
+    found = [f for f in analysis.findings if f.rep == rep and f.metric == metric and f.value == value]
+    found.sort(key=lambda f: not f.is_fault)
+    return found[0] if found else None
+
+
+def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricReading]:
+    """Every measured metric of every complete rep (or of rep number ``rep``), in sample order."""
+    body = analysis.body
+    if body is None:
+        return []
+    out: list[MetricReading] = []
+    for r in analysis.reps:
+        if rep is not None and r.number != rep:
+            continue
+        for name, sample in r.metric_samples.items():
+            value = r.metrics.get(name)
+            if value is None or not math.isfinite(value) or not 0 <= sample < len(body.time_s):
+                continue
+            f = _finding_for(analysis, r.number, name, value)
+            unit = (f.unit if f is not None and f.unit else None) or unit_of(name)
+            limit = f.threshold if f is not None else None
+            out.append(
+                MetricReading(
+                    rep=r.number,
+                    metric=name,
+                    sample=int(sample),
+                    frame_index=int(body.frame_index[sample]),
+                    time_s=float(body.time_s[sample]),
+                    value=float(value),
+                    unit=unit,
+                    text=format_value(value, unit, limit=limit),
+                    label=metric_label(name),
+                )
+            )
+    out.sort(key=lambda m: (m.sample, m.rep, m.metric))
+    return out
