@@ -86,10 +86,7 @@ def knee_angle_lockout(inp: RepInput) -> Reading:
 
 
 def torso_lean_liftoff(inp: RepInput) -> Reading:
-    # Read at the lift-off moment's own sample, not at liftoff_bottom: the excessive_torso_lean rule
-    # is calibrated on it, and reading it at the bottom (more invariant: 45 vs 39 of 48 checks
-    # within 3° in scripts/metamorphic.py) lowered that rule's leave-one-clip-out balanced
-    # accuracy from 0.86 to 0.71 (scripts/evaluate_rules.py).
+    # At lift-off's own sample: read at liftoff_bottom (more invariant) it cut excessive_torso_lean's LOCO accuracy 0.86->0.71.
     p = pull(inp)
     return at(p.lean, p.lift), p.lift
 
