@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .config import DEFAULT_FPS
 from .errors import VideoError
@@ -148,7 +149,7 @@ def analyze(
 
     warnings = truncation_warnings(info) + pose_warnings(pose, info)
     options = {"fps": fps, "running_mode": running_mode, "num_poses": num_poses, "pose_model": mid, "lift": lift}
-    base = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
+    base: dict[str, Any] = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
     if any(w.startswith("Insufficient pose data") for w in warnings):
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
 

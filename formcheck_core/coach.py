@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 MIN_CUES = 3
 MAX_CUES = 5
 
-def _where(f: Finding, moment_frames: Mapping[tuple[int | None, str], int] | None = None) -> str:
+def _where(f: Finding, moment_frames: Mapping[tuple[int, str], int] | None = None) -> str:
     """ "rep 2 at lift-off (frame 123, 4.10 s)"; "near lift-off" when the value was read at another
     frame than the moment's own (``moment_frames``: (rep, moment) -> frame; unknown = "at")."""
     parts = [f"rep {f.rep}" if f.rep is not None else "the set"]
     if f.moment:
-        own = (moment_frames or {}).get((f.rep, f.moment))
+        own = (moment_frames or {}).get((f.rep, f.moment)) if f.rep is not None else None
         word = "near" if own is not None and f.frame_index is not None and own != f.frame_index else "at"
         parts.append(f"{word} {MOMENT_LABEL.get(f.moment, f.moment.replace('_', ' '))}")
     where = " ".join(parts)
@@ -79,7 +79,7 @@ def cues_from_findings(
     *,
     max_cues: int = MAX_CUES,
     warnings: Sequence[str] = (),
-    moment_frames: Mapping[tuple[int | None, str], int] | None = None,
+    moment_frames: Mapping[tuple[int, str], int] | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
     ``moment_frames`` ((rep, moment) -> frame) lets a cue say "at lockout" only for a value read
@@ -116,10 +116,10 @@ def cues_from_findings(
         for rule_id, group in groups.items():
             if any(f.is_fault for f in group):
                 continue
-            measured = [f for f in group if f.status == OK and f.value is not None]
-            if measured:
-                closest = min(measured, key=exceedance)
-                oks.append((exceedance(closest), rule_id, closest, len(measured)))
+            within = [f for f in group if f.status == OK and f.value is not None]
+            if within:
+                closest = min(within, key=exceedance)
+                oks.append((exceedance(closest), rule_id, closest, len(within)))
         oks.sort(key=lambda t: (t[0], t[1]))
         for _, _, f, n in oks:
             if len(out) >= min(MIN_CUES, max_cues):

@@ -268,9 +268,10 @@ def plan_samples(
         except (av.FFmpegError, EOFError):
             pass  # truncated: decoding the plan stops where iter_frames stops
         time_base = stream.time_base
-    if not pts or not time_base or None in pts or len(set(pts)) != len(pts):
+    known = [p for p in pts if p is not None]
+    if not pts or not time_base or len(known) != len(pts) or len(set(known)) != len(known):
         return None
-    ordered = sorted(pts)
+    ordered = sorted(known)
     rule = _SampleRule(info.fps, target_fps)
     t0 = float(ordered[0] * time_base)
     kept_index, kept_time_s = [], []
@@ -327,8 +328,9 @@ class FrameReader:
         self.path = Path(path)
         self._container, self._stream = _open(self.path)
         pts = [p.pts for p in self._container.demux(self._stream) if p.size and not p.is_discard]
-        usable = pts and None not in pts and len(set(pts)) == len(pts)
-        self._pts: list[int] | None = sorted(pts) if usable else None
+        known = [p for p in pts if p is not None]
+        usable = bool(pts) and len(known) == len(pts) and len(set(known)) == len(known)
+        self._pts: list[int] | None = sorted(known) if usable else None
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next = 0  # index of the frame the open decoder yields next
 

@@ -144,7 +144,7 @@ class ChatTemplate:
 
     def render(self, messages: Sequence[Mapping[str, str]]) -> str:
         """The prompt text for ``messages`` followed by the assistant's turn."""
-        prompt = self._jinja(messages=list(messages), enable_thinking=self.thinking).prompt
+        prompt = self._jinja(messages=list(messages), enable_thinking=self.thinking).prompt  # type: ignore[arg-type]
         if self.qwen and not self.thinking:
             # templates that ignore enable_thinking (or open a think block anyway): close it empty
             if prompt.endswith("<think>\n"):
@@ -411,7 +411,7 @@ class Engine:
                 )
             max_tokens = max(1, min(max_tokens, self.llama.n_ctx() - prompt_tokens))
             constrained = schema is not None and self.info.can_json
-            response_format = {"type": "json_object", "schema": dict(schema)} if constrained else None
+            response_format = {"type": "json_object", "schema": dict(schema or {})} if constrained else None
             if think_tokens is None:
                 think_tokens = THINK_BUDGET_TOKENS if self.template.thinking and self.template.qwen else 0
             if think_tokens > 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import sys
 import time
-from typing import IO
+from typing import IO, Any
 
 from ..cues import Cue
 from .coaching import TEST_MODEL_LABEL, CoachingResult, llm_cues
@@ -35,7 +35,7 @@ def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] |
     out = out or sys.stdout
     err = err or sys.stderr
     tty = hasattr(err, "isatty") and err.isatty()
-    state = {"tokens": 0, "last": 0.0, "shown": 0, "header": False}
+    state: dict[str, Any] = {"tokens": 0, "last": 0.0, "shown": 0, "header": False}
 
     def clear() -> None:
         if tty and state["last"]:

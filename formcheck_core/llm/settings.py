@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from ..config import config_file, config_table
 from ..errors import FormcheckError
@@ -114,6 +115,6 @@ def load_config(**options: object) -> LLMConfig:
         raise FormcheckError(f"Invalid LLM setting: {exc}") from None
 
 
-def with_options(config: LLMConfig, **options: object) -> LLMConfig:
+def with_options(config: LLMConfig, **options: Any) -> LLMConfig:
     """``config`` with the non-None ``options`` replaced."""
     return replace(config, **{k: v for k, v in options.items() if v is not None})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 from ..video import PlanMismatchError, VideoInfo, plan_samples, probe_video
 from .backend import PoseBackend
@@ -79,12 +80,12 @@ def extract_pose(
     otherwise.
     """
     info = info or probe_video(path)
-    if hasattr(backend, "detect"):
+    if hasattr(backend, "detect"):  # an open backend (a Protocol: checked by its method)
         if workers not in (None, 1):
             raise ValueError("workers > 1 needs a backend factory (each process opens its own backend)")
-        return _extract_serial(info, backend, target_fps, model_id, progress)
+        return _extract_serial(info, cast(PoseBackend, backend), target_fps, model_id, progress)
     auto = workers is None
-    workers = default_workers() if auto else workers
+    workers = default_workers() if workers is None else workers
     if workers > 1:
         plan = plan_samples(info.path, target_fps, info=info)
         if plan is not None and (not auto or len(plan.kept_index) >= MIN_PARALLEL_SAMPLES):

@@ -23,6 +23,7 @@ import queue
 import signal
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -113,8 +114,9 @@ def _child(
 
 def concat_series(parts: list[PoseSeries]) -> PoseSeries:
     """Join pose series of consecutive time ranges of one clip."""
-    arrays = {k: np.concatenate([p.arrays()[k] for p in parts]) for k in parts[0].arrays()}
-    return PoseSeries(**arrays, **parts[0].meta())
+    arrays: dict[str, Any] = {k: np.concatenate([p.arrays()[k] for p in parts]) for k in parts[0].arrays()}
+    meta: dict[str, Any] = dict(parts[0].meta())
+    return PoseSeries(**arrays, **meta)
 
 
 def extract_pose_parallel(

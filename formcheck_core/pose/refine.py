@@ -193,7 +193,7 @@ def refine_moments(
             h_nat = _hinge(xy, world, side, use_world)
             joints = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee")]
             h_nat[~(np.nan_to_num(vis[:, joints]).min(axis=1) >= MIN_VISIBILITY)] = np.nan
-            pos = np.interp(float(m.refined_time_s), body.time_s, np.arange(body.time_s.size, dtype=float))
+            pos = np.interp(float(m.refined_time_s if m.refined_time_s is not None else m.time_s), body.time_s, np.arange(body.time_s.size, dtype=float))
             target = float(np.interp(pos, [s0, s1], [h_s[s0], h_s[s1]]))
             off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
             off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0

@@ -248,9 +248,9 @@ class ClipWriter:
     def _top_text(self, frame: Frame) -> tuple[str, bool]:
         win = MOMENT_WINDOW_S * self.source_fps
         moment = None
-        for rep, name, fidx in self._moments:
+        for rep_no, name, fidx in self._moments:
             if abs(frame.index - fidx) <= win:
-                moment = (rep, name)
+                moment = (rep_no, name)
         rep = moment[0] if moment else self._rep_at(frame.index)
         n = len(self.analysis.reps)
         parts = [f"Rep {rep}/{n}" if rep is not None else ("between reps" if n else "no rep found")]
@@ -278,10 +278,10 @@ class ClipWriter:
         text, flash = self._top_text(frame)
         st.draw_texts(top, [st.TextItem((self.style.pad_px, self.style.pad_px), text, self.style.title_font_px,
                                         st.NEAR if flash else (255, 255, 255), True)])  # fmt: skip
-        live = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
-        if live not in self._bottom_cache:
-            self._bottom_cache[live] = self._caption_band([self.captions[i] for i in live])
-        picture = np.vstack([top, img, self._bottom_cache[live]])
+        shown = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
+        if shown not in self._bottom_cache:
+            self._bottom_cache[shown] = self._caption_band([self.captions[i] for i in shown])
+        picture = np.vstack([top, img, self._bottom_cache[shown]])
         t1 = time.perf_counter()
         self.timings_s["overlay_s"] += t1 - t0
         self._put(picture)
@@ -332,7 +332,7 @@ class ClipWriter:
                         self._container.mux(packet)
                     self.timings_s["encode_s"] += time.perf_counter() - t
                     return
-                yuv = cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420)
+                yuv = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
                 vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
                 vf.pts = self.frames
                 vf.time_base = self._time_base

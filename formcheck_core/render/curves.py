@@ -371,7 +371,10 @@ def save_figure(fig: Figure, path, *, dpi: int | None = None) -> np.ndarray:
         fig.savefig(path, format="png", dpi=dpi, facecolor="white")
         import cv2
 
-        return cv2.imread(str(path))
+        written = cv2.imread(str(path))
+        if written is None:
+            raise OSError(f"could not read back {path}")
+        return written
     bgr = figure_bgr(fig)
     write_png(Path(path), bgr)
     return bgr

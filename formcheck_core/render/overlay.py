@@ -376,7 +376,9 @@ def draw_pose(
         value = series_value(analysis, spec.series, sample, raw=raw)
         if not math.isfinite(value):
             continue
-        a, v, c = (None if j is None else kp[LANDMARK[f"{side}_{j}"]] for j in spec.joints)
+        a_name, v_name, c_name = spec.joints
+        a, v = kp[LANDMARK[f"{side}_{a_name}"]], kp[LANDMARK[f"{side}_{v_name}"]]
+        c = None if c_name is None else kp[LANDMARK[f"{side}_{c_name}"]]
         s = emph.status.get(spec.series)
         colour = st.STATUS_COLOUR.get(s, st.ANGLE) if s else st.ANGLE
         text = format_angle(spec.label, value, emph.thresholds.get(spec.series))

@@ -92,10 +92,10 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
             }
         return by_key[key]
 
-    for rep in analysis.reps:
-        for name in _ordered_moments(rep):
-            m = rep.moments[name]
-            slot(rep.number, m.frame_index, m.time_s)["moments"].append(name)
+    for r in analysis.reps:
+        for name in _ordered_moments(r):
+            m = r.moments[name]
+            slot(r.number, m.frame_index, m.time_s)["moments"].append(name)
     reps = {r.number: r for r in analysis.reps}
     for f in analysis.findings:
         frame, t = f.frame_index, f.time_s

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +28,7 @@ from typing import IO, Any
 from . import files
 
 #: Jobs the worker runs, by name.
-JOBS = {"encode_picture": files.encode_picture, "write_curves": files.write_curves}
+JOBS: dict[str, Callable[..., Any]] = {"encode_picture": files.encode_picture, "write_curves": files.write_curves}
 _HEADER = struct.Struct(">Q")
 
 

@@ -14,12 +14,16 @@ import html
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis import Analysis
 from ..coach import deterministic_cues
 from ..cues import Cue
 from ..llm.provenance import model_label
 from ._ipywidgets import widgets
+
+if TYPE_CHECKING:
+    from ..llm.coaching import CoachingResult
 
 TEST_MODEL_LABEL = "test model — not advice"
 _SOURCE_NOTE = {"llm": "LLM, grounding-checked", "test-model": TEST_MODEL_LABEL, "rules": "rules"}
@@ -68,7 +72,7 @@ class CoachingPanel:
         self.config = with_options(config, model=model) if config is not None else load_config(model=model)
         self.engine = engine
         self.isolated = engine is None if isolated is None else isolated
-        self.result = None
+        self.result: CoachingResult | None = None
         self.streamed: list[Cue] = []
         self.tokens = 0
         self.time_to_first_cue_s: float | None = None

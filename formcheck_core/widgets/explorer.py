@@ -292,20 +292,21 @@ class FrameExplorer:
             name = displayed_series(self.analysis, series, raw=mode == "raw")
             values[series] = float(src[name][s]) if src is not None and name in src else float("nan")
         rep = self.current_rep(s)
-        inside = rep is not None and rep.start_sample <= s <= rep.end_sample
+        if rep is not None and not rep.start_sample <= s <= rep.end_sample:
+            rep = None  # between reps
         moment = None
-        if inside:  # the first key moment at this sample (several can share one at 10 fps)
+        if rep is not None:  # the first key moment at this sample (several can share one at 10 fps)
             here = [name for name in MOMENT_NAMES if name in rep.moments and rep.moments[name].sample == s]
             here += [n for n, m in rep.moments.items() if m.sample == s and n not in here]
             moment = here[0] if here else None
         drift = float("nan")
-        if inside and src is not None and "bar_x_px" in src and "liftoff" in rep.moments:
+        if rep is not None and body is not None and src is not None and "bar_x_px" in src and "liftoff" in rep.moments:
             x0 = float(src["bar_x_px"][rep.moments["liftoff"].sample])
             drift = (float(src["bar_x_px"][s]) - x0) * body.facing_sign
-        back, limit = back_reading(self.analysis, s, rep.number if inside else None)
+        back, limit = back_reading(self.analysis, s, rep.number if rep is not None else None)
         return ExplorerState(
             sample=s, frame_index=int(self.frame_index[s]), time_s=float(self.time_s[s]), mode=mode,
-            rep=rep.number if inside else None, moment=moment, values=values, bar_drift_px=drift,
+            rep=rep.number if rep is not None else None, moment=moment, values=values, bar_drift_px=drift,
             back_flexion_rel=back, back_limit_rel=limit,
         )  # fmt: skip
 

@@ -65,6 +65,7 @@ class CursorFigure:
         self.canvas.restore_region(self._background)
         self.cursor.set_time(time_s)
         for line in self.cursor.lines:
+            assert line.axes is not None  # cursor lines are drawn on the curves' axes
             line.axes.draw_artist(line)
         rgba = np.asarray(self.canvas.buffer_rgba())
         return cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR)
@@ -76,5 +77,6 @@ class CursorFigure:
     def cursor_x_px(self, time_s: float) -> float:
         """Horizontal pixel position (from the left edge of the picture) of the cursor at ``time_s``."""
         ax = self.cursor.lines[0].axes
+        assert ax is not None
         x_display, _ = ax.transData.transform((time_s, 0.0))
         return float(x_display)

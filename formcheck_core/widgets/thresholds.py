@@ -54,7 +54,7 @@ class ThresholdResult:
 
     def counts(self) -> dict[str, int]:
         """Number of rep findings per status over all clips."""
-        out = {FAULT: 0, OK: 0, NOT_MEASURABLE: 0}
+        out: dict[str, int] = {FAULT: 0, OK: 0, NOT_MEASURABLE: 0}
         for fs in self.findings.values():
             for f in fs:
                 out[f.status] = out.get(f.status, 0) + 1
