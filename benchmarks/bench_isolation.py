@@ -38,8 +38,15 @@ def _gil(ctx):
 
 
 def _rule(rule_id, check, budget_s=None):
-    return Rule(id=rule_id, check=check, description=rule_id, metrics=("torso_lean_liftoff_deg",),
-                thresholds={"limit_deg": 1.0}, cue="cue", timeout_s=budget_s)  # fmt: skip
+    return Rule(
+        id=rule_id,
+        check=check,
+        description=rule_id,
+        metrics=("torso_lean_liftoff_deg",),
+        thresholds={"limit_deg": 1.0},
+        cue="cue",
+        timeout_s=budget_s,
+    )
 
 
 def _time(fn, repeats: int) -> list[float]:
@@ -91,8 +98,10 @@ def main() -> None:
     print(f"  + 1 rule, in-process thread         {med(results['plus_rule_thread_s']) * 1000:8.1f} ms")  # type: ignore[arg-type]
     print(f"  + 1 rule, isolated (fork per call)  {med(results['plus_rule_process_s']) * 1000:8.1f} ms")  # type: ignore[arg-type]
     print(f"  one isolated call (fork round trip) {med(results['fork_round_trip_ms']):8.1f} ms")  # type: ignore[arg-type]
-    print(f"  GIL-holding rule, budget {args.budget_s:g} s: whole evaluation {results['gil_rule_total_s']:.2f} s "
-          f"({results['gil_rule_error']})")  # fmt: skip
+    print(
+        f"  GIL-holding rule, budget {args.budget_s:g} s: whole evaluation {results['gil_rule_total_s']:.2f} s "
+        f"({results['gil_rule_error']})"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -57,8 +57,16 @@ def child_plain(model: str, clips: list[str], threads: int, n_ctx: int, max_toke
     chat_format = None if "tokenizer.chat_template" in _meta(path) else "chatml"
     rss_before = _peak_rss_mb()
     t0 = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                          n_batch=cfg.n_batch, seed=cfg.seed, verbose=False, chat_format=chat_format)  # fmt: skip
+    llm = llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_batch=cfg.n_batch,
+        seed=cfg.seed,
+        verbose=False,
+        chat_format=chat_format,
+    )
     load_s = time.perf_counter() - t0
     eos_ok = llm.token_eos() != -1
     calls = []
@@ -69,9 +77,13 @@ def child_plain(model: str, clips: list[str], threads: int, n_ctx: int, max_toke
         first = None
         text = []
         stream = llm.create_chat_completion(
-            messages=messages, stream=True, max_tokens=max_tokens, temperature=cfg.temperature, seed=cfg.seed,
+            messages=messages,
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=cfg.temperature,
+            seed=cfg.seed,
             response_format={"type": "json_object", "schema": schema} if eos_ok else None,
-        )  # fmt: skip
+        )
         for chunk in stream:
             piece = chunk["choices"][0]["delta"].get("content") or ""
             if piece and first is None:
@@ -79,8 +91,16 @@ def child_plain(model: str, clips: list[str], threads: int, n_ctx: int, max_toke
             text.append(piece)
         total = time.perf_counter() - t0
         perf = llama_cpp.llama_perf_context(llm.ctx)
-        calls.append(_call(perf, len(llm.tokenize("".join(text).encode(), add_bos=False)) if text else 0,
-                           first, total, None, prompt_tokens=None))  # fmt: skip
+        calls.append(
+            _call(
+                perf,
+                len(llm.tokenize("".join(text).encode(), add_bos=False)) if text else 0,
+                first,
+                total,
+                None,
+                prompt_tokens=None,
+            )
+        )
     return {"load_s": load_s, "calls": calls, "peak_rss_mb": _peak_rss_mb(), "rss_before_load_mb": rss_before}
 
 
@@ -117,8 +137,13 @@ def child_formcheck(model: str, clips: list[str], threads: int, n_ctx: int, max_
     cfg = LLMConfig(model=model, n_threads=threads, n_ctx=n_ctx, max_tokens=max_tokens)
     rss_before = _peak_rss_mb()
     t0 = time.perf_counter()
-    engine = get_engine(resolve_llm_model(model, download=False), n_ctx=n_ctx, n_threads=threads,
-                        n_batch=cfg.n_batch, seed=cfg.seed)  # fmt: skip
+    engine = get_engine(
+        resolve_llm_model(model, download=False),
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_batch=cfg.n_batch,
+        seed=cfg.seed,
+    )
     load_s = time.perf_counter() - t0
     calls, outcomes = [], []
     for analysis in analyses:
@@ -126,23 +151,57 @@ def child_formcheck(model: str, clips: list[str], threads: int, n_ctx: int, max_
         result = llm_cues(analysis, cfg, engine=engine, on_cue=lambda _c: None)
         total = time.perf_counter() - t0
         c = result.chat
-        calls.append({
-            "prompt_tokens": c.prompt_tokens, "prompt_tokens_evaluated": c.prompt_tokens_evaluated,
-            "completion_tokens": c.completion_tokens, "prompt_tok_s": c.prompt_tokens_per_s,
-            "gen_tok_s": c.generation_tokens_per_s, "ttft_s": c.time_to_first_token_s,
-            "first_cue_s": result.time_to_first_cue_s, "first_item_s": result.time_to_first_item_s,
-            "total_s": total,
-        })  # fmt: skip
-        outcomes.append({"source": result.source, "cues": len(result.cues), "rejected": len(result.rejected),
-                         "fallback_reason": result.fallback_reason})  # fmt: skip
-    return {"load_s": load_s, "calls": calls, "outcomes": outcomes, "peak_rss_mb": _peak_rss_mb(),
-            "rss_before_load_mb": rss_before, "model": engine.info.name, "n_params": engine.info.n_params,
-            "size_mb": engine.info.size_bytes / 1e6, "hybrid": engine._hybrid}  # fmt: skip
+        calls.append(
+            {
+                "prompt_tokens": c.prompt_tokens,
+                "prompt_tokens_evaluated": c.prompt_tokens_evaluated,
+                "completion_tokens": c.completion_tokens,
+                "prompt_tok_s": c.prompt_tokens_per_s,
+                "gen_tok_s": c.generation_tokens_per_s,
+                "ttft_s": c.time_to_first_token_s,
+                "first_cue_s": result.time_to_first_cue_s,
+                "first_item_s": result.time_to_first_item_s,
+                "total_s": total,
+            }
+        )
+        outcomes.append(
+            {
+                "source": result.source,
+                "cues": len(result.cues),
+                "rejected": len(result.rejected),
+                "fallback_reason": result.fallback_reason,
+            }
+        )
+    return {
+        "load_s": load_s,
+        "calls": calls,
+        "outcomes": outcomes,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_load_mb": rss_before,
+        "model": engine.info.name,
+        "n_params": engine.info.n_params,
+        "size_mb": engine.info.size_bytes / 1e6,
+        "hybrid": engine._hybrid,
+    }
 
 
 def run_child(mode: str, model: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, "--model", model, "--threads", str(args.threads),
-           "--ctx", str(args.ctx), "--max-tokens", str(args.max_tokens), "--clips", *args.clips]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--model",
+        model,
+        "--threads",
+        str(args.threads),
+        "--ctx",
+        str(args.ctx),
+        "--max-tokens",
+        str(args.max_tokens),
+        "--clips",
+        *args.clips,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{mode} child failed for {model}:\n{proc.stderr[-2000:]}")
@@ -184,10 +243,14 @@ def main() -> None:
                 results[model][mode].append(run_child(mode, model, args))
     import os
 
-    print(f"threads={args.threads} ctx={args.ctx} max_tokens={args.max_tokens} clips={args.clips} "
-          f"repeats={args.repeats} cpus={os.cpu_count()} load1={os.getloadavg()[0]:.1f}")  # fmt: skip
-    head = ("| model | layer | load s | call | prompt tok (evaluated) | prompt tok/s | gen tok | gen tok/s "
-            "| first token s | first cue object s | first checked cue s | total s | peak RSS MB |")  # fmt: skip
+    print(
+        f"threads={args.threads} ctx={args.ctx} max_tokens={args.max_tokens} clips={args.clips} "
+        f"repeats={args.repeats} cpus={os.cpu_count()} load1={os.getloadavg()[0]:.1f}"
+    )
+    head = (
+        "| model | layer | load s | call | prompt tok (evaluated) | prompt tok/s | gen tok | gen tok/s "
+        "| first token s | first cue object s | first checked cue s | total s | peak RSS MB |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for by_mode in results.values():
@@ -196,20 +259,29 @@ def main() -> None:
         for mode, rows in by_mode.items():
             for call in range(len(args.clips)):
                 pt = _median(rows, "prompt_tokens", call)
-                print(f"| {name} | {mode} | {_fmt(_median(rows, 'load_s'))} | {call + 1} | "
-                      f"{'-' if pt is None else int(pt)} ({int(_median(rows, 'prompt_tokens_evaluated', call))}) | "
-                      f"{_fmt(_median(rows, 'prompt_tok_s', call), 0)} | {int(_median(rows, 'completion_tokens', call))} | "
-                      f"{_fmt(_median(rows, 'gen_tok_s', call), 1)} | {_fmt(_median(rows, 'ttft_s', call))} | "
-                      f"{_fmt(_median(rows, 'first_item_s', call))} | {_fmt(_median(rows, 'first_cue_s', call))} | "
-                      f"{_fmt(_median(rows, 'total_s', call))} | "
-                      f"{_fmt(_median(rows, 'peak_rss_mb'), 0)} |")  # fmt: skip
+                print(
+                    f"| {name} | {mode} | {_fmt(_median(rows, 'load_s'))} | {call + 1} | "
+                    f"{'-' if pt is None else int(pt)} ({int(_median(rows, 'prompt_tokens_evaluated', call))}) | "
+                    f"{_fmt(_median(rows, 'prompt_tok_s', call), 0)} | {int(_median(rows, 'completion_tokens', call))} | "
+                    f"{_fmt(_median(rows, 'gen_tok_s', call), 1)} | {_fmt(_median(rows, 'ttft_s', call))} | "
+                    f"{_fmt(_median(rows, 'first_item_s', call))} | {_fmt(_median(rows, 'first_cue_s', call))} | "
+                    f"{_fmt(_median(rows, 'total_s', call))} | "
+                    f"{_fmt(_median(rows, 'peak_rss_mb'), 0)} |"
+                )
         outs = [o for r in by_mode["formcheck"] for o in r["outcomes"]]
-        print(f"\n{name}: formcheck outcomes: " + "; ".join(
-            f"{o['source']} {o['cues']} cues, {o['rejected']} rejected"
-            + (f" ({o['fallback_reason']})" if o["fallback_reason"] else "") for o in outs[: len(args.clips)]))  # fmt: skip
+        print(
+            f"\n{name}: formcheck outcomes: "
+            + "; ".join(
+                f"{o['source']} {o['cues']} cues, {o['rejected']} rejected"
+                + (f" ({o['fallback_reason']})" if o["fallback_reason"] else "")
+                for o in outs[: len(args.clips)]
+            )
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=1)
+        )
 
 
 if __name__ == "__main__":

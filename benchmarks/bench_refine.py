@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     model = resolve_pose_model(None)
     mid = model_id(model)
     total_pose = total_refine = 0.0
-    print(f"{'clip':28s} {'samples':>7s} {'reps':>4s} {'frames':>6s} {'pose 10fps s':>12s} {'refine s':>9s} {'ratio':>6s}")
+    print(
+        f"{'clip':28s} {'samples':>7s} {'reps':>4s} {'frames':>6s} {'pose 10fps s':>12s} {'refine s':>9s} {'ratio':>6s}"
+    )
     for stem in args.clips:
         path = shared_dir() / "videos" / "dev" / f"{stem}.mp4"
         info = probe_video(path)
@@ -44,15 +46,28 @@ def main(argv: list[str] | None = None) -> int:
             pose_t.append(time.perf_counter() - t0)
             frames[0] = 0
             t0 = time.perf_counter()
-            refine_moments(info, a.body, pulls, model, model_id=mid, video_sha256=sha, cache=False,
-                           on_frame=lambda *_, n=frames: n.__setitem__(0, n[0] + 1))  # fmt: skip
+            refine_moments(
+                info,
+                a.body,
+                pulls,
+                model,
+                model_id=mid,
+                video_sha256=sha,
+                cache=False,
+                on_frame=lambda *_, n=frames: n.__setitem__(0, n[0] + 1),
+            )
             ref_t.append(time.perf_counter() - t0)
         p, r = statistics.median(pose_t), statistics.median(ref_t)
         total_pose += p
         total_refine += r
-        print(f"{stem:28s} {a.pose.n_samples:7d} {len(pulls):4d} {frames[0]:6d} {p:12.2f} {r:9.2f} {r / p:6.0%}", flush=True)
-    print(f"all clips: refinement {total_refine:.2f} s = {total_refine / total_pose:.0%} of the 10 fps pose time "
-          f"({total_pose:.2f} s); target <= 25 %")  # fmt: skip
+        print(
+            f"{stem:28s} {a.pose.n_samples:7d} {len(pulls):4d} {frames[0]:6d} {p:12.2f} {r:9.2f} {r / p:6.0%}",
+            flush=True,
+        )
+    print(
+        f"all clips: refinement {total_refine:.2f} s = {total_refine / total_pose:.0%} of the 10 fps pose time "
+        f"({total_pose:.2f} s); target <= 25 %"
+    )
     return 0
 
 

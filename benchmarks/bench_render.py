@@ -67,8 +67,15 @@ def run_cli(clip: Path, full: bool, src: Path | None = None) -> dict:
             cmd.append("--no-report")
         cpu0, t0 = _children_cpu_s(), time.perf_counter()
         # cwd: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH
-        proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache", src), capture_output=True, text=True,
-                              timeout=3600, check=False, cwd=tmp)  # fmt: skip
+        proc = subprocess.run(
+            cmd,
+            env=_env(Path(tmp) / "cache", src),
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+            cwd=tmp,
+        )
         wall, cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -110,7 +117,9 @@ def stage_child(clip: Path, out_dir: Path) -> dict:
         fps=analysis.video.fps,
         clip_x_realtime=duration_s / outputs.timings_s["frames_s"] if clip_frames else None,
         # the pass is CPU-bound and runs on two threads: what two free cores would give
-        clip_x_realtime_2_free_cores=duration_s / (outputs.timings_s["frames_cpu_s"] / 2) if clip_frames else None,
+        clip_x_realtime_2_free_cores=duration_s / (outputs.timings_s["frames_cpu_s"] / 2)
+        if clip_frames
+        else None,
         html_mib=(out_dir / REPORT_NAME).stat().st_size / 2**20,
     )
     return result
@@ -120,8 +129,12 @@ def run_stages(clip: Path, cache_dir: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", str(clip), "--out", tmp],
-            env=_env(cache_dir), capture_output=True, text=True, timeout=3600, check=False,
-        )  # fmt: skip
+            env=_env(cache_dir),
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
     if proc.returncode != 0:
         raise SystemExit(f"stage run of {clip.name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -131,8 +144,22 @@ def looped_clip(src: Path, seconds: float, out: Path) -> Path:
     """``src`` repeated to ``seconds`` long (stream copy, no re-encode)."""
     import imageio_ffmpeg
 
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src),
-           "-t", f"{seconds:g}", "-c", "copy", "-an", str(out)]  # fmt: skip
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-y",
+        "-stream_loop",
+        "-1",
+        "-i",
+        str(src),
+        "-t",
+        f"{seconds:g}",
+        "-c",
+        "copy",
+        "-an",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, timeout=600)
     return out
 
@@ -142,8 +169,15 @@ def run_long(clip: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
         cmd = [sys.executable, "-m", "formcheck_core", "analyze", str(clip), "--out", f"{tmp}/out", "--quiet"]
         t = time.perf_counter()
-        proc = subprocess.run(cmd, env=_env(Path(tmp) / "cache"), capture_output=True, text=True, timeout=7200,
-                              check=False, cwd=tmp)  # fmt: skip
+        proc = subprocess.run(
+            cmd,
+            env=_env(Path(tmp) / "cache"),
+            capture_output=True,
+            text=True,
+            timeout=7200,
+            check=False,
+            cwd=tmp,
+        )
         wall = time.perf_counter() - t
         if proc.returncode not in (0, 1):
             raise SystemExit(f"long run failed:\n{proc.stderr[-3000:]}")
@@ -155,7 +189,9 @@ def run_long(clip: Path) -> dict:
             "wall_s": wall,
             "html_mib": html.stat().st_size / 2**20,
             "folder_mib": sum(p.stat().st_size for p in files) / 2**20,
-            "clip_mib": (out / "annotated.mp4").stat().st_size / 2**20 if (out / "annotated.mp4").is_file() else None,
+            "clip_mib": (out / "annotated.mp4").stat().st_size / 2**20
+            if (out / "annotated.mp4").is_file()
+            else None,
             "embedded_images": text.count("<img "),
             "linked_pictures": text.count('href="stills/') + text.count('href="plots/'),
             "stills": len(list((out / "stills").glob("*.png"))),
@@ -209,12 +245,16 @@ def main(argv: list[str] | None = None) -> int:
         _print_clip(clip.stem, entry)
     if args.long_s > 0:
         with tempfile.TemporaryDirectory(prefix="bench_render_long_") as tmp:
-            long_clip = looped_clip(dev / f"{LONG_SOURCE}.mp4", args.long_s, Path(tmp) / f"long_{args.long_s:g}s.mp4")
+            long_clip = looped_clip(
+                dev / f"{LONG_SOURCE}.mp4", args.long_s, Path(tmp) / f"long_{args.long_s:g}s.mp4"
+            )
             results["long"] = {"source": LONG_SOURCE, "seconds": args.long_s, **run_long(long_clip)}
         lg = results["long"]
-        print(f"\n{LONG_SOURCE} looped to {args.long_s:g} s, full run (pose computed) {lg['wall_s']:.1f} s: "
-              f"index.html {lg['html_mib']:.2f} MiB ({lg['embedded_images']} pictures embedded, {lg['linked_pictures']} "
-              f"linked; {lg['stills']} stills in stills/), whole folder {lg['folder_mib']:.1f} MiB (clip {lg['clip_mib']:.1f} MiB)")  # fmt: skip
+        print(
+            f"\n{LONG_SOURCE} looped to {args.long_s:g} s, full run (pose computed) {lg['wall_s']:.1f} s: "
+            f"index.html {lg['html_mib']:.2f} MiB ({lg['embedded_images']} pictures embedded, {lg['linked_pictures']} "
+            f"linked; {lg['stills']} stills in stills/), whole folder {lg['folder_mib']:.1f} MiB (clip {lg['clip_mib']:.1f} MiB)"
+        )
     results["load_end"] = _load()
     print(f"\nload average at the end {_load()}")
     if args.json:
@@ -224,28 +264,49 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_clip(name: str, entry: dict) -> None:
     st = entry["stages"]
-    print(f"\n== {name}: {st['source_size']} at {st['fps']:.4g} fps, {st['reps']} reps, clip {st['clip_frames']} frames "
-          f"at {st.get('clip_fps') or 0:.4g} fps "
-          f"(load {entry['load']})")  # fmt: skip
+    print(
+        f"\n== {name}: {st['source_size']} at {st['fps']:.4g} fps, {st['reps']} reps, clip {st['clip_frames']} frames "
+        f"at {st.get('clip_fps') or 0:.4g} fps "
+        f"(load {entry['load']})"
+    )
     for label, runs in entry["cli"].items():
         ratios = [f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"], strict=False)]
         cpu_ratios = [f["cpu_s"] / n["cpu_s"] for f, n in zip(runs["full"], runs["no_report"], strict=False)]
-        med = {m: (statistics.median(r["wall_s"] for r in rs), statistics.median(r["cpu_s"] for r in rs))
-               for m, rs in runs.items()}  # fmt: skip
-        print(f"  CLI [{label}], cold pose cache, median of {len(ratios)}: --no-report {med['no_report'][0]:.1f} s "
-              f"wall / {med['no_report'][1]:.1f} s CPU; full {med['full'][0]:.1f} s wall / {med['full'][1]:.1f} s CPU; "
-              f"full/no-report wall {', '.join(f'{r:.2f}' for r in ratios)}x, CPU {', '.join(f'{r:.2f}' for r in cpu_ratios)}x; "
-              f"index.html {runs['full'][0]['html_mib']:.2f} MiB")  # fmt: skip
+        med = {
+            m: (statistics.median(r["wall_s"] for r in rs), statistics.median(r["cpu_s"] for r in rs))
+            for m, rs in runs.items()
+        }
+        print(
+            f"  CLI [{label}], cold pose cache, median of {len(ratios)}: --no-report {med['no_report'][0]:.1f} s "
+            f"wall / {med['no_report'][1]:.1f} s CPU; full {med['full'][0]:.1f} s wall / {med['full'][1]:.1f} s CPU; "
+            f"full/no-report wall {', '.join(f'{r:.2f}' for r in ratios)}x, CPU {', '.join(f'{r:.2f}' for r in cpu_ratios)}x; "
+            f"index.html {runs['full'][0]['html_mib']:.2f} MiB"
+        )
     s = st["stages_s"]
-    keys = ("decode_s", "overlay_s", "encode_s", "encode_wait_s", "stills_s", "bar_paths_s", "png_s", "curves_s",
-            "rep_curves_s", "wait_worker_s", "frames_s")  # fmt: skip
-    print(f"  stages (pose cached; analysis {st['analysis_s']:.2f} s): render {st['render_s']:.2f} s wall, "
-          f"{st['render_cpu_s']:.2f} s CPU (all threads and the worker); html {st['html_s']:.2f} s")  # fmt: skip
+    keys = (
+        "decode_s",
+        "overlay_s",
+        "encode_s",
+        "encode_wait_s",
+        "stills_s",
+        "bar_paths_s",
+        "png_s",
+        "curves_s",
+        "rep_curves_s",
+        "wait_worker_s",
+        "frames_s",
+    )
+    print(
+        f"  stages (pose cached; analysis {st['analysis_s']:.2f} s): render {st['render_s']:.2f} s wall, "
+        f"{st['render_cpu_s']:.2f} s CPU (all threads and the worker); html {st['html_s']:.2f} s"
+    )
     print("    " + ", ".join(f"{k[:-2]} {s[k]:.2f}" for k in keys if k in s))
     if st["clip_x_realtime"]:
-        print(f"    annotated clip {st['clip_size']} (source {st['source_size']}): {st['clip_x_realtime']:.1f}x real time "
-              f"(decode+draw+encode pass {s['frames_s']:.2f} s wall, {s['frames_cpu_s']:.2f} s CPU -> "
-              f"{st['clip_x_realtime_2_free_cores']:.1f}x real time on 2 free cores)")  # fmt: skip
+        print(
+            f"    annotated clip {st['clip_size']} (source {st['source_size']}): {st['clip_x_realtime']:.1f}x real time "
+            f"(decode+draw+encode pass {s['frames_s']:.2f} s wall, {s['frames_cpu_s']:.2f} s CPU -> "
+            f"{st['clip_x_realtime_2_free_cores']:.1f}x real time on 2 free cores)"
+        )
 
 
 if __name__ == "__main__":

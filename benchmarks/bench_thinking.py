@@ -71,25 +71,52 @@ def run(model: str, budget: int, max_tokens: int) -> list[dict]:
             prompt = engine.template.render(messages)
             if not prompt.rstrip().endswith("<think>"):
                 prompt += "<think>\n"
-            out = engine.llama.create_completion(prompt, max_tokens=max_tokens, seed=0, temperature=0.2,
-                                                 grammar=LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False),
-                                                 stop=list(engine.template.stops))  # fmt: skip
+            out = engine.llama.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                seed=0,
+                temperature=0.2,
+                grammar=LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False),
+                stop=list(engine.template.stops),
+            )
             text = out["choices"][0]["text"]
             answer = strip_think(text)
             thought = len(
                 engine.llama.tokenize(text[: len(text) - len(text.lstrip())].encode(), add_bos=False)
             )
-            rows.append({"model": engine.info.name, "arch": engine.info.architecture, "mode": mode,
-                         "thought_tokens": thought, "first_char": text.lstrip()[:1],
-                         "answer_tokens": out["usage"]["completion_tokens"], "valid_json": _valid(answer),
-                         "s": round(time.perf_counter() - t0, 2)})  # fmt: skip
+            rows.append(
+                {
+                    "model": engine.info.name,
+                    "arch": engine.info.architecture,
+                    "mode": mode,
+                    "thought_tokens": thought,
+                    "first_char": text.lstrip()[:1],
+                    "answer_tokens": out["usage"]["completion_tokens"],
+                    "valid_json": _valid(answer),
+                    "s": round(time.perf_counter() - t0, 2),
+                }
+            )
             continue
-        chat = engine.chat(messages, schema=schema, max_tokens=max_tokens, seed=0,
-                           think_tokens=budget if mode == "two-phase" else 0)  # fmt: skip
-        rows.append({"model": engine.info.name, "arch": engine.info.architecture, "mode": mode,
-                     "can_json": engine.info.can_json, "thought_tokens": chat.thought_tokens,
-                     "answer_tokens": chat.completion_tokens - chat.thought_tokens, "finish": chat.finish_reason,
-                     "valid_json": _valid(chat.text), "s": round(chat.total_s, 2)})  # fmt: skip
+        chat = engine.chat(
+            messages,
+            schema=schema,
+            max_tokens=max_tokens,
+            seed=0,
+            think_tokens=budget if mode == "two-phase" else 0,
+        )
+        rows.append(
+            {
+                "model": engine.info.name,
+                "arch": engine.info.architecture,
+                "mode": mode,
+                "can_json": engine.info.can_json,
+                "thought_tokens": chat.thought_tokens,
+                "answer_tokens": chat.completion_tokens - chat.thought_tokens,
+                "finish": chat.finish_reason,
+                "valid_json": _valid(chat.text),
+                "s": round(chat.total_s, 2),
+            }
+        )
     return rows
 
 

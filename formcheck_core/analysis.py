@@ -92,7 +92,9 @@ def load_or_extract_pose(
         from .pose.mediapipe_backend import open_pose_backend
 
         with open_pose_backend(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
-            pose = extract_pose(info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress)
+            pose = extract_pose(
+                info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress
+            )
         if pose.n_samples == 0:
             raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
         save_pose(key, pose)
@@ -142,14 +144,27 @@ def analyze(
     fps, num_poses, height_cm = check_fps(fps), check_people(num_poses), check_height_cm(height_cm)
     info = probe_video(path)
     pose, sha = load_or_extract_pose(
-        info, fps=fps, running_mode=running_mode, pose_model=pose_model, num_poses=num_poses,
-        cache=cache, progress=progress,
+        info,
+        fps=fps,
+        running_mode=running_mode,
+        pose_model=pose_model,
+        num_poses=num_poses,
+        cache=cache,
+        progress=progress,
     )
     mid = pose.model_id
 
     warnings = truncation_warnings(info) + pose_warnings(pose, info)
-    options = {"fps": fps, "running_mode": running_mode, "num_poses": num_poses, "pose_model": mid, "lift": lift}
-    base: dict[str, Any] = dict(video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options)
+    options = {
+        "fps": fps,
+        "running_mode": running_mode,
+        "num_poses": num_poses,
+        "pose_model": mid,
+        "lift": lift,
+    }
+    base: dict[str, Any] = dict(
+        video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options
+    )
     if any(w.startswith("Insufficient pose data") for w in warnings):
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
 

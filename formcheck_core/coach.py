@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MIN_CUES = 3
 MAX_CUES = 5
 
+
 def _where(f: Finding, moment_frames: Mapping[tuple[int, str], int] | None = None) -> str:
     """ "rep 2 at lift-off (frame 123, 4.10 s)"; "near lift-off" when the value was read at another
     frame than the moment's own (``moment_frames``: (rep, moment) -> frame; unknown = "at")."""

@@ -230,8 +230,11 @@ def rule_evidence(analysis, vocabulary: Sequence[str], reps: Iterable[int]) -> d
     out = {}
     for rule_id in vocabulary:
         fs = [f for f in analysis.findings if f.rule_id == rule_id and f.rep in wanted]
-        vals = tuple(float(f.value) for f in fs if f.status in (FAULT, OK) and f.value is not None
-                     and math.isfinite(f.value))  # fmt: skip
+        vals = tuple(
+            float(f.value)
+            for f in fs
+            if f.status in (FAULT, OK) and f.value is not None and math.isfinite(f.value)
+        )
         thr = next((f.threshold for f in fs if f.threshold is not None), None)
         out[rule_id] = RuleEvidence(vals, float(thr) if thr is not None else math.nan, _direction(fs))
     return out
@@ -266,8 +269,13 @@ def load_labels(path: str | Path) -> dict[str, dict]:
     return {Path(k).stem: v for k, v in raw.items() if isinstance(v, dict)}
 
 
-def rules_only(analysis, *, labels: Mapping | None = None, clip: str | None = None,
-               vocabulary: Sequence[str] | None = None) -> ClipComparison:  # fmt: skip
+def rules_only(
+    analysis,
+    *,
+    labels: Mapping | None = None,
+    clip: str | None = None,
+    vocabulary: Sequence[str] | None = None,
+) -> ClipComparison:
     """The rules' side of one clip (no LLM): what a run without a model scores (default flags:
     the loaded rules' ids)."""
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
@@ -285,8 +293,15 @@ def rules_only(analysis, *, labels: Mapping | None = None, clip: str | None = No
     )
 
 
-def compare_analysis(analysis, config=None, *, labels: Mapping | None = None, clip: str | None = None,
-                     vocabulary: Sequence[str] | None = None, engine=None):  # fmt: skip
+def compare_analysis(
+    analysis,
+    config=None,
+    *,
+    labels: Mapping | None = None,
+    clip: str | None = None,
+    vocabulary: Sequence[str] | None = None,
+    engine=None,
+):
     """(:class:`ClipComparison`, :class:`~formcheck_core.llm.flagging.FlaggingResult`) for one
     analysis: the rules' flags and the LLM's grounded flags over the same reps."""
     from .llm.flagging import llm_flags
@@ -323,9 +338,16 @@ def _method(name: str, y: np.ndarray, pred: np.ndarray, n_boot: int, seed: int) 
     return MethodScore(name, scoring.confusion(y, pred), intervals)
 
 
-def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None = None,
-              model: str | None = None, is_test_model: bool = False, *, n_boot: int = 1000,
-              seed: int = 0, off_by_default: Sequence[str] = ()) -> ComparisonReport:  # fmt: skip
+def summarize(
+    clips: Sequence[ClipComparison],
+    vocabulary: Sequence[str] | None = None,
+    model: str | None = None,
+    is_test_model: bool = False,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    off_by_default: Sequence[str] = (),
+) -> ComparisonReport:
     """Score every method per fault on the scored clips (see the module docstring; default flags:
     the loaded rules' ids)."""
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
@@ -359,10 +381,21 @@ def summarize(clips: Sequence[ClipComparison], vocabulary: Sequence[str] | None 
         shipped = next(
             (e.threshold for c in scored if (e := c.evidence.get(flag)) and math.isfinite(e.threshold)), None
         )
-        out.append(FlagScores(
-            flag, len(rows), int(y.sum()), tuple(methods), kappa, sum(a == b for a, b in zip(r, m, strict=True)) if llm_used else 0,
-            len(scored) if llm_used else 0, sum(flag in c.ungrounded_flags for c in scored), loco, shipped, direction,
-        ))  # fmt: skip
+        out.append(
+            FlagScores(
+                flag,
+                len(rows),
+                int(y.sum()),
+                tuple(methods),
+                kappa,
+                sum(a == b for a, b in zip(r, m, strict=True)) if llm_used else 0,
+                len(scored) if llm_used else 0,
+                sum(flag in c.ungrounded_flags for c in scored),
+                loco,
+                shipped,
+                direction,
+            )
+        )
     return ComparisonReport(
         clips, tuple(vocabulary), tuple(out), model, is_test_model, llm_used, n_boot, tuple(off_by_default)
     )
@@ -429,8 +462,15 @@ def compare_videos(
         try:
             analysis = analyze(path, **options)
         except FormcheckError as exc:
-            comp = ClipComparison(stem, frozenset(), frozenset(), clip_labels(entry, vocabulary) if entry else {},
-                                  analysis_ok=False, llm_used=use_llm, analysis_error=" ".join(str(exc).split()))  # fmt: skip
+            comp = ClipComparison(
+                stem,
+                frozenset(),
+                frozenset(),
+                clip_labels(entry, vocabulary) if entry else {},
+                analysis_ok=False,
+                llm_used=use_llm,
+                analysis_error=" ".join(str(exc).split()),
+            )
         else:
             if use_llm:
                 comp, result = compare_analysis(
@@ -473,8 +513,10 @@ def header_lines(report: ComparisonReport) -> list[str]:
         who = f"LLM: {report.model or 'unknown model'}"
     lines = [who]
     excluded = report.excluded
-    lines.append(f"scored: {len(report.scored)} clip(s), the same (clip, rep) set for every method; "
-                 f"excluded from all methods: {len(excluded)}")  # fmt: skip
+    lines.append(
+        f"scored: {len(report.scored)} clip(s), the same (clip, rep) set for every method; "
+        f"excluded from all methods: {len(excluded)}"
+    )
     lines += [f"  excluded {clip}: {why}" for clip, why in excluded]
     return lines
 
@@ -503,8 +545,10 @@ def format_report(report: ComparisonReport) -> str:
             if mark or tag:
                 cells.append(f"{short[f]}:{mark or '-'}{tag}")
         lines.append(f"  {c.clip} (reps {','.join(map(str, c.reps))}): {' '.join(cells) or 'no flags'}")
-    lines.append(f"\nper fault, over the scored clips labelled true/false for it (95 % clip-bootstrap CIs, {report.n_boot} "
-                 "resamples):")  # fmt: skip
+    lines.append(
+        f"\nper fault, over the scored clips labelled true/false for it (95 % clip-bootstrap CIs, {report.n_boot} "
+        "resamples):"
+    )
     head = f"    {'method':40s} {'tp/fp/fn/tn':>12s}  " + "  ".join(
         f"{m:16s}" for m in ("sensitivity", "specificity", "balanced acc.", "F1")
     )
@@ -529,8 +573,10 @@ def format_report(report: ComparisonReport) -> str:
         lines.append(head)
         for m in s.methods:
             k = m.confusion
-            lines.append(f"    {m.method:40s} {f'{k.tp}/{k.fp}/{k.fn}/{k.tn}':>12s}  "
-                         + "  ".join(_ci(m.intervals[name]) for name in SCORED_METRICS))  # fmt: skip
+            lines.append(
+                f"    {m.method:40s} {f'{k.tp}/{k.fp}/{k.fn}/{k.tn}':>12s}  "
+                + "  ".join(_ci(m.intervals[name]) for name in SCORED_METRICS)
+            )
     if report.is_test_model:
         lines.append(f"\n[{TEST_MODEL_NOTE}]")
     return "\n".join(lines)
@@ -555,14 +601,44 @@ def report_to_dict(report: ComparisonReport) -> dict[str, Any]:
         "vocabulary": list(report.vocabulary),
         "scored_clips": [c.clip for c in report.scored],
         "excluded": [{"clip": clip, "reason": why} for clip, why in report.excluded],
-        "clips": [{"clip": c.clip, "reps": list(c.reps), "rule_flags": sorted(c.rule_flags), "llm_flags": sorted(c.llm_flags),
-                   "ungrounded_llm_flags": sorted(c.ungrounded_flags), "labels": dict(c.labels), "llm_error": c.llm_error,
-                   "analysis_ok": c.analysis_ok, "llm_reasons": dict(c.llm_reasons)} for c in report.clips],
-        "scores": [{"flag": s.flag, "labelled": s.labelled, "positives": s.positives, "kappa": _num(s.kappa),
-                    "agree": s.agree, "judged": s.judged, "ungrounded_llm_flags": s.ungrounded,
-                    "shipped_threshold": s.shipped_threshold, "direction": s.direction,
-                    "loco_thresholds": dict(s.loco_thresholds),
-                    "methods": [{"method": m.method, "tp": m.confusion.tp, "fp": m.confusion.fp, "fn": m.confusion.fn,
-                                 "tn": m.confusion.tn, **{k: interval(v) for k, v in m.intervals.items()}}
-                                for m in s.methods]} for s in report.scores],
-    }  # fmt: skip
+        "clips": [
+            {
+                "clip": c.clip,
+                "reps": list(c.reps),
+                "rule_flags": sorted(c.rule_flags),
+                "llm_flags": sorted(c.llm_flags),
+                "ungrounded_llm_flags": sorted(c.ungrounded_flags),
+                "labels": dict(c.labels),
+                "llm_error": c.llm_error,
+                "analysis_ok": c.analysis_ok,
+                "llm_reasons": dict(c.llm_reasons),
+            }
+            for c in report.clips
+        ],
+        "scores": [
+            {
+                "flag": s.flag,
+                "labelled": s.labelled,
+                "positives": s.positives,
+                "kappa": _num(s.kappa),
+                "agree": s.agree,
+                "judged": s.judged,
+                "ungrounded_llm_flags": s.ungrounded,
+                "shipped_threshold": s.shipped_threshold,
+                "direction": s.direction,
+                "loco_thresholds": dict(s.loco_thresholds),
+                "methods": [
+                    {
+                        "method": m.method,
+                        "tp": m.confusion.tp,
+                        "fp": m.confusion.fp,
+                        "fn": m.confusion.fn,
+                        "tn": m.confusion.tn,
+                        **{k: interval(v) for k, v in m.intervals.items()},
+                    }
+                    for m in s.methods
+                ],
+            }
+            for s in report.scores
+        ],
+    }

@@ -61,7 +61,9 @@ def config_table(section: str, path: Path | None = None) -> dict[str, Any]:
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get(section, {})
     except UnicodeDecodeError:
-        raise FormcheckError(f"Config file {path} is not UTF-8 text; save it as UTF-8 or remove it.") from None
+        raise FormcheckError(
+            f"Config file {path} is not UTF-8 text; save it as UTF-8 or remove it."
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise FormcheckError(f"Config file {path} is not valid TOML ({exc}); fix or remove it.") from None
     if not isinstance(table, dict):

@@ -36,8 +36,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_dict(analysis: Analysis, *, include_series: bool = True, cues: Any = None,
-            coaching: Any = None) -> dict[str, Any]:  # fmt: skip
+def to_dict(
+    analysis: Analysis, *, include_series: bool = True, cues: Any = None, coaching: Any = None
+) -> dict[str, Any]:
     """The analysis as plain JSON-ready data (see README "Reading the output").
 
     ``cues`` (a sequence of :class:`~formcheck_core.cues.Cue`) adds a ``cues`` list, each with its
@@ -88,15 +89,27 @@ def to_dict(analysis: Analysis, *, include_series: bool = True, cues: Any = None
     return out
 
 
-def to_json(analysis: Analysis, *, include_series: bool = True, indent: int | None = 1, cues: Any = None,
-            coaching: Any = None) -> str:  # fmt: skip
+def to_json(
+    analysis: Analysis,
+    *,
+    include_series: bool = True,
+    indent: int | None = 1,
+    cues: Any = None,
+    coaching: Any = None,
+) -> str:
     """The analysis as a JSON string (``cues``/``coaching``: see :func:`to_dict`)."""
     data = to_dict(analysis, include_series=include_series, cues=cues, coaching=coaching)
     return json.dumps(data, indent=indent, allow_nan=False)
 
 
-def write_json(analysis: Analysis, path: str | Path, *, include_series: bool = True, cues: Any = None,
-               coaching: Any = None) -> Path:  # fmt: skip
+def write_json(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    include_series: bool = True,
+    cues: Any = None,
+    coaching: Any = None,
+) -> Path:
     """Write :func:`to_json` to ``path`` and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ class RuleError:
 
 @dataclass(frozen=True)
 class Verdict:
-    """"clean" or "needs work" for a rep (``rep`` set) or the whole set (``rep`` None)."""
+    """ "clean" or "needs work" for a rep (``rep`` set) or the whole set (``rep`` None)."""
 
     rep: int | None
     label: VerdictLabel

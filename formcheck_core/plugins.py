@@ -452,8 +452,11 @@ def _call_impl(impl: Any, register: Callable[..., None]) -> None:
     except RuleConfigError:  # reported by the rule engine; probe with the default meanwhile
         budget = DEFAULT_TIMEOUT_S
     if fn not in _PROBED and not is_trusted(fn) and isolation_mode() == "process" and budget > 0:
-        run_in_child(lambda _send: fn(*[lambda *a, **k: None for _ in wants]) and None, timeout_s=budget,
-                     name="register")  # fmt: skip
+        run_in_child(
+            lambda _send: fn(*[lambda *a, **k: None for _ in wants]) and None,
+            timeout_s=budget,
+            name="register",
+        )
         _PROBED.add(fn)
     try:
         fn(*[register for _ in wants])

@@ -4,6 +4,9 @@ Decoding uses PyAV (FFmpeg's libraries, multi-threaded). OpenCV's reader decodes
 in the same order, but measured here it was up to 9x slower on some clips (31.6 s vs 3.6 s for the
 616 frames of a 576x1024 H.264 clip), so frames come from PyAV and OpenCV only draws.
 
+Long because probing, streaming, sample planning and random access must agree on one frame
+numbering and one rotation rule; kept in one module so that no second decoder can drift from it.
+
 Frames are streamed, never collected: :func:`iter_frames` yields one sampled frame at a time, so
 memory does not grow with clip length. Frame indices are 0-based in decode (presentation) order,
 the order ``cv2.VideoCapture.read`` gives. Rotation metadata (a display matrix, as phones write)
@@ -82,7 +85,9 @@ def _open(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoSt
     return container, stream
 
 
-def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+def _decoded(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> Iterator[av.VideoFrame]:
     """Decoded frames in order; stops quietly at the first undecodable packet (truncated file)."""
     try:
         yield from container.decode(stream)
@@ -221,7 +226,9 @@ def iter_frames(
     container, stream = _open(Path(info.path))
     with container:
         for index, frame in enumerate(_decoded(container, stream)):
-            pts_s = float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
+            pts_s = (
+                float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
+            )
             if t0 is None and pts_s is not None:
                 t0 = pts_s
             t = rule.time(index, pts_s - t0 if pts_s is not None and t0 is not None else None)
@@ -303,7 +310,9 @@ def iter_planned_frames(
             if frame.pts is not None and frame.pts < plan.pts[start]:
                 continue  # between the keyframe and the range start
             if frame.pts != plan.pts[index]:
-                raise PlanMismatchError(f"{path}: frame {index} has pts {frame.pts}, planned {plan.pts[index]}")
+                raise PlanMismatchError(
+                    f"{path}: frame {index} has pts {frame.pts}, planned {plan.pts[index]}"
+                )
             if index in keep:
                 yield Frame(index=index, time_s=keep[index], bgr=_upright_bgr(frame))
             index += 1

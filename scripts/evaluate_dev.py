@@ -237,15 +237,22 @@ def _shares(stats: np.ndarray) -> dict[str, float]:
     }
 
 
-def bootstrap_ci(results: list[ClipResult], n_boot: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+def bootstrap_ci(
+    results: list[ClipResult], n_boot: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
     """95 % percentile intervals of every share, resampling clips (events of a clip stay together)."""
     stats = np.array([_clip_stats(r) for r in results]) if results else np.zeros((0, 8))
     if stats.shape[0] == 0:
         return {}
     rng = np.random.default_rng(seed)
     draws = [_shares(stats[rng.integers(0, stats.shape[0], stats.shape[0])]) for _ in range(n_boot)]
-    return {k: (float(np.percentile([d[k] for d in draws], 2.5)), float(np.percentile([d[k] for d in draws], 97.5)))
-            for k in draws[0]}  # fmt: skip
+    return {
+        k: (
+            float(np.percentile([d[k] for d in draws], 2.5)),
+            float(np.percentile([d[k] for d in draws], 97.5)),
+        )
+        for k in draws[0]
+    }
 
 
 def summarise(results: list[ClipResult]) -> dict:
@@ -331,7 +338,10 @@ def leave_one_clip_out(
     from formcheck_core.biomech.moments import MomentParams
 
     fam = [r for r in _family(results) if r.body is not None]
-    grid = [MomentParams(**dict(zip(PARAM_GRID, vals, strict=False))) for vals in itertools.product(*PARAM_GRID.values())]
+    grid = [
+        MomentParams(**dict(zip(PARAM_GRID, vals, strict=False)))
+        for vals in itertools.product(*PARAM_GRID.values())
+    ]
     scored = {g: [_rescore(r, g, labels[r.clip], refined) for r in fam] for g in grid}
     held, chosen = [], []
     for k, r in enumerate(fam):
@@ -400,11 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         "--shared", type=Path, default=None, help="shared folder (default: formcheck's shared_dir())"
     )
     ap.add_argument(
-        "--metamorphic", action="store_true",
+        "--metamorphic",
+        action="store_true",
         help="also run the metamorphic checks (scripts/metamorphic.py; a few minutes) and print the invariance rate",
     )
     ap.add_argument(
-        "--refine", action="store_true",
+        "--refine",
+        action="store_true",
         help="run the native-rate refinement pass (formcheck_core.pose.refine) and score its frames too",
     )
     ap.add_argument("--no-loco", action="store_true", help="skip the leave-one-clip-out cross-validation")
@@ -434,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     _print_figures("in-sample (the shipped constants, fitted on all dev clips)", s)
     ng = s["negatives"]
-    print(f"clips labelled with no pull giving 0 reps: {ng['zero_reps']}/{ng['clips']} (0 pulls: {ng['zero_pulls']})")
+    print(
+        f"clips labelled with no pull giving 0 reps: {ng['zero_reps']}/{ng['clips']} (0 pulls: {ng['zero_pulls']})"
+    )
     print(f"view class agrees with the label: {s['view']['agree']}/{s['view']['clips']}")
     if not args.no_loco:
         held, chosen = leave_one_clip_out(results, labels)
@@ -452,14 +466,20 @@ def main(argv: list[str] | None = None) -> int:
             s["loco"],
         )
         varied = {k for c in chosen for k, v in c.items() if k != "clip" and v != chosen[0][k]}
-        print(f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}")
+        print(
+            f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}"
+        )
         from formcheck_core.biomech.moments import MomentParams
 
-        refined = [_rescore(r, MomentParams(), labels[r.clip], True) for r in _family(results) if r.body is not None]
+        refined = [
+            _rescore(r, MomentParams(), labels[r.clip], True) for r in _family(results) if r.body is not None
+        ]
         s["refined"] = summarise(refined)
         s["refined_loco"] = summarise(leave_one_clip_out(results, labels, refined=True)[0])
         print()
-        _print_figures("sub-sample events (refined_frame_index: crossings interpolated), in-sample", s["refined"])
+        _print_figures(
+            "sub-sample events (refined_frame_index: crossings interpolated), in-sample", s["refined"]
+        )
         _print_figures("sub-sample events, leave-one-clip-out", s["refined_loco"])
     if args.refine:
         native = []
@@ -470,12 +490,17 @@ def main(argv: list[str] | None = None) -> int:
             native.append(score_pulls(out, r.pulls, r.body, labels[r.clip], refined=True))
         s["native"] = summarise(native)
         print()
-        _print_figures("events placed on source frames by the native-rate pass (--refine), shipped constants", s["native"])
+        _print_figures(
+            "events placed on source frames by the native-rate pass (--refine), shipped constants",
+            s["native"],
+        )
     if args.metamorphic:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import metamorphic
 
-        print(f"\nmetamorphic checks on {len(metamorphic.DEFAULT_CLIPS)} dev clips x {len(metamorphic.TRANSFORMS)} transforms:")
+        print(
+            f"\nmetamorphic checks on {len(metamorphic.DEFAULT_CLIPS)} dev clips x {len(metamorphic.TRANSFORMS)} transforms:"
+        )
         tally = metamorphic.run(metamorphic.DEFAULT_CLIPS, root / "dev")
         metamorphic.print_rates(tally)
         s["metamorphic"] = {k: {"held": v[0], "checked": v[1]} for k, v in tally.items()}

@@ -66,6 +66,8 @@ def label_fields(rules: dict, labels: dict) -> dict[str, str]:
     """Rule id -> ``Rule.label_key`` for the loaded rules whose key appears in the labels' faults."""
     used = {k for lab in labels.values() for k in lab.get("faults", {})}
     return {rid: lr.rule.label_key for rid, lr in rules.items() if lr.rule.label_key in used}
+
+
 #: Fault fields the labels file lacks, derived from each clip's labelling notes: field -> the notes'
 #: wording that marks it. Only for deadlift-family clips; every other clip reads False, as the
 #: labelled faults do on non-deadlifts.

@@ -64,10 +64,16 @@ def write_h264(path: Path, frames_bgr: Iterable[np.ndarray], fps: float, *, crf:
             if writer is None:
                 h, w = bgr.shape[:2]
                 writer = imageio_ffmpeg.write_frames(
-                    str(path), (w, h), fps=fps, codec="libx264", pix_fmt_in="bgr24", pix_fmt_out="yuv420p",
-                    macro_block_size=2, ffmpeg_log_level="error",
+                    str(path),
+                    (w, h),
+                    fps=fps,
+                    codec="libx264",
+                    pix_fmt_in="bgr24",
+                    pix_fmt_out="yuv420p",
+                    macro_block_size=2,
+                    ffmpeg_log_level="error",
                     output_params=["-crf", str(crf), "-preset", "veryfast", "-threads", "1"],
-                )  # fmt: skip
+                )
                 writer.send(None)
             writer.send(np.ascontiguousarray(bgr))
     finally:
@@ -97,9 +103,12 @@ TRANSFORMS: tuple[Transform, ...] = (
     Transform("speed_1.25", speed=1.25),
     Transform("crop_10", pixels=_crop),
     Transform("dark_30", pixels=lambda im: (im.astype(np.float32) * 0.7).round().astype(np.uint8)),
-    Transform("half_size", pixels=lambda im: cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA)),
+    Transform(
+        "half_size",
+        pixels=lambda im: cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA),
+    ),
     Transform("rotation_meta", rotate_meta=True),
-)  # fmt: skip
+)
 
 
 def make_variant(src: Path, t: Transform, out_dir: Path) -> Path:
@@ -113,8 +122,19 @@ def make_variant(src: Path, t: Transform, out_dir: Path) -> Path:
         write_h264(tmp, (cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE) for im in frames), info.fps)
         import imageio_ffmpeg
 
-        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90",
-               "-i", str(tmp), "-c", "copy", str(dst)]  # fmt: skip
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(tmp),
+            "-c",
+            "copy",
+            str(dst),
+        ]
         subprocess.run(cmd, check=True, capture_output=True)
         return dst
     pix = t.pixels or (lambda im: im)

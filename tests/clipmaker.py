@@ -43,7 +43,18 @@ def add_display_rotation(src: Path, dst: Path, degrees: int) -> Path:
     import imageio_ffmpeg
 
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-display_rotation", str(degrees), "-i", str(src),
-           "-c", "copy", str(dst)]  # fmt: skip
+    cmd = [
+        ffmpeg,
+        "-y",
+        "-loglevel",
+        "error",
+        "-display_rotation",
+        str(degrees),
+        "-i",
+        str(src),
+        "-c",
+        "copy",
+        str(dst),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return dst

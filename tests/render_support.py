@@ -126,32 +126,70 @@ def handmade_analysis(name: str) -> Analysis:
         reps.append(Rep(n, start, end, moments, metrics, complete=bool(r["complete"])))
         lean_fault = lean > 45
         f1 = Finding(
-            "torso_lean", n, "fault" if lean_fault else "ok", "moderate" if lean_fault else "info",
-            f"Torso lean at lift-off {lean:.0f}°", moment="liftoff", frame_index=moments["liftoff"].frame_index,
-            time_s=moments["liftoff"].time_s, value=lean, threshold=45.0, unit="deg",
-            metric="torso_lean_liftoff_deg", cue="Chest up before the bar leaves the floor" if lean_fault else "",
-        )  # fmt: skip
+            "torso_lean",
+            n,
+            "fault" if lean_fault else "ok",
+            "moderate" if lean_fault else "info",
+            f"Torso lean at lift-off {lean:.0f}°",
+            moment="liftoff",
+            frame_index=moments["liftoff"].frame_index,
+            time_s=moments["liftoff"].time_s,
+            value=lean,
+            threshold=45.0,
+            unit="deg",
+            metric="torso_lean_liftoff_deg",
+            cue="Chest up before the bar leaves the floor" if lean_fault else "",
+        )
         f2 = Finding(
-            "lockout", n, "ok" if hip_lock >= 165 else "fault", "info", f"Hip angle at lockout {hip_lock:.0f}°",
-            moment="lockout", frame_index=moments["lockout"].frame_index, time_s=moments["lockout"].time_s,
-            value=hip_lock, threshold=165.0, unit="deg", metric="hip_angle_lockout_deg",
+            "lockout",
+            n,
+            "ok" if hip_lock >= 165 else "fault",
+            "info",
+            f"Hip angle at lockout {hip_lock:.0f}°",
+            moment="lockout",
+            frame_index=moments["lockout"].frame_index,
+            time_s=moments["lockout"].time_s,
+            value=hip_lock,
+            threshold=165.0,
+            unit="deg",
+            metric="hip_angle_lockout_deg",
             cue="" if hip_lock >= 165 else "Squeeze the glutes to finish",
-        )  # fmt: skip
+        )
         f3 = Finding(
-            "bar_drift", n, "not_measurable", "info", "Bar drift needs a side view", metric="max_bar_drift_rel",
-        )  # fmt: skip
+            "bar_drift",
+            n,
+            "not_measurable",
+            "info",
+            "Bar drift needs a side view",
+            metric="max_bar_drift_rel",
+        )
         findings += [f1, f2, f3]
         verdicts.append(Verdict(n, "needs work" if lean_fault else "clean", f1 if lean_fault else None))
     body = BodySeries(
-        time_s=pose.time_s, frame_index=fi, smoothed=smooth, raw=raw, keypoints_px=kp, side=side,
-        facing_sign=facing, body_length_px=500.0, filter_note="test: 3-sample moving average",
-    )  # fmt: skip
+        time_s=pose.time_s,
+        frame_index=fi,
+        smoothed=smooth,
+        raw=raw,
+        keypoints_px=kp,
+        side=side,
+        facing_sign=facing,
+        body_length_px=500.0,
+        filter_note="test: 3-sample moving average",
+    )
     view = ViewEstimate(str(lab.get("view", "side")).split("_")[0], 0.8, side, 0.2, ())
     return Analysis(
-        video=info, video_sha256=sha, lift="deadlift", pose=pose, body=body, view=view, reps=tuple(reps),
-        findings=tuple(findings), verdicts=tuple(verdicts), warnings=("test analysis built by hand",),
+        video=info,
+        video_sha256=sha,
+        lift="deadlift",
+        pose=pose,
+        body=body,
+        view=view,
+        reps=tuple(reps),
+        findings=tuple(findings),
+        verdicts=tuple(verdicts),
+        warnings=("test analysis built by hand",),
         options={"fps": 10.0},
-    )  # fmt: skip
+    )
 
 
 def cues_for(analysis: Analysis) -> list[Cue]:

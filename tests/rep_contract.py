@@ -26,7 +26,11 @@ def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> No
         assert all(a < b for a, b in itertools.pairwise(eff)), ("sub-sample estimates out of order", rep)
         for name, m in rep.moments.items():
             assert m.name == name
-            assert rep.start_sample <= m.sample <= rep.end_sample, ("moment outside its rep", rep.number, name)
+            assert rep.start_sample <= m.sample <= rep.end_sample, (
+                "moment outside its rep",
+                rep.number,
+                name,
+            )
         for name in MOMENT_NAMES:
             assert (name in rep.moments) != (name in rep.missing_moments), (rep.number, name)
             if name in rep.missing_moments:

@@ -53,10 +53,17 @@ def skeleton(phi_s, phi_t, lam, *, arms: str = "hang") -> dict[str, np.ndarray]:
         wrist = hip + np.array([10.0, 0.0])
         elbow = 0.5 * (shoulder + wrist) + np.array([-30.0, 0.0])
     return {
-        "ankle": ankle, "knee": knee, "hip": hip, "shoulder": shoulder, "elbow": elbow, "wrist": wrist,
-        "heel": ankle + np.array([-15.0, 10.0]), "foot_index": ankle + np.array([45.0, 10.0]),
-        "nose": shoulder + np.array([25.0, -45.0]), "ear": shoulder + np.array([-5.0, -50.0]),
-    }  # fmt: skip
+        "ankle": ankle,
+        "knee": knee,
+        "hip": hip,
+        "shoulder": shoulder,
+        "elbow": elbow,
+        "wrist": wrist,
+        "heel": ankle + np.array([-15.0, 10.0]),
+        "foot_index": ankle + np.array([45.0, 10.0]),
+        "nose": shoulder + np.array([25.0, -45.0]),
+        "ear": shoulder + np.array([-5.0, -50.0]),
+    }
 
 
 def pose_from_angles(
@@ -122,11 +129,20 @@ def pose_from_angles(
         world[..., 0] = -world[..., 0]
     fs = float(fps)
     return PoseSeries(
-        frame_index=np.arange(n) * 3, time_s=np.arange(n) / fs, image_xy_px=xy,
-        image_z=np.zeros((n, 33)), world_xyz_m=world, visibility=vis, people_count=np.ones(n, int),
-        width_px=width, height_px=height, source_fps=3 * fs, sample_fps=fs, model_id="synthetic",
+        frame_index=np.arange(n) * 3,
+        time_s=np.arange(n) / fs,
+        image_xy_px=xy,
+        image_z=np.zeros((n, 33)),
+        world_xyz_m=world,
+        visibility=vis,
+        people_count=np.ones(n, int),
+        width_px=width,
+        height_px=height,
+        source_fps=3 * fs,
+        sample_fps=fs,
+        model_id="synthetic",
         running_mode="video",
-    )  # fmt: skip
+    )
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:

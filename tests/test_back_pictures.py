@@ -89,7 +89,9 @@ def test_explorer_reads_the_back_live(clean):
     back = clean.back
     ex = FrameExplorer(clean, prefetch=False)
     try:
-        measured = [int(s) for s, v in zip(back.sample, back.back_flexion_rel, strict=True) if math.isfinite(v)]
+        measured = [
+            int(s) for s, v in zip(back.sample, back.back_flexion_rel, strict=True) if math.isfinite(v)
+        ]
         s = measured[len(measured) // 2]
         ex.slider.value = s
         st = ex.state()

@@ -98,7 +98,9 @@ def test_rotated_phone_clip_reads_upright_and_analyses_like_the_original(tmp_pat
 
     original = dev_clip("phone_side_a")
     frames, fps = source_frames(original)
-    stored = write_h264(tmp_path / "stored_sideways.mp4", [np.ascontiguousarray(np.rot90(f)) for f in frames], fps)
+    stored = write_h264(
+        tmp_path / "stored_sideways.mp4", [np.ascontiguousarray(np.rot90(f)) for f in frames], fps
+    )
     rotated = add_display_rotation(stored, tmp_path / "phone_rotated.mp4", -90)
 
     info = probe_video(rotated)
@@ -118,7 +120,9 @@ def test_two_people_side_by_side(tmp_path, dev_clip, pose_model):
     right, _ = source_frames(dev_clip("posereader_unoccluded"), max_s=len(left) / fps)
     n = min(len(left), len(right))
     clip = write_h264(tmp_path / "two_people.mp4", [np.hstack([left[i], right[i]]) for i in range(n)], fps)
-    proc = run_cli("analyze", str(clip), "--quiet", "--people", "2", "--out", str(tmp_path / "o2"), cwd=tmp_path)
+    proc = run_cli(
+        "analyze", str(clip), "--quiet", "--people", "2", "--out", str(tmp_path / "o2"), cwd=tmp_path
+    )
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
     assert "More than one person" in proc.stdout

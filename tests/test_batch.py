@@ -430,8 +430,14 @@ def test_labels_join_ground_truth_and_score_each_rule(first_run, inputs, batch_e
     for rule in ("bent_arms", "heel_lift"):  # rules whose label key is their id
         truth = {c: dev_labels[c]["faults"].get(rule) for c in CLIPS}
         known = {c: v for c, v in truth.items() if isinstance(v, bool)}
-        flagged = {c: bool(((findings["clip"] == c) & (findings["rule_id"] == rule) & (findings["status"] == "fault")).any())
-                   for c in known}  # fmt: skip
+        flagged = {
+            c: bool(
+                (
+                    (findings["clip"] == c) & (findings["rule_id"] == rule) & (findings["status"] == "fault")
+                ).any()
+            )
+            for c in known
+        }
         row = scores.set_index("rule_id").loc[rule]
         assert row["n"] == len(known)
         assert row["tp"] == sum(known[c] and flagged[c] for c in known)
@@ -459,8 +465,20 @@ def test_a_worker_that_dies_is_replaced_and_a_clip_that_kills_it_twice_becomes_a
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
     paths = [str(inputs / "posereader_good.mp4"), str(inputs / "posereader_bad.mp4")]
-    cmd = [sys.executable, "-m", "formcheck_core", "batch", *paths, "--out", str(out), "--workers", "1",
-           "--fps", "30", "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "formcheck_core",
+        "batch",
+        *paths,
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--fps",
+        "30",
+        "--quiet",
+    ]
     env = {**batch_env, "FORMCHECK_CACHE": str(tmp_path / "cache")}  # no cached poses: the clip takes time
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed: list[int] = []

@@ -240,9 +240,11 @@ def test_drag_moves_frame_cursor_and_readout(page, ready, expected):
         page.mouse.down()
         page.mouse.move(track["x"] + fraction * track["width"], hy, steps=12)
         page.mouse.up()
-        page.wait_for_function("(s) => { const h = document.querySelector('.formcheck-explorer .fc-slider .noUi-handle');"
-                               " return h && Math.round(parseFloat(h.getAttribute('aria-valuenow'))) !== s; }",
-                               arg=before["slider"])  # fmt: skip
+        page.wait_for_function(
+            "(s) => { const h = document.querySelector('.formcheck-explorer .fc-slider .noUi-handle');"
+            " return h && Math.round(parseFloat(h.getAttribute('aria-valuenow'))) !== s; }",
+            arg=before["slider"],
+        )
         target = explorer_state(page)["slider"]
         assert abs(target - fraction * (a.pose.n_samples - 1)) <= 0.05 * a.pose.n_samples, (target, fraction)
         after = wait_shown(page, target, before)
@@ -263,19 +265,27 @@ def test_play_advances_and_pause_stops(page, ready, expected):
     explorer.locator(".fc-rep").first.click()  # start from rep 1's lift-off
     rep1 = expected["analysis"].reps[0]
     start = rep1.moments["liftoff"].sample if "liftoff" in rep1.moments else rep1.start_sample
-    page.wait_for_function("(s) => { const st = document.querySelector('.formcheck-explorer .fc-state');"
-                           " return st && parseInt(st.dataset.sample) === s; }", arg=start)  # fmt: skip
+    page.wait_for_function(
+        "(s) => { const st = document.querySelector('.formcheck-explorer .fc-state');"
+        " return st && parseInt(st.dataset.sample) === s; }",
+        arg=start,
+    )
     play = explorer.locator(".fc-play button").first
     play.click()
-    page.wait_for_function("(s) => { const st = document.querySelector('.formcheck-explorer .fc-state');"
-                           " return st && parseInt(st.dataset.sample) >= s; }", arg=start + 8)  # fmt: skip
+    page.wait_for_function(
+        "(s) => { const st = document.querySelector('.formcheck-explorer .fc-state');"
+        " return st && parseInt(st.dataset.sample) >= s; }",
+        arg=start + 8,
+    )
     explorer.screenshot(path=str(ARTIFACTS / "05_playing.png"))
     play.click()  # pause
     page.wait_for_function("() => !document.querySelector('.formcheck-explorer .fc-play .fa-pause')")
     # after the pause the kernel catches up with the slider's final value
-    page.wait_for_function("() => { const ex = document.querySelector('.formcheck-explorer');"
-                           " const st = ex.querySelector('.fc-state'); const h = ex.querySelector('.fc-slider .noUi-handle');"
-                           " return parseInt(st.dataset.sample) === Math.round(parseFloat(h.getAttribute('aria-valuenow'))); }")  # fmt: skip
+    page.wait_for_function(
+        "() => { const ex = document.querySelector('.formcheck-explorer');"
+        " const st = ex.querySelector('.fc-state'); const h = ex.querySelector('.fc-slider .noUi-handle');"
+        " return parseInt(st.dataset.sample) === Math.round(parseFloat(h.getAttribute('aria-valuenow'))); }"
+    )
     paused = explorer_state(page)
     assert paused["sample"] >= start + 8
     _check_state(paused, expected)
@@ -307,8 +317,9 @@ def test_slider_to_redraw_latency(page, ready, expected):
         json.loads((ARTIFACTS / "timings.json").read_text()) if (ARTIFACTS / "timings.json").exists() else {}
     )
     timings["slider_to_redraw_ms"] = {
-        "median": round(float(np.median(latencies_ms)), 1), "max": round(max(latencies_ms), 1),
+        "median": round(float(np.median(latencies_ms)), 1),
+        "max": round(max(latencies_ms), 1),
         "all": [round(x, 1) for x in latencies_ms],
-    }  # fmt: skip
+    }
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=1))
     assert np.median(latencies_ms) < 2000, latencies_ms

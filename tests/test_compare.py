@@ -44,9 +44,18 @@ def clip(
     name, rules=(), llm=(), labels=None, error=None, ok=True, reps=(1,), ungrounded=(), drift=None, test=False
 ):
     evidence = {"bar_drift": ev(drift)} if drift is not None else {}
-    return ClipComparison(name, frozenset(rules), frozenset(llm), labels or {}, llm_error=error, analysis_ok=ok,
-                          reps=reps if ok else (), ungrounded_flags=frozenset(ungrounded), evidence=evidence,
-                          llm_is_test_model=test)  # fmt: skip
+    return ClipComparison(
+        name,
+        frozenset(rules),
+        frozenset(llm),
+        labels or {},
+        llm_error=error,
+        analysis_ok=ok,
+        reps=reps if ok else (),
+        ungrounded_flags=frozenset(ungrounded),
+        evidence=evidence,
+        llm_is_test_model=test,
+    )
 
 
 CLIPS = [
@@ -195,8 +204,20 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     install_test_llm()
     clips = [shared / "videos" / "dev" / f"{n}.mp4" for n in ("posereader_arm_bend", "squat_side")]
     out_json = tmp_path / "r.json"
-    code = main(["compare", *map(str, clips), "--llm-model", "test", "--llm-threads", "1", "--llm-max-tokens", "200",
-                 "--json", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            *map(str, clips),
+            "--llm-model",
+            "test",
+            "--llm-threads",
+            "1",
+            "--llm-max-tokens",
+            "200",
+            "--json",
+            "--quiet",
+        ]
+    )
     captured = capsys.readouterr()
     out_json.write_text(captured.out)
     report = json.loads(captured.out)

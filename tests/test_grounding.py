@@ -291,16 +291,31 @@ def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
     from formcheck_core.llm.coaching import _fallback, _withdraw
     from formcheck_core.widgets.coaching import _withdrawn_html
 
-    shown = [Cue(1, "Chest up: push the floor away", "Torso 67.3°.", "excessive_torso_lean", 2, source="llm",
-                 source_detail="LLM Some Model (Q4_K_M)")]  # fmt: skip
+    shown = [
+        Cue(
+            1,
+            "Chest up: push the floor away",
+            "Torso 67.3°.",
+            "excessive_torso_lean",
+            2,
+            source="llm",
+            source_detail="LLM Some Model (Q4_K_M)",
+        )
+    ]
     result = _withdraw(_fallback(FAULTY_SET, LLMConfig(model="x"), "LLM failed: timed out after 5 s"), shown)
     assert [w.cue.text for w in result.withdrawn] == ["Chest up: push the floor away"]
     assert "timed out" in result.withdrawn[0].reason
     assert any(line.startswith("withdrawn: 'Chest up") for line in result.report_lines())
     assert all("fallback: LLM failed" in c.source_detail for c in result.cues)
     assert "<s>Chest up: push the floor away</s>" in _withdrawn_html(result)
-    kept = _withdraw(review_answer(answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off.")), FAULTY_SET,
-                                   LLMConfig(model="x", min_cues=1)), shown)  # fmt: skip
+    kept = _withdraw(
+        review_answer(
+            answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off.")),
+            FAULTY_SET,
+            LLMConfig(model="x", min_cues=1),
+        ),
+        shown,
+    )
     assert kept.withdrawn == ()
 
 
@@ -310,15 +325,24 @@ def test_every_output_states_where_each_cue_came_from():
     from formcheck_core.render.summary import format_summary
 
     text = answer(cue("Chest up: push the floor away", "Torso 67.3° at lift-off."))
-    result = review_answer(text, FAULTY_SET, LLMConfig(model="x", min_cues=1), source="llm", model_name="Qwen3.5 9B",
-                           quantization="Q4_K_M")  # fmt: skip
+    result = review_answer(
+        text,
+        FAULTY_SET,
+        LLMConfig(model="x", min_cues=1),
+        source="llm",
+        model_name="Qwen3.5 9B",
+        quantization="Q4_K_M",
+    )
     details = [c.source_detail for c in result.cues]
     assert details[0] == "LLM Qwen3.5 9B (Q4_K_M)"
     assert details[1].startswith("rule incomplete_lockout") and "added" in details[1]
     summary = format_summary(FAULTY_SET, result.cues)
     assert "[from: LLM Qwen3.5 9B (Q4_K_M)]" in summary and "[from: rule incomplete_lockout" in summary
-    data = json.loads(json.dumps(to_dict(FAULTY_SET, include_series=False, cues=result.cues,
-                                         coaching=result.report_lines())))  # fmt: skip
+    data = json.loads(
+        json.dumps(
+            to_dict(FAULTY_SET, include_series=False, cues=result.cues, coaching=result.report_lines())
+        )
+    )
     assert [c["source_detail"] for c in data["cues"]] == details
     assert data["coaching"][0].startswith("Cues from the LLM Qwen3.5 9B (Q4_K_M)")
     fallback = review_answer("not json", FAULTY_SET)

@@ -29,8 +29,10 @@ CLIPS = (
     "gym1080_good_03",
     "gym1080_good_04",
 )
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-        "seventeen eighteen nineteen".split()  # fmt: skip
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()
+)
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
@@ -123,8 +125,14 @@ LEAN_L, LEAN_0, DRIFT = "torso_lean_lockout_deg", "torso_lean_liftoff_deg", "max
 BENT, LOCK = "bent_arms", "incomplete_lockout"
 
 #: An accepted cue the duplicate rows come after.
-EARLIER = {"priority": 1, "cue": "Great lockout, keep it up", "why": "Hips at {m2_hip_angle_lockout_deg}°.",
-           "metric": HIP, "rep": 2, "rule_id": LOCK}  # fmt: skip
+EARLIER = {
+    "priority": 1,
+    "cue": "Great lockout, keep it up",
+    "why": "Hips at {m2_hip_angle_lockout_deg}°.",
+    "metric": HIP,
+    "rep": 2,
+    "rule_id": LOCK,
+}
 
 ROWS: tuple[Row, ...] = (
     # --- bent_arms (a fault) on posereader_arm_bend
@@ -544,8 +552,14 @@ ROWS: tuple[Row, ...] = (
 
 
 def _item(row: Row, v: dict) -> dict:
-    return {"priority": 1, "cue": row.cue.format(**v), "why": row.why.format(**v), "metric": row.metric,
-            "rep": row.rep, "rule_id": row.rule_id}  # fmt: skip
+    return {
+        "priority": 1,
+        "cue": row.cue.format(**v),
+        "why": row.why.format(**v),
+        "metric": row.metric,
+        "rep": row.rep,
+        "rule_id": row.rule_id,
+    }
 
 
 def test_table_is_big_enough_and_balanced():
@@ -563,7 +577,9 @@ def test_the_clips_show_what_the_table_assumes(clips):
     # cite, nor thresholds; 45 may sit near a metric no row cites (the grounding check compares a
     # cue's number with its own metric's)
     cited = {r.metric for r in ROWS}
-    shown = shown_numbers({k: x for k, x in v.items() if not k.startswith("m") or k.split("_", 1)[1] in cited})
+    shown = shown_numbers(
+        {k: x for k, x in v.items() if not k.startswith("m") or k.split("_", 1)[1] in cited}
+    )
     assert all(abs(far_round_number(v) - x) > 5 for x in shown_numbers(v))
     assert all(abs(45.0 - x) > 5 for x in shown), "45 is shown"
     assert abs(v["t1_incomplete_lockout"] - 1.0) > 0.05 and a["view"]["confidence"] == 1.0
@@ -609,14 +625,39 @@ def test_every_fault_keeps_a_cue_and_duplicates_merge(clips):
     v = derived(values(coaching_data(a)))
     elbow = v["m1_min_elbow_angle_pull_deg"]
     items = [
-        {"priority": 1, "cue": "Long arms: lock your elbows", "why": f"Elbows bent to {elbow}°.", "metric": ELBOW,
-         "rep": 1, "rule_id": BENT},
-        {"priority": 2, "cue": "Long arms - lock the elbows", "why": f"Elbows {elbow}°.", "metric": ELBOW, "rep": 1,
-         "rule_id": BENT},
-        {"priority": 3, "cue": "Arms like ropes", "why": f"Bent to {elbow}°.", "metric": ELBOW, "rep": 1, "rule_id": BENT},
-    ]  # fmt: skip
-    result = review_answer(json.dumps({"cues": items}), a, LLMConfig(model="x", min_cues=1), source="llm",
-                           model_name="Some Model", quantization="Q4_K_M")  # fmt: skip
+        {
+            "priority": 1,
+            "cue": "Long arms: lock your elbows",
+            "why": f"Elbows bent to {elbow}°.",
+            "metric": ELBOW,
+            "rep": 1,
+            "rule_id": BENT,
+        },
+        {
+            "priority": 2,
+            "cue": "Long arms - lock the elbows",
+            "why": f"Elbows {elbow}°.",
+            "metric": ELBOW,
+            "rep": 1,
+            "rule_id": BENT,
+        },
+        {
+            "priority": 3,
+            "cue": "Arms like ropes",
+            "why": f"Bent to {elbow}°.",
+            "metric": ELBOW,
+            "rep": 1,
+            "rule_id": BENT,
+        },
+    ]
+    result = review_answer(
+        json.dumps({"cues": items}),
+        a,
+        LLMConfig(model="x", min_cues=1),
+        source="llm",
+        model_name="Some Model",
+        quantization="Q4_K_M",
+    )
     assert [c.text for c in result.cues if c.source == "llm"] == ["Long arms: lock your elbows"]
     assert {r.issues[0].kind for r in result.rejected} == {"duplicate"} and len(result.rejected) == 2
     added = [c for c in result.cues if c.source == "rules"]

@@ -24,8 +24,15 @@ import pytest
 from formcheck_core.config import REPO_ROOT
 
 CLIP = "posereader_good"  # 62 frames: the cheapest real clip to run MediaPipe on
-NATIVE_LOG_PATTERNS = ("Logging before InitGoogle", "inference_runner", "landmark_projection_calculator",
-                       "DestroyAccelerator", "absl::InitializeLog", "W0000 ", "I0000 ")  # fmt: skip
+NATIVE_LOG_PATTERNS = (
+    "Logging before InitGoogle",
+    "inference_runner",
+    "landmark_projection_calculator",
+    "DestroyAccelerator",
+    "absl::InitializeLog",
+    "W0000 ",
+    "I0000 ",
+)
 
 
 def cli(
@@ -138,8 +145,16 @@ def test_the_cli_recomputes_a_bit_flipped_entry_and_rewrites_it(tmp_path, cache,
 
     path = entry(cache)
     _bitflip(path)
-    proc = cli("analyze", str(dev_clip(CLIP)), "--quiet", "--no-report", "--out", str(tmp_path / "o"),
-               cwd=tmp_path, env={"FORMCHECK_CACHE": str(cache)})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--quiet",
+        "--no-report",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert sum(line.startswith("formcheck: warning") for line in proc.stderr.splitlines()) == 1
     assert load_pose(path.stem, cache) is not None  # healed
@@ -151,8 +166,17 @@ def test_no_cache_recomputes_and_rewrites_the_entry(tmp_path, cache, dev_clip):
 
     path = entry(cache)
     _bitflip(path)
-    proc = cli("analyze", str(dev_clip(CLIP)), "--quiet", "--no-report", "--no-cache", "--out", str(tmp_path / "o"),
-               cwd=tmp_path, env={"FORMCHECK_CACHE": str(cache)})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--quiet",
+        "--no-report",
+        "--no-cache",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "formcheck: warning" not in proc.stderr  # not even read
     assert load_pose(path.stem, cache) is not None
@@ -162,8 +186,16 @@ def test_an_unwritable_cache_warns_and_the_report_is_still_written(tmp_path, dev
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     out = tmp_path / "o"
-    proc = cli("analyze", str(dev_clip(CLIP)), "--quiet", "--no-clip", "--out", str(out),
-               cwd=tmp_path, env={"FORMCHECK_CACHE": str(blocker / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--quiet",
+        "--no-clip",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(blocker / "cache")},
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: warning")]
     assert len(warnings) == 1 and "could not write the pose cache" in warnings[0]
@@ -185,8 +217,13 @@ def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, seeded_cache):
     mnt = tmp_path / "tiny"
     mnt.mkdir()
     sh = f"mount -t tmpfs -o size=16k tmpfs {mnt} && exec {sys.executable} {script} {mnt}"
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", sh], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", sh],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     if proc.returncode != 0 and "mount" in proc.stderr:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()[:200]}")
     assert series is not None and proc.returncode == 0, proc.stderr
@@ -209,8 +246,15 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize("options, phrase", BAD_OPTIONS, ids=[" ".join(o) for o, _ in BAD_OPTIONS])
 def test_bad_numbers_exit_1_before_any_pose_work(options, phrase, tmp_path, dev_clip):
-    proc = cli("analyze", str(dev_clip(CLIP)), *options, "--out", str(tmp_path / "o"), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        *options,
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
     assert phrase.split()[0] in error_line(proc, 1, "give")
     assert no_pose_work(tmp_path / "cache")
 
@@ -235,8 +279,14 @@ BAD_OUTS = {
 @pytest.mark.parametrize("kind", BAD_OUTS)
 def test_an_unusable_out_exits_1_before_any_pose_work(kind, tmp_path, dev_clip):
     make, phrase = BAD_OUTS[kind]
-    proc = cli("analyze", str(dev_clip(CLIP)), "--out", str(make(tmp_path)), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--out",
+        str(make(tmp_path)),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
     error_line(proc, 1, phrase, "--out")
     assert no_pose_work(tmp_path / "cache")
 
@@ -250,8 +300,14 @@ def _in_tmpfs(tmp_path: Path, options: str, args: list[str], cache: Path) -> sub
     )
     prep = f"mkdir {mnt}/out 2>/dev/null; " if "ro" in options.split(",") else ""
     sh = f"mount -t tmpfs -o {options} tmpfs {mnt} && {prep}exec {quoted}"
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", sh], capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "FORMCHECK_CACHE": str(cache)})  # fmt: skip
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", sh],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "FORMCHECK_CACHE": str(cache)},
+    )
     if proc.returncode != 0 and "mount:" in proc.stderr:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()[:200]}")
     return proc
@@ -272,8 +328,14 @@ def test_a_full_disk_under_out_exits_1_with_what_to_do(tmp_path, cache, dev_clip
 def test_a_non_utf8_llm_config_exits_1_before_any_pose_work(tmp_path, dev_clip):
     config = tmp_path / "config.toml"
     config.write_bytes(b'[llm]\nmodel = "\xff\xfe caf\xe9"\n')
-    proc = cli("analyze", str(dev_clip(CLIP)), "--out", str(tmp_path / "o"), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "cache"), "FORMCHECK_CONFIG": str(config)})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache"), "FORMCHECK_CONFIG": str(config)},
+    )
     error_line(proc, 1, "not UTF-8", str(config))
     assert no_pose_work(tmp_path / "cache")
 
@@ -294,8 +356,16 @@ def test_a_task_zip_with_the_right_names_but_garbage_exits_3_without_cpp_text(tm
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("pose_detector.tflite", b"TFL3" + os.urandom(4096))
         zf.writestr("pose_landmarks_detector.tflite", os.urandom(4096))
-    proc = cli("analyze", str(dev_clip(CLIP)), "--pose-model", str(bad), "--out", str(tmp_path / "o"), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--pose-model",
+        str(bad),
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
     error_line(proc, 3, "could not load the pose model", "--pose-model")
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # no C++ status text or stack trace
 
@@ -354,8 +424,16 @@ def test_a_truncated_clip_is_analysed_with_a_warning_everywhere(tmp_path, dev_cl
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 8 // 10])
     out = tmp_path / "o"
-    proc = cli("analyze", str(cut), "--quiet", "--no-clip", "--out", str(out), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(cut),
+        "--quiet",
+        "--no-clip",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     assert "looks truncated" in proc.stdout
     assert any("looks truncated" in w for w in json.loads((out / "analysis.json").read_text())["warnings"])
@@ -379,8 +457,16 @@ def test_reusing_out_replaces_previous_outputs_and_keeps_other_files(tmp_path, c
     (out / "annotated.mp4").write_bytes(b"previous clip")
     (out / "index.html").write_text("previous clip")
     (out / "my-notes.txt").write_text("mine")
-    proc = cli("analyze", str(dev_clip(CLIP)), "--quiet", "--no-clip", "--out", str(out), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(cache)})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--quiet",
+        "--no-clip",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert not (out / "stills" / "rep9_lockout.png").exists() and list((out / "stills").glob("*.png"))
     assert not (out / "annotated.mp4").exists()  # not made this time: the old one would lie
@@ -398,8 +484,15 @@ def test_default_out_folders_do_not_collide_for_same_named_clips(tmp_path):
 
 
 def test_an_uncached_run_prints_no_native_log_lines(tmp_path, dev_clip, pose_model):
-    proc = cli("analyze", str(dev_clip(CLIP)), "--no-report", "--out", str(tmp_path / "o"), cwd=tmp_path,
-               env={"FORMCHECK_CACHE": str(tmp_path / "empty-cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--no-report",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "empty-cache")},
+    )
     assert proc.returncode == 0, proc.stderr
     noisy = [line for line in proc.stderr.splitlines() if any(p in line for p in NATIVE_LOG_PATTERNS)]
     assert noisy == [] and "pose " in proc.stderr  # the progress bar is still shown
@@ -429,8 +522,18 @@ def damaged_gguf(tmp_path_factory) -> Path:
 
 def test_a_llama_cpp_abort_costs_only_the_llm_cues(tmp_path, cache, dev_clip, damaged_gguf):
     out = tmp_path / "o"
-    proc = cli("analyze", str(dev_clip(CLIP)), "--quiet", "--no-clip", "--out", str(out), "--llm-model",
-               str(damaged_gguf), cwd=tmp_path, env={"FORMCHECK_CACHE": str(cache)})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--quiet",
+        "--no-clip",
+        "--out",
+        str(out),
+        "--llm-model",
+        str(damaged_gguf),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     summary = (out / "summary.txt").read_text()
@@ -438,7 +541,9 @@ def test_a_llama_cpp_abort_costs_only_the_llm_cues(tmp_path, cache, dev_clip, da
     assert (out / "analysis.json").is_file() and (out / "index.html").is_file()
 
 
-def test_a_llama_cpp_abort_in_the_notebook_panel_costs_only_the_llm_cues(cache, dev_clip, damaged_gguf, monkeypatch):
+def test_a_llama_cpp_abort_in_the_notebook_panel_costs_only_the_llm_cues(
+    cache, dev_clip, damaged_gguf, monkeypatch
+):
     """The coaching panel generates in a child: the abort must not take this process (the kernel) down."""
     from formcheck_core.analysis import analyze
     from formcheck_core.widgets import CoachingPanel
@@ -474,9 +579,23 @@ def test_an_engine_is_never_closed_under_a_holder():
 
 @pytest.mark.parametrize("delay_s", [0.0, 0.5, 2.0])  # while MediaPipe loads, and while it runs
 def test_interrupt_exits_130(delay_s, tmp_path, dev_clip, pose_model):
-    proc = subprocess.Popen([sys.executable, "-m", "formcheck_core", "analyze", str(dev_clip("kettlebell_correct_side")),
-                             "--no-report", "--out", str(tmp_path / "o")], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "FORMCHECK_CACHE": str(tmp_path / "c")})  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "formcheck_core",
+            "analyze",
+            str(dev_clip("kettlebell_correct_side")),
+            "--no-report",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FORMCHECK_CACHE": str(tmp_path / "c")},
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "o").exists():
         time.sleep(0.2)  # --out is created up front, just before pose work starts
@@ -503,22 +622,39 @@ def test_an_internal_bug_exits_70_with_one_line(tmp_path, dev_clip, monkeypatch,
 
 #: README exit code -> the tests in the suite that produce it.
 EXIT_CODE_TESTS = {
-    0: ["test_an_unwritable_cache_warns_and_the_report_is_still_written", "test_a_llama_cpp_abort_costs_only_the_llm_cues"],
-    1: ["test_bad_numbers_exit_1_before_any_pose_work", "test_an_unusable_out_exits_1_before_any_pose_work",
-        "test_a_full_disk_under_out_exits_1_with_what_to_do", "test_a_non_utf8_llm_config_exits_1_before_any_pose_work"],
+    0: [
+        "test_an_unwritable_cache_warns_and_the_report_is_still_written",
+        "test_a_llama_cpp_abort_costs_only_the_llm_cues",
+    ],
+    1: [
+        "test_bad_numbers_exit_1_before_any_pose_work",
+        "test_an_unusable_out_exits_1_before_any_pose_work",
+        "test_a_full_disk_under_out_exits_1_with_what_to_do",
+        "test_a_non_utf8_llm_config_exits_1_before_any_pose_work",
+    ],
     2: ["test_bad_input.py::test_missing_file", "test_bad_input.py::test_zero_byte_file"],
-    3: ["test_a_task_zip_with_the_right_names_but_garbage_exits_3_without_cpp_text",
-        "test_bad_input.py::test_missing_pose_model_names_the_command"],
+    3: [
+        "test_a_task_zip_with_the_right_names_but_garbage_exits_3_without_cpp_text",
+        "test_bad_input.py::test_missing_pose_model_names_the_command",
+    ],
     4: ["test_a_bad_threshold_exits_4"],
     64: ["test_command_line_errors_exit_64_not_2"],
     70: ["test_an_internal_bug_exits_70_with_one_line"],
     130: ["test_interrupt_exits_130"],
-}  # fmt: skip
+}
 
 
 def test_a_bad_threshold_exits_4(tmp_path, dev_clip):
-    proc = cli("analyze", str(dev_clip(CLIP)), "--threshold", "no_such_rule.x=1", "--out", str(tmp_path / "o"),
-               cwd=tmp_path, env={"FORMCHECK_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--threshold",
+        "no_such_rule.x=1",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
     error_line(proc, 4)
     assert no_pose_work(tmp_path / "cache")
 

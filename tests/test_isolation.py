@@ -19,8 +19,15 @@ from formcheck_core.rules import Rule, apply_rules
 
 
 def _rule(rule_id, check, **kw):
-    return Rule(id=rule_id, check=check, description=f"test rule {rule_id}", metrics=("torso_lean_liftoff_deg",),
-                thresholds={"limit_deg": 1.0}, cue="cue", **kw)  # fmt: skip
+    return Rule(
+        id=rule_id,
+        check=check,
+        description=f"test rule {rule_id}",
+        metrics=("torso_lean_liftoff_deg",),
+        thresholds={"limit_deg": 1.0},
+        cue="cue",
+        **kw,
+    )
 
 
 def _run(check, *, timeout_s=2.0, reps=2):

@@ -24,9 +24,17 @@ NAN = np.nan
 
 #: Every series name the BodySeries docstring promises.
 DOCUMENTED = (
-    "hip_angle_deg", "knee_angle_deg", "torso_lean_deg", "elbow_angle_deg", "bar_x_px", "bar_y_px",
-    "hip_y_px", "shoulder_y_px", "heel_y_px", "toe_y_px",
-)  # fmt: skip
+    "hip_angle_deg",
+    "knee_angle_deg",
+    "torso_lean_deg",
+    "elbow_angle_deg",
+    "bar_x_px",
+    "bar_y_px",
+    "hip_y_px",
+    "shoulder_y_px",
+    "heel_y_px",
+    "toe_y_px",
+)
 
 
 def test_joint_angle_exact_values():

@@ -45,8 +45,9 @@ def assert_rule_fallback(result, reason_part: str):
 def smol_result(smol_path):
     streamed = []
     tokens = []
-    result = llm_cues(FAULTY_SET, config(smol_path, max_cues=3, min_cues=1), on_token=tokens.append,
-                      on_cue=streamed.append)  # fmt: skip
+    result = llm_cues(
+        FAULTY_SET, config(smol_path, max_cues=3, min_cues=1), on_token=tokens.append, on_cue=streamed.append
+    )
     return result, streamed, tokens
 
 
@@ -60,7 +61,13 @@ def test_tiny_model_answer_is_checked_before_it_is_shown(smol_result):
         assert result.label == "test model — not advice"
         for cue in result.cues:
             if cue.source == "test-model":
-                item = {"cue": cue.text, "why": cue.why, "metric": cue.metric, "rep": cue.rep, "rule_id": cue.rule_id}
+                item = {
+                    "cue": cue.text,
+                    "why": cue.why,
+                    "metric": cue.metric,
+                    "rep": cue.rep,
+                    "rule_id": cue.rule_id,
+                }
                 assert check_cue(item, data, refs) == []
     else:  # nothing passed (the usual case for a 135M model): rule cues and the dropped ones listed
         assert result.fallback_reason
@@ -90,7 +97,9 @@ def test_cli_printer_labels_test_model_output(smol_path):
         assert "test model — not advice" in text
     else:
         assert result.fallback_reason in text
-    assert len([line for line in text.splitlines() if line.strip()[:2] in {f"{i}." for i in range(1, 6)}]) == len(result.cues)
+    assert len(
+        [line for line in text.splitlines() if line.strip()[:2] in {f"{i}." for i in range(1, 6)}]
+    ) == len(result.cues)
 
 
 # --- every failure path ------------------------------------------------------------------------
@@ -109,7 +118,9 @@ def test_not_a_gguf(tmp_path):
 @pytest.mark.parametrize("kind", ["garbage", "truncated"])
 def test_corrupt_gguf(tmp_path, smol_path, kind):
     path = tmp_path / f"{kind}.gguf"
-    data = b"GGUF\x03\x00\x00\x00" + b"\xff" * 4096 if kind == "garbage" else smol_path.read_bytes()[:3_000_000]
+    data = (
+        b"GGUF\x03\x00\x00\x00" + b"\xff" * 4096 if kind == "garbage" else smol_path.read_bytes()[:3_000_000]
+    )
     path.write_bytes(data)
     assert_rule_fallback(llm_cues(FAULTY_SET, config(path)), "could not load")
 
@@ -159,11 +170,13 @@ def test_llama_cpp_python_missing(tmp_path):
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_llm_data import FAULTY_SET
         from formcheck_core.llm import LLMConfig, llm_cues
-        r = llm_cues(FAULTY_SET, LLMConfig(model={str(tmp_path / 'm.gguf')!r}))
+        r = llm_cues(FAULTY_SET, LLMConfig(model={str(tmp_path / "m.gguf")!r}))
         print(r.source, "|", r.fallback_reason)
     """)
     (tmp_path / "m.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("rules | llama-cpp-python is not installed: `pip install formcheck[llm]`")
     assert "Traceback" not in proc.stderr

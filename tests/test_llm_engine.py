@@ -26,13 +26,25 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (pip ins
 SYSTEM = "You are a strength coach. Answer briefly. " * 6
 SMALL_SCHEMA = {
     "type": "object",
-    "properties": {"cues": {"type": "array", "minItems": 1, "maxItems": 2, "items": {
-        "type": "object",
-        "properties": {"cue": {"type": "string", "minLength": 3, "maxLength": 60},
-                       "rep": {"enum": [1, 2, None]}},
-        "required": ["cue", "rep"], "additionalProperties": False}}},
-    "required": ["cues"], "additionalProperties": False,
-}  # fmt: skip
+    "properties": {
+        "cues": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 2,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "cue": {"type": "string", "minLength": 3, "maxLength": 60},
+                    "rep": {"enum": [1, 2, None]},
+                },
+                "required": ["cue", "rep"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["cues"],
+    "additionalProperties": False,
+}
 
 
 def msgs(user: str, system: str = SYSTEM) -> list[dict]:
@@ -55,7 +67,11 @@ def _shared_gguf(shared: Path, name: str) -> Path:
     path = shared / "models" / name
     if not path.is_file():
         pytest.skip(f"{path} not found (shared models folder)")
-    sums = dict(line.split()[::-1] for line in (shared / "models" / "SHA256SUMS").read_text().splitlines() if line.strip())
+    sums = dict(
+        line.split()[::-1]
+        for line in (shared / "models" / "SHA256SUMS").read_text().splitlines()
+        if line.strip()
+    )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[name], f"{name} differs from SHA256SUMS"
     return path
 
@@ -84,8 +100,10 @@ def test_thinking_on_opens_the_think_block(shared):
 
 
 def test_template_that_ignores_enable_thinking_is_closed_empty():
-    always_thinks = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
-                     "{% endfor %}{{ '<|im_start|>assistant\\n<think>\\n' }}")  # fmt: skip
+    always_thinks = (
+        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
+        "{% endfor %}{{ '<|im_start|>assistant\\n<think>\\n' }}"
+    )
     t = ChatTemplate(always_thinks, eos_token="<|im_end|>", bos_token="", qwen=True, thinking=False)
     assert t.render(msgs("x")).endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
     never_mentions = "{% for m in messages %}{{ m['content'] }}{% endfor %}{{ '<|im_start|>assistant\\n' }}"
@@ -112,8 +130,12 @@ def test_random_qwen_generates_and_a_schema_request_does_not_abort(qwen):
 
 
 def test_smol_output_is_schema_valid_json(smol):
-    result = smol.chat(msgs("Rep 1: torso lean 48.2 deg. Give one cue as JSON."), schema=SMALL_SCHEMA,
-                       max_tokens=200, temperature=0.2)  # fmt: skip
+    result = smol.chat(
+        msgs("Rep 1: torso lean 48.2 deg. Give one cue as JSON."),
+        schema=SMALL_SCHEMA,
+        max_tokens=200,
+        temperature=0.2,
+    )
     assert result.schema_constrained and result.finish_reason == "stop"
     items, invalid = validate_items(json.loads(result.text), "cues", SMALL_SCHEMA)
     assert items and not invalid
@@ -126,7 +148,9 @@ def test_engine_is_loaded_once_and_the_system_prefix_is_reused(smol, smol_path):
     second = smol.chat(msgs("Rep 2: lean 61 deg, drift 0.1."), max_tokens=4)
     system_tokens = len(smol._tokenize(SYSTEM))
     assert first.prompt_tokens > system_tokens
-    assert second.prompt_tokens_evaluated <= second.prompt_tokens - system_tokens  # the prefix came from the cache
+    assert (
+        second.prompt_tokens_evaluated <= second.prompt_tokens - system_tokens
+    )  # the prefix came from the cache
     # another system prompt in between, then back: the saved prefix state is restored
     smol.chat(msgs("x", system="Different system prompt."), max_tokens=2)
     before = smol.stats.prefix_restores
@@ -182,7 +206,7 @@ def test_corrupt_gguf_is_a_clear_error(tmp_path, smol_path, kind):
     if kind == "garbage":
         path.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00garbage" * 100)
     elif kind == "truncated":
-        path.write_bytes(smol_path.read_bytes()[: 2_000_000])
+        path.write_bytes(smol_path.read_bytes()[:2_000_000])
     else:
         path.write_text("this is not a model")
     with pytest.raises(ModelInvalidError) as err:
@@ -196,7 +220,7 @@ def test_corrupt_gguf_is_a_clear_error(tmp_path, smol_path, kind):
 @pytest.mark.parametrize(
     ("raw", "visible"),
     [
-        ("<think>\nplan\n</think>\n\n{\"a\": 1}", '{"a": 1}'),
+        ('<think>\nplan\n</think>\n\n{"a": 1}', '{"a": 1}'),
         ("<think>\n\n</think>\n\nPush the floor away.", "Push the floor away."),
         ("no tags here", "no tags here"),
         ("answer <think>unfinished thoughts", "answer"),
@@ -232,7 +256,10 @@ def test_long_sets_get_a_shorter_prompt_that_fits(smol):
     budget = answer_budget(2048, 700)
     full, full_data = flagging_messages(ten, DEFAULT_FLAG_IDS)
     assert smol.count_tokens(full) > budget
-    messages, data = fit_prompt(lambda d: flagging_messages(ten, DEFAULT_FLAG_IDS, d), FLAG_DETAIL_LEVELS,
-                                smol.count_tokens, budget)  # fmt: skip
+    messages, data = fit_prompt(
+        lambda d: flagging_messages(ten, DEFAULT_FLAG_IDS, d), FLAG_DETAIL_LEVELS, smol.count_tokens, budget
+    )
     assert smol.count_tokens(messages) <= budget
-    assert [r["metrics"] for r in data["reps"]] == [r["metrics"] for r in full_data["reps"]]  # metrics always kept
+    assert [r["metrics"] for r in data["reps"]] == [
+        r["metrics"] for r in full_data["reps"]
+    ]  # metrics always kept

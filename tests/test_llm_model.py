@@ -30,7 +30,13 @@ def env(tmp_path, monkeypatch):
     models.mkdir()
     monkeypatch.setenv("FORMCHECK_MODELS", str(models))
     monkeypatch.setenv("FORMCHECK_CONFIG", str(tmp_path / "config.toml"))
-    for var in ("FORMCHECK_LLM_MODEL", "FORMCHECK_LLM_THREADS", "FORMCHECK_LLM_CTX", "HF_HUB_OFFLINE", "HF_ENDPOINT"):
+    for var in (
+        "FORMCHECK_LLM_MODEL",
+        "FORMCHECK_LLM_THREADS",
+        "FORMCHECK_LLM_CTX",
+        "HF_HUB_OFFLINE",
+        "HF_ENDPOINT",
+    ):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -56,7 +62,9 @@ def test_resolution_order_option_env_config(env, monkeypatch):
 def test_missing_models_name_the_fix(env):
     with pytest.raises(ModelMissingError, match="formcheck models install --llm-test"):
         resolve_llm_model("test")
-    with pytest.raises(ModelMissingError, match=r"--llm-model recommended to download Qwen3\.5-9B-Q4_K_M\.gguf.*--no-llm"):
+    with pytest.raises(
+        ModelMissingError, match=r"--llm-model recommended to download Qwen3\.5-9B-Q4_K_M\.gguf.*--no-llm"
+    ):
         resolve_llm_model(None)  # nothing configured: never a silent 5.6 GB download
     with pytest.raises(ModelMissingError, match="does not exist"):
         resolve_llm_model(str(env / "nope.gguf"))
@@ -76,7 +84,10 @@ def test_not_a_gguf_and_changed_checksum_are_invalid(env):
 @pytest.mark.parametrize(
     ("spec", "ref"),
     [
-        ("hf:unsloth/Qwen3.5-9B-GGUF/Qwen3.5-9B-Q4_K_M.gguf", HFRef("unsloth/Qwen3.5-9B-GGUF", "Qwen3.5-9B-Q4_K_M.gguf")),
+        (
+            "hf:unsloth/Qwen3.5-9B-GGUF/Qwen3.5-9B-Q4_K_M.gguf",
+            HFRef("unsloth/Qwen3.5-9B-GGUF", "Qwen3.5-9B-Q4_K_M.gguf"),
+        ),
         ("hf:o/r/sub/dir/m.gguf@v1", HFRef("o/r", "sub/dir/m.gguf", "v1")),
         ("https://huggingface.co/o/r/resolve/main/m.gguf", HFRef("o/r", "m.gguf", "main")),
         ("https://huggingface.co/o/r/blob/abc123/m.gguf", HFRef("o/r", "m.gguf", "abc123")),

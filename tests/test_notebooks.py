@@ -50,9 +50,12 @@ def run_notebook(name: str, workdir: Path, overrides: str = "", checks: str = ""
     if checks:
         nb.cells.append(nbformat.v4.new_code_cell(checks))
     client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
         store_widget_state=False,
-    )  # fmt: skip
+    )
     client.execute()
     result: dict = {}
     if checks:
@@ -80,9 +83,12 @@ def _outputs_text(nb) -> str:
 
 def test_there_are_five_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_analyse_a_deadlift.ipynb", "02_explore_frame_by_frame.ipynb", "03_write_your_own_rule.ipynb",
-        "04_thresholds_vs_llm.ipynb", "05_dataset.ipynb",
-    ]  # fmt: skip
+        "01_analyse_a_deadlift.ipynb",
+        "02_explore_frame_by_frame.ipynb",
+        "03_write_your_own_rule.ipynb",
+        "04_thresholds_vs_llm.ipynb",
+        "05_dataset.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -260,11 +266,17 @@ print({RESULT!r} + json.dumps({{
 """
     nb, r = run_notebook("04_thresholds_vs_llm.ipynb", tmp_path, overrides, checks)
     rep = r["report"]
-    assert [c["clip"] for c in rep["clips"]] == ["gym1080_bad_02", "posereader_arm_bend", "reel_bad_bar_far_12"]
+    assert [c["clip"] for c in rep["clips"]] == [
+        "gym1080_bad_02",
+        "posereader_arm_bend",
+        "reel_bad_bar_far_12",
+    ]
     assert rep["is_test_model"] is True and rep["label"] == "test model — not meaningful"
     assert len(rep["vocabulary"]) >= 5
     # both methods on the same clips: every scored clip has reps, excluded ones are listed with a reason
-    assert set(rep["scored_clips"]) | {e["clip"] for e in rep["excluded"]} == {c["clip"] for c in rep["clips"]}
+    assert set(rep["scored_clips"]) | {e["clip"] for e in rep["excluded"]} == {
+        c["clip"] for c in rep["clips"]
+    }
     methods = {m["method"] for s in rep["scores"] for m in s["methods"]}
     assert {"never-flag baseline", "always-flag baseline", "rules (shipped thresholds, in-sample)"} <= methods
     if rep["scored_clips"]:

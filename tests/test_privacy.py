@@ -36,7 +36,10 @@ def test_analysis_runs_without_network(dev_clip, pose_model):
         pytest.skip("needs `unshare -n` (root or user namespaces) to cut the network off")
     clip = dev_clip("posereader_good")
     proc = subprocess.run(
-        ["unshare", "-n", sys.executable, "-c", SCRIPT, str(clip)], capture_output=True, text=True, timeout=600
+        ["unshare", "-n", sys.executable, "-c", SCRIPT, str(clip)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert "reps 1" in proc.stdout

@@ -24,7 +24,9 @@ def test_visible_joints_give_confident_metrics():
     pose, _ = deadlift_pose(1)
     _body, rep = _rep(pose)
     assert set(rep.metric_visibility) <= set(rep.metric_samples)
-    assert {"hip_angle_liftoff_deg", "knee_angle_bottom_deg", "torso_lean_liftoff_deg"} <= set(rep.metric_visibility)
+    assert {"hip_angle_liftoff_deg", "knee_angle_bottom_deg", "torso_lean_liftoff_deg"} <= set(
+        rep.metric_visibility
+    )
     assert all(v >= LOW_VISIBILITY for v in rep.metric_visibility.values())
     assert not any(low_confidence(rep, m) for m in rep.metrics)
 

@@ -20,10 +20,15 @@ def refined(dev_clip, pose_model):
     path = dev_clip("reel_good_14")
     model = resolve_pose_model(None)
     reps = refine_moments(
-        probe_video(path), plain.body, plain.reps, model, model_id=model_id(model),
-        video_sha256=file_sha256(path), cache=False,
+        probe_video(path),
+        plain.body,
+        plain.reps,
+        model,
+        model_id=model_id(model),
+        video_sha256=file_sha256(path),
+        cache=False,
         on_frame=lambda f, rgb, person: seen.append((f, rgb.shape, person is not None)),
-    )  # fmt: skip
+    )
     return plain, reps, seen
 
 
@@ -35,9 +40,13 @@ def test_refined_moments_sit_on_source_frames_between_their_samples(refined):
             m = after.moments[name]
             assert m.refined_by == "native frames"
             assert (m.sample, m.frame_index, m.time_s) == (
-                before.moments[name].sample, before.moments[name].frame_index, before.moments[name].time_s,
-            ), "what metrics and stills read is unchanged"  # fmt: skip
-            s0 = int(np.searchsorted(plain.body.time_s, before.moments[name].refined_time_s, side="right") - 1)
+                before.moments[name].sample,
+                before.moments[name].frame_index,
+                before.moments[name].time_s,
+            ), "what metrics and stills read is unchanged"
+            s0 = int(
+                np.searchsorted(plain.body.time_s, before.moments[name].refined_time_s, side="right") - 1
+            )
             assert fi[s0] <= m.refined_frame_index <= fi[s0 + 1]
             assert abs(m.refined_time_s - before.moments[name].refined_time_s) <= 0.1 + 1e-6
         assert after.moments["liftoff"].refined_frame_index < after.moments["lockout"].refined_frame_index

@@ -24,8 +24,14 @@ def analysis():
 
 @pytest.fixture(scope="module")
 def written(analysis, tmp_path_factory):
-    cue = Cue(1, "Push the floor away", "test cue", rep=1, frame_index=analysis.reps[0].moments["liftoff"].frame_index,
-              time_s=analysis.reps[0].moments["liftoff"].time_s)  # fmt: skip
+    cue = Cue(
+        1,
+        "Push the floor away",
+        "test cue",
+        rep=1,
+        frame_index=analysis.reps[0].moments["liftoff"].frame_index,
+        time_s=analysis.reps[0].moments["liftoff"].time_s,
+    )
     out = tmp_path_factory.mktemp("clip") / "annotated.mp4"
     return write_annotated_clip(analysis, out, [cue]), cue
 

@@ -38,8 +38,13 @@ def _vlines(ax) -> list[float]:
 
 
 def _hlines(ax) -> list[float]:
-    return [float(ln.get_ydata()[0]) for ln in ax.lines if len(ln.get_ydata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]
-            and list(ln.get_xdata()) == [0, 1]]  # fmt: skip
+    return [
+        float(ln.get_ydata()[0])
+        for ln in ax.lines
+        if len(ln.get_ydata()) == 2
+        and ln.get_ydata()[0] == ln.get_ydata()[1]
+        and list(ln.get_xdata()) == [0, 1]
+    ]
 
 
 def test_panels_moments_thresholds_and_rep_shading(analysis):

@@ -43,7 +43,9 @@ def stills(analysis, tmp_path_factory):
     """(still, BGR picture) of every planned still, kept in memory (as the report's worker gets them)."""
     planned = plan_stills(analysis, tmp_path_factory.mktemp("look"))
     got: dict = {}
-    run_frame_pass(analysis, [still_consumer(analysis, planned, sink=lambda path, bgr: got.__setitem__(path, bgr))])
+    run_frame_pass(
+        analysis, [still_consumer(analysis, planned, sink=lambda path, bgr: got.__setitem__(path, bgr))]
+    )
     return [(s, got[s.path]) for s in planned if s.path in got]
 
 
@@ -62,7 +64,16 @@ def test_text_blending_matches_pillow_drawing():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (220, 420, 3), dtype=np.uint8)
     items = [
-        st.TextItem((10, 12), "hip 142° (limit 60°)", 28, (255, 255, 255), True, box=st.PANEL, box_alpha=0.72, pad_px=5),
+        st.TextItem(
+            (10, 12),
+            "hip 142° (limit 60°)",
+            28,
+            (255, 255, 255),
+            True,
+            box=st.PANEL,
+            box_alpha=0.72,
+            pad_px=5,
+        ),
         st.TextItem((300, 150), "lean 48°", 22, st.FAULT, False),
         st.TextItem((400, 200), "cut at the edge", 20, st.OK, False),
     ]
@@ -148,7 +159,9 @@ def test_curves_show_series_moments_and_limits(analysis):
     for r in analysis.reps:  # moment lines cross the whole panel (dashed ones at least half of it)
         for name, m in r.moments.items():
             colour = MOMENT_STYLE[name][1]
-            assert _line_pixels(img, axes[0], x=m.time_s, colour_hex=colour) > (0.9 if name == "lockout" else 0.3)
+            assert _line_pixels(img, axes[0], x=m.time_s, colour_hex=colour) > (
+                0.9 if name == "lockout" else 0.3
+            )
     lines = threshold_lines(analysis)
     assert lines
     for line in lines:
@@ -166,14 +179,27 @@ def _inventory(fig) -> dict:
     out: dict = {"suptitle": fig._suptitle.get_text() if fig._suptitle else None, "axes": []}
     for ax in axes:
         lines = sorted(
-            (tuple(np.round(np.asarray(ln.get_xdata(), float)[:2], 6)), tuple(np.round(np.asarray(ln.get_ydata(), float)[:2], 6)),
-             ln.get_color(), ln.get_linestyle())
-            for ln in ax.lines if len(ln.get_xdata()) == 2
-        )  # fmt: skip
+            (
+                tuple(np.round(np.asarray(ln.get_xdata(), float)[:2], 6)),
+                tuple(np.round(np.asarray(ln.get_ydata(), float)[:2], 6)),
+                ln.get_color(),
+                ln.get_linestyle(),
+            )
+            for ln in ax.lines
+            if len(ln.get_xdata()) == 2
+        )
         texts = sorted(t.get_text() for t in ax.texts)
         spans = sorted(tuple(np.round(p.get_x(), 6) for _ in [0]) for p in ax.patches)
-        out["axes"].append({"lines": lines, "texts": texts, "spans": spans, "xlim": np.round(ax.get_xlim(), 6).tolist(),
-                            "ylim": np.round(ax.get_ylim(), 3).tolist(), "title": ax.get_title(loc="left")})  # fmt: skip
+        out["axes"].append(
+            {
+                "lines": lines,
+                "texts": texts,
+                "spans": spans,
+                "xlim": np.round(ax.get_xlim(), 6).tolist(),
+                "ylim": np.round(ax.get_ylim(), 3).tolist(),
+                "title": ax.get_title(loc="left"),
+            }
+        )
     return out
 
 

@@ -192,5 +192,7 @@ def test_report_survives_the_worker_dying(analysis, tmp_path, monkeypatch):
         got = sorted(p.name for p in (tmp_path / "dead" / sub).glob("*.png"))
         assert ref and got == ref
         for name in ref:  # the same bytes, whichever process encoded them
-            assert (tmp_path / "ref" / sub / name).read_bytes() == (tmp_path / "dead" / sub / name).read_bytes()
+            assert (tmp_path / "ref" / sub / name).read_bytes() == (
+                tmp_path / "dead" / sub / name
+            ).read_bytes()
     assert (tmp_path / "dead" / "annotated.mp4").stat().st_size > 10_000

@@ -283,7 +283,11 @@ def test_threshold_priority_defaults_preset_config_override(pm, tmp_path):
     t = threshold_settings(config=cfg, overrides=["excessive_torso_lean.max_lean_deg=70"], pm=pm)
     assert t["excessive_torso_lean"]["max_lean_deg"] == 70.0  # override > file
     assert t["bent_arms"]["min_elbow_angle_deg"] == 130.0  # file > default
-    assert t["bar_drift"] == {"max_drift_rel": math.inf, "max_drift_px": 50.0, "enabled": 1.0}  # the file's preset
+    assert t["bar_drift"] == {
+        "max_drift_rel": math.inf,
+        "max_drift_px": 50.0,
+        "enabled": 1.0,
+    }  # the file's preset
     assert t["heel_lift"]["max_heel_rise_rel"] == heel_lift.MAX_HEEL_RISE_REL  # no seed value: default
     # An explicit preset beats the file's preset.
     t2 = threshold_settings(preset="calibrated", config=cfg, pm=pm)

@@ -59,8 +59,15 @@ def label_rows(
             continue
         for rule_id, label in clip_labels(entry, vocabulary).items():
             said = None if status == "error" else (clip, rule_id) in flagged
-            rows.append({"clip": clip, "rule_id": rule_id, "label": label, "flagged": said,
-                         "overall": entry.get("overall")})  # fmt: skip
+            rows.append(
+                {
+                    "clip": clip,
+                    "rule_id": rule_id,
+                    "label": label,
+                    "flagged": said,
+                    "overall": entry.get("overall"),
+                }
+            )
     return rows
 
 
@@ -74,9 +81,21 @@ def score_rows(rows: Sequence[Mapping[str, Any]], vocabulary: Sequence[str]) -> 
             r for r in rows if r["rule_id"] == rule_id and r["label"] is not None and r["flagged"] is not None
         ]
         c = confusion([r["label"] for r in known], [r["flagged"] for r in known])
-        out.append({"rule_id": rule_id, "n": c.n, "positives": c.n_pos, "tp": c.tp, "fp": c.fp, "tn": c.tn,
-                    "fn": c.fn, "sensitivity": c.sensitivity, "specificity": c.specificity,
-                    "precision": c.precision, "balanced_accuracy": c.balanced_accuracy})  # fmt: skip
+        out.append(
+            {
+                "rule_id": rule_id,
+                "n": c.n,
+                "positives": c.n_pos,
+                "tp": c.tp,
+                "fp": c.fp,
+                "tn": c.tn,
+                "fn": c.fn,
+                "sensitivity": c.sensitivity,
+                "specificity": c.specificity,
+                "precision": c.precision,
+                "balanced_accuracy": c.balanced_accuracy,
+            }
+        )
     return out
 
 

@@ -147,7 +147,8 @@ def _bar_raised_after(body: BodySeries, top: int, stop: int) -> bool:
     pose-model slip (a straight arm cannot hold the bar at the chest), not a clean."""
     s = body.smoothed
     bar, hip, sh, elbow = (
-        np.asarray(s[k][top : stop + 1], float) for k in ("bar_y_px", "hip_y_px", "shoulder_y_px", "elbow_angle_deg")
+        np.asarray(s[k][top : stop + 1], float)
+        for k in ("bar_y_px", "hip_y_px", "shoulder_y_px", "elbow_angle_deg")
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         height = (hip - bar) / (hip - sh)  # 0 = bar at hip height, 1 = at shoulder height
@@ -267,7 +268,10 @@ def _knee_pass(body: BodySeries, lift: int, stop: int) -> tuple[int | None, str]
     for i in range(lift + 1, stop):
         if np.isfinite(knee_angle[i]) and knee_angle[i] > KNEE_PASS_DEG:
             return i, ""
-    return None, "the bar did not pass the knees between lift-off and lockout (samples too sparse or joints hidden)"
+    return (
+        None,
+        "the bar did not pass the knees between lift-off and lockout (samples too sparse or joints hidden)",
+    )
 
 
 def _find_top(h: np.ndarray, b: int, stop: int, fs: float) -> int:
@@ -316,7 +320,9 @@ def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
             if _effective_t(out[a]) >= _effective_t(out[b]):
                 for n in (a, b):
                     if out[n].refined_time_s is not None:
-                        out[n] = replace(out[n], refined_time_s=None, refined_frame_index=None, refined_by=None)
+                        out[n] = replace(
+                            out[n], refined_time_s=None, refined_frame_index=None, refined_by=None
+                        )
                         changed = True
     return out
 
@@ -348,7 +354,9 @@ class _Pull:
     cut_at_end: bool
 
 
-def _pull_candidates(body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: float, p: MomentParams) -> list[_Pull]:
+def _pull_candidates(
+    body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: float, p: MomentParams
+) -> list[_Pull]:
     """Every bottom-to-top rise of the hinge angle that passes the deadlift checks, in time order."""
     n = h.size
     top_pad = float(np.nanmax(h)) + MIN_BOTTOM_PROMINENCE_DEG
@@ -386,8 +394,7 @@ def _pull_candidates(body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: flo
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
         started_mid_pull = b == first and (
-            lift == first
-            or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
+            lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
         )
         # Still rising at the last sample: the lockout is not in the clip.
         cut_at_end = top >= last - 1 and _still_rising(h[: last + 1], shoulder_up[: last + 1], length, fs)
@@ -452,8 +459,14 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             else:
                 # Sub-sample: where the hip angle leaves the set position (lowest + SETUP_TOL_DEG).
                 w = h[max(prev_top + 1, lift - int(MAX_SETUP_S * fs)) : lift]
-                pos = _crossing(h, setup + 1, float(np.nanmin(w)) + SETUP_TOL_DEG) if setup + 1 <= lift else float("nan")
-                moments["setup"] = _refine_moment(body, _moment(body, "setup", setup), min(pos, setup + 0.999))
+                pos = (
+                    _crossing(h, setup + 1, float(np.nanmin(w)) + SETUP_TOL_DEG)
+                    if setup + 1 <= lift
+                    else float("nan")
+                )
+                moments["setup"] = _refine_moment(
+                    body, _moment(body, "setup", setup), min(pos, setup + 0.999)
+                )
             moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
         lock_ok = not pull.cut_at_end and reached and lock > lift
         if pull.cut_at_end:
@@ -470,12 +483,16 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
                 missing["knee_pass"] = why
             else:
                 # Sub-sample: where the bar crosses the knee height (or the knee angle KNEE_PASS_DEG).
-                gap = np.asarray(body.smoothed["knee_y_px"], float) - np.asarray(body.smoothed["bar_y_px"], float)
+                gap = np.asarray(body.smoothed["knee_y_px"], float) - np.asarray(
+                    body.smoothed["bar_y_px"], float
+                )
                 if not (np.isfinite(gap[kp]) and gap[kp] > 0):
                     gap, thr = np.asarray(body.smoothed["knee_angle_deg"], float), KNEE_PASS_DEG
                 else:
                     thr = 0.0
-                moments["knee_pass"] = _refine_moment(body, _moment(body, "knee_pass", kp), _crossing(gap, kp, thr))
+                moments["knee_pass"] = _refine_moment(
+                    body, _moment(body, "knee_pass", kp), _crossing(gap, kp, thr)
+                )
         if lock_ok:
             moments["lockout"] = _refine_moment(body, _moment(body, "lockout", lock), pull.lock_pos)
         if pull.started_mid_pull:
@@ -491,10 +508,14 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
         first_sample = min([b, *(m.sample for m in moments.values())])
         drafts.append(
             dict(
-                start=max(prev_top + 1, first_sample), bottom=b, top=top, moments=moments,
-                missing=missing, reason=reason,
+                start=max(prev_top + 1, first_sample),
+                bottom=b,
+                top=top,
+                moments=moments,
+                missing=missing,
+                reason=reason,
             )
-        )  # fmt: skip
+        )
         prev_top = top
     reps: list[Rep] = []
     n_complete = sum(not d["reason"] for d in drafts)

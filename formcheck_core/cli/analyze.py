@@ -11,14 +11,24 @@ from ..config import DEFAULT_FPS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="the clip to analyse (mp4, mov, ...)")
-    parser.add_argument("--out", type=Path, help="folder for the report; its previous formcheck outputs are replaced "
-                        "(default: ./formcheck-out/<clip name>-<6 hex of the clip's path>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the report; its previous formcheck outputs are replaced "
+        "(default: ./formcheck-out/<clip name>-<6 hex of the clip's path>)",
+    )
     add_analysis_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the summary")
+    parser.add_argument(
+        "--json", action="store_true", help="print the analysis as JSON instead of the summary"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
-    parser.add_argument("--no-clip", action="store_true", help="skip the annotated video in the report (much faster)")
-    parser.add_argument("--embed-clip", action="store_true", help="put the annotated video inside index.html too")
+    parser.add_argument(
+        "--no-clip", action="store_true", help="skip the annotated video in the report (much faster)"
+    )
+    parser.add_argument(
+        "--embed-clip", action="store_true", help="put the annotated video inside index.html too"
+    )
     from ..llm.cli_options import add_llm_arguments
 
     add_llm_arguments(parser)
@@ -27,12 +37,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     """The options that decide what is measured (shared with ``formcheck batch``): sampling, pose
     model, lifter height, cache, thresholds and plugins. Read them back with :func:`analysis_options`."""
-    parser.add_argument("--fps", type=float, default=DEFAULT_FPS,
-                        help=f"frames per second to analyse (default {DEFAULT_FPS:g}; 0 = every frame)")
-    parser.add_argument("--mode", choices=("video", "image"), default="video",
-                        help="pose running mode: video tracks between frames (default), image detects every frame")
-    parser.add_argument("--people", type=int, default=1, metavar="N",
-                        help="people to look for; 2 reports bystanders (slower). The largest person is analysed")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=DEFAULT_FPS,
+        help=f"frames per second to analyse (default {DEFAULT_FPS:g}; 0 = every frame)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("video", "image"),
+        default="video",
+        help="pose running mode: video tracks between frames (default), image detects every frame",
+    )
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=1,
+        metavar="N",
+        help="people to look for; 2 reports bystanders (slower). The largest person is analysed",
+    )
     parser.add_argument("--pose-model", help="pose model: lite/full/heavy or a path to a .task file")
     parser.add_argument("--height-cm", type=float, help="lifter's height in cm, to report bar drift in cm")
     parser.add_argument("--no-cache", action="store_true", help="recompute the pose even if it is cached")
@@ -105,8 +128,9 @@ def _llm_may_run(config) -> bool:
     return True
 
 
-def write_outputs(analysis, cues, notes: list[str], out: Path, args: argparse.Namespace, *, clip: bool,
-                  quiet: bool = False) -> str:  # fmt: skip
+def write_outputs(
+    analysis, cues, notes: list[str], out: Path, args: argparse.Namespace, *, clip: bool, quiet: bool = False
+) -> str:
     """analysis.json, summary.txt and (unless --no-report) the HTML report, replacing ``out``'s
     previous formcheck outputs atomically. Returns where the report is, for the user."""
     from ..export import write_json
@@ -120,8 +144,12 @@ def write_outputs(analysis, cues, notes: list[str], out: Path, args: argparse.Na
             from ..render.report import REPORT_NAME, write_report
 
             if not (args.quiet or args.json or quiet):
-                print("\nrendering the report (stills, curves, bar path" + (", annotated clip" if clip else "") + ")...",
-                      flush=True)  # fmt: skip
+                print(
+                    "\nrendering the report (stills, curves, bar path"
+                    + (", annotated clip" if clip else "")
+                    + ")...",
+                    flush=True,
+                )
             write_report(analysis, cues, stage, clip=clip, embed_clip=args.embed_clip)
     if args.no_report:
         return f"{out}/ (analysis.json, summary.txt)"

@@ -18,14 +18,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..llm.cli_options import add_llm_arguments
 
     parser.add_argument("videos", nargs="+", type=Path, metavar="VIDEO", help="clips to compare")
-    parser.add_argument("--labels", type=Path,
-                        help="labels JSON keyed by clip name (default: the shared labels_dev.json, "
-                             "for clips it names)")  # fmt: skip
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="labels JSON keyed by clip name (default: the shared labels_dev.json, for clips it names)",
+    )
     parser.add_argument("--no-labels", action="store_true", help="do not look for labels")
-    parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help=f"analysis frames per second (default {DEFAULT_FPS:g})")
+    parser.add_argument(
+        "--fps", type=float, default=DEFAULT_FPS, help=f"analysis frames per second (default {DEFAULT_FPS:g})"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no per-clip progress lines")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default 1000)")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples for the CIs (default 1000)",
+    )
     add_llm_arguments(parser, allow_disable=True)
 
 
@@ -60,19 +70,30 @@ def run(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         why = c.excluded_because()
-        flags = f"rules {sorted(c.rule_flags) or '-'}" + (f", LLM {sorted(c.llm_flags) or '-'}" if c.llm_used else "")
+        flags = f"rules {sorted(c.rule_flags) or '-'}" + (
+            f", LLM {sorted(c.llm_flags) or '-'}" if c.llm_used else ""
+        )
         if c.ungrounded_flags:
             flags += f" (ungrounded LLM flags, not counted: {sorted(c.ungrounded_flags)})"
         note = f"  [{TEST_MODEL_NOTE}]" if c.llm_is_test_model else ""
         print(f"{c.clip}: {f'excluded ({why})' if why else flags}{note}", file=sys.stderr, flush=True)
 
-    report = compare_videos(args.videos, config, labels=labels, use_llm=config is not None, n_boot=args.bootstrap,
-                            analyze_options={"fps": args.fps or None, "progress": False}, on_clip=progress)  # fmt: skip
+    report = compare_videos(
+        args.videos,
+        config,
+        labels=labels,
+        use_llm=config is not None,
+        n_boot=args.bootstrap,
+        analyze_options={"fps": args.fps or None, "progress": False},
+        on_clip=progress,
+    )
     if args.json:
         print(json.dumps(report_to_dict(report), indent=2))
     else:
         print(format_report(report))
     if not report.scored:
-        print("formcheck: no clip could be scored by every method (see the exclusions above)", file=sys.stderr)
+        print(
+            "formcheck: no clip could be scored by every method (see the exclusions above)", file=sys.stderr
+        )
         return 1
     return 0

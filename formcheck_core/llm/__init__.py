@@ -34,4 +34,4 @@ __all__ = [
     "show_cues_live",
     "strip_think",
     "unload_all",
-]  # fmt: skip
+]

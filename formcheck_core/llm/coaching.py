@@ -5,6 +5,9 @@ GGUF, a timeout or an invalid answer all fall back to the deterministic rule cue
 (:func:`formcheck_core.coach.deterministic_cues`) with a one-line ``fallback_reason``. No model
 text reaches the caller unchecked: every cue passes the schema and the grounding check first,
 and streamed cues (``on_cue``) are checked one by one as they complete.
+
+Long because in-process and child-process generation, streaming, the grounding pass and the
+fallback are one flow whose outcomes (cues, withdrawn cues, reason) must agree.
 """
 
 from __future__ import annotations
@@ -94,11 +97,15 @@ class CoachingResult:
         if self.source == "rules":
             return f"Cues from the rules (no LLM): {self.fallback_reason or 'LLM not used'}."
         label = model_label(self.model_name, self.quantization, self.source == "test-model")
-        return f"Cues from the {label}" + (f" [{self.label}]" if self.label else "") + ", checked against the measurements."
+        return (
+            f"Cues from the {label}"
+            + (f" [{self.label}]" if self.label else "")
+            + ", checked against the measurements."
+        )
 
     @property
     def label(self) -> str:
-        """"test model — not advice" for test-model output, else ""."""
+        """ "test model — not advice" for test-model output, else ""."""
         return TEST_MODEL_LABEL if self.source == "test-model" else ""
 
     def report_lines(self) -> list[str]:
@@ -114,7 +121,12 @@ class CoachingResult:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-_MOMENT_OF_METRIC = (("_setup_", "setup"), ("_liftoff_", "liftoff"), ("_bottom_", "liftoff"), ("_lockout_", "lockout"))
+_MOMENT_OF_METRIC = (
+    ("_setup_", "setup"),
+    ("_liftoff_", "liftoff"),
+    ("_bottom_", "liftoff"),
+    ("_lockout_", "lockout"),
+)
 
 
 def _moment_for(metric: str | None) -> str | None:
@@ -133,8 +145,10 @@ def rule_cues(analysis, max_cues: int = 5) -> tuple[Cue, ...]:
 
 def _fallback(analysis, config: LLMConfig, reason: str, **extra: Any) -> CoachingResult:
     reason = " ".join(str(reason).split())
-    cues = tuple(replace(c, source_detail=f"{c.source_detail or 'rules'} (fallback: {reason})")
-                 for c in rule_cues(analysis, config.max_cues))  # fmt: skip
+    cues = tuple(
+        replace(c, source_detail=f"{c.source_detail or 'rules'} (fallback: {reason})")
+        for c in rule_cues(analysis, config.max_cues)
+    )
     return CoachingResult(cues=cues, source="rules", fallback_reason=reason, **extra)
 
 
@@ -145,14 +159,29 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
     if rep is not None and metric in rep.metrics:
         v = rep.metrics[metric]
         value = float(v) if v is not None and math.isfinite(float(v)) else None
-    finding = next((f for f in analysis.findings if f.rule_id == rule_id and f.rep == rep_no), None) if rule_id else None
+    finding = (
+        next((f for f in analysis.findings if f.rule_id == rule_id and f.rep == rep_no), None)
+        if rule_id
+        else None
+    )
     moment = (finding.moment if finding and finding.moment else None) or _moment_for(metric)
     m = rep.moments.get(moment) if rep is not None and moment else None
     unit = unit_of(metric or "")
-    return Cue(priority=priority, text=str(item["cue"]), why=str(item["why"]), rule_id=rule_id, rep=rep_no,
-               metric=metric, value=value, unit=unit, moment=moment if m else None,
-               frame_index=m.frame_index if m else None, time_s=m.time_s if m else None, source=source,
-               source_detail=detail)  # fmt: skip
+    return Cue(
+        priority=priority,
+        text=str(item["cue"]),
+        why=str(item["why"]),
+        rule_id=rule_id,
+        rep=rep_no,
+        metric=metric,
+        value=value,
+        unit=unit,
+        moment=moment if m else None,
+        frame_index=m.frame_index if m else None,
+        time_s=m.time_s if m else None,
+        source=source,
+        source_detail=detail,
+    )
 
 
 def _vocab(analysis) -> list[str]:
@@ -197,8 +226,14 @@ def llm_cues(
             from ..models.llm_model import resolve_llm_model
 
             path = resolve_llm_model(config.model, download=config.download)
-            engine = get_engine(path, n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch,
-                                thinking=config.thinking, seed=config.seed)  # fmt: skip
+            engine = get_engine(
+                path,
+                n_ctx=config.n_ctx,
+                n_threads=config.n_threads,
+                n_batch=config.n_batch,
+                thinking=config.thinking,
+                seed=config.seed,
+            )
     except FormcheckError as exc:
         return _fallback(analysis, config, str(exc))
     except Exception as exc:
@@ -209,8 +244,12 @@ def llm_cues(
     messages, data, schema = _context(analysis, config, engine)
     quant = quantization(getattr(engine.llama, "metadata", None) or {}, info.path)
     detail = model_label(info.name, quant, info.is_test_model)
-    extra: dict[str, Any] = {"model_name": info.name, "model_path": info.path, "load_s": engine.load_s,
-                             "quantization": quant}  # fmt: skip
+    extra: dict[str, Any] = {
+        "model_name": info.name,
+        "model_path": info.path,
+        "load_s": engine.load_s,
+        "quantization": quant,
+    }
 
     stream = ItemStream()
     streamed: list[dict] = []
@@ -231,8 +270,11 @@ def llm_cues(
                 good, _bad = validate_items({"cues": [item]}, "cues", schema)
             except ValueError:
                 continue
-            if good and not check_cue(good[0], data, None, [str(i["cue"]) for i in streamed]) and \
-                    cue_key(good[0]) not in {cue_key(i) for i in streamed}:  # fmt: skip
+            if (
+                good
+                and not check_cue(good[0], data, None, [str(i["cue"]) for i in streamed])
+                and cue_key(good[0]) not in {cue_key(i) for i in streamed}
+            ):
                 streamed.append(good[0])
                 if not first_cue:
                     first_cue.append(time.perf_counter() - t0)
@@ -240,21 +282,34 @@ def llm_cues(
                 on_cue(shown[-1])
 
     try:
-        chat = engine.chat(messages, schema=schema, max_tokens=config.max_tokens, temperature=config.temperature,
-                           seed=config.seed, timeout_s=config.timeout_s, on_text=on_text)  # fmt: skip
+        chat = engine.chat(
+            messages,
+            schema=schema,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+            seed=config.seed,
+            timeout_s=config.timeout_s,
+            on_text=on_text,
+        )
     except FormcheckError as exc:
         return _withdraw(_fallback(analysis, config, f"LLM failed: {exc}", **extra), shown)
     except Exception as exc:
-        return _withdraw(_fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra), shown)
+        return _withdraw(
+            _fallback(analysis, config, f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})", **extra),
+            shown,
+        )
     extra["chat"] = chat
     extra["time_to_first_cue_s"] = first_cue[0] if first_cue else None
     extra["time_to_first_item_s"] = first_item[0] if first_item else None
 
-    notes = [] if chat.schema_constrained else [
-        "The model's vocabulary cannot be constrained to JSON; its answer was checked after the fact."
-    ]
-    result = review_answer(chat.text, analysis, config, source=source, finish_reason=chat.finish_reason,
-                           notes=notes, **extra)  # fmt: skip
+    notes = (
+        []
+        if chat.schema_constrained
+        else ["The model's vocabulary cannot be constrained to JSON; its answer was checked after the fact."]
+    )
+    result = review_answer(
+        chat.text, analysis, config, source=source, finish_reason=chat.finish_reason, notes=notes, **extra
+    )
     return _withdraw(result, shown)
 
 
@@ -265,10 +320,15 @@ def _withdraw(result: CoachingResult, shown: list[Cue]) -> CoachingResult:
     for cue in shown:
         if (cue.text, cue.rep) in kept:
             continue
-        why = next(("; ".join(i.detail for i in r.issues) for r in result.rejected if r.text == cue.text), None)
+        why = next(
+            ("; ".join(i.detail for i in r.issues) for r in result.rejected if r.text == cue.text), None
+        )
         if why is None:
-            why = (f"the LLM answer was not used: {result.fallback_reason}" if result.source == "rules"
-                   else "not in the final answer")  # fmt: skip
+            why = (
+                f"the LLM answer was not used: {result.fallback_reason}"
+                if result.source == "rules"
+                else "not in the final answer"
+            )
         withdrawn.append(WithdrawnCue(cue, why))
     return replace(result, withdrawn=tuple(withdrawn)) if withdrawn else result
 
@@ -278,8 +338,12 @@ def _llm_cues_in_child(analysis, config: LLMConfig, *, on_token, on_cue) -> Coac
     from ..isolation import IsolatedError, PluginAbort, PluginTimeout, run_in_child
 
     def work(send):
-        return llm_cues(analysis, config, on_token=(lambda piece: send(("token", piece))) if on_token else None,
-                        on_cue=lambda cue: send(("cue", cue)))  # fmt: skip
+        return llm_cues(
+            analysis,
+            config,
+            on_token=(lambda piece: send(("token", piece))) if on_token else None,
+            on_cue=lambda cue: send(("cue", cue)),
+        )
 
     def relay(event) -> None:
         kind, value = event
@@ -304,8 +368,12 @@ def _context(analysis, config: LLMConfig, engine=None):
     if engine is None:
         messages, data = coaching_messages(analysis, config.system_prompt)
     else:
-        messages, data = fit_prompt(lambda d: coaching_messages(analysis, config.system_prompt, d), COACH_DETAIL_LEVELS,
-                                    engine.count_tokens, answer_budget(engine.llama.n_ctx(), config.max_tokens))  # fmt: skip
+        messages, data = fit_prompt(
+            lambda d: coaching_messages(analysis, config.system_prompt, d),
+            COACH_DETAIL_LEVELS,
+            engine.count_tokens,
+            answer_budget(engine.llama.n_ctx(), config.max_tokens),
+        )
     measured = sorted({m for r in data["reps"] for m in r["metrics"]})
     schema = cue_schema(measured, _vocab(analysis), [r["rep"] for r in data["reps"]], config.max_cues)
     return messages, data, schema
@@ -337,24 +405,47 @@ def review_answer(
         why = "it ran out of tokens" if finish_reason == "length" else str(exc)
         complete = ItemStream().feed(text)  # the cues the model finished before the answer broke off
         if not complete:
-            return _fallback(analysis, config, f"the model's answer was not valid JSON ({why})", notes=tuple(notes),
-                             **extra)  # fmt: skip
+            return _fallback(
+                analysis,
+                config,
+                f"the model's answer was not valid JSON ({why})",
+                notes=tuple(notes),
+                **extra,
+            )
         items, invalid = validate_items({"cues": complete}, "cues", schema)
-        notes.append(f"The model's answer was cut off ({why}); its {len(complete)} complete cue(s) were checked.")
+        notes.append(
+            f"The model's answer was cut off ({why}); its {len(complete)} complete cue(s) were checked."
+        )
 
-    rejected = [RejectedCue(str(i.get("cue", i)) if isinstance(i, dict) else str(i), "", None, None,
-                            (GroundingIssue("schema", reason),)) for i, reason in invalid]  # fmt: skip
+    rejected = [
+        RejectedCue(
+            str(i.get("cue", i)) if isinstance(i, dict) else str(i),
+            "",
+            None,
+            None,
+            (GroundingIssue("schema", reason),),
+        )
+        for i, reason in invalid
+    ]
     kept: list[dict] = []
     for item, issues in check_cues(sorted(items, key=lambda i: i["priority"]), data):
         if issues:
-            rejected.append(RejectedCue(item["cue"], item["why"], item.get("metric"), item.get("rep"), tuple(issues)))
+            rejected.append(
+                RejectedCue(item["cue"], item["why"], item.get("metric"), item.get("rep"), tuple(issues))
+            )
         else:
             kept.append(dict(item))
     kept = kept[: config.max_cues]
     if not kept:
         n = len(items) + len(invalid)
-        return _fallback(analysis, config, f"none of the model's {n} cue(s) passed the grounding check",
-                         rejected=tuple(rejected), notes=tuple(notes), **extra)  # fmt: skip
+        return _fallback(
+            analysis,
+            config,
+            f"none of the model's {n} cue(s) passed the grounding check",
+            rejected=tuple(rejected),
+            notes=tuple(notes),
+            **extra,
+        )
 
     cues = [_to_cue(item, analysis, i + 1, source, model_detail) for i, item in enumerate(kept)]
     all_rule_cues = rule_cues(analysis, max(len(analysis.findings), config.max_cues))
@@ -362,16 +453,31 @@ def review_answer(
     faulted = list(dict.fromkeys(f.rule_id for f in analysis.findings if f.is_fault))
     missing = [c for c in all_rule_cues if c.rule_id in faulted and c.rule_id not in covered]
     if missing:  # every fault keeps at least one cue, even past max_cues
-        notes.append(f"Rule cue(s) added for {', '.join(str(c.rule_id) for c in missing)}: no model cue covered "
-                     f"{'that fault' if len(missing) == 1 else 'those faults'}.")  # fmt: skip
-        cues += [replace(c, priority=len(cues) + i + 1,
-                         source_detail=f"{c.source_detail} (added: no model cue covered this fault)")
-                 for i, c in enumerate(missing)]  # fmt: skip
+        notes.append(
+            f"Rule cue(s) added for {', '.join(str(c.rule_id) for c in missing)}: no model cue covered "
+            f"{'that fault' if len(missing) == 1 else 'those faults'}."
+        )
+        cues += [
+            replace(
+                c,
+                priority=len(cues) + i + 1,
+                source_detail=f"{c.source_detail} (added: no model cue covered this fault)",
+            )
+            for i, c in enumerate(missing)
+        ]
         covered |= {str(c.rule_id) for c in missing}
     if len(cues) < config.min_cues:
         extra_cues = [c for c in all_rule_cues if c.rule_id not in covered][: config.min_cues - len(cues)]
         if extra_cues:
             notes.append(f"{len(extra_cues)} rule-based cue(s) added to reach {config.min_cues}.")
-            cues += [replace(c, priority=len(cues) + i + 1, source_detail=f"{c.source_detail} (added to reach "
-                             f"{config.min_cues} cues)") for i, c in enumerate(extra_cues)]  # fmt: skip
-    return CoachingResult(cues=tuple(cues), source=source, rejected=tuple(rejected), notes=tuple(notes), **extra)
+            cues += [
+                replace(
+                    c,
+                    priority=len(cues) + i + 1,
+                    source_detail=f"{c.source_detail} (added to reach {config.min_cues} cues)",
+                )
+                for i, c in enumerate(extra_cues)
+            ]
+    return CoachingResult(
+        cues=tuple(cues), source=source, rejected=tuple(rejected), notes=tuple(notes), **extra
+    )

@@ -109,7 +109,14 @@ class ThinkFilter:
                 self._inside = not self._inside
                 continue
             # keep a possible partial tag at the end
-            keep = next((k for k in range(min(len(tag) - 1, len(self._buf)), 0, -1) if tag.startswith(self._buf[-k:])), 0)
+            keep = next(
+                (
+                    k
+                    for k in range(min(len(tag) - 1, len(self._buf)), 0, -1)
+                    if tag.startswith(self._buf[-k:])
+                ),
+                0,
+            )
             if not self._inside:
                 visible.append(self._buf[: len(self._buf) - keep])
             self._buf = self._buf[len(self._buf) - keep :]
@@ -127,8 +134,17 @@ class ThinkFilter:
 class ChatTemplate:
     """Render messages with a Jinja chat template, thinking on or off (a llama-cpp ``ChatFormatter``)."""
 
-    def __init__(self, template: str, *, eos_token: str, bos_token: str, qwen: bool, thinking: bool,
-                 stop_token_ids: Sequence[int] = (), source: str = "gguf") -> None:  # fmt: skip
+    def __init__(
+        self,
+        template: str,
+        *,
+        eos_token: str,
+        bos_token: str,
+        qwen: bool,
+        thinking: bool,
+        stop_token_ids: Sequence[int] = (),
+        source: str = "gguf",
+    ) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.template = template
@@ -161,8 +177,12 @@ class ChatTemplate:
         if self.stop_token_ids:
             ids = self.stop_token_ids
             criteria = llama_mod.StoppingCriteriaList([lambda tokens, _logits: int(tokens[-1]) in ids])
-        return ChatFormatterResponse(prompt=self.render(messages), stop=list(self.stops),
-                                     stopping_criteria=criteria, added_special=True)  # fmt: skip
+        return ChatFormatterResponse(
+            prompt=self.render(messages),
+            stop=list(self.stops),
+            stopping_criteria=criteria,
+            added_special=True,
+        )
 
 
 # --- engine ------------------------------------------------------------------------------------
@@ -234,7 +254,9 @@ class _PrefixState:
 class Engine:
     """A loaded model plus its chat template, prefix cache and a lock (one answer at a time)."""
 
-    def __init__(self, path: Path, *, n_ctx: int, n_threads: int, n_batch: int, thinking: bool, seed: int = 0):
+    def __init__(
+        self, path: Path, *, n_ctx: int, n_threads: int, n_batch: int, thinking: bool, seed: int = 0
+    ):
         llama_cpp = import_llama_cpp()
         from ..models.llm_model import check_gguf, is_test_model
 
@@ -243,9 +265,14 @@ class Engine:
         t0 = time.perf_counter()
         try:
             self.llama = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_batch=n_batch, seed=seed, verbose=False,
-            )  # fmt: skip
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=n_batch,
+                seed=seed,
+                verbose=False,
+            )
         except ValueError as exc:  # llama.cpp: "Failed to load model from file"
             raise ModelInvalidError(
                 f"llama.cpp could not load {path}: the GGUF is corrupt, truncated or of an architecture "
@@ -266,22 +293,38 @@ class Engine:
         template = meta.get("tokenizer.chat_template")
         source = "gguf"
         if not template:
-            template, source = (QWEN_CHATML_TEMPLATE, "builtin-qwen-chatml") if qwen else (CHATML_TEMPLATE, "builtin-chatml")
+            template, source = (
+                (QWEN_CHATML_TEMPLATE, "builtin-qwen-chatml") if qwen else (CHATML_TEMPLATE, "builtin-chatml")
+            )
         stop_ids = [eos_id]
         im_end = self.llama.tokenize(b"<|im_end|>", add_bos=False, special=True)
         if len(im_end) == 1 and "<|im_end|>" in template:
             stop_ids.append(im_end[0])
-        self.template = ChatTemplate(template, eos_token=eos, bos_token=bos, qwen=qwen, thinking=thinking,
-                                     stop_token_ids=stop_ids, source=source)  # fmt: skip
+        self.template = ChatTemplate(
+            template,
+            eos_token=eos,
+            bos_token=bos,
+            qwen=qwen,
+            thinking=thinking,
+            stop_token_ids=stop_ids,
+            source=source,
+        )
         n_params = int(llama_cpp.llama_model_n_params(self.llama.model))
         tokenizer = meta.get("tokenizer.ggml.model", "")
         self.info = ModelInfo(
-            path=str(path), name=meta.get("general.name") or path.stem, architecture=arch, n_params=n_params,
-            size_bytes=path.stat().st_size, tokenizer=tokenizer, template_source=source,
+            path=str(path),
+            name=meta.get("general.name") or path.stem,
+            architecture=arch,
+            n_params=n_params,
+            size_bytes=path.stat().st_size,
+            tokenizer=tokenizer,
+            template_source=source,
             can_json=eos_id != -1 and self._vocab_spells_json(),
             is_test_model=is_test_model(path, n_params, tokenizer),
-        )  # fmt: skip
-        self._hybrid = bool(getattr(self.llama, "_is_recurrent", False) or getattr(self.llama, "_is_hybrid", False))
+        )
+        self._hybrid = bool(
+            getattr(self.llama, "_is_recurrent", False) or getattr(self.llama, "_is_hybrid", False)
+        )
         self._install_chat_handler()
 
     # -- setup helpers
@@ -357,8 +400,11 @@ class Engine:
         size = int(llama_cpp.llama_state_get_size(ctx))
         buf = (ctypes.c_uint8 * size)()
         used = int(llama_cpp.llama_state_get_data(ctx, buf, size))
-        self._prefix_states[key] = _PrefixState(self.llama.n_tokens, self.llama.input_ids[: self.llama.n_tokens].copy(),
-                                                bytes(memoryview(buf)[:used]))  # fmt: skip
+        self._prefix_states[key] = _PrefixState(
+            self.llama.n_tokens,
+            self.llama.input_ids[: self.llama.n_tokens].copy(),
+            bytes(memoryview(buf)[:used]),
+        )
         while len(self._prefix_states) > MAX_PREFIX_STATES:
             self._prefix_states.popitem(last=False)
 
@@ -415,14 +461,27 @@ class Engine:
             if think_tokens is None:
                 think_tokens = THINK_BUDGET_TOKENS if self.template.thinking and self.template.qwen else 0
             if think_tokens > 0:
-                return self._think_then_answer(messages, prompt_tokens, response_format, think_tokens, max_tokens,
-                                               temperature, seed, timeout_s, on_text)  # fmt: skip
+                return self._think_then_answer(
+                    messages,
+                    prompt_tokens,
+                    response_format,
+                    think_tokens,
+                    max_tokens,
+                    temperature,
+                    seed,
+                    timeout_s,
+                    on_text,
+                )
             llama_cpp.llama_perf_context_reset(self.llama.ctx)
             t0 = time.perf_counter()
             stream = self.llama.create_chat_completion(
-                messages=[dict(m) for m in messages], response_format=response_format, stream=True,
-                max_tokens=max_tokens, temperature=temperature, seed=seed,
-            )  # fmt: skip
+                messages=[dict(m) for m in messages],
+                response_format=response_format,
+                stream=True,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed,
+            )
             raw: list[str] = []
             visible = ThinkFilter()
             first: float | None = None
@@ -451,37 +510,68 @@ class Engine:
             perf = llama_cpp.llama_perf_context(self.llama.ctx)
             raw_text = "".join(raw)
             result = ChatResult(
-                text=strip_think(raw_text), raw_text=raw_text, finish_reason=finish, prompt_tokens=prompt_tokens,
-                prompt_tokens_evaluated=int(perf.n_p_eval), completion_tokens=int(perf.n_eval),
-                time_to_first_token_s=first if first is not None else total, total_s=total,
-                prompt_eval_s=perf.t_p_eval_ms / 1000.0, generation_s=perf.t_eval_ms / 1000.0,
+                text=strip_think(raw_text),
+                raw_text=raw_text,
+                finish_reason=finish,
+                prompt_tokens=prompt_tokens,
+                prompt_tokens_evaluated=int(perf.n_p_eval),
+                completion_tokens=int(perf.n_eval),
+                time_to_first_token_s=first if first is not None else total,
+                total_s=total,
+                prompt_eval_s=perf.t_p_eval_ms / 1000.0,
+                generation_s=perf.t_eval_ms / 1000.0,
                 schema_constrained=constrained,
-            )  # fmt: skip
+            )
             self.stats.calls += 1
             self.stats.history.append(result)
             del self.stats.history[:-50]
             return result
 
-    def _think_then_answer(self, messages, prompt_tokens, response_format, think_tokens, max_tokens, temperature,
-                           seed, timeout_s, on_text) -> ChatResult:  # fmt: skip
+    def _think_then_answer(
+        self,
+        messages,
+        prompt_tokens,
+        response_format,
+        think_tokens,
+        max_tokens,
+        temperature,
+        seed,
+        timeout_s,
+        on_text,
+    ) -> ChatResult:
         llama_cpp = import_llama_cpp()
         self._prepare_prefix(messages)
         llama_cpp.llama_perf_context_reset(self.llama.ctx)
         t0 = time.perf_counter()
         two = think_then_answer(
-            self.llama, self.template.render(messages), schema=response_format["schema"] if response_format else None,
-            think_tokens=think_tokens, max_tokens=max_tokens, temperature=temperature, seed=seed,
-            stops=self.template.stops, timeout_s=timeout_s, on_text=on_text, timeout_error=LLMTimeoutError,
-        )  # fmt: skip
+            self.llama,
+            self.template.render(messages),
+            schema=response_format["schema"] if response_format else None,
+            think_tokens=think_tokens,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            stops=self.template.stops,
+            timeout_s=timeout_s,
+            on_text=on_text,
+            timeout_error=LLMTimeoutError,
+        )
         total = time.perf_counter() - t0
         perf = llama_cpp.llama_perf_context(self.llama.ctx)
         result = ChatResult(
-            text=two.answer.strip(), raw_text=f"<think>\n{two.thought}</think>\n\n{two.answer}", finish_reason=two.finish_reason,
-            prompt_tokens=prompt_tokens, prompt_tokens_evaluated=int(perf.n_p_eval), completion_tokens=int(perf.n_eval),
-            time_to_first_token_s=two.first_answer_token_s or total, total_s=total,
-            prompt_eval_s=perf.t_p_eval_ms / 1000.0, generation_s=perf.t_eval_ms / 1000.0,
-            schema_constrained=response_format is not None, thought_tokens=two.thought_tokens,
-        )  # fmt: skip
+            text=two.answer.strip(),
+            raw_text=f"<think>\n{two.thought}</think>\n\n{two.answer}",
+            finish_reason=two.finish_reason,
+            prompt_tokens=prompt_tokens,
+            prompt_tokens_evaluated=int(perf.n_p_eval),
+            completion_tokens=int(perf.n_eval),
+            time_to_first_token_s=two.first_answer_token_s or total,
+            total_s=total,
+            prompt_eval_s=perf.t_p_eval_ms / 1000.0,
+            generation_s=perf.t_eval_ms / 1000.0,
+            schema_constrained=response_format is not None,
+            thought_tokens=two.thought_tokens,
+        )
         self.stats.calls += 1
         self.stats.history.append(result)
         del self.stats.history[:-50]
@@ -511,8 +601,15 @@ _ENGINES: dict[tuple, Engine] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def get_engine(path: str | Path, *, n_ctx: int = 4096, n_threads: int = 1, n_batch: int = 256,
-               thinking: bool = False, seed: int = 0) -> Engine:  # fmt: skip
+def get_engine(
+    path: str | Path,
+    *,
+    n_ctx: int = 4096,
+    n_threads: int = 1,
+    n_batch: int = 256,
+    thinking: bool = False,
+    seed: int = 0,
+) -> Engine:
     """The engine for ``path`` with these settings, loading it on first use and reusing it after.
 
     The cache key includes the file's size and modification time, so replacing the file reloads it.
@@ -530,9 +627,13 @@ def get_engine(path: str | Path, *, n_ctx: int = 4096, n_threads: int = 1, n_bat
     with _LOAD_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            for old in [k for k in _ENGINES if k[0] == key[0]]:  # a changed file or settings: forget the old one
+            for old in [
+                k for k in _ENGINES if k[0] == key[0]
+            ]:  # a changed file or settings: forget the old one
                 del _ENGINES[old]  # (closing it would crash a holder still using it)
-            engine = Engine(p, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, thinking=thinking, seed=seed)
+            engine = Engine(
+                p, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, thinking=thinking, seed=seed
+            )
             _ENGINES[key] = engine
         return engine
 

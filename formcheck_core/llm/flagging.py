@@ -68,14 +68,31 @@ def llm_flags(
             from .engine import get_engine
 
             path = resolve_llm_model(config.model, download=config.download)
-            engine = get_engine(path, n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch,
-                                thinking=config.thinking, seed=config.seed)  # fmt: skip
-        messages, data = fit_prompt(lambda d: flagging_messages(analysis, vocab, d), FLAG_DETAIL_LEVELS,
-                                    engine.count_tokens, answer_budget(engine.llama.n_ctx(), config.max_tokens))  # fmt: skip
+            engine = get_engine(
+                path,
+                n_ctx=config.n_ctx,
+                n_threads=config.n_threads,
+                n_batch=config.n_batch,
+                thinking=config.thinking,
+                seed=config.seed,
+            )
+        messages, data = fit_prompt(
+            lambda d: flagging_messages(analysis, vocab, d),
+            FLAG_DETAIL_LEVELS,
+            engine.count_tokens,
+            answer_budget(engine.llama.n_ctx(), config.max_tokens),
+        )
         reps = [r["rep"] for r in data["reps"]]
         schema = flag_schema(vocab, reps)
-        chat = engine.chat(messages, schema=schema, max_tokens=config.max_tokens, temperature=config.temperature,
-                           seed=config.seed, timeout_s=config.timeout_s, on_text=on_token)  # fmt: skip
+        chat = engine.chat(
+            messages,
+            schema=schema,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+            seed=config.seed,
+            timeout_s=config.timeout_s,
+            on_text=on_token,
+        )
     except FormcheckError as exc:
         return FlaggingResult((), vocab, error=" ".join(str(exc).split()))
     except Exception as exc:

@@ -47,10 +47,20 @@ from typing import Any
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, unit_of
 
 ISSUE_KINDS: tuple[str, ...] = (
-    "schema", "unknown_rep", "unmeasured_metric", "no_finding", "metric_mismatch", "no_number",
-    "ungrounded_number", "wrong_metric", "wrong_sign", "restated_target", "contradicts_finding",
-    "wrong_direction", "duplicate",
-)  # fmt: skip
+    "schema",
+    "unknown_rep",
+    "unmeasured_metric",
+    "no_finding",
+    "metric_mismatch",
+    "no_number",
+    "ungrounded_number",
+    "wrong_metric",
+    "wrong_sign",
+    "restated_target",
+    "contradicts_finding",
+    "wrong_direction",
+    "duplicate",
+)
 
 # --- numbers in text ---------------------------------------------------------------------------
 
@@ -67,8 +77,10 @@ _UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
 _NUMBER = re.compile(
     r"(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?![\w])|(?<![\w.])([-−+]?\d+(?:\.\d+)?)(?=[°º%\"a-zA-Z])"
 )
-_REP_REF = re.compile(r"\breps?\s*#?\s*(\d+)((?:\s*(?:,|and|&|or|-|–|to|through)\s*#?\s*\d+(?![\d.]|\s*(?:°|%|deg|s\b)))*)",
-                      re.IGNORECASE)  # fmt: skip
+_REP_REF = re.compile(
+    r"\breps?\s*#?\s*(\d+)((?:\s*(?:,|and|&|or|-|–|to|through)\s*#?\s*\d+(?![\d.]|\s*(?:°|%|deg|s\b)))*)",
+    re.IGNORECASE,
+)
 _REP_COUNT = re.compile(r"\b(\d+)\s+(?:of\s+(?:the|your|all)\s+)?(?:\w+\s+)?reps?\b", re.IGNORECASE)
 _ORDINAL_REP = re.compile(r"\b(\d+)(?:st|nd|rd|th)\s+(?:rep|set|pull)\b", re.IGNORECASE)
 _FRAME_REF = re.compile(r"\bframes?\s*#?\s*$", re.IGNORECASE)
@@ -85,14 +97,20 @@ _TARGET_BEFORE = re.compile(
     re.IGNORECASE,
 )
 #: A negative value may be cited without its sign when the words after it say which way.
-_SIGN_IN_WORDS_AFTER = re.compile(r"^\s*(?:°|º|deg(?:ree)?s?)?\s*(?:\w+\s+){0,2}?(?:back(?:wards?)?|behind|past\s+vertical)\b",
-                                  re.IGNORECASE)  # fmt: skip
+_SIGN_IN_WORDS_AFTER = re.compile(
+    r"^\s*(?:°|º|deg(?:ree)?s?)?\s*(?:\w+\s+){0,2}?(?:back(?:wards?)?|behind|past\s+vertical)\b",
+    re.IGNORECASE,
+)
 _SIGN_IN_WORDS_BEFORE = re.compile(r"\b(?:back(?:wards?)?|behind)\s+(?:by\s+)?(?:about\s+)?$", re.IGNORECASE)
 
 # number words -> digits ("forty-five" -> "45", "minus 3.8" -> "-3.8")
-_SMALL = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen".split())}  # fmt: skip
+_SMALL = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen".split()
+    )
+}
 _TENS = {
     w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
 }
@@ -102,8 +120,10 @@ _WORD_NUMBER = re.compile(
     r"(?:\s+point(?:\s+(?:" + "|".join(_SMALL) + r"))+)?\b",
     re.IGNORECASE,
 )
-_UNIT_AHEAD = re.compile(r"^\s*(?:°|º|%|deg(?:ree)?s?\b|percent\b|per\s*cent\b|body|cm\b|centimet|pixels?\b|px\b|seconds?\b|secs?\b)",
-                         re.IGNORECASE)  # fmt: skip
+_UNIT_AHEAD = re.compile(
+    r"^\s*(?:°|º|%|deg(?:ree)?s?\b|percent\b|per\s*cent\b|body|cm\b|centimet|pixels?\b|px\b|seconds?\b|secs?\b)",
+    re.IGNORECASE,
+)
 _REP_BEHIND = re.compile(r"\breps?\s*#?\s*$", re.IGNORECASE)
 
 
@@ -231,9 +251,19 @@ def extract_numbers(text: str) -> list[CitedNumber]:
         if _FRAME_REF.search(text[:start]):
             unit = "frame"
         before = text[:start]
-        out.append(CitedNumber(value, decimals, unit, text[start:end], bool(_TARGET_BEFORE.search(before)),
-                               bool(_HEDGE_BEFORE.search(before)), start, end,
-                               bool(_SIGN_IN_WORDS_AFTER.match(text[end:]) or _SIGN_IN_WORDS_BEFORE.search(before))))  # fmt: skip
+        out.append(
+            CitedNumber(
+                value,
+                decimals,
+                unit,
+                text[start:end],
+                bool(_TARGET_BEFORE.search(before)),
+                bool(_HEDGE_BEFORE.search(before)),
+                start,
+                end,
+                bool(_SIGN_IN_WORDS_AFTER.match(text[end:]) or _SIGN_IN_WORDS_BEFORE.search(before)),
+            )
+        )
     return out
 
 
@@ -319,8 +349,12 @@ def findings_in(
 ) -> list[tuple[int | None, Mapping[str, Any]]]:
     """(rep, finding dict) for the findings of ``reps`` (None: every rep) plus the set findings."""
     wanted = None if reps is None else set(reps)
-    out = [(r.get("rep"), f) for r in data.get("reps", ()) if wanted is None or r.get("rep") in wanted
-           for f in r.get("findings", ())]  # fmt: skip
+    out = [
+        (r.get("rep"), f)
+        for r in data.get("reps", ())
+        if wanted is None or r.get("rep") in wanted
+        for f in r.get("findings", ())
+    ]
     return out + [(None, f) for f in data.get("set_findings", ())]
 
 
@@ -348,8 +382,9 @@ def _metric_refs(name: str, rep: int | None, v: float) -> list[ReferenceValue]:
     return refs
 
 
-def cue_references(data: Mapping[str, Any], metric: str | None, rule_id: str | None,
-                   reps: Iterable[int] | None) -> list[ReferenceValue]:  # fmt: skip
+def cue_references(
+    data: Mapping[str, Any], metric: str | None, rule_id: str | None, reps: Iterable[int] | None
+) -> list[ReferenceValue]:
     """The numbers a cue tied to ``metric`` (and ``rule_id``) in ``reps`` (None: the whole set)
     may cite: see the module docstring."""
     refs: list[ReferenceValue] = []
@@ -466,8 +501,10 @@ PUSHES: dict[str, dict[str, str]] = {
         "down": r"heels? (?:down|planted|on the floor)|(?:whole|full|flat) foot",
     },
 }
-_NEGATION_BEFORE = re.compile(r"\b(?:don'?t|do not|never|avoid|stop|no|not|without|instead of|rather than|less)\s+(?:\w+\s+){0,2}$",
-                              re.IGNORECASE)  # fmt: skip
+_NEGATION_BEFORE = re.compile(
+    r"\b(?:don'?t|do not|never|avoid|stop|no|not|without|instead of|rather than|less)\s+(?:\w+\s+){0,2}$",
+    re.IGNORECASE,
+)
 _PRAISE = re.compile(
     r"\b(?:good|great|nice|solid|excellent|perfect|fine|ok(?:ay)?|well\s+done|keep\s+(?:it\s+)?up|keep\s+doing|"
     r"spot[\s-]on|on\s+point|no\s+(?:need|problem|issue)s?|nothing\s+to\s+(?:fix|change))\b",
@@ -520,8 +557,12 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
-def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[ReferenceValue] | None = None,
-              seen_texts: Iterable[str] = ()) -> list[GroundingIssue]:  # fmt: skip
+def check_cue(
+    item: Mapping[str, Any],
+    data: Mapping[str, Any],
+    refs: Sequence[ReferenceValue] | None = None,
+    seen_texts: Iterable[str] = (),
+) -> list[GroundingIssue]:
     """Issues that make ``item`` (one model cue) unfit to show; empty when it is grounded.
 
     ``refs`` is accepted for compatibility and ignored (a cue's references depend on its own
@@ -665,8 +706,13 @@ def check_cue(item: Mapping[str, Any], data: Mapping[str, Any], refs: Sequence[R
         wrong = ({"up", "down"} - {need}).pop()
         if wrong in advice_pushes(cue_text, f.get("metric") or metric):
             verb = "raise" if need == "up" else "lower"
-            issues.append(GroundingIssue("wrong_direction", f"the advice goes the wrong way: the fix for {f.get('rule_id')} is to "
-                                         f"{verb} {f.get('metric')} ({_fmt(value)} vs limit {_fmt(threshold)})"))  # fmt: skip
+            issues.append(
+                GroundingIssue(
+                    "wrong_direction",
+                    f"the advice goes the wrong way: the fix for {f.get('rule_id')} is to "
+                    f"{verb} {f.get('metric')} ({_fmt(value)} vs limit {_fmt(threshold)})",
+                )
+            )
             break
     return list(dict.fromkeys(issues))  # the same number in "cue" and "why" is one issue
 
@@ -691,8 +737,9 @@ def cue_key(item: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return item.get("rule_id") or item.get("metric"), item.get("rep")
 
 
-def check_cues(items: Sequence[Mapping[str, Any]], data: Mapping[str, Any],
-               extra_text: Sequence[str] = ()) -> list[tuple[Mapping[str, Any], list[GroundingIssue]]]:  # fmt: skip
+def check_cues(
+    items: Sequence[Mapping[str, Any]], data: Mapping[str, Any], extra_text: Sequence[str] = ()
+) -> list[tuple[Mapping[str, Any], list[GroundingIssue]]]:
     """:func:`check_cue` for each item in order, plus duplicates: a cue on the same (rule or
     metric, rep) as an earlier accepted one is merged into it (``duplicate``)."""
     del extra_text

@@ -26,8 +26,15 @@ def format_cue(cue: Cue, number: int | None = None) -> str:
     return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label + source
 
 
-def print_cues_live(analysis, config: LLMConfig | None = None, *, out: IO[str] | None = None,
-                    err: IO[str] | None = None, engine=None, isolated: bool = False) -> CoachingResult:  # fmt: skip
+def print_cues_live(
+    analysis,
+    config: LLMConfig | None = None,
+    *,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+    engine=None,
+    isolated: bool = False,
+) -> CoachingResult:
     """Coach ``analysis`` with the LLM, printing each checked cue to ``out`` as it completes and a
     spinner with the token count to ``err`` (only when ``err`` is a terminal). Ends with the cue
     source, the fallback reason or the dropped cues. ``isolated``: generate in a child process
@@ -96,8 +103,9 @@ def _html(result_cues: list[Cue], status: str, extra: list[str]) -> str:
     return f"<div><b>Coaching cues</b> <span style='color:#666'>{html.escape(status)}</span><ol>{items}</ol>{notes}</div>"
 
 
-def show_cues_live(analysis, config: LLMConfig | None = None, *, engine=None,
-                   isolated: bool | None = None) -> CoachingResult:  # fmt: skip
+def show_cues_live(
+    analysis, config: LLMConfig | None = None, *, engine=None, isolated: bool | None = None
+) -> CoachingResult:
     """Notebook version: a display that grows by one checked cue at a time, then the final list.
     ``isolated`` (default: True unless ``engine`` is given): generate in a child process, so a
     llama.cpp abort costs the LLM's cues, not the kernel."""

@@ -6,6 +6,9 @@ as compact text (:func:`render_data_block`: a metric table with one row per metr
 per rep, then findings or series summaries). The grounding check compares the model's numbers
 with exactly the dict's values (:func:`formcheck_core.llm.grounding.reference_values`). Long sets
 get a shorter rendering (:func:`fit_prompt`) so the answer still fits the context window.
+
+Long because the coaching and the flagging prompts share their data blocks and rounding, which
+the grounding check relies on; splitting them would let the two drift apart.
 """
 
 from __future__ import annotations
@@ -146,12 +149,14 @@ def coaching_data(analysis) -> dict:
     specs = metric_specs()
     reps = []
     for rep in analysis.reps:
-        reps.append({
-            "rep": rep.number,
-            "complete": bool(rep.complete),
-            "metrics": _metrics(rep, specs),
-            "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
-        })  # fmt: skip
+        reps.append(
+            {
+                "rep": rep.number,
+                "complete": bool(rep.complete),
+                "metrics": _metrics(rep, specs),
+                "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
+            }
+        )
     data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
     if analysis.lifter_height_cm:
         data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
@@ -219,8 +224,10 @@ def _reduce_series(series: dict, detail: int) -> dict:
     if detail >= 2:
         return {}
     if detail == 1:
-        return {k: {**v, "at": {m: x for m, x in v.get("at", {}).items() if m in ("liftoff", "lockout")}}
-                for k, v in series.items()}  # fmt: skip
+        return {
+            k: {**v, "at": {m: x for m, x in v.get("at", {}).items() if m in ("liftoff", "lockout")}}
+            for k, v in series.items()
+        }
     return series
 
 
@@ -231,12 +238,14 @@ def flagging_data(analysis, detail: int = 0) -> dict:
     specs = metric_specs()
     reps = []
     for rep in analysis.reps:
-        reps.append({
-            "rep": rep.number,
-            "complete": bool(rep.complete),
-            "metrics": _metrics(rep, specs),
-            "series": _reduce_series(series_summaries(analysis, rep), detail),
-        })  # fmt: skip
+        reps.append(
+            {
+                "rep": rep.number,
+                "complete": bool(rep.complete),
+                "metrics": _metrics(rep, specs),
+                "series": _reduce_series(series_summaries(analysis, rep), detail),
+            }
+        )
     data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
     if analysis.lifter_height_cm:
         data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
@@ -268,9 +277,11 @@ def _fmt(value: Any) -> str:
 
 def _header(data: Mapping[str, Any]) -> list[str]:
     view = data.get("view") or {}
-    lines = [f"Lift: {data.get('lift')}. Camera view: {view.get('view', 'unknown')}"
-             + (f" (confidence {view['confidence']})" if view.get("confidence") is not None else "")
-             + f". Reps found: {data.get('reps_found', 0)}."]  # fmt: skip
+    lines = [
+        f"Lift: {data.get('lift')}. Camera view: {view.get('view', 'unknown')}"
+        + (f" (confidence {view['confidence']})" if view.get("confidence") is not None else "")
+        + f". Reps found: {data.get('reps_found', 0)}."
+    ]
     if data.get("lifter_height_cm"):
         lines.append(f"Lifter height: {data['lifter_height_cm']} cm.")
     lines += [f"View note: {n}" for n in view.get("notes", ())]
@@ -326,15 +337,20 @@ def _findings_block(data: Mapping[str, Any]) -> list[str]:
         if f["status"] == OK:
             ok.setdefault(f["rule_id"], []).append(where.replace("rep ", ""))
     if ok:
-        lines.append("- within threshold (ok, do not correct): "
-                     + "; ".join(f"{rule} (rep {', '.join(w)})" for rule, w in ok.items()))  # fmt: skip
+        lines.append(
+            "- within threshold (ok, do not correct): "
+            + "; ".join(f"{rule} (rep {', '.join(w)})" for rule, w in ok.items())
+        )
     return lines
 
 
 def _series_block(data: Mapping[str, Any]) -> list[str]:
     reps = data.get("reps", ())
-    moments = [m for m in ("setup", "liftoff", "knee_pass", "lockout")
-               if any(m in s.get("at", {}) for r in reps for s in r.get("series", {}).values())]  # fmt: skip
+    moments = [
+        m
+        for m in ("setup", "liftoff", "knee_pass", "lockout")
+        if any(m in s.get("at", {}) for r in reps for s in r.get("series", {}).values())
+    ]
     lines = [SERIES_GLOSSARY.replace("setup / liftoff / knee_pass / lockout", " / ".join(moments))]
     for r in reps:
         lines.append(f"Rep {r['rep']} series:")
@@ -381,7 +397,10 @@ def flagging_messages(analysis, vocabulary: Sequence[str], detail: int = 0) -> t
     data = flagging_data(analysis, detail)
     messages = [
         {"role": "system", "content": flag_system_prompt(vocabulary)},
-        {"role": "user", "content": user_message(data, "Which faults does this set show?", meanings=detail < 1)},
+        {
+            "role": "user",
+            "content": user_message(data, "Which faults does this set show?", meanings=detail < 1),
+        },
     ]
     return messages, data
 

@@ -16,7 +16,9 @@ WHY_MAX_CHARS = 220
 REASON_MAX_CHARS = 160
 
 
-def cue_schema(metrics: Sequence[str], rule_ids: Sequence[str], reps: Sequence[int], max_cues: int = 5) -> dict:
+def cue_schema(
+    metrics: Sequence[str], rule_ids: Sequence[str], reps: Sequence[int], max_cues: int = 5
+) -> dict:
     """Schema of a coaching answer: ``{"cues": [{priority, cue, why, metric, rep, rule_id}, …]}``.
 
     ``metric`` must be one of the measured ``metrics``; ``rep`` one of ``reps`` or null (whole set);
@@ -86,7 +88,9 @@ def _check_value(value: Any, spec: Mapping[str, Any]) -> str | None:
     return None
 
 
-def validate_items(answer: Any, key: str, schema: Mapping[str, Any]) -> tuple[list[dict], list[tuple[Any, str]]]:
+def validate_items(
+    answer: Any, key: str, schema: Mapping[str, Any]
+) -> tuple[list[dict], list[tuple[Any, str]]]:
     """Split ``answer[key]`` into items valid against ``schema``'s item schema and (item, reason) rejects.
 
     Raises ``ValueError`` when the answer is not an object with a ``key`` list at all.
@@ -104,7 +108,9 @@ def validate_items(answer: Any, key: str, schema: Mapping[str, Any]) -> tuple[li
         if missing:
             bad.append((item, f"missing {', '.join(missing)}"))
             continue
-        errors = [f"{p}: {e}" for p, spec in props.items() if p in item and (e := _check_value(item[p], spec))]
+        errors = [
+            f"{p}: {e}" for p, spec in props.items() if p in item and (e := _check_value(item[p], spec))
+        ]
         if errors:
             bad.append((item, "; ".join(errors)))
             continue

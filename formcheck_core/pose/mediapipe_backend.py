@@ -78,7 +78,11 @@ class MediaPipePose:
     """
 
     def __init__(
-        self, model_path: str | Path, running_mode: str = "video", num_poses: int = 1, segmentation: bool = False
+        self,
+        model_path: str | Path,
+        running_mode: str = "video",
+        num_poses: int = 1,
+        segmentation: bool = False,
     ) -> None:
         if running_mode not in RUNNING_MODES:
             raise ValueError(f"running_mode must be one of {RUNNING_MODES}, not {running_mode!r}")
@@ -125,7 +129,9 @@ class MediaPipePose:
                 result = self._landmarker.detect(image)
         poses = []
         masks = result.segmentation_masks or []
-        for i, (img_lms, world_lms) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks, strict=False)):
+        for i, (img_lms, world_lms) in enumerate(
+            zip(result.pose_landmarks, result.pose_world_landmarks, strict=False)
+        ):
             image_arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0) for p in img_lms], dtype=np.float64)
             world_arr = np.array([(p.x, p.y, p.z) for p in world_lms], dtype=np.float64)
             mask = np.array(masks[i].numpy_view(), dtype=np.float32).squeeze() if i < len(masks) else None
@@ -133,7 +139,9 @@ class MediaPipePose:
         return poses
 
 
-def open_pose_backend(model_path: str | Path, running_mode: str = "video", num_poses: int = 1) -> MediaPipePose:
+def open_pose_backend(
+    model_path: str | Path, running_mode: str = "video", num_poses: int = 1
+) -> MediaPipePose:
     """A :class:`MediaPipePose`, or :class:`~formcheck_core.errors.ModelInvalidError` (one line, no C++
     text) when the runtime refuses the model (e.g. a .task zip with the right member names but
     damaged contents)."""

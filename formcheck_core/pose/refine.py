@@ -170,7 +170,11 @@ def refine_moments(
     if todo:
         fps = info.fps if info.fps > 0 else 30.0
         new = run_native_frames(
-            info.path, [(f, f / fps) for f in todo], model_path, (info.width_px, info.height_px), on_frame=on_frame
+            info.path,
+            [(f, f / fps) for f in todo],
+            model_path,
+            (info.width_px, info.height_px),
+            on_frame=on_frame,
         )
         table = new if table is None else {c: np.concatenate([table[c], new[c]]) for c in new}
         if cache:
@@ -193,7 +197,11 @@ def refine_moments(
             h_nat = _hinge(xy, world, side, use_world)
             joints = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee")]
             h_nat[~(np.nan_to_num(vis[:, joints]).min(axis=1) >= MIN_VISIBILITY)] = np.nan
-            pos = np.interp(float(m.refined_time_s if m.refined_time_s is not None else m.time_s), body.time_s, np.arange(body.time_s.size, dtype=float))
+            pos = np.interp(
+                float(m.refined_time_s if m.refined_time_s is not None else m.time_s),
+                body.time_s,
+                np.arange(body.time_s.size, dtype=float),
+            )
             target = float(np.interp(pos, [s0, s1], [h_s[s0], h_s[s1]]))
             off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
             off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0
@@ -209,5 +217,7 @@ def refine_moments(
                     frame = f
                     break
         t_frame = float(np.interp(frame, np.asarray(body.frame_index, float), np.asarray(body.time_s, float)))
-        out[k][name] = replace(m, refined_frame_index=int(frame), refined_time_s=t_frame, refined_by="native frames")
+        out[k][name] = replace(
+            m, refined_frame_index=int(frame), refined_time_s=t_frame, refined_by="native frames"
+        )
     return tuple(replace(r, moments=ordered_refinements(mo)) for r, mo in zip(reps, out, strict=False))

@@ -54,7 +54,13 @@ def draw_back_outline(
     dist = (pts - a) @ n
     i = int(np.argmax(np.abs(dist)))
     foot = pts[i] - dist[i] * n
-    cv2.line(img_bgr, tuple(np.round(pts[i]).astype(int)), tuple(np.round(foot).astype(int)), colour, thick + 2,
-             cv2.LINE_AA)  # fmt: skip
+    cv2.line(
+        img_bgr,
+        tuple(np.round(pts[i]).astype(int)),
+        tuple(np.round(foot).astype(int)),
+        colour,
+        thick + 2,
+        cv2.LINE_AA,
+    )
     cv2.circle(img_bgr, tuple(np.round(pts[i]).astype(int)), thick + 3, colour, -1, cv2.LINE_AA)
     return True

@@ -126,8 +126,14 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
                 max(1, style.arc_px // 2),
                 cv2.LINE_AA,
             )
-        xy = st.place_near((x, style.pad_px + style.small_font_px), "setup vertical", style.small_font_px, placed,
-                           (w, h), gap_px=style.pad_px)  # fmt: skip
+        xy = st.place_near(
+            (x, style.pad_px + style.small_font_px),
+            "setup vertical",
+            style.small_font_px,
+            placed,
+            (w, h),
+            gap_px=style.pad_px,
+        )
         items.append(TextItem(xy, "setup vertical", style.small_font_px, (255, 255, 255), box=st.PANEL))
         dev = np.abs(pts[:, 0] - ref[0])
         dev[~pull | ~np.isfinite(dev)] = -1
@@ -158,8 +164,16 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
                 moment_labels.append((q, MOMENT_LABEL.get(name, name)))
     size = style.small_font_px
     if drift_label is not None:
-        xy = st.place_near(drift_label[0], drift_label[1], size, placed, (w, h), gap_px=style.pad_px,
-                           bold=True, prefer=("above", "below"))  # fmt: skip
+        xy = st.place_near(
+            drift_label[0],
+            drift_label[1],
+            size,
+            placed,
+            (w, h),
+            gap_px=style.pad_px,
+            bold=True,
+            prefer=("above", "below"),
+        )
         items.append(TextItem(xy, drift_label[1], size, st.FAULT, True, box=st.PANEL))
     for q, text in moment_labels:
         away = (

@@ -11,6 +11,9 @@ the read-outs show the nearest sample's values.
 
 Layout: a top band (rep, key moment, time), the video cropped around the lifter, and a bottom
 band with the cue(s) that refer to the moment on screen (from ~0.3 s before to ~2.5 s after it).
+
+Long because decoding, per-frame drawing and the encoder thread share one frame clock and its
+timings; splitting them would pass that state between modules.
 """
 
 from __future__ import annotations
@@ -216,8 +219,9 @@ class ClipWriter:
         fi = frame_indices(analysis)
         self._rep_ranges = [
             (r.number, int(fi[r.start_sample]), int(fi[min(r.end_sample, fi.size - 1)]))
-            for r in analysis.reps if fi.size
-        ]  # fmt: skip
+            for r in analysis.reps
+            if fi.size
+        ]
         self.frames = 0
         rate = _rate(self.fps)
         try:
@@ -270,14 +274,32 @@ class ClipWriter:
         if kp is not None and sample >= 0:
             before, after = FAULT_WINDOW_S[0] * self.source_fps, FAULT_WINDOW_S[1] * self.source_fps
             live = [f for fidx, f in self._faults if -before <= frame.index - fidx <= after]
-            draw_pose(img, self.analysis, sample, findings=live, view=self.view, keypoints=kp, style=self.style,
-                      copy=False)  # fmt: skip
+            draw_pose(
+                img,
+                self.analysis,
+                sample,
+                findings=live,
+                view=self.view,
+                keypoints=kp,
+                style=self.style,
+                copy=False,
+            )
         w = self.width_px
         top = np.empty((self.top_h, w, 3), np.uint8)
         top[:] = st.PANEL
         text, flash = self._top_text(frame)
-        st.draw_texts(top, [st.TextItem((self.style.pad_px, self.style.pad_px), text, self.style.title_font_px,
-                                        st.NEAR if flash else (255, 255, 255), True)])  # fmt: skip
+        st.draw_texts(
+            top,
+            [
+                st.TextItem(
+                    (self.style.pad_px, self.style.pad_px),
+                    text,
+                    self.style.title_font_px,
+                    st.NEAR if flash else (255, 255, 255),
+                    True,
+                )
+            ],
+        )
         shown = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
         if shown not in self._bottom_cache:
             self._bottom_cache[shown] = self._caption_band([self.captions[i] for i in shown])
@@ -299,17 +321,27 @@ class ClipWriter:
             lines = lines[:CAPTION_LINES]
             lines[-1] = lines[-1].rstrip(".") + " …"
         line_h = int(self.style.font_px * 1.3)
-        st.draw_texts(bottom, [
-            st.TextItem((self.style.pad_px, self.style.pad_px + i * line_h), t, self.style.font_px, (255, 255, 255))
-            for i, t in enumerate(lines)
-        ])  # fmt: skip
+        st.draw_texts(
+            bottom,
+            [
+                st.TextItem(
+                    (self.style.pad_px, self.style.pad_px + i * line_h),
+                    t,
+                    self.style.font_px,
+                    (255, 255, 255),
+                )
+                for i, t in enumerate(lines)
+            ],
+        )
         return bottom
 
     def _put(self, picture: np.ndarray | None) -> None:
         """Queue a picture (None: end of stream) for the encoder thread; re-raise its error."""
         while True:
             if self._error is not None:
-                raise ClipWriteError(f"cannot write H.264 video to {self.path}: {self._error}") from self._error
+                raise ClipWriteError(
+                    f"cannot write H.264 video to {self.path}: {self._error}"
+                ) from self._error
             try:
                 self._queue.put(picture, timeout=0.5)
                 return

@@ -10,6 +10,9 @@ from widget callbacks on any thread. Key moments are labelled vertical lines, ru
 horizontal lines, reps shaded; a rep's figure marks each angle metric on its curve at the sample
 it was read, labelled with the same text as the finding (:func:`metric_markers`).
 :class:`TimeCursor` adds a movable time line (for widgets).
+
+Long because the whole-clip and per-rep figures share panels, limits, moment lines and markers
+(one figure template, reused for every rep).
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from .overlay import displayed_series, series_for_metric, threshold_on_series
 
 #: Panels: (title, y label, [(series, legend label, colour)]).
 PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
-    ("Hip and knee angle", "angle (°), 180 = straight", (
-        ("hip_angle_deg", "hip", "#d9480f"), ("knee_angle_deg", "knee", "#1c7ed6"))),
+    (
+        "Hip and knee angle",
+        "angle (°), 180 = straight",
+        (("hip_angle_deg", "hip", "#d9480f"), ("knee_angle_deg", "knee", "#1c7ed6")),
+    ),
     ("Torso lean from vertical", "lean (°), 0 = upright", (("torso_lean_deg", "torso lean", "#2b8a3e"),)),
     ("Elbow angle", "angle (°), 180 = straight", (("elbow_angle_deg", "elbow", "#7048e8"),)),
-)  # fmt: skip
+)
 
 #: The back metric drawn, per analysed sample, in its own panel.
 BACK_METRIC = "back_flexion_rel"
@@ -136,7 +142,13 @@ def _panels(analysis: Analysis, elbow: bool) -> list:
 
 
 def _base_figure(
-    analysis: Analysis, *, raw: bool, show_raw: bool, elbow: bool, width_in: float, panel_height_in: float,
+    analysis: Analysis,
+    *,
+    raw: bool,
+    show_raw: bool,
+    elbow: bool,
+    width_in: float,
+    panel_height_in: float,
     dpi: int,
 ) -> tuple[Figure, list, list]:
     """The figure with what every view of the clip shares: series lines, titles, axes labels, grid."""
@@ -147,8 +159,15 @@ def _base_figure(
     )
     if body is None or not panels:
         ax = fig.add_subplot()
-        ax.text(0.5, 0.5, "No body series: too little pose data to draw angle curves.",
-                ha="center", va="center", wrap=True, transform=ax.transAxes)  # fmt: skip
+        ax.text(
+            0.5,
+            0.5,
+            "No body series: too little pose data to draw angle curves.",
+            ha="center",
+            va="center",
+            wrap=True,
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return fig, [], []
     axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
@@ -162,8 +181,14 @@ def _base_figure(
                 continue
             shown = displayed_series(analysis, series, raw=raw)
             if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
-                ax.plot(t, body.raw[displayed_series(analysis, series, raw=True)], color=colour, lw=0.8,
-                        alpha=0.35, zorder=2)  # fmt: skip
+                ax.plot(
+                    t,
+                    body.raw[displayed_series(analysis, series, raw=True)],
+                    color=colour,
+                    lw=0.8,
+                    alpha=0.35,
+                    zorder=2,
+                )
             if shown in source:
                 ax.plot(
                     t, source[shown], color=colour, lw=1.8, label=label + (" (raw)" if raw else ""), zorder=3
@@ -198,10 +223,11 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
     return out
 
 
-def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool,
-              pad_s: float) -> list:
+def _decorate(
+    analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool, pad_s: float
+) -> list:
     """Draw the reps (shading), moments, thresholds and labels of ``rep`` (None: the whole clip);
-    returns the artists added, so a template can remove them for the next rep."""  # fmt: skip
+    returns the artists added, so a template can remove them for the next rep."""
     body = analysis.body
     assert body is not None
     t = np.asarray(body.time_s, dtype=float)
@@ -211,33 +237,80 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
     for ax, (_title, _ylabel, series_list) in zip(axes, panels, strict=False):
         for i, r in enumerate(reps):
             t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
-            added.append(ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0,
-                                    lw=0))  # fmt: skip
+            added.append(
+                ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0, lw=0)
+            )
             if rep is None and ax is axes[-1]:
-                added.append(ax.text((t0 + t1) / 2, 0.03, f"rep {r.number}", transform=ax.get_xaxis_transform(),
-                                     ha="center", va="bottom", fontsize=FS_NOTE, color="#5c5f66", bbox=_NOTE_BOX,
-                                     zorder=6))  # fmt: skip
+                added.append(
+                    ax.text(
+                        (t0 + t1) / 2,
+                        0.03,
+                        f"rep {r.number}",
+                        transform=ax.get_xaxis_transform(),
+                        ha="center",
+                        va="bottom",
+                        fontsize=FS_NOTE,
+                        color="#5c5f66",
+                        bbox=_NOTE_BOX,
+                        zorder=6,
+                    )
+                )
         for line in lines:
             if line.series in {s for s, _, _ in series_list}:
-                added.append(ax.axhline(
-                    line.value, color="#e03131" if line.broken else "#868e96", ls="--", lw=1.1, zorder=2
-                ))  # fmt: skip
-                added.append(ax.text(0.99, line.value, line.label, transform=ax.get_yaxis_transform(), ha="right",
-                                     va="bottom", fontsize=FS_NOTE, color="#e03131" if line.broken else "#5c5f66",
-                                     bbox=_NOTE_BOX, zorder=6))  # fmt: skip
+                added.append(
+                    ax.axhline(
+                        line.value, color="#e03131" if line.broken else "#868e96", ls="--", lw=1.1, zorder=2
+                    )
+                )
+                added.append(
+                    ax.text(
+                        0.99,
+                        line.value,
+                        line.label,
+                        transform=ax.get_yaxis_transform(),
+                        ha="right",
+                        va="bottom",
+                        fontsize=FS_NOTE,
+                        color="#e03131" if line.broken else "#5c5f66",
+                        bbox=_NOTE_BOX,
+                        zorder=6,
+                    )
+                )
         for r in reps:
             for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
                 label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
                 added.append(ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4))
     if rep is not None and not raw:
-        for series, m in metric_markers(analysis, rep):
-            ax = next((a for a, (_, _, sl) in zip(axes, panels, strict=True) if series in {s for s, _, _ in sl}), None)
+        for series, reading in metric_markers(analysis, rep):
+            ax = next(
+                (a for a, (_, _, sl) in zip(axes, panels, strict=True) if series in {s for s, _, _ in sl}),
+                None,
+            )
             if ax is None:
                 continue
-            added += ax.plot([m.time_s], [m.value], marker="o", ms=4.5, mfc="white", mec="#212529", mew=1.1,
-                             ls="none", zorder=5)  # fmt: skip
-            added.append(ax.annotate(m.text, (m.time_s, m.value), xytext=(3, 3), textcoords="offset points",
-                                     fontsize=FS_NOTE, color="#212529", zorder=6, gid=f"metric:{m.metric}"))  # fmt: skip
+            added += ax.plot(
+                [reading.time_s],
+                [reading.value],
+                marker="o",
+                ms=4.5,
+                mfc="white",
+                mec="#212529",
+                mew=1.1,
+                ls="none",
+                zorder=5,
+            )
+            added.append(
+                ax.annotate(
+                    reading.text,
+                    (reading.time_s, reading.value),
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                    fontsize=FS_NOTE,
+                    color="#212529",
+                    zorder=6,
+                    gid=f"metric:{reading.metric}",
+                )
+            )
     if rep is not None and reps:
         r = reps[0]
         lo = t[r.start_sample] - pad_s
@@ -245,8 +318,18 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
         axes[0].set_xlim(max(lo, t[0]), min(hi, t[-1]))
         for name, m in r.moments.items():
             label = MOMENT_STYLE.get(name, (name,))[0] or name
-            added.append(axes[0].text(m.time_s, 1.02, label, transform=axes[0].get_xaxis_transform(), rotation=60,
-                                      ha="left", va="bottom", fontsize=FS_NOTE))  # fmt: skip
+            added.append(
+                axes[0].text(
+                    m.time_s,
+                    1.02,
+                    label,
+                    transform=axes[0].get_xaxis_transform(),
+                    rotation=60,
+                    ha="left",
+                    va="bottom",
+                    fontsize=FS_NOTE,
+                )
+            )
     elif rep is None:
         present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
         handles = []
@@ -254,8 +337,15 @@ def _decorate(analysis: Analysis, fig: Figure, axes: list, panels: list, rep: in
             label, colour, ls = MOMENT_STYLE[n]
             handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
         if handles:
-            added.append(fig.legend(handles=handles, loc="outside upper center", ncols=len(handles),
-                                    fontsize=FS_NOTE, frameon=False))  # fmt: skip
+            added.append(
+                fig.legend(
+                    handles=handles,
+                    loc="outside upper center",
+                    ncols=len(handles),
+                    fontsize=FS_NOTE,
+                    frameon=False,
+                )
+            )
             added += handles
     if rep is not None:  # updated in place by the next rep's call, so not in ``added``
         fig.suptitle(f"Rep {rep}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
@@ -284,15 +374,27 @@ def angle_curves_figure(
     legible on a phone. Never touches pyplot. For every rep's figure, :func:`rep_curve_figures`
     reuses one figure.
     """
-    fig, axes, panels = _base_figure(analysis, raw=raw, show_raw=show_raw, elbow=elbow, width_in=width_in,
-                                     panel_height_in=panel_height_in, dpi=dpi)  # fmt: skip
+    fig, axes, panels = _base_figure(
+        analysis,
+        raw=raw,
+        show_raw=show_raw,
+        elbow=elbow,
+        width_in=width_in,
+        panel_height_in=panel_height_in,
+        dpi=dpi,
+    )
     if axes:
         _decorate(analysis, fig, axes, panels, rep, raw=raw, pad_s=pad_s)
     return fig
 
 
 def rep_curve_figures(
-    analysis: Analysis, reps: Sequence[int] | None = None, *, show_raw: bool = True, pad_s: float = 0.6, **kwargs
+    analysis: Analysis,
+    reps: Sequence[int] | None = None,
+    *,
+    show_raw: bool = True,
+    pad_s: float = 0.6,
+    **kwargs,
 ) -> Iterator[tuple[int, Figure]]:
     """``(rep number, figure)`` for each rep, like ``angle_curves_figure(analysis, rep=n)`` but from
     one template figure: the series are plotted once; per rep only its shading, moments, limits,
@@ -301,10 +403,15 @@ def rep_curve_figures(
     numbers = [r.number for r in analysis.reps] if reps is None else list(reps)
     if not numbers:
         return
-    fig, axes, panels = _base_figure(analysis, raw=False, show_raw=show_raw, elbow=kwargs.pop("elbow", True),
-                                     width_in=kwargs.pop("width_in", 4.0),
-                                     panel_height_in=kwargs.pop("panel_height_in", 1.9),
-                                     dpi=kwargs.pop("dpi", 180))  # fmt: skip
+    fig, axes, panels = _base_figure(
+        analysis,
+        raw=False,
+        show_raw=show_raw,
+        elbow=kwargs.pop("elbow", True),
+        width_in=kwargs.pop("width_in", 4.0),
+        panel_height_in=kwargs.pop("panel_height_in", 1.9),
+        dpi=kwargs.pop("dpi", 180),
+    )
     if not axes:
         for n in numbers:
             yield n, fig

@@ -53,8 +53,10 @@ def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
     t = time.perf_counter()
     curves = plots_dir / "curves.png"
     curves_raw = plots_dir / "curves_raw.png"
-    for path, fig in ((curves, angle_curves_figure(analysis, show_raw=True)),
-                      (curves_raw, angle_curves_figure(analysis, raw=True))):  # fmt: skip
+    for path, fig in (
+        (curves, angle_curves_figure(analysis, show_raw=True)),
+        (curves_raw, angle_curves_figure(analysis, raw=True)),
+    ):
         save_figure(fig, path)
         pages[path] = PageImage("image/png", path.read_bytes())
     timings["curves_s"] = time.perf_counter() - t

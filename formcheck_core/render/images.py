@@ -57,6 +57,8 @@ def png_bytes(img_bgr: np.ndarray) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    img = Image.fromarray(np.ascontiguousarray(img_bgr[:, :, ::-1])).quantize(256, method=Image.Quantize.FASTOCTREE)
+    img = Image.fromarray(np.ascontiguousarray(img_bgr[:, :, ::-1])).quantize(
+        256, method=Image.Quantize.FASTOCTREE
+    )
     img.save(out, format="PNG", compress_level=6)
     return out.getvalue()

@@ -143,7 +143,10 @@ def render_all(
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")
-        consumers = [still_consumer(analysis, stills, width_px, sink), bar_path_consumer(analysis, bars, width_px, sink)]
+        consumers = [
+            still_consumer(analysis, stills, width_px, sink),
+            bar_path_consumer(analysis, bars, width_px, sink),
+        ]
         writer = ClipWriter(analysis, out / CLIP_NAME, cues) if clip else None
         if writer is not None:
             consumers.append(writer.consumer())

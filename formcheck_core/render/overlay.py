@@ -49,6 +49,7 @@ ANGLES: tuple[AngleSpec, ...] = (
 )
 ANGLE_BY_SERIES: dict[str, AngleSpec] = {a.series: a for a in ANGLES}
 
+
 def series_for_metric(metric: str | None) -> tuple[str, ...]:
     """Angle series a metric is read from (its spec's ``series``; empty for e.g. bar drift)."""
     spec = metric_specs().get(metric) if metric else None
@@ -222,9 +223,13 @@ def draw_angle_arc(
     if end_c is None:
         dc = -90.0  # straight up in image coordinates
         cv2.line(
-            img_bgr, _pt(vertex), _pt(vertex + np.array([0.0, -0.8 * seg])), colour,
-            max(1, style.arc_px // 2), cv2.LINE_AA,
-        )  # fmt: skip
+            img_bgr,
+            _pt(vertex),
+            _pt(vertex + np.array([0.0, -0.8 * seg])),
+            colour,
+            max(1, style.arc_px // 2),
+            cv2.LINE_AA,
+        )
     else:
         dc = _direction_deg(vertex, end_c)
         seg = min(seg, float(np.hypot(*(end_c - vertex))))
@@ -283,9 +288,17 @@ def place_labels(
         assert best is not None
         placed.append(best)
         items.append(
-            TextItem((best[0] + pad, best[1] + pad), lab.text, size, lab.colour, True, box=st.PANEL,
-                     box_alpha=0.72, pad_px=pad)
-        )  # fmt: skip
+            TextItem(
+                (best[0] + pad, best[1] + pad),
+                lab.text,
+                size,
+                lab.colour,
+                True,
+                box=st.PANEL,
+                box_alpha=0.72,
+                pad_px=pad,
+            )
+        )
     st.draw_texts(img_bgr, items)
 
 
@@ -297,7 +310,9 @@ def format_angle(label: str, value_deg: float, threshold: float | None = None) -
     """Read-out text, e.g. ``"hip 142°"`` or ``"lean 68° (limit 60°)"``."""
     if threshold is None or not math.isfinite(threshold):
         return f"{label} {format_value(value_deg, 'deg')}"
-    return f"{label} {format_value(value_deg, 'deg', limit=threshold)} (limit {format_limit(threshold, 'deg')})"
+    return (
+        f"{label} {format_value(value_deg, 'deg', limit=threshold)} (limit {format_limit(threshold, 'deg')})"
+    )
 
 
 def displayed_series(analysis: Analysis, series: str, *, raw: bool = False) -> str:

@@ -10,6 +10,9 @@ bar path and rep curves. Pictures left out are listed per rep as links to their 
 ``stills/`` and ``plots/``. The annotated clip is the sibling file ``annotated.mp4`` referenced
 relatively (send the folder, or pass ``embed_clip=True`` to put the video inside the page too).
 The page works offline: no scripts, fonts or styles are fetched.
+
+Long because the page is one self-contained HTML document (sections, styles, picture budget);
+the pictures themselves are made in :mod:`.outputs`.
 """
 
 from __future__ import annotations
@@ -87,13 +90,21 @@ def _e(text: object) -> str:
 class _Pictures:
     """Which pictures the page embeds (see the module docstring) and their data URIs."""
 
-    def __init__(self, analysis: Analysis, cues: Sequence[Cue], outputs: RenderedOutputs,
-                 budget_bytes: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        analysis: Analysis,
+        cues: Sequence[Cue],
+        outputs: RenderedOutputs,
+        budget_bytes: int | None = None,
+    ) -> None:
         budget_bytes = PAGE_BUDGET_BYTES if budget_bytes is None else budget_bytes
         self.outputs = outputs
         cue_frames = {(c.rep, c.frame_index) for c in cues if c.frame_index is not None}
-        first: list[Path] = [s.path for s in outputs.stills
-                             if any(f.is_fault for f in s.findings) or (s.rep, s.frame_index) in cue_frames]  # fmt: skip
+        first: list[Path] = [
+            s.path
+            for s in outputs.stills
+            if any(f.is_fault for f in s.findings) or (s.rep, s.frame_index) in cue_frames
+        ]
         if outputs.curves is not None:
             first.append(outputs.curves)
         rest: list[Path] = []
@@ -135,7 +146,11 @@ class _Pictures:
         if path is None or path in self.embedded or not path.is_file():
             return ""
         ident = f' id="{_e(anchor)}"' if anchor else ""
-        rel = path.relative_to(self.outputs.out_dir).as_posix() if path.is_relative_to(self.outputs.out_dir) else path.name
+        rel = (
+            path.relative_to(self.outputs.out_dir).as_posix()
+            if path.is_relative_to(self.outputs.out_dir)
+            else path.name
+        )
         return f'<a{ident} href="{_e(rel)}">{_e(text)}</a>'
 
 
@@ -181,8 +196,10 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
             '<p class="warn">These cues come from a tiny <b>test model</b>: its text is not advice.</p>'
         )
     elif any(c.source == "llm" for c in cues):
-        parts.append('<p class="note">Worded by a local language model from the measured numbers below '
-                     "(each cue was checked against them).</p>")  # fmt: skip
+        parts.append(
+            '<p class="note">Worded by a local language model from the measured numbers below '
+            "(each cue was checked against them).</p>"
+        )
     parts.append('<ol class="cues">')
     for c in sorted(cues, key=lambda c: c.priority):
         where = _where(c.rep, c.moment, c.time_s, c.frame_index)
@@ -214,8 +231,10 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
             when = f'<a href="#{_anchor(still)}">{when}</a>'
         numbers = ""
         if f.value is not None or f.threshold is not None:
-            numbers = (f' <span class="num">{_e(format_value(f.value, f.unit, limit=f.threshold))}'
-                       f" · limit {_e(format_limit(f.threshold, f.unit))}</span>")  # fmt: skip
+            numbers = (
+                f' <span class="num">{_e(format_value(f.value, f.unit, limit=f.threshold))}'
+                f" · limit {_e(format_limit(f.threshold, f.unit))}</span>"
+            )
         items.append(
             f'<li class="{_e(f.status)}"><div><b>{_e(_STATUS_TEXT.get(f.status, f.status))}</b> '
             f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"
@@ -231,8 +250,11 @@ def _more(links: Sequence[str]) -> str:
     links = [x for x in links if x]
     if not links:
         return ""
-    return ('<p class="more">More pictures (files beside this page, not embedded to keep it light): '
-            + " · ".join(links) + "</p>")  # fmt: skip
+    return (
+        '<p class="more">More pictures (files beside this page, not embedded to keep it light): '
+        + " · ".join(links)
+        + "</p>"
+    )
 
 
 def _video(src: str, caption: str, ident: str = "") -> str:
@@ -255,8 +277,13 @@ def render_html(
     meta = [
         f"{analysis.lift}",
         f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}"
-        + (f" (+{len(analysis.partial_pulls)} partial pull{'s' if len(analysis.partial_pulls) != 1 else ''}: "
-           + "; ".join(r.partial_reason for r in analysis.partial_pulls) + ")" if analysis.partial_pulls else ""),
+        + (
+            f" (+{len(analysis.partial_pulls)} partial pull{'s' if len(analysis.partial_pulls) != 1 else ''}: "
+            + "; ".join(r.partial_reason for r in analysis.partial_pulls)
+            + ")"
+            if analysis.partial_pulls
+            else ""
+        ),
         f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
@@ -295,12 +322,19 @@ def render_html(
             )
         )
     if outputs.curves is not None:
-        out.append(pics.img(outputs.curves, "Angle curves of the whole clip",
-                        "Angles over time (smoothed; raw faint behind). Shaded: reps. Dashed horizontal: rule limits."))  # fmt: skip
+        out.append(
+            pics.img(
+                outputs.curves,
+                "Angle curves of the whole clip",
+                "Angles over time (smoothed; raw faint behind). Shaded: reps. Dashed horizontal: rule limits.",
+            )
+        )
     if outputs.curves_raw is not None and outputs.curves_raw in pics.embedded:
-        out.append("<details><summary>Raw (unsmoothed) angles</summary>"
-                   + pics.img(outputs.curves_raw, "Raw angle curves", "Raw angles, no filtering or gap filling.")
-                   + "</details>")  # fmt: skip
+        out.append(
+            "<details><summary>Raw (unsmoothed) angles</summary>"
+            + pics.img(outputs.curves_raw, "Raw angle curves", "Raw angles, no filtering or gap filling.")
+            + "</details>"
+        )
     more = [pics.link(outputs.curves, "angle curves"), pics.link(outputs.curves_raw, "raw angle curves")]
     more += [pics.link(s.path, s.title, _anchor(s)) for s in outputs.stills if s.rep is None]
     out.append(_more(more))
@@ -321,16 +355,31 @@ def render_html(
         out.append('<div class="grid">')
         bar = next((b for b in outputs.bar_paths if b.rep == rep.number), None)
         if bar is not None:
-            out.append(pics.img(bar.path, f"Rep {rep.number} bar path",
-                            "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup."))  # fmt: skip
+            out.append(
+                pics.img(
+                    bar.path,
+                    f"Rep {rep.number} bar path",
+                    "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup.",
+                )
+            )
         if rep.number in outputs.rep_curves:
-            out.append(pics.img(outputs.rep_curves[rep.number], f"Rep {rep.number} angle curves",
-                                "Angles during this rep with its key moments."))  # fmt: skip
+            out.append(
+                pics.img(
+                    outputs.rep_curves[rep.number],
+                    f"Rep {rep.number} angle curves",
+                    "Angles during this rep with its key moments.",
+                )
+            )
         out.append("</div>")
-        more = [pics.link(s.path, s.title.split(" · ")[1] if " · " in s.title else s.title, _anchor(s))
-                for s in outputs.stills if s.rep == rep.number]  # fmt: skip
-        more += [pics.link(bar.path if bar else None, "bar path"),
-                 pics.link(outputs.rep_curves.get(rep.number), "angle curves")]  # fmt: skip
+        more = [
+            pics.link(s.path, s.title.split(" · ")[1] if " · " in s.title else s.title, _anchor(s))
+            for s in outputs.stills
+            if s.rep == rep.number
+        ]
+        more += [
+            pics.link(bar.path if bar else None, "bar path"),
+            pics.link(outputs.rep_curves.get(rep.number), "angle curves"),
+        ]
         out.append(_more(more))
         if clip_src and not embed_clip:
             moments = list(rep.moments.values())

@@ -38,6 +38,7 @@ from .style import Style
 #: Output width of a still in pixels (text is sized for this width shown ~360 px wide).
 STILL_WIDTH_PX = 720
 
+
 @dataclass(frozen=True)
 class Still:
     """One annotated still: which frame it shows, why, and where the PNG is written."""
@@ -175,8 +176,13 @@ def render_still(frame_bgr: np.ndarray, analysis: Analysis, still: Still, view: 
         lines = [(MOMENT_HELP.get(m, m), (220, 220, 220), False) for m in still.moments]
     if uses_world_angles(analysis):
         view_name = analysis.view.view if analysis.view is not None else "non-side"
-        lines.append((f"{view_name.capitalize()} view: angles are 3-D estimates, the picture is foreshortened.",
-                      st.MUTED, False))  # fmt: skip
+        lines.append(
+            (
+                f"{view_name.capitalize()} view: angles are 3-D estimates, the picture is foreshortened.",
+                st.MUTED,
+                False,
+            )
+        )
     parts = [header, img]
     if lines:
         parts.append(st.panel(w, lines, style.font_px, style.pad_px))

@@ -45,11 +45,15 @@ def lockout_reached(analysis: Analysis, rep) -> bool | None:
 def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     """Multi-line summary: clip, view, per-rep moments and metrics, findings, cues, warnings."""
     v = analysis.video
-    lines = [f"{v.path}: {v.width_px}x{v.height_px}, {v.fps:.1f} fps, {analysis.pose.n_samples} samples "
-             f"({int(analysis.pose.detected.sum())} with a pose)"]  # fmt: skip
+    lines = [
+        f"{v.path}: {v.width_px}x{v.height_px}, {v.fps:.1f} fps, {analysis.pose.n_samples} samples "
+        f"({int(analysis.pose.detected.sum())} with a pose)"
+    ]
     if analysis.view:
-        lines.append(f"view: {analysis.view.view} (confidence {analysis.view.confidence:.2f}), "
-                     f"near side: {analysis.view.side}")  # fmt: skip
+        lines.append(
+            f"view: {analysis.view.view} (confidence {analysis.view.confidence:.2f}), "
+            f"near side: {analysis.view.side}"
+        )
     n_partial = len(analysis.partial_pulls)
     extra = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
     lines.append(f"reps found: {len(analysis.reps)}{extra}")
@@ -64,16 +68,22 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
                 continue
             vis = rep.metric_visibility.get(key)
-            low = f"  (low confidence: joints hidden, visibility {vis:.2f})" if low_confidence(rep, key) else ""
+            low = (
+                f"  (low confidence: joints hidden, visibility {vis:.2f})" if low_confidence(rep, key) else ""
+            )
             lines.append(f"  {label:22s} {_fmt(value, unit)}{low}")
         reached = lockout_reached(analysis, rep)
         if reached is not None:
             lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
         for f in analysis.findings:
             if f.rep == rep.number and f.status != OK:
-                lines.append(f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}")
+                lines.append(
+                    f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}"
+                )
     for pull in analysis.partial_pulls:
-        moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in pull.moments.values())
+        moments = ", ".join(
+            f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in pull.moments.values()
+        )
         lines.append(f"\npartial pull (not counted): {pull.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
     set_verdict = verdicts.get(None)
@@ -82,7 +92,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     if cues:
         label = " (test model — not advice)" if any(c.source == "test-model" for c in cues) else ""
         lines.append(f"\ncues{label}:")
-        lines.extend(f"  {c.priority}. {c.text}  — {c.why}  [from: {c.source_detail or c.source}]" for c in cues)
+        lines.extend(
+            f"  {c.priority}. {c.text}  — {c.why}  [from: {c.source_detail or c.source}]" for c in cues
+        )
     for e in analysis.rule_errors:
         lines.append(f"rule skipped: {e.rule_id} ({e.plugin}): {e.error}")
     for w in analysis.warnings:

@@ -28,7 +28,10 @@ from typing import IO, Any
 from . import files
 
 #: Jobs the worker runs, by name.
-JOBS: dict[str, Callable[..., Any]] = {"encode_picture": files.encode_picture, "write_curves": files.write_curves}
+JOBS: dict[str, Callable[..., Any]] = {
+    "encode_picture": files.encode_picture,
+    "write_curves": files.write_curves,
+}
 _HEADER = struct.Struct(">Q")
 
 
@@ -63,9 +66,15 @@ class RenderWorker:
         env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from formcheck_core.render.worker import main; sys.exit(main())"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from formcheck_core.render.worker import main; sys.exit(main())",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
         except OSError as exc:
             raise WorkerGone(f"could not start the render worker: {exc}") from exc
         self._lock = threading.Lock()

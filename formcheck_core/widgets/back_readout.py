@@ -22,8 +22,11 @@ def back_reading(analysis: Analysis, sample: int, rep: int | None) -> tuple[floa
     back = analysis.back
     row = back.row(sample) if back is not None else None
     value = float(back.back_flexion_rel[row]) if back is not None and row is not None else math.nan
-    limits = [f.threshold for f in analysis.findings
-              if f.metric == BACK_METRIC and f.rep == rep and f.threshold is not None]  # fmt: skip
+    limits = [
+        f.threshold
+        for f in analysis.findings
+        if f.metric == BACK_METRIC and f.rep == rep and f.threshold is not None
+    ]
     return value, float(limits[0]) if limits else math.nan
 
 

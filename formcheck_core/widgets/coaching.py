@@ -30,8 +30,15 @@ _SOURCE_NOTE = {"llm": "LLM, grounding-checked", "test-model": TEST_MODEL_LABEL,
 
 
 def _cue_html(cue: Cue, number: int) -> str:
-    where = ", ".join(x for x in (f"rep {cue.rep}" if cue.rep else "", cue.rule_id or "",
-                                  f"frame {cue.frame_index}" if cue.frame_index is not None else "") if x)  # fmt: skip
+    where = ", ".join(
+        x
+        for x in (
+            f"rep {cue.rep}" if cue.rep else "",
+            cue.rule_id or "",
+            f"frame {cue.frame_index}" if cue.frame_index is not None else "",
+        )
+        if x
+    )
     tag = cue.source_detail or _SOURCE_NOTE.get(cue.source, cue.source)
     colour = "#c92a2a" if cue.source == "test-model" else "#666"
     check = "✓ " if cue.source in ("llm", "test-model") else ""
@@ -47,8 +54,9 @@ def _withdrawn_html(result) -> str:
     """Cues shown while streaming that the final answer withdrew: struck through, with the reason."""
     items = "".join(
         f"<li class='fc-withdrawn'><s>{html.escape(w.cue.text)}</s><br><span style='font-size:85%;color:#c92a2a'>"
-        f"withdrawn: {html.escape(w.reason)}</span></li>" for w in getattr(result, "withdrawn", ())
-    )  # fmt: skip
+        f"withdrawn: {html.escape(w.reason)}</span></li>"
+        for w in getattr(result, "withdrawn", ())
+    )
     return f"<ul class='fc-withdrawn-list' style='color:#999'>{items}</ul>" if items else ""
 
 
@@ -64,8 +72,16 @@ class CoachingPanel:
     is loaded again on each run).
     """
 
-    def __init__(self, analysis: Analysis, config=None, *, model: str | None = None, use_llm: bool = True,
-                 engine=None, isolated: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        analysis: Analysis,
+        config=None,
+        *,
+        model: str | None = None,
+        use_llm: bool = True,
+        engine=None,
+        isolated: bool | None = None,
+    ) -> None:
         from ..llm.settings import load_config, with_options
 
         self.analysis = analysis
@@ -87,8 +103,9 @@ class CoachingPanel:
         self.header = widgets.HTML(
             f"<b>Coaching</b> · {html.escape(name)} · model: <code>{html.escape(str(model))}</code>"
         )
-        self.use_llm = widgets.Checkbox(value=use_llm, description="use the LLM", indent=False,
-                                        layout=widgets.Layout(width="130px"))  # fmt: skip
+        self.use_llm = widgets.Checkbox(
+            value=use_llm, description="use the LLM", indent=False, layout=widgets.Layout(width="130px")
+        )
         self.use_llm.add_class("fc-use-llm")
         self.button = widgets.Button(description="Coach", button_style="primary", icon="comment")
         self.button.add_class("fc-coach-run")
@@ -99,11 +116,16 @@ class CoachingPanel:
         self.cues.add_class("fc-coach-cues")
         self.grounding = widgets.HTML()
         self.grounding.add_class("fc-grounding")
-        self.widget = widgets.VBox([
-            self.header,
-            widgets.HBox([self.button, self.use_llm, self.status], layout=widgets.Layout(align_items="center")),
-            self.cues, self.grounding,
-        ])  # fmt: skip
+        self.widget = widgets.VBox(
+            [
+                self.header,
+                widgets.HBox(
+                    [self.button, self.use_llm, self.status], layout=widgets.Layout(align_items="center")
+                ),
+                self.cues,
+                self.grounding,
+            ]
+        )
         self.widget.add_class("formcheck-coaching")
 
     def _repr_mimebundle_(self, **kwargs):
@@ -156,8 +178,11 @@ class CoachingPanel:
         if not self.use_llm.value:
             from ..llm.coaching import CoachingResult
 
-            result = CoachingResult(cues=deterministic_cues(self.analysis, max_cues=self.config.max_cues),
-                                    source="rules", fallback_reason="LLM switched off")  # fmt: skip
+            result = CoachingResult(
+                cues=deterministic_cues(self.analysis, max_cues=self.config.max_cues),
+                source="rules",
+                fallback_reason="LLM switched off",
+            )
         else:
             from ..llm.coaching import llm_cues
 
@@ -178,12 +203,18 @@ class CoachingPanel:
                 self.cues.value = self._cues_html(self.streamed, live=True)
 
             result = llm_cues(
-                self.analysis, self.config, on_token=on_token, on_cue=on_cue, engine=self.engine,
+                self.analysis,
+                self.config,
+                on_token=on_token,
+                on_cue=on_cue,
+                engine=self.engine,
                 isolated=self.isolated,
             )
         self.total_s = time.perf_counter() - t0
         self.result = result
-        self.cues.value = self._cues_html(list(result.cues), live=False, label=result.label) + _withdrawn_html(result)
+        self.cues.value = self._cues_html(
+            list(result.cues), live=False, label=result.label
+        ) + _withdrawn_html(result)
         self.grounding.value = self._grounding_html(result)
         self.status.value = self._status_html(result)
         return result
@@ -191,8 +222,14 @@ class CoachingPanel:
     # -- text ----------------------------------------------------------------------------------
     def _cues_html(self, cues: list[Cue], *, live: bool, label: str = "") -> str:
         items = "".join(_cue_html(c, i) for i, c in enumerate(cues, 1))
-        banner = (f"<div class='fc-test-model' style='color:#c92a2a;font-weight:bold'>{html.escape(label)}: "
-                  "the tiny test model's text is not coaching</div>") if label else ""  # fmt: skip
+        banner = (
+            (
+                f"<div class='fc-test-model' style='color:#c92a2a;font-weight:bold'>{html.escape(label)}: "
+                "the tiny test model's text is not coaching</div>"
+            )
+            if label
+            else ""
+        )
         more = "<li style='color:#999;list-style:none'>…</li>" if live else ""
         return f"{banner}<ol class='fc-cue-list' data-live='{str(live).lower()}'>{items}{more}</ol>"
 
@@ -207,17 +244,21 @@ class CoachingPanel:
             if self.time_to_first_cue_s is not None
             else ""
         )
-        return (f"<span class='fc-source' data-source='{html.escape(result.source)}'>Cues from the "
-                f"{html.escape(model_label(result.model_name, result.quantization, result.source == 'test-model'))} "
-                f"in {self.total_s:.1f} s{first}, "
-                f"{self.tokens} tokens</span>")  # fmt: skip
+        return (
+            f"<span class='fc-source' data-source='{html.escape(result.source)}'>Cues from the "
+            f"{html.escape(model_label(result.model_name, result.quantization, result.source == 'test-model'))} "
+            f"in {self.total_s:.1f} s{first}, "
+            f"{self.tokens} tokens</span>"
+        )
 
     def _grounding_html(self, result) -> str:
         shown_llm = sum(c.source in ("llm", "test-model") for c in result.cues)
         lines = []
         if result.source != "rules":
-            lines.append(f"<b>Grounding check:</b> {shown_llm} model cue(s) shown — every number they cite matches "
-                         "a measured value of this clip.")  # fmt: skip
+            lines.append(
+                f"<b>Grounding check:</b> {shown_llm} model cue(s) shown — every number they cite matches "
+                "a measured value of this clip."
+            )
         elif result.rejected:
             lines.append("<b>Grounding check:</b> no model cue passed, so the rule cues are shown.")
         else:

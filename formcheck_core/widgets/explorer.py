@@ -151,30 +151,51 @@ class FrameExplorer:
             dt = dt[np.isfinite(dt) & (dt > 0)]
             play_interval_ms = round(1000 * float(np.median(dt))) if dt.size else 100
         self.slider = widgets.IntSlider(
-            value=0, min=0, max=last, step=1, description="sample", continuous_update=True,
+            value=0,
+            min=0,
+            max=last,
+            step=1,
+            description="sample",
+            continuous_update=True,
             layout=widgets.Layout(width="100%", flex="1 1 auto"),
-        )  # fmt: skip
+        )
         self.slider.add_class("fc-slider")
-        self.play = widgets.Play(value=0, min=0, max=last, step=1, interval=max(int(play_interval_ms), 20),
-                                 description="Play", tooltip="play the analysed frames")  # fmt: skip
+        self.play = widgets.Play(
+            value=0,
+            min=0,
+            max=last,
+            step=1,
+            interval=max(int(play_interval_ms), 20),
+            description="Play",
+            tooltip="play the analysed frames",
+        )
         self.play.add_class("fc-play")
         widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.mode = widgets.ToggleButtons(options=list(MODES), value="smoothed", tooltips=[
-            "low-pass filtered series (what the rules read)", "unfiltered keypoints and angles"],
-            style={"button_width": "96px"})  # fmt: skip
+        self.mode = widgets.ToggleButtons(
+            options=list(MODES),
+            value="smoothed",
+            tooltips=["low-pass filtered series (what the rules read)", "unfiltered keypoints and angles"],
+            style={"button_width": "96px"},
+        )
         self.mode.add_class("fc-mode")
         self.rep_buttons = []
         for rep in a.reps:
-            b = widgets.Button(description=f"Rep {rep.number}", tooltip=f"jump to rep {rep.number}",
-                               layout=widgets.Layout(width="auto"))  # fmt: skip
+            b = widgets.Button(
+                description=f"Rep {rep.number}",
+                tooltip=f"jump to rep {rep.number}",
+                layout=widgets.Layout(width="auto"),
+            )
             b.add_class("fc-rep")
             b.on_click(lambda _b, r=rep: self.go_to_rep(r.number))
             self.rep_buttons.append(b)
         self.moment_buttons = {}
         for name in MOMENT_NAMES:
             label = MOMENT_STYLE.get(name, (name,))[0] or name
-            b = widgets.Button(description=label, tooltip=f"jump to {label} of the current rep",
-                               layout=widgets.Layout(width="auto"))  # fmt: skip
+            b = widgets.Button(
+                description=label,
+                tooltip=f"jump to {label} of the current rep",
+                layout=widgets.Layout(width="auto"),
+            )
             b.add_class("fc-moment")
             b.on_click(lambda _b, n=name: self.go_to_moment(n))
             self.moment_buttons[name] = b
@@ -212,14 +233,22 @@ class FrameExplorer:
             + [widgets.Label("│")]
             + list(self.moment_buttons.values())
         )
-        self.widget = widgets.VBox([
-            header,
-            widgets.HBox([self.play, self.slider, self.mode], layout=widgets.Layout(width="100%", align_items="center")),
-            widgets.HBox(jumps, layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-            widgets.HBox([self.image, self.curves], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")),
-            self.readout,
-            self.message,
-        ])  # fmt: skip
+        self.widget = widgets.VBox(
+            [
+                header,
+                widgets.HBox(
+                    [self.play, self.slider, self.mode],
+                    layout=widgets.Layout(width="100%", align_items="center"),
+                ),
+                widgets.HBox(jumps, layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+                widgets.HBox(
+                    [self.image, self.curves],
+                    layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+                self.readout,
+                self.message,
+            ]
+        )
         self.widget.add_class("formcheck-explorer")
         self.slider.observe(self._on_change, names="value")
         self.mode.observe(self._on_change, names="value")
@@ -227,9 +256,13 @@ class FrameExplorer:
     def _header_html(self) -> str:
         a = self.analysis
         view = f"{a.view.view} view ({a.view.side} side)" if a.view is not None else "view unknown"
-        bits = [f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>", view, f"{len(a.reps)} rep(s)"
-                + (f" (+{len(a.partial_pulls)} partial pull(s))" if a.partial_pulls else ""),
-                f"{self.n_samples} analysed frames"]  # fmt: skip
+        bits = [
+            f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>",
+            view,
+            f"{len(a.reps)} rep(s)"
+            + (f" (+{len(a.partial_pulls)} partial pull(s))" if a.partial_pulls else ""),
+            f"{self.n_samples} analysed frames",
+        ]
         warn = "".join(f"<div style='color:#a61e4d'>⚠ {html.escape(w)}</div>" for w in a.warnings)
         return "<div class='fc-header'>" + " · ".join(bits) + warn + "</div>"
 
@@ -300,22 +333,36 @@ class FrameExplorer:
             here += [n for n, m in rep.moments.items() if m.sample == s and n not in here]
             moment = here[0] if here else None
         drift = float("nan")
-        if rep is not None and body is not None and src is not None and "bar_x_px" in src and "liftoff" in rep.moments:
+        if (
+            rep is not None
+            and body is not None
+            and src is not None
+            and "bar_x_px" in src
+            and "liftoff" in rep.moments
+        ):
             x0 = float(src["bar_x_px"][rep.moments["liftoff"].sample])
             drift = (float(src["bar_x_px"][s]) - x0) * body.facing_sign
         back, limit = back_reading(self.analysis, s, rep.number if rep is not None else None)
         return ExplorerState(
-            sample=s, frame_index=int(self.frame_index[s]), time_s=float(self.time_s[s]), mode=mode,
-            rep=rep.number if rep is not None else None, moment=moment, values=values, bar_drift_px=drift,
-            back_flexion_rel=back, back_limit_rel=limit,
-        )  # fmt: skip
+            sample=s,
+            frame_index=int(self.frame_index[s]),
+            time_s=float(self.time_s[s]),
+            mode=mode,
+            rep=rep.number if rep is not None else None,
+            moment=moment,
+            values=values,
+            bar_drift_px=drift,
+            back_flexion_rel=back,
+            back_limit_rel=limit,
+        )
 
     # -- drawing -------------------------------------------------------------------------------
     def _figure(self, mode: str) -> CursorFigure:
         fig = self._figures.get(mode)
         if fig is None:
-            f, cursor = angle_curves_with_cursor(self.analysis, float(self.time_s[0]), raw=mode == "raw",
-                                                 **self._curves_kwargs)  # fmt: skip
+            f, cursor = angle_curves_with_cursor(
+                self.analysis, float(self.time_s[0]), raw=mode == "raw", **self._curves_kwargs
+            )
             fig = self._figures[mode] = CursorFigure(f, cursor)
         return fig
 
@@ -323,12 +370,23 @@ class FrameExplorer:
         picture = self.frames.get(st.frame_index)
         a = self.analysis
         # the findings a rule judged at this very frame: their angles turn red / green
-        here = [f for f in a.findings
-                if f.rep == st.rep and f.frame_index == st.frame_index and f.status in (FAULT, OK)]  # fmt: skip
+        here = [
+            f
+            for f in a.findings
+            if f.rep == st.rep and f.frame_index == st.frame_index and f.status in (FAULT, OK)
+        ]
         if st.mode == "raw":
             kp = a.pose.image_xy_px[st.sample]  # unfilled, unsmoothed keypoints and raw angles
             return draw_pose(
-                picture, a, st.sample, view=self.view, keypoints=kp, findings=here, raw=True, bar=False, copy=False
+                picture,
+                a,
+                st.sample,
+                view=self.view,
+                keypoints=kp,
+                findings=here,
+                raw=True,
+                bar=False,
+                copy=False,
             )
         return draw_pose(picture, a, st.sample, view=self.view, findings=here, copy=False)
 
@@ -347,7 +405,11 @@ class FrameExplorer:
             f"<b>{_fmt(st.bar_drift_px, 'px')}</b></td>"
         )
         cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
-        here = [m for m in metric_readings(self.analysis, st.rep) if m.sample == st.sample] if st.rep is not None else []
+        here = (
+            [m for m in metric_readings(self.analysis, st.rep) if m.sample == st.sample]
+            if st.rep is not None
+            else []
+        )
         measured = (
             f"<tr><td colspan='9' style='color:#5c5f66'>measured at this frame:</td></tr><tr>{_measured_cells(here)}</tr>"
             if here and st.mode == "smoothed"
@@ -359,7 +421,7 @@ class FrameExplorer:
             f"<b class='fc-frame-label'>frame {st.frame_index}</b> · <span class='fc-time'>{st.time_s:.2f} s</span> · "
             f"sample {st.sample} of 0–{self.n_samples - 1} · <span class='fc-where'>{html.escape(where)}</span> · "
             f"<i>{st.mode}{', 3-D angles' if self._world else ''}</i><table style='margin-top:4px'><tr>{cells}</tr>{measured}</table></div>"
-        )  # fmt: skip
+        )
 
     def _on_change(self, _change=None) -> None:
         self.refresh()

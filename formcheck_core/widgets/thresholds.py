@@ -186,12 +186,23 @@ class ThresholdExplorer:
         self.cues = widgets.HTML()
         self.cues.add_class("fc-cues")
         self.message = widgets.HTML()
-        self.widget = widgets.VBox([
-            widgets.HBox([self.rule_picker, self.preset, self.reset_button], layout=widgets.Layout(flex_flow="row wrap")),
-            self.description, self.slider_box, self.summary,
-            widgets.HBox([self.plot, self.cues], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")),
-            self.table, self.message,
-        ])  # fmt: skip
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox(
+                    [self.rule_picker, self.preset, self.reset_button],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.description,
+                self.slider_box,
+                self.summary,
+                widgets.HBox(
+                    [self.plot, self.cues],
+                    layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+                self.table,
+                self.message,
+            ]
+        )
         self.widget.add_class("formcheck-thresholds")
         self.rule_picker.observe(lambda _c: self._select_rule(self.rule_picker.value), names="value")
         self.preset.observe(self._on_preset, names="value")
@@ -219,14 +230,24 @@ class ThresholdExplorer:
             for name, value in self._start_values(rule_id).items():
                 # the range covers the measured values of the metric(s) in the threshold's unit
                 same_unit = [m for m in rule.metrics if unit_of(m) == unit_of(name)] or list(rule.metrics)
-                observed = [float(r.metrics.get(m, math.nan)) for a in self.analyses.values() for r in a.reps
-                            for m in same_unit]  # fmt: skip
+                observed = [
+                    float(r.metrics.get(m, math.nan))
+                    for a in self.analyses.values()
+                    for r in a.reps
+                    for m in same_unit
+                ]
                 lo, hi, step = slider_range(value if math.isfinite(value) else math.nan, observed)
                 s = widgets.FloatSlider(
-                    value=min(max(value, lo), hi) if math.isfinite(value) else hi, min=lo, max=hi, step=step,
-                    description=name, continuous_update=True, readout_format=".3g" if step < 0.1 else ".1f",
-                    style={"description_width": "initial"}, layout=widgets.Layout(width="560px"),
-                )  # fmt: skip
+                    value=min(max(value, lo), hi) if math.isfinite(value) else hi,
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    description=name,
+                    continuous_update=True,
+                    readout_format=".3g" if step < 0.1 else ".1f",
+                    style={"description_width": "initial"},
+                    layout=widgets.Layout(width="560px"),
+                )
                 s.add_class("fc-threshold")
                 s.observe(lambda _c: self.update(), names="value")
                 sliders[name] = s
@@ -339,8 +360,10 @@ class ThresholdExplorer:
                 if self.message.value:
                     self.message.value = ""
             except Exception as exc:
-                self.message.value = (f"<span style='color:#c92a2a'>{html.escape(type(exc).__name__)}: "
-                                      f"{html.escape(str(exc))}</span>")  # fmt: skip
+                self.message.value = (
+                    f"<span style='color:#c92a2a'>{html.escape(type(exc).__name__)}: "
+                    f"{html.escape(str(exc))}</span>"
+                )
                 raise
             self.result = result
             self._shown = key
@@ -369,7 +392,9 @@ class ThresholdExplorer:
             r = ThresholdResult(rid, {**base, name: p.value}, analyses, findings, 0.0)
             faults, measured = p.counts()
             agree = self.label_agreement(r) or (0, 0)
-            points.append(SweepPoint(p.value, faults, measured, sum(p.flagged()), len(names), agree[1], agree[0]))
+            points.append(
+                SweepPoint(p.value, faults, measured, sum(p.flagged()), len(names), agree[1], agree[0])
+            )
         return tuple(points)
 
     def _matches_preset(self, values: Mapping[str, float]) -> bool:
@@ -403,16 +428,36 @@ class ThresholdExplorer:
             if value is None or not math.isfinite(value):
                 ax.scatter([x], [0], marker="x", color=STATUS_COLOURS[NOT_MEASURABLE], zorder=3)
                 continue
-            ax.scatter([x], [value], s=36, color=STATUS_COLOURS.get(status, "#495057"), zorder=3,
-                       edgecolor="white", linewidth=0.6)  # fmt: skip
+            ax.scatter(
+                [x],
+                [value],
+                s=36,
+                color=STATUS_COLOURS.get(status, "#495057"),
+                zorder=3,
+                edgecolor="white",
+                linewidth=0.6,
+            )
         unit = unit_of(metric or "")
         for name, value in result.thresholds.items():
             if math.isfinite(value) and unit_of(name) == unit:
                 ax.axhline(value, color="#e03131", ls="--", lw=1.2, zorder=2)
-                ax.text(0.995, value, f"{name} = {value:g}", transform=ax.get_yaxis_transform(), ha="right",
-                        va="bottom", fontsize=8, color="#c92a2a")  # fmt: skip
-        ax.set_xticks(xs, [p[0] for p in points], rotation=60 if n > 6 else 0, ha="right" if n > 6 else "center",
-                      fontsize=7 if n > 12 else 8)  # fmt: skip
+                ax.text(
+                    0.995,
+                    value,
+                    f"{name} = {value:g}",
+                    transform=ax.get_yaxis_transform(),
+                    ha="right",
+                    va="bottom",
+                    fontsize=8,
+                    color="#c92a2a",
+                )
+        ax.set_xticks(
+            xs,
+            [p[0] for p in points],
+            rotation=60 if n > 6 else 0,
+            ha="right" if n > 6 else "center",
+            fontsize=7 if n > 12 else 8,
+        )
         ax.set_ylabel(unit.replace("_", " ") or "value", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(True, axis="y", color="#e9ecef", lw=0.6)
@@ -425,8 +470,10 @@ class ThresholdExplorer:
         c = result.counts()
         measured = c[FAULT] + c[OK]
         flagged = result.flagged_clips()
-        parts = [f"<b>{c['fault']}</b> of {measured} measured reps flagged"
-                 + (f" ({c[NOT_MEASURABLE]} not measurable)" if c[NOT_MEASURABLE] else "")]  # fmt: skip
+        parts = [
+            f"<b>{c['fault']}</b> of {measured} measured reps flagged"
+            + (f" ({c[NOT_MEASURABLE]} not measurable)" if c[NOT_MEASURABLE] else "")
+        ]
         if len(result.findings) > 1:
             parts.append(f"<b>{len(flagged)}</b> of {len(result.findings)} clips flagged")
         agree = self.label_agreement(result)
@@ -466,10 +513,12 @@ class ThresholdExplorer:
                     f"<td>{html.escape(clip)}</td><td>{f.rep}</td><td style='color:{colour};font-weight:bold'>"
                     f"{f.status.replace('_', ' ')}</td><td>{html.escape(value)}</td><td>{html.escape(limit)}</td>"
                     f"<td>{html.escape(f.message)}</td></tr>"
-                )  # fmt: skip
+                )
         head = "<tr><th>clip</th><th>rep</th><th>status</th><th>value</th><th>limit</th><th>message</th></tr>"
-        return (f"<details {'open' if len(rows) <= 12 else ''}><summary>findings ({len(rows)})</summary>"
-                f"<table class='fc-findings-table' style='font-size:90%'>{head}{''.join(rows)}</table></details>")  # fmt: skip
+        return (
+            f"<details {'open' if len(rows) <= 12 else ''}><summary>findings ({len(rows)})</summary>"
+            f"<table class='fc-findings-table' style='font-size:90%'>{head}{''.join(rows)}</table></details>"
+        )
 
     def _cues_html(self, result: ThresholdResult) -> str:
         a = result.analyses[self.cues_for]
