@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -12,8 +13,9 @@ class Cue:
     ``source`` is "rules" (deterministic coach), "llm" (model output that passed the grounding
     check) or "test-model" (output of a tiny test model: never advice). ``source_detail`` says
     where it came from in words: "rule bent_arms", "LLM SmolLM2 135M Instruct (Q4_1)", "rule
-    bent_arms (fallback: <reason>)", "rule incomplete_lockout (added: no model cue covered this
-    fault)".
+    bent_arms (fallback)", "rule incomplete_lockout (added: no model cue covered this fault)".
+    ``fallback_reason`` says why the LLM was not used, for rule cues given in its place (the same
+    reason on every cue of one answer; presenters show it once).
     """
 
     priority: int
@@ -29,3 +31,9 @@ class Cue:
     time_s: float | None = None
     source: str = "rules"
     source_detail: str = ""
+    fallback_reason: str = ""
+
+
+def fallback_reason(cues: Sequence[Cue]) -> str:
+    """Why the LLM was not used for these cues ("" when it was, or was never asked)."""
+    return next((c.fallback_reason for c in cues if c.fallback_reason), "")

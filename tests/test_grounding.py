@@ -306,7 +306,8 @@ def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
     assert [w.cue.text for w in result.withdrawn] == ["Chest up: push the floor away"]
     assert "timed out" in result.withdrawn[0].reason
     assert any(line.startswith("withdrawn: 'Chest up") for line in result.report_lines())
-    assert all("fallback: LLM failed" in c.source_detail for c in result.cues)
+    assert all(c.fallback_reason.startswith("LLM failed") for c in result.cues)
+    assert all(c.source_detail.endswith("(fallback)") for c in result.cues)
     assert "<s>Chest up: push the floor away</s>" in _withdrawn_html(result)
     kept = _withdraw(
         review_answer(
@@ -346,4 +347,4 @@ def test_every_output_states_where_each_cue_came_from():
     assert [c["source_detail"] for c in data["cues"]] == details
     assert data["coaching"][0].startswith("Cues from the LLM Qwen3.5 9B (Q4_K_M)")
     fallback = review_answer("not json", FAULTY_SET)
-    assert all("(fallback: the model's answer was not valid JSON" in c.source_detail for c in fallback.cues)
+    assert all(c.fallback_reason.startswith("the model's answer was not valid JSON") for c in fallback.cues)

@@ -146,7 +146,7 @@ def rule_cues(analysis, max_cues: int = 5) -> tuple[Cue, ...]:
 def _fallback(analysis, config: LLMConfig, reason: str, **extra: Any) -> CoachingResult:
     reason = " ".join(str(reason).split())
     cues = tuple(
-        replace(c, source_detail=f"{c.source_detail or 'rules'} (fallback: {reason})")
+        replace(c, source_detail=f"{c.source_detail or 'rules'} (fallback)", fallback_reason=reason)
         for c in rule_cues(analysis, config.max_cues)
     )
     return CoachingResult(cues=cues, source="rules", fallback_reason=reason, **extra)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..analysis import Analysis
-from ..cues import Cue
+from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..vocabulary import (
     CLEAN,
@@ -200,6 +200,9 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
             '<p class="note">Worded by a local language model from the measured numbers below '
             "(each cue was checked against them).</p>"
         )
+    reason = fallback_reason(cues)
+    if reason:
+        parts.append(f'<p class="note">From the rules; the LLM was not used: {_e(reason)}</p>')
     parts.append('<ol class="cues">')
     for c in sorted(cues, key=lambda c: c.priority):
         where = _where(c.rep, c.moment, c.time_s, c.frame_index)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..analysis import Analysis
 from ..biomech.quality import low_confidence
-from ..cues import Cue
+from ..cues import Cue, fallback_reason
 from ..vocabulary import FAULT, OK
 
 #: Metrics shown per rep in the summary, with a short label and unit.
@@ -91,7 +91,8 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         lines.append(f"\nset: {set_verdict.label}")
     if cues:
         label = " (test model — not advice)" if any(c.source == "test-model" for c in cues) else ""
-        lines.append(f"\ncues{label}:")
+        reason = fallback_reason(cues)
+        lines.append(f"\ncues{label}" + (f" (rules; LLM not used: {reason})" if reason else "") + ":")
         lines.extend(
             f"  {c.priority}. {c.text}  — {c.why}  [from: {c.source_detail or c.source}]" for c in cues
         )
