@@ -402,6 +402,61 @@ def test_pose_model_checksums_fail_closed(models_copy):
         resolve_pose_model("heavy")
 
 
+def test_llm_checksums_fail_closed_for_provisioned_ggufs(tmp_path, monkeypatch):
+    """The test/recommended GGUFs are verified (record, else known hash) or refused; a user's own
+    GGUF has no known hash: header checked, reported unverified."""
+    from formcheck_core.errors import ModelInvalidError
+    from formcheck_core.models import llm_model
+    from formcheck_core.models.llm_model import UNVERIFIED, VERIFIED, check_gguf, test_llm_path
+
+    src = test_llm_path()
+    if not src.is_file():
+        pytest.skip("the test LLM is not provisioned (formcheck models install --llm-test)")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("FORMCHECK_MODELS", str(folder))
+    smol = folder / src.name
+    shutil.copyfile(src, smol)
+    record = folder / "checksums.json"
+    record.write_text(json.dumps({smol.name: llm_model.TEST_LLM_SHA256}))
+    assert check_gguf(smol) == VERIFIED
+    record.unlink()  # missing record: re-verified against the known hash
+    assert check_gguf(smol) == VERIFIED
+    record.write_text("{not json")  # corrupt record: the same
+    assert check_gguf(smol) == VERIFIED
+    with smol.open("r+b") as f:  # one byte changed: refused with the fix
+        f.seek(smol.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelInvalidError, match=r"does not match .*--llm-test --force"):
+        check_gguf(smol)
+
+    header = b"GGUF\x03\x00\x00\x00" + bytes(64)
+    recommended = folder / llm_model.RECOMMENDED_FILE  # provisioned name, no record, no known hash
+    recommended.write_bytes(header)
+    with pytest.raises(ModelInvalidError, match=r"cannot be verified: .*checksums.json is corrupt"):
+        check_gguf(recommended)
+    record.write_text("{}")
+    with pytest.raises(
+        ModelInvalidError, match=r"cannot be verified: .*has no entry.*--llm-model recommended"
+    ):
+        check_gguf(recommended)
+
+    mine = folder / "mine.gguf"  # a user's file in the models folder, no record: unverified
+    mine.write_bytes(header)
+    assert check_gguf(mine) == UNVERIFIED
+    record.write_text("[1, 2")  # ... but with a corrupt record we cannot tell it was never recorded
+    with pytest.raises(ModelInvalidError, match="cannot be verified"):
+        check_gguf(mine)
+    elsewhere = tmp_path / "mine.gguf"  # a user's file elsewhere: header checked only
+    elsewhere.write_bytes(header)
+    assert check_gguf(elsewhere) == UNVERIFIED
+    elsewhere.write_bytes(b"GGUF\xff\xff\x00\x00" + bytes(64))  # damaged header: refused
+    with pytest.raises(ModelInvalidError, match="damaged GGUF header"):
+        check_gguf(elsewhere)
+
+
 def test_models_list_shows_the_files_actual_hash(models_copy, tmp_path):
     from formcheck_core.video import file_sha256
 

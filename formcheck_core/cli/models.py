@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             gguf = llm_model.install_test_llm(force=args.force)
             print(f"test LLM ready: {gguf} (tiny test model: its text is never advice)")
         return 0
+    from ..models.llm_model import KNOWN_GGUF_SHA256
     from ..video import file_sha256
 
     sums = pose_model.read_checksums()
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for p in files:
         actual = file_sha256(p)
-        expected = pose_model.expected_sha256(p.name)
+        expected = pose_model.expected_sha256(p.name) or KNOWN_GGUF_SHA256.get(p.name)
         if expected is None:
             status = "NOT RECORDED (cannot be verified)"
         elif actual == expected:

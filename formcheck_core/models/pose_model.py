@@ -34,7 +34,7 @@ def pose_model_path(variant: str = DEFAULT_VARIANT) -> Path:
     return models_dir() / f"pose_landmarker_{variant}.task"
 
 
-def _checksums_path() -> Path:
+def checksums_path() -> Path:
     return models_dir() / "checksums.json"
 
 
@@ -49,7 +49,7 @@ KNOWN_SHA256 = {
 def read_checksums() -> dict[str, str] | None:
     """File name -> sha256 recorded at provisioning time; {} when there is no record file, None
     when it exists but cannot be read or is not a name -> hex mapping (corrupt)."""
-    path = _checksums_path()
+    path = checksums_path()
     if not path.exists():
         return {}
     try:
@@ -78,7 +78,7 @@ def record_checksum(path: Path) -> str:
     digest = file_sha256(path)
     sums = recorded_checksums()
     sums[path.name] = digest
-    target = _checksums_path()
+    target = checksums_path()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(sums, indent=2, sort_keys=True) + "\n")
@@ -123,10 +123,10 @@ def check_pose_bundle(path: Path) -> None:
     expected = expected_sha256(path.name)
     if expected is None:  # fail closed: nothing to verify against
         state = "is corrupt" if read_checksums() is None else "has no entry for it"
-        if not _checksums_path().exists():
+        if not checksums_path().exists():
             state = "is missing"
         raise ModelInvalidError(
-            f"Pose model {path} cannot be verified: {_checksums_path()} {state}. "
+            f"Pose model {path} cannot be verified: {checksums_path()} {state}. "
             f"Run `{INSTALL_COMMAND} --force` to rebuild it and record its sha256."
         )
     if file_sha256(path) != expected:
