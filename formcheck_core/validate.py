@@ -13,6 +13,10 @@ MAX_FPS = 1000.0
 HEIGHT_RANGE_CM = (50.0, 275.0)
 #: People the pose model may look for.
 MAX_PEOPLE = 10
+#: Bootstrap resamples for confidence intervals (fewer gives unstable CIs; more only costs time).
+BOOTSTRAP_RANGE = (100, 100_000)
+#: Local worker processes for ``formcheck batch``.
+MAX_WORKERS = 1024
 
 
 def _number(value: object) -> float | None:
@@ -34,13 +38,35 @@ def check_fps(fps: float | None) -> float | None:
     return x or None
 
 
+def check_whole(option: str, value: int, low: int, high: int | None, what: str) -> int:
+    """``value`` if it is a whole number in [low, high] (no upper limit for None); ``what`` says
+    in a few words what the option counts, for the error line."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise FormcheckError(f"{option} {value!r}: give {what}, {span}.")
+    return value
+
+
 def check_people(num_poses: int) -> int:
     """``num_poses`` if it is a whole number from 1 to MAX_PEOPLE."""
-    if isinstance(num_poses, bool) or not isinstance(num_poses, int) or not 1 <= num_poses <= MAX_PEOPLE:
-        raise FormcheckError(
-            f"--people {num_poses!r}: give how many people to look for, from 1 to {MAX_PEOPLE} (default 1)."
-        )
-    return num_poses
+    return check_whole("--people", num_poses, 1, MAX_PEOPLE, "how many people to look for (default 1)")
+
+
+def check_bootstrap(n_boot: int) -> int:
+    """``n_boot`` if it is a whole number in BOOTSTRAP_RANGE."""
+    return check_whole("--bootstrap", n_boot, *BOOTSTRAP_RANGE, "how many bootstrap resamples (default 1000)")
+
+
+def check_workers(workers: int | None) -> int | None:
+    """``workers`` if it is None (the usable cores) or a whole number from 1 to MAX_WORKERS."""
+    if workers is None:
+        return None
+    return check_whole("--workers", workers, 1, MAX_WORKERS, "how many local worker processes")
 
 
 def check_height_cm(height_cm: float | None) -> float | None:

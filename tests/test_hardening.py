@@ -259,6 +259,35 @@ def test_bad_numbers_exit_1_before_any_pose_work(options, phrase, tmp_path, dev_
     assert no_pose_work(tmp_path / "cache")
 
 
+BAD_COMPARE_BATCH_OPTIONS = [
+    (["compare", "--fps", "-5"], "--fps -5"),
+    (["compare", "--fps", "nan"], "--fps nan"),
+    (["compare", "--bootstrap", "5"], "--bootstrap 5"),
+    (["batch", "--fps", "inf"], "--fps inf"),
+    (["batch", "--workers", "0"], "--workers 0"),
+    (["batch", "--people", "0"], "--people 0"),
+]
+
+
+@pytest.mark.parametrize(
+    "options, phrase", BAD_COMPARE_BATCH_OPTIONS, ids=[" ".join(o) for o, _ in BAD_COMPARE_BATCH_OPTIONS]
+)
+def test_compare_and_batch_numbers_are_checked_like_analyze(options, phrase, tmp_path, dev_clip):
+    """compare and batch range-check their numbers with validate.py, before any pose work."""
+    command, *rest = options
+    out = ["--out", str(tmp_path / "o")] if command == "batch" else ["--no-llm", "--no-labels"]
+    proc = cli(
+        command,
+        str(dev_clip(CLIP)),
+        *rest,
+        *out,
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
+    assert error_line(proc, 1, "give").startswith(f"formcheck: error: {phrase}"), proc.stderr
+    assert no_pose_work(tmp_path / "cache")
+
+
 def _out_is_a_file(tmp: Path) -> Path:
     (tmp / "report.txt").write_text("x")
     return tmp / "report.txt"

@@ -51,10 +51,11 @@ def _sha(path: str) -> str | None:
 
 
 def _pool_size(workers: int | None) -> int:
+    from ..validate import check_workers
+
+    workers = check_workers(workers)
     if workers is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if workers < 1:
-        raise FormcheckError(f"--workers must be at least 1, not {workers}.")
     return workers
 
 

@@ -57,12 +57,12 @@ def _labels(args: argparse.Namespace) -> dict | None:
 def run(args: argparse.Namespace) -> int:
     from ..compare import TEST_MODEL_NOTE, compare_videos, format_report, report_to_dict
     from ..llm.cli_options import llm_config_from_args
+    from ..validate import check_bootstrap, check_fps
 
+    fps, n_boot = check_fps(args.fps), check_bootstrap(args.bootstrap)  # before any clip is read
     missing = [str(v) for v in args.videos if not v.is_file()]
     if missing:
         raise FormcheckError(f"No such file: {', '.join(missing)}.")
-    if args.bootstrap < 100:
-        raise FormcheckError("--bootstrap needs at least 100 resamples.")
     config = llm_config_from_args(args)
     labels = _labels(args)
 
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
         config,
         labels=labels,
         use_llm=config is not None,
-        n_boot=args.bootstrap,
-        analyze_options={"fps": args.fps or None, "progress": False},
+        n_boot=n_boot,
+        analyze_options={"fps": fps, "progress": False},
         on_clip=progress,
     )
     if args.json:
