@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,8 @@ class ComparisonReport:
     n_boot: int = 1000
     #: Rules off by default (``enabled = 0``) that were switched on to be scored.
     off_by_default: tuple[str, ...] = ()
+    #: Why the LLM was dropped from the whole comparison (its process crashed), else None.
+    llm_failure: str | None = None
 
     @property
     def scored(self) -> tuple[ClipComparison, ...]:
@@ -301,14 +303,16 @@ def compare_analysis(
     clip: str | None = None,
     vocabulary: Sequence[str] | None = None,
     engine=None,
+    isolated: bool = False,
 ):
     """(:class:`ClipComparison`, :class:`~formcheck_core.llm.flagging.FlaggingResult`) for one
-    analysis: the rules' flags and the LLM's grounded flags over the same reps."""
+    analysis: the rules' flags and the LLM's grounded flags over the same reps (``isolated``:
+    the LLM runs in a child process, see :func:`~formcheck_core.llm.flagging.llm_flags`)."""
     from .llm.flagging import llm_flags
 
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
     base = rules_only(analysis, labels=labels, clip=clip, vocabulary=vocabulary)
-    result = llm_flags(analysis, config, vocabulary=vocabulary, engine=engine)
+    result = llm_flags(analysis, config, vocabulary=vocabulary, engine=engine, isolated=isolated)
     reps = set(base.reps)
     in_scope = [f for f in result.flags if f.rep is None or f.rep in reps]
     comp = ClipComparison(
@@ -347,6 +351,7 @@ def summarize(
     n_boot: int = 1000,
     seed: int = 0,
     off_by_default: Sequence[str] = (),
+    llm_failure: str | None = None,
 ) -> ComparisonReport:
     """Score every method per fault on the scored clips (see the module docstring; default flags:
     the loaded rules' ids)."""
@@ -397,7 +402,15 @@ def summarize(
             )
         )
     return ComparisonReport(
-        clips, tuple(vocabulary), tuple(out), model, is_test_model, llm_used, n_boot, tuple(off_by_default)
+        clips,
+        tuple(vocabulary),
+        tuple(out),
+        model,
+        is_test_model,
+        llm_used,
+        n_boot,
+        tuple(off_by_default),
+        llm_failure,
     )
 
 
@@ -444,10 +457,15 @@ def compare_videos(
     on_clip: Callable[[ClipComparison], None] | None = None,
     use_llm: bool = True,
     n_boot: int = 1000,
+    isolated: bool = False,
 ) -> ComparisonReport:
     """Analyse each clip with every rule on (:func:`every_rule_on`, unless ``analyze_options``
     gives ``thresholds``), ask the LLM for flags (unless ``use_llm`` is False), and score. A clip
-    that cannot be analysed is kept with ``analysis_ok=False`` (excluded, counted)."""
+    that cannot be analysed is kept with ``analysis_ok=False`` (excluded, counted).
+
+    ``isolated``: the LLM runs in a child process per clip, so a native abort in llama.cpp (a
+    damaged GGUF) cannot end this process; the LLM is then dropped from the whole comparison
+    (``llm_failure`` says why) and the rules are scored alone on every clip."""
     from .analysis import analyze
 
     vocabulary = rule_vocabulary() if vocabulary is None else vocabulary
@@ -456,6 +474,7 @@ def compare_videos(
     options.setdefault("thresholds", every_rule_on())
     clips: list[ClipComparison] = []
     model, is_test = None, False
+    llm_failure: str | None = None
     for path in paths:
         stem = Path(path).stem
         entry = labels.get(stem) if labels is not None else None
@@ -472,18 +491,41 @@ def compare_videos(
                 analysis_error=" ".join(str(exc).split()),
             )
         else:
-            if use_llm:
+            if use_llm and llm_failure is None:
                 comp, result = compare_analysis(
-                    analysis, config, labels=entry, clip=stem, vocabulary=vocabulary
+                    analysis, config, labels=entry, clip=stem, vocabulary=vocabulary, isolated=isolated
                 )
                 model = result.model_name or model
                 is_test = is_test or result.is_test_model
+                if result.crashed:
+                    llm_failure = f"{stem}: {result.error}"
+                    comp = rules_only(analysis, labels=entry, clip=stem, vocabulary=vocabulary)
             else:
                 comp = rules_only(analysis, labels=entry, clip=stem, vocabulary=vocabulary)
         clips.append(comp)
         if on_clip is not None:
             on_clip(comp)
-    return summarize(clips, vocabulary, model=model, is_test_model=is_test, n_boot=n_boot, off_by_default=off)
+    if llm_failure is not None:  # a crashed model judges nothing: score the rules alone
+        clips = [
+            replace(
+                c,
+                llm_used=False,
+                llm_flags=frozenset(),
+                llm_error=None,
+                llm_reasons={},
+                ungrounded_flags=frozenset(),
+            )
+            for c in clips
+        ]
+    return summarize(
+        clips,
+        vocabulary,
+        model=model,
+        is_test_model=is_test,
+        n_boot=n_boot,
+        off_by_default=off,
+        llm_failure=llm_failure,
+    )
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -503,7 +545,9 @@ def _kappa(x: float) -> str:
 
 def header_lines(report: ComparisonReport) -> list[str]:
     """Who was compared, on how many clips, and the test-model label."""
-    if not report.llm_used:
+    if report.llm_failure is not None:
+        who = f"LLM: dropped, rules scored alone ({report.llm_failure})"
+    elif not report.llm_used:
         who = (
             "LLM: not run (rules only). To add a model: --llm-model PATH.gguf (or LLM_MODEL in notebook 04)."
         )
@@ -597,6 +641,7 @@ def report_to_dict(report: ComparisonReport) -> dict[str, Any]:
         "model": report.model,
         "is_test_model": report.is_test_model,
         "llm_used": report.llm_used,
+        "llm_failure": report.llm_failure,
         "rules_off_by_default": list(report.off_by_default),
         "vocabulary": list(report.vocabulary),
         "scored_clips": [c.clip for c in report.scored],

@@ -639,6 +639,28 @@ def test_a_llama_cpp_abort_in_the_notebook_panel_costs_only_the_llm_cues(
     assert result.cues  # the rule cues are there
 
 
+def test_a_llama_cpp_abort_in_compare_costs_only_the_llm_rows(tmp_path, cache, dev_clip, damaged_gguf):
+    """compare flags in a child process: the abort drops the LLM with the reason, the rules are
+    scored alone and the run exits 0 (before isolation it died with SIGABRT, exit 134)."""
+    proc = cli(
+        "compare",
+        str(dev_clip(CLIP)),
+        "--json",
+        "--quiet",
+        "--llm-model",
+        str(damaged_gguf),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["llm_used"] is False and "crashed" in report["llm_failure"], report["llm_failure"]
+    assert report["scored_clips"] == [CLIP] and not report["excluded"]
+    methods = {m["method"] for s in report["scores"] for m in s["methods"]}
+    assert any(m.startswith("rules") for m in methods) and not any("LLM" in m for m in methods), methods
+
+
 def test_an_engine_is_never_closed_under_a_holder():
     from formcheck_core.errors import FormcheckError
     from formcheck_core.llm.engine import get_engine, unload_all

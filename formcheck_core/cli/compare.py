@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         labels=labels,
         use_llm=config is not None,
         n_boot=n_boot,
+        isolated=True,  # a llama.cpp abort costs only the LLM's rows, never the run
         analyze_options={"fps": fps, "progress": False},
         on_clip=progress,
     )

@@ -41,6 +41,9 @@ class FlaggingResult:
     model_name: str | None = None
     is_test_model: bool = False
     chat: Any = None
+    #: The model process died (a native abort in llama.cpp): the model is unusable, not just
+    #: unsure about this clip.
+    crashed: bool = False
 
     @property
     def flag_ids(self) -> frozenset[str]:
@@ -55,13 +58,21 @@ def llm_flags(
     vocabulary: Sequence[str] | None = None,
     on_token: Callable[[str], None] | None = None,
     engine=None,
+    isolated: bool = False,
 ) -> FlaggingResult:
     """Ask the model which faults of ``vocabulary`` (default: every loaded rule's id) ``analysis``
-    shows. Never raises for model trouble: returns a result with ``error`` set instead."""
+    shows. Never raises for model trouble: returns a result with ``error`` set instead.
+
+    ``isolated``: load the model and generate in a forked child process (as
+    :func:`~formcheck_core.llm.coaching.llm_cues` does), so a native abort in llama.cpp returns a
+    result with ``crashed=True`` and the reason instead of ending this process. Each isolated
+    call loads the model anew (``engine`` is ignored)."""
     config = config or load_config()
     vocab = tuple(flag_vocabulary() if vocabulary is None else vocabulary)
     if not analysis.ok or not any(r.metrics for r in analysis.reps):
         return FlaggingResult((), vocab, error="no measured rep to judge")
+    if isolated:
+        return _llm_flags_in_child(analysis, config, vocab, on_token)
     try:
         if engine is None:
             from ..models.llm_model import resolve_llm_model
@@ -115,3 +126,24 @@ def llm_flags(
         flags.append(LLMFlag(item["flag"], item["rep"], item["reason"], grounded=not issues, issues=issues))
     rejected = tuple((str(i), reason) for i, reason in invalid)
     return FlaggingResult(tuple(flags), vocab, rejected=rejected, **base)
+
+
+def _llm_flags_in_child(analysis, config: LLMConfig, vocab: tuple[str, ...], on_token) -> FlaggingResult:
+    """:func:`llm_flags` in a forked child (:func:`~formcheck_core.isolation.run_in_child`);
+    answer text is relayed to ``on_token`` as it is generated."""
+    from ..isolation import PluginAbort, PluginTimeout, run_in_child
+
+    def work(send):
+        on_text = (lambda piece: send(piece)) if on_token is not None else None
+        return llm_flags(analysis, config, vocabulary=vocab, on_token=on_text)
+
+    budget = 2 * config.timeout_s + 120.0  # generation has its own timeout; this is the backstop
+    try:
+        return run_in_child(work, timeout_s=budget, name="llm", on_event=on_token, capture_stderr=True)
+    except PluginAbort as exc:
+        why = f"the LLM crashed: {exc}; the model file may be damaged"
+        return FlaggingResult((), vocab, error=why, crashed=True)
+    except PluginTimeout:
+        return FlaggingResult((), vocab, error=f"the LLM process did not finish within {budget:g} s")
+    except Exception as exc:
+        return FlaggingResult((), vocab, error=f"LLM failed ({type(exc).__name__}: {str(exc)[:160]})")
