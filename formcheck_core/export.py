@@ -19,18 +19,18 @@ from .biomech.metrics import METRICS
 SCHEMA_VERSION = 1
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: numpy -> Python, NaN/inf -> None, dataclasses -> dicts."""
+def json_safe(value: Any) -> Any:
+    """JSON-safe copy: numpy -> Python, NaN/inf -> None (null), dataclasses -> dicts."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _clean(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
+        return json_safe(value.tolist())
     if isinstance(value, np.generic):
-        return _clean(value.item())
+        return json_safe(value.item())
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     return value
@@ -47,9 +47,9 @@ def to_dict(
     body = analysis.body
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "video": {**_clean(analysis.video), "sha256": analysis.video_sha256},
+        "video": {**json_safe(analysis.video), "sha256": analysis.video_sha256},
         "lift": analysis.lift,
-        "options": _clean(analysis.options),
+        "options": json_safe(analysis.options),
         "ok": analysis.ok,
         "warnings": list(analysis.warnings),
         "pose": {
@@ -58,33 +58,33 @@ def to_dict(
             "model_id": analysis.pose.model_id,
             "running_mode": analysis.pose.running_mode,
         },
-        "view": _clean(analysis.view),
+        "view": json_safe(analysis.view),
         "side": body.side if body else None,
-        "body_length_px": _clean(body.body_length_px) if body else None,
+        "body_length_px": json_safe(body.body_length_px) if body else None,
         "lifter_height_cm": analysis.lifter_height_cm,
         "reps_found": len(analysis.reps),
         "partial_pulls_found": len(analysis.partial_pulls),
-        "reps": [_clean(rep) for rep in analysis.reps],
-        "partial_pulls": [_clean(rep) for rep in analysis.partial_pulls],
-        "findings": [_clean(f) for f in analysis.findings],
-        "rule_errors": [_clean(e) for e in analysis.rule_errors],
-        "verdicts": [_clean(v) for v in analysis.verdicts],
+        "reps": [json_safe(rep) for rep in analysis.reps],
+        "partial_pulls": [json_safe(rep) for rep in analysis.partial_pulls],
+        "findings": [json_safe(f) for f in analysis.findings],
+        "rule_errors": [json_safe(e) for e in analysis.rule_errors],
+        "verdicts": [json_safe(v) for v in analysis.verdicts],
         "metric_definitions": {
             **METRICS,
             **{n: d["description"] for n, d in analysis.options.get("plugin_metrics", {}).items()},
         },
     }
     if cues is not None:
-        out["cues"] = [_clean(c) for c in cues]
+        out["cues"] = [json_safe(c) for c in cues]
     if coaching is not None:
         out["coaching"] = list(coaching)
     if include_series and body is not None:
         out["series"] = {
-            "time_s": _clean(body.time_s),
-            "frame_index": _clean(body.frame_index),
+            "time_s": json_safe(body.time_s),
+            "frame_index": json_safe(body.frame_index),
             "filter": body.filter_note,
-            "smoothed": _clean(dict(body.smoothed)),
-            "raw": _clean(dict(body.raw)),
+            "smoothed": json_safe(dict(body.smoothed)),
+            "raw": json_safe(dict(body.raw)),
         }
     return out
 

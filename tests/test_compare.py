@@ -220,7 +220,7 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     )
     captured = capsys.readouterr()
     out_json.write_text(captured.out)
-    report = json.loads(captured.out)
+    report = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert code in (0, 1) and "Traceback" not in captured.err
     assert [c["clip"] for c in report["clips"]] == ["posereader_arm_bend", "squat_side"]
     assert report["is_test_model"] is True

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_FPS, shared_dir
 from ..errors import FormcheckError
+from ..export import json_safe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         on_clip=progress,
     )
     if args.json:
-        print(json.dumps(report_to_dict(report), indent=2))
+        print(json.dumps(json_safe(report_to_dict(report)), indent=2, allow_nan=False))
     else:
         print(format_report(report))
     if not report.scored:
