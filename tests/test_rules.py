@@ -74,6 +74,7 @@ def _noop(ctx):
         ({"thresholds": {"x_deg": "60"}}, "must be a number"),
         ({"presets": {"seed": {"y_deg": 1.0}}}, "unknown thresholds"),
         ({"lifts": "deadlift"}, "tuples of names"),
+        ({"views": ("side", "sideways")}, "not among"),
         ({"check": "not callable"}, "callable"),
     ],
 )

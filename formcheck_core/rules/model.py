@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding
-from ..vocabulary import SEVERITIES, Severity
+from ..vocabulary import SEVERITIES, VIEWS, Severity, ViewName
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -46,7 +46,7 @@ class Rule:
     cue: str
     severity: Severity = "moderate"
     lifts: tuple[str, ...] = ("deadlift",)
-    views: tuple[str, ...] = ("side", "oblique", "front")
+    views: tuple[ViewName, ...] = VIEWS
     view_note: str = ""
     #: Template of the finding's plain-language message for a fault (default: generic).
     message: str = ""
@@ -80,6 +80,9 @@ class Rule:
         object.__setattr__(self, "lifts", tuple(self.lifts))
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "views", tuple(self.views))
+        unknown_views = [v for v in self.views if v not in VIEWS]
+        if unknown_views:
+            raise ValueError(f"rule {self.id}: views {unknown_views} are not among {VIEWS}")
         object.__setattr__(self, "thresholds", _checked_values(self.id, dict(self.thresholds), "default"))
         presets = {}
         for preset, values in self.presets.items():
