@@ -282,15 +282,7 @@ def llm_cues(
                 on_cue(shown[-1])
 
     try:
-        chat = engine.chat(
-            messages,
-            schema=schema,
-            max_tokens=config.max_tokens,
-            temperature=config.temperature,
-            seed=config.seed,
-            timeout_s=config.timeout_s,
-            on_text=on_text,
-        )
+        chat = engine.chat(messages, schema=schema, on_text=on_text, **config.generation())
     except FormcheckError as exc:
         return _withdraw(_fallback(analysis, config, f"LLM failed: {exc}", **extra), shown)
     except Exception as exc:

@@ -95,15 +95,7 @@ def llm_flags(
         )
         reps = [r["rep"] for r in data["reps"]]
         schema = flag_schema(vocab, reps)
-        chat = engine.chat(
-            messages,
-            schema=schema,
-            max_tokens=config.max_tokens,
-            temperature=config.temperature,
-            seed=config.seed,
-            timeout_s=config.timeout_s,
-            on_text=on_token,
-        )
+        chat = engine.chat(messages, schema=schema, on_text=on_token, **config.generation())
     except FormcheckError as exc:
         return FlaggingResult((), vocab, error=" ".join(str(exc).split()))
     except Exception as exc:

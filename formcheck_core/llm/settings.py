@@ -70,6 +70,15 @@ class LLMConfig:
         if not 1 <= self.min_cues <= self.max_cues:
             raise FormcheckError("LLM cue counts need 1 <= min_cues <= max_cues.")
 
+    def generation(self) -> dict[str, Any]:
+        """The per-answer settings :meth:`~formcheck_core.llm.engine.Engine.chat` takes."""
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "timeout_s": self.timeout_s,
+        }
+
 
 _ENV: dict[str, tuple[str, type]] = {
     "model": ("FORMCHECK_LLM_MODEL", str),
