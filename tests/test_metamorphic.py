@@ -128,4 +128,4 @@ def test_transformed_clip_gives_the_same_analysis(stem, transform, dev_clip, pos
             stacklevel=1,
         )
     if broken:
-        pytest.xfail("known broken invariances (strict: exactly these): " + "; ".join(broken.values()))
+        pytest.xfail("known broken invariances (listed in KNOWN_BREAKS): " + "; ".join(broken.values()))
