@@ -39,41 +39,57 @@ UNCLEAR: VerdictLabel = "unclear"
 MomentName = Literal["setup", "liftoff", "knee_pass", "lockout"]
 MOMENT_NAMES: tuple[str, ...] = get_args(MomentName)
 
-#: Short display name of each key moment (still headers, tables).
-MOMENT_LABEL: dict[str, str] = {
-    "setup": "setup",
-    "liftoff": "lift-off",
-    "knee_pass": "knee pass",
-    "lockout": "lockout",
-}
-#: One-line description of each key moment (a still with no finding attached).
-MOMENT_HELP: dict[str, str] = {
-    "setup": "Setup: last still position before the pull.",
-    "liftoff": "Lift-off: the bar leaves the floor.",
-    "knee_pass": "The bar passes the knees.",
-    "lockout": "Lockout: hips and knees fully extended.",
-}
-#: Gym-language phrase for each key moment (``{at}`` in message and cue templates).
-MOMENT_PHRASES: dict[str, str] = {
-    "setup": "in your setup",
-    "liftoff": "as the bar leaves the floor",
-    "knee_pass": "as the bar passes your knees",
-    "lockout": "at lockout",
-}
-#: Gym phrase for a finding measured shortly before / after a key moment (the nearest one).
-PHRASES_BEFORE: dict[str, str] = {
-    "setup": "in your setup",
-    "liftoff": "just before the bar leaves the floor",
-    "knee_pass": "just before the bar reaches your knees",
-    "lockout": "just before lockout",
-}
-PHRASES_AFTER: dict[str, str] = {
-    "setup": "as you start the pull",
-    "liftoff": "just after the bar leaves the floor",
-    "knee_pass": "just after the bar passes your knees",
+
+@dataclass(frozen=True)
+class MomentWords:
+    """How one key moment is said: ``label`` (still headers, tables), ``help`` (a still with no
+    finding attached), ``phrase`` (``{at}`` in message and cue templates), and ``before`` /
+    ``after`` for a finding measured shortly before / after the moment (the nearest one)."""
+
+    label: str
+    help: str
+    phrase: str
+    before: str
+    after: str
+
+
+#: The words of each key moment: the one table the dicts below derive from.
+MOMENT_WORDS: dict[str, MomentWords] = {
+    "setup": MomentWords(
+        "setup",
+        "Setup: last still position before the pull.",
+        "in your setup",
+        "in your setup",
+        "as you start the pull",
+    ),
+    "liftoff": MomentWords(
+        "lift-off",
+        "Lift-off: the bar leaves the floor.",
+        "as the bar leaves the floor",
+        "just before the bar leaves the floor",
+        "just after the bar leaves the floor",
+    ),
+    "knee_pass": MomentWords(
+        "knee pass",
+        "The bar passes the knees.",
+        "as the bar passes your knees",
+        "just before the bar reaches your knees",
+        "just after the bar passes your knees",
+    ),
     # Lockout values are read over the half second after the lockout moment: still the lockout.
-    "lockout": "at lockout",
+    "lockout": MomentWords(
+        "lockout",
+        "Lockout: hips and knees fully extended.",
+        "at lockout",
+        "just before lockout",
+        "at lockout",
+    ),
 }
+MOMENT_LABEL: dict[str, str] = {name: w.label for name, w in MOMENT_WORDS.items()}
+MOMENT_HELP: dict[str, str] = {name: w.help for name, w in MOMENT_WORDS.items()}
+MOMENT_PHRASES: dict[str, str] = {name: w.phrase for name, w in MOMENT_WORDS.items()}
+PHRASES_BEFORE: dict[str, str] = {name: w.before for name, w in MOMENT_WORDS.items()}
+PHRASES_AFTER: dict[str, str] = {name: w.after for name, w in MOMENT_WORDS.items()}
 
 # --------------------------------------------------------------------------------------------
 # Units

@@ -96,3 +96,10 @@ def test_message_cue_and_still_read_the_same_number():
     shown = format_value(f.value, f.unit, limit=f.threshold)
     assert f.is_fault and shown.startswith("0.1204")
     assert shown in f.message and shown in f.cue and shown in finding_line(f)
+
+
+def test_every_key_moment_has_its_words_in_order():
+    from formcheck_core.vocabulary import MOMENT_NAMES, MOMENT_PHRASES, MOMENT_WORDS
+
+    assert tuple(MOMENT_WORDS) == MOMENT_NAMES
+    assert MOMENT_PHRASES["liftoff"] == MOMENT_WORDS["liftoff"].phrase == "as the bar leaves the floor"

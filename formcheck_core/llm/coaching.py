@@ -220,20 +220,10 @@ def llm_cues(
     if isolated:
         return _llm_cues_in_child(analysis, config, on_token=on_token, on_cue=on_cue)
     try:
-        from .engine import get_engine
+        from .engine import engine_for
 
         if engine is None:
-            from ..models.llm_model import resolve_llm_model
-
-            path = resolve_llm_model(config.model, download=config.download)
-            engine = get_engine(
-                path,
-                n_ctx=config.n_ctx,
-                n_threads=config.n_threads,
-                n_batch=config.n_batch,
-                thinking=config.thinking,
-                seed=config.seed,
-            )
+            engine = engine_for(config)
     except FormcheckError as exc:
         return _fallback(analysis, config, str(exc))
     except Exception as exc:

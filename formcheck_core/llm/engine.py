@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormcheckError, ModelInvalidError
+from .settings import LLMConfig
 from .thinking import THINK_BUDGET_TOKENS, think_then_answer
 
 #: Generic ChatML (SmolLM2, Qwen2 and most small chat models use it).
@@ -600,6 +601,22 @@ class Engine:
 
 _ENGINES: dict[tuple, Engine] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+def engine_for(config: LLMConfig) -> Engine:
+    """The engine for ``config``: its model resolved (and downloaded only if ``config.download``
+    allows) and loaded with its settings through :func:`get_engine`."""
+    from ..models.llm_model import resolve_llm_model
+
+    path = resolve_llm_model(config.model, download=config.download)
+    return get_engine(
+        path,
+        n_ctx=config.n_ctx,
+        n_threads=config.n_threads,
+        n_batch=config.n_batch,
+        thinking=config.thinking,
+        seed=config.seed,
+    )
 
 
 def get_engine(

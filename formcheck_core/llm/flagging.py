@@ -75,18 +75,9 @@ def llm_flags(
         return _llm_flags_in_child(analysis, config, vocab, on_token)
     try:
         if engine is None:
-            from ..models.llm_model import resolve_llm_model
-            from .engine import get_engine
+            from .engine import engine_for
 
-            path = resolve_llm_model(config.model, download=config.download)
-            engine = get_engine(
-                path,
-                n_ctx=config.n_ctx,
-                n_threads=config.n_threads,
-                n_batch=config.n_batch,
-                thinking=config.thinking,
-                seed=config.seed,
-            )
+            engine = engine_for(config)
         messages, data = fit_prompt(
             lambda d: flagging_messages(analysis, vocab, d),
             FLAG_DETAIL_LEVELS,
