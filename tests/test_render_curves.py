@@ -135,3 +135,14 @@ def test_render_package_never_imports_pyplot():
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_back_trace_breaks_between_separately_measured_stretches():
+    """The back is measured set-up..knee pass of each rep: the line must not join rep 1 to rep 2."""
+    from formcheck_core.render.curves import _split_runs
+
+    t, y = _split_runs(np.array([1.0, 1.1, 1.2, 3.0, 3.1]), np.array([1.0, 2.0, 3.0, 4.0, 5.0]), step_s=0.15)
+    assert np.isnan(t[3]) and np.isnan(y[3]) and len(t) == 6
+    assert np.array_equal(t[~np.isnan(t)], [1.0, 1.1, 1.2, 3.0, 3.1])
+    same, _ = _split_runs(np.array([1.0, 1.1]), np.array([1.0, 2.0]), step_s=0.15)
+    assert not np.isnan(same).any()

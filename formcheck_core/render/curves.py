@@ -97,6 +97,15 @@ def back_points(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     return t, np.asarray(back.back_flexion_rel, float) * _back_scale()
 
 
+def _split_runs(t: np.ndarray, y: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, y)`` with a NaN wherever consecutive times are more than ``step_s`` apart, so a line
+    drawn through them breaks between separately measured stretches (e.g. two reps)."""
+    if t.size < 2:
+        return t, y
+    cut = np.flatnonzero(np.diff(t) > step_s) + 1
+    return np.insert(t, cut, np.nan), np.insert(y.astype(float), cut, np.nan)
+
+
 def _back_scale() -> float:
     unit = UNITS.get(METRIC_SPECS[BACK_METRIC].unit)
     return unit.scale if unit is not None else 1.0
@@ -176,7 +185,10 @@ def _base_figure(
     for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
         for series, label, colour in series_list:
             if series == BACK_METRIC:  # measured at the back pass's samples only
-                bt, by = back_points(analysis)
+                bt, by = _split_runs(
+                    *back_points(analysis),
+                    step_s=1.5 * float(np.median(np.diff(t))) if t.size > 1 else np.inf,
+                )
                 ax.plot(bt, by, color=colour, lw=1.2, marker="o", ms=2.5, label=label, zorder=3)
                 continue
             shown = displayed_series(analysis, series, raw=raw)
