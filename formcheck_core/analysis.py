@@ -134,10 +134,10 @@ def analyze(
     from .biomech.kinematics import compute_body_series
     from .biomech.metrics import with_metrics
     from .biomech.moments import segment_reps
-    from .biomech.quality import metric_visibility
+    from .biomech.quality import joints_by_metric, metric_quality, pose_quality
     from .biomech.view import estimate_view
     from .errors import PluginError
-    from .plugins import plugin_reps
+    from .plugins import metric_specs, plugin_reps
     from .rules.engine import apply_rules, with_plugin_metrics
     from .validate import check_fps, check_height_cm, check_people
 
@@ -186,7 +186,9 @@ def analyze(
             )
     if pulls is None:
         pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body)]
-    pulls = [replace(r, metric_visibility=metric_visibility(pose, body.side, r)) for r in pulls]
+    quality = pose_quality(pose, body)
+    joints = joints_by_metric(metric_specs().values())  # built-in and plugin metrics
+    pulls = [replace(r, metric_quality=metric_quality(quality, body.side, r, joints)) for r in pulls]
     if refine and pulls:
         from .models.pose_model import resolve_pose_model
         from .pose.refine import refine_moments
@@ -220,7 +222,14 @@ def analyze(
         else:
             reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
     result = Analysis(
-        body=body, view=view, reps=reps, partial_pulls=partial, warnings=tuple(warnings), back=back_s, **base
+        body=body,
+        view=view,
+        reps=reps,
+        partial_pulls=partial,
+        warnings=tuple(warnings),
+        back=back_s,
+        pose_quality=quality,
+        **base,
     )
     result = with_plugin_metrics(result)  # plugin metrics are measurements: computed with or without rules
     if rules:

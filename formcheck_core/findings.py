@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from .vocabulary import FAULT, SEVERITIES, Severity, Status, VerdictLabel
 
-__all__ = ["SEVERITIES", "Finding", "RuleError", "Verdict"]
+__all__ = ["LOW_CONFIDENCE", "SEVERITIES", "Finding", "RuleError", "Verdict"]
+
+#: Pose confidence (0-1) below which a metric reading, and a finding resting on it, is "low
+#: confidence" (see :mod:`formcheck_core.biomech.quality`, which computes the confidence).
+LOW_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -15,7 +19,10 @@ class Finding:
 
     ``status`` is "fault" (the rule fired), "ok" (measured, within threshold) or "not_measurable"
     (the view or data cannot support the measurement; ``message`` says why). ``value`` and
-    ``threshold`` are in ``unit`` (e.g. "deg", "body_lengths").
+    ``threshold`` are in ``unit`` (e.g. "deg", "body_lengths"). ``confidence`` (0-1) is the
+    pose confidence of the reading the finding rests on (None when unknown, e.g. a span metric or
+    a plugin metric); ``quality`` its mark ("low confidence: left knee hidden", "" when fine), the
+    same text the metric's reading shows everywhere (see :mod:`formcheck_core.biomech.quality`).
     """
 
     rule_id: str
@@ -33,10 +40,17 @@ class Finding:
     metric: str | None = None
     #: Short gym-language cue for this fault (rendered from the rule's cue template).
     cue: str = ""
+    confidence: float | None = None
+    quality: str = ""
 
     @property
     def is_fault(self) -> bool:
         return self.status == FAULT
+
+    @property
+    def low_confidence(self) -> bool:
+        """Read at low pose confidence: a joint hidden, jittering or out of the frame."""
+        return self.confidence is not None and self.confidence < LOW_CONFIDENCE
 
 
 @dataclass(frozen=True)

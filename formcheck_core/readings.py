@@ -25,7 +25,8 @@ __all__ = ["MetricReading", "metric_readings"]
 class MetricReading:
     """One metric of one rep as displayed: ``value`` (the metric's own number, the metric's unit
     and sign convention) read at ``sample`` (source ``frame_index``, ``time_s`` seconds);
-    ``text`` its formatted value, ``label`` the metric's name for people."""
+    ``text`` its formatted value, ``label`` the metric's name for people; ``confidence`` (0-1,
+    None if unknown) and ``quality`` (its mark, "" when fine) from ``Rep.metric_quality``."""
 
     rep: int
     metric: str
@@ -36,6 +37,13 @@ class MetricReading:
     unit: str
     text: str
     label: str
+    confidence: float | None = None
+    quality: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The value with its mark, as curve markers show it: "41°" or "41° (low confidence: left knee hidden)"."""
+        return f"{self.text} ({self.quality})" if self.quality else self.text
 
 
 def _finding_for(analysis: Analysis, rep: int, metric: str, value: float) -> Finding | None:
@@ -61,6 +69,7 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
             f = _finding_for(analysis, r.number, name, value)
             unit = (f.unit if f is not None and f.unit else None) or unit_of(name)
             limit = f.threshold if f is not None else None
+            q = r.metric_quality.get(name)
             out.append(
                 MetricReading(
                     rep=r.number,
@@ -72,6 +81,8 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
                     unit=unit,
                     text=format_value(value, unit, limit=limit),
                     label=metric_label(name),
+                    confidence=q.confidence if q is not None else None,
+                    quality=q.mark if q is not None else "",
                 )
             )
     out.sort(key=lambda m: (m.sample, m.rep, m.metric))

@@ -11,6 +11,7 @@ from typing import Any
 
 from .biomech.back_series import BackSeries
 from .biomech.body import BodySeries, Rep, ViewEstimate
+from .biomech.quality import PoseQuality
 from .findings import Finding, RuleError, Verdict
 from .pose.series import PoseSeries
 from .video import VideoInfo
@@ -43,6 +44,9 @@ class Analysis:
     #: Partial pulls (cut by the clip, aborted, never reached lockout), in time order, each with
     #: ``partial_reason``; measured (metrics) but not counted as reps and not judged by the rules.
     partial_pulls: tuple[Rep, ...] = ()
+    #: Per-sample, per-landmark pose confidence (:mod:`formcheck_core.biomech.quality`); None
+    #: without a body series. Each rep's ``metric_quality`` is read from it.
+    pose_quality: PoseQuality | None = None
 
     @property
     def ok(self) -> bool:

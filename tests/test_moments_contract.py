@@ -32,8 +32,8 @@ def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
     assert all(r.complete for r in a.reps) and not any(r.complete for r in a.partial_pulls)
     assert [r.number for r in a.reps] == list(range(1, len(a.reps) + 1))
     for r in pulls:  # pose quality rides along with every measured metric
-        assert set(r.metric_visibility) <= set(r.metric_samples)
-        assert all(0.0 <= v <= 1.0 for v in r.metric_visibility.values())
+        assert set(r.metric_quality) <= set(r.metric_samples)
+        assert all(0.0 <= q.confidence <= 1.0 for q in r.metric_quality.values())
     d = to_dict(a, include_series=False)
     assert d["reps_found"] == len(d["reps"]) == len(a.reps)
     assert d["partial_pulls_found"] == len(d["partial_pulls"]) == len(a.partial_pulls)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..vocabulary import MOMENT_NAMES, ViewName
 
-__all__ = ["MOMENT_NAMES", "BodySeries", "Moment", "Rep", "ViewEstimate"]
+__all__ = ["MOMENT_NAMES", "BodySeries", "MetricQuality", "Moment", "Rep", "ViewEstimate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +85,40 @@ class Moment:
 
 
 @dataclass(frozen=True)
+class MetricQuality:
+    """How far one metric reading can be trusted (see :mod:`formcheck_core.biomech.quality`).
+
+    ``confidence`` in [0, 1]: the smallest pose confidence of the joints the metric was computed
+    from, at its sample and the samples either side; ``low`` below
+    :data:`~formcheck_core.biomech.quality.LOW_CONFIDENCE`. ``joint`` ("left knee") is the joint
+    that limits it and ``cause`` why ("hidden", "jittery", "outside the image", "not visible";
+    "" when nothing limits it). ``visibility`` is that joint's pose-model visibility (0-1) at the
+    sample. ``measurable`` is False when the joint was not seen at the sample at all (the value
+    there is interpolated across a gap): the metric is then "not measurable".
+    """
+
+    confidence: float
+    joint: str = ""
+    cause: str = ""
+    visibility: float = 1.0
+    measurable: bool = True
+    low: bool = False
+    #: The one text every view shows (derived): "" (fine), "low confidence: left knee hidden" or
+    #: "not measurable: left knee not visible".
+    mark: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        what = f"{self.joint} {self.cause}".strip()
+        if not self.measurable:
+            mark = f"not measurable: {what}"
+        elif self.low:
+            mark = f"low confidence: {what}"
+        else:
+            mark = ""
+        object.__setattr__(self, "mark", mark)
+
+
+@dataclass(frozen=True)
 class Rep:
     """One repetition: 1-based ``number``, sample range [start, end], key moments and metrics.
 
@@ -110,6 +144,6 @@ class Rep:
     metric_samples: Mapping[str, int] = field(default_factory=dict)
     partial_reason: str = ""
     missing_moments: Mapping[str, str] = field(default_factory=dict)
-    #: Per measured metric: the smallest pose-model visibility (0-1) of the joints it was computed
-    #: from, at its sample (see :mod:`formcheck_core.biomech.quality`; below 0.5 = low confidence).
-    metric_visibility: Mapping[str, float] = field(default_factory=dict)
+    #: Per measured metric with known joints: how far its reading can be trusted (pose confidence of
+    #: the joints it was computed from, at its sample; see :mod:`formcheck_core.biomech.quality`).
+    metric_quality: Mapping[str, MetricQuality] = field(default_factory=dict)

@@ -313,7 +313,7 @@ def _decorate(
             )
             added.append(
                 ax.annotate(
-                    reading.text,
+                    reading.shown,
                     (reading.time_s, reading.value),
                     xytext=(3, 3),
                     textcoords="offset points",

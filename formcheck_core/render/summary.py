@@ -6,7 +6,6 @@ import math
 from collections.abc import Sequence
 
 from ..analysis import Analysis
-from ..biomech.quality import low_confidence
 from ..cues import Cue, fallback_reason
 from ..vocabulary import FAULT, OK
 
@@ -67,11 +66,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             value = rep.metrics.get(key)
             if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
                 continue
-            vis = rep.metric_visibility.get(key)
-            low = (
-                f"  (low confidence: joints hidden, visibility {vis:.2f})" if low_confidence(rep, key) else ""
-            )
-            lines.append(f"  {label:22s} {_fmt(value, unit)}{low}")
+            quality = rep.metric_quality.get(key)
+            mark = f"  ({quality.mark})" if quality is not None and quality.mark else ""
+            lines.append(f"  {label:22s} {_fmt(value, unit)}{mark}")
         reached = lockout_reached(analysis, rep)
         if reached is not None:
             lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
@@ -79,6 +76,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             if f.rep == rep.number and f.status != OK:
                 lines.append(
                     f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}"
+                    + (f" ({f.quality})" if f.quality else "")
                 )
     for pull in analysis.partial_pulls:
         moments = ", ".join(

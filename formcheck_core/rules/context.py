@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..biomech.body import BodySeries, Moment, Rep, ViewEstimate
+from ..biomech.body import BodySeries, MetricQuality, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,
@@ -81,12 +81,23 @@ class RuleContext:
         return self.view.view if self.view is not None else None
 
     def metric(self, name: str) -> float | None:
-        """The rep's metric ``name``, or None if missing or NaN (not measurable)."""
+        """The rep's metric ``name``, or None if missing, NaN or read where its joints were not
+        seen at all (not measurable; :meth:`quality` says why)."""
         value = self.rep.metrics.get(name)
-        if value is None:
+        quality = self.quality(name)
+        if value is None or (quality is not None and not quality.measurable):
             return None
         value = float(value)
         return None if math.isnan(value) else value
+
+    def quality(self, *names: str) -> MetricQuality | None:
+        """Pose quality of the reading(s) ``names`` (the least confident one), None if unknown.
+
+        Findings built with the helpers carry it for their metric on their own (``confidence``,
+        ``quality``), and the set verdict treats a low-confidence fault as a warning; a rule
+        whose finding rests on several metrics can pass ``quality_from=`` to the helpers."""
+        known = [q for q in (self.rep.metric_quality.get(n) for n in names) if q is not None]
+        return min(known, key=lambda q: (q.measurable, q.confidence)) if known else None
 
     def threshold(self, name: str) -> float:
         """The effective value of threshold ``name`` (defaults, preset, config and overrides applied)."""
@@ -127,6 +138,7 @@ class RuleContext:
         message: str | None,
         extra: Mapping[str, Any],
         sample: int | None = None,
+        quality_from: tuple[str, ...] | None = None,
     ) -> Finding:
         rule = self.rule
         metric = metric or (rule.metrics[0] if rule.metrics else None)
@@ -165,6 +177,9 @@ class RuleContext:
             message = template.format(label=metric_label(metric or rule.id), **fields)
         template = {FAULT: rule.cue, OK: rule.praise}.get(status, "")
         cue = template.format(**fields) if template else ""
+        quality = None
+        if status != NOT_MEASURABLE:
+            quality = self.quality(*(quality_from or ((metric,) if metric else ())))
         return Finding(
             rule_id=rule.id,
             rep=self.rep.number,
@@ -179,6 +194,8 @@ class RuleContext:
             unit=unit,
             metric=metric,
             cue=cue,
+            confidence=quality.confidence if quality is not None else None,
+            quality=quality.mark if quality is not None else "",
         )
 
     def fault(
@@ -192,11 +209,14 @@ class RuleContext:
         severity: Severity | None = None,
         message: str | None = None,
         sample: int | None = None,
+        quality_from: tuple[str, ...] | None = None,
         **extra: Any,
     ) -> Finding:
         """A "fault" finding: the rule fired. Extra keywords are available to the templates.
 
         ``sample``: where the value was measured (default: the metric's sample, if known).
+        ``quality_from``: the metrics whose reading quality the finding carries (default: its
+        metric; see :meth:`quality`).
         """
         return self._finding(
             FAULT,
@@ -209,6 +229,7 @@ class RuleContext:
             message=message,
             extra=extra,
             sample=sample,
+            quality_from=quality_from,
         )
 
     def ok(
@@ -221,9 +242,11 @@ class RuleContext:
         unit: str | None = None,
         message: str | None = None,
         sample: int | None = None,
+        quality_from: tuple[str, ...] | None = None,
         **extra: Any,
     ) -> Finding:
-        """An "ok" finding: measured and within the threshold (``sample`` as for :meth:`fault`)."""
+        """An "ok" finding: measured and within the threshold (``sample``, ``quality_from`` as for
+        :meth:`fault`)."""
         return self._finding(
             OK,
             value,
@@ -235,6 +258,7 @@ class RuleContext:
             message=message,
             extra=extra,
             sample=sample,
+            quality_from=quality_from,
         )
 
     def not_measurable(self, reason: str, *, moment: str | None = None, metric: str | None = None) -> Finding:
@@ -274,10 +298,14 @@ class RuleContext:
         value = self.metric(metric) if value is None else value
         if value is None:
             phrase = MOMENT_PHRASES.get(moment or self.rule.moment or "", "in this rep")
+            quality = self.quality(metric)
+            why = (
+                quality.mark.removeprefix("not measurable: ")
+                if quality is not None and not quality.measurable
+                else "keypoints missing or the moment was not found"
+            )
             return self.not_measurable(
-                f"{metric} could not be measured {phrase}: keypoints missing or the moment was not found.",
-                moment=moment,
-                metric=metric,
+                f"{metric} could not be measured {phrase}: {why}.", moment=moment, metric=metric
             )
         limit = self.threshold(threshold)
         fired = value > limit if fault_if == "above" else value < limit

@@ -46,16 +46,22 @@ def is_borderline(f: Finding) -> bool:
     return severity_rank(f.severity) < severity_rank("major") and exceedance(f) < BORDERLINE_REL
 
 
+def counts_as_fault(f: Finding) -> bool:
+    """A fault that can make a rep "needs work": at least :data:`NEEDS_WORK_FROM` and not read
+    at low confidence (that one is a warning: reported and cued, but it does not judge the rep)."""
+    return f.is_fault and severity_rank(f.severity) >= severity_rank(NEEDS_WORK_FROM) and not f.low_confidence
+
+
 def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict, ...]:
     """Per-rep verdicts then the set verdict (``rep`` None).
 
-    A rep "needs work" if any fault is at least "moderate"; it is "clean" if some rule measured
-    it and no such fault fired; "unclear" if no rule could measure anything on it. The set
+    A rep "needs work" if any fault is at least "moderate" and was not read at low pose
+    confidence (:func:`counts_as_fault`; a low-confidence fault is a warning); it is "clean" if
+    some rule measured it and no such fault fired; "unclear" if no rule could measure anything on it. The set
     "needs work" if any rep does -- except that in a set of :data:`MIN_REPS_FOR_DOUBT` or more
     reps, one rep whose only such faults are borderline (:func:`is_borderline`) leaves the set
     "clean" (the fault is still reported and cued). Its top finding is the most critical fault.
     """
-    need = severity_rank(NEEDS_WORK_FROM)
     out: list[Verdict] = []
     all_faults: list[Finding] = []
     for rep in reps:
@@ -63,7 +69,7 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
         faults = sorted((f for f in mine if f.is_fault), key=finding_priority, reverse=True)
         all_faults.extend(faults)
         label: VerdictLabel
-        if any(severity_rank(f.severity) >= need for f in faults):
+        if any(counts_as_fault(f) for f in faults):
             label = NEEDS_WORK
         elif any(f.status in (FAULT, OK) for f in mine):
             label = CLEAN
@@ -74,11 +80,7 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
         labels = {v.label for v in out}
         label = NEEDS_WORK if NEEDS_WORK in labels else (CLEAN if CLEAN in labels else UNCLEAR)
         flagged = [v.rep for v in out if v.label == NEEDS_WORK]
-        serious = [
-            f
-            for f in all_faults
-            if f.rep in flagged and severity_rank(f.severity) >= need and not is_borderline(f)
-        ]
+        serious = [f for f in all_faults if f.rep in flagged and counts_as_fault(f) and not is_borderline(f)]
         if len(flagged) == 1 and not serious and len(reps) >= MIN_REPS_FOR_DOUBT:
             label = CLEAN  # one borderline reading in a set of several reps
         top = max(all_faults, key=finding_priority) if all_faults else None

@@ -80,7 +80,14 @@ def _measured_cells(readings) -> str:
     """Cells for the metrics read at this sample: the same text as the finding, JSON and curves."""
     return "".join(
         f"<td class='fc-metric' data-metric='{html.escape(m.metric)}' data-metric-value='{m.value!r}' "
-        f"style='padding:0 12px 0 0'>{html.escape(m.label)}: <b>{html.escape(m.text)}</b></td>"
+        f"data-quality='{html.escape(m.quality)}' "
+        f"style='padding:0 12px 0 0'>{html.escape(m.label)}: <b>{html.escape(m.text)}</b>"
+        + (
+            f" <span class='fc-quality' style='color:#868e96'>({html.escape(m.quality)})</span>"
+            if m.quality
+            else ""
+        )
+        + "</td>"
         for m in readings
     )
 
