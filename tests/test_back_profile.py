@@ -19,6 +19,11 @@ def bump(s: np.ndarray) -> np.ndarray:
     return np.sin(np.pi * np.clip(s, 0, 1))
 
 
+def lower_back_bump(s: np.ndarray) -> np.ndarray:
+    """Rounding confined to the lower back: 0 at the hip and from half the torso up, 1 at a quarter."""
+    return np.sin(np.pi * np.clip(s / 0.5, 0, 1))
+
+
 def lifter_mask(
     amp_rel: float,
     *,
@@ -28,12 +33,14 @@ def lifter_mask(
     soft_px: float = 0.0,
     noise: float = 0.0,
     seed: int = 0,
+    shape=bump,
 ):
     """A side-view lifter in set-up: torso leaning ``lean_deg`` from vertical toward ``facing``.
 
     The back outline (in torso coordinates s along hip->shoulder, d out of the back) is
-    ``HALF_THICK_REL + amp_rel * bump(s)``: amp > 0 rounded, 0 flat, < 0 arched. Thighs run from
-    the hip forward-down to the knee; with ``arms`` an arm and a bar hang in front of the torso.
+    ``HALF_THICK_REL + amp_rel * shape(s)``: amp > 0 rounded, 0 flat, < 0 arched. Thighs run from
+    the hip forward-down to the knee; with ``arms`` an arm hangs in front of the torso holding the
+    bar, which a side view sees end-on: a plate disk around the hands.
     Returns the mask and the shoulder, hip and knee pixels.
     """
     hip = np.array([W / 2 - facing * 60.0, 300.0])
@@ -48,7 +55,7 @@ def lifter_mask(
     rel = np.stack([xx - hip[0], yy - hip[1]], -1)
     s = (rel @ u) / TORSO_PX
     d = (rel @ n_back) / TORSO_PX
-    back = HALF_THICK_REL + amp_rel * bump(s)
+    back = HALF_THICK_REL + amp_rel * shape(s)
     dist = np.minimum.reduce([d - (-HALF_THICK_REL), back - d])  # inside torso band: > 0
     torso = (s >= -0.15) & (s <= 1.1)
     signed_px = np.where(torso, dist * TORSO_PX, -1e3)
@@ -62,8 +69,8 @@ def lifter_mask(
     parts = [signed_px, capsule(hip, knee, 45.0), capsule(shoulder, head, 35.0)]
     if arms:
         wrist = shoulder + np.array([facing * 15.0, 170.0])
-        bar = np.array([200.0, 0.0])
-        parts += [capsule(shoulder, wrist, 18.0), capsule(wrist - bar, wrist + bar, 8.0)]
+        plate = 45.0 - np.hypot(xx - wrist[0], yy - wrist[1])
+        parts += [capsule(shoulder, wrist, 18.0), plate]
     sd = np.maximum.reduce(parts)
     if soft_px > 0:
         mask = 1 / (1 + np.exp(-sd / soft_px))
@@ -74,10 +81,10 @@ def lifter_mask(
     return mask.astype(np.float32), shoulder, hip, knee
 
 
-def expected_flexion(amp_rel: float) -> float:
+def expected_flexion(amp_rel: float, shape=bump) -> float:
     """Largest distance of the continuous outline from its chord between the end fractions."""
     s = np.linspace(FRACTIONS[0], FRACTIONS[-1], 2001)
-    d = amp_rel * bump(s)
+    d = amp_rel * shape(s)
     chord = d[0] + (d[-1] - d[0]) * (s - s[0]) / (s[-1] - s[0])
     return max(0.0, float(np.max(d - chord)) * math.cos(math.atan2(d[-1] - d[0], s[-1] - s[0])))
 
@@ -129,6 +136,22 @@ def test_torso_angle_does_not_change_the_reading(lean):
     rounded = back_profile(*lifter_mask(0.08, lean_deg=lean))
     assert flat.back_flexion_rel < 0.01
     assert rounded.back_flexion_rel == pytest.approx(expected_flexion(0.08), abs=0.01)
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_lower_back_rounding_is_read_down_to_the_hip(facing):
+    """Rounding confined to the lumbar spine (hip to mid-back) reads as flexion: the samples start
+    level with the hip. A span starting at 0.2 of the torso (the first version) saw less than
+    half of it. (The parabola's bow under-reads such a local bend: about a third of the bump.)"""
+    mask, sh, hip, knee = lifter_mask(0.08, facing=facing, shape=lower_back_bump)
+    p = back_profile(mask, sh, hip, knee)
+    old_span = back_profile(mask, sh, hip, knee, fractions=tuple(np.linspace(0.2, 0.9, 15)))
+    assert FRACTIONS[0] == 0.0
+    assert p.back_flexion_rel > 0.02
+    assert p.back_flexion_rel > 2 * old_span.back_flexion_rel
+    assert p.back_angle_deg > 0  # bent like a rounded back
+    flat = back_profile(*lifter_mask(0.0, facing=facing, shape=lower_back_bump))
+    assert flat.back_flexion_rel < 0.01  # the hip's own outline (thigh, buttock) is not a bow
 
 
 def test_arms_and_bar_in_front_do_not_change_the_back():

@@ -22,11 +22,11 @@ def finding(rep, view="side", thresholds=None):
 
 
 def test_rounded_back_fires_with_gym_cue_and_sets_the_verdict():
-    a, f = finding(make_rep(1, back_flexion_rel=2.5 * LIMIT))
-    assert f.is_fault and f.severity == "major" and f.value == pytest.approx(2.5 * LIMIT)
+    a, f = finding(make_rep(1, back_flexion_rel=3 * LIMIT))
+    assert f.is_fault and f.severity == "major" and f.value == pytest.approx(3 * LIMIT)
     assert f.threshold == pytest.approx(LIMIT) and f.unit == "torso_lengths"
-    assert f"{100 * 2.5 * LIMIT:.1f}% of torso length" in f.message
-    assert "chest up" in f.cue and "lower back flat" in f.cue and f"{100 * 2.5 * LIMIT:.1f}%" in f.cue
+    assert f"{100 * 3 * LIMIT:.1f}% of torso length" in f.message
+    assert "chest up" in f.cue and "lower back flat" in f.cue and f"{100 * 3 * LIMIT:.1f}%" in f.cue
     assert a.verdicts[-1].label == "needs work"
 
 

@@ -30,9 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Fractions of the hip->shoulder line (0 = hip, 1 = shoulder) where the dorsal edge is sampled.
-#: The ends stay clear of the buttocks (below ~0.15) and of the shoulder blade/arm (above ~0.9).
-FRACTIONS: tuple[float, ...] = tuple(float(f) for f in np.linspace(0.2, 0.9, 15))
+#: Fractions of the hip->shoulder line (0 = hip, 1 = shoulder) where the dorsal edge is sampled,
+#: every 0.05. The span starts level with the hip joint so that it covers the whole lumbar spine
+#: (lower-back rounding shows there first: the lordosis between sacrum and mid-back flattens and
+#: turns convex); it stops below the shoulder blade/neck (above ~0.9 the outline turns toward the
+#: head). A span starting at 0.2 missed most lower-back rounding: on the dev clips it read clearly
+#: rounded backs at about half their bow (``scripts/evaluate_rules.py``).
+FRACTIONS: tuple[float, ...] = tuple(round(float(f), 4) for f in np.linspace(0.0, 0.9, 19))
 #: Mask probability taken as the body's edge.
 EDGE_LEVEL = 0.5
 #: Farthest the edge is searched from the hip->shoulder line, torso lengths.

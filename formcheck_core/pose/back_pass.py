@@ -26,7 +26,7 @@ from .extract import choose_person, prefetch
 from .landmarks import LANDMARK
 
 #: Bump when :func:`back_profile` or this pass changes what it stores (invalidates cached rows).
-BACK_VERSION = 2
+BACK_VERSION = 3
 _COLUMNS = ("back_flexion_rel", "back_angle_deg", "mask_confidence")
 
 
