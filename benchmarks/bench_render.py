@@ -256,10 +256,65 @@ def main(argv: list[str] | None = None) -> int:
             f"linked; {lg['stills']} stills in stills/), whole folder {lg['folder_mib']:.1f} MiB (clip {lg['clip_mib']:.1f} MiB)"
         )
     results["load_end"] = _load()
+    results["targets"] = target_summary(results)
     print(f"\nload average at the end {_load()}")
+    print("\n" + format_targets(results["targets"], results["load_start"], results["load_end"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
+
+
+#: The two speed targets of issue #15.
+TARGET_FULL_OVER_NO_REPORT = 1.5
+TARGET_CLIP_X_REALTIME = 4.0
+
+
+def target_summary(results: dict) -> dict:
+    """Per clip: median full / no-report wall and CPU ratio (this checkout, cold cache) and the
+    annotated clip's multiple of real time, each with whether it meets its target."""
+    out: dict = {}
+    for name, entry in results["clips"].items():
+        runs = entry["cli"]["this"]
+        wall = statistics.median(
+            f["wall_s"] / n["wall_s"] for f, n in zip(runs["full"], runs["no_report"], strict=True)
+        )
+        cpu = statistics.median(
+            f["cpu_s"] / n["cpu_s"] for f, n in zip(runs["full"], runs["no_report"], strict=True)
+        )
+        rt = entry["stages"]["clip_x_realtime"]
+        out[name] = {
+            "full_over_no_report_wall": wall,
+            "full_over_no_report_cpu": cpu,
+            "full_ok": wall <= TARGET_FULL_OVER_NO_REPORT,
+            "clip_x_realtime": rt,
+            "clip_ok": rt is not None and rt >= TARGET_CLIP_X_REALTIME,
+            "clip_x_realtime_2_free_cores": entry["stages"]["clip_x_realtime_2_free_cores"],
+            "load": entry["load"],
+        }
+    return out
+
+
+def format_targets(targets: dict, load_start: str, load_end: str) -> str:
+    """The verdict lines: the two #15 targets per clip, with the load they were measured under."""
+    lines = [
+        f"TARGETS of #15 (load average {load_start} at start, {load_end} at end; 2 cores: "
+        "wall ratios are only decisive on a quiet machine)"
+    ]
+    for name, t in targets.items():
+        rt = t["clip_x_realtime"]
+        lines.append(
+            f"  {name}: full / --no-report (cold pose cache, median) {t['full_over_no_report_wall']:.2f}x wall "
+            f"[{'met' if t['full_ok'] else 'MISSED'}, target <= {TARGET_FULL_OVER_NO_REPORT:g}x], "
+            f"{t['full_over_no_report_cpu']:.2f}x CPU; annotated clip "
+            + (f"{rt:.1f}x real time" if rt else "not written")
+            + f" [{'met' if t['clip_ok'] else 'MISSED'}, target >= {TARGET_CLIP_X_REALTIME:g}x]"
+            + (
+                f" (from its CPU seconds: {t['clip_x_realtime_2_free_cores']:.1f}x on 2 free cores)"
+                if rt
+                else ""
+            )
+        )
+    return "\n".join(lines)
 
 
 def _print_clip(name: str, entry: dict) -> None:

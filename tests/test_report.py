@@ -196,3 +196,53 @@ def test_report_survives_the_worker_dying(analysis, tmp_path, monkeypatch):
                 tmp_path / "dead" / sub / name
             ).read_bytes()
     assert (tmp_path / "dead" / "annotated.mp4").stat().st_size > 10_000
+
+
+def test_a_worker_started_early_gives_the_same_pictures_and_stays_open(analysis, tmp_path):
+    """The CLI's path: a worker started before the analysis exists (as during the pose pass),
+    attached later, used for two renders (rule cues, then LLM cues), closed by its owner. Its
+    pictures are the bytes the one-process path writes."""
+    from formcheck_core.render.outputs import render_all, start_render_worker
+
+    cues = cues_for(analysis)
+    worker = start_render_worker()
+    assert worker is not None and worker.attached is None
+    try:
+        early = render_all(analysis, cues, tmp_path / "early", worker=worker)
+        assert worker.alive and worker.attached is analysis
+        again = render_all(analysis, cues, tmp_path / "again", clip=False, worker=worker)
+        assert worker.alive
+    finally:
+        worker.close()
+    alone = render_all(analysis, cues, tmp_path / "alone", parallel=False)
+    for outputs in (early, again):
+        assert [s.path.name for s in outputs.stills] == [s.path.name for s in alone.stills]
+        assert sorted(outputs.rep_curves) == sorted(alone.rep_curves) == [r.number for r in analysis.reps]
+        assert set(p.name for p in outputs.page_images) == set(p.name for p in alone.page_images)
+    for sub in ("stills", "plots"):
+        ref = sorted(p.name for p in (tmp_path / "alone" / sub).glob("*.png"))
+        assert ref
+        for run in ("early", "again"):
+            got = sorted(p.name for p in (tmp_path / run / sub).glob("*.png"))
+            assert got == ref
+            for name in ref:
+                assert (tmp_path / run / sub / name).read_bytes() == (
+                    tmp_path / "alone" / sub / name
+                ).read_bytes()
+    assert early.clip is not None and alone.clip is not None and early.clip.frames == alone.clip.frames
+    assert again.clip is None
+
+
+def test_a_dead_early_worker_is_not_used(analysis, tmp_path):
+    """A worker that died before the render (killed, out of memory) is skipped: the render
+    happens without it and nothing is lost."""
+    from formcheck_core.render.outputs import render_all, start_render_worker
+
+    worker = start_render_worker()
+    assert worker is not None
+    worker._proc.kill()
+    worker._proc.wait()
+    outputs = render_all(analysis, cues_for(analysis), tmp_path, clip=False, worker=worker)
+    worker.close()
+    assert outputs.stills and outputs.curves is not None and outputs.curves.is_file()
+    assert all(s.path.is_file() for s in outputs.stills)

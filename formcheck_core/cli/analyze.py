@@ -82,7 +82,6 @@ def analysis_options(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyze
     from ..llm.cli_options import llm_config_from_args
     from ..outdir import check_out_dir, default_out_dir
 
@@ -90,6 +89,26 @@ def run(args: argparse.Namespace) -> int:
     options = analysis_options(args)
     config = llm_config_from_args(args)
     out = check_out_dir(args.out or default_out_dir(args.video))
+    worker = None
+    if not args.no_report:  # started now: its start-up runs beside the pose pass
+        from ..render.outputs import start_render_worker
+
+        worker = start_render_worker()
+    try:
+        code = _run(args, options, config, out, worker)
+    except BaseException:
+        if worker is not None:
+            worker.close(kill=True)  # it may still be warming up: do not wait for it
+        raise
+    if worker is not None:
+        worker.close()
+    return code
+
+
+def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> int:
+    """:func:`run` after the checks: analyse, print, coach and write the outputs (with ``worker``)."""
+    from ..analysis import analyze
+
     analysis = analyze(args.video, **options, progress=not args.quiet)
     from ..export import to_json
     from ..render.summary import format_summary
@@ -104,10 +123,12 @@ def run(args: argparse.Namespace) -> int:
     # clip is rendered once, with the final cues); without a model file to load, the LLM step
     # only falls back to these cues, so the report is rendered once, after it
     if not llm or _llm_may_run(config):
-        report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip and not llm, quiet=llm)
+        report = write_outputs(
+            analysis, cues, notes, out, args, clip=not args.no_clip and not llm, quiet=llm, worker=worker
+        )
     if llm:
         cues, notes = llm_coaching(analysis, config, live=not args.json)
-        report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip)
+        report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip, worker=worker)
     print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
         print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
@@ -129,10 +150,19 @@ def _llm_may_run(config) -> bool:
 
 
 def write_outputs(
-    analysis, cues, notes: list[str], out: Path, args: argparse.Namespace, *, clip: bool, quiet: bool = False
+    analysis,
+    cues,
+    notes: list[str],
+    out: Path,
+    args: argparse.Namespace,
+    *,
+    clip: bool,
+    quiet: bool = False,
+    worker=None,
 ) -> str:
     """analysis.json, summary.txt and (unless --no-report) the HTML report, replacing ``out``'s
-    previous formcheck outputs atomically. Returns where the report is, for the user."""
+    previous formcheck outputs atomically. Returns where the report is, for the user.
+    ``worker``: a render worker started earlier (left open)."""
     from ..export import write_json
     from ..outdir import staged_output
     from ..render.summary import format_summary
@@ -150,7 +180,7 @@ def write_outputs(
                     + ")...",
                     flush=True,
                 )
-            write_report(analysis, cues, stage, clip=clip, embed_clip=args.embed_clip)
+            write_report(analysis, cues, stage, clip=clip, embed_clip=args.embed_clip, worker=worker)
     if args.no_report:
         return f"{out}/ (analysis.json, summary.txt)"
     return str(out / REPORT_NAME)

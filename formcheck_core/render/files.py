@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..analysis import Analysis
 from .curves import angle_curves_figure, rep_curve_figures, save_figure
@@ -31,6 +32,25 @@ def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]
     write_png(path, bgr)
     page = PageImage("image/jpeg", jpeg_bytes(page_size(bgr)))
     return path, page, time.perf_counter() - t
+
+
+def warm_up() -> None:
+    """Pay the one-off costs of the jobs below (Agg canvas and font loading, the PNG and JPEG
+    encoders) on a tiny figure and picture, so a worker started early has them behind it."""
+    import io
+
+    from PIL import Image
+
+    from .curves import figure_bgr
+
+    fig = Figure(figsize=(1.0, 1.0), dpi=50, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0.0, 1.0], [0.0, 1.0])
+    ax.set_title("warm-up °")
+    ax.set_xlabel("time (s)")
+    pixels = figure_bgr(fig)
+    Image.fromarray(pixels[:, :, ::-1].copy()).quantize(16).save(io.BytesIO(), format="PNG")
+    jpeg_bytes(pixels)
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,17 @@ class ViewBox:
         return max(2, w - w % 2), max(2, h - h % 2)
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The cropped, resized copy of a source frame."""
+        """The cropped, resized copy of a source frame.
+
+        At scale 1 the crop is only trimmed to the even output size (its last column / row), never
+        resampled: a resize by less than a pixel would blur every frame and cost a full pass.
+        """
         crop = frame_bgr[self.y0 : self.y1, self.x0 : self.x1]
-        size = self.out_size
+        w, h = self.out_size
+        if self.scale == 1 and crop.shape[1] >= w and crop.shape[0] >= h:
+            return crop[:h, :w].copy()
         interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR
-        if (crop.shape[1], crop.shape[0]) == size:
-            return crop.copy()
-        return cv2.resize(crop, size, interpolation=interp)
+        return cv2.resize(crop, (w, h), interpolation=interp)
 
     def map(self, xy_px: np.ndarray) -> np.ndarray:
         """Source-frame pixel coordinates (..., 2) -> output-picture coordinates (NaN kept)."""

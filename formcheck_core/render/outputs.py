@@ -28,7 +28,7 @@ from .frames import run_frame_pass
 from .stills import STILL_WIDTH_PX, Still, plan_stills, still_consumer
 from .worker import RenderWorker, WorkerGone
 
-__all__ = ["CLIP_NAME", "PageImage", "RenderedOutputs", "render_all"]
+__all__ = ["CLIP_NAME", "PageImage", "RenderedOutputs", "render_all", "start_render_worker"]
 
 #: File name of the annotated clip inside the output folder.
 CLIP_NAME = "annotated.mp4"
@@ -64,6 +64,19 @@ def _start_worker(analysis: Analysis) -> RenderWorker | None:
     """The worker process holding ``analysis``, or None when it cannot start (work stays here)."""
     try:
         return RenderWorker(analysis)
+    except WorkerGone:
+        return None
+
+
+def start_render_worker() -> RenderWorker | None:
+    """A render worker started now, to pass to :func:`render_all` later: its start-up (imports,
+    warm-up: about 1 CPU second) then overlaps the caller's own work, e.g. the pose pass, which
+    leaves part of a second core idle. None on one core or when it cannot start. The caller
+    closes it (:meth:`~.worker.RenderWorker.close`)."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        return RenderWorker()
     except WorkerGone:
         return None
 
@@ -115,13 +128,16 @@ def render_all(
     clip: bool = True,
     width_px: int = STILL_WIDTH_PX,
     parallel: bool | None = None,
+    worker: RenderWorker | None = None,
 ) -> RenderedOutputs:
     """Write stills (``stills/``), bar paths and curves (``plots/``) and the annotated clip into ``out_dir``.
 
     One streaming pass decodes the video (only up to the last needed frame when ``clip`` is
     False); at most one decoded frame is held at a time. ``parallel`` (default: when the machine
     has 2+ cores and the clip has :data:`MIN_REPS_FOR_WORKER`+ reps): picture files (and, with the clip, the curves) are made in one worker process
-    meanwhile.
+    meanwhile. ``worker``: an already started worker (:func:`start_render_worker`) to use
+    instead, whatever ``parallel`` and the number of reps say; it draws the curves and stays
+    open (the caller closes it). The pictures are the same whichever process makes them.
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
     ``bar_paths_s`` (drawing), ``png_s`` (picture files), ``curves_s`` and ``rep_curves_s``,
@@ -131,14 +147,22 @@ def render_all(
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if parallel is None:
-        parallel = (os.cpu_count() or 1) >= 2 and len(analysis.reps) >= MIN_REPS_FOR_WORKER
-    pool = _start_worker(analysis) if parallel else None
+    owned = worker is None or not worker.alive
+    if not owned:
+        pool = worker
+        if worker.attached is not analysis:
+            worker.attach(analysis)
+    else:
+        if parallel is None:
+            parallel = (os.cpu_count() or 1) >= 2 and len(analysis.reps) >= MIN_REPS_FOR_WORKER
+        pool = _start_worker(analysis) if parallel else None
     timings: dict[str, float] = {}
     try:
         # with the clip, the main process is busy with it: the worker draws the curves too;
-        # without, the main process draws them after its (short) pass and the worker encodes files
-        curves_future = pool.submit("write_curves", out / "plots") if pool is not None and clip else None
+        # without, the main process draws them after its (short) pass and the worker encodes
+        # files, unless the worker was started early (then matplotlib is loaded there already)
+        wants_curves = pool is not None and (clip or not owned)
+        curves_future = pool.submit("write_curves", out / "plots") if wants_curves else None
         sink = _PictureSink(pool, timings)
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
@@ -174,10 +198,10 @@ def render_all(
         sink.finish()
         timings["wait_worker_s"] = time.perf_counter() - t1 if pool is not None else 0.0
     except BaseException:
-        if pool is not None:
+        if pool is not None and owned:
             pool.close(kill=True)
         raise
-    if pool is not None:
+    if pool is not None and owned:
         pool.close()
     timings.update(curve_pictures.timings_s)
     timings["total_s"] = time.perf_counter() - t_start

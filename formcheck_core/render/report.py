@@ -40,6 +40,7 @@ from ..vocabulary import (
 )
 from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
 from .stills import Still
+from .worker import RenderWorker
 
 REPORT_NAME = "index.html"
 #: Bytes of embedded pictures (base64 adds a third) a page may hold before the rest become links;
@@ -416,15 +417,17 @@ def write_report(
     *,
     clip: bool = True,
     embed_clip: bool = False,
+    worker: RenderWorker | None = None,
 ) -> Path:
     """Render all pictures into ``out_dir`` and write ``out_dir/index.html``; returns its path.
 
     ``cues``: the cues to show first (from the deterministic coach or the LLM; the caller
     decides). ``clip``: also write the annotated clip ``annotated.mp4`` (the slow part).
     ``embed_clip``: put the clip inside the page as well (one file to send, but larger).
+    ``worker``: a render worker started earlier (:func:`~.outputs.start_render_worker`; left open).
     """
     out = Path(out_dir)
-    outputs = render_all(analysis, cues, out, clip=clip)
+    outputs = render_all(analysis, cues, out, clip=clip, worker=worker)
     path = out / REPORT_NAME
     path.write_text(render_html(analysis, cues, outputs, embed_clip=embed_clip), encoding="utf-8")
     return path

@@ -3,9 +3,12 @@ encodes the clip, so a report uses two cores.
 
 Started as a plain ``python`` child running :func:`main` (not through ``multiprocessing``, so a
 user's script without an ``if __name__ == "__main__"`` guard is never re-imported). Messages are
-length-prefixed pickles over the child's stdin/stdout, between this package and itself only: the
-first carries the Analysis, then ``(job id, job name, args)`` -> ``(job id, ok, result)``. The
-child's own prints go to stderr. A sender thread writes jobs and a reader thread collects results,
+length-prefixed pickles over the child's stdin/stdout, between this package and itself only:
+``(job id, job name, args)`` -> ``(job id, ok, result)``; the job ``set_analysis`` gives the
+child the Analysis the other jobs read. The child imports and warms up its drawing libraries
+(:func:`~.files.warm_up`) before it reads anything, so a worker started early (the CLI starts one
+before the pose pass, :meth:`RenderWorker.attach` later) pays its start-up while the caller
+measures. The child's own prints go to stderr. A sender thread writes jobs and a reader thread collects results,
 so :meth:`RenderWorker.submit` never blocks and neither side waits on a full pipe. If the child
 dies, every pending and later job fails with :class:`WorkerGone` and the caller does the work
 itself.
@@ -32,6 +35,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "encode_picture": files.encode_picture,
     "write_curves": files.write_curves,
 }
+#: Jobs that take the worker's Analysis as their first argument.
+ANALYSIS_JOBS = frozenset({"write_curves"})
 _HEADER = struct.Struct(">Q")
 
 
@@ -58,9 +63,13 @@ def _recv(stream: IO[bytes]) -> Any:
 
 
 class RenderWorker:
-    """One worker process holding an Analysis; :meth:`submit` returns a Future per job."""
+    """One worker process holding an Analysis; :meth:`submit` returns a Future per job.
 
-    def __init__(self, analysis: Any) -> None:
+    ``analysis`` None starts the process without one: give it with :meth:`attach` before
+    submitting jobs that read it.
+    """
+
+    def __init__(self, analysis: Any = None) -> None:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
@@ -86,7 +95,19 @@ class RenderWorker:
         self._sender = threading.Thread(target=self._send_loop, name="formcheck-render-sender", daemon=True)
         self._reader.start()
         self._sender.start()
-        self._outbox.put(analysis)
+        self.attached: Any = None
+        if analysis is not None:
+            self.attach(analysis)
+
+    def attach(self, analysis: Any) -> Future:
+        """Send ``analysis`` for the jobs that follow (again to replace it); jobs run in order."""
+        self.attached = analysis
+        return self.submit("set_analysis", analysis)
+
+    @property
+    def alive(self) -> bool:
+        """False once the process has exited or a message could not be sent."""
+        return not self._gone and self._proc.poll() is None
 
     def _send_loop(self) -> None:
         assert self._proc.stdin is not None
@@ -146,22 +167,29 @@ class RenderWorker:
 
 
 def main() -> int:
-    """The worker's loop: read the Analysis, then run jobs until stdin closes."""
+    """The worker's loop: warm up, then run jobs until stdin closes."""
     proto_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
     proto_in = sys.stdin.buffer
     try:
-        analysis = _recv(proto_in)
-    except EOFError:
-        return 0
+        files.warm_up()
+    except Exception:  # a warm-up is an optimisation only: the jobs report real trouble
+        pass
+    analysis: Any = None
     while True:
         try:
             job_id, job, args = _recv(proto_in)
         except EOFError:
             return 0
         try:
-            fn = JOBS[job]
-            result = fn(analysis, *args) if job == "write_curves" else fn(*args)
+            if job == "set_analysis":
+                analysis, result = args[0], None
+            elif job in ANALYSIS_JOBS:
+                if analysis is None:
+                    raise RuntimeError(f"{job} needs an Analysis: attach one first")
+                result = JOBS[job](analysis, *args)
+            else:
+                result = JOBS[job](*args)
             message = (job_id, True, result)
         except Exception as exc:  # reported to the caller, which redoes the job in process
             message = (job_id, False, f"{type(exc).__name__}: {exc}")
