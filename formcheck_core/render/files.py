@@ -1,7 +1,8 @@
 """Picture files of a report: encode a rendered still, draw and write the angle curves.
 
 The jobs :func:`~formcheck_core.render.outputs.render_all` may hand to its worker process
-(:mod:`~formcheck_core.render.worker`); each also runs in process.
+(:mod:`~formcheck_core.render.worker`); each also runs in process. matplotlib (:mod:`.curves`) is
+imported only when curves are drawn here: a caller whose worker draws them never loads it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..analysis import Analysis
-from .curves import angle_curves_figure, rep_curve_figures, save_figure
 from .images import jpeg_bytes, page_size, write_png
 
 
@@ -39,6 +38,7 @@ def warm_up() -> None:
     encoders) on a tiny figure and picture, so a worker started early has them behind it."""
     import io
 
+    from matplotlib.figure import Figure
     from PIL import Image
 
     from .curves import figure_bgr
@@ -66,6 +66,8 @@ class CurvePictures:
 
 def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
     """Whole-clip curves (smoothed and raw) and every rep's curves (one reused figure) as PNGs."""
+    from .curves import angle_curves_figure, rep_curve_figures, save_figure
+
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
     pages: dict[Path, PageImage] = {}
     if analysis.body is None:
