@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
 
@@ -151,6 +152,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     the JSON, the reading, the rule finding on it, the summary, the curve marker and the explorer."""
     pytest.importorskip("ipywidgets")
     from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.quality import low_confidence_samples
     from formcheck_core.export import to_dict
     from formcheck_core.readings import metric_readings
     from formcheck_core.render.curves import metric_markers, rep_curve_figures
@@ -187,10 +189,24 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     for f in a.findings:
         if f.quality and f.status == "fault":
             assert f"{f.message} ({f.quality})" in text
+    greyed = 0
     for number, fig in rep_curve_figures(a):
         drawn = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
         for _series, m in metric_markers(a, number):
             assert drawn[f"metric:{m.metric}"] == m.shown and (m.quality in m.shown)
+        for line in (ln for ax in fig.axes for ln in ax.lines):
+            gid = line.get_gid() or ""
+            if not gid.startswith("low-confidence:"):
+                continue
+            series = gid.split(":", 1)[1]
+            y = np.asarray(line.get_ydata(), float)
+            low = low_confidence_samples(a.pose_quality, a.body.side, series)
+            curve = a.body.smoothed[series]
+            assert np.all(np.isfinite(y[low & np.isfinite(curve)])), "every low-confidence sample is greyed"
+            shown = np.isfinite(y)
+            assert np.array_equal(y[shown], curve[shown]), "grey lies on the curve"
+            greyed += 1
+    assert greyed, "the marked readings' stretches are greyed on the curves"
     ex = FrameExplorer(a, prefetch=False)
     try:
         for m in readings:

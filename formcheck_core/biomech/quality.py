@@ -5,8 +5,9 @@ Per landmark and sample, :func:`landmark_confidence` combines three things into 
 
 - **visibility** (the pose model's 0-1 likelihood the landmark is in view and not occluded):
   score 0 at or below :data:`VIS_HIDDEN` (the level below which the biomechanics stage drops the
-  landmark and interpolates), 1 at or above :data:`VIS_CLEAR`, linear between. MediaPipe reports
-  0.6-0.7 for a knee hidden behind the plates, which this scores 0.25-0.5;
+  landmark and interpolates), 1 at or above :data:`VIS_CLEAR`, linear between. MediaPipe still reports
+  0.6-0.7 for a knee hidden behind the plates, so visibility alone rarely marks it: on the
+  metamorphic copies the jitter does most of the work;
 - **jitter**: the distance between the raw landmark and the low-passed one the angles are taken
   from, in body lengths (``BodySeries.body_length_px``), the largest over the sample and the
   samples either side (:data:`JITTER_WINDOW`): score 1 at or below :data:`JITTER_OK_REL`, 0 at or
@@ -26,15 +27,17 @@ below :data:`VIS_HIDDEN` or not detected, so the value there is interpolated), t
 measurable" with that reason. Metrics without a sample or without known joints (durations, the
 metrics a spec declares no series or joints for) get no entry.
 
-Validated without labels against the metamorphic copies (``python scripts/evaluate_quality.py``):
-readings that move by more than 3° between byte-different copies of a clip should be the
-low-confidence ones; the figures are in README "Pose quality".
+The four range ends are the ones ``python scripts/evaluate_quality.py`` chooses on the dev clips'
+metamorphic copies (readings that move by more than 3° between byte-different copies of a clip
+should be the low-confidence ones; chosen again leaving each clip out, for the figures in README
+"Pose quality").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +45,7 @@ from ..findings import LOW_CONFIDENCE
 from ..pose.landmarks import LANDMARK
 from ..pose.series import PoseSeries
 from .body import BodySeries, MetricQuality, Rep
+from .kinematics import MIN_VISIBILITY
 from .metric_spec import MetricSpec
 from .metrics import METRIC_SPECS
 
@@ -59,6 +63,7 @@ __all__ = [
     "joints_quality",
     "landmark_confidence",
     "low_confidence",
+    "low_confidence_samples",
     "metric_joints",
     "metric_quality",
     "pose_quality",
@@ -104,11 +109,11 @@ METRIC_JOINTS: dict[str, tuple[str, ...]] = joints_by_metric(METRIC_SPECS.values
 
 #: Visibility (0-1) at or below which a landmark scores 0: the biomechanics stage drops it
 #: (:data:`formcheck_core.biomech.kinematics.MIN_VISIBILITY`) and interpolates across the gap.
-VIS_HIDDEN = 0.5
+VIS_HIDDEN = MIN_VISIBILITY
 #: Visibility (0-1) at or above which a landmark scores 1.
-VIS_CLEAR = 0.9
+VIS_CLEAR = 0.8
 #: Raw-to-smoothed landmark distance (body lengths) at or below which a landmark scores 1 ...
-JITTER_OK_REL = 0.01
+JITTER_OK_REL = 0.005
 #: ... and at or above which it scores 0 (3 % of a body length is ~5 cm on a 1.8 m lifter).
 JITTER_BAD_REL = 0.03
 #: Samples either side of a sample whose jitter counts for it (1 = 0.1 s each way at 10 fps).
@@ -158,10 +163,14 @@ def landmark_confidence(
     height_px: int,
     *,
     window: int = JITTER_WINDOW,
+    visibility_range: tuple[float, float] = (VIS_HIDDEN, VIS_CLEAR),
+    jitter_range_rel: tuple[float, float] = (JITTER_OK_REL, JITTER_BAD_REL),
 ) -> PoseQuality:
     """Pose quality of (T, N) landmarks: ``visibility`` (T, N) 0-1, ``raw_xy_px`` and
     ``smooth_xy_px`` (T, N, 2) image pixels (the detected and the low-passed positions),
-    ``body_length_px`` the lifter's length scale, the frame size in pixels. NaN: see the module."""
+    ``body_length_px`` the lifter's length scale, the frame size in pixels. NaN: see the module.
+    ``visibility_range`` (score 0 .. 1) and ``jitter_range_rel`` (score 1 .. 0, body lengths)
+    default to the module's thresholds (``scripts/evaluate_quality.py`` re-fits them per fold)."""
     vis = np.nan_to_num(np.asarray(visibility, float), nan=0.0)
     raw = np.asarray(raw_xy_px, float)
     dist = np.linalg.norm(raw - np.asarray(smooth_xy_px, float), axis=-1)
@@ -169,14 +178,15 @@ def landmark_confidence(
     jitter = _window_max(dist / scale, window)
     x, y = raw[..., 0], raw[..., 1]
     inside = (x >= 0) & (x <= width_px) & (y >= 0) & (y <= height_px)  # False where NaN
-    vis_score = _ramp(vis, VIS_HIDDEN, VIS_CLEAR)
-    jit_score = 1.0 - _ramp(jitter, JITTER_OK_REL, JITTER_BAD_REL)  # inf -> 0
+    vis_score = _ramp(vis, *visibility_range)
+    jit_score = 1.0 - _ramp(jitter, *jitter_range_rel)  # inf -> 0
     conf = np.where(inside, np.minimum(vis_score, jit_score), 0.0)
     return PoseQuality(conf, vis, vis_score, jitter, jit_score, inside)
 
 
-def pose_quality(pose: PoseSeries, body: BodySeries) -> PoseQuality:
-    """:func:`landmark_confidence` of every landmark of ``pose`` against ``body``'s smoothed keypoints."""
+def pose_quality(pose: PoseSeries, body: BodySeries, **options: Any) -> PoseQuality:
+    """:func:`landmark_confidence` of every landmark of ``pose`` against ``body``'s smoothed
+    keypoints (``options``: its keyword arguments)."""
     return landmark_confidence(
         pose.visibility,
         pose.image_xy_px,
@@ -184,6 +194,7 @@ def pose_quality(pose: PoseSeries, body: BodySeries) -> PoseQuality:
         body.body_length_px,
         pose.width_px,
         pose.height_px,
+        **options,
     )
 
 
@@ -228,6 +239,13 @@ def metric_quality(
 def series_confidence(q: PoseQuality, side: str, joints: Sequence[str]) -> np.ndarray:
     """(T,) smallest confidence of ``side``'s ``joints`` at each sample (for greying curves)."""
     return np.min(q.confidence[:, [LANDMARK[f"{side}_{j}"] for j in joints]], axis=1)
+
+
+def low_confidence_samples(q: PoseQuality, side: str, series: str) -> np.ndarray | None:
+    """(T,) bool: samples where a body angle ``series`` (a key of :data:`SERIES_JOINTS`) rests on
+    a low-confidence joint; None for series without known joints."""
+    joints = SERIES_JOINTS.get(series)
+    return None if joints is None else series_confidence(q, side, joints) < LOW_CONFIDENCE
 
 
 def low_confidence(rep: Rep, name: str) -> bool:

@@ -8,7 +8,9 @@ limit from the rule findings on that metric.
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
 horizontal lines, reps shaded; a rep's figure marks each angle metric on its curve at the sample
-it was read, labelled with the same text as the finding (:func:`metric_markers`).
+it was read, labelled with the same text as the finding (:func:`metric_markers`). Stretches of a
+curve whose joints are at low pose confidence (:mod:`formcheck_core.biomech.quality`) are drawn
+over in grey (:func:`low_confidence_curve`).
 :class:`TimeCursor` adds a movable time line (for widgets).
 
 Long because the whole-clip and per-rep figures share panels, limits, moment lines and markers
@@ -26,6 +28,7 @@ from matplotlib.figure import Figure
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES
 from ..biomech.metrics import METRIC_SPECS
+from ..biomech.quality import low_confidence_samples
 from ..readings import MetricReading, metric_readings
 from ..vocabulary import UNITS, format_limit
 from .overlay import displayed_series, series_for_metric, threshold_on_series
@@ -54,6 +57,8 @@ MOMENT_STYLE: dict[str, tuple[str, str, str]] = {
 }
 _FALLBACK_MOMENT = ("", "#495057", ":")
 REP_SHADES = ("#fff3bf", "#e7f5ff")
+#: Colour of curve stretches read from low-confidence joints.
+LOW_CONFIDENCE_GREY = "#adb5bd"
 #: Font sizes in points (at the default 4 in x 180 dpi, 8 pt is ~10 CSS px on a 360 px wide phone).
 FS_TITLE, FS_LABEL, FS_TICK, FS_NOTE = 10.5, 8.5, 8.5, 8.0
 _NOTE_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
@@ -150,6 +155,20 @@ def _panels(analysis: Analysis, elbow: bool) -> list:
     return [*panels, back] if back is not None else panels
 
 
+def low_confidence_curve(analysis: Analysis, series: str, y: np.ndarray) -> np.ndarray | None:
+    """``y`` (a body series) where its joints are at low pose confidence, widened by one sample
+    each way so an isolated sample still draws a segment; NaN elsewhere. None when nothing is low
+    (or the series' joints are unknown)."""
+    body, q = analysis.body, analysis.pose_quality
+    low = low_confidence_samples(q, body.side, series) if body is not None and q is not None else None
+    if low is None or not low.any():
+        return None
+    wide = low.copy()
+    wide[1:] |= low[:-1]
+    wide[:-1] |= low[1:]
+    return np.where(wide, y, np.nan)
+
+
 def _base_figure(
     analysis: Analysis,
     *,
@@ -183,6 +202,7 @@ def _base_figure(
     t = np.asarray(body.time_s, dtype=float)
     source = body.raw if raw else body.smoothed
     for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
+        grey_label = "low pose confidence"
         for series, label, colour in series_list:
             if series == BACK_METRIC:  # measured at the back pass's samples only
                 bt, by = _split_runs(
@@ -205,6 +225,18 @@ def _base_figure(
                 ax.plot(
                     t, source[shown], color=colour, lw=1.8, label=label + (" (raw)" if raw else ""), zorder=3
                 )
+                grey = low_confidence_curve(analysis, shown, source[shown])
+                if grey is not None:
+                    ax.plot(
+                        t,
+                        grey,
+                        color=LOW_CONFIDENCE_GREY,
+                        lw=2.4,
+                        zorder=4,
+                        gid=f"low-confidence:{shown}",
+                        label=grey_label,
+                    )
+                    grey_label = "_nolegend_"
         world = any(displayed_series(analysis, sr) != sr for sr, _, _ in series_list)
         ax.set_title(title + (" (3-D estimate)" if world else ""), fontsize=FS_TITLE, loc="left")
         ax.set_ylabel(ylabel, fontsize=FS_LABEL)
