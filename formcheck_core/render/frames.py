@@ -1,18 +1,74 @@
 """One streaming decode pass feeding several consumers (stills, bar path backgrounds, the clip).
 
 Frames are never collected: each decoded frame is handed to the consumers that want it and then
-dropped. When no consumer wants every frame, OpenCV only converts the wanted ones
-(``iter_frames(only_indices=...)``) and the pass stops after the last wanted frame.
+dropped. When no consumer wants every frame, only the wanted ones are converted to pixels
+(``iter_frames(only_indices=...)``) and the pass stops after the last wanted frame. Decoding and
+the conversion to BGR run ahead in a background thread (:func:`read_ahead`, a few frames), so
+they overlap the drawing on a second core (FFmpeg releases the GIL while it decodes and converts).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 
 from ..analysis import Analysis
 from ..video import Frame, iter_frames
+
+#: Decoded frames held ahead of the drawing (each a full BGR frame: ~6 MB at 1080p).
+READ_AHEAD_FRAMES = 4
+_DONE = object()
+
+
+def read_ahead(frames: Iterator[Frame], depth: int = READ_AHEAD_FRAMES) -> Iterator[Frame]:
+    """``frames``, produced by a background thread at most ``depth`` frames ahead of the caller.
+
+    The producer's exceptions are re-raised here; when the caller stops early (or raises), the
+    producer stops and closes ``frames`` in its own thread (so the video file is closed).
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    break
+            else:
+                put(_DONE)
+        except BaseException as exc:  # re-raised in the caller
+            put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="formcheck-render-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -35,8 +91,8 @@ def run_frame_pass(
     """Decode the clip once and feed each frame to the consumers that want it; returns frames decoded.
 
     Frame indices are source indices in read order, the same as ``PoseSeries.frame_index``.
-    ``timings_s``: if given, wall seconds are added under ``"decode_s"`` (waiting for frames) and
-    ``"<consumer name>_s"`` (time in each consumer's ``handle``).
+    ``timings_s``: if given, wall seconds are added under ``"decode_s"`` (waiting for the decoding
+    thread) and ``"<consumer name>_s"`` (time in each consumer's ``handle``).
     """
     consumers = [c for c in consumers if c.wanted is None or c.wanted]
     if not consumers:
@@ -46,7 +102,7 @@ def run_frame_pass(
     for c in consumers:
         if c.wanted is not None:
             union |= c.wanted
-    frames = (
+    frames = read_ahead(
         iter_frames(analysis.video.path, None, info=analysis.video)
         if every
         else iter_frames(analysis.video.path, None, info=analysis.video, only_indices=union)
@@ -54,18 +110,19 @@ def run_frame_pass(
     n = 0
     clock = time.perf_counter
     spent = dict.fromkeys(["decode_s", *(f"{c.name}_s" for c in consumers)], 0.0)
-    t = clock()
-    for frame in frames:
-        now = clock()
-        spent["decode_s"] += now - t
-        n += 1
-        for c in consumers:
-            if c.wanted is None or frame.index in c.wanted:
-                c.handle(frame)
-                t = clock()
-                spent[f"{c.name}_s"] += t - now
-                now = t
+    with closing(frames):  # a consumer's error stops the decoding thread at once
         t = clock()
+        for frame in frames:
+            now = clock()
+            spent["decode_s"] += now - t
+            n += 1
+            for c in consumers:
+                if c.wanted is None or frame.index in c.wanted:
+                    c.handle(frame)
+                    t = clock()
+                    spent[f"{c.name}_s"] += t - now
+                    now = t
+            t = clock()
     if timings_s is not None:
         for key, value in spent.items():
             timings_s[key] = timings_s.get(key, 0.0) + value

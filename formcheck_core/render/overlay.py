@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -142,18 +143,18 @@ def emphasis_for(analysis: Analysis, findings: Sequence[Finding]) -> Emphasis:
 
 
 def _finite(p: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(p)))
+    # scalar math: called tens of times per clip frame on 2-element points, where numpy's
+    # per-call overhead dominated the drawing time
+    return all(math.isfinite(v) for v in np.ravel(p).tolist())
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:
-    return round(float(float(p[0]))), round(float(float(p[1])))
+    return round(float(p[0])), round(float(p[1]))
 
 
-def draw_skeleton(img_bgr: np.ndarray, kp_px: np.ndarray, side: str, style: Style) -> np.ndarray:
-    """Draw the skeleton of one (33, 2) keypoint array in place: far side thin, near side bold.
-
-    Edges with a NaN end are skipped. Returns ``img_bgr``.
-    """
+@lru_cache(maxsize=2)
+def _edge_groups(side: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Skeleton edges of the ``side`` facing the camera ("near"), across the body ("centre"), and the rest ("far")."""
     near = f"{side}_"
     names = {i: n for n, i in LANDMARK.items()}
     groups: dict[str, list[tuple[int, int]]] = {"far": [], "centre": [], "near": []}
@@ -165,13 +166,23 @@ def draw_skeleton(img_bgr: np.ndarray, kp_px: np.ndarray, side: str, style: Styl
             groups["centre"].append((a, b))
         else:
             groups["far"].append((a, b))
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+def draw_skeleton(img_bgr: np.ndarray, kp_px: np.ndarray, side: str, style: Style) -> np.ndarray:
+    """Draw the skeleton of one (33, 2) keypoint array in place: far side thin, near side bold.
+
+    Edges with a NaN end are skipped. Returns ``img_bgr``.
+    """
+    groups = _edge_groups(side)
+    finite = np.isfinite(kp_px).all(axis=1).tolist()
     specs = (
         ("far", st.FAR, max(1, style.line_px // 2), 0),
         ("centre", st.CENTRE, max(1, (2 * style.line_px) // 3), style.outline_px - style.line_px // 2),
         ("near", st.NEAR, style.line_px, style.outline_px),
     )
     for group, colour, width, outline in specs:
-        segs = [(kp_px[a], kp_px[b]) for a, b in groups[group] if _finite(kp_px[a]) and _finite(kp_px[b])]
+        segs = [(kp_px[a], kp_px[b]) for a, b in groups[group] if finite[a] and finite[b]]
         if outline > width:
             for p, q in segs:
                 cv2.line(img_bgr, _pt(p), _pt(q), st.OUTLINE, outline, cv2.LINE_AA)
@@ -279,8 +290,8 @@ def place_labels(
             # anchor the box so it grows away from the vertex
             x = cx - tw * (0.5 - 0.5 * dx)
             y = cy - th * (0.5 - 0.5 * dy)
-            x = float(np.clip(x, pad, max(pad, w - tw - pad)))
-            y = float(np.clip(y, pad, max(pad, h - th - pad)))
+            x = float(min(max(x, pad), max(pad, w - tw - pad)))
+            y = float(min(max(y, pad), max(pad, h - th - pad)))
             rects.append((int(x) - pad, int(y) - pad, int(x) + tw + pad, int(y) + th + pad))
         best = next((r for r in rects if not any(_overlap(r, o) for o in placed + obstacles)), None)
         if best is None:  # may cover a joint, never another label

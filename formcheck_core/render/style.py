@@ -8,6 +8,7 @@ degree signs and other non-ASCII characters render (OpenCV's Hershey fonts canno
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -84,8 +85,8 @@ class Style:
 
     def arc_radius_px(self, segment_px: float) -> int:
         """Radius of an angle arc: a third of the shorter adjoining segment, within sane bounds."""
-        r = 0.33 * segment_px if np.isfinite(segment_px) else 0.0
-        return int(np.clip(r, 3 * self.line_px, 16 * self.line_px))
+        r = 0.33 * segment_px if math.isfinite(segment_px) else 0.0
+        return int(min(max(r, 3 * self.line_px), 16 * self.line_px))
 
 
 @lru_cache(maxsize=4096)
