@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,6 +210,7 @@ def iter_frames(
     *,
     info: VideoInfo | None = None,
     only_indices: set[int] | None = None,
+    keep_index: Callable[[int], bool] | None = None,
 ) -> Iterator[Frame]:
     """Stream upright BGR frames of ``path`` at about ``target_fps`` (None = every frame).
 
@@ -217,6 +218,8 @@ def iter_frames(
     Times are presentation timestamps from the container, relative to the first frame; when a
     timestamp is missing or not increasing, ``index / fps`` is used. ``only_indices`` keeps
     exactly those source frame indices instead (for rendering stills) and stops after the last.
+    ``keep_index`` (instead of both): keeps the frames whose source index it accepts, to the end
+    (e.g. every other frame for a 30 fps rendering of a 60 fps clip, plus the stills' frames).
     Stops quietly at the first undecodable frame of a truncated file.
     """
     info = info or probe_video(path)
@@ -232,7 +235,11 @@ def iter_frames(
             if t0 is None and pts_s is not None:
                 t0 = pts_s
             t = rule.time(index, pts_s - t0 if pts_s is not None and t0 is not None else None)
-            if index in only_indices if only_indices is not None else rule.keep(t):
+            if keep_index is not None:
+                keep = keep_index(index)
+            else:
+                keep = index in only_indices if only_indices is not None else rule.keep(t)
+            if keep:
                 yield Frame(index=index, time_s=float(t), bgr=_upright_bgr(frame))
             if last_index is not None and index >= last_index:
                 return

@@ -52,3 +52,29 @@ def test_stopping_early_stops_the_decoding_thread_and_closes_the_source():
     assert log["closed_in"] == "formcheck-render-decode"
     assert log["made"] < 20, "the thread stays at most a few frames ahead"
     assert not any(t.name == "formcheck-render-decode" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_strided_consumer_gets_every_nth_frame_to_the_end_and_chosen_ones_get_theirs(dev_clip):
+    """A 60 fps clip written at 30 fps: only every other frame (and the stills' frames) is
+    converted; the strided consumer sees frames 0, 2, 4, ... to the last frame of the clip."""
+    from types import SimpleNamespace
+
+    from formcheck_core.render.frames import FrameConsumer, run_frame_pass
+    from formcheck_core.video import probe_video
+
+    info = probe_video(dev_clip("kettlebell_rounded_side"))
+    analysis = SimpleNamespace(video=info)  # the pass reads only the clip's facts
+    strided: list[int] = []
+    chosen: list[int] = []
+    n = run_frame_pass(
+        analysis,
+        [
+            FrameConsumer(None, lambda f: strided.append(f.index), "clip", stride=2),
+            FrameConsumer(frozenset({3, 7, 8}), lambda f: chosen.append(f.index), "stills"),
+        ],
+    )
+    total = info.frame_count_header
+    assert strided == list(range(0, len(strided) * 2, 2))
+    assert strided[-1] >= total - 2 - 5  # to the end (the header count may be off by a few)
+    assert chosen == [3, 7, 8]
+    assert n == len(set(strided) | {3, 7})  # frames converted, 8 is a strided one

@@ -411,8 +411,8 @@ class ClipWriter:
             self.path.unlink(missing_ok=True)
 
     def consumer(self) -> FrameConsumer:
-        """This writer as a frame-pass consumer (it wants every frame)."""
-        return FrameConsumer(None, self.handle, "clip")
+        """This writer as a frame-pass consumer (it wants every ``stride``-th frame, to the end)."""
+        return FrameConsumer(None, self.handle, "clip", stride=self.stride)
 
 
 def write_annotated_clip(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Generator, Iterator, MutableMapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -24,7 +24,7 @@ READ_AHEAD_FRAMES = 4
 _DONE = object()
 
 
-def read_ahead(frames: Iterator[Frame], depth: int = READ_AHEAD_FRAMES) -> Iterator[Frame]:
+def read_ahead(frames: Iterator[Frame], depth: int = READ_AHEAD_FRAMES) -> Generator[Frame, None, None]:
     """``frames``, produced by a background thread at most ``depth`` frames ahead of the caller.
 
     The producer's exceptions are re-raised here; when the caller stops early (or raises), the
@@ -73,7 +73,8 @@ def read_ahead(frames: Iterator[Frame], depth: int = READ_AHEAD_FRAMES) -> Itera
 
 @dataclass(frozen=True)
 class FrameConsumer:
-    """``wanted``: source frame indices to receive (None = every frame); ``handle(frame)`` per frame.
+    """``wanted``: source frame indices to receive (None = every ``stride``-th frame, from frame 0
+    to the end); ``handle(frame)`` per frame.
 
     ``name`` labels the consumer's time in :func:`run_frame_pass`'s ``timings_s``.
     """
@@ -81,6 +82,11 @@ class FrameConsumer:
     wanted: frozenset[int] | None
     handle: Callable[[Frame], None]
     name: str = "consumer"
+    stride: int = 1
+
+    def wants(self, index: int) -> bool:
+        """Whether this consumer receives source frame ``index``."""
+        return index % self.stride == 0 if self.wanted is None else index in self.wanted
 
 
 def run_frame_pass(
@@ -88,36 +94,44 @@ def run_frame_pass(
     consumers: Sequence[FrameConsumer],
     timings_s: MutableMapping[str, float] | None = None,
 ) -> int:
-    """Decode the clip once and feed each frame to the consumers that want it; returns frames decoded.
+    """Decode the clip once and feed each frame to the consumers that want it (see below).
 
-    Frame indices are source indices in read order, the same as ``PoseSeries.frame_index``.
+    Frame indices are source indices in read order, the same as ``PoseSeries.frame_index``; returns
+    the number of frames handed to consumers (converted to pixels).
     ``timings_s``: if given, wall seconds are added under ``"decode_s"`` (waiting for the decoding
     thread) and ``"<consumer name>_s"`` (time in each consumer's ``handle``).
     """
     consumers = [c for c in consumers if c.wanted is None or c.wanted]
     if not consumers:
         return 0
-    every = any(c.wanted is None for c in consumers)
+    strides = sorted({c.stride for c in consumers if c.wanted is None})
     union: set[int] = set()
     for c in consumers:
         if c.wanted is not None:
             union |= c.wanted
-    frames = read_ahead(
-        iter_frames(analysis.video.path, None, info=analysis.video)
-        if every
-        else iter_frames(analysis.video.path, None, info=analysis.video, only_indices=union)
-    )
+    if not strides:  # only chosen frames: stop after the last
+        frames = iter_frames(analysis.video.path, None, info=analysis.video, only_indices=union)
+    elif strides == [1]:
+        frames = iter_frames(analysis.video.path, None, info=analysis.video)
+    else:  # to the end, converting only the frames someone wants
+        frames = iter_frames(
+            analysis.video.path,
+            None,
+            info=analysis.video,
+            keep_index=lambda i: i in union or any(i % s == 0 for s in strides),
+        )
+    ahead = read_ahead(frames)
     n = 0
     clock = time.perf_counter
     spent = dict.fromkeys(["decode_s", *(f"{c.name}_s" for c in consumers)], 0.0)
-    with closing(frames):  # a consumer's error stops the decoding thread at once
+    with closing(ahead):  # a consumer's error stops the decoding thread at once
         t = clock()
-        for frame in frames:
+        for frame in ahead:
             now = clock()
             spent["decode_s"] += now - t
             n += 1
             for c in consumers:
-                if c.wanted is None or frame.index in c.wanted:
+                if c.wants(frame.index):
                     c.handle(frame)
                     t = clock()
                     spent[f"{c.name}_s"] += t - now

@@ -52,6 +52,8 @@ class RenderedOutputs:
     #: Rep number -> zoomed curves of that rep.
     rep_curves: dict[int, Path] = field(default_factory=dict)
     clip: ClipResult | None = None
+    #: Frames the pass converted to pixels (every frame is decoded; a 60 fps clip written at 30 fps
+    #: converts every other one, plus the stills' frames).
     frames_decoded: int = 0
     #: Wall seconds per stage (see :func:`render_all`).
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -147,22 +149,23 @@ def render_all(
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    owned = worker is None or not worker.alive
-    if not owned:
-        pool = worker
+    pool: RenderWorker | None
+    if worker is not None and worker.alive:
+        owned, pool = False, worker
         if worker.attached is not analysis:
             worker.attach(analysis)
     else:
         if parallel is None:
             parallel = (os.cpu_count() or 1) >= 2 and len(analysis.reps) >= MIN_REPS_FOR_WORKER
-        pool = _start_worker(analysis) if parallel else None
+        owned, pool = True, _start_worker(analysis) if parallel else None
     timings: dict[str, float] = {}
     try:
         # with the clip, the main process is busy with it: the worker draws the curves too;
         # without, the main process draws them after its (short) pass and the worker encodes
         # files, unless the worker was started early (then matplotlib is loaded there already)
-        wants_curves = pool is not None and (clip or not owned)
-        curves_future = pool.submit("write_curves", out / "plots") if wants_curves else None
+        curves_future = (
+            pool.submit("write_curves", out / "plots") if pool is not None and (clip or not owned) else None
+        )
         sink = _PictureSink(pool, timings)
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
