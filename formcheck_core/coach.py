@@ -109,6 +109,8 @@ def cues_from_findings(
             else (f"{n_faults} of {measured} measured reps" if measured > 1 else "the one measured rep")
         )
         why = f"{worst.message} Worst: {_where(worst, moment_frames)}; seen in {reps}."
+        if worst.quality:
+            why += f" ({worst.quality}: check it on the frame.)"
         out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why))
 
     if len(out) < min(MIN_CUES, max_cues):

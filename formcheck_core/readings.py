@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .biomech.quality import SERIES_JOINTS, joints_quality
 from .findings import Finding
 from .result import Analysis
 from .vocabulary import format_value, metric_label, unit_of
 
-__all__ = ["MetricReading", "metric_readings"]
+__all__ = ["MetricReading", "metric_readings", "series_mark"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,13 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
             )
     out.sort(key=lambda m: (m.sample, m.rep, m.metric))
     return out
+
+
+def series_mark(analysis: Analysis, series: str, sample: int) -> str:
+    """The pose-quality mark of body angle ``series`` at ``sample`` ("low confidence: left knee
+    jittery"; "" when fine or unknown): what the curves grey, in the words the readings use."""
+    body, q = analysis.body, analysis.pose_quality
+    joints = SERIES_JOINTS.get(series)
+    if body is None or q is None or joints is None or not 0 <= sample < q.confidence.shape[0]:
+        return ""
+    return joints_quality(q, body.side, joints, sample).mark

@@ -3,6 +3,7 @@ the still plan and the summary shows each metric's value from the sample where i
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -152,12 +153,17 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     the JSON, the reading, the rule finding on it, the summary, the curve marker and the explorer."""
     pytest.importorskip("ipywidgets")
     from formcheck_core.analysis import analyze
+    from formcheck_core.batch.rows import finding_rows
     from formcheck_core.biomech.quality import low_confidence_samples
+    from formcheck_core.coach import deterministic_cues
     from formcheck_core.export import to_dict
     from formcheck_core.readings import metric_readings
     from formcheck_core.render.curves import metric_markers, rep_curve_figures
+    from formcheck_core.render.overlay import displayed_series
+    from formcheck_core.render.report import _findings_list
     from formcheck_core.render.summary import SUMMARY_METRICS, format_summary
     from formcheck_core.widgets import FrameExplorer
+    from formcheck_core.widgets.explorer import READOUT_SERIES
 
     a = analyze(dev_clip(stem), progress=False)
     exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
@@ -181,6 +187,17 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
         assert (f.confidence, f.quality) == (q.confidence, q.mark), f.rule_id
         with_mark += bool(f.quality)
     assert stem != "heavy_front_oblique_a" or with_mark, "a finding rests on a low-confidence reading"
+    cards = _findings_list(a.findings, [])
+    rows = finding_rows(to_dict(a, include_series=False), clip=stem)
+    assert len(rows) == len(a.findings)
+    for f, row in zip(a.findings, rows, strict=True):
+        assert (row["confidence"], row["quality"]) == (f.confidence, f.quality)
+        if f.quality:
+            assert f'<div class="quality">({html.escape(f.quality)})</div>' in cards
+    for cue in deterministic_cues(a):
+        f = next((f for f in a.findings if f.is_fault and (f.rule_id, f.rep) == (cue.rule_id, cue.rep)), None)
+        if f is not None and f.quality:
+            assert f"({f.quality}: check it on the frame.)" in cue.why
     text = format_summary(a)
     summary_keys = {key for key, _, _ in SUMMARY_METRICS}
     for m in marked:
@@ -217,5 +234,9 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
             assert cell and cell.group(1) == m.quality, (m.metric, m.quality)
             if m.quality:
                 assert f"({m.quality})</span>" in page
+            for series, _, _ in READOUT_SERIES:  # the live values: marked where the curve is grey
+                live = re.search(rf"class='fc-v-{series}' data-value='[^']+' data-quality='([^']*)'", page)
+                low = low_confidence_samples(a.pose_quality, a.body.side, displayed_series(a, series))
+                assert live and bool(live.group(1)) == bool(low[m.sample]), (series, m.sample)
     finally:
         ex.close()

@@ -88,6 +88,8 @@ FINDING_COLUMNS: dict[str, str] = {
     "time_s": "float64",
     "message": "string",
     "cue": "string",
+    "confidence": "float64",
+    "quality": "string",
 }
 #: Metric columns of ``reps`` always present (plugin metrics add more).
 METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)

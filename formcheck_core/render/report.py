@@ -66,6 +66,7 @@ ol.cues li{margin:.5em 0;background:#fff;padding:.6em .8em;border-radius:8px;box
 .cue{font-weight:600;font-size:1.05rem}
 .why{color:#444;font-size:.92rem}
 .where{font-size:.88rem;color:#555}
+.quality{font-size:.88rem;color:#868e96}
 .verdict{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.9rem;font-weight:600}
 .v-clean{background:#d3f9d8;color:#2b8a3e}.v-needs{background:#ffe3e3;color:#c92a2a}.v-other{background:#e9ecef;color:#495057}
 ul.findings{list-style:none;padding:0;margin:.4em 0}
@@ -243,6 +244,7 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
             f'<li class="{_e(f.status)}"><div><b>{_e(_STATUS_TEXT.get(f.status, f.status))}</b> '
             f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"
             f'<div class="why">{_e(f.message)}</div>'
+            + (f'<div class="quality">({_e(f.quality)})</div>' if f.quality else "")
             + (f'<div class="where">{when}</div>' if when else "")
             + "</li>"
         )

@@ -28,7 +28,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES, Rep
 from ..errors import FormcheckError
-from ..readings import metric_readings
+from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
@@ -402,9 +402,14 @@ class FrameExplorer:
         where = f"rep {st.rep}" if st.rep is not None else "between reps"
         if moment:
             where += f" · at {moment}"
+        marks = {
+            s: series_mark(self.analysis, displayed_series(self.analysis, s), st.sample)
+            for s, _, _ in READOUT_SERIES
+        }
         cells = "".join(
-            f"<td class='fc-v-{s}' data-value='{v:.3f}' style='padding:0 12px 0 0'>{html.escape(label)}: "
-            f"<b>{_fmt(v, unit)}</b></td>"
+            f"<td class='fc-v-{s}' data-value='{v:.3f}' data-quality='{html.escape(marks[s])}' "
+            f"style='padding:0 12px 0 0{';color:#868e96' if marks[s] else ''}' title='{html.escape(marks[s])}'>"
+            f"{html.escape(label)}: <b>{_fmt(v, unit)}</b>{'*' if marks[s] else ''}</td>"
             for (s, label, unit), v in ((spec, st.values[spec[0]]) for spec in READOUT_SERIES)
         )
         cells += (
@@ -422,6 +427,12 @@ class FrameExplorer:
             if here and st.mode == "smoothed"
             else ""
         )
+        shown_marks = sorted({m for m in marks.values() if m})
+        if shown_marks:  # the greyed stretch of the curves, in words
+            measured = (
+                f"<tr><td colspan='9' class='fc-quality-note' style='color:#868e96'>* "
+                f"{html.escape('; '.join(shown_marks))}</td></tr>" + measured
+            )
         return (
             f"<div class='fc-state' data-sample='{st.sample}' data-frame='{st.frame_index}' "
             f"data-time='{st.time_s:.4f}' data-mode='{st.mode}'>"
