@@ -124,8 +124,8 @@ def analyze(
     about half as fast in VIDEO mode). ``pose_model``: path or "lite"/"full"/"heavy" (see
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
-    ``back``: in a side view, measure the back profile from the person mask on each rep's set-up
-    to knee-pass frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
+    ``back``: in a side view, measure the back profile from the person mask on each rep's (and
+    partial pull's) set-up to knee-pass frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
     ``refine``: place lift-off and lockout on source frames with a targeted native-rate pass
     (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
@@ -208,19 +208,26 @@ def analyze(
             + (f" ({why})." if why else ".")
         )
     back_s = None
-    if back and reps and view.view == "side":
+    if back and (reps or partial) and view.view == "side":
         from .biomech.back_series import rep_back_metrics
         from .models.pose_model import resolve_pose_model
         from .pose.back_pass import back_series
 
         try:
-            back_s = back_series(
-                info, body, reps, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
+            back_s = back_series(  # partial pulls too: rounded_back judges their pull off the floor
+                info,
+                body,
+                (*reps, *partial),
+                resolve_pose_model(pose_model),
+                model_id=mid,
+                video_sha256=sha,
+                cache=cache,
             )
         except VideoError as exc:  # a frame that will not decode: the rest of the analysis stands
             warnings.append(f"The back could not be measured ({exc}); rounded-back checks are skipped.")
         else:
             reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
+            partial = tuple(rep_back_metrics(rep, back_s) for rep in partial)
     result = Analysis(
         body=body,
         view=view,

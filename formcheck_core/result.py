@@ -39,10 +39,13 @@ class Analysis:
     lifter_height_cm: float | None = None
     #: Options the analysis ran with (fps, running mode, pose model id, thresholds...).
     options: dict[str, Any] = field(default_factory=dict)
-    #: Back-profile numbers on each rep's set-up..knee-pass samples (side view only), else None.
+    #: Back-profile numbers on each rep's (and partial pull's) set-up..knee-pass samples (side view
+    #: only), else None.
     back: BackSeries | None = None
     #: Partial pulls (cut by the clip, aborted, never reached lockout), in time order, each with
-    #: ``partial_reason``; measured (metrics) but not counted as reps and not judged by the rules.
+    #: ``partial_reason``; measured (metrics) but not counted as reps. Only rules with
+    #: ``Rule.partial_pulls`` (faults before the knee pass) judge them; their findings carry the
+    #: pull's ``number`` and count toward the set verdict.
     partial_pulls: tuple[Rep, ...] = ()
     #: Per-sample, per-landmark pose confidence (:mod:`formcheck_core.biomech.quality`); None
     #: without a body series. Each rep's ``metric_quality`` is read from it.

@@ -39,6 +39,7 @@ RULE = Rule(
     presets={"seed": {"max_lean_deg": SEED_MAX_LEAN_DEG}},
     severity="moderate",
     moment="liftoff",
+    partial_pulls=True,  # a pull that never locks out shows this fault as well
     views=("side", "oblique"),
     view_note="Torso lean is not measurable from a front view: the forward lean points at the camera.",
     message="Torso leaned {measured} from vertical {at}, past the {limit} limit.",

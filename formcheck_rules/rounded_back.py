@@ -61,6 +61,7 @@ RULE = Rule(
     thresholds={"max_flexion_rel": MAX_FLEXION_REL, "min_mask_confidence": MIN_MASK_CONFIDENCE},
     severity="major",
     moment="liftoff",
+    partial_pulls=True,  # a pull that never locks out shows this fault as well
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
     message="Your back rounded {at}: its outline bowed out by {measured} (limit {limit}).",

@@ -57,6 +57,7 @@ RULE = Rule(
     presets={"all": {"enabled": 1.0}},
     severity="moderate",
     moment="setup",
+    partial_pulls=True,  # a pull that never locks out shows this fault as well
     views=("side",),
     view_note="A squat-pattern set-up is only judged from a side view: knee bend and torso lean are in profile only there.",
     message="You set up like a squat {at}: your knees bent {measured} more than your torso leaned (limit {limit}).",

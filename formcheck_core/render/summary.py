@@ -84,6 +84,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         )
         lines.append(f"\npartial pull (not counted): {pull.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
+        for f in analysis.findings:  # rules judging the pull off the floor judge it too
+            if f.rep == pull.number and f.is_fault:
+                lines.append(f"  [{f.status}/{f.severity}] {f.rule_id}: {f.message}")
     set_verdict = verdicts.get(None)
     if set_verdict:
         lines.append(f"\nset: {set_verdict.label}")

@@ -24,7 +24,7 @@ from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s  # noqa
 from ..isolation import call as isolated_call
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
 from ..result import Analysis
-from ..vocabulary import FAULT, SEVERITIES, STATUSES
+from ..vocabulary import FAULT, OK, SEVERITIES, STATUSES
 from .context import RuleContext
 from .model import Rule
 from .thresholds import resolve_thresholds
@@ -83,6 +83,14 @@ def _validated(rule: Rule, rep: Rep, result: Any) -> list[Finding]:
     return out
 
 
+def judged_pulls(
+    reps: Sequence[Rep], partial_pulls: Sequence[Rep], findings: Sequence[Finding]
+) -> tuple[Rep, ...]:
+    """The pulls the verdicts judge: every complete rep, and each partial pull a rule judged."""
+    judged = {f.rep for f in findings}
+    return (*reps, *(p for p in partial_pulls if p.number in judged))
+
+
 #: A rule threshold of this name set to 0 switches the rule off (no findings at all).
 ENABLED_THRESHOLD = "enabled"
 
@@ -97,11 +105,15 @@ def evaluate_rules(
     body: BodySeries | None = None,
     height_cm: float | None = None,
     timeout_s: float | None = None,
+    partial_pulls: Sequence[Rep] = (),
 ) -> tuple[list[Finding], list[RuleError]]:
     """Run each rule applying to ``lift`` on each rep; isolate failures.
 
-    A rule that raises, returns garbage or overruns its time budget on any rep is reported once
-    (with the rep) and all its findings are dropped; the other rules are unaffected.
+    Rules with ``Rule.partial_pulls`` also run on ``partial_pulls`` (a pull that never locked out
+    still shows a fault made before the knee pass); there only their "fault" and "ok" findings are
+    kept -- what cannot be measured on a partial pull is not reported. A rule that raises, returns
+    garbage or overruns its time budget on any rep is reported once (with the rep) and all its
+    findings are dropped; the other rules are unaffected.
     """
     default_timeout = rule_timeout_s() if timeout_s is None else timeout_s
     findings: list[Finding] = []
@@ -112,7 +124,8 @@ def evaluate_rules(
             continue  # not for this lift, or switched off (``enabled = 0``; ``--preset all`` switches on)
         budget = rule.timeout_s if rule.timeout_s is not None else default_timeout
         mine: list[Finding] = []
-        for rep in reps:
+        partial = tuple(partial_pulls) if rule.partial_pulls else ()
+        for rep, judged_partial in [*((r, False) for r in reps), *((p, True) for p in partial)]:
             ctx = RuleContext(
                 rule=rule,
                 rep=rep,
@@ -123,11 +136,13 @@ def evaluate_rules(
                 height_cm=height_cm,
             )
             if view is not None and view.view not in rule.views:
-                reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
-                mine.append(ctx.not_measurable(reason))
+                if not judged_partial:
+                    reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
+                    mine.append(ctx.not_measurable(reason))
                 continue
             try:
-                mine.extend(_validated(rule, rep, _call(rule.check, (ctx,), budget, f"rule-{rid}")))
+                found = _validated(rule, rep, _call(rule.check, (ctx,), budget, f"rule-{rid}"))
+                mine.extend(f for f in found if not judged_partial or f.status in (FAULT, OK))
             except Exception as exc:
                 errors.append(RuleError(rid, lr.plugin, f"rep {rep.number}: {_describe(exc)}"))
                 mine = []
@@ -274,7 +289,7 @@ def apply_rules(
     errors.extend(e for e in analysis.rule_errors if _is_metric_error(e))
     reps = analysis.reps
     findings: list[Finding] = []
-    if analysis.body is not None and reps:
+    if analysis.body is not None and (reps or analysis.partial_pulls):
         findings, errs = evaluate_rules(
             reps,
             rules,
@@ -284,6 +299,7 @@ def apply_rules(
             body=analysis.body,
             height_cm=analysis.lifter_height_cm,
             timeout_s=timeout_s,
+            partial_pulls=analysis.partial_pulls,
         )
         errors.extend(errs)
     options = {
@@ -296,6 +312,6 @@ def apply_rules(
         reps=tuple(reps),
         findings=tuple(findings),
         rule_errors=tuple(errors),
-        verdicts=verdicts(findings, reps),
+        verdicts=verdicts(findings, judged_pulls(reps, analysis.partial_pulls, findings)),
         options=options,
     )

@@ -35,7 +35,10 @@ class Rule:
     after the bar leaves the floor"), ``rep`` and any extra keyword the rule passes.
     ``lifts``: lift names it applies to ("deadlift" also matches "romanian_deadlift" etc.;
     "*" = every lift). ``views``: camera views it can measure from; on other views the engine
-    reports "not measurable" with ``view_note`` as the reason.
+    reports "not measurable" with ``view_note`` as the reason. ``partial_pulls``: also judge
+    partial pulls (pulls that left the floor but never reached lockout, or that the clip cuts
+    off) -- for faults that happen before the knee pass, which such a pull shows as well as a
+    complete rep (see :func:`~formcheck_core.rules.engine.evaluate_rules`).
     """
 
     id: str
@@ -58,6 +61,8 @@ class Rule:
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: Seconds one call may take (None = the global default).
     timeout_s: float | None = None
+    #: Also judge partial pulls (the fault happens before the knee pass; see the class docstring).
+    partial_pulls: bool = False
     #: Key of this fault in a labels file's ``faults`` (default: the rule id).
     label_key: str = ""
     #: What the fault looks like, in words and without thresholds, for the LLM that flags faults

@@ -16,7 +16,7 @@ from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..result import Analysis
 from ..vocabulary import FAULT, OK
-from .engine import evaluate_rules
+from .engine import evaluate_rules, judged_pulls
 from .thresholds import resolve_thresholds
 from .verdicts import verdicts
 
@@ -35,8 +35,8 @@ def reevaluate(
     :class:`~formcheck_core.errors.RuleConfigError`). ``rules``: the rules to re-run by id
     (default: every rule the plugin manager loads; with a subset, thresholds of other rules are
     ignored). Their findings and errors are replaced, the
-    verdicts recomputed and ``options["thresholds"]`` updated. An analysis without reps is
-    returned unchanged.
+    verdicts recomputed and ``options["thresholds"]`` updated. An analysis without reps or
+    partial pulls is returned unchanged. Partial pulls are judged as in :func:`~.engine.apply_rules`.
     """
     overrides = dict(thresholds or {})
     if rules is None:
@@ -44,7 +44,7 @@ def reevaluate(
     else:  # a subset: thresholds of the rules not re-run do not apply
         overrides = {rid: values for rid, values in overrides.items() if rid in rules}
     resolved = resolve_thresholds(rules, overrides=overrides)
-    if analysis.body is None or not analysis.reps:
+    if analysis.body is None or not (analysis.reps or analysis.partial_pulls):
         return analysis
     found, errors = evaluate_rules(
         analysis.reps,
@@ -55,6 +55,7 @@ def reevaluate(
         body=analysis.body,
         height_cm=analysis.lifter_height_cm,
         timeout_s=timeout_s,
+        partial_pulls=analysis.partial_pulls,
     )
     findings = sorted(
         [f for f in analysis.findings if f.rule_id not in rules] + found, key=lambda f: f.rep or 0
@@ -65,7 +66,7 @@ def reevaluate(
         analysis,
         findings=tuple(findings),
         rule_errors=(*kept_errors, *errors),
-        verdicts=verdicts(findings, analysis.reps),
+        verdicts=verdicts(findings, judged_pulls(analysis.reps, analysis.partial_pulls, findings)),
         options={**analysis.options, "thresholds": {**analysis.options.get("thresholds", {}), **used}},
     )
 
