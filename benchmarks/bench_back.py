@@ -5,11 +5,14 @@ reported) so machine load affects all alike:
 
 - ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
 - ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
-  decode each rep's set-up..knee-pass samples, landmarker with masks, back profile;
+  decode each rep's and partial pull's set-up..knee-pass samples, landmarker with masks, back
+  profile;
 - ``masks_all``: what it replaces, the main pass with masks on every sample (no profile read).
 
-Reps and moments come from the cached analysis. Prints the number of samples each pass ran on and
-``back / pose`` (target: at most 0.20). Run:
+Reps and moments come from the cached analysis. Prints the number of samples each pass ran on,
+wall seconds, and ``back / pose`` (target: at most 0.20) in wall time and in CPU seconds of this
+process (all its threads: ``time.process_time``), which other jobs on a shared machine distort
+less. Run:
 ``python benchmarks/bench_back.py [--repeats 3] [--clips STEM ...] [--json out.json]``.
 """
 
@@ -34,35 +37,41 @@ from formcheck_core.video import probe_video
 CLIPS = ("gym1080_bad_02", "phone_side_a", "kettlebell_rounded_side")
 
 
-def time_pose(path: Path, model: Path, segmentation: bool) -> tuple[float, int]:
-    t0 = time.perf_counter()
+def time_pose(path: Path, model: Path, segmentation: bool) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and samples of the main pose pass."""
+    t0, c0 = time.perf_counter(), time.process_time()
     with MediaPipePose(model, segmentation=segmentation) as backend:
         pose = extract_pose(path, backend, target_fps=10.0, progress=False)
-    return time.perf_counter() - t0, pose.n_samples
+    return time.perf_counter() - t0, time.process_time() - c0, pose.n_samples
 
 
 def measure_clip(
     path: Path, a, model: Path, mid: str, repeats: int
 ) -> tuple[dict[str, list[float]], int, int]:
-    """Seconds of each configuration per round (order rotated each round), samples of each pass."""
+    """Wall and CPU seconds of each configuration per round (order rotated each round; keys
+    ``pose``, ``back``, ``masks_all`` and ``<key>_cpu``), samples of each pass."""
     info = probe_video(path)
-    times: dict[str, list[float]] = {"pose": [], "back": [], "masks_all": []}
+    times: dict[str, list[float]] = {k: [] for k in ("pose", "back", "masks_all")}
+    times.update({f"{k}_cpu": [] for k in list(times)})
     counts = {"pose": 0, "back": 0}
 
     def run_pose() -> None:
-        dt, counts["pose"] = time_pose(path, model, segmentation=False)
+        dt, cpu, counts["pose"] = time_pose(path, model, segmentation=False)
         times["pose"].append(dt)
+        times["pose_cpu"].append(cpu)
 
     def run_back() -> None:
-        t0 = time.perf_counter()
-        back = back_series(
-            info, a.body, a.reps, model, model_id=mid, video_sha256=a.video_sha256, cache=False
-        )
+        t0, c0 = time.perf_counter(), time.process_time()
+        pulls = (*a.reps, *a.partial_pulls)  # what analyze() measures
+        back = back_series(info, a.body, pulls, model, model_id=mid, video_sha256=a.video_sha256, cache=False)
         times["back"].append(time.perf_counter() - t0)
+        times["back_cpu"].append(time.process_time() - c0)
         counts["back"] = len(back.sample)
 
     def run_all_masks() -> None:
-        times["masks_all"].append(time_pose(path, model, segmentation=True)[0])
+        dt, cpu, _ = time_pose(path, model, segmentation=True)
+        times["masks_all"].append(dt)
+        times["masks_all_cpu"].append(cpu)
 
     runs = [run_pose, run_back, run_all_masks]
     for r in range(repeats):  # no configuration always goes first
@@ -82,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     mid = model_id(model)
     out = {}
     print(
-        f"{'clip':26s} {'samples':>7s} {'back n':>6s} {'pose s':>7s} {'back s':>7s} {'all-mask s':>10s} {'back/pose':>9s}"
+        f"{'clip':26s} {'samples':>7s} {'back n':>6s} {'pose s':>7s} {'back s':>7s} {'all-mask s':>10s} "
+        f"{'back/pose':>9s} {'CPU back/pose':>13s}"
     )
     for stem in args.clips:
         path = args.shared / "videos" / "dev" / f"{stem}.mp4"
@@ -92,19 +102,27 @@ def main(argv: list[str] | None = None) -> int:
             continue
         times, n_pose, n_back = measure_clip(path, a, model, mid, args.repeats)
         med = {k: statistics.median(v) for k, v in times.items()}
-        ratio = med["back"] / med["pose"]
+        ratio, cpu_ratio = med["back"] / med["pose"], med["back_cpu"] / med["pose_cpu"]
         print(
             f"{stem:26s} {n_pose:7d} {n_back:6d} {med['pose']:7.2f} {med['back']:7.2f} {med['masks_all']:10.2f} "
-            f"{ratio:9.2f}"
+            f"{ratio:9.2f} {cpu_ratio:13.2f}"
         )
-        out[stem] = {"samples": n_pose, "back_samples": n_back, "median_s": med, "back_over_pose": ratio}
+        out[stem] = {
+            "samples": n_pose,
+            "back_samples": n_back,
+            "median_s": med,
+            "back_over_pose": ratio,
+            "back_over_pose_cpu": cpu_ratio,
+        }
     if out:
         total_pose = sum(v["median_s"]["pose"] for v in out.values())
         total_back = sum(v["median_s"]["back"] for v in out.values())
         total_all = sum(v["median_s"]["masks_all"] for v in out.values())
+        cpu = {k: sum(v["median_s"][f"{k}_cpu"] for v in out.values()) for k in ("pose", "back", "masks_all")}
         print(
             f"all clips: back pass adds {100 * total_back / total_pose:.0f} % to the pose time "
-            f"(masks on every sample would add {100 * (total_all / total_pose - 1):.0f} %)"
+            f"(masks on every sample would add {100 * (total_all / total_pose - 1):.0f} %); in CPU seconds "
+            f"{100 * cpu['back'] / cpu['pose']:.0f} % (every sample: {100 * (cpu['masks_all'] / cpu['pose'] - 1):.0f} %)"
         )
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))

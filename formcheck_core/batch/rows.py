@@ -175,7 +175,7 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
 
 def rep_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]]:
     """The ``reps`` rows: one per pull, complete reps (numbered 1..N) then partial pulls (N+1..,
-    ``complete`` False, not judged by the rules); fixed columns, then every metric (plugin metrics
+    ``complete`` False, judged only by rules with ``Rule.partial_pulls``); fixed columns, then every metric (plugin metrics
     after the built-in ones)."""
     verdicts = {v["rep"]: v for v in export["verdicts"] if v["rep"] is not None}
     out = []
