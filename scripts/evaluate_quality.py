@@ -247,9 +247,9 @@ def labels_check(dev_dir: Path, labels_path: Path, boot: int) -> None:
         qs = [q for r in a.reps for q in r.metric_quality.values()]
         if not qs:
             continue
-        low = np.mean([q.low or not q.measurable for q in qs])
-        old = np.mean([q.visibility < VIS_HIDDEN for q in qs])
-        rows.append((Path(key).stem, entry["full_body_visible"], float(low), float(old), len(qs)))
+        share_low = float(np.mean([q.low or not q.measurable for q in qs]))
+        share_old = float(np.mean([q.visibility < VIS_HIDDEN for q in qs]))
+        rows.append((Path(key).stem, entry["full_body_visible"], share_low, share_old, len(qs)))
     if not rows:
         print("  no labelled clip with readings")
         return
