@@ -120,3 +120,17 @@ def test_rounded_back_still_draws_the_outline_where_it_was_measured(analysed, tm
         blank, a, a.reps[0].moments["lockout"].sample, view, Style.for_width(100), fault=True
     )
     assert not blank.any()  # a sample the pass did not measure draws nothing
+
+
+def test_a_rounded_pull_that_never_locks_out_is_judged(dev_clip, dev_labels, pose_model):
+    """Two clips spliced at frame 33: a clean rep, then a rounded-back pull whose lockout the labels
+    do not count (it starts above the floor). Whether formcheck counts that pull as a rep or as a
+    partial pull, its rounded back is flagged and the clean rep is not."""
+    stem, cut = "posereader_good_bad", 33
+    assert dev_labels[stem]["faults"]["rounded_back"] is True and dev_labels[stem]["overall"] == "bad"
+    a = analyze(dev_clip(stem), pose_model=pose_model, progress=False)
+    pulls = {p.number: p for p in (*a.reps, *a.partial_pulls)}
+    faults = [f for f in a.findings if f.rule_id == "rounded_back" and f.is_fault]
+    assert faults
+    assert all(min(m.frame_index for m in pulls[f.rep].moments.values()) >= cut for f in faults)
+    assert next(v for v in a.verdicts if v.rep is None).label == "needs work"
