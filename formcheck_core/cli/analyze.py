@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
         if worker is not None:
             worker.close(kill=True)  # it may still be warming up: do not wait for it
         raise
-    if worker is not None:
-        worker.close()
+    if worker is not None:  # every job it ran has returned (files written): nothing to wait for
+        worker.close(kill=True)
     return code
 
 
