@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import html
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -246,3 +247,40 @@ def test_a_dead_early_worker_is_not_used(analysis, tmp_path):
     worker.close()
     assert outputs.stills and outputs.curves is not None and outputs.curves.is_file()
     assert all(s.path.is_file() for s in outputs.stills)
+
+
+def test_pictures_waiting_for_a_busy_or_dead_worker_are_encoded_here_once_each(tmp_path, monkeypatch):
+    """The picture sink: with no picture ever handed over (IN_FLIGHT 0, a worker busy with
+    curves) the caller encodes all of them when its pass ends; with the worker killed after its
+    first picture, the rest come back and are encoded here. Either way every picture has its
+    file and its page version, once."""
+    import numpy as np
+
+    import formcheck_core.render.outputs as outputs_mod
+    from formcheck_core.render.outputs import _PictureSink, start_render_worker
+
+    rng = np.random.default_rng(0)
+    pictures = [
+        (tmp_path / f"p{i}.png", rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)) for i in range(6)
+    ]
+    for in_flight, kill_after_first in ((0, False), (1, True)):
+        monkeypatch.setattr(outputs_mod, "IN_FLIGHT", in_flight)
+        for path, _ in pictures:
+            path.unlink(missing_ok=True)
+        worker = start_render_worker()
+        assert worker is not None
+        timings: dict[str, float] = {}
+        sink = _PictureSink(worker, timings)
+        try:
+            for path, bgr in pictures:
+                sink(path, bgr)
+                if kill_after_first and path == pictures[0][0]:
+                    while not pictures[0][0].is_file():  # the worker wrote the first one
+                        time.sleep(0.01)
+                    worker._proc.kill()
+            sink.finish()
+        finally:
+            worker.close(kill=True)
+        assert sorted(sink.pages) == sorted(p for p, _ in pictures)
+        assert all(p.is_file() and p.stat().st_size > 0 for p, _ in pictures)
+        assert all(page.mime == "image/jpeg" for page in sink.pages.values())

@@ -10,11 +10,13 @@ JPEG files while the main process decodes, draws the overlays and (in a thread) 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +37,10 @@ CLIP_NAME = "annotated.mp4"
 #: Reps from which ``render_all`` starts its worker by default: starting one costs about 1 CPU
 #: second (imports), a rep's stills and curves about 0.3-0.4 s.
 MIN_REPS_FOR_WORKER = 3
-#: Bytes of rendered pictures that may wait for the worker before the frame pass waits for it.
+#: Bytes of rendered pictures that may wait for the worker before the frame pass encodes them itself.
 MAX_PENDING_BYTES = 192 * 2**20
+#: Pictures handed to the worker at a time (the others wait where either process can take them).
+IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -84,15 +88,24 @@ def start_render_worker() -> RenderWorker | None:
 
 
 class _PictureSink:
-    """Takes rendered pictures from the frame pass: encodes them here, or in the worker with
-    at most :data:`MAX_PENDING_BYTES` of pictures waiting."""
+    """Takes rendered pictures from the frame pass and gets them encoded (PNG file + page JPEG).
+
+    Without a worker, here and at once. With one, at most :data:`IN_FLIGHT` pictures are with
+    the worker at a time; the rest wait here, and whichever process is free takes them: the
+    worker as it finishes one, this process when its frame pass is over (:meth:`finish`) or
+    when more than :data:`MAX_PENDING_BYTES` of pictures wait. So neither process idles while
+    the other has a backlog (the worker may still be drawing curves when the clip is done).
+    """
 
     def __init__(self, pool: RenderWorker | None, timings: dict[str, float]) -> None:
         self.pool = pool
         self.timings = timings
         self.pages: dict[Path, PageImage] = {}
-        self._pending: deque[tuple[Future, Path, np.ndarray]] = deque()
-        self._pending_bytes = 0
+        self._cond = threading.Condition()
+        self._waiting: deque[tuple[Path, np.ndarray]] = deque()
+        self._waiting_bytes = 0
+        self._in_flight = 0
+        self._results: list[tuple[Path, PageImage, float]] = []
 
     def _collect(self, result: tuple[Path, PageImage, float]) -> None:
         path, page, seconds = result
@@ -103,23 +116,62 @@ class _PictureSink:
         if self.pool is None:
             self._collect(encode_picture(path, bgr))
             return
-        while self._pending and self._pending_bytes + bgr.nbytes > MAX_PENDING_BYTES:
-            self._wait_oldest()
-        self._pending.append((self.pool.submit("encode_picture", path, bgr), path, bgr))
-        self._pending_bytes += bgr.nbytes
+        with self._cond:
+            self._waiting.append((path, bgr))
+            self._waiting_bytes += bgr.nbytes
+        self._pump()
+        while self._waiting_bytes > MAX_PENDING_BYTES and (item := self._take()) is not None:
+            self._collect(encode_picture(*item))
 
-    def _wait_oldest(self) -> None:
-        future, path, bgr = self._pending.popleft()
-        self._pending_bytes -= bgr.nbytes
-        try:
-            result = future.result()
-        except (WorkerGone, RuntimeError):  # the worker died or the job failed there: do it here
-            result = encode_picture(path, bgr)
-        self._collect(result)
+    def _take(self) -> tuple[Path, np.ndarray] | None:
+        with self._cond:
+            if not self._waiting:
+                return None
+            path, bgr = self._waiting.popleft()
+            self._waiting_bytes -= bgr.nbytes
+            return path, bgr
+
+    def _pump(self) -> None:
+        """Send waiting pictures to the worker up to IN_FLIGHT (from any thread)."""
+        assert self.pool is not None
+        while self.pool.alive:
+            with self._cond:
+                if self._in_flight >= IN_FLIGHT or not self._waiting:
+                    return
+                path, bgr = self._waiting.popleft()
+                self._waiting_bytes -= bgr.nbytes
+                self._in_flight += 1
+            future = self.pool.submit("encode_picture", path, bgr)
+            future.add_done_callback(partial(self._done, item=(path, bgr)))
+
+    def _done(self, future: Future, item: tuple[Path, np.ndarray]) -> None:
+        """A worker job ended (reader thread): keep its result, or put the picture back to be
+        encoded here (the worker died or the job failed there); then send the next."""
+        with self._cond:
+            self._in_flight -= 1
+            try:
+                self._results.append(future.result())
+            except (WorkerGone, RuntimeError):
+                self._waiting.appendleft(item)
+                self._waiting_bytes += item[1].nbytes
+            self._cond.notify_all()
+        if self.pool is not None and self.pool.alive:
+            self._pump()
 
     def finish(self) -> None:
-        while self._pending:
-            self._wait_oldest()
+        """Encode here what still waits, then wait for the worker's pictures."""
+        if self.pool is None:
+            return
+        while True:
+            while (item := self._take()) is not None:
+                self._collect(encode_picture(*item))
+            with self._cond:
+                if self._in_flight == 0 and not self._waiting:
+                    break
+                self._cond.wait(timeout=0.5)
+        for result in self._results:
+            self._collect(result)
+        self._results.clear()
 
 
 def render_all(
