@@ -183,3 +183,21 @@ def test_back_side_from_facing_when_standing_tall():
     assert back_normal(sh, hip, knee_in_line) is None
     assert back_normal(sh, hip, knee_in_line, facing_sign=1)[0] < 0  # faces right: back to the left
     assert back_normal(sh, hip, knee_in_line, facing_sign=-1)[0] > 0
+
+
+@pytest.mark.parametrize("shape", [bump, lower_back_bump])
+def test_frame_size_and_crop_do_not_change_the_reading(shape):
+    """Torso lengths, not pixels: the same lifter at half the resolution, or cropped out of a
+    larger frame, reads the same bow (within the resampling error)."""
+    import cv2
+
+    mask, sh, hip, knee = lifter_mask(0.07, shape=shape)
+    full = back_profile(mask, sh, hip, knee)
+    half = cv2.resize(mask, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    small = back_profile(half, sh / 2, hip / 2, knee / 2)
+    assert small.torso_length_px == pytest.approx(full.torso_length_px / 2)
+    assert small.back_flexion_rel == pytest.approx(full.back_flexion_rel, abs=0.004)
+    assert small.back_angle_deg == pytest.approx(full.back_angle_deg, abs=2.0)
+    off = np.array([40.0, 30.0])
+    crop = back_profile(mask[30:, 40:], sh - off, hip - off, knee - off)
+    assert crop.back_flexion_rel == pytest.approx(full.back_flexion_rel, abs=1e-9)

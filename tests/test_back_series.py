@@ -1,0 +1,78 @@
+"""Per-rep back metrics from the per-sample back profile: which samples, and how they are reduced."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from rule_fixtures import make_rep
+
+from formcheck_core.biomech.back_profile import FRACTIONS
+from formcheck_core.biomech.back_series import (
+    MIN_SAMPLE_CONFIDENCE,
+    BackSeries,
+    back_samples,
+    pull_samples,
+    rep_back_metrics,
+)
+
+
+def series(samples, flexion, confidence=0.8) -> BackSeries:
+    n = len(samples)
+    conf = np.broadcast_to(np.asarray(confidence, float), (n,)).copy()
+    return BackSeries(
+        sample=np.asarray(samples, np.int64),
+        frame_index=3 * np.asarray(samples, np.int64),
+        back_flexion_rel=np.asarray(flexion, float),
+        back_angle_deg=10 * np.asarray(flexion, float),
+        mask_confidence=conf,
+        edge_xy_px=np.full((n, len(FRACTIONS), 2), np.nan),
+        fractions=np.asarray(FRACTIONS),
+    )
+
+
+def test_pull_samples_run_from_setup_to_knee_pass_for_reps_and_partial_pulls():
+    rep = make_rep(1, start=100)  # set-up 100, lift-off 110, knee pass 120, lockout 130
+    assert pull_samples(rep) == list(range(100, 121))
+    partial = make_rep(2, complete=False, start=200)  # never locks out: same pull window
+    assert pull_samples(partial) == list(range(200, 221))
+    assert back_samples([partial, rep]) == sorted(pull_samples(rep) + pull_samples(partial))
+
+
+def test_the_rep_value_is_the_median_of_its_confident_samples():
+    rep = make_rep(1)
+    samples = pull_samples(rep)
+    values = np.linspace(0.0, 0.1, len(samples))
+    conf = np.full(len(samples), 0.8)
+    conf[-5:] = MIN_SAMPLE_CONFIDENCE / 2  # the last five are unreliable: left out
+    out = rep_back_metrics(rep, series(samples, values, conf))
+    assert out.metrics["back_flexion_rel"] == pytest.approx(float(np.median(values[:-5])))
+    assert out.metric_samples["back_flexion_rel"] in samples[:-5]
+    assert out.metrics["back_mask_confidence"] == pytest.approx(0.8)
+
+
+def test_a_slower_pull_reads_the_same():
+    """Speed: the same pull filmed at half speed (each sample twice) has the same median."""
+    fast = make_rep(1)
+    values = np.random.default_rng(0).uniform(0, 0.08, len(pull_samples(fast)))
+    a = rep_back_metrics(fast, series(pull_samples(fast), values))
+    moments = {n: replace(m, sample=2 * m.sample) for n, m in fast.moments.items()}
+    slow = replace(fast, end_sample=2 * fast.end_sample, moments=moments)
+    assert len(pull_samples(slow)) == 2 * len(pull_samples(fast)) - 1
+    b = rep_back_metrics(slow, series(pull_samples(slow), np.repeat(values, 2)[:-1]))
+    assert b.metrics["back_flexion_rel"] == pytest.approx(a.metrics["back_flexion_rel"], abs=0.005)
+
+
+def test_too_few_confident_samples_or_no_series_is_nan():
+    rep = make_rep(1)
+    samples = pull_samples(rep)
+    one = np.full(len(samples), 0.1)
+    one[3] = 0.9
+    assert math.isnan(
+        rep_back_metrics(rep, series(samples, np.full(len(samples), 0.05), one)).metrics["back_flexion_rel"]
+    )
+    assert math.isnan(rep_back_metrics(rep, None).metrics["back_flexion_rel"])
+    unread = series(samples, np.full(len(samples), np.nan))
+    assert math.isnan(rep_back_metrics(rep, unread).metrics["back_angle_deg"])
