@@ -176,3 +176,15 @@ def test_a_low_confidence_fault_alone_does_not_make_a_set_need_work():
     for confidence in (0.8, None):  # a confident (or unrated) fault still counts
         sure = verdicts([fault(1, confidence), *ok[1:]], reps)
         assert [v.label for v in sure] == ["needs work", "clean", "needs work"]
+
+
+def test_the_llm_is_told_which_fault_rests_on_a_low_confidence_reading():
+    from formcheck_core.findings import Finding
+    from formcheck_core.llm.prompts import _finding, _finding_line
+
+    mark = "low confidence: left knee hidden"
+    low = Finding("r", 1, "fault", "moderate", "m", value=40.0, threshold=60.0, unit="deg", quality=mark)
+    d = _finding(low)
+    assert d["pose_quality"] == mark and mark in _finding_line(d, "rep 1")
+    sure = _finding(Finding("r", 1, "fault", "moderate", "m", value=40.0, threshold=60.0, unit="deg"))
+    assert "pose_quality" not in sure and "confidence" not in _finding_line(sure, "rep 1")

@@ -141,6 +141,8 @@ def _finding(f) -> dict:
         d["message"] = f.message
     if f.cue and f.is_fault:
         d["rule_cue"] = f.cue
+    if f.quality and f.is_fault:  # a reading on a hidden or jittering joint: a warning, not a verdict
+        d["pose_quality"] = f.quality
     return d
 
 
@@ -318,6 +320,8 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
         line += f". {f['message']}"
     if f.get("rule_cue"):
         line += f'. Rule\'s cue: "{f["rule_cue"]}"'
+    if f.get("pose_quality"):
+        line += f" ({f['pose_quality']}: the camera barely saw it, so say it may be off)"
     return line
 
 
