@@ -1,7 +1,7 @@
 """Honest calibration of every form rule against the dev labels (never the eval clips).
 
-Usage: ``python scripts/evaluate_rules.py [--clips STEM ...] [--boot N] [--values] [--json OUT]
-[--shared DIR]``
+Usage: ``python scripts/evaluate_rules.py [--clips STEM ...] [--boot N] [--values] [--back]
+[--json OUT] [--shared DIR]``
 
 Runs :func:`formcheck_core.analysis.analyze` (lift "deadlift", pose and back profile from the
 cache when present) on every clip of ``labels_dev.json``, then every rule with all rules switched
@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from formcheck_core.analysis import analyze
+from formcheck_core.biomech.back_series import pull_samples
 from formcheck_core.config import shared_dir
 from formcheck_core.plugins import collect_rules, get_plugin_manager
 from formcheck_core.rules.reevaluate import reevaluate
@@ -271,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", nargs="*", help="clip stems (default: all dev clips)")
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     parser.add_argument("--values", action="store_true", help="print each rule's clip values, sorted")
+    parser.add_argument(
+        "--back",
+        action="store_true",
+        help="list each side-view clip's rounded_back label and per-pull back numbers",
+    )
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--shared", type=Path, default=shared_dir())
     args = parser.parse_args(argv)
@@ -299,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"        {rows.values[i]:9.4g}  {'FAULT' if rows.truth[i] else 'ok   '}  {rows.stems[i]}"
                 )
+    if args.back:
+        print_back_table(labels, analyses)
     out["verdict"] = report_verdict(labels, analyses, all_rows, defaults, args.boot)
     for e in errors:
         print(f"error: {e}")
@@ -306,6 +314,31 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1, default=lambda x: None))
     return 0
+
+
+def print_back_table(labels: dict, analyses: dict) -> None:
+    """Per clip with a back series: the ``rounded_back`` label, then per rep / partial pull its
+    ``back_flexion_rel``, ``back_angle_deg``, mask confidence, and where in the pull the median
+    sample lies (samples after set-up, and the pull's length in samples)."""
+    print("\nback profile per pull (value at the median sample; 'at' = samples after set-up / pull length)")
+    for stem, a in analyses.items():
+        if a.back is None:
+            continue
+        lab = labels[stem]
+        print(
+            f"  {stem:28s} rounded_back={lab['faults'].get('rounded_back')!s:7s} overall={lab.get('overall')}"
+        )
+        for pull in (*a.reps, *a.partial_pulls):
+            m = pull.metrics
+            samples = pull_samples(pull)
+            at = pull.metric_samples.get("back_flexion_rel")
+            where = f"{at - samples[0]}/{len(samples)}" if at is not None and samples else "-"
+            kind = "rep" if pull.complete else "partial"
+            print(
+                f"      {kind:7s} {pull.number:2d}  flexion {m.get('back_flexion_rel', math.nan):6.3f}  "
+                f"angle {m.get('back_angle_deg', math.nan):6.1f}°  confidence "
+                f"{m.get('back_mask_confidence', math.nan):4.2f}  at {where}"
+            )
 
 
 def _has_all(rules: dict) -> bool:
