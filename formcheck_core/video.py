@@ -60,6 +60,10 @@ class Frame:
 
 #: Environment variable capping FFmpeg's decoding threads per clip (``formcheck batch`` workers set 1).
 DECODE_THREADS_ENV = "FORMCHECK_DECODE_THREADS"
+#: Environment variable: "1" makes :func:`formcheck_core.pose.feed.prefetch` decode in the thread
+#: that runs the pose model instead of a background thread (same frames, same order, same
+#: pixels). ``formcheck batch`` workers set it when there are at least as many workers as cores.
+DECODE_INLINE_ENV = "FORMCHECK_DECODE_INLINE"
 
 
 def _not_a_video(p: Path, detail: str) -> VideoError:
@@ -331,10 +335,13 @@ def iter_planned_frames(
 class FrameReader:
     """Random access to upright BGR frames by source index, with one decoder kept open.
 
-    The presentation timestamps of all frames are read once by demuxing (no decoding), so frame
-    ``i`` is found by seeking to the keyframe before it and decoding forward; reads a little ahead
-    of the last one just decode forward. Falls back to decoding from the start for streams
-    without usable timestamps. Not thread-safe: serialise access from several threads.
+    The presentation timestamps of all frames (and which are keyframes) are read once by
+    demuxing (no decoding), so frame ``i`` is found by seeking to the keyframe before it and
+    decoding forward. A read ahead of the decoder decodes forward instead when that is no more
+    work: within :attr:`READ_AHEAD` frames, or when no keyframe lies between the decoder and the
+    frame (a seek would land at or before where the decoder already is; long-GOP phone clips).
+    Falls back to decoding from the start for streams without usable timestamps. Not
+    thread-safe: serialise access from several threads.
     """
 
     #: Reads at most this many frames ahead of the decoder continue decoding instead of seeking.
@@ -343,12 +350,29 @@ class FrameReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._container, self._stream = _open(self.path)
-        pts = [p.pts for p in self._container.demux(self._stream) if p.size and not p.is_discard]
-        known = [p for p in pts if p is not None]
-        usable = bool(pts) and len(known) == len(pts) and len(set(known)) == len(known)
+        packets = [
+            (p.pts, p.is_keyframe) for p in self._container.demux(self._stream) if p.size and not p.is_discard
+        ]
+        known = [p for p, _ in packets if p is not None]
+        usable = bool(packets) and len(known) == len(packets) and len(set(known)) == len(known)
         self._pts: list[int] | None = sorted(known) if usable else None
+        #: Source indices of the keyframes (sorted; empty when the timestamps are unusable).
+        self._keyframes: list[int] = (
+            sorted(bisect.bisect_left(self._pts, p) for p, key in packets if key)
+            if self._pts is not None
+            else []
+        )
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next = 0  # index of the frame the open decoder yields next
+
+    def _forward(self, index: int) -> bool:
+        """Whether the open decoder reaches frame ``index`` by decoding forward, for no more work
+        than a seek: it is not past it and either close or with no keyframe in between."""
+        if self._frames is None or not 0 <= self._next <= index:
+            return False
+        if index <= self._next + self.READ_AHEAD or self._pts is None:
+            return True
+        return bisect.bisect_right(self._keyframes, index) == bisect.bisect_right(self._keyframes, self._next)
 
     def __enter__(self) -> FrameReader:
         return self
@@ -379,7 +403,7 @@ class FrameReader:
             raise VideoError(f"Frame {index} of {self.path} does not exist.")
         target = index
         while True:
-            if self._frames is None or not (0 <= self._next <= index <= self._next + self.READ_AHEAD):
+            if not self._forward(index):
                 self._restart(target)
             frame = self._decode_up_to(index)
             if frame is not None:

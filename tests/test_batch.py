@@ -8,6 +8,7 @@ input is made here in a temporary folder.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -24,6 +25,8 @@ pytest.importorskip("pyarrow")
 
 from formcheck_core.batch.discover import find_clips  # noqa: E402
 from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
+from formcheck_core.batch.worker import MALLOC_ENV_VARS, usable_cores  # noqa: E402
+from formcheck_core.video import DECODE_INLINE_ENV  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
@@ -298,10 +301,49 @@ def test_local_cluster_through_the_python_api_gives_the_same_tables(
         ds = run_batch(
             [inputs, inputs.parent / "nowhere.mp4"], tmp_path / "out", client=client, progress=False
         )
+        decoding = client.run(functools.partial(os.getenv, DECODE_INLINE_ENV))  # the workers' own
     assert len(ds.results) == 7 and os.getpid() not in {r.runtime["pid"] for r in ds.results}
+    # 2 one-thread workers on one machine decode inline exactly when they fill its cores
+    assert set(decoding.values()) == {"1" if 2 >= usable_cores() else "0"}
     local = tables(local_out)
     for name, df in ds.tables().items():
         pd.testing.assert_frame_equal(without_timing(df), without_timing(local[name]))
+
+
+def test_batch_worker_decoding_inline_gives_the_same_tables_as_the_decoder_thread(
+    inputs, batch_env, tmp_path, monkeypatch
+):
+    """The decode-inline worker (workers >= cores) and the decoder-thread worker compute the same
+    poses (pose cache off) and so the same rows."""
+    from formcheck_core.batch import ClipOptions, run_batch
+
+    monkeypatch.setenv("FORMCHECK_MODELS", batch_env["FORMCHECK_MODELS"])
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
+    clips = [inputs / "posereader_good.mp4", inputs / "sub" / "posereader_rdl.mp4"]
+    got = {}
+    for inline in ("1", "0"):
+        monkeypatch.setenv(DECODE_INLINE_ENV, inline)  # the user's setting wins in the workers
+        ds = run_batch(clips, tmp_path / inline, options=ClipOptions(cache=False), workers=1, progress=False)
+        assert (ds.clips["status"] != "error").all() and ds.clips["samples"].min() > 0
+        got[inline] = ds.tables()
+    for name in TABLES:
+        pd.testing.assert_frame_equal(without_timing(got["1"][name]), without_timing(got["0"][name]))
+
+
+def test_batch_worker_lets_glibc_reuse_frame_buffers_only_where_the_environment_stopped_it():
+    code = "from formcheck_core.batch.worker import reuse_frame_buffers; print(reuse_frame_buffers())"
+    env = {k: v for k, v in os.environ.items() if k not in MALLOC_ENV_VARS}
+    env["PYTHONPATH"] = str(ROOT)
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    dask_like = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "MALLOC_TRIM_THRESHOLD_": "65536"},  # what Dask's nanny sets for its workers
+        capture_output=True,
+        text=True,
+    )
+    assert plain.stdout.strip() == "False", plain.stderr
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+    assert dask_like.stdout.strip() == ("True" if glibc else "False"), dask_like.stderr
 
 
 def test_ctrl_c_leaves_the_finished_clips_on_disk(inputs, batch_env, tmp_path):

@@ -27,3 +27,27 @@ def test_random_access_matches_sequential_decoding(dev_clip, stem):
             assert np.array_equal(reader.read(i), frames[i]), f"frame {i} of {stem} differs"
     with FrameReader(path) as fresh:  # a fresh reader straight to a frame just before a keyframe
         assert np.array_equal(fresh.read(min(81, n - 1)), frames[min(81, n - 1)])
+
+
+def test_forward_reads_decode_each_frame_once_where_no_keyframe_lies_between(dev_clip, monkeypatch):
+    """phone_side_a has a single keyframe: reads far apart in time order decode straight on
+    (a seek would restart at frame 0), and still return exactly the sequentially decoded frames."""
+    import formcheck_core.video as video
+
+    path = dev_clip("phone_side_a")
+    frames = {f.index: f.bgr for f in iter_frames(path, None)}
+    decoded = []
+    plain = video._decoded
+
+    def counting(container, stream):
+        for frame in plain(container, stream):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(video, "_decoded", counting)
+    wanted = [24, 25, 83, 84, 98, len(frames) - 1]  # gaps beyond FrameReader.READ_AHEAD
+    with FrameReader(path) as reader:
+        assert reader._keyframes == [0]
+        for i in wanted:
+            assert np.array_equal(reader.read(i), frames[i]), f"frame {i} differs"
+    assert len(decoded) == len(set(decoded)) == wanted[-1] + 1

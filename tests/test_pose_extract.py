@@ -177,3 +177,27 @@ def test_keyboard_interrupt_leaves_no_worker_behind(dev_clip, pose_model, tmp_pa
         [sys.executable, str(path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert "interrupted; children alive: 0" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+def test_inline_decoding_yields_the_frames_of_the_decoder_thread(dev_clip, monkeypatch):
+    """FORMCHECK_DECODE_INLINE=1 (batch workers filling the cores) decodes in the calling thread:
+    the same frames, times and model-ready pixels as the background decoder thread."""
+    import threading
+
+    from formcheck_core.pose.feed import prefetch_frames
+    from formcheck_core.video import DECODE_INLINE_ENV, probe_video
+
+    clip = dev_clip("reel_good_15")  # 1280x720: downscaled for the model
+    info = probe_video(clip)
+    got = {}
+    for inline in ("1", "0"):
+        monkeypatch.setenv(DECODE_INLINE_ENV, inline)
+        before = threading.active_count()
+        frames = prefetch_frames(clip, 10.0, info)
+        first = next(frames)
+        threads = threading.active_count() - before
+        got[inline] = [first, *frames]
+        assert threads == (0 if inline == "1" else 1)
+    assert [(f.index, f.time_s) for f in got["1"]] == [(f.index, f.time_s) for f in got["0"]]
+    assert all(np.array_equal(a.bgr, b.bgr) for a, b in zip(got["1"], got["0"], strict=True))
+    assert max(got["1"][0].bgr.shape[:2]) == 960

@@ -52,11 +52,10 @@ def _sha(path: str) -> str | None:
 
 def _pool_size(workers: int | None) -> int:
     from ..validate import check_workers
+    from .worker import usable_cores
 
     workers = check_workers(workers)
-    if workers is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return workers
+    return usable_cores() if workers is None else workers
 
 
 #: Local workers' stderr (native log lines) goes to this file in the output folder.
@@ -75,14 +74,16 @@ def _run_local(
     A worker that dies takes the pool with it: the clips that were running are retried one at a
     time in a fresh pool, and a clip that kills its worker again gets a :class:`WorkerCrashError` row.
     """
-    from .worker import init_pool_worker, run_clip
+    from .worker import init_pool_worker, run_clip, usable_cores
+
+    size = min(workers, max(len(tasks), 1))
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            min(workers, max(len(tasks), 1)),
+            size,
             mp_context=_SPAWN,
             initializer=init_pool_worker,
-            initargs=(options.plugins, str(log_path) if log_path else None),
+            initargs=(options.plugins, str(log_path) if log_path else None, size >= usable_cores()),
         )
 
     pending: deque[_Task] = deque(tasks)
@@ -143,6 +144,7 @@ def _run_dask(
 
     from .worker import run_clip
 
+    _set_dask_decoding(client)
     futures = {
         client.submit(run_clip, t.source.path, options, t.source.clip, t.report_dir, pure=False): t
         for t in tasks
@@ -161,6 +163,27 @@ def _run_dask(
     except BaseException:
         client.cancel(list(futures))
         raise
+
+
+def _set_dask_decoding(client: Any) -> None:
+    """Tell each Dask worker whether to decode inline: yes where the workers of its machine have
+    at least as many threads as the machine has cores (parallelism across clips), else decode in
+    a background thread. A worker that joins later keeps the default (background thread)."""
+    from .worker import set_inline_decode, usable_cores
+
+    workers = client.scheduler_info().get("workers", {})
+    if not workers:
+        return
+    cores = client.run(usable_cores)
+    threads: dict[str, int] = {}
+    for info in workers.values():
+        threads[info["host"]] = threads.get(info["host"], 0) + int(info.get("nthreads", 1))
+    crowded = [a for a, info in workers.items() if threads[info["host"]] >= cores.get(a, 1)]
+    spare = [a for a in workers if a not in crowded]
+    if crowded:
+        client.run(set_inline_decode, True, workers=crowded)
+    if spare:
+        client.run(set_inline_decode, False, workers=spare)
 
 
 def connect(scheduler: str) -> Any:

@@ -1,11 +1,14 @@
 """Frame feed and series assembly shared by one-process and multi-process pose extraction.
 
-:func:`prefetch` decodes frames ahead in a background thread (bounded queue, model-ready RGB);
-:class:`SeriesBuilder` collects one pose row per sampled frame into a :class:`PoseSeries`.
+:func:`prefetch` decodes frames ahead in a background thread (bounded queue, model-ready RGB),
+or in the calling thread when :data:`DECODE_INLINE_ENV` is set (batch workers that already fill
+every core: one thread per worker, no hand-over); :class:`SeriesBuilder` collects one pose row
+per sampled frame into a :class:`PoseSeries`.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..video import Frame, VideoInfo, iter_frames
+from ..video import DECODE_INLINE_ENV, Frame, VideoInfo, iter_frames
 from .backend import PoseBackend, PoseResult
 from .series import PoseSeries
 
@@ -38,8 +41,20 @@ def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def decode_inline() -> bool:
+    """Whether :func:`prefetch` decodes in the calling thread (:data:`DECODE_INLINE_ENV` is "1")."""
+    return os.environ.get(DECODE_INLINE_ENV, "").strip() == "1"
+
+
 def prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
-    """``frames`` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
+    """``frames`` as model-ready RGB, decoded ahead in a background thread (bounded queue), or in
+    the calling thread when :func:`decode_inline` (identical frames either way)."""
+    if decode_inline():
+        return (Frame(f.index, f.time_s, to_model_rgb(f.bgr)) for f in frames)
+    return _prefetch_thread(frames)
+
+
+def _prefetch_thread(frames: Iterator[Frame]) -> Iterator[Frame]:
     q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
 
