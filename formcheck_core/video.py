@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -337,15 +337,18 @@ class FrameReader:
 
     The presentation timestamps of all frames (and which are keyframes) are read once by
     demuxing (no decoding), so frame ``i`` is found by seeking to the keyframe before it and
-    decoding forward. A read ahead of the decoder decodes forward instead when that is no more
-    work: within :attr:`READ_AHEAD` frames, or when no keyframe lies between the decoder and the
-    frame (a seek would land at or before where the decoder already is; long-GOP phone clips).
+    decoding forward. A read ahead of the decoder decodes forward instead when a seek would not
+    save work: when no keyframe lies between the decoder and the frame (a seek would land at or
+    before where the decoder already is; long-GOP phone clips) or only just after the decoder.
     Falls back to decoding from the start for streams without usable timestamps. Not
     thread-safe: serialise access from several threads.
     """
 
-    #: Reads at most this many frames ahead of the decoder continue decoding instead of seeking.
+    #: Without keyframe positions, reads at most this many frames ahead of the decoder continue
+    #: decoding instead of seeking; also the step back when a seek lands past the frame.
     READ_AHEAD = 45
+    #: A seek must skip more than this many frames to be worth it (it flushes the decoder).
+    SEEK_SAVING = 8
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -358,21 +361,53 @@ class FrameReader:
         self._pts: list[int] | None = sorted(known) if usable else None
         #: Source indices of the keyframes (sorted; empty when the timestamps are unusable).
         self._keyframes: list[int] = (
-            sorted(bisect.bisect_left(self._pts, p) for p, key in packets if key)
+            sorted(bisect.bisect_left(self._pts, p) for p, key in packets if key and p is not None)
             if self._pts is not None
             else []
         )
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next = 0  # index of the frame the open decoder yields next
+        self._wanted_pts: set[int] | None = None  # see want()
+
+    def want(self, indices: Iterable[int]) -> None:
+        """Announce every frame that will be read (until the next call): while decoding forward,
+        the decoder may then skip *non-reference* frames that are not among them (no other frame
+        is decoded from those, so the frames read are the same; in B-frame streams about half
+        the decoding work between far-apart frames). Reading a frame not announced drops the
+        announcement (and restarts the decoder: it may have skipped that frame)."""
+        if self._pts is None:
+            return
+        self._wanted_pts = {self._pts[i] for i in indices if 0 <= i < len(self._pts)}
+        self._frames = None  # frames already decoded ahead were decided without it
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames from the demuxer's position; with :meth:`want`, non-reference frames
+        that are not wanted are not decoded (FFmpeg's ``skip_frame``, set per packet)."""
+        ctx = self._stream.codec_context
+        wanted = self._wanted_pts
+        try:
+            for packet in self._container.demux(self._stream):
+                if wanted is not None:
+                    skip = packet.pts is not None and packet.pts not in wanted
+                    ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+                yield from packet.decode()
+        except (av.FFmpegError, EOFError):
+            return
+        finally:
+            if wanted is not None:
+                ctx.skip_frame = "DEFAULT"
 
     def _forward(self, index: int) -> bool:
-        """Whether the open decoder reaches frame ``index`` by decoding forward, for no more work
-        than a seek: it is not past it and either close or with no keyframe in between."""
+        """Whether to reach frame ``index`` by decoding forward from where the open decoder is
+        (not past it) rather than seeking: unless a keyframe after the decoder's position, by
+        more than :attr:`SEEK_SAVING` frames, lies at or before ``index`` (a seek there decodes
+        fewer frames)."""
         if self._frames is None or not 0 <= self._next <= index:
             return False
-        if index <= self._next + self.READ_AHEAD or self._pts is None:
-            return True
-        return bisect.bisect_right(self._keyframes, index) == bisect.bisect_right(self._keyframes, self._next)
+        if self._pts is None or not self._keyframes:
+            return index <= self._next + self.READ_AHEAD or self._pts is None
+        last_key = self._keyframes[max(bisect.bisect_right(self._keyframes, index) - 1, 0)]
+        return last_key <= self._next + self.SEEK_SAVING
 
     def __enter__(self) -> FrameReader:
         return self
@@ -390,7 +425,7 @@ class FrameReader:
         else:
             self._container.seek(self._pts[index], stream=self._stream, backward=True)
             self._next = -1  # unknown until the first frame's timestamp is seen
-        self._frames = _decoded(self._container, self._stream)
+        self._frames = self._decode()
 
     def read(self, index: int) -> np.ndarray:
         """Frame ``index`` (0-based, read order), upright BGR; :class:`VideoError` past the end.
@@ -401,6 +436,13 @@ class FrameReader:
         """
         if index < 0 or (self._pts is not None and index >= len(self._pts)):
             raise VideoError(f"Frame {index} of {self.path} does not exist.")
+        if (
+            self._wanted_pts is not None
+            and self._pts is not None
+            and self._pts[index] not in self._wanted_pts
+        ):
+            self._wanted_pts = None  # not announced: it may have been skipped
+            self._frames = None
         target = index
         while True:
             if not self._forward(index):
@@ -418,17 +460,20 @@ class FrameReader:
     def _decode_up_to(self, index: int) -> av.VideoFrame | None:
         """Decode forward to frame ``index``; None when the stream ends or jumps past it.
 
-        After a seek ``self._next`` is -1 and the first frame's timestamp places the decoder;
-        when that first frame already lies past ``index``, ``self._next`` is left past it too.
+        Each frame's timestamp places the decoder (frames skipped by :meth:`want` leave gaps);
+        after a seek ``self._next`` is -1 until then, and when that first frame already lies past
+        ``index``, ``self._next`` is left past it too.
         """
         assert self._frames is not None
         for frame in self._frames:
-            if self._next < 0:  # after a seek: place the decoder by timestamp
-                assert self._pts is not None
-                self._next = bisect.bisect_left(self._pts, frame.pts) if frame.pts is not None else index
-                if self._next > index:
+            if self._pts is not None and frame.pts is not None:
+                first = self._next < 0
+                self._next = bisect.bisect_left(self._pts, frame.pts)
+                if first and self._next > index:
                     self._next += 1  # first frame out is past `index`: seek further back
                     return None
+            elif self._next < 0:
+                self._next = index
             current = self._next
             self._next += 1
             if current == index:

@@ -32,22 +32,51 @@ def test_random_access_matches_sequential_decoding(dev_clip, stem):
 def test_forward_reads_decode_each_frame_once_where_no_keyframe_lies_between(dev_clip, monkeypatch):
     """phone_side_a has a single keyframe: reads far apart in time order decode straight on
     (a seek would restart at frame 0), and still return exactly the sequentially decoded frames."""
-    import formcheck_core.video as video
-
     path = dev_clip("phone_side_a")
     frames = {f.index: f.bgr for f in iter_frames(path, None)}
     decoded = []
-    plain = video._decoded
-
-    def counting(container, stream):
-        for frame in plain(container, stream):
-            decoded.append(frame.pts)
-            yield frame
-
-    monkeypatch.setattr(video, "_decoded", counting)
     wanted = [24, 25, 83, 84, 98, len(frames) - 1]  # gaps beyond FrameReader.READ_AHEAD
     with FrameReader(path) as reader:
+        plain = reader._decode
+
+        def counting():
+            for frame in plain():
+                decoded.append(frame.pts)
+                yield frame
+
+        monkeypatch.setattr(reader, "_decode", counting)
         assert reader._keyframes == [0]
         for i in wanted:
             assert np.array_equal(reader.read(i), frames[i]), f"frame {i} differs"
     assert len(decoded) == len(set(decoded)) == wanted[-1] + 1
+
+
+@pytest.mark.parametrize("stem", ["reel_good_14", "gym1080_bad_02", "phone_side_a"])
+def test_announced_reads_skip_other_non_reference_frames_and_return_the_same_frames(
+    dev_clip, stem, monkeypatch
+):
+    """With want(), frames not announced that no other frame is decoded from are skipped (these
+    H.264 clips have B-frames): the announced frames are still exactly the sequential ones."""
+    path = dev_clip(stem)
+    frames = {f.index: f.bgr for f in iter_frames(path, None)}
+    n = len(frames)
+    wanted = sorted({10, 11, n // 2, n // 2 + 1, n - 3, n - 2} & set(range(n)))
+    decoded = {}
+    for announce in (False, True):
+        with FrameReader(path) as reader:
+            count = []
+            plain = reader._decode
+
+            def counting(plain=plain, count=count):
+                for frame in plain():
+                    count.append(frame.pts)
+                    yield frame
+
+            monkeypatch.setattr(reader, "_decode", counting)
+            if announce:
+                reader.want(wanted)
+            for i in wanted:
+                assert np.array_equal(reader.read(i), frames[i]), f"frame {i} of {stem} differs"
+            assert np.array_equal(reader.read(3), frames[3])  # not announced: read all the same
+            decoded[announce] = len(count)
+    assert decoded[True] < decoded[False]

@@ -72,3 +72,21 @@ def test_rows_are_cached_and_reused(dev_clip, pose_model, tmp_path, monkeypatch)
         assert {n: m.refined_frame_index for n, m in ra.moments.items()} == {
             n: m.refined_frame_index for n, m in rb.moments.items()
         }
+
+
+def test_a_frame_whose_answer_is_bracketed_is_not_measured():
+    """An event is the first crossing among [f0, a, b, f1]: b is needed only after a was measured
+    and did not cross; nothing is needed when sample f0 already crosses."""
+    from formcheck_core.pose.refine import _Event
+
+    def crossed(f, row):
+        return row[0] > 0
+
+    e = _Event(rep=0, name="lockout", frames=(11, 12), crossed=crossed, start=None, fallback=13)
+    no, yes = (np.array(-1.0), None, None), (np.array(1.0), None, None)
+    assert e.needs(11, {}) and not e.needs(12, {}) and e.resolve({}) is None
+    assert e.resolve({11: yes}) == 11 and not e.needs(12, {11: yes})
+    assert e.needs(12, {11: no}) and e.resolve({11: no}) is None
+    assert e.resolve({11: no, 12: yes}) == 12 and e.resolve({11: no, 12: no}) == 13
+    at_start = _Event(rep=0, name="lockout", frames=(11, 12), crossed=crossed, start=10, fallback=13)
+    assert at_start.resolve({}) == 10 and not at_start.needs(11, {})

@@ -64,6 +64,7 @@ def measure_frames(
     if not frames:
         return out
     with FrameReader(path) as reader, MediaPipePose(model_path, segmentation=True) as pose:
+        reader.want(index for index, _ in frames)  # skip other non-reference frames
         decoded = (Frame(index, time_s, reader.read(index)) for index, time_s in frames)
         # Decoding (and downscaling) runs ahead in a background thread while the model works.
         for row, frame in enumerate(prefetch(decoded)):

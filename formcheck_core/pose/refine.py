@@ -3,9 +3,13 @@
 The main pass samples the clip at 10 fps, so a key moment found there lies on a 0.1 s grid.
 :func:`refine_moments` places lift-off and lockout (and, on request, knee pass) on a source frame:
 for each one it takes the interpolated position the 10 fps pass already estimated
-(``Moment.refined_time_s``, a crossing between samples s0 and s0 + 1), decodes at most
+(``Moment.refined_time_s``, a crossing between samples s0 and s0 + 1), takes at most
 :data:`FRAMES_PER_EVENT` source frames strictly between those samples (the ones nearest that
-estimate), runs the pose landmarker on them and re-times the event on the measured trajectory:
+estimate), runs the pose landmarker on them in time order and re-times the event on the measured
+trajectory. The answer is the *first* frame that crosses, so a frame after one that already
+crosses (or after a sample s0 that already does) is not measured: its answer is bracketed.
+All events of a clip are measured in one sweep through the file (one model, one decoder that
+decodes forward between events when no keyframe lies between them). The rules:
 
 * lift-off / lockout: the first frame in [s0 .. s0 + 1] where the hinge angle (the one
   :func:`~formcheck_core.biomech.moments.hinge_angle_deg` picked: image in a side view, 3D otherwise)
@@ -24,7 +28,7 @@ nothing.
 
 Extra per-frame outputs (API for other targeted passes, e.g. person masks on the set-up..knee-pass
 frames): :func:`run_native_frames` takes ``on_frame(frame_index, rgb, result)``, called once per
-requested frame in time order with the model-ready RGB image (uint8, long side at most
+requested frame in time order (by :func:`refine_moments`: once per frame it measured) with the model-ready RGB image (uint8, long side at most
 :data:`~formcheck_core.pose.feed.MAX_SIDE_PX`) and the chosen person's
 :class:`~formcheck_core.pose.backend.PoseResult` (None when nobody was found; ``result.mask`` is
 set when ``segmentation=True``). The callback runs only for frames measured in that call (cached
@@ -36,8 +40,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +51,11 @@ from ..biomech.body import BodySeries, Moment, Rep
 from ..biomech.kinematics import MIN_VISIBILITY, joint_angle_deg
 from ..video import Frame, FrameReader, VideoInfo
 from .backend import PoseResult
-from .feed import choose_person, prefetch
+from .feed import choose_person, decode_inline, prefetch
 from .landmarks import LANDMARK
 
 #: Bump when the stored rows change meaning (invalidates cached rows).
-REFINE_VERSION = 1
+REFINE_VERSION = 2
 #: At most this many source frames are measured per refined moment.
 FRAMES_PER_EVENT = 2
 #: Moments refined by default.
@@ -63,6 +68,74 @@ def refine_cache_key(video_sha256: str, model_id: str) -> str:
     """Hex key of a clip's cached native-frame pose rows."""
     parts = json.dumps([REFINE_VERSION, video_sha256, model_id])
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
+
+
+Row = tuple[np.ndarray, np.ndarray, np.ndarray]  # image_xy_px (33, 2), world_xyz_m (33, 3), visibility (33,)
+
+
+def _measure(
+    path: str | Path,
+    frames: Sequence[tuple[int, float]],
+    model_path: str | Path,
+    source_size: tuple[int, int],
+    *,
+    need: Callable[[int], bool] | None = None,
+    on_frame: OnFrame | None = None,
+    segmentation: bool = False,
+) -> Iterator[tuple[int, Row]]:
+    """(frame index, pose row) for each of ``frames`` (in time order) that ``need`` (asked just
+    before the model runs, so it can look at the rows yielded so far) wants; NaN rows where
+    nobody was found. Frames are decoded ahead while the model opens in another thread (once;
+    not at all when no frame is needed); decoding inline (:func:`~.feed.decode_inline`), the
+    model opens at the first needed frame, in this thread."""
+    from .mediapipe_backend import MediaPipePose
+
+    w, h = source_size
+    opener = None if decode_inline() else ThreadPoolExecutor(1, thread_name_prefix="formcheck-model")
+    opening = opener.submit(MediaPipePose, model_path, segmentation=segmentation) if opener else None
+    pose: MediaPipePose | None = None
+    try:
+        with FrameReader(path) as reader:
+            reader.want(index for index, _ in frames)  # skip other non-reference frames
+            decoded = (Frame(index, time_s, reader.read(index)) for index, time_s in frames)
+            for frame in prefetch(decoded):  # model-ready RGB, decoded ahead
+                if need is not None and not need(frame.index):
+                    continue
+                if pose is None:
+                    pose = (
+                        opening.result() if opening else MediaPipePose(model_path, segmentation=segmentation)
+                    )
+                people = pose.detect(frame.bgr, frame.time_s)
+                person = choose_person(people) if people else None
+                if on_frame is not None:
+                    on_frame(frame.index, frame.bgr, person)
+                if person is None:
+                    yield (
+                        frame.index,
+                        (np.full((33, 2), np.nan), np.full((33, 3), np.nan), np.full(33, np.nan)),
+                    )
+                else:
+                    yield (
+                        frame.index,
+                        (person.image_xyzv[:, :2] * (w, h), person.world_xyz_m, person.image_xyzv[:, 3]),
+                    )
+    finally:
+        if pose is None and opening is not None and opening.exception() is None:
+            pose = opening.result()  # opened in the background but never used
+        if pose is not None:
+            pose.close()
+        if opener is not None:
+            opener.shutdown(wait=True)
+
+
+def _table(rows: Sequence[tuple[int, Row]]) -> dict[str, np.ndarray]:
+    n = len(rows)
+    return {
+        "frame_index": np.array([f for f, _ in rows], dtype=np.int64),
+        "image_xy_px": np.array([r[0] for _, r in rows], dtype=np.float64).reshape(n, 33, 2),
+        "world_xyz_m": np.array([r[1] for _, r in rows], dtype=np.float64).reshape(n, 33, 3),
+        "visibility": np.array([r[2] for _, r in rows], dtype=np.float64).reshape(n, 33),
+    }
 
 
 def run_native_frames(
@@ -78,31 +151,11 @@ def run_native_frames(
     ``frame_index`` (N,), ``image_xy_px`` (N, 33, 2) in source pixels, ``world_xyz_m`` (N, 33, 3),
     ``visibility`` (N, 33); NaN rows where nobody was found. ``source_size`` = (width, height) of
     the upright source frame. ``on_frame``: see the module docstring."""
-    from .mediapipe_backend import MediaPipePose
-
-    n = len(frames)
-    out = {
-        "frame_index": np.array([f for f, _ in frames], dtype=np.int64),
-        "image_xy_px": np.full((n, 33, 2), np.nan),
-        "world_xyz_m": np.full((n, 33, 3), np.nan),
-        "visibility": np.full((n, 33), np.nan),
-    }
-    if not n:
-        return out
-    w, h = source_size
-    with FrameReader(path) as reader, MediaPipePose(model_path, segmentation=segmentation) as pose:
-        decoded = (Frame(index, time_s, reader.read(index)) for index, time_s in frames)
-        for row, frame in enumerate(prefetch(decoded)):  # model-ready RGB, decoded ahead
-            people = pose.detect(frame.bgr, frame.time_s)
-            person = choose_person(people) if people else None
-            if on_frame is not None:
-                on_frame(frame.index, frame.bgr, person)
-            if person is None:
-                continue
-            out["image_xy_px"][row] = person.image_xyzv[:, :2] * (w, h)
-            out["visibility"][row] = person.image_xyzv[:, 3]
-            out["world_xyz_m"][row] = person.world_xyz_m
-    return out
+    if not frames:
+        return _table([])
+    return _table(
+        list(_measure(path, frames, model_path, source_size, on_frame=on_frame, segmentation=segmentation))
+    )
 
 
 def _hinge(xy: np.ndarray, world: np.ndarray, side: str, use_world: bool) -> np.ndarray:
@@ -136,6 +189,96 @@ def _event_frames(body: BodySeries, m: Moment, name: str) -> tuple[int, int, lis
     return s0, s1, sorted(near)
 
 
+@dataclass(frozen=True)
+class _Event:
+    """One moment to place: the first of ``frames`` (source frames strictly between samples s0 and
+    s1, in time order) where ``crossed`` holds; ``start`` if frame f0 itself already crosses,
+    else ``fallback`` (f1) when none does."""
+
+    rep: int
+    name: str
+    frames: tuple[int, ...]
+    crossed: Callable[[int, Row], bool]
+    start: int | None
+    fallback: int
+
+    def resolve(self, rows: dict[int, Row]) -> int | None:
+        """The frame, or None while a frame it needs is not measured yet."""
+        if self.start is not None:
+            return self.start
+        for f in self.frames:
+            if f not in rows:
+                return None
+            if self.crossed(f, rows[f]):
+                return f
+        return self.fallback
+
+    def needs(self, frame: int, rows: dict[int, Row]) -> bool:
+        """Whether ``frame`` must be measured to resolve this event (all earlier frames known)."""
+        if self.start is not None or frame not in self.frames:
+            return False
+        for f in self.frames[: self.frames.index(frame)]:
+            if f not in rows or self.crossed(f, rows[f]):
+                return False
+        return True
+
+
+def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> list[_Event]:
+    """The moments of ``reps`` to place, each with its crossing test on a measured row."""
+    from ..biomech.moments import hinge_angle_deg
+
+    h_s = hinge_angle_deg(body)
+    use_world = h_s is body.smoothed.get("hip_angle_world_deg")
+    h_raw = np.asarray(body.raw["hip_angle_world_deg" if use_world else "hip_angle_deg"], float)
+    side = body.side
+    joints = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee")]
+    wr, kn = LANDMARK[f"{side}_wrist"], LANDMARK[f"{side}_knee"]
+    events = []
+    for k, rep in enumerate(reps):
+        for name in moments:
+            m = rep.moments.get(name)
+            plan = _event_frames(body, m, name) if m is not None else None
+            if plan is None:
+                continue
+            s0, s1, frames = plan
+            f0, f1 = int(body.frame_index[s0]), int(body.frame_index[s1])
+            if name == "knee_pass":
+
+                def above(f: int, row: Row) -> bool:
+                    return bool(row[0][wr, 1] < row[0][kn, 1])
+
+                events.append(_Event(k, name, tuple(frames), above, None, f1))
+                continue
+            assert m is not None
+            pos = np.interp(
+                float(m.refined_time_s if m.refined_time_s is not None else m.time_s),
+                body.time_s,
+                np.arange(body.time_s.size, dtype=float),
+            )
+            target = float(np.interp(pos, [s0, s1], [h_s[s0], h_s[s1]]))
+            off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
+            off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0
+            rising = bool(h_s[s1] >= h_s[s0])
+
+            def reaches(
+                f: int, v: float, target=target, off0=off0, off1=off1, f0=f0, f1=f1, rising=rising
+            ) -> bool:
+                if not math.isfinite(v):
+                    return False
+                thr = target + off0 + (off1 - off0) * (f - f0) / max(f1 - f0, 1)
+                return (v >= thr) if rising else (v <= thr)
+
+            def crossed(f: int, row: Row, reaches=reaches) -> bool:
+                xy, world, vis = row
+                if not np.nan_to_num(vis[joints]).min() >= MIN_VISIBILITY:
+                    return False
+                return reaches(f, float(_hinge(xy[None], world[None], side, use_world)[0]))
+
+            start = f0 if reaches(f0, float(h_raw[s0])) else None
+            events.append(_Event(k, name, tuple(frames), crossed, start, f1))
+    return events
+
+
 def refine_moments(
     info: VideoInfo,
     body: BodySeries,
@@ -149,75 +292,46 @@ def refine_moments(
     on_frame: OnFrame | None = None,
 ) -> tuple[Rep, ...]:
     """``reps`` with ``moments`` placed on source frames (see the module docstring)."""
-    from ..biomech.moments import hinge_angle_deg, ordered_refinements
+    from ..biomech.moments import ordered_refinements
     from ..cache import load_table, save_table
 
-    h_s = hinge_angle_deg(body)
-    use_world = h_s is body.smoothed.get("hip_angle_world_deg")
-    h_raw = np.asarray(body.raw["hip_angle_world_deg" if use_world else "hip_angle_deg"], float)
-    plans: list[tuple[int, str, int, int, list[int]]] = []
-    for k, rep in enumerate(reps):
-        for name in moments:
-            m = rep.moments.get(name)
-            plan = _event_frames(body, m, name) if m is not None else None
-            if plan is not None:
-                plans.append((k, name, *plan))
-    wanted = sorted({f for *_, fs in plans for f in fs})
+    events = _events(body, reps, moments)
     key = refine_cache_key(video_sha256, model_id)
     table = load_table("refine", key) if cache else None
-    have = set(table["frame_index"].tolist()) if table is not None else set()
-    todo = [f for f in wanted if f not in have]
+    rows: dict[int, Row] = {}
+    if table is not None:
+        for i, f in enumerate(table["frame_index"].tolist()):
+            rows[int(f)] = (table["image_xy_px"][i], table["world_xyz_m"][i], table["visibility"][i])
+    pending = [e for e in events if e.resolve(rows) is None]
+    todo = sorted({f for e in pending for f in e.frames if f not in rows})
     if todo:
         fps = info.fps if info.fps > 0 else 30.0
-        new = run_native_frames(
+
+        def need(frame: int) -> bool:
+            return any(e.needs(frame, rows) for e in pending)
+
+        new = []
+        for f, row in _measure(
             info.path,
             [(f, f / fps) for f in todo],
             model_path,
             (info.width_px, info.height_px),
+            need=need,
             on_frame=on_frame,
-        )
-        table = new if table is None else {c: np.concatenate([table[c], new[c]]) for c in new}
-        if cache:
+        ):
+            rows[f] = row
+            new.append((f, row))
+        if cache and new:
+            added = _table(new)
+            table = added if table is None else {c: np.concatenate([table[c], added[c]]) for c in added}
             save_table("refine", key, table)
-    rows = {} if table is None else {int(f): i for i, f in enumerate(table["frame_index"])}
-    side = body.side
     out = [dict(r.moments) for r in reps]
-    for k, name, s0, s1, frames in plans:
-        got = [f for f in frames if f in rows]
-        if table is None or not got:
-            continue
-        i = np.array([rows[f] for f in got])
-        xy, world, vis = table["image_xy_px"][i], table["world_xyz_m"][i], table["visibility"][i]
-        m = out[k][name]
-        if name == "knee_pass":
-            wr, kn = LANDMARK[f"{side}_wrist"], LANDMARK[f"{side}_knee"]
-            above = [f for f, r in zip(got, range(len(got)), strict=False) if xy[r, wr, 1] < xy[r, kn, 1]]
-            frame = above[0] if above else int(body.frame_index[s1])
-        else:
-            h_nat = _hinge(xy, world, side, use_world)
-            joints = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee")]
-            h_nat[~(np.nan_to_num(vis[:, joints]).min(axis=1) >= MIN_VISIBILITY)] = np.nan
-            pos = np.interp(
-                float(m.refined_time_s if m.refined_time_s is not None else m.time_s),
-                body.time_s,
-                np.arange(body.time_s.size, dtype=float),
-            )
-            target = float(np.interp(pos, [s0, s1], [h_s[s0], h_s[s1]]))
-            off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
-            off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0
-            f0, f1 = int(body.frame_index[s0]), int(body.frame_index[s1])
-            seq = [(f0, h_raw[s0])] + list(zip(got, h_nat, strict=False)) + [(f1, h_raw[s1])]
-            rising = h_s[s1] >= h_s[s0]
-            frame = f1
-            for f, v in seq:
-                if not math.isfinite(v):
-                    continue
-                thr = target + off0 + (off1 - off0) * (f - f0) / max(f1 - f0, 1)
-                if (v >= thr) if rising else (v <= thr):
-                    frame = f
-                    break
+    for e in events:
+        frame = e.resolve(rows)
+        assert frame is not None  # every frame an event needed was measured
+        m = out[e.rep][e.name]
         t_frame = float(np.interp(frame, np.asarray(body.frame_index, float), np.asarray(body.time_s, float)))
-        out[k][name] = replace(
+        out[e.rep][e.name] = replace(
             m, refined_frame_index=int(frame), refined_time_s=t_frame, refined_by="native frames"
         )
     return tuple(replace(r, moments=ordered_refinements(mo)) for r, mo in zip(reps, out, strict=False))
