@@ -8,6 +8,10 @@ as a deadlift rep only if, at the bottom, the bar (wrists) is below mid-thigh (o
 the knees are not squat-deep), the shoulders rise at least :data:`MIN_SHOULDER_RISE_REL` body
 lengths (rejects pose glitches), and the bar is not raised above mid-torso within
 :data:`AFTER_LOCKOUT_S` of the top (a clean or a press).
+A pull starts from the floor only if the lifter could reach a bar there: knees bent, or the torso
+near horizontal (:data:`STRAIGHT_KNEE_DEG`, :data:`FLOOR_REACH_LEAN_DEG`); otherwise it is a
+partial pull, "cut by the clip" at the clip's first sample, else "not from the floor" (from the
+hang or from blocks).
 
 Key moments (sample indices into the :class:`~formcheck_core.biomech.body.BodySeries`). The seed
 definitions (lift-off = deepest hip flexion, lockout = maximum hip extension) were refined on the
@@ -16,7 +20,10 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
 
 * ``liftoff`` (first pull, the bar leaves the floor): the mean of two estimates, the sample from
   which the hip angle stays above :data:`LIFTOFF_HIP_FRAC` of its bottom-to-top rise and the one
-  from which the shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise.
+  from which the shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise -- but
+  never before the bar (wrists) starts its sustained rise (faster than
+  :data:`LIFTOFF_BAR_SPEED_REL_S` body lengths/s, :func:`_bar_rise_start`): the bar cannot leave
+  the floor before it moves up, while the hips can rise first (a lifter wedging into a heavy pull).
 * ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of its
   lowest) before lift-off; the labels put it one frame before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
@@ -65,6 +72,10 @@ MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: Lift-off: share of the rise of the hip angle / of the shoulder height left behind for good.
 LIFTOFF_HIP_FRAC = 0.10
 LIFTOFF_SHOULDER_FRAC = 0.15
+#: Lift-off from the bar: the bar (wrists) rises faster than this (body lengths/s) from lift-off
+#: until it reaches its top, stalls above :data:`BAR_HITCH_SHARE` of its rise excepted.
+LIFTOFF_BAR_SPEED_REL_S = 0.15
+BAR_HITCH_SHARE = 0.5
 #: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
 LOCKOUT_HIP_FRAC = 0.95
 LOCKOUT_SHOULDER_FRAC = 0.95
@@ -88,6 +99,16 @@ END_RISE_REL_S = 0.05
 #: A clip whose first sample is a bottom already rising at this share of the top speed of the
 #: rise starts mid-pull.
 MID_PULL_SPEED_FRAC = 0.5
+#: A pull from the floor starts with bent knees or a near-horizontal torso: with the legs straight
+#: (knee angle at least :data:`STRAIGHT_KNEE_DEG` around the bottom, the more bent of the image
+#: and 3D readings) and the torso less than :data:`FLOOR_REACH_LEAN_DEG` from vertical, the hands
+#: hang at about knee height (hip height 0.63 body lengths + torso 0.37 cos(lean) - arm 0.43 = 0.41
+#: body lengths at 56 deg; a bar on the floor is held at about 0.2), so the bar was not on the floor:
+#: the clip starts mid-pull, or the pull starts from the hang or blocks. Set a priori, not fitted.
+STRAIGHT_KNEE_DEG = 150.0
+FLOOR_REACH_LEAN_DEG = 70.0
+#: Seconds before the bottom searched for the bent knees / lean of the start position.
+START_POSTURE_S = 0.3
 #: Knee-pass fallback: knee angle (deg) passed after lift-off.
 KNEE_PASS_DEG = 140.0
 #: Setup: the set position is where the hip angle is within this of its lowest before lift-off.
@@ -111,23 +132,35 @@ def _robust_range(x: np.ndarray) -> float:
     return float(np.percentile(x, 95) - np.percentile(x, 5)) if x.size >= 3 else 0.0
 
 
+def _uses_world(body: BodySeries) -> bool:
+    """True if the 3D world-landmark angles are used for segmentation (see :func:`hinge_angle_deg`)."""
+    img = np.asarray(body.smoothed["hip_angle_deg"], float)
+    world = body.smoothed.get("hip_angle_world_deg")
+    if world is None:
+        return False
+    world = np.asarray(world, float)
+    return not (
+        _robust_range(img) >= 0.6 * _robust_range(world)
+        and np.isfinite(img).sum() >= 0.5 * np.isfinite(world).sum()
+    )
+
+
 def hinge_angle_deg(body: BodySeries) -> np.ndarray:
     """(T,) hip angle used for segmentation: the image one unless it moves much less than the 3D one.
 
     In a side view both agree and the image angle is more precise; in a front view the image hip
     angle stays near 180 while the lifter hinges, and the world-landmark angle is used instead.
     """
-    img = np.asarray(body.smoothed["hip_angle_deg"], float)
-    world = body.smoothed.get("hip_angle_world_deg")
-    if world is None:
-        return img
-    world = np.asarray(world, float)
-    if (
-        _robust_range(img) >= 0.6 * _robust_range(world)
-        and np.isfinite(img).sum() >= 0.5 * np.isfinite(world).sum()
-    ):
-        return img
-    return world
+    key = "hip_angle_world_deg" if _uses_world(body) else "hip_angle_deg"
+    return np.asarray(body.smoothed[key], float)
+
+
+def torso_lean_for_hinge_deg(body: BodySeries) -> np.ndarray | None:
+    """(T,) torso lean from vertical (deg) from the same source as :func:`hinge_angle_deg` (None if
+    the series has none)."""
+    key = "torso_lean_world_deg" if _uses_world(body) else "torso_lean_deg"
+    lean = body.smoothed.get(key)
+    return None if lean is None else np.asarray(lean, float)
 
 
 def _bottom_is_deadlift(body: BodySeries, i: int) -> bool:
@@ -235,6 +268,60 @@ def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
     return float(lo + int(np.flatnonzero(x[lo : top + 1] >= thr)[0]))
 
 
+def _bar_rise_start(up: np.ndarray, lo: int, hi: int, fs: float, length_px: float, v_min: float) -> float:
+    """Fractional sample where the bar (``up``: height, px, up positive) starts its last sustained
+    rise to its highest point in [lo, hi]: walking back from that top, the first step slower than
+    ``v_min`` body lengths/s below :data:`BAR_HITCH_SHARE` of the rise (a stall higher up is a
+    hitch, not the floor). The crossing of ``v_min`` is interpolated between step midpoints.
+    NaN when the bar has no data there; ``lo`` when it is already rising at ``lo``."""
+    w = up[lo : hi + 1]
+    if not np.isfinite(w).all() or not (np.isfinite(length_px) and length_px > 0) or w.size < 2:
+        return float("nan")
+    j = int(np.argmax(w))
+    low = float(np.min(w[: j + 1]))
+    span = float(w[j]) - low
+    if span <= 0:
+        return float("nan")
+    v = np.diff(w) * fs / length_px  # v[k]: speed between samples k and k + 1 (midpoint k + 0.5)
+    k = j - 1
+    while k >= 0 and (v[k] >= v_min or (w[k] - low) > BAR_HITCH_SHARE * span):
+        k -= 1
+    if k < 0:
+        return float(lo)
+    # v[k] < v_min <= v[k + 1]: interpolate the crossing between midpoints k + 0.5 and k + 1.5.
+    if k + 1 < v.size and v[k + 1] > v[k]:
+        pos = k + 0.5 + (v_min - v[k]) / (v[k + 1] - v[k])
+    else:
+        pos = k + 1.0
+    return float(lo + np.clip(pos, k + 0.5, k + 1.5))
+
+
+def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: int, fs: float) -> str:
+    """Words saying why the pull at bottom ``b`` cannot have started from the floor ("" if it can):
+    the knees stayed straight (:data:`STRAIGHT_KNEE_DEG`) and the torso upright-ish
+    (:data:`FLOOR_REACH_LEAN_DEG`) from :data:`START_POSTURE_S` before ``b`` to lift-off. NaN
+    readings are skipped; with no knee or lean reading the pull gets the benefit of the doubt."""
+    a = max(0, b - round(START_POSTURE_S * fs))
+    knees = [
+        np.asarray(body.smoothed[k][a : lift + 1], float)
+        for k in ("knee_angle_deg", "knee_angle_world_deg")
+        if k in body.smoothed
+    ]
+    knee = np.concatenate(knees) if knees else np.array([])
+    knee = knee[np.isfinite(knee)]
+    tilt = np.abs(lean[a : lift + 1]) if lean is not None else np.array([])
+    tilt = tilt[np.isfinite(tilt)]
+    if knee.size == 0 or tilt.size == 0:
+        return ""
+    most_bent, most_tilted = float(knee.min()), float(tilt.max())
+    if most_bent >= STRAIGHT_KNEE_DEG and most_tilted < FLOOR_REACH_LEAN_DEG:
+        return (
+            f"the knees stayed straight ({most_bent:.0f}°) with the torso {most_tilted:.0f}° from "
+            "vertical: the hands were above the floor"
+        )
+    return ""
+
+
 def _consensus(estimates: list[float], lo: int, hi: int) -> int:
     """Rounded mean of the finite sample estimates, clipped to [lo, hi]."""
     ok = [e for e in estimates if np.isfinite(e)]
@@ -330,13 +417,14 @@ def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
 @dataclass(frozen=True)
 class MomentParams:
     """The constants of moment placement that were fitted to the labelled dev clips (shares of a
-    rise, 0-1). ``scripts/evaluate_dev.py`` re-fits them leave-one-clip-out to report honest
+    rise, 0-1, and the bar speed of lift-off in body lengths/s). ``scripts/evaluate_dev.py`` re-fits them leave-one-clip-out to report honest
     accuracy; everything else in this module is fixed a priori (degrees, seconds, body lengths)."""
 
     liftoff_hip_frac: float = LIFTOFF_HIP_FRAC
     liftoff_shoulder_frac: float = LIFTOFF_SHOULDER_FRAC
     lockout_hip_frac: float = LOCKOUT_HIP_FRAC
     lockout_shoulder_frac: float = LOCKOUT_SHOULDER_FRAC
+    liftoff_bar_speed_rel_s: float = LIFTOFF_BAR_SPEED_REL_S
 
 
 @dataclass
@@ -352,6 +440,8 @@ class _Pull:
     lock_pos: float
     started_mid_pull: bool
     cut_at_end: bool
+    #: Why the bar cannot have started on the floor ("" if it can), see :func:`_start_above_floor`.
+    above_floor: str = ""
 
 
 def _pull_candidates(
@@ -371,6 +461,9 @@ def _pull_candidates(
         }
     )
     shoulder_up = -_interp_nan(body.smoothed["shoulder_y_px"])
+    bar_raw = np.asarray(body.smoothed["bar_y_px"], float)
+    bar_up = np.where(np.isfinite(bar_raw), -_interp_nan(bar_raw), np.nan)
+    lean = torso_lean_for_hinge_deg(body)
     length = body.body_length_px
     out: list[_Pull] = []
     for k, b in enumerate(bottoms):
@@ -387,18 +480,27 @@ def _pull_candidates(
         ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
         start_est = [(x, _rise_start(x, b, top, f), _threshold(x, b, top, f)) for x, f in starts]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
-        lift = _consensus([e for _, e, _ in start_est], b, top)
+        lift = hinge_lift = _consensus([e for _, e, _ in start_est], b, top)
+        bar_pos = _bar_rise_start(bar_up, b, top, fs, length, p.liftoff_bar_speed_rel_s)
         lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
         lift_pos, lock_pos = _refined(start_est, b), _refined(end_est, b)
+        # The bar cannot leave the floor before it starts rising: lift-off is the later estimate.
+        if np.isfinite(bar_pos) and (not np.isfinite(lift_pos) or bar_pos > lift_pos):
+            lift_pos = bar_pos
+            lift = int(np.clip(max(lift, round(bar_pos)), b, top - 1))
+            lock = max(lock, min(lift + 1, top))
         # The rise already under way at the first sample (no still start, or already moving at
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
         started_mid_pull = b == first and (
-            lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
+            hinge_lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
         )
+        above = _start_above_floor(body, lean, b, hinge_lift, fs)
+        # At the clip's first sample, a start above the floor means the clip cut the pull.
+        started_mid_pull = started_mid_pull or (b == first and bool(above))
         # Still rising at the last sample: the lockout is not in the clip.
         cut_at_end = top >= last - 1 and _still_rising(h[: last + 1], shoulder_up[: last + 1], length, fs)
-        out.append(_Pull(b, top, lift, lock, lift_pos, lock_pos, started_mid_pull, cut_at_end))
+        out.append(_Pull(b, top, lift, lock, lift_pos, lock_pos, started_mid_pull, cut_at_end, above))
     return out
 
 
@@ -418,9 +520,12 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
 
     A pull is *partial* (``complete=False``, ``partial_reason`` in words) when the clip cuts it
     (already rising at the first sample: no setup / lift-off; still rising at the last sample: no
-    lockout) or when it never reached lockout: its hinge angle stayed below :data:`TOP_HIP_DEG`
-    or covered less than :data:`STANDING_SHARE` of the way from its bottom to the set's standing
-    level (the highest top of the clip's pulls), e.g. a pull aborted and lowered. Complete reps
+    lockout; a clip starting with the legs straight and the bar above the floor), when it did not
+    start from the floor (legs straight, torso upright-ish at its bottom: from the hang or blocks,
+    see :func:`_start_above_floor`) or when it never reached lockout: its hinge angle stayed
+    below :data:`TOP_HIP_DEG` or covered less than :data:`STANDING_SHARE` of the way from its
+    bottom to the set's standing level (the highest top of the clip's pulls), e.g. a pull aborted
+    and lowered. Complete reps
     are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
     ``metrics`` are left empty (see :func:`formcheck_core.biomech.metrics.rep_metrics`).
     """
@@ -452,6 +557,8 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
         missing: dict[str, str] = {}
         if pull.started_mid_pull:
             missing["setup"] = missing["liftoff"] = "the clip starts mid-pull"
+        elif pull.above_floor:
+            missing["setup"] = missing["liftoff"] = "the bar did not start from the floor"
         else:
             setup = _setup(h, lift, prev_top + 1, int(MAX_SETUP_S * fs))
             if setup is None:
@@ -477,6 +584,8 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             missing["lockout"] = "no rise after lift-off"
         if pull.started_mid_pull:
             missing["knee_pass"] = "the clip starts mid-pull"
+        elif pull.above_floor:
+            missing["knee_pass"] = "the bar did not start from the floor"
         else:
             kp, why = _knee_pass(body, lift, lock if lock_ok else top + 1)
             if kp is None:
@@ -496,7 +605,11 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
         if lock_ok:
             moments["lockout"] = _refine_moment(body, _moment(body, "lockout", lock), pull.lock_pos)
         if pull.started_mid_pull:
-            reason = "cut by the clip: it starts mid-pull"
+            reason = "cut by the clip: it starts mid-pull" + (
+                f" ({pull.above_floor})" if pull.above_floor else ""
+            )
+        elif pull.above_floor:
+            reason = f"not from the floor ({pull.above_floor}): a pull from the hang or from blocks"
         elif pull.cut_at_end:
             reason = "cut by the clip: it ends before lockout"
         elif not reached:
