@@ -1,5 +1,5 @@
 """Where a pull starts: from the floor, from the hang, mid-pull at the clip's start, and the bar's
-own lift-off (synthetic series with known geometry; no clips)."""
+own lift-off, and a lifter lost mid-pull (synthetic series with known geometry; no clips)."""
 
 from __future__ import annotations
 
@@ -121,3 +121,23 @@ def test_lift_off_waits_for_the_bar_when_the_hips_rise_first():
     (rep,) = segment_reps(body)
     assert rep0.moments["liftoff"].sample < i0 + 4 <= rep.moments["liftoff"].sample <= i0 + 5
     assert rep.moments["liftoff"].time_s < rep.moments["lockout"].time_s and rep.complete
+
+
+def test_lifter_lost_mid_pull_is_not_measurable_not_aborted():
+    # The pose is lost for 0.8 s in the middle of the pull (the torso leaves the frame): no lockout
+    # is invented across the gap, and the reason says why instead of calling the pull aborted.
+    prog, truth = deadlift_progress(1)
+    pose = pose_from_angles(*angles_from_progress(prog))
+    fs = 10.0
+    mid = int(round((truth[0]["liftoff"] + 0.3) * fs))
+    pose.image_xy_px[mid : mid + 8] = np.nan
+    pose.world_xyz_m[mid : mid + 8] = np.nan
+    (pull,) = segment_reps(compute_body_series(pose))
+    assert not pull.complete and pull.partial_reason.startswith("not measurable: the lifter was not found")
+    assert "lockout" not in pull.moments and pull.missing_moments["lockout"].startswith("not measurable")
+    # A short gap (0.2 s) is bridged by the series' gap filling: the rep stands.
+    pose2 = pose_from_angles(*angles_from_progress(prog))
+    pose2.image_xy_px[mid : mid + 2] = np.nan
+    pose2.world_xyz_m[mid : mid + 2] = np.nan
+    (rep,) = segment_reps(compute_body_series(pose2))
+    assert rep.complete

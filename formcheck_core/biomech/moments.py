@@ -47,6 +47,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
+from .series import finite_runs
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
 MIN_RISE_DEG = 25.0
@@ -322,6 +323,13 @@ def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: 
     return ""
 
 
+def _longest_gap_s(h_raw: np.ndarray, lo: int, hi: int, fs: float) -> float:
+    """Longest run (s) without a hinge reading in [lo, hi] (0.0 if none). The series' gap filling
+    already bridged short gaps, so any run left is one the pull cannot be measured across."""
+    runs = finite_runs(~np.isfinite(np.asarray(h_raw[lo : hi + 1], float)))
+    return max((b - a) / fs for a, b in runs) if runs else 0.0
+
+
 def _consensus(estimates: list[float], lo: int, hi: int) -> int:
     """Rounded mean of the finite sample estimates, clipped to [lo, hi]."""
     ok = [e for e in estimates if np.isfinite(e)]
@@ -553,6 +561,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
         )
         stood = bar_top >= MIN_BAR_TOP_REL if np.isfinite(bar_top) else h[top] >= TOP_HIP_DEG
         reached = stood and h[top] - h[b] >= STANDING_SHARE * (standing - h[b])
+        lost_s = _longest_gap_s(h_raw, lift, top, fs)
         moments: dict[str, Moment] = {}
         missing: dict[str, str] = {}
         if pull.started_mid_pull:
@@ -575,9 +584,12 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
                     body, _moment(body, "setup", setup), min(pos, setup + 0.999)
                 )
             moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
-        lock_ok = not pull.cut_at_end and reached and lock > lift
+        lost = f"the lifter was not found for {lost_s:.1f} s of the pull (out of frame or hidden)"
+        lock_ok = not pull.cut_at_end and not lost_s and reached and lock > lift
         if pull.cut_at_end:
             missing["lockout"] = "the clip ends before lockout"
+        elif lost_s:
+            missing["lockout"] = f"not measurable: {lost}"
         elif not reached:
             missing["lockout"] = f"the hips opened only to {h[top]:.0f}° (standing reads {standing:.0f}°)"
         elif lock <= lift:
@@ -612,6 +624,8 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             reason = f"not from the floor ({pull.above_floor}): a pull from the hang or from blocks"
         elif pull.cut_at_end:
             reason = "cut by the clip: it ends before lockout"
+        elif lost_s:
+            reason = f"not measurable: {lost}"
         elif not reached:
             lowered = bool(np.nanmin(h[top:]) <= h[top] - DROP_DEG)
             verb = "aborted: lowered before lockout" if lowered else "never reached lockout"
