@@ -124,8 +124,9 @@ class Rep:
 
     ``metrics`` maps a metric name (unit in the name, see :data:`formcheck_core.biomech.metrics.METRICS`)
     to a float (NaN = not measurable). ``complete`` is False for a *partial pull*: one the clip cuts
-    off, or that never reached lockout (aborted); ``partial_reason`` then says which, in words
-    ("" for a complete rep). Only complete reps are counted as reps.
+    off, that did not start from the floor (from the hang or blocks), that cannot be measured (the
+    lifter lost mid-pull) or that never reached lockout (aborted); ``partial_reason`` then says
+    which, in words ("" for a complete rep). Only complete reps are counted as reps.
 
     Contract (see :mod:`formcheck_core.biomech.moments`): every moment lies in [``start_sample``,
     ``end_sample``]; moments present are strictly ordered setup < liftoff < knee_pass < lockout (no
