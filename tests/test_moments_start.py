@@ -1,10 +1,9 @@
-"""Where a pull starts: from the floor, from the hang, mid-pull at the clip's start, and the bar's
-own lift-off, and a lifter lost mid-pull (synthetic series with known geometry; no clips)."""
+"""Where a pull starts (from the floor, from the hang, mid-pull at the clip's start) and a lifter
+lost mid-pull: synthetic series with known geometry, no clips."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from synthetic_lifter import (
     BOTTOM,
     TOP,
@@ -15,12 +14,7 @@ from synthetic_lifter import (
 )
 
 from formcheck_core.biomech.kinematics import compute_body_series
-from formcheck_core.biomech.moments import (
-    LIFTOFF_BAR_SPEED_REL_S,
-    STRAIGHT_KNEE_DEG,
-    _bar_rise_start,
-    segment_reps,
-)
+from formcheck_core.biomech.moments import STRAIGHT_KNEE_DEG, segment_reps
 
 #: Start posture of a pull with straight legs and the torso 55 deg from vertical (knee 180 deg,
 #: hip 125 deg): the hands hang at about knee height, above a bar resting on the floor.
@@ -75,52 +69,6 @@ def test_straight_leg_threshold_is_a_posture_not_a_share():
     knee_at_floor = 180.0 - (BOTTOM[0] + BOTTOM[1])
     assert knee_at_floor < STRAIGHT_KNEE_DEG <= knee_at_hang
     assert TOP == (0.0, 0.0, 0.0)
-
-
-def _ramp(onset_s: float, speed_rel_s: float, fs: float, length_px: float, n: int = 40) -> np.ndarray:
-    """Bar height (px, up positive): still until ``onset_s``, then rising at ``speed_rel_s`` body
-    lengths/s for 0.4 body lengths, then still (lockout)."""
-    t = np.arange(n) / fs
-    rise = np.clip((t - onset_s) * speed_rel_s, 0.0, 0.4)
-    return 100.0 + rise * length_px
-
-
-@pytest.mark.parametrize("speed_rel_s", [0.5, 1.0])
-@pytest.mark.parametrize("length_px", [300.0, 900.0])
-def test_bar_lift_off_is_the_onset_of_the_rise_at_any_speed_and_scale(speed_rel_s, length_px):
-    fs, onset = 10.0, 1.23
-    up = _ramp(onset, speed_rel_s, fs, length_px)
-    pos = _bar_rise_start(up, 0, up.size - 1, fs, length_px, LIFTOFF_BAR_SPEED_REL_S)
-    assert abs(pos / fs - onset) <= 1.0 / fs, (pos / fs, onset)
-
-
-def test_bar_lift_off_ignores_a_hitch_high_in_the_pull():
-    fs, length_px, onset = 10.0, 400.0, 1.0
-    up = _ramp(onset, 0.6, fs, length_px)
-    start = _bar_rise_start(up, 0, up.size - 1, fs, length_px, LIFTOFF_BAR_SPEED_REL_S)
-    # The bar stalls for 0.3 s at three quarters of its rise (a hitch), then finishes.
-    hitch = int(np.flatnonzero(up >= up.min() + 0.75 * (up.max() - up.min()))[0])
-    stalled = np.concatenate([up[:hitch], np.full(3, up[hitch]), up[hitch:]])
-    again = _bar_rise_start(stalled, 0, stalled.size - 1, fs, length_px, LIFTOFF_BAR_SPEED_REL_S)
-    assert again == pytest.approx(start)
-    # A bar without data there has no estimate (the hinge estimate is used alone).
-    up[5] = np.nan
-    assert np.isnan(_bar_rise_start(up, 0, up.size - 1, fs, length_px, LIFTOFF_BAR_SPEED_REL_S))
-
-
-def test_lift_off_waits_for_the_bar_when_the_hips_rise_first():
-    # A wedge: the hip angle starts to open while the bar still rests on the floor for 0.5 s, then
-    # the bar catches up. Lift-off follows the bar (it cannot leave the floor before it rises).
-    fs = 10.0
-    prog, truth = deadlift_progress(1, setup_s=2.0)
-    body = compute_body_series(pose_from_angles(*angles_from_progress(prog)))
-    (rep0,) = segment_reps(body)
-    i0 = int(round(truth[0]["liftoff"] * fs))
-    bar = body.smoothed["bar_y_px"]
-    bar[i0 : i0 + 5] = bar[i0]  # the smoothed series is the body's own array: edited in place
-    (rep,) = segment_reps(body)
-    assert rep0.moments["liftoff"].sample < i0 + 4 <= rep.moments["liftoff"].sample <= i0 + 5
-    assert rep.moments["liftoff"].time_s < rep.moments["lockout"].time_s and rep.complete
 
 
 def test_lifter_lost_mid_pull_is_not_measurable_not_aborted():

@@ -20,10 +20,7 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
 
 * ``liftoff`` (first pull, the bar leaves the floor): the mean of two estimates, the sample from
   which the hip angle stays above :data:`LIFTOFF_HIP_FRAC` of its bottom-to-top rise and the one
-  from which the shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise -- but
-  never before the bar (wrists) starts its sustained rise (faster than
-  :data:`LIFTOFF_BAR_SPEED_REL_S` body lengths/s, :func:`_bar_rise_start`): the bar cannot leave
-  the floor before it moves up, while the hips can rise first (a lifter wedging into a heavy pull).
+  from which the shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise.
 * ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of its
   lowest) before lift-off; the labels put it one frame before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
@@ -73,10 +70,6 @@ MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: Lift-off: share of the rise of the hip angle / of the shoulder height left behind for good.
 LIFTOFF_HIP_FRAC = 0.10
 LIFTOFF_SHOULDER_FRAC = 0.15
-#: Lift-off from the bar: the bar (wrists) rises faster than this (body lengths/s) from lift-off
-#: until it reaches its top, stalls above :data:`BAR_HITCH_SHARE` of its rise excepted.
-LIFTOFF_BAR_SPEED_REL_S = 0.15
-BAR_HITCH_SHARE = 0.5
 #: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
 LOCKOUT_HIP_FRAC = 0.95
 LOCKOUT_SHOULDER_FRAC = 0.95
@@ -269,34 +262,6 @@ def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
     return float(lo + int(np.flatnonzero(x[lo : top + 1] >= thr)[0]))
 
 
-def _bar_rise_start(up: np.ndarray, lo: int, hi: int, fs: float, length_px: float, v_min: float) -> float:
-    """Fractional sample where the bar (``up``: height, px, up positive) starts its last sustained
-    rise to its highest point in [lo, hi]: walking back from that top, the first step slower than
-    ``v_min`` body lengths/s below :data:`BAR_HITCH_SHARE` of the rise (a stall higher up is a
-    hitch, not the floor). The crossing of ``v_min`` is interpolated between step midpoints.
-    NaN when the bar has no data there; ``lo`` when it is already rising at ``lo``."""
-    w = up[lo : hi + 1]
-    if not np.isfinite(w).all() or not (np.isfinite(length_px) and length_px > 0) or w.size < 2:
-        return float("nan")
-    j = int(np.argmax(w))
-    low = float(np.min(w[: j + 1]))
-    span = float(w[j]) - low
-    if span <= 0:
-        return float("nan")
-    v = np.diff(w) * fs / length_px  # v[k]: speed between samples k and k + 1 (midpoint k + 0.5)
-    k = j - 1
-    while k >= 0 and (v[k] >= v_min or (w[k] - low) > BAR_HITCH_SHARE * span):
-        k -= 1
-    if k < 0:
-        return float(lo)
-    # v[k] < v_min <= v[k + 1]: interpolate the crossing between midpoints k + 0.5 and k + 1.5.
-    if k + 1 < v.size and v[k + 1] > v[k]:
-        pos = k + 0.5 + (v_min - v[k]) / (v[k + 1] - v[k])
-    else:
-        pos = k + 1.0
-    return float(lo + np.clip(pos, k + 0.5, k + 1.5))
-
-
 def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: int, fs: float) -> str:
     """Words saying why the pull at bottom ``b`` cannot have started from the floor ("" if it can):
     the knees stayed straight (:data:`STRAIGHT_KNEE_DEG`) and the torso upright-ish
@@ -425,14 +390,13 @@ def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
 @dataclass(frozen=True)
 class MomentParams:
     """The constants of moment placement that were fitted to the labelled dev clips (shares of a
-    rise, 0-1, and the bar speed of lift-off in body lengths/s). ``scripts/evaluate_dev.py`` re-fits them leave-one-clip-out to report honest
+    rise, 0-1). ``scripts/evaluate_dev.py`` re-fits them leave-one-clip-out to report honest
     accuracy; everything else in this module is fixed a priori (degrees, seconds, body lengths)."""
 
     liftoff_hip_frac: float = LIFTOFF_HIP_FRAC
     liftoff_shoulder_frac: float = LIFTOFF_SHOULDER_FRAC
     lockout_hip_frac: float = LOCKOUT_HIP_FRAC
     lockout_shoulder_frac: float = LOCKOUT_SHOULDER_FRAC
-    liftoff_bar_speed_rel_s: float = LIFTOFF_BAR_SPEED_REL_S
 
 
 @dataclass
@@ -469,8 +433,6 @@ def _pull_candidates(
         }
     )
     shoulder_up = -_interp_nan(body.smoothed["shoulder_y_px"])
-    bar_raw = np.asarray(body.smoothed["bar_y_px"], float)
-    bar_up = np.where(np.isfinite(bar_raw), -_interp_nan(bar_raw), np.nan)
     lean = torso_lean_for_hinge_deg(body)
     length = body.body_length_px
     out: list[_Pull] = []
@@ -488,22 +450,16 @@ def _pull_candidates(
         ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
         start_est = [(x, _rise_start(x, b, top, f), _threshold(x, b, top, f)) for x, f in starts]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
-        lift = hinge_lift = _consensus([e for _, e, _ in start_est], b, top)
-        bar_pos = _bar_rise_start(bar_up, b, top, fs, length, p.liftoff_bar_speed_rel_s)
+        lift = _consensus([e for _, e, _ in start_est], b, top)
         lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
         lift_pos, lock_pos = _refined(start_est, b), _refined(end_est, b)
-        # The bar cannot leave the floor before it starts rising: lift-off is the later estimate.
-        if np.isfinite(bar_pos) and (not np.isfinite(lift_pos) or bar_pos > lift_pos):
-            lift_pos = bar_pos
-            lift = int(np.clip(max(lift, round(bar_pos)), b, top - 1))
-            lock = max(lock, min(lift + 1, top))
         # The rise already under way at the first sample (no still start, or already moving at
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
         started_mid_pull = b == first and (
-            hinge_lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
+            lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
         )
-        above = _start_above_floor(body, lean, b, hinge_lift, fs)
+        above = _start_above_floor(body, lean, b, lift, fs)
         # At the clip's first sample, a start above the floor means the clip cut the pull.
         started_mid_pull = started_mid_pull or (b == first and bool(above))
         # Still rising at the last sample: the lockout is not in the clip.
