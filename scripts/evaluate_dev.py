@@ -306,7 +306,6 @@ PARAM_GRID: dict[str, tuple[float, ...]] = {
     "liftoff_shoulder_frac": (0.10, 0.15, 0.20),
     "lockout_hip_frac": (0.90, 0.95, 0.98),
     "lockout_shoulder_frac": (0.90, 0.95, 0.98),
-    "liftoff_bar_speed_rel_s": (0.1, 0.15, 0.2, 0.3),
 }
 
 
@@ -457,8 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         s["loco_constants"] = chosen
         print()
         print(
-            "Fitted constants: the five MomentParams (four shares placing lift-off / lockout, the bar "
-            "speed of lift-off), re-fitted per fold below. The other moment constants (degrees, seconds, body lengths, shares of the clip's "
+            "Fitted constants: the four MomentParams shares (lift-off / lockout placement), re-fitted per "
+            "fold below. The other moment constants (degrees, seconds, body lengths, shares of the clip's "
             "own range) are not searched but were chosen by hand, some while looking at dev clips: the "
             "cross-validation does not cover them."
         )
