@@ -92,7 +92,8 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
     assert list(t["clips"].columns) == list(CLIP_COLUMNS)
     assert sorted(clips.index) == sorted([*CLIPS, "truncated", "notes", "nowhere"])  # readme.txt not taken
     assert set(clips.loc[list(CLIPS), "status"]) <= {"ok", "no_lift"}
-    assert (clips.loc[list(CLIPS), "status"] == "ok").sum() >= 3
+    # posereader_bad starts mid-pull and posereader_rdl never locks out: partial pulls, no lift
+    assert (clips.loc[list(CLIPS), "status"] == "ok").sum() >= 2
     assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
     assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
     # rows agree with each other and with each clip's analysis.json
