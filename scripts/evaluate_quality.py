@@ -19,6 +19,10 @@ Printed, over clips x transforms (95 % bootstrap CIs resampling whole clips, see
   mark of the previous version (visibility below 0.5) and for left/right bone-length disagreement
   (measured, not part of the confidence);
 - per transform;
+- per sample: every sample within a pull of the hip, knee, torso-lean and elbow curves, original
+  against each copy that keeps the frames' timing, at the same source frame (no moment placement
+  involved: the cleanest test of the per-sample confidence the curves grey); "within metric"
+  there means within one series;
 - leave-one-clip-out: the visibility and jitter ranges re-chosen on the other clips (best Youden
   J = share of unstable marked low - share of stable marked low; ties, i.e. the same marks: the
   better AUC), applied to the held-out clip; and the choice on all clips (the shipped thresholds
@@ -50,16 +54,20 @@ from formcheck_core.biomech.quality import (
     JITTER_BAD_REL,
     JITTER_OK_REL,
     METRIC_JOINTS,
+    SERIES_JOINTS,
     VIS_CLEAR,
     VIS_HIDDEN,
     metric_quality,
     pose_quality,
+    series_confidence,
 )
 from formcheck_core.config import shared_dir
 from formcheck_core.findings import LOW_CONFIDENCE
 from formcheck_core.pose.landmarks import LANDMARK
 from formcheck_core.scoring import bootstrap_ci
 
+#: Angle series compared sample by sample (the curves the explorer and the figures grey).
+SAMPLE_SERIES = ("hip_angle_deg", "knee_angle_deg", "torso_lean_deg", "elbow_angle_deg")
 #: Candidate ranges for the leave-one-clip-out refit: (visibility score 0 .. 1), (jitter score 1 .. 0).
 VIS_GRID = [(VIS_HIDDEN, hi) for hi in (0.7, 0.8, 0.9, 0.95)]
 JITTER_GRID = [(lo, hi) for lo, hi in itertools.product((0.005, 0.01, 0.015), (0.02, 0.03, 0.05)) if lo < hi]
@@ -98,10 +106,12 @@ def auc_within(unstable: np.ndarray, score: np.ndarray, metric: np.ndarray) -> f
     return num / den if den else math.nan
 
 
-def collect(stems: Sequence[str], dev_dir: Path) -> tuple[list[Pair], dict]:
-    """Readings of each clip against each copy, and the original analyses by clip."""
+def collect(stems: Sequence[str], dev_dir: Path) -> tuple[list[Pair], dict, dict]:
+    """Readings of each clip against each copy, the original analyses by clip and the analyses of
+    the copies that keep the frames' timing (every transform but the re-timed ones) by (clip, transform)."""
     pairs: list[Pair] = []
     originals = {}
+    same_timing = {}
     with tempfile.TemporaryDirectory(prefix="formcheck-quality-") as tmp:
         for stem in stems:
             src = dev_dir / f"{stem}.mp4"
@@ -111,6 +121,8 @@ def collect(stems: Sequence[str], dev_dir: Path) -> tuple[list[Pair], dict]:
                 path = metamorphic.make_variant(src, t, Path(tmp))
                 var = analyze(path, rules=False, progress=False)
                 path.unlink(missing_ok=True)
+                if t.speed == 1.0:
+                    same_timing[(stem, t.name)] = var
                 pa, pb = metamorphic._pulls(orig), metamorphic._pulls(var)
                 if len(pa) != len(pb):
                     print(f"  {stem}/{t.name}: pull count differs, left out")
@@ -125,7 +137,29 @@ def collect(stems: Sequence[str], dev_dir: Path) -> tuple[list[Pair], dict]:
                             Pair(stem, t.name, a.number, key, diff, diff > metamorphic.ANGLE_TOL_DEG)
                         )
             print(f"  {stem}: {sum(p.clip == stem for p in pairs)} reading-copy pairs", flush=True)
-    return pairs, originals
+    return pairs, originals, same_timing
+
+
+def per_sample(originals: dict, same_timing: dict) -> tuple[np.ndarray, ...]:
+    """Every sample within a pull of every angle series, original against a copy at the same
+    source frame: (unstable: more than 3° apart, the original's series confidence, series, clip)."""
+    out: list[list[np.ndarray]] = [[], [], [], []]
+    for (stem, _t), var in same_timing.items():
+        o = originals[stem]
+        if o.body is None or var.body is None or not np.array_equal(o.body.frame_index, var.body.frame_index):
+            continue
+        span = np.zeros(len(o.body.time_s), bool)
+        for r in metamorphic._pulls(o):
+            span[r.start_sample : r.end_sample + 1] = True
+        for series in SAMPLE_SERIES:
+            a, b = o.body.smoothed[series], var.body.smoothed[series]
+            ok = span & np.isfinite(a) & np.isfinite(b)
+            conf = series_confidence(o.pose_quality, o.body.side, SERIES_JOINTS[series])
+            for i, x in enumerate((np.abs(a - b)[ok] > metamorphic.ANGLE_TOL_DEG, conf[ok])):
+                out[i].append(x)
+            out[2].append(np.full(int(ok.sum()), series))
+            out[3].append(np.full(int(ok.sum()), stem))
+    return tuple(np.concatenate(x) for x in out)
 
 
 def _rep(analysis, number: int):
@@ -280,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     dev_dir = shared_dir() / "videos" / "dev"
     stems = args.clips or list(metamorphic.DEFAULT_CLIPS)
     print(f"metamorphic copies of {len(stems)} dev clips x {len(metamorphic.TRANSFORMS)} transforms ...")
-    pairs, originals = collect(stems, dev_dir)
+    pairs, originals, same_timing = collect(stems, dev_dir)
     unstable = np.array([p.unstable for p in pairs])
     clips = np.array([p.clip for p in pairs])
     metric = np.array([p.metric for p in pairs])
@@ -317,6 +351,19 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {m:26s} n {int(k.sum()):3d}  unstable {unstable[k].mean():.0%}  marked low {low[k].mean():.0%}"
             f"  unstable marked low {_share(low[k], unstable[k]):.0%}  stable marked low {_share(low[k], ~unstable[k]):.0%}"
+        )
+    su, sc, ss, sg = per_sample(originals, same_timing)
+    print(
+        f"\nper sample within the pulls, same source frame (copies that keep the timing; {len(su)} samples "
+        f"of {len(SAMPLE_SERIES)} angle series, {su.mean():.0%} more than {metamorphic.ANGLE_TOL_DEG:g}° apart):"
+    )
+    report_row("series confidence", su, sc < LOW_CONFIDENCE, 1 - sc, ss, sg, b)
+    for series in SAMPLE_SERIES:
+        k = ss == series
+        print(
+            f"  {series:26s} n {int(k.sum()):4d}  unstable {su[k].mean():.0%}  AUC {auc(su[k], 1 - sc[k]):.2f}"
+            f"  unstable marked low {_share(sc[k] < LOW_CONFIDENCE, su[k]):.0%}"
+            f"  stable marked low {_share(sc[k] < LOW_CONFIDENCE, ~su[k]):.0%}"
         )
     print("\nleave-one-clip-out (visibility and jitter ranges chosen on the other clips, best Youden J):")
     held = loco(pairs, originals, unstable, clips)
