@@ -41,6 +41,23 @@ def test_pull_samples_run_from_setup_to_knee_pass_for_reps_and_partial_pulls():
     assert back_samples([partial, rep]) == sorted(pull_samples(rep) + pull_samples(partial))
 
 
+def test_a_pull_the_clip_cuts_at_its_start_is_measured_on_its_earliest_samples():
+    """No set-up or lift-off in the clip (it opens mid-pull): its first samples, never its lockout."""
+    from formcheck_core.biomech.body import Moment
+
+    rep = make_rep(1, complete=False, start=0)
+    only_lockout = replace(rep, moments={"lockout": Moment("lockout", 8, 24, 0.8)}, end_sample=9)
+    assert pull_samples(only_lockout) == [0, 1, 2]
+    early_lockout = replace(only_lockout, moments={"lockout": Moment("lockout", 2, 6, 0.2)})
+    assert pull_samples(early_lockout) == [0, 1]
+    with_knee = replace(
+        only_lockout, moments={"knee_pass": Moment("knee_pass", 4, 12, 0.4), **only_lockout.moments}
+    )
+    assert pull_samples(with_knee) == [0, 1, 2, 3, 4]
+    complete_without_setup = replace(only_lockout, complete=True)
+    assert pull_samples(complete_without_setup) == []
+
+
 def test_the_rep_value_is_the_median_of_its_confident_samples():
     rep = make_rep(1)
     samples = pull_samples(rep)

@@ -56,12 +56,24 @@ class BackSeries:
 
 
 def pull_samples(rep: Rep) -> list[int]:
-    """Samples from set-up through knee pass (or lift-off + a few when knee pass is missing)."""
+    """Samples from set-up through knee pass (or lift-off + a few when knee pass is missing).
+
+    A partial pull the clip cuts at its start (no set-up, no lift-off: the bar is already off the
+    floor in the first frame) is measured on its earliest samples instead: up to its knee pass, or
+    its first :data:`MIN_PULL_SAMPLES` -- the part of the pull nearest the floor that the clip shows
+    -- never at its lockout.
+    """
     m = {name: mo.sample for name, mo in rep.moments.items()}
     lift = m.get("liftoff")
     start = m.get("setup", lift)
     if start is None:
-        return []
+        if rep.complete:
+            return []
+        first = rep.start_sample
+        end = m.get("knee_pass", first + MIN_PULL_SAMPLES - 1)
+        if "lockout" in m:
+            end = min(end, m["lockout"] - 1)
+        return list(range(first, min(rep.end_sample, end) + 1))
     end = m.get("knee_pass")
     if end is None:
         end = (lift if lift is not None else start) + MIN_PULL_SAMPLES
