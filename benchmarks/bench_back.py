@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from formcheck_core.analysis import analyze
 from formcheck_core.config import shared_dir
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = resolve_pose_model(None)
     mid = model_id(model)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     print(
         f"{'clip':26s} {'samples':>7s} {'back n':>6s} {'pose s':>7s} {'back s':>7s} {'all-mask s':>10s} "
         f"{'back/pose':>9s} {'CPU back/pose':>13s}"

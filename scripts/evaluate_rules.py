@@ -40,6 +40,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class RuleRows:
 
     rule_id: str
     threshold_name: str
-    direction: str  # "above" or "below"
+    direction: Literal["above", "below"]
     stems: list[str]
     truth: np.ndarray
     values: np.ndarray

@@ -70,13 +70,12 @@ def pull_samples(rep: Rep) -> list[int]:
         if rep.complete:
             return []
         first = rep.start_sample
-        end = m.get("knee_pass", first + MIN_PULL_SAMPLES - 1)
+        last = m.get("knee_pass", first + MIN_PULL_SAMPLES - 1)
         if "lockout" in m:
-            end = min(end, m["lockout"] - 1)
-        return list(range(first, min(rep.end_sample, end) + 1))
-    end = m.get("knee_pass")
-    if end is None:
-        end = (lift if lift is not None else start) + MIN_PULL_SAMPLES
+            last = min(last, m["lockout"] - 1)
+        return list(range(first, min(rep.end_sample, last) + 1))
+    knee = m.get("knee_pass")
+    end = knee if knee is not None else (lift if lift is not None else start) + MIN_PULL_SAMPLES
     start = min(start, end - MIN_PULL_SAMPLES + 1)
     return list(range(max(rep.start_sample, start), min(rep.end_sample, end) + 1))
 
