@@ -249,38 +249,71 @@ def test_a_dead_early_worker_is_not_used(analysis, tmp_path):
     assert all(s.path.is_file() for s in outputs.stills)
 
 
-def test_pictures_waiting_for_a_busy_or_dead_worker_are_encoded_here_once_each(tmp_path, monkeypatch):
-    """The picture sink: with no picture ever handed over (IN_FLIGHT 0, a worker busy with
-    curves) the caller encodes all of them when its pass ends; with the worker killed after its
-    first picture, the rest come back and are encoded here. Either way every picture has its
-    file and its page version, once."""
+def test_jobs_waiting_for_a_busy_or_dead_worker_run_here_once_each(tmp_path, monkeypatch):
+    """The shared job queue: with no job ever handed over (IN_FLIGHT 0, as when the worker is
+    busy) the caller runs them all when its pass ends; with the worker killed after its first
+    picture, the rest come back and run here. Either way every picture has its file and its
+    page version, once."""
     import numpy as np
 
-    import formcheck_core.render.outputs as outputs_mod
-    from formcheck_core.render.outputs import _PictureSink, start_render_worker
+    import formcheck_core.render.jobs as jobs_mod
+    from formcheck_core.render.jobs import SharedJobs
+    from formcheck_core.render.outputs import start_render_worker
 
     rng = np.random.default_rng(0)
     pictures = [
         (tmp_path / f"p{i}.png", rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)) for i in range(6)
     ]
     for in_flight, kill_after_first in ((0, False), (1, True)):
-        monkeypatch.setattr(outputs_mod, "IN_FLIGHT", in_flight)
+        monkeypatch.setattr(jobs_mod, "IN_FLIGHT", in_flight)
         for path, _ in pictures:
             path.unlink(missing_ok=True)
         worker = start_render_worker()
         assert worker is not None
-        timings: dict[str, float] = {}
-        sink = _PictureSink(worker, timings)
+        got: list = []
+        jobs = SharedJobs(worker, None, lambda name, result, got=got: got.append((name, result)))
         try:
             for path, bgr in pictures:
-                sink(path, bgr)
+                jobs.put("encode_picture", path, bgr, nbytes=bgr.nbytes)
                 if kill_after_first and path == pictures[0][0]:
                     while not pictures[0][0].is_file():  # the worker wrote the first one
                         time.sleep(0.01)
                     worker._proc.kill()
-            sink.finish()
+            jobs.finish()
         finally:
             worker.close(kill=True)
-        assert sorted(sink.pages) == sorted(p for p, _ in pictures)
+        assert sorted(r[0] for _, r in got) == sorted(p for p, _ in pictures)
+        assert all(name == "encode_picture" and r[1].mime == "image/jpeg" for name, r in got)
         assert all(p.is_file() and p.stat().st_size > 0 for p, _ in pictures)
-        assert all(page.mime == "image/jpeg" for page in sink.pages.values())
+        assert jobs.ran["here"] + jobs.ran["worker"] == len(pictures)
+        if in_flight == 0:
+            assert jobs.ran == {"here": len(pictures), "worker": 0}
+
+
+def test_curves_drawn_in_parts_by_both_processes_are_the_ones_drawn_here(tmp_path, monkeypatch):
+    """A long set's curves are split into jobs of a few reps; whichever process draws a part,
+    the merged result names every rep's picture, and the bytes equal the one-process drawing."""
+    import formcheck_core.render.files as files_mod
+    from formcheck_core.render.outputs import render_all, start_render_worker
+
+    analysis = handmade_analysis(CLIP)
+    monkeypatch.setattr(files_mod, "REPS_PER_CURVE_PART", 1)  # one job per rep
+    numbers = [r.number for r in analysis.reps]
+    assert numbers and files_mod.curve_parts(analysis) == [None, *((n,) for n in numbers)]
+    worker = start_render_worker()
+    try:
+        shared = render_all(analysis, cues_for(analysis), tmp_path / "shared", clip=False, worker=worker)
+    finally:
+        if worker is not None:
+            worker.close()
+    alone = render_all(analysis, cues_for(analysis), tmp_path / "alone", clip=False, parallel=False)
+    assert sorted(shared.rep_curves) == sorted(alone.rep_curves) == numbers
+    assert shared.curves is not None and shared.curves_raw is not None
+    for a, b in [
+        (shared.curves, alone.curves),
+        *zip(shared.rep_curves.values(), alone.rep_curves.values(), strict=True),
+    ]:
+        assert a is not None and b is not None and a.read_bytes() == b.read_bytes()
+    assert shared.timings_s["jobs_here"] + shared.timings_s["jobs_worker"] >= 1 + len(numbers) + len(
+        shared.stills
+    )

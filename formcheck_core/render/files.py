@@ -64,8 +64,22 @@ class CurvePictures:
     timings_s: dict[str, float]
 
 
-def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
-    """Whole-clip curves (smoothed and raw) and every rep's curves (one reused figure) as PNGs."""
+#: Reps per curves job: a job draws its reps on one reused figure; several jobs let the caller
+#: and the worker share a long set.
+REPS_PER_CURVE_PART = 3
+
+
+def curve_parts(analysis: Analysis) -> list[tuple[int, ...] | None]:
+    """The curve jobs of ``analysis``: None (the whole-clip curves), then groups of rep numbers."""
+    reps = [r.number for r in analysis.reps] if analysis.body is not None else []
+    return [None] + [
+        tuple(reps[i : i + REPS_PER_CURVE_PART]) for i in range(0, len(reps), REPS_PER_CURVE_PART)
+    ]
+
+
+def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
+    """One curve job (:func:`curve_parts`): the whole-clip curves (smoothed and raw) for None,
+    else the zoomed curves of those reps (one reused figure) as PNGs."""
     from .curves import angle_curves_figure, rep_curve_figures, save_figure
 
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
@@ -73,21 +87,40 @@ def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
     if analysis.body is None:
         return CurvePictures(None, None, {}, pages, timings)
     t = time.perf_counter()
-    curves = plots_dir / "curves.png"
-    curves_raw = plots_dir / "curves_raw.png"
-    for path, fig in (
-        (curves, angle_curves_figure(analysis, show_raw=True)),
-        (curves_raw, angle_curves_figure(analysis, raw=True)),
-    ):
-        save_figure(fig, path)
-        pages[path] = PageImage("image/png", path.read_bytes())
-    timings["curves_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    if part is None:
+        curves = plots_dir / "curves.png"
+        curves_raw = plots_dir / "curves_raw.png"
+        for path, fig in (
+            (curves, angle_curves_figure(analysis, show_raw=True)),
+            (curves_raw, angle_curves_figure(analysis, raw=True)),
+        ):
+            save_figure(fig, path)
+            pages[path] = PageImage("image/png", path.read_bytes())
+        timings["curves_s"] = time.perf_counter() - t
+        return CurvePictures(curves, curves_raw, {}, pages, timings)
     rep_curves: dict[int, Path] = {}
-    for number, fig in rep_curve_figures(analysis, show_raw=True):
+    for number, fig in rep_curve_figures(analysis, part, show_raw=True):
         path = plots_dir / f"rep{number}_curves.png"
         save_figure(fig, path)
         pages[path] = PageImage("image/png", path.read_bytes())
         rep_curves[number] = path
     timings["rep_curves_s"] = time.perf_counter() - t
-    return CurvePictures(curves, curves_raw, rep_curves, pages, timings)
+    return CurvePictures(None, None, rep_curves, pages, timings)
+
+
+def merge_curves(parts: list[CurvePictures]) -> CurvePictures:
+    """The curve jobs' results as one (reps in number order; seconds added up)."""
+    curves = next((p.curves for p in parts if p.curves is not None), None)
+    raw = next((p.curves_raw for p in parts if p.curves_raw is not None), None)
+    reps = dict(sorted((n, path) for p in parts for n, path in p.rep_curves.items()))
+    pages = {path: page for p in parts for path, page in p.page_images.items()}
+    timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
+    for p in parts:
+        for key, value in p.timings_s.items():
+            timings[key] = timings.get(key, 0.0) + value
+    return CurvePictures(curves, raw, reps, pages, timings)
+
+
+def write_curves(analysis: Analysis, plots_dir: Path) -> CurvePictures:
+    """Whole-clip curves (smoothed and raw) and every rep's curves as PNGs, in this process."""
+    return merge_curves([write_curve_part(analysis, plots_dir, part) for part in curve_parts(analysis)])

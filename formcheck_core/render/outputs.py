@@ -2,31 +2,32 @@
 
 :func:`render_all` writes the stills, the bar path pictures, the angle curves and (optionally)
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
-curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) one worker
-process (:mod:`.worker`) draws the curves and encodes the stills' and bar paths' PNG and page
-JPEG files while the main process decodes, draws the overlays and (in a thread) encodes the clip.
+curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) or a worker
+started early (:func:`start_render_worker`), the curves (in parts of a few reps) and the stills'
+and bar paths' PNG and page JPEG files are jobs shared with one worker process (:mod:`.jobs`):
+it runs them while the main process decodes, draws the overlays and (in a thread) encodes the
+clip, and the main process runs what is left when its pass ends.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..analysis import Analysis
 from ..cues import Cue
+from . import files
 from .bar_path import BarPathPicture, bar_path_consumer, plan_bar_paths
 from .clip import ClipResult, ClipWriter
-from .files import CurvePictures, PageImage, encode_picture, write_curves
+from .files import CurvePictures, PageImage
 from .frames import run_frame_pass
+from .jobs import SharedJobs
 from .stills import STILL_WIDTH_PX, Still, plan_stills, still_consumer
 from .worker import RenderWorker, WorkerGone
 
@@ -37,10 +38,6 @@ CLIP_NAME = "annotated.mp4"
 #: Reps from which ``render_all`` starts its worker by default: starting one costs about 1 CPU
 #: second (imports), a rep's stills and curves about 0.3-0.4 s.
 MIN_REPS_FOR_WORKER = 3
-#: Bytes of rendered pictures that may wait for the worker before the frame pass encodes them itself.
-MAX_PENDING_BYTES = 192 * 2**20
-#: Pictures handed to the worker at a time (the others wait where either process can take them).
-IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -87,93 +84,6 @@ def start_render_worker() -> RenderWorker | None:
         return None
 
 
-class _PictureSink:
-    """Takes rendered pictures from the frame pass and gets them encoded (PNG file + page JPEG).
-
-    Without a worker, here and at once. With one, at most :data:`IN_FLIGHT` pictures are with
-    the worker at a time; the rest wait here, and whichever process is free takes them: the
-    worker as it finishes one, this process when its frame pass is over (:meth:`finish`) or
-    when more than :data:`MAX_PENDING_BYTES` of pictures wait. So neither process idles while
-    the other has a backlog (the worker may still be drawing curves when the clip is done).
-    """
-
-    def __init__(self, pool: RenderWorker | None, timings: dict[str, float]) -> None:
-        self.pool = pool
-        self.timings = timings
-        self.pages: dict[Path, PageImage] = {}
-        self._cond = threading.Condition()
-        self._waiting: deque[tuple[Path, np.ndarray]] = deque()
-        self._waiting_bytes = 0
-        self._in_flight = 0
-        self._results: list[tuple[Path, PageImage, float]] = []
-
-    def _collect(self, result: tuple[Path, PageImage, float]) -> None:
-        path, page, seconds = result
-        self.pages[path] = page
-        self.timings["png_s"] = self.timings.get("png_s", 0.0) + seconds
-
-    def __call__(self, path: Path, bgr: np.ndarray) -> None:
-        if self.pool is None:
-            self._collect(encode_picture(path, bgr))
-            return
-        with self._cond:
-            self._waiting.append((path, bgr))
-            self._waiting_bytes += bgr.nbytes
-        self._pump()
-        while self._waiting_bytes > MAX_PENDING_BYTES and (item := self._take()) is not None:
-            self._collect(encode_picture(*item))
-
-    def _take(self) -> tuple[Path, np.ndarray] | None:
-        with self._cond:
-            if not self._waiting:
-                return None
-            path, bgr = self._waiting.popleft()
-            self._waiting_bytes -= bgr.nbytes
-            return path, bgr
-
-    def _pump(self) -> None:
-        """Send waiting pictures to the worker up to IN_FLIGHT (from any thread)."""
-        assert self.pool is not None
-        while self.pool.alive:
-            with self._cond:
-                if self._in_flight >= IN_FLIGHT or not self._waiting:
-                    return
-                path, bgr = self._waiting.popleft()
-                self._waiting_bytes -= bgr.nbytes
-                self._in_flight += 1
-            future = self.pool.submit("encode_picture", path, bgr)
-            future.add_done_callback(partial(self._done, item=(path, bgr)))
-
-    def _done(self, future: Future, item: tuple[Path, np.ndarray]) -> None:
-        """A worker job ended (reader thread): keep its result, or put the picture back to be
-        encoded here (the worker died or the job failed there); then send the next."""
-        with self._cond:
-            self._in_flight -= 1
-            try:
-                self._results.append(future.result())
-            except (WorkerGone, RuntimeError):
-                self._waiting.appendleft(item)
-                self._waiting_bytes += item[1].nbytes
-            self._cond.notify_all()
-        if self.pool is not None and self.pool.alive:
-            self._pump()
-
-    def finish(self) -> None:
-        """Encode here what still waits, then wait for the worker's pictures."""
-        if self.pool is None:
-            return
-        while True:
-            while (item := self._take()) is not None:
-                self._collect(encode_picture(*item))
-            with self._cond:
-                if self._in_flight == 0 and not self._waiting:
-                    break
-                self._cond.wait(timeout=0.5)
-        for result in self._results:
-            self._collect(result)
-        self._results.clear()
-
-
 def render_all(
     analysis: Analysis,
     cues: Sequence[Cue],
@@ -211,17 +121,29 @@ def render_all(
             parallel = (os.cpu_count() or 1) >= 2 and len(analysis.reps) >= MIN_REPS_FOR_WORKER
         owned, pool = True, _start_worker(analysis) if parallel else None
     timings: dict[str, float] = {}
+    pages: dict[Path, PageImage] = {}
+    curve_parts: list[CurvePictures] = []
+
+    def on_result(job: str, result: Any) -> None:
+        if job == "encode_picture":
+            path, page, seconds = result
+            pages[path] = page
+            timings["png_s"] = timings.get("png_s", 0.0) + seconds
+        else:
+            curve_parts.append(result)
+
     try:
-        # with the clip, the main process is busy with it: the worker draws the curves too;
-        # without, the main process draws them after its (short) pass and the worker encodes
-        # files, unless the worker was started early (then matplotlib is loaded there already)
-        curves_future = (
-            pool.submit("write_curves", out / "plots") if pool is not None and (clip or not owned) else None
-        )
-        sink = _PictureSink(pool, timings)
+        jobs = SharedJobs(pool, analysis, on_result)
+        if pool is not None:  # queued first: the worker starts on them at once
+            for part in files.curve_parts(analysis):
+                jobs.put("write_curve_part", out / "plots", part)
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")
+
+        def sink(path: Path, bgr: np.ndarray) -> None:
+            jobs.put("encode_picture", path, bgr, nbytes=bgr.nbytes)
+
         consumers = [
             still_consumer(analysis, stills, width_px, sink),
             bar_path_consumer(analysis, bars, width_px, sink),
@@ -242,16 +164,12 @@ def render_all(
         timings["frames_s"] = time.perf_counter() - t0
         timings["frames_cpu_s"] = time.process_time() - cpu0
         t1 = time.perf_counter()
-        curve_pictures: CurvePictures | None = None
-        if curves_future is not None:
-            try:
-                curve_pictures = curves_future.result()
-            except (WorkerGone, RuntimeError):
-                curve_pictures = None
-        if curve_pictures is None:
-            curve_pictures = write_curves(analysis, out / "plots")
-        sink.finish()
+        if pool is None:
+            curve_parts.append(files.write_curves(analysis, out / "plots"))
+        jobs.finish()  # what still waits runs here, beside the worker
         timings["wait_worker_s"] = time.perf_counter() - t1 if pool is not None else 0.0
+        timings["jobs_here"], timings["jobs_worker"] = float(jobs.ran["here"]), float(jobs.ran["worker"])
+        curve_pictures = files.merge_curves(curve_parts)
     except BaseException:
         if pool is not None and owned:
             pool.close(kill=True)
@@ -270,5 +188,5 @@ def render_all(
         clip=clip_result,
         frames_decoded=frames,
         timings_s=timings,
-        page_images={**sink.pages, **curve_pictures.page_images},
+        page_images={**pages, **curve_pictures.page_images},
     )

@@ -33,10 +33,21 @@ from . import files
 #: Jobs the worker runs, by name.
 JOBS: dict[str, Callable[..., Any]] = {
     "encode_picture": files.encode_picture,
-    "write_curves": files.write_curves,
+    "write_curve_part": files.write_curve_part,
 }
 #: Jobs that take the worker's Analysis as their first argument.
-ANALYSIS_JOBS = frozenset({"write_curves"})
+ANALYSIS_JOBS = frozenset({"write_curve_part"})
+
+
+def run_job(analysis: Any, job: str, args: tuple) -> Any:
+    """Run ``JOBS[job]`` (with ``analysis`` first for :data:`ANALYSIS_JOBS`), in any process."""
+    if job in ANALYSIS_JOBS:
+        if analysis is None:
+            raise RuntimeError(f"{job} needs an Analysis: attach one first")
+        return JOBS[job](analysis, *args)
+    return JOBS[job](*args)
+
+
 _HEADER = struct.Struct(">Q")
 
 
@@ -184,12 +195,8 @@ def main() -> int:
         try:
             if job == "set_analysis":
                 analysis, result = args[0], None
-            elif job in ANALYSIS_JOBS:
-                if analysis is None:
-                    raise RuntimeError(f"{job} needs an Analysis: attach one first")
-                result = JOBS[job](analysis, *args)
             else:
-                result = JOBS[job](*args)
+                result = run_job(analysis, job, args)
             message = (job_id, True, result)
         except Exception as exc:  # reported to the caller, which redoes the job in process
             message = (job_id, False, f"{type(exc).__name__}: {exc}")

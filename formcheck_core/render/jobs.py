@@ -1,0 +1,122 @@
+"""Render jobs that either the caller or its worker process runs, whichever is free first.
+
+:class:`SharedJobs` keeps a queue of jobs (:data:`~.worker.JOBS`: picture files, parts of the
+curves). At most :data:`IN_FLIGHT` are with the worker at a time; the rest wait here. The worker
+takes the next as it finishes one; the caller takes what still waits when its own work (the
+frame pass) is done, newest first, or at once when more than :data:`MAX_WAITING_BYTES` of
+pictures wait. So neither process idles while the other has a backlog: with ten reps the worker
+may still be drawing curves when the clip is encoded; the caller then encodes the waiting
+pictures and, if it runs out of them first, draws the remaining reps' curves itself. A job the worker could not run (it died, or the job failed there) comes back and runs
+here. Results reach the caller's ``on_result`` in its own thread only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from .worker import RenderWorker, WorkerGone, run_job
+
+#: Jobs handed to the worker at a time (the others wait where either process can take them).
+IN_FLIGHT = 2
+#: Bytes of job arguments (rendered pictures) that may wait before the caller runs them itself.
+MAX_WAITING_BYTES = 192 * 2**20
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job: its name in :data:`~.worker.JOBS`, its arguments and their size in bytes."""
+
+    name: str
+    args: tuple
+    nbytes: int = 0
+
+
+class SharedJobs:
+    """The queue shared by the caller and ``pool`` (None: every job runs here when put)."""
+
+    def __init__(
+        self, pool: RenderWorker | None, analysis: Any, on_result: Callable[[str, Any], None]
+    ) -> None:
+        self.pool = pool
+        self.analysis = analysis
+        self.on_result = on_result
+        self._cond = threading.Condition()
+        self._waiting: deque[Job] = deque()
+        self._waiting_bytes = 0
+        self._in_flight = 0
+        self._done_there: list[tuple[str, Any]] = []
+        #: Jobs run by this process and by the worker (counts, for the benchmark).
+        self.ran = {"here": 0, "worker": 0}
+
+    def put(self, name: str, *args: Any, nbytes: int = 0) -> None:
+        """Queue a job (or run it now when there is no worker or too many bytes wait)."""
+        job = Job(name, args, nbytes)
+        if self.pool is None:
+            self._run_here(job)
+            return
+        with self._cond:
+            self._waiting.append(job)
+            self._waiting_bytes += nbytes
+        self._pump()
+        while self._waiting_bytes > MAX_WAITING_BYTES and (over := self._take()) is not None:
+            self._run_here(over)
+
+    def _run_here(self, job: Job) -> None:
+        self.ran["here"] += 1
+        self.on_result(job.name, run_job(self.analysis, job.name, job.args))
+
+    def _take(self) -> Job | None:
+        """The newest waiting job, for this process: the worker takes from the front (the curves,
+        queued first, for which it has matplotlib loaded), the caller from the back (pictures)."""
+        with self._cond:
+            if not self._waiting:
+                return None
+            job = self._waiting.pop()
+            self._waiting_bytes -= job.nbytes
+            return job
+
+    def _pump(self) -> None:
+        """Hand waiting jobs to the worker up to IN_FLIGHT (from any thread)."""
+        assert self.pool is not None
+        while self.pool.alive:
+            with self._cond:
+                if self._in_flight >= IN_FLIGHT or not self._waiting:
+                    return
+                job = self._waiting.popleft()
+                self._waiting_bytes -= job.nbytes
+                self._in_flight += 1
+            self.pool.submit(job.name, *job.args).add_done_callback(partial(self._done, job=job))
+
+    def _done(self, future: Future, job: Job) -> None:
+        """A worker job ended (reader thread): keep its result, or put the job back to run here."""
+        with self._cond:
+            self._in_flight -= 1
+            try:
+                self._done_there.append((job.name, future.result()))
+            except (WorkerGone, RuntimeError):
+                self._waiting.appendleft(job)
+                self._waiting_bytes += job.nbytes
+            self._cond.notify_all()
+        if self.pool is not None and self.pool.alive:
+            self._pump()
+
+    def finish(self) -> None:
+        """Run here what still waits, wait for the worker's jobs, and deliver their results."""
+        if self.pool is not None:
+            while True:
+                while (left := self._take()) is not None:
+                    self._run_here(left)
+                with self._cond:
+                    if self._in_flight == 0 and not self._waiting:
+                        break
+                    self._cond.wait(timeout=0.5)
+        for name, result in self._done_there:
+            self.ran["worker"] += 1
+            self.on_result(name, result)
+        self._done_there.clear()
