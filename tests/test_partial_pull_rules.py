@@ -7,6 +7,7 @@ findings are kept there, and a partial pull a rule judged counts toward the verd
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -78,3 +79,15 @@ def test_reevaluate_judges_partial_pulls_like_apply_rules():
     )
     assert set_verdict(a).label == "needs work" and set_verdict(loose).label == "clean"
     assert [f.status for f in loose.findings if f.rule_id == "rounded_back"] == ["ok"]
+
+
+def test_formcheck_rules_says_which_rules_judge_partial_pulls(capsys):
+    from formcheck_core.cli import main
+
+    assert main(["rules", "--json"]) == 0
+    listed = {r["id"]: r["partial_pulls"] for r in json.loads(capsys.readouterr().out)["rules"]}
+    assert listed["rounded_back"] is True and listed["incomplete_lockout"] is False
+    assert main(["rules"]) == 0
+    text = capsys.readouterr().out
+    block = text[text.index("rounded_back") :].split("\n\n")[0]
+    assert "also judges partial pulls" in block

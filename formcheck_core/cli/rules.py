@@ -86,6 +86,7 @@ def _rule_json(rid: str, lr, effective: dict[str, float]) -> dict:
         "views": list(r.views),
         "metrics": list(r.metrics),
         "severity": r.severity,
+        "partial_pulls": r.partial_pulls,
         "thresholds": _finite(effective),
         "defaults": _finite(r.thresholds),
         "presets": {p: _finite(vals) for p, vals in r.presets.items()},
@@ -117,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         r = lr.rule
         print(f"{rid}  [{r.severity}]  from {lr.plugin}")
         print(f"  {r.description}")
-        print(f"  lifts: {', '.join(r.lifts)}   views: {', '.join(r.views)}   reads: {', '.join(r.metrics)}")
+        partial = "   also judges partial pulls" if r.partial_pulls else ""
+        print(
+            f"  lifts: {', '.join(r.lifts)}   views: {', '.join(r.views)}   reads: {', '.join(r.metrics)}{partial}"
+        )
         for name, value in effective[rid].items():
             notes = [f"default {_fmt(r.thresholds[name])}"] if value != r.thresholds[name] else []
             notes += [f"{p} {_fmt(vals[name])}" for p, vals in r.presets.items() if name in vals]
