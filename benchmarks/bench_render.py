@@ -19,6 +19,10 @@ Three measurements, each in fresh child processes, all in one run:
 ``--baseline-src DIR`` also runs measurement 1 with ``PYTHONPATH=DIR`` (e.g. a worktree of an
 older commit): a before/after comparison under the same load.
 
+The output ends with the two targets of issue #15 per clip, each marked met / MISSED: full /
+``--no-report`` wall ratio (median over the repeats; target <= 1.5x) and the annotated clip as a
+multiple of real time (target >= 4x), with the load average they were measured under.
+
 The machine this was written on has 2 cores shared by other jobs: wall times are noisy (the load
 average is printed); compare the in-run ratios and the CPU seconds, and repeat.
 Run: ``python benchmarks/bench_render.py [--clips a,b,c] [--repeat 2] [--long-s 90] [--json out.json]``.

@@ -24,6 +24,7 @@ llama.cpp abort must cost only the LLM's cues).
 from __future__ import annotations
 
 import faulthandler
+import gc
 import os
 import pickle
 import select
@@ -233,7 +234,15 @@ def run_in_child(
     err_file = tempfile.TemporaryFile() if capture_stderr else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child only runs fn
-        pid = os.fork()
+        # the child must never run the garbage collector over the caller's objects: finalising
+        # one whose native threads exist only here (an FFmpeg frame's scaler) deadlocked it
+        gc.freeze()
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:  # this process (or the fork failed)
+                gc.unfreeze()
     if pid == 0:  # pragma: no cover - the child (measured through the parent)
         os.close(read_fd)
         _child(write_fd, fn, err_file.fileno() if err_file is not None else None)
