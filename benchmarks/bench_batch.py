@@ -250,14 +250,18 @@ def main() -> None:
         over = med["dask"]["wall_s"] / med[local_n]["wall_s"] - 1
         over_cpu = med["dask"]["task_cpu_s"] / med[local_n]["task_cpu_s"] - 1
         startup = statistics.median(r["startup_s"] for r in runs["dask"])
+        over_start = (med["dask"]["wall_s"] + startup) / med[local_n]["wall_s"] - 1
         print(
-            f"TARGET Dask overhead: {100 * over:+.1f}% wall time vs the {args.workers}-worker local pool "
-            f"(target <= {100 * DASK_OVERHEAD_TARGET:.0f}%): {_verdict(over <= DASK_OVERHEAD_TARGET)}; task CPU "
-            f"{100 * over_cpu:+.1f}%; the local pool's process start-up is inside its time, the Dask "
-            f"workers' ({startup:.1f} s cluster start) is not"
+            f"TARGET Dask overhead vs the {args.workers}-worker local pool (target <= "
+            f"{100 * DASK_OVERHEAD_TARGET:.0f}%): task CPU {100 * over_cpu:+.1f}% (the same work in "
+            f"both, whatever the load): {_verdict(over_cpu <= DASK_OVERHEAD_TARGET)}; wall time "
+            f"{100 * over:+.1f}% on a running cluster (the local pool's process start-up is inside its "
+            f"time, the Dask workers' is not): {_verdict(over <= DASK_OVERHEAD_TARGET)}; "
+            f"{100 * over_start:+.1f}% counting the cluster's start ({startup:.1f} s)"
         )
         summary["dask_overhead"] = over
         summary["dask_overhead_task_cpu"] = over_cpu
+        summary["dask_overhead_with_start"] = over_start
     if args.same_clip:
         summary["same_clip_peak_rss_mib"] = flat = same_clip_memory(clips[0], args.same_clip, args.fps)
         print(

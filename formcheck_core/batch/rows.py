@@ -286,11 +286,26 @@ def analyze_clip_rows(
     )
 
 
-def _finished(rows: ClipRows, start: float, cpu0: float) -> ClipRows:
-    import os
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB: ``VmHWM`` from ``/proc/self/status`` (the
+    high-water mark of this process image), else ``ru_maxrss`` (which on Linux also carries a
+    spawning parent's peak over into the child, so a big parent inflates it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError):
+        pass
     import resource
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _finished(rows: ClipRows, start: float, cpu0: float) -> ClipRows:
+    import os
+
+    rss = peak_rss_mib()
     return ClipRows(
         clip={**rows.clip, "elapsed_s": round(time.perf_counter() - start, 3)},
         reps=rows.reps,
