@@ -171,19 +171,19 @@ def _set_dask_decoding(client: Any) -> None:
     a background thread. A worker that joins later keeps the default (background thread)."""
     from .worker import set_inline_decode, usable_cores
 
-    workers = client.scheduler_info().get("workers", {})
-    if not workers:
+    try:
+        workers = client.scheduler_info().get("workers", {})
+        cores = client.run(usable_cores) if workers else {}
+    except Exception:  # e.g. a worker without formcheck: its tasks will say so, one row each
         return
-    cores = client.run(usable_cores)
     threads: dict[str, int] = {}
     for info in workers.values():
         threads[info["host"]] = threads.get(info["host"], 0) + int(info.get("nthreads", 1))
     crowded = [a for a, info in workers.items() if threads[info["host"]] >= cores.get(a, 1)]
     spare = [a for a in workers if a not in crowded]
-    if crowded:
-        client.run(set_inline_decode, True, workers=crowded)
-    if spare:
-        client.run(set_inline_decode, False, workers=spare)
+    for inline, addresses in ((True, crowded), (False, spare)):
+        if addresses:
+            client.run(set_inline_decode, inline, workers=addresses)
 
 
 def connect(scheduler: str) -> Any:
