@@ -378,6 +378,12 @@ def _print_clip(name: str, entry: dict) -> None:
         f"{st['render_cpu_s']:.2f} s CPU (all threads and the worker); html {st['html_s']:.2f} s"
     )
     print("    " + ", ".join(f"{k[:-2]} {s[k]:.2f}" for k in keys if k in s))
+    if "jobs_here" in s:
+        print(
+            f"    shared jobs (curve parts, picture files): {s['jobs_here']:.0f} run here, "
+            f"{s['jobs_worker']:.0f} by the worker; its warm-up (during the pose pass in the CLI) "
+            f"{st.get('worker_warm_up_cpu_s', 0.0):.2f} s CPU"
+        )
     if st["clip_x_realtime"]:
         print(
             f"    annotated clip {st['clip_size']} (source {st['source_size']}): {st['clip_x_realtime']:.1f}x real time "
