@@ -227,12 +227,14 @@ def _base_figure(
                 )
                 grey = low_confidence_curve(analysis, shown, source[shown])
                 if grey is not None:
-                    ax.plot(
+                    ax.plot(  # a halo behind the coloured line: the series stays recognisable
                         t,
                         grey,
                         color=LOW_CONFIDENCE_GREY,
-                        lw=2.4,
-                        zorder=4,
+                        lw=6.0,
+                        alpha=0.7,
+                        solid_capstyle="round",
+                        zorder=2.5,
                         gid=f"low-confidence:{shown}",
                         label=grey_label,
                     )
@@ -278,27 +280,19 @@ def _decorate(
     reps = [r for r in analysis.reps if rep is None or r.number == rep]
     lines = threshold_lines(analysis, rep) + back_limit_lines(analysis, rep)
     added: list = []
+    if rep is None and reps and axes:  # rep numbers above the top panel, out of the data's way
+        centres = [(t[r.start_sample] + t[min(r.end_sample, len(t) - 1)]) / 2 for r in reps]
+        names = [f"rep {r.number}" if len(reps) <= 5 else str(r.number) for r in reps]
+        top = axes[0].secondary_xaxis("top")
+        top.set_xticks(centres, labels=names)
+        top.tick_params(labelsize=FS_NOTE, length=0, colors="#5c5f66")
+        added.append(top)
     for ax, (_title, _ylabel, series_list) in zip(axes, panels, strict=False):
         for i, r in enumerate(reps):
             t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
             added.append(
                 ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0, lw=0)
             )
-            if rep is None and ax is axes[-1]:
-                added.append(
-                    ax.text(
-                        (t0 + t1) / 2,
-                        0.03,
-                        f"rep {r.number}",
-                        transform=ax.get_xaxis_transform(),
-                        ha="center",
-                        va="bottom",
-                        fontsize=FS_NOTE,
-                        color="#5c5f66",
-                        bbox=_NOTE_BOX,
-                        zorder=6,
-                    )
-                )
         for line in lines:
             if line.series in {s for s, _, _ in series_list}:
                 added.append(
@@ -360,37 +354,23 @@ def _decorate(
         lo = t[r.start_sample] - pad_s
         hi = t[min(r.end_sample, len(t) - 1)] + pad_s
         axes[0].set_xlim(max(lo, t[0]), min(hi, t[-1]))
-        for name, m in r.moments.items():
-            label = MOMENT_STYLE.get(name, (name,))[0] or name
-            added.append(
-                axes[0].text(
-                    m.time_s,
-                    1.02,
-                    label,
-                    transform=axes[0].get_xaxis_transform(),
-                    rotation=60,
-                    ha="left",
-                    va="bottom",
-                    fontsize=FS_NOTE,
-                )
+    present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
+    handles = []
+    # a legend, not labels at the lines (moments 0.1 s apart overprint); below a rep's title
+    for n in present:
+        label, colour, ls = MOMENT_STYLE[n]
+        handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
+    if handles:
+        added.append(
+            fig.legend(
+                handles=handles,
+                loc="outside lower center" if rep is not None else "outside upper center",
+                ncols=len(handles),
+                fontsize=FS_NOTE,
+                frameon=False,
             )
-    elif rep is None:
-        present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
-        handles = []
-        for n in present:
-            label, colour, ls = MOMENT_STYLE[n]
-            handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
-        if handles:
-            added.append(
-                fig.legend(
-                    handles=handles,
-                    loc="outside upper center",
-                    ncols=len(handles),
-                    fontsize=FS_NOTE,
-                    frameon=False,
-                )
-            )
-            added += handles
+        )
+        added += handles
     if rep is not None:  # updated in place by the next rep's call, so not in ``added``
         fig.suptitle(f"Rep {rep}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
     return added
