@@ -37,8 +37,9 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     from formcheck_core.analysis import analyze
     from formcheck_core.coach import deterministic_cues
     from formcheck_core.export import to_dict
+    from formcheck_core.readings import metric_readings
     from formcheck_core.render.stills import plan_stills
-    from formcheck_core.render.summary import format_summary, lockout_reached
+    from formcheck_core.render.summary import SUMMARY_METRICS, format_summary, lockout_reached, summary_line
     from formcheck_core.vocabulary import MOMENT_LABEL
 
     a = analyze(dev_clip(stem), progress=False)
@@ -78,6 +79,10 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
             if f.value is not None and f.metric in reps[f.rep].metric_samples:
                 assert still.frame_index == f.frame_index, ("still drawn at another frame", f.rule_id)
     text = format_summary(a)
+    shown = dict(SUMMARY_METRICS)
+    for m in metric_readings(a):  # the summary prints the reading's own text
+        if m.metric in shown:
+            assert summary_line(shown[m.metric], m.text) in text, (m.metric, m.text)
     for rep in a.reps:
         reached = lockout_reached(a, rep)
         lock = next(
@@ -199,7 +204,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
         if f is not None and f.quality:
             assert f"({f.quality}: check it on the frame.)" in cue.why
     text = format_summary(a)
-    summary_keys = {key for key, _, _ in SUMMARY_METRICS}
+    summary_keys = {key for key, _ in SUMMARY_METRICS}
     for m in marked:
         if m.metric in summary_keys:
             assert f"({m.quality})" in text, (m.metric, m.quality)

@@ -7,27 +7,26 @@ from collections.abc import Sequence
 
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
-from ..vocabulary import FAULT, OK
+from ..readings import metric_readings
+from ..vocabulary import FAULT, OK, format_value, unit_of
 
-#: Metrics shown per rep in the summary, with a short label and unit.
-SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("hip_angle_setup_deg", "hip @setup", "°"),
-    ("hip_angle_liftoff_deg", "hip @lift-off", "°"),
-    ("hip_angle_lockout_deg", "hip @lockout", "°"),
-    ("knee_angle_bottom_deg", "knee @bottom", "°"),
-    ("knee_angle_lockout_deg", "knee @lockout", "°"),
-    ("torso_lean_liftoff_deg", "torso lean @lift-off", "°"),
-    ("max_bar_drift_rel", "max bar drift", " body lengths"),
-    ("max_bar_drift_px", "max bar drift", " px"),
-    ("max_bar_drift_cm", "max bar drift", " cm"),
+#: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
+SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
+    ("hip_angle_setup_deg", "hip @setup"),
+    ("hip_angle_liftoff_deg", "hip @lift-off"),
+    ("hip_angle_lockout_deg", "hip @lockout"),
+    ("knee_angle_bottom_deg", "knee @bottom"),
+    ("knee_angle_lockout_deg", "knee @lockout"),
+    ("torso_lean_liftoff_deg", "torso lean @lift-off"),
+    ("max_bar_drift_rel", "max bar drift"),
+    ("max_bar_drift_px", "max bar drift"),
+    ("max_bar_drift_cm", "max bar drift"),
 )
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    digits = 2 if unit.strip() == "body lengths" else 0
-    return f"{value:.{digits}f}{unit}"
+def summary_line(label: str, text: str) -> str:
+    """One metric line of a rep: the label padded to a column, then the value's text."""
+    return f"{label:22s} {text}"
 
 
 def lockout_reached(analysis: Analysis, rep) -> bool | None:
@@ -62,16 +61,19 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         verdict = verdicts.get(rep.number)
         lines.append(f"\nrep {rep.number}: {verdict.label if verdict else ''}".rstrip())
         lines.append(f"  moments: {moments or 'none found'}")
-        for key, label, unit in SUMMARY_METRICS:
+        readings = {m.metric: m for m in metric_readings(analysis, rep.number)}
+        for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
             if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
                 continue
             quality = rep.metric_quality.get(key)
             mark = f"  ({quality.mark})" if quality is not None and quality.mark else ""
-            lines.append(f"  {label:22s} {_fmt(value, unit)}{mark}")
+            reading = readings.get(key)  # the text every view shows (digits follow the limit)
+            shown = reading.text if reading is not None else format_value(value, unit_of(key))
+            lines.append(f"  {summary_line(label, shown)}{mark}")
         reached = lockout_reached(analysis, rep)
         if reached is not None:
-            lines.append(f"  {'lockout reached':22s} {'yes' if reached else 'no'}")
+            lines.append(f"  {summary_line('lockout reached', 'yes' if reached else 'no')}")
         for f in analysis.findings:
             if f.rep == rep.number and f.status != OK:
                 lines.append(
