@@ -89,3 +89,15 @@ def test_lifter_lost_mid_pull_is_not_measurable_not_aborted():
     pose2.world_xyz_m[mid : mid + 2] = np.nan
     (rep,) = segment_reps(compute_body_series(pose2))
     assert rep.complete
+
+
+def test_bar_at_the_hips_but_torso_bent_over_is_not_a_lockout():
+    # The lifter brings the bar to the upper thigh but stays 35 deg bent over: no lockout.
+    prog, _ = deadlift_progress(1)
+    bent = segment_reps(
+        compute_body_series(pose_from_angles(*angles_from_progress(prog, top=(0.0, 0.0, 35.0))))
+    )
+    (pull,) = bent
+    assert not pull.complete and "torso stayed 35° from vertical" in pull.partial_reason
+    (rep,) = _pulls(prog)
+    assert rep.complete

@@ -83,6 +83,13 @@ TOP_HIP_DEG = 150.0
 #: (the highest top of the clip's pulls): relative to the clip's own range, so an aborted pull
 #: in a set of full ones is partial whatever the camera angle.
 STANDING_SHARE = 0.8
+#: ... and brought the torso within this many degrees of vertical (either way) within
+#: :data:`UPRIGHT_WINDOW_S` of its top: a lifter who brings the bar to the hips but stays bent
+#: over has not locked out, whatever the hip or bar reads. Set a priori, not fitted: a locked-out
+#: torso is within about 10 deg of vertical and the pose model adds about 10 deg of noise (the
+#: torso lean of the view's angle source: image in a side view, 3D world otherwise).
+UPRIGHT_MAX_LEAN_DEG = 25.0
+UPRIGHT_WINDOW_S = 0.5
 #: End of the rise: no gain of 1 deg for this long (s), or a drop of this many degrees.
 HOLD_S = 1.0
 DROP_DEG = 25.0
@@ -155,6 +162,15 @@ def torso_lean_for_hinge_deg(body: BodySeries) -> np.ndarray | None:
     key = "torso_lean_world_deg" if _uses_world(body) else "torso_lean_deg"
     lean = body.smoothed.get(key)
     return None if lean is None else np.asarray(lean, float)
+
+
+def _upright_near(lean: np.ndarray | None, top: int, fs: float) -> float:
+    """Smallest |torso lean| (deg) within :data:`UPRIGHT_WINDOW_S` of sample ``top`` (NaN if unmeasured)."""
+    if lean is None:
+        return float("nan")
+    w = max(1, round(UPRIGHT_WINDOW_S * fs))
+    seg = np.abs(lean[max(0, top - w) : top + w + 1])
+    return float(np.nanmin(seg)) if np.isfinite(seg).any() else float("nan")
 
 
 def _bottom_is_deadlift(body: BodySeries, i: int) -> bool:
@@ -507,6 +523,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
 
     first = int(np.flatnonzero(np.isfinite(h_raw))[0])
     standing = _standing_deg(h, pulls)
+    lean = torso_lean_for_hinge_deg(body)
     drafts: list[dict] = []
     prev_top = first - 1
     for pull in pulls:
@@ -516,7 +533,9 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             default=float("nan"),
         )
         stood = bar_top >= MIN_BAR_TOP_REL if np.isfinite(bar_top) else h[top] >= TOP_HIP_DEG
-        reached = stood and h[top] - h[b] >= STANDING_SHARE * (standing - h[b])
+        upright = _upright_near(lean, top, fs)
+        bent_over = bool(np.isfinite(upright) and upright > UPRIGHT_MAX_LEAN_DEG)
+        reached = stood and not bent_over and h[top] - h[b] >= STANDING_SHARE * (standing - h[b])
         lost_s = _longest_gap_s(h_raw, lift, top, fs)
         moments: dict[str, Moment] = {}
         missing: dict[str, str] = {}
@@ -546,6 +565,8 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             missing["lockout"] = "the clip ends before lockout"
         elif lost_s:
             missing["lockout"] = f"not measurable: {lost}"
+        elif bent_over:
+            missing["lockout"] = f"the torso stayed {upright:.0f}° from vertical"
         elif not reached:
             missing["lockout"] = f"the hips opened only to {h[top]:.0f}° (standing reads {standing:.0f}°)"
         elif lock <= lift:
@@ -585,7 +606,12 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
         elif not reached:
             lowered = bool(np.nanmin(h[top:]) <= h[top] - DROP_DEG)
             verb = "aborted: lowered before lockout" if lowered else "never reached lockout"
-            reason = f"{verb} (the hips opened only to {h[top]:.0f}°, standing reads {standing:.0f}°)"
+            why = (
+                f"the torso stayed {upright:.0f}° from vertical"
+                if bent_over
+                else f"the hips opened only to {h[top]:.0f}°, standing reads {standing:.0f}°"
+            )
+            reason = f"{verb} ({why})"
         else:
             reason = ""
         first_sample = min([b, *(m.sample for m in moments.values())])
