@@ -8,6 +8,9 @@ Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value. S
 arms reads 99°. The default, 115°, sits between them: it flags that clip and 1 of 30 clean ones
 (86°, arms behind the plates in a low-camera clip).
 
+Partial pulls are judged too (``partial_pulls=True``): a pull that never locks out still shows
+how the arms pulled (from lift-off to the pull's last sample).
+
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
 (``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
 guess or a false alarm. Kept for users who want it: ``--preset all`` or
@@ -43,6 +46,7 @@ RULE = Rule(
     presets={"seed": {"enabled": 1.0}, "all": {"enabled": 1.0}},
     severity="moderate",
     moment="knee_pass",
+    partial_pulls=True,  # a pull that never locks out is still pulled with bent or straight arms
     views=("side", "oblique"),
     view_note="Elbow bend is not measurable from a front view: the bend points at the camera.",
     message="Elbows bent to {measured} during the pull, {at} (limit {limit}).",

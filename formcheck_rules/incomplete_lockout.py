@@ -1,6 +1,7 @@
 """incomplete_lockout: the hips do not finish straight at the top.
 
-Metric: ``hip_angle_lockout_deg`` (shoulder-hip-knee angle at lockout, 180 = straight).
+Metric: ``hip_angle_lockout_deg`` (shoulder-hip-knee angle at lockout, 180 = straight); for a pull
+that stopped short of lockout, ``hip_angle_top_deg`` (its largest hip angle).
 
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): clean side-view lockouts read
 163.5-180°, so the seed's 165° flags 2 of them. The clip labelled incomplete (the lifter never
@@ -8,7 +9,13 @@ stands up) reads 144°, but so do three clips labelled complete (127-144°, one 
 lifters and bystanders), so every limit from 145° to 163° scores the same on dev (1 true positive,
 3 false positives of 25); the default, 155°, sits in the middle of that gap. Oblique views are not
 judged: the pose model's 3D hip angle reads clean lockouts at 155-158°. A rep the clip cuts off
-before lockout is "not measurable". The seed value stays as the "seed" preset.
+before lockout is "not measurable". A partial pull the lifter stopped short of lockout (it left
+the floor but never locked out, or was lowered first: :func:`~formcheck_core.biomech.moments.stopped_short_of_lockout`)
+is this fault when its largest hip angle (``hip_angle_top_deg``) stays under the limit
+(``partial_pulls=True``): reported with that angle, at its frame, and the reason the moments give (hips short of standing, or the
+torso still bent over). One whose hips opened past the limit is neither faulted nor praised, so
+the finding's value and limit decide it as for a complete rep (``scripts/evaluate_rules.py``
+sweeps them). The seed value stays as the "seed" preset.
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
 (``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
@@ -17,8 +24,10 @@ guess or a false alarm. Kept for users who want it: ``--preset all`` or
 """
 
 from formcheck_core.biomech.metrics import LOCKOUT_HIP_DEG
+from formcheck_core.biomech.moments import stopped_short_of_lockout
 from formcheck_core.hookspecs import hookimpl
 from formcheck_core.rules import Rule
+from formcheck_core.vocabulary import format_limit, format_value
 
 SEED_MIN_HIP_ANGLE_DEG = 165.0
 #: The one lockout definition (``lockout_reached`` uses the same number).
@@ -28,11 +37,33 @@ MIN_HIP_ANGLE_DEG = LOCKOUT_HIP_DEG
 def check(ctx):
     """Hip angle at lockout below ``min_hip_angle_deg``.
 
+    A pull that stopped short of lockout (no lockout moment: hips short of standing, or the torso
+    still bent over near the top) is a fault when its largest hip angle is below the limit.
+
     Can see: hip extension at the top from a side view.
     Cannot see: a lockout the clip cuts off (reported as not measurable), soft knees on their own,
     or hip extension from a front view (the bend points at the camera) or an oblique one (the 3D
     estimate reads clean lockouts 20-25° short).
     """
+    if stopped_short_of_lockout(ctx.rep):
+        hip, limit = ctx.metric("hip_angle_top_deg"), ctx.threshold("min_hip_angle_deg")
+        why = ctx.rep.missing_moments.get("lockout", "")
+        if hip is None or hip >= limit:  # nothing to fault on, and no lockout to praise
+            return ctx.not_measurable(
+                "This pull never reached lockout, but its hip angle cannot tell" + (f" ({why})." if why else "."),
+                moment="lockout",
+                metric="hip_angle_top_deg",
+            )
+        return ctx.fault(
+            hip,
+            limit,
+            metric="hip_angle_top_deg",
+            moment="lockout",
+            message="This pull never reached lockout"
+            + (f" ({why})" if why else "")
+            + f": the hips opened to {format_value(hip, 'deg', limit=limit)} at most, short of the "
+            f"{format_limit(limit, 'deg')} needed to finish.",
+        )
     if ctx.moment("lockout") is None:  # cut off by the end of the clip (not the same as not finishing)
         return ctx.not_measurable("The clip ends before this rep's lockout.", moment="lockout")
     return ctx.compare("hip_angle_lockout_deg", "min_hip_angle_deg", fault_if="below", moment="lockout")
@@ -42,11 +73,12 @@ RULE = Rule(
     id="incomplete_lockout",
     check=check,
     description="Hips not fully extended at the top (hip angle short of straight).",
-    metrics=("hip_angle_lockout_deg",),
+    metrics=("hip_angle_lockout_deg", "hip_angle_top_deg"),
     thresholds={"min_hip_angle_deg": MIN_HIP_ANGLE_DEG, "enabled": 0.0},
     presets={"seed": {"min_hip_angle_deg": SEED_MIN_HIP_ANGLE_DEG, "enabled": 1.0}, "all": {"enabled": 1.0}},
     severity="moderate",
     moment="lockout",
+    partial_pulls=True,  # a pull the lifter stopped short of lockout is this fault
     views=("side",),
     view_note="Hip extension is only judged from a side view: from the front the hip bend points at the "
     "camera, and in oblique views the 3D estimate reads clean lockouts 20-25° short.",

@@ -24,6 +24,7 @@ import numpy as np
 from .back_series import BACK_METRICS
 from .body import BodySeries, Rep, ViewEstimate
 from .metric_spec import MetricSpec, Reading, RepInput
+from .moments import stopped_short_of_lockout
 from .rep_window import (
     BODY_LENGTH_PER_HEIGHT,
     BOTTOM_SEARCH_S,
@@ -74,6 +75,13 @@ def hip_angle_liftoff(inp: RepInput) -> Reading:
 
 def hip_angle_lockout(inp: RepInput) -> Reading:
     return at_lockout(inp, "hip", largest=True)
+
+
+def hip_angle_top(inp: RepInput) -> Reading:
+    if not stopped_short_of_lockout(inp.rep):
+        return _NAN
+    p = pull(inp)
+    return arg_extreme(p.hip, p.a, p.b, largest=True)
 
 
 def knee_angle_bottom(inp: RepInput) -> Reading:
@@ -222,6 +230,15 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "Hip angle at lockout: the maximum within 0.5 s from the lockout moment.",
         hip_angle_lockout,
         short="hip angle at lockout",
+        series=_HIP,
+    ),
+    MetricSpec(
+        "hip_angle_top_deg",
+        "Largest hip angle of a pull that stopped short of lockout (no lockout moment: it never "
+        "reached lockout or was lowered first), from lift-off to the pull's last sample; NaN for a "
+        "complete rep (see hip_angle_lockout_deg) and for a pull the clip cuts.",
+        hip_angle_top,
+        short="largest hip angle of a pull that never reached lockout",
         series=_HIP,
     ),
     MetricSpec(

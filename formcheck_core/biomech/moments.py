@@ -90,6 +90,11 @@ STANDING_SHARE = 0.8
 #: torso lean of the view's angle source: image in a side view, 3D world otherwise).
 UPRIGHT_MAX_LEAN_DEG = 25.0
 UPRIGHT_WINDOW_S = 0.5
+#: How a partial pull's ``partial_reason`` starts when the lifter stopped short of lockout (as
+#: opposed to a pull the clip cuts, one not from the floor or one the lifter is lost in): such a
+#: pull *is* an incomplete lockout (see :func:`stopped_short_of_lockout`).
+NEVER_REACHED_LOCKOUT = "never reached lockout"
+ABORTED = "aborted: lowered before lockout"
 #: End of the rise: no gain of 1 deg for this long (s), or a drop of this many degrees.
 HOLD_S = 1.0
 DROP_DEG = 25.0
@@ -162,6 +167,12 @@ def torso_lean_for_hinge_deg(body: BodySeries) -> np.ndarray | None:
     key = "torso_lean_world_deg" if _uses_world(body) else "torso_lean_deg"
     lean = body.smoothed.get(key)
     return None if lean is None else np.asarray(lean, float)
+
+
+def stopped_short_of_lockout(rep: Rep) -> bool:
+    """True for a partial pull that left the floor and was measured to its top, but never reached
+    lockout (stopped or aborted): the lifter's doing, not the clip's."""
+    return not rep.complete and rep.partial_reason.startswith((NEVER_REACHED_LOCKOUT, ABORTED))
 
 
 def _upright_near(lean: np.ndarray | None, top: int, fs: float) -> float:
@@ -605,7 +616,7 @@ def segment_reps(body: BodySeries, params: MomentParams | None = None) -> tuple[
             reason = f"not measurable: {lost}"
         elif not reached:
             lowered = bool(np.nanmin(h[top:]) <= h[top] - DROP_DEG)
-            verb = "aborted: lowered before lockout" if lowered else "never reached lockout"
+            verb = ABORTED if lowered else NEVER_REACHED_LOCKOUT
             why = (
                 f"the torso stayed {upright:.0f}° from vertical"
                 if bent_over
