@@ -50,7 +50,8 @@ def check(ctx):
         why = ctx.rep.missing_moments.get("lockout", "")
         if hip is None or hip >= limit:  # nothing to fault on, and no lockout to praise
             return ctx.not_measurable(
-                "This pull never reached lockout, but its hip angle cannot tell" + (f" ({why})." if why else "."),
+                "This pull never reached lockout, but its hip angle cannot tell"
+                + (f" ({why})." if why else "."),
                 moment="lockout",
                 metric="hip_angle_top_deg",
             )

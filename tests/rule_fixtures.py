@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import numpy as np
+import pytest
 
 from formcheck_core.analysis import Analysis
 from formcheck_core.biomech.body import BodySeries, Moment, Rep, ViewEstimate
@@ -100,6 +103,20 @@ def make_analysis(
     return Analysis(
         video=info, video_sha256="0" * 64, lift=lift, pose=pose, body=series, view=vw, reps=tuple(reps)
     )
+
+
+@contextlib.contextmanager
+def lockout_without_torso_criterion() -> Iterator[None]:
+    """Moments placed without the lockout's torso criterion (``UPRIGHT_MAX_LEAN_DEG`` = inf): what
+    they were before it. ``posereader_arm_bend`` (whose torso stays 33° from vertical: a partial
+    pull that never reached lockout, as labelled) then has one *complete* rep with bent_arms and
+    incomplete_lockout faults (hips 144° at its top), for tests of views that show only complete
+    reps (stills, the LLM's coaching data) and need such a rep from a real clip."""
+    from formcheck_core.biomech import moments
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(moments, "UPRIGHT_MAX_LEAN_DEG", math.inf)
+        yield
 
 
 def all_rules_on(pm=None, overrides=None) -> dict:

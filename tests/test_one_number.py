@@ -43,11 +43,14 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     from formcheck_core.vocabulary import MOMENT_LABEL
 
     a = analyze(dev_clip(stem), progress=False)
-    assert a.ok
-    exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
-    reps = {r.number: r for r in a.reps}
+    # posereader_arm_bend: one partial pull (never reached lockout), judged by the rules that judge
+    # partial pulls: its numbers agree across the views that show it just the same
+    assert a.ok or (stem == "posereader_arm_bend" and len(a.partial_pulls) == 1)
+    data = to_dict(a, include_series=False)
+    exported = {r["number"]: r for r in (*data["reps"], *data["partial_pulls"])}
+    reps = {r.number: r for r in (*a.reps, *a.partial_pulls)}
     fi = a.body.frame_index
-    for rep in a.reps:
+    for rep in reps.values():
         for name, value in rep.metrics.items():
             got = exported[rep.number]["metrics"][name]
             assert (got is None and math.isnan(value)) or got == value, (name, got, value)
@@ -62,7 +65,7 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
         if f.metric in rep.metric_samples:
             assert f.frame_index == int(fi[rep.metric_samples[f.metric]]), (f.rule_id, "finding frame")
         checked += 1
-    assert checked >= 3
+    assert checked >= (3 if a.reps else 2)  # a partial pull: the two default rules that judge one
     by_rule = {(f.rule_id, f.rep): f for f in a.findings}
     for cue in deterministic_cues(a):
         if cue.rule_id is None or cue.value is None:
@@ -83,17 +86,20 @@ def test_every_view_reads_the_same_value_at_the_same_frame(dev_clip, pose_model,
     for m in metric_readings(a):  # the summary prints the reading's own text
         if m.metric in shown:
             assert summary_line(shown[m.metric], m.text) in text, (m.metric, m.text)
-    for rep in a.reps:
+    for rep in reps.values():
         reached = lockout_reached(a, rep)
         lock = next(
             (f for f in a.findings if f.rep == rep.number and f.rule_id == "incomplete_lockout"), None
         )
         if lock is not None and lock.status in ("ok", "fault"):
             assert reached == (lock.status == "ok"), "summary and lockout finding disagree"
-    assert "lockout reached" in text or all(lockout_reached(a, r) is None for r in a.reps)
+    assert "lockout reached" in text or all(lockout_reached(a, r) is None for r in reps.values())
+    if not a.reps:  # a pull that stopped short of lockout: "no" by the one definition
+        assert [lockout_reached(a, p) for p in a.partial_pulls] == [False]
+        assert summary_line("lockout reached", "no") in text
 
 
-@pytest.mark.parametrize("stem", ["gym1080_bad_02", "posereader_arm_bend"])
+@pytest.mark.parametrize("stem", ["gym1080_bad_02", "reel_good_14"])
 def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, stem):
     """A rep's curve figure marks each angle metric at its own sample with the finding's text, and
     the frame explorer at that sample shows the same value and text; both use format_value."""

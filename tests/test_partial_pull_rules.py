@@ -43,8 +43,8 @@ def test_rounded_partial_pull_flags_and_makes_the_set_need_work():
 def test_only_rules_that_judge_the_pull_off_the_floor_run_on_partial_pulls():
     rules, _ = collect_rules(new_plugin_manager())
     partial_rules = {rid for rid, lr in rules.items() if lr.rule.partial_pulls}
-    assert "rounded_back" in partial_rules and "excessive_torso_lean" in partial_rules
-    assert not partial_rules & {"incomplete_lockout", "hyperextension_at_lockout"}  # read at lockout
+    assert {"rounded_back", "excessive_torso_lean", "bent_arms", "incomplete_lockout"} <= partial_rules
+    assert "hyperextension_at_lockout" not in partial_rules  # read at a lockout a partial pull lacks
     aborted = make_rep(1, complete=False, back_flexion_rel=ROUNDED, hip_angle_lockout_deg=120.0)
     a = apply_rules(analysis_with([aborted]), plugin_manager=new_plugin_manager())
     assert a.findings and {f.rule_id for f in a.findings} <= partial_rules
@@ -86,8 +86,50 @@ def test_formcheck_rules_says_which_rules_judge_partial_pulls(capsys):
 
     assert main(["rules", "--json"]) == 0
     listed = {r["id"]: r["partial_pulls"] for r in json.loads(capsys.readouterr().out)["rules"]}
-    assert listed["rounded_back"] is True and listed["incomplete_lockout"] is False
+    assert listed["rounded_back"] is True and listed["incomplete_lockout"] is True
+    assert listed["hyperextension_at_lockout"] is False
     assert main(["rules"]) == 0
     text = capsys.readouterr().out
     block = text[text.index("rounded_back") :].split("\n\n")[0]
     assert "also judges partial pulls" in block
+
+
+def _stopped_short(number, hip_top_deg, reason="never reached lockout (the torso stayed 33° from vertical)"):
+    rep = make_rep(number, complete=False, start=50 * (number - 1), hip_angle_top_deg=hip_top_deg)
+    return replace(rep, partial_reason=reason, missing_moments={"lockout": reason.split("(")[-1].rstrip(")")})
+
+
+def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
+    """incomplete_lockout judges a pull the lifter stopped short of lockout on its top hip angle:
+    below the limit it is the fault (with the moments' reason), above it nothing is said (no
+    lockout to praise); a pull the clip cuts before lockout is not judged."""
+    from rule_fixtures import all_rules_on
+
+    from formcheck_core.render.summary import lockout_reached
+    from formcheck_rules import incomplete_lockout
+
+    limit = incomplete_lockout.MIN_HIP_ANGLE_DEG
+    short = _stopped_short(1, limit - 11.0)
+    high = _stopped_short(
+        2, limit + 5.0, reason="aborted: lowered before lockout (the torso stayed 40° from vertical)"
+    )
+    cut = replace(
+        make_rep(3, complete=False, start=100), partial_reason="cut by the clip: it ends before lockout"
+    )
+    a = apply_rules(
+        analysis_with([short, high, cut]),
+        all_rules_on(new_plugin_manager()),
+        plugin_manager=new_plugin_manager(),
+    )
+    mine = [f for f in a.findings if f.rule_id == "incomplete_lockout"]
+    assert [(f.rep, f.status) for f in mine] == [(1, "fault")]
+    (f,) = mine
+    assert (f.value, f.threshold, f.metric) == (limit - 11.0, limit, "hip_angle_top_deg")
+    assert "never reached lockout" in f.message and "33° from vertical" in f.message
+    assert lockout_reached(a, short) is False
+    assert set_verdict(a).label == "needs work"
+    # the limit decides, as for a complete rep: below the pull's top hip angle, no fault
+    loose = reevaluate(
+        a, {"incomplete_lockout": {"min_hip_angle_deg": limit - 20.0}}, plugin_manager=new_plugin_manager()
+    )
+    assert [f for f in loose.findings if f.rule_id == "incomplete_lockout"] == []

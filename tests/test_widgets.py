@@ -186,15 +186,21 @@ def test_threshold_explorer_follows_the_sliders(multi, single):
     assert others == [f for f in multi.findings if f.rule_id != "excessive_torso_lean"]
 
 
-def test_coaching_panel_falls_back_to_rule_cues_without_a_model(single, tmp_path):
+def test_coaching_panel_falls_back_to_rule_cues_without_a_model(multi, single, tmp_path):
     from formcheck_core.coach import deterministic_cues
     from formcheck_core.widgets import CoachingPanel
 
-    panel = CoachingPanel(single, model=str(tmp_path / "missing.gguf"))
+    # a clip with complete reps: the LLM coaches only those (``single`` has a partial pull only)
+    assert multi.reps
+    panel = CoachingPanel(multi, model=str(tmp_path / "missing.gguf"))
     result = panel.run()
     assert result.source == "rules" and "does not exist" in result.fallback_reason
-    assert [c.text for c in result.cues] == [c.text for c in deterministic_cues(single)]
+    assert [c.text for c in result.cues] == [c.text for c in deterministic_cues(multi)]
     assert "Cues from the rules" in panel.status.value and "missing.gguf" in panel.status.value
     assert panel.cues.value.count("class='fc-cue'") == len(result.cues)
-    off = CoachingPanel(single, use_llm=False)
+    off = CoachingPanel(multi, use_llm=False)
     assert off.run().fallback_reason == "LLM switched off"
+    # a partial pull only: nothing for the LLM, the rules' cues on the partial pull are shown
+    partial = CoachingPanel(single, model=str(tmp_path / "missing.gguf")).run()
+    assert not single.reps and single.partial_pulls and partial.fallback_reason == "no measured rep to coach"
+    assert partial.cues and [c.text for c in partial.cues] == [c.text for c in deterministic_cues(single)]

@@ -7,6 +7,9 @@ description) derives from it. :func:`measure_rep` reads every metric of one rep,
 sample each value was read (an extreme over the pull happens at its own frame, not at a key
 moment); :func:`with_metrics` stores both in the rep. NaN means "not measurable".
 
+Long because each built-in metric's function and its spec (the one table every view derives from)
+live side by side.
+
 Angles come from the image series in a side view (or when the view is unknown) and from the 3D
 world-landmark series in a front or oblique view. Bar drift is NaN in a front view (the drift is
 along the camera axis). The pull runs from lift-off to lockout (to the rep's last sample when the
@@ -121,6 +124,8 @@ def lockout_reached(inp: RepInput) -> Reading:
     """1.0 / 0.0 from the lockout hip angle (image series only: side view or unknown)."""
     if pull(inp).world:
         return _NAN
+    if stopped_short_of_lockout(inp.rep):  # no lockout, by the moments' own criteria
+        return 0.0
     hip, _ = _as_pair(hip_angle_lockout(inp))
     return float(hip >= LOCKOUT_HIP_DEG) if math.isfinite(hip) else _NAN
 
@@ -295,8 +300,8 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "lockout_reached",
         "1.0 if hip_angle_lockout_deg >= 155 deg (LOCKOUT_HIP_DEG, the incomplete_lockout "
-        "rule's default limit: one definition), else 0.0; NaN outside a side view (the 3D estimate reads a "
-        "straight standing hip as 150-160 deg).",
+        "rule's default limit: one definition), else 0.0; 0.0 for a pull that stopped short of lockout; "
+        "NaN outside a side view (the 3D estimate reads a straight standing hip as 150-160 deg).",
         lockout_reached,
         short="whether the hips reached full extension at the top (hip angle at or above the "
         "incomplete_lockout limit)",

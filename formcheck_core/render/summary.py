@@ -86,6 +86,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         )
         lines.append(f"\npartial pull (not counted): {pull.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
+        reached = lockout_reached(analysis, pull)
+        if reached is not None:
+            lines.append(f"  {summary_line('lockout reached', 'yes' if reached else 'no')}")
         for f in analysis.findings:  # rules judging the pull off the floor judge it too
             if f.rep == pull.number and f.is_fault:
                 lines.append(f"  [{f.status}/{f.severity}] {f.rule_id}: {f.message}")
