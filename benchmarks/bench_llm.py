@@ -26,7 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-CLIPS = ("posereader_arm_bend", "reel_bad_07")
+#: Clips with complete reps (the LLM only coaches those; posereader_arm_bend, used for the figures in
+#: docs/llm.md, is a partial pull since the lockout needs an upright torso).
+CLIPS = ("posereader_good", "reel_bad_07")
 MODES = ("plain", "formcheck")
 
 

@@ -24,7 +24,8 @@ import json
 import time
 from pathlib import Path
 
-CLIP = "posereader_arm_bend"
+#: A short clip with one complete rep (the LLM only judges complete reps).
+CLIP = "posereader_good"
 
 
 def _messages():

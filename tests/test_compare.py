@@ -202,7 +202,10 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     from formcheck_core.models.llm_model import install_test_llm
 
     install_test_llm()
-    clips = [shared / "videos" / "dev" / f"{n}.mp4" for n in ("posereader_arm_bend", "squat_side")]
+    # posereader_arm_bend is a partial pull (nothing for the LLM to judge), squat_side not a
+    # deadlift: posereader_good has a complete rep, so the test model runs
+    stems = ("posereader_arm_bend", "squat_side", "posereader_good")
+    clips = [shared / "videos" / "dev" / f"{n}.mp4" for n in stems]
     out_json = tmp_path / "r.json"
     code = main(
         [
@@ -222,7 +225,7 @@ def test_compare_cli_on_dev_clips(shared, capsys, tmp_path):
     out_json.write_text(captured.out)
     report = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert code in (0, 1) and "Traceback" not in captured.err
-    assert [c["clip"] for c in report["clips"]] == ["posereader_arm_bend", "squat_side"]
+    assert [c["clip"] for c in report["clips"]] == list(stems)
     assert report["is_test_model"] is True
     arm = report["clips"][0]
     assert arm["labels"]["bent_arms"] is True  # labels found in the shared labels file

@@ -115,7 +115,7 @@ def test_committed_without_outputs(path):
 def test_01_analyse_a_deadlift(shared, pose_model, tmp_path):
     out = tmp_path / "out"
     overrides = f"""
-CLIP = shared_dir() / "videos" / "dev" / "posereader_arm_bend.mp4"
+CLIP = shared_dir() / "videos" / "dev" / "posereader_good.mp4"  # one complete rep (posereader_arm_bend is a partial pull)
 OUT_DIR = {str(out)!r}
 LLM_MODEL = "test"
 STILLS_SHOWN = 2
