@@ -69,7 +69,8 @@ def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
 
 def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
     """Up to ``max_cues`` prioritised cues (priority 1 first) from ``analysis.findings``."""
-    frames = {(r.number, name): m.frame_index for r in analysis.reps for name, m in r.moments.items()}
+    pulls = (*analysis.reps, *analysis.partial_pulls)  # partial pulls are judged too
+    frames = {(r.number, name): m.frame_index for r in pulls for name, m in r.moments.items()}
     return cues_from_findings(
         analysis.findings, max_cues=max_cues, warnings=analysis.warnings, moment_frames=frames
     )
