@@ -92,8 +92,10 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
     assert list(t["clips"].columns) == list(CLIP_COLUMNS)
     assert sorted(clips.index) == sorted([*CLIPS, "truncated", "notes", "nowhere"])  # readme.txt not taken
     assert set(clips.loc[list(CLIPS), "status"]) <= {"ok", "no_lift"}
-    # posereader_bad starts mid-pull and posereader_rdl never locks out: partial pulls, no lift
-    assert (clips.loc[list(CLIPS), "status"] == "ok").sum() >= 2
+    # posereader_bad starts mid-pull, posereader_rdl never locks out and posereader_arm_bend stays
+    # bent over at the top: partial pulls only (listed, judged), no complete lift
+    assert clips.loc[list(CLIPS), "status"].tolist() == ["ok", "no_lift", "no_lift", "no_lift"]
+    assert (clips.loc[list(CLIPS), "partial_pulls"] >= 1).sum() >= 3
     assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
     assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
     # rows agree with each other and with each clip's analysis.json

@@ -131,7 +131,9 @@ def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> 
         report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip, worker=worker)
     print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
-        print("formcheck: no usable lift was measured (see warnings above)", file=sys.stderr)
+        n = len(analysis.partial_pulls)
+        more = f" ({n} partial pull{'s' if n != 1 else ''}: judged above)" if n else " (see warnings above)"
+        print(f"formcheck: no complete rep was measured{more}", file=sys.stderr)
         return 1
     return 0
 
