@@ -88,6 +88,18 @@ def test_rows_are_cached_without_masks_and_reused(analysed, pose_model, tmp_path
     np.testing.assert_array_equal(again.frame_index, first.frame_index)
 
 
+def test_no_frames_to_measure_opens_neither_the_clip_nor_the_model(tmp_path):
+    table = back_pass.measure_frames(tmp_path / "missing.mp4", [], tmp_path / "missing.task", 1, (640, 480))
+    assert set(table) == {
+        "frame_index",
+        "back_flexion_rel",
+        "back_angle_deg",
+        "mask_confidence",
+        "edge_xy_px",
+    }
+    assert all(len(v) == 0 for v in table.values())
+
+
 def test_back_off_or_front_view_leaves_the_rule_not_measurable(dev_clip, pose_model):
     a = analyze(dev_clip(CLEAN), pose_model=pose_model, progress=False, back=False)
     assert a.back is None

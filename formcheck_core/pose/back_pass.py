@@ -1,10 +1,13 @@
 """Targeted segmentation pass: the back profile on the few frames that matter.
 
 Person masks cost about 30-40 % more pose time per frame, so the main pose pass runs without
-them. Once the reps and key moments are known, this pass decodes only the samples
-:func:`~formcheck_core.biomech.back_series.back_samples` picks (set-up to knee pass of each rep) with :class:`~formcheck_core.video.FrameReader` (in a background thread, ahead of the
-model), runs the Pose Landmarker with masks (VIDEO mode, in time order) and reads :func:`~formcheck_core.biomech.back_profile.back_profile` from each
-mask, with the shoulder, hip and knee of the same call (midpoint of left and right). Only the
+them. Once the reps and key moments are known, this pass measures only the samples
+:func:`~formcheck_core.biomech.back_series.back_samples` picks (set-up to knee pass of each rep)
+through the refinement pass's sweep (:func:`~formcheck_core.pose.refine.run_native_frames` with
+masks: the model opens in a background thread while the first frame decodes from its keyframe,
+frames decode ahead of the model, VIDEO mode in time order) and reads
+:func:`~formcheck_core.biomech.back_profile.back_profile` from each mask, with the shoulder, hip
+and knee of the same call (midpoint of left and right). Only the
 numbers and the outline points are kept, in the cache (``back/<key>.npz``, one row per source
 frame, merged as more frames are measured); masks are never stored.
 """
@@ -21,9 +24,10 @@ import numpy as np
 from ..biomech.back_profile import FRACTIONS, back_profile
 from ..biomech.back_series import BackSeries, back_samples
 from ..biomech.body import BodySeries, Rep
-from ..video import Frame, FrameReader, VideoInfo
-from .extract import choose_person, prefetch
+from ..video import VideoInfo
+from .backend import PoseResult
 from .landmarks import LANDMARK
+from .refine import run_native_frames
 
 #: Bump when :func:`back_profile` or this pass changes what it stores (invalidates cached rows).
 BACK_VERSION = 3
@@ -53,39 +57,35 @@ def measure_frames(
     Frames with no person or no readable outline get NaN numbers. ``source_size`` (width, height)
     scales the outline from the model image back to source pixels.
     """
-    from .mediapipe_backend import MediaPipePose
-
     k = len(FRACTIONS)
     out = {
         "frame_index": np.array([f for f, _ in frames], dtype=np.int64),
         **{c: np.full(len(frames), np.nan) for c in _COLUMNS},
         "edge_xy_px": np.full((len(frames), k, 2), np.nan),
     }
-    if not frames:
-        return out
-    with FrameReader(path) as reader, MediaPipePose(model_path, segmentation=True) as pose:
-        reader.want(index for index, _ in frames)  # skip other non-reference frames
-        decoded = (Frame(index, time_s, reader.read(index)) for index, time_s in frames)
-        # Decoding (and downscaling) runs ahead in a background thread while the model works.
-        for row, frame in enumerate(prefetch(decoded)):
-            people = [p for p in pose.detect(frame.bgr, frame.time_s) if p.mask is not None]  # model RGB
-            if not people:
-                continue
-            person = choose_person(people)
-            mask = person.mask
-            assert mask is not None
-            h, w = mask.shape
-            p = back_profile(
-                mask,
-                _midpoint(person.image_xyzv, "shoulder", w, h),
-                _midpoint(person.image_xyzv, "hip", w, h),
-                _midpoint(person.image_xyzv, "knee", w, h),
-                facing_sign=facing_sign,
-            )
-            out["back_flexion_rel"][row] = p.back_flexion_rel
-            out["back_angle_deg"][row] = p.back_angle_deg
-            out["mask_confidence"][row] = p.mask_confidence
-            out["edge_xy_px"][row] = p.edge_xy_px * (source_size[0] / w, source_size[1] / h)
+    row_of = {index: row for row, (index, _) in enumerate(frames)}
+
+    def on_frame(index: int, rgb: np.ndarray, person: PoseResult | None) -> None:
+        if person is None or person.mask is None:
+            return
+        mask = person.mask
+        h, w = mask.shape
+        p = back_profile(
+            mask,
+            _midpoint(person.image_xyzv, "shoulder", w, h),
+            _midpoint(person.image_xyzv, "hip", w, h),
+            _midpoint(person.image_xyzv, "knee", w, h),
+            facing_sign=facing_sign,
+        )
+        row = row_of[index]
+        out["back_flexion_rel"][row] = p.back_flexion_rel
+        out["back_angle_deg"][row] = p.back_angle_deg
+        out["mask_confidence"][row] = p.mask_confidence
+        out["edge_xy_px"][row] = p.edge_xy_px * (source_size[0] / w, source_size[1] / h)
+
+    # The refinement pass's sweep: the model opens in a background thread while the first frame
+    # decodes (from its keyframe), frames decode ahead of the model, VIDEO mode in time order.
+    run_native_frames(path, frames, model_path, source_size, on_frame=on_frame, segmentation=True)
     return out
 
 
