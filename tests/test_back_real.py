@@ -88,6 +88,41 @@ def test_rows_are_cached_without_masks_and_reused(analysed, pose_model, tmp_path
     np.testing.assert_array_equal(again.frame_index, first.frame_index)
 
 
+def test_a_cached_run_over_other_frames_is_measured_afresh(analysed, pose_model, tmp_path, monkeypatch):
+    """The landmarker tracks from frame to frame, so rows of a run over other frames (an earlier
+    frame first) are not reused: the needed frames are measured as one run and replace the table."""
+    import formcheck_core.cache as cache
+
+    a = analysed[CLEAN]
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path)
+    args = (a.video, a.body, a.reps, pose_model)
+    ids = {"model_id": a.pose.model_id, "video_sha256": a.video_sha256}
+    cold = back_pass.back_series(*args, **ids, cache=False)
+    needed = [(int(f), float(a.body.time_s[s])) for s, f in zip(cold.sample, cold.frame_index, strict=True)]
+    assert needed and needed[0][0] > 0
+    other = back_pass.measure_frames(
+        a.video.path,
+        [(0, 0.0), *needed],
+        pose_model,
+        a.body.facing_sign,
+        (a.video.width_px, a.video.height_px),
+    )
+    cache.save_table("back", back_pass.back_cache_key(a.video_sha256, a.pose.model_id), other)
+    calls = []
+    measure = back_pass.measure_frames
+    monkeypatch.setattr(
+        back_pass,
+        "measure_frames",
+        lambda path, frames, *rest: calls.append(list(frames)) or measure(path, frames, *rest),
+    )
+    warm = back_pass.back_series(*args, **ids)
+    assert calls == [needed]  # the whole needed run, not just the frames missing from the table
+    np.testing.assert_array_equal(warm.back_flexion_rel, cold.back_flexion_rel)
+    np.testing.assert_array_equal(warm.back_angle_deg, cold.back_angle_deg)
+    stored = cache.load_table("back", back_pass.back_cache_key(a.video_sha256, a.pose.model_id))
+    assert stored["frame_index"].tolist() == [f for f, _ in needed]
+
+
 def test_no_frames_to_measure_opens_neither_the_clip_nor_the_model(tmp_path):
     table = back_pass.measure_frames(tmp_path / "missing.mp4", [], tmp_path / "missing.task", 1, (640, 480))
     assert set(table) == {

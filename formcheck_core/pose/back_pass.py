@@ -9,7 +9,7 @@ frames decode ahead of the model, VIDEO mode in time order) and reads
 :func:`~formcheck_core.biomech.back_profile.back_profile` from each mask, with the shoulder, hip
 and knee of the same call (midpoint of left and right). Only the
 numbers and the outline points are kept, in the cache (``back/<key>.npz``, one row per source
-frame, merged as more frames are measured); masks are never stored.
+frame of one continuous run: see :func:`back_series`); masks are never stored.
 """
 
 from __future__ import annotations
@@ -99,19 +99,25 @@ def back_series(
     video_sha256: str,
     cache: bool = True,
 ) -> BackSeries:
-    """The back profile on each rep's set-up..knee-pass samples (cached rows reused, new ones added)."""
+    """The back profile on each rep's set-up..knee-pass samples.
+
+    The cache holds one continuous run over exactly the frames needed. The landmarker tracks from
+    frame to frame (VIDEO mode), so a frame's numbers depend on the frames measured before it:
+    when the frames needed differ from the cached run's (other reps, another sampling rate), all
+    of them are measured afresh and replace it, so a reading never depends on the cache's history.
+    """
     from ..cache import load_table, save_table
 
     samples = back_samples(tuple(reps))
     frame_of = {s: int(body.frame_index[s]) for s in samples}
     key = back_cache_key(video_sha256, model_id)
     table = load_table("back", key) if cache else None
-    have = set(table["frame_index"].tolist()) if table is not None else set()
-    todo = [(frame_of[s], float(body.time_s[s])) for s in samples if frame_of[s] not in have]
-    if todo:
-        new = measure_frames(info.path, todo, model_path, body.facing_sign, (info.width_px, info.height_px))
-        table = new if table is None else {k: np.concatenate([table[k], new[k]]) for k in new}
-        if cache:
+    needed = sorted({(frame_of[s], float(body.time_s[s])) for s in samples})
+    if table is None or sorted(set(table["frame_index"].tolist())) != [f for f, _ in needed]:
+        table = measure_frames(
+            info.path, needed, model_path, body.facing_sign, (info.width_px, info.height_px)
+        )
+        if cache and needed:
             save_table("back", key, table)
     assert table is not None or not samples
     rows = {} if table is None else {int(f): i for i, f in enumerate(table["frame_index"])}
