@@ -90,3 +90,13 @@ def test_a_frame_whose_answer_is_bracketed_is_not_measured():
     assert e.resolve({11: no, 12: yes}) == 12 and e.resolve({11: no, 12: no}) == 13
     at_start = _Event(rep=0, name="lockout", frames=(11, 12), crossed=crossed, start=10, fallback=13)
     assert at_start.resolve({}) == 10 and not at_start.needs(11, {})
+
+
+def test_the_cache_key_follows_the_windows_measured():
+    """Rows of a run over other candidate frames are never reused (tracking makes them differ)."""
+    from formcheck_core.pose.refine import refine_cache_key
+
+    key = refine_cache_key("sha", "model", [(10, 11, 12), (40, 41)])
+    assert key == refine_cache_key("sha", "model", [(10, 11, 12), (40, 41)])
+    assert key != refine_cache_key("sha", "model", [(10, 11, 12)])
+    assert key != refine_cache_key("sha", "model", [(9, 10, 11, 12), (40, 41)])

@@ -23,8 +23,9 @@ stills use) are unchanged. A moment whose frames show no person keeps its interp
 The setup is not refined (it ends a still stretch; one frame more or less changes nothing read).
 
 Per-frame pose rows (numbers only: source frame index, image keypoints in source pixels, world
-points, visibility) are cached in the pose cache (``refine/<key>.npz``), so a second run decodes
-nothing.
+points, visibility) are cached in the pose cache (``refine/<key>.npz``, keyed by the events'
+candidate frames: the landmarker tracks from frame to frame, so rows measured for other windows
+are not mixed in), so a second run decodes nothing.
 
 Extra per-frame outputs (API for other targeted passes, e.g. person masks on the set-up..knee-pass
 frames): :func:`run_native_frames` takes ``on_frame(frame_index, rgb, result)``, called once per
@@ -64,9 +65,11 @@ DEFAULT_MOMENTS = ("liftoff", "lockout")
 OnFrame = Callable[[int, np.ndarray, PoseResult | None], None]
 
 
-def refine_cache_key(video_sha256: str, model_id: str) -> str:
-    """Hex key of a clip's cached native-frame pose rows."""
-    parts = json.dumps([REFINE_VERSION, video_sha256, model_id])
+def refine_cache_key(video_sha256: str, model_id: str, windows: Sequence[Sequence[int]] = ()) -> str:
+    """Hex key of a clip's cached native-frame pose rows for the events' candidate ``windows``
+    (source frames). The landmarker tracks from frame to frame, so a frame's row depends on the
+    frames measured before it: rows of a run over other windows are not reused."""
+    parts = json.dumps([REFINE_VERSION, video_sha256, model_id, [list(map(int, w)) for w in windows]])
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
@@ -296,7 +299,7 @@ def refine_moments(
     from ..cache import load_table, save_table
 
     events = _events(body, reps, moments)
-    key = refine_cache_key(video_sha256, model_id)
+    key = refine_cache_key(video_sha256, model_id, [e.frames for e in events])
     table = load_table("refine", key) if cache else None
     rows: dict[int, Row] = {}
     if table is not None:
