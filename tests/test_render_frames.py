@@ -8,8 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from formcheck_core.render.frames import read_ahead
+from formcheck_core.readahead import read_ahead
 from formcheck_core.video import Frame
+
+NAME = "formcheck-render-decode"
 
 
 def _frames(n: int, log: dict, fail_at: int | None = None):
@@ -25,23 +27,23 @@ def _frames(n: int, log: dict, fail_at: int | None = None):
 
 def test_read_ahead_gives_every_frame_in_order_and_closes_the_source():
     log: dict = {}
-    got = [f.index for f in read_ahead(_frames(50, log), depth=3)]
+    got = [f.index for f in read_ahead(_frames(50, log), 3, name=NAME)]
     assert got == list(range(50))
-    assert log["closed_in"] == "formcheck-render-decode"
+    assert log["closed_in"] == NAME
 
 
 def test_an_error_while_decoding_reaches_the_caller_after_the_frames_before_it():
     log: dict = {}
     seen = []
     with pytest.raises(ValueError, match="broken frame 7"):
-        for f in read_ahead(_frames(20, log, fail_at=7)):
+        for f in read_ahead(_frames(20, log, fail_at=7), 4, name=NAME):
             seen.append(f.index)
     assert seen == list(range(7))
 
 
 def test_stopping_early_stops_the_decoding_thread_and_closes_the_source():
     log: dict = {}
-    frames = read_ahead(_frames(10_000, log), depth=2)
+    frames = read_ahead(_frames(10_000, log), 2, name=NAME)
     for f in frames:
         if f.index == 5:
             break
@@ -49,9 +51,9 @@ def test_stopping_early_stops_the_decoding_thread_and_closes_the_source():
     deadline = time.monotonic() + 10
     while "closed_in" not in log and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert log["closed_in"] == "formcheck-render-decode"
+    assert log["closed_in"] == NAME
     assert log["made"] < 20, "the thread stays at most a few frames ahead"
-    assert not any(t.name == "formcheck-render-decode" and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name == NAME and t.is_alive() for t in threading.enumerate())
 
 
 def test_a_strided_consumer_gets_every_nth_frame_to_the_end_and_chosen_ones_get_theirs(dev_clip):

@@ -9,14 +9,13 @@ per sampled frame into a :class:`PoseSeries`.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..readahead import read_ahead
 from ..video import DECODE_INLINE_ENV, Frame, VideoInfo, iter_frames
 from .backend import PoseBackend, PoseResult
 from .series import PoseSeries
@@ -26,7 +25,6 @@ QUEUE_FRAMES = 4
 #: before pose estimation. The landmark model sees a 256x256 crop anyway; landmarks come back
 #: normalised and are scaled to the original frame size, so outputs stay in source pixels.
 MAX_SIDE_PX = 960
-_DONE = object()
 
 #: A picklable callable that opens a fresh backend, e.g. ``functools.partial(MediaPipePose, path)``.
 BackendFactory = Callable[[], PoseBackend]
@@ -51,42 +49,8 @@ def prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
     the calling thread when :func:`decode_inline` (identical frames either way)."""
     if decode_inline():
         return (Frame(f.index, f.time_s, to_model_rgb(f.bgr)) for f in frames)
-    return _prefetch_thread(frames)
-
-
-def _prefetch_thread(frames: Iterator[Frame]) -> Iterator[Frame]:
-    q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                frame = Frame(frame.index, frame.time_s, to_model_rgb(frame.bgr))
-                while not stop.is_set():
-                    try:
-                        q.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_DONE)
-        except BaseException as exc:  # re-raised in the consumer
-            q.put(exc)
-
-    thread = threading.Thread(target=produce, name="formcheck-decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    converted = (Frame(f.index, f.time_s, to_model_rgb(f.bgr)) for f in frames)  # in the thread
+    return read_ahead(converted, QUEUE_FRAMES, name="formcheck-decode")
 
 
 def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:

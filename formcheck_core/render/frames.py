@@ -3,72 +3,23 @@
 Frames are never collected: each decoded frame is handed to the consumers that want it and then
 dropped. When no consumer wants every frame, only the wanted ones are converted to pixels
 (``iter_frames(only_indices=...)``) and the pass stops after the last wanted frame. Decoding and
-the conversion to BGR run ahead in a background thread (:func:`read_ahead`, a few frames), so
+the conversion to BGR run ahead in a background thread (:func:`~formcheck_core.readahead.read_ahead`, a few frames), so
 they overlap the drawing on a second core (FFmpeg releases the GIL while it decodes and converts).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
 from ..analysis import Analysis
+from ..readahead import read_ahead
 from ..video import Frame, iter_frames
 
 #: Decoded frames held ahead of the drawing (each a full BGR frame: ~6 MB at 1080p).
 READ_AHEAD_FRAMES = 4
-_DONE = object()
-
-
-def read_ahead(frames: Iterator[Frame], depth: int = READ_AHEAD_FRAMES) -> Generator[Frame, None, None]:
-    """``frames``, produced by a background thread at most ``depth`` frames ahead of the caller.
-
-    The producer's exceptions are re-raised here; when the caller stops early (or raises), the
-    producer stops and closes ``frames`` in its own thread (so the video file is closed).
-    """
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                if not put(frame):
-                    break
-            else:
-                put(_DONE)
-        except BaseException as exc:  # re-raised in the caller
-            put(exc)
-        finally:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="formcheck-render-decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -120,7 +71,7 @@ def run_frame_pass(
             info=analysis.video,
             keep_index=lambda i: i in union or any(i % s == 0 for s in strides),
         )
-    ahead = read_ahead(frames)
+    ahead = read_ahead(frames, READ_AHEAD_FRAMES, name="formcheck-render-decode")
     n = 0
     clock = time.perf_counter
     spent = dict.fromkeys(["decode_s", *(f"{c.name}_s" for c in consumers)], 0.0)
