@@ -91,6 +91,30 @@ def judged_pulls(
     return (*reps, *(p for p in partial_pulls if p.number in judged))
 
 
+def evaluate_analysis(
+    analysis: Analysis,
+    rules: Mapping[str, LoadedRule],
+    resolved: Mapping[str, Mapping[str, float]],
+    *,
+    timeout_s: float | None = None,
+) -> tuple[list[Finding], list[RuleError]]:
+    """:func:`evaluate_rules` on ``analysis``'s reps and partial pulls, with its lift, view, body
+    and lifter height; nothing when it has no body series or no pull."""
+    if analysis.body is None or not (analysis.reps or analysis.partial_pulls):
+        return [], []
+    return evaluate_rules(
+        analysis.reps,
+        rules,
+        resolved,
+        lift=analysis.lift,
+        view=analysis.view,
+        body=analysis.body,
+        height_cm=analysis.lifter_height_cm,
+        timeout_s=timeout_s,
+        partial_pulls=analysis.partial_pulls,
+    )
+
+
 #: A rule threshold of this name set to 0 switches the rule off (no findings at all).
 ENABLED_THRESHOLD = "enabled"
 
@@ -288,20 +312,8 @@ def apply_rules(
     analysis = with_plugin_metrics(analysis, plugin_manager=pm, timeout_s=timeout_s)
     errors.extend(e for e in analysis.rule_errors if _is_metric_error(e))
     reps = analysis.reps
-    findings: list[Finding] = []
-    if analysis.body is not None and (reps or analysis.partial_pulls):
-        findings, errs = evaluate_rules(
-            reps,
-            rules,
-            resolved,
-            lift=analysis.lift,
-            view=analysis.view,
-            body=analysis.body,
-            height_cm=analysis.lifter_height_cm,
-            timeout_s=timeout_s,
-            partial_pulls=analysis.partial_pulls,
-        )
-        errors.extend(errs)
+    findings, errs = evaluate_analysis(analysis, rules, resolved, timeout_s=timeout_s)
+    errors.extend(errs)
     options = {
         **analysis.options,
         "thresholds": {rid: resolved[rid] for rid, lr in rules.items() if lr.rule.applies_to(analysis.lift)},

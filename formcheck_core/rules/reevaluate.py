@@ -16,7 +16,7 @@ from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..result import Analysis
 from ..vocabulary import FAULT, OK
-from .engine import evaluate_rules, judged_pulls
+from .engine import evaluate_analysis, judged_pulls
 from .thresholds import resolve_thresholds
 from .verdicts import verdicts
 
@@ -46,17 +46,7 @@ def reevaluate(
     resolved = resolve_thresholds(rules, overrides=overrides)
     if analysis.body is None or not (analysis.reps or analysis.partial_pulls):
         return analysis
-    found, errors = evaluate_rules(
-        analysis.reps,
-        rules,
-        resolved,
-        lift=analysis.lift,
-        view=analysis.view,
-        body=analysis.body,
-        height_cm=analysis.lifter_height_cm,
-        timeout_s=timeout_s,
-        partial_pulls=analysis.partial_pulls,
-    )
+    found, errors = evaluate_analysis(analysis, rules, resolved, timeout_s=timeout_s)
     findings = sorted(
         [f for f in analysis.findings if f.rule_id not in rules] + found, key=lambda f: f.rep or 0
     )
