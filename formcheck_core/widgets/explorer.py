@@ -427,12 +427,14 @@ class FrameExplorer:
             if here and st.mode == "smoothed"
             else ""
         )
-        shown_marks = sorted({m for m in marks.values() if m})
-        if shown_marks:  # the greyed stretch of the curves, in words
-            measured = (
-                f"<tr><td colspan='9' class='fc-quality-note' style='color:#868e96'>* "
-                f"{html.escape('; '.join(shown_marks))}</td></tr>" + measured
-            )
+        shown_marks = "; ".join(sorted({m for m in marks.values() if m}))
+        # the greyed stretch of the curves, in words; the line is always there (one line, blank when
+        # nothing is marked) so the slider below does not jump while it is dragged
+        measured = (
+            f"<tr><td colspan='9' class='fc-quality-note' title='{html.escape(shown_marks)}' "
+            f"style='color:#868e96;white-space:nowrap'>{'* ' + html.escape(shown_marks) if shown_marks else '&nbsp;'}"
+            "</td></tr>" + measured
+        )
         return (
             f"<div class='fc-state' data-sample='{st.sample}' data-frame='{st.frame_index}' "
             f"data-time='{st.time_s:.4f}' data-mode='{st.mode}'>"
