@@ -79,7 +79,7 @@ MOMENT_WORDS: dict[str, MomentWords] = {
     # Lockout values are read over the half second after the lockout moment: still the lockout.
     "lockout": MomentWords(
         "lockout",
-        "Lockout: hips and knees fully extended.",
+        "Lockout: the top of the pull, where the hips and shoulders finish rising.",
         "at lockout",
         "just before lockout",
         "at lockout",
