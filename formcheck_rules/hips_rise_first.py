@@ -6,7 +6,10 @@ body lengths; positive = hips lead).
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value. In a good pull hips
 and shoulders rise together; clean clips read at most 0.09. The default, 0.10 body lengths, flags
 the clip labelled hips-first (5 of its 10 reps, up to 0.13) and none of the 29 clean clips -- one
-positive is thin evidence, so treat the margin as provisional.
+positive is thin evidence, so treat the margin as provisional. Partial pulls that leave the floor
+are judged too (``partial_pulls=True``; a pull without a lift-off in the clip says nothing): the
+hips lead before the knee pass, which such a pull shows; on the 5 dev clips with such pulls it
+measures 0.002-0.029 and flags none.
 """
 
 from formcheck_core.hookspecs import hookimpl
@@ -35,6 +38,7 @@ RULE = Rule(
     thresholds={"max_hip_lead_rel": MAX_HIP_LEAD_REL},
     severity="moderate",
     moment="liftoff",
+    partial_pulls=True,  # the hips lead off the floor: a pull that never locks out shows it too
     message="Hips rose {measured} ahead of the shoulders {at} (limit {limit}).",
     cue="Push the floor away with your legs and lift chest and hips together: hips led by {measured}.",
     praise="Hips and shoulders rose together: hip lead {measured} (limit {limit}).",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from formcheck_core.analysis import analyze
-from formcheck_core.biomech.back_series import back_samples
+from formcheck_core.biomech.back_series import back_samples, measured_samples
 from formcheck_core.pose import back_pass
 
 pytestmark = pytest.mark.slow
@@ -46,10 +46,12 @@ def test_back_series_covers_each_pull_only(analysed):
         back = a.back
         assert back is not None and back.sample.tolist() == back_samples(a.reps)
         assert len(back.sample) < a.pose.n_samples / 2  # a targeted pass, not every frame
-        for rep in a.reps:
-            assert rep.moments["liftoff"].sample in back.sample
+        for rep in a.reps:  # every other sample from set-up to knee pass, the knee pass included
+            mine = [s for s in back.sample if rep.start_sample <= s <= rep.end_sample]
+            assert mine == measured_samples(rep) and len(mine) >= 2
+            assert rep.moments["setup"].sample <= mine[0] <= rep.moments["liftoff"].sample + 1
+            assert mine[-1] == rep.moments["knee_pass"].sample
             assert rep.moments["lockout"].sample not in back.sample
-            assert rep.moments["knee_pass"].sample in back.sample
         ok = np.isfinite(back.back_flexion_rel)
         assert ok.mean() >= 0.5 and (back.mask_confidence[ok] > 0).all()
         edges = back.edge_xy_px[ok]

@@ -14,6 +14,7 @@ from formcheck_core.biomech.back_series import (
     MIN_SAMPLE_CONFIDENCE,
     BackSeries,
     back_samples,
+    measured_samples,
     pull_samples,
     rep_back_metrics,
 )
@@ -38,7 +39,31 @@ def test_pull_samples_run_from_setup_to_knee_pass_for_reps_and_partial_pulls():
     assert pull_samples(rep) == list(range(100, 121))
     partial = make_rep(2, complete=False, start=200)  # never locks out: same pull window
     assert pull_samples(partial) == list(range(200, 221))
-    assert back_samples([partial, rep]) == sorted(pull_samples(rep) + pull_samples(partial))
+    both = sorted(pull_samples(rep) + pull_samples(partial))
+    assert back_samples([partial, rep], stride=1) == both
+
+
+def test_every_other_sample_is_measured_back_from_the_knee_pass_but_never_fewer_than_two():
+    rep = make_rep(1, start=100)  # pull: samples 100..120 (set-up .. knee pass)
+    picked = measured_samples(rep, stride=2)
+    assert picked == list(range(100, 121, 2)) and picked[-1] == 120  # the knee pass is measured
+    assert set(picked) <= set(pull_samples(rep))
+    assert measured_samples(rep, stride=1) == pull_samples(rep)
+    assert back_samples([rep]) == measured_samples(rep)  # the default stride
+    three = replace(
+        rep, moments={n: replace(m, sample=100 + i) for i, (n, m) in enumerate(rep.moments.items())}
+    )
+    assert pull_samples(three) == [100, 101, 102] and measured_samples(three, stride=2) == [100, 102]
+    assert measured_samples(three, stride=5) == [100, 101, 102]  # one sample is no reading: all of them
+
+
+def test_a_pull_measured_at_a_stride_reads_the_median_of_its_measured_samples():
+    rep = make_rep(1)
+    picked = measured_samples(rep, stride=2)
+    values = np.linspace(0.0, 0.1, len(picked))
+    out = rep_back_metrics(rep, series(picked, values))
+    assert out.metrics["back_flexion_rel"] == pytest.approx(float(np.median(values)))
+    assert out.metric_samples["back_flexion_rel"] in picked
 
 
 def test_a_pull_the_clip_cuts_at_its_start_is_measured_on_its_earliest_samples():

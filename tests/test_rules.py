@@ -128,7 +128,8 @@ CASES = [
     # rule id, metric overrides that fire it, moment, measured value, threshold from the module
     (
         "excessive_torso_lean",
-        {"torso_lean_liftoff_deg": excessive_torso_lean.MAX_LEAN_DEG + 8},
+        # back not measured: with the back measured flat the lean is only a note (see below)
+        {"torso_lean_liftoff_deg": excessive_torso_lean.MAX_LEAN_DEG + 8, "back_flexion_rel": math.nan},
         "liftoff",
         excessive_torso_lean.MAX_LEAN_DEG + 8,
         excessive_torso_lean.MAX_LEAN_DEG,
@@ -193,6 +194,41 @@ def test_builtin_rule_fires_with_value_threshold_and_moment(pm, rule_id, metrics
     assert [x.rule_id for x in a.findings if x.is_fault] == [rule_id]
     assert [(v.rep, v.label) for v in a.verdicts] == [(1, "clean"), (2, "needs work"), (None, "needs work")]
     assert a.verdicts[-1].top_finding == f
+
+
+def test_a_steep_torso_with_a_flat_back_is_a_note_not_a_fault(pm):
+    """excessive_torso_lean is made "minor" (reported and cued, not judged) on a pull whose back
+    rounded_back measured flat; with the back rounded or not measurable (oblique view) it counts."""
+    steep = excessive_torso_lean.MAX_LEAN_DEG + 8
+    flat = run(pm, make_rep(1, torso_lean_liftoff_deg=steep))
+    lean = status(flat, "excessive_torso_lean")
+    assert lean.is_fault and lean.severity == "minor" and lean.cue
+    assert lean.message.endswith(excessive_torso_lean.RULE.minor_note)
+    assert status(flat, "rounded_back").status == "ok"
+    assert [(v.rep, v.label) for v in flat.verdicts] == [(1, "clean"), (None, "clean")]
+
+    rounded = run(pm, make_rep(1, torso_lean_liftoff_deg=steep, back_flexion_rel=0.08))
+    assert status(rounded, "excessive_torso_lean").severity == "moderate"
+    assert {f.rule_id for f in rounded.findings if f.is_fault} == {"excessive_torso_lean", "rounded_back"}
+    assert rounded.verdicts[-1].label == "needs work"
+
+    oblique = run(pm, make_rep(1, torso_lean_liftoff_deg=steep), view="oblique")  # back not judged
+    assert status(oblique, "rounded_back").status == "not_measurable"
+    assert status(oblique, "excessive_torso_lean").severity == "moderate"
+    assert oblique.verdicts[-1].label == "needs work"
+
+
+def test_minor_when_ok_must_name_rules_in_a_tuple():
+    with pytest.raises(ValueError, match="minor_when_ok"):
+        Rule(
+            id="x",
+            check=lambda ctx: None,
+            description="d",
+            metrics=(),
+            thresholds={},
+            cue="c",
+            minor_when_ok="y",
+        )
 
 
 @pytest.mark.parametrize("rule_id, metrics, moment, value, threshold", CASES, ids=[c[0] for c in CASES])
@@ -391,7 +427,8 @@ def test_broken_rule_is_reported_and_skipped_others_complete(pm, rule_id, check,
     broken = _rule(rule_id, check, timeout_s=0.3, **kw)
     name = register_rule(broken, manager=pm)
     start = time.monotonic()
-    a = run(pm, make_rep(1, torso_lean_liftoff_deg=80.0), make_rep(2, start=50, torso_lean_liftoff_deg=80.0))
+    steep = {"torso_lean_liftoff_deg": 80.0, "back_flexion_rel": math.nan}  # back unmeasured: lean counts
+    a = run(pm, make_rep(1, **steep), make_rep(2, start=50, **steep))
     assert time.monotonic() - start < 2.5
     assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [(rule_id, name)]
     assert error in a.rule_errors[0].error

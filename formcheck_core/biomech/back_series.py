@@ -1,9 +1,10 @@
 """Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
 
 The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
-the samples :func:`back_samples` picks (set-up to knee pass of each rep) and returns
-a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the median over
-the pull's samples whose mask was confident enough. Lockout is not measured: no metric is
+the samples :func:`back_samples` picks (every other sample from set-up to knee pass of each
+pull, :func:`measured_samples`) and returns a :class:`BackSeries`. :func:`rep_back_metrics`
+reduces it to one number per rep: the median over the pull's measured samples whose mask was
+confident enough. Lockout is not measured: no metric is
 calibrated on the back at lockout yet, and each sample costs pose time. Pure functions over arrays.
 """
 
@@ -30,6 +31,14 @@ MIN_SAMPLE_CONFIDENCE = 0.5
 #: The pull's samples: at least this many before the knee-pass moment are measured even when
 #: set-up and lift-off coincide.
 MIN_PULL_SAMPLES = 3
+#: The segmentation pass measures every this-many-th sample of a pull (0.2 s at the default
+#: 10 fps): a measured sample costs about twice a main-pass sample (seek, decode, person
+#: detector, mask), and the median over every other sample separates the dev labels as well
+#: (per-clip values move by at most 0.015 torso lengths; ``scripts/evaluate_rules.py``).
+#: ``benchmarks/bench_back.py`` measures the cost: 21-22 % -> 15-16 % of the pose time.
+MEASURE_STRIDE = 2
+#: Fewest samples measured per pull (the per-rep value needs two confident ones).
+MIN_MEASURED = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,18 +89,29 @@ def pull_samples(rep: Rep) -> list[int]:
     return list(range(max(rep.start_sample, start), min(rep.end_sample, end) + 1))
 
 
-def back_samples(reps: tuple[Rep, ...] | list[Rep]) -> list[int]:
-    """Sorted body-series samples the segmentation pass should measure: each rep's set-up..knee pass."""
+def measured_samples(rep: Rep, stride: int = MEASURE_STRIDE) -> list[int]:
+    """The samples of :func:`pull_samples` the segmentation pass measures: every ``stride``-th,
+    counted back from the last (the knee pass), and never fewer than :data:`MIN_MEASURED`
+    (all of them when the pull has no more)."""
+    samples = pull_samples(rep)
+    picked = samples[::-1][::stride][::-1]
+    return picked if len(picked) >= MIN_MEASURED else samples
+
+
+def back_samples(reps: tuple[Rep, ...] | list[Rep], stride: int = MEASURE_STRIDE) -> list[int]:
+    """Sorted body-series samples the segmentation pass should measure: each pull's
+    :func:`measured_samples` (set-up..knee pass at ``stride``)."""
     out: set[int] = set()
     for rep in reps:
-        out.update(pull_samples(rep))
+        out.update(measured_samples(rep, stride))
     return sorted(out)
 
 
 def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
     """``rep`` with :data:`BACK_METRICS` filled from ``back`` (NaN when not measurable).
 
-    The pull's value is the median over its samples with mask confidence of at least
+    The pull's value is the median over its measured samples (those of :func:`pull_samples` that
+    ``back`` has a row for) with mask confidence of at least
     :data:`MIN_SAMPLE_CONFIDENCE`; it is placed (``metric_samples``) at the sample whose value is
     nearest that median. Needs at least 2 confident samples.
     """

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis import Analysis
+from ..biomech.back_series import MEASURE_STRIDE
 from ..biomech.body import MOMENT_NAMES
 from ..biomech.metrics import METRIC_SPECS
 from ..biomech.quality import low_confidence_samples
@@ -207,7 +208,8 @@ def _base_figure(
             if series == BACK_METRIC:  # measured at the back pass's samples only
                 bt, by = _split_runs(
                     *back_points(analysis),
-                    step_s=1.5 * float(np.median(np.diff(t))) if t.size > 1 else np.inf,
+                    # the back pass measures every MEASURE_STRIDE-th sample of a pull
+                    step_s=1.5 * MEASURE_STRIDE * float(np.median(np.diff(t))) if t.size > 1 else np.inf,
                 )
                 ax.plot(bt, by, color=colour, lw=1.2, marker="o", ms=2.5, label=label, zorder=3)
                 continue

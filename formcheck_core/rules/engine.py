@@ -172,8 +172,28 @@ def evaluate_rules(
                 mine = []
                 break
         findings.extend(mine)
+    findings = minor_when_ok(findings, {rid: lr.rule for rid, lr in rules.items()})
     findings.sort(key=lambda f: f.rep if f.rep is not None else 0)
     return findings, errors
+
+
+def minor_when_ok(findings: Sequence[Finding], rules: Mapping[str, Rule]) -> list[Finding]:
+    """``findings`` with each fault of a rule with ``Rule.minor_when_ok`` made "minor" (and its
+    ``minor_note`` appended to the message) when one of those rules measured the same pull "ok".
+
+    Such a fault is still reported and cued; it no longer makes the rep "needs work"
+    (:func:`~formcheck_core.rules.verdicts.counts_as_fault`). A rule switched off, not measurable or
+    itself at fault leaves the fault as it was.
+    """
+    ok = {(f.rule_id, f.rep) for f in findings if f.status == OK}
+    out = []
+    for f in findings:
+        rule = rules.get(f.rule_id)
+        if f.is_fault and rule is not None and any((rid, f.rep) in ok for rid in rule.minor_when_ok):
+            message = f"{f.message} {rule.minor_note}".strip()
+            f = replace(f, severity="minor", message=message)
+        out.append(f)
+    return out
 
 
 def add_plugin_metrics(

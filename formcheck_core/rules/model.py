@@ -63,6 +63,14 @@ class Rule:
     timeout_s: float | None = None
     #: Also judge partial pulls (the fault happens before the knee pass; see the class docstring).
     partial_pulls: bool = False
+    #: Rule ids whose "ok" on the same pull makes this rule's fault "minor": still reported and
+    #: cued, but it does not make the rep "needs work" (see
+    #: :func:`~formcheck_core.rules.engine.evaluate_rules`). For a fault that matters through
+    #: another one, e.g. a steep torso off the floor, which loads the back: with the back measured
+    #: flat it is a hip-dominant start, not a fault.
+    minor_when_ok: tuple[str, ...] = ()
+    #: Sentence appended to the message of a fault made "minor" by ``minor_when_ok``.
+    minor_note: str = ""
     #: Key of this fault in a labels file's ``faults`` (default: the rule id).
     label_key: str = ""
     #: What the fault looks like, in words and without thresholds, for the LLM that flags faults
@@ -85,6 +93,9 @@ class Rule:
         object.__setattr__(self, "lifts", tuple(self.lifts))
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "views", tuple(self.views))
+        if isinstance(self.minor_when_ok, str):
+            raise ValueError(f"rule {self.id}: minor_when_ok must be a tuple of rule ids, not a string")
+        object.__setattr__(self, "minor_when_ok", tuple(self.minor_when_ok))
         unknown_views = [v for v in self.views if v not in VIEWS]
         if unknown_views:
             raise ValueError(f"rule {self.id}: views {unknown_views} are not among {VIEWS}")
