@@ -218,6 +218,26 @@ def test_a_steep_torso_with_a_flat_back_is_a_note_not_a_fault(pm):
     assert oblique.verdicts[-1].label == "needs work"
 
 
+def test_re_running_only_the_back_rule_re_judges_the_lean_that_depends_on_it(pm):
+    from formcheck_core.rules.reevaluate import reevaluate
+
+    steep = excessive_torso_lean.MAX_LEAN_DEG + 8
+    a = run(pm, make_rep(1, torso_lean_liftoff_deg=steep, back_flexion_rel=0.025))
+    assert status(a, "excessive_torso_lean").severity == "minor" and a.verdicts[-1].label == "clean"
+    rules, _ = collect_rules(pm)
+    stricter = reevaluate(
+        a,
+        {"rounded_back": {"max_flexion_rel": 0.02}},
+        rules={"rounded_back": rules["rounded_back"]},
+        plugin_manager=pm,
+    )
+    assert status(stricter, "rounded_back").is_fault
+    lean = status(stricter, "excessive_torso_lean")
+    assert lean.severity == "moderate" and not lean.message.endswith(excessive_torso_lean.RULE.minor_note)
+    assert lean.threshold == status(a, "excessive_torso_lean").threshold  # its own limit as before
+    assert stricter.verdicts[-1].label == "needs work"
+
+
 def test_minor_when_ok_must_name_rules_in_a_tuple():
     with pytest.raises(ValueError, match="minor_when_ok"):
         Rule(

@@ -34,7 +34,8 @@ def reevaluate(
     ``thresholds``: ``{rule_id: {name: value}}`` on the rules' defaults (names are checked:
     :class:`~formcheck_core.errors.RuleConfigError`). ``rules``: the rules to re-run by id
     (default: every rule the plugin manager loads; with a subset, thresholds of other rules are
-    ignored). Their findings and errors are replaced, the
+    ignored, and the rules whose ``minor_when_ok`` names one of them are re-run too, at the
+    thresholds the analysis used). Their findings and errors are replaced, the
     verdicts recomputed and ``options["thresholds"]`` updated. An analysis without reps or
     partial pulls is returned unchanged. Partial pulls are judged as in :func:`~.engine.apply_rules`.
     """
@@ -43,6 +44,17 @@ def reevaluate(
         rules, _ = collect_rules(plugin_manager)
     else:  # a subset: thresholds of the rules not re-run do not apply
         overrides = {rid: values for rid, values in overrides.items() if rid in rules}
+        # A rule whose fault another one's "ok" makes minor (``Rule.minor_when_ok``) is re-run
+        # with it, at the thresholds the analysis used, so that its severity follows.
+        used_before = analysis.options.get("thresholds", {})
+        loaded, _ = collect_rules(plugin_manager)
+        dependents = {
+            rid: lr
+            for rid, lr in loaded.items()
+            if rid not in rules and set(lr.rule.minor_when_ok) & set(rules)
+        }
+        rules = {**rules, **dependents}
+        overrides.update({rid: dict(used_before[rid]) for rid in dependents if rid in used_before})
     resolved = resolve_thresholds(rules, overrides=overrides)
     if analysis.body is None or not (analysis.reps or analysis.partial_pulls):
         return analysis
