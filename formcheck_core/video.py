@@ -73,13 +73,37 @@ def _not_a_video(p: Path, detail: str) -> VideoError:
     )
 
 
+def _open_error_detail(exc: Exception) -> str:
+    """FFmpeg's reason in words ("Invalid data found when processing input"), without errno numbers."""
+    reason = getattr(exc, "strerror", None) or str(exc).split(":")[0]
+    return str(reason).strip() or type(exc).__name__
+
+
+#: FFmpeg demuxers that read one picture file (or a sequence of numbered pictures), not a video.
+_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe"})
+
+
+def _still_image_kind(container: av.container.InputContainer) -> str | None:
+    """The picture format ("JPEG", "PNG", ...) if FFmpeg opened ``container`` as a still image."""
+    name = container.format.name
+    if name in _IMAGE_DEMUXERS or name.endswith("_pipe"):
+        codec = container.streams.video[0].codec_context.name if container.streams.video else ""
+        return {"mjpeg": "JPEG"}.get(codec, codec.upper() or name)
+    return None
+
+
 def _open(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
     try:
         container = av.open(str(p))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise _not_a_video(p, str(exc).split(":")[0].strip() or type(exc).__name__) from None
+        raise _not_a_video(p, _open_error_detail(exc)) from None
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
+        if audio:
+            raise VideoError(
+                f"{p} holds only sound, no picture: export or record the clip with its video track."
+            )
         raise _not_a_video(p, "no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
@@ -135,7 +159,8 @@ def probe_video(path: str | Path) -> VideoInfo:
     """Check that ``path`` is a readable video and return its header facts.
 
     Raises :class:`VideoError` with a one-line explanation for a missing, empty, non-video or
-    undecodable file (the first frame must decode).
+    undecodable file (the first frame must decode), and for a still picture: a photo, or a file
+    whose video holds a single frame (a second frame must decode too).
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -152,6 +177,13 @@ def probe_video(path: str | Path) -> VideoInfo:
             raise VideoError(
                 f"{p} opened but no frame could be decoded: the file is truncated or corrupt. "
                 "Re-export or re-copy the clip."
+            )
+        picture = _still_image_kind(container)
+        if picture is not None or next(_decoded(container, stream), None) is None:
+            what = f"a still image ({picture})" if picture else "a single frame"
+            raise VideoError(
+                f"{p} is {what}, not a video: formcheck measures movement, so it needs a clip of the "
+                "whole lift (a few seconds, from the set-up to the lockout)."
             )
         height, width = _upright_bgr(first).shape[:2]
         rotation = int(round(getattr(first, "rotation", 0) or 0))

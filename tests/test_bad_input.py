@@ -52,6 +52,83 @@ def test_zero_byte_file(tmp_path):
     assert_clean_failure(proc, 2, "empty (0 bytes)")
 
 
+def _audio_only(path: Path) -> Path:
+    """Two seconds of a 440 Hz tone in an .mp4 with no video track."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=44100)
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(2 * 44100) / 44100)).astype(np.float32)
+        for start in range(0, tone.size, 1024):
+            frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+            frame.sample_rate = 44100
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def _photo(path: Path, dev_clip) -> Path:
+    """A photo of the lifter (a frame of a dev clip, only in the test's temporary folder)."""
+    import cv2
+
+    ok, jpeg = cv2.imencode(".jpg", read_frame(dev_clip("posereader_good"), 0))
+    assert ok
+    path.write_bytes(jpeg.tobytes())
+    return path
+
+
+def test_audio_only_file_says_it_has_no_picture(tmp_path):
+    proc = run_cli("analyze", str(_audio_only(tmp_path / "voice memo.mp4")), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "only sound, no picture")
+
+
+@pytest.mark.parametrize("name", ["lift.jpg", "lift photo.mp4"])
+def test_a_photo_is_a_still_image_not_a_one_sample_clip(name, tmp_path, dev_clip):
+    """A photo (even one renamed .mp4) is refused up front, not analysed as a 1-sample clip."""
+    proc = run_cli(
+        "analyze", str(_photo(tmp_path / name, dev_clip)), "--out", str(tmp_path / "o"), cwd=tmp_path
+    )
+    assert_clean_failure(proc, 2, "still image (JPEG), not a video")
+    assert not (tmp_path / "o" / "analysis.json").exists()
+
+
+def test_a_single_frame_video_is_a_still(tmp_path, dev_clip):
+    clip = write_h264(tmp_path / "one frame.mp4", [read_frame(dev_clip("posereader_good"), 0)], 30)
+    proc = run_cli("analyze", str(clip), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "a single frame, not a video")
+
+
+def test_ffmpeg_reasons_are_words_without_errno_numbers(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 50)
+    proc = run_cli("analyze", str(fake), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "(Invalid data found when processing input)")
+    assert "Errno" not in proc.stderr
+
+
+def test_batch_over_a_folder_of_bad_files_says_why_for_each(tmp_path, dev_clip):
+    folder = tmp_path / "clips ü"
+    folder.mkdir()
+    _audio_only(folder / "audio.mp4")
+    _photo(folder / "photo.mp4", dev_clip)
+    (folder / "empty.mp4").touch()
+    (folder / "photo.jpg").write_bytes((folder / "photo.mp4").read_bytes())  # not a video name: skipped
+    proc = run_cli(
+        "batch", str(folder), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet", cwd=tmp_path
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    import csv
+
+    with (tmp_path / "out" / "clips.csv").open() as f:
+        rows = {r["clip"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"audio", "photo", "empty"}
+    assert {r["status"] for r in rows.values()} == {"error"}
+    assert "only sound" in rows["audio"]["error"]
+    assert "still image" in rows["photo"]["error"]
+    assert "empty (0 bytes)" in rows["empty"]["error"]
+
+
 def test_folder_instead_of_file(tmp_path):
     with pytest.raises(VideoError, match="is a folder"):
         probe_video(tmp_path)
