@@ -683,6 +683,30 @@ def test_an_engine_is_never_closed_under_a_holder():
 # ------------------------------------------------------------------ the README's exit-code table
 
 
+def test_no_llm_configured_never_says_asking_and_reads_cleanly(tmp_path, cache, dev_clip, pose_model):
+    """A new user's first run: no model file, no --no-llm. No "asking the LLM" for a model that is
+    not there, and the reason is printed once, without a doubled full stop."""
+    out, models = tmp_path / "o", tmp_path / "models"
+    models.mkdir()
+    for name in ("pose_landmarker_full.task", "checksums.json"):  # the pose model, and no LLM
+        (models / name).symlink_to(pose_model.parent / name)
+    env = {
+        "FORMCHECK_CACHE": str(cache),
+        "FORMCHECK_MODELS": str(models),
+        "FORMCHECK_CONFIG": str(tmp_path / "none.toml"),
+        "FORMCHECK_LLM_MODEL": "",
+    }
+    proc = cli(
+        "analyze", str(dev_clip(CLIP)), "--quiet", "--no-report", "--out", str(out), cwd=tmp_path, env=env
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "asking the LLM" not in proc.stdout
+    assert "No LLM configured" in proc.stdout and "--no-llm" in proc.stdout
+    summary = (out / "summary.txt").read_text()
+    assert "Cues from the rules (no LLM): No LLM configured" in summary
+    assert ".." not in summary
+
+
 @pytest.mark.parametrize("delay_s", [0.0, 0.5, 2.0])  # while MediaPipe loads, and while it runs
 def test_interrupt_exits_130(delay_s, tmp_path, dev_clip, pose_model):
     proc = subprocess.Popen(

@@ -205,15 +205,10 @@ def rule_coaching(analysis, *, live: bool) -> tuple[tuple, list[str]]:
 def llm_coaching(analysis, config, *, live: bool) -> tuple[tuple, list[str]]:
     """The LLM's checked cues, generated in a child process (a llama.cpp abort costs only them)."""
     if live:
-        from ..errors import FormcheckError
         from ..llm import print_cues_live
-        from ..models.llm_model import resolve_llm_model
 
-        try:  # say "asking" only when there is a model file to ask (the child reports any other trouble)
-            config.download or resolve_llm_model(config.model, download=False)
+        if _llm_may_run(config):  # say "asking" only when a model may load (the child reports any trouble)
             print("\nasking the LLM (the report written so far has the rule cues)...", flush=True)
-        except FormcheckError:
-            pass
         result = print_cues_live(analysis, config, isolated=True)
     else:
         from ..llm import llm_cues

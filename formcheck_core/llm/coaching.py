@@ -95,7 +95,7 @@ class CoachingResult:
     def source_line(self) -> str:
         """One line on where the cues came from: the model (name, quantisation) or the rules and why."""
         if self.source == "rules":
-            return f"Cues from the rules (no LLM): {self.fallback_reason or 'LLM not used'}."
+            return f"Cues from the rules (no LLM): {(self.fallback_reason or 'LLM not used').rstrip('.')}."
         label = model_label(self.model_name, self.quantization, self.source == "test-model")
         return (
             f"Cues from the {label}"
