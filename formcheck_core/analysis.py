@@ -134,7 +134,7 @@ def analyze(
     from .biomech.kinematics import compute_body_series
     from .biomech.metrics import with_metrics
     from .biomech.moments import segment_reps
-    from .biomech.quality import joints_by_metric, metric_quality, pose_quality
+    from .biomech.quality import joints_by_metric, metric_quality, pose_quality, with_lockout_doubt
     from .biomech.view import estimate_view
     from .errors import PluginError
     from .plugins import metric_specs, plugin_reps
@@ -198,6 +198,7 @@ def analyze(
                 info, body, pulls, resolve_pose_model(pose_model), model_id=mid, video_sha256=sha, cache=cache
             )
         )
+    pulls = [with_lockout_doubt(r, body.side) for r in pulls]  # a bent hip on an upright torso: marked
     reps = tuple(r for r in pulls if r.complete)
     partial = tuple(r for r in pulls if not r.complete)
     warnings.extend(view.notes)

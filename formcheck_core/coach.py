@@ -28,10 +28,22 @@ MIN_CUES = 3
 MAX_CUES = 5
 
 
-def _where(f: Finding, moment_frames: Mapping[tuple[int, str], int] | None = None) -> str:
-    """ "rep 2 at lift-off (frame 123, 4.10 s)"; "near lift-off" when the value was read at another
-    frame than the moment's own (``moment_frames``: (rep, moment) -> frame; unknown = "at")."""
-    parts = [f"rep {f.rep}" if f.rep is not None else "the set"]
+def _pull(f: Finding, pull_names: Mapping[int, str] | None) -> str:
+    """The finding's pull in words: "rep 2", "partial pull 1" (``pull_names``: number -> name)."""
+    if f.rep is None:
+        return ""
+    return (pull_names or {}).get(f.rep) or f"rep {f.rep}"
+
+
+def _where(
+    f: Finding,
+    moment_frames: Mapping[tuple[int, str], int] | None = None,
+    pull_names: Mapping[int, str] | None = None,
+) -> str:
+    """ "rep 2 at lift-off (frame 123, 4.10 s)", "partial pull 1 at setup (...)"; "near lift-off"
+    when the value was read at another frame than the moment's own (``moment_frames``: (rep,
+    moment) -> frame; unknown = "at")."""
+    parts = [_pull(f, pull_names) or "the set"]
     if f.moment:
         own = (moment_frames or {}).get((f.rep, f.moment)) if f.rep is not None else None
         word = "near" if own is not None and f.frame_index is not None and own != f.frame_index else "at"
@@ -42,7 +54,7 @@ def _where(f: Finding, moment_frames: Mapping[tuple[int, str], int] | None = Non
     return where
 
 
-def _cue(priority: int, f: Finding, text: str, why: str) -> Cue:
+def _cue(priority: int, f: Finding, text: str, why: str, pull: str = "") -> Cue:
     return Cue(
         priority=priority,
         text=text,
@@ -57,7 +69,14 @@ def _cue(priority: int, f: Finding, text: str, why: str) -> Cue:
         time_s=f.time_s,
         source="rules",
         source_detail=f"rule {f.rule_id}",
+        pull=pull,
     )
+
+
+def _noun(group: Sequence[Finding], pull_names: Mapping[int, str] | None) -> str:
+    """ "rep" when every finding of ``group`` is on a complete rep, else "pull" (a partial pull is no rep)."""
+    names = [_pull(f, pull_names) for f in group if f.rep is not None]
+    return "rep" if all(n.startswith("rep ") for n in names) else "pull"
 
 
 def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
@@ -69,10 +88,14 @@ def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
 
 def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
     """Up to ``max_cues`` prioritised cues (priority 1 first) from ``analysis.findings``."""
-    pulls = (*analysis.reps, *analysis.partial_pulls)  # partial pulls are judged too
+    pulls = analysis.pulls  # partial pulls are judged too, and named as such
     frames = {(r.number, name): m.frame_index for r in pulls for name, m in r.moments.items()}
     return cues_from_findings(
-        analysis.findings, max_cues=max_cues, warnings=analysis.warnings, moment_frames=frames
+        analysis.findings,
+        max_cues=max_cues,
+        warnings=analysis.warnings,
+        moment_frames=frames,
+        pull_names={r.number: analysis.pull_label(r.number) for r in pulls},
     )
 
 
@@ -82,10 +105,12 @@ def cues_from_findings(
     max_cues: int = MAX_CUES,
     warnings: Sequence[str] = (),
     moment_frames: Mapping[tuple[int, str], int] | None = None,
+    pull_names: Mapping[int, str] | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
     ``moment_frames`` ((rep, moment) -> frame) lets a cue say "at lockout" only for a value read
-    at the lockout frame itself ("near lockout" otherwise)."""
+    at the lockout frame itself ("near lockout" otherwise); ``pull_names`` (number -> "rep 2",
+    "partial pull 1") names each finding's pull (default "rep N")."""
     groups = _by_rule(findings)
     faulted = []
     for rule_id, group in groups.items():
@@ -104,15 +129,18 @@ def cues_from_findings(
     for _, _, _, _, worst, n_faults, measured in faulted:
         if len(out) >= max_cues:
             break
+        noun = _noun(groups[worst.rule_id], pull_names)
         reps = (
-            "every measured rep"
+            f"every measured {noun}"
             if n_faults == measured and measured > 1
-            else (f"{n_faults} of {measured} measured reps" if measured > 1 else "the one measured rep")
+            else (
+                f"{n_faults} of {measured} measured {noun}s" if measured > 1 else f"the one measured {noun}"
+            )
         )
-        why = f"{worst.message} Worst: {_where(worst, moment_frames)}; seen in {reps}."
+        why = f"{worst.message} Worst: {_where(worst, moment_frames, pull_names)}; seen in {reps}."
         if worst.quality:
             why += f" ({worst.quality}: check it on the frame.)"
-        out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why))
+        out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why, _pull(worst, pull_names)))
 
     if len(out) < min(MIN_CUES, max_cues):
         # Measured and within limits: reinforce, closest to the limit first ("keep an eye on it").
@@ -129,9 +157,10 @@ def cues_from_findings(
             if len(out) >= min(MIN_CUES, max_cues):
                 break
             text = f.cue or f"Keep it up: {f.message}"
-            reps = f"{n} measured rep{'s' * (n > 1)}"
-            why = f"{f.message} Closest to the limit: {_where(f, moment_frames)}; within the limit in {reps}."
-            out.append(_cue(len(out) + 1, f, text, why))
+            noun = _noun(groups[f.rule_id], pull_names)
+            reps = f"{n} measured {noun}{'s' * (n > 1)}"
+            why = f"{f.message} Closest to the limit: {_where(f, moment_frames, pull_names)}; within the limit in {reps}."
+            out.append(_cue(len(out) + 1, f, text, why, _pull(f, pull_names)))
 
     if len(out) < min(MIN_CUES, max_cues):
         unmeasured = sorted(

@@ -14,7 +14,8 @@ class Cue:
     check) or "test-model" (output of a tiny test model: never advice). ``source_detail`` says
     where it came from in words: "rule bent_arms", "LLM SmolLM2 135M Instruct (Q4_1)", "rule
     bent_arms (fallback)", "rule incomplete_lockout (added: no model cue covered this fault)".
-    ``fallback_reason`` says why the LLM was not used, for rule cues given in its place (the same
+    ``pull`` names the
+    pull ("partial pull 1" for a finding on a partial pull). ``fallback_reason`` says why the LLM was not used, for rule cues given in its place (the same
     reason on every cue of one answer; presenters show it once).
     """
 
@@ -32,6 +33,14 @@ class Cue:
     source: str = "rules"
     source_detail: str = ""
     fallback_reason: str = ""
+    #: The pull in words, as every view names it: "rep 2" or "partial pull 1" ("" for the set;
+    #: :meth:`~formcheck_core.result.Analysis.pull_label`).
+    pull: str = ""
+
+    @property
+    def where(self) -> str:
+        """The pull the cue is about, for presenters: ``pull``, else "rep N" from ``rep``, else ""."""
+        return self.pull or (f"rep {self.rep}" if self.rep is not None else "")
 
 
 def fallback_reason(cues: Sequence[Cue]) -> str:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .biomech.body import Rep
 from .biomech.quality import SERIES_JOINTS, joints_quality
 from .findings import Finding
 from .result import Analysis
-from .vocabulary import format_value, metric_label, unit_of
+from .vocabulary import FAULT, OK, format_value, metric_label, unit_of
 
-__all__ = ["MetricReading", "metric_readings", "series_mark"]
+__all__ = ["MetricReading", "lockout_reached", "lockout_text", "metric_readings", "series_mark"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class MetricReading:
     label: str
     confidence: float | None = None
     quality: str = ""
+    #: The pull in words: "rep 2" or "partial pull 1" (:meth:`~formcheck_core.result.Analysis.pull_label`).
+    pull: str = ""
 
     @property
     def shown(self) -> str:
@@ -55,12 +58,13 @@ def _finding_for(analysis: Analysis, rep: int, metric: str, value: float) -> Fin
 
 
 def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricReading]:
-    """Every measured metric of every complete rep (or of rep number ``rep``), in sample order."""
+    """Every measured metric of every pull -- complete reps and partial pulls -- (or of pull number
+    ``rep``), in sample order."""
     body = analysis.body
     if body is None:
         return []
     out: list[MetricReading] = []
-    for r in analysis.reps:
+    for r in analysis.pulls:
         if rep is not None and r.number != rep:
             continue
         for name, sample in r.metric_samples.items():
@@ -84,6 +88,7 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
                     label=metric_label(name),
                     confidence=q.confidence if q is not None else None,
                     quality=q.mark if q is not None else "",
+                    pull=analysis.pull_label(r.number),
                 )
             )
     out.sort(key=lambda m: (m.sample, m.rep, m.metric))
@@ -98,3 +103,27 @@ def series_mark(analysis: Analysis, series: str, sample: int) -> str:
     if body is None or q is None or joints is None or not 0 <= sample < q.confidence.shape[0]:
         return ""
     return joints_quality(q, body.side, joints, sample).mark
+
+
+def lockout_reached(analysis: Analysis, rep: Rep) -> bool | None:
+    """Whether ``rep`` locked out, by the one definition: the ``incomplete_lockout`` finding when the
+    rule ran (with whatever limit it ran with), else the ``lockout_reached`` metric (same default
+    limit); None when neither could tell."""
+    for f in analysis.findings:
+        if f.rep == rep.number and f.rule_id == "incomplete_lockout" and f.status in (OK, FAULT):
+            return f.status == OK
+    value = rep.metrics.get("lockout_reached")
+    return None if value is None or math.isnan(value) else value >= 0.5
+
+
+def lockout_text(analysis: Analysis, rep: Rep) -> str | None:
+    """ "yes" / "no" for :func:`lockout_reached`, with the hip reading's pose-quality mark when it
+    is doubted: "no (low confidence: left hip reads bent while the torso is upright (5° from
+    vertical))" -- the rep still counts (its torso reached vertical). None when it cannot tell."""
+    reached = lockout_reached(analysis, rep)
+    if reached is None:
+        return None
+    hip = "hip_angle_lockout_deg" if rep.complete else "hip_angle_top_deg"
+    q = rep.metric_quality.get(hip)
+    mark = f" ({q.mark})" if q is not None and q.mark and not reached else ""
+    return ("yes" if reached else "no") + mark

@@ -15,6 +15,7 @@ from .biomech.quality import PoseQuality
 from .findings import Finding, RuleError, Verdict
 from .pose.series import PoseSeries
 from .video import VideoInfo
+from .vocabulary import ClipStatus, clip_status, pull_label
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,3 +56,17 @@ class Analysis:
     def ok(self) -> bool:
         """True when there was enough pose data to measure at least one rep."""
         return self.body is not None and len(self.reps) > 0
+
+    @property
+    def pulls(self) -> tuple[Rep, ...]:
+        """Complete reps then partial pulls (numbered 1..N, then N+1..): every pull a view may show."""
+        return (*self.reps, *self.partial_pulls)
+
+    def pull_label(self, number: int) -> str:
+        """Pull ``number`` in words: "rep 2" or "partial pull 1" (:func:`~formcheck_core.vocabulary.pull_label`)."""
+        return pull_label(number, len(self.reps))
+
+    @property
+    def status(self) -> ClipStatus:
+        """ "ok" (a complete rep), "partial_only" or "no_lift" (:func:`~formcheck_core.vocabulary.clip_status`)."""
+        return clip_status(len(self.reps) if self.body is not None else 0, len(self.partial_pulls))

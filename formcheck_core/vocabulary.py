@@ -33,6 +33,50 @@ NEEDS_WORK: VerdictLabel = "needs work"
 UNCLEAR: VerdictLabel = "unclear"
 
 # --------------------------------------------------------------------------------------------
+# Pulls: complete reps and partial pulls
+
+#: What a partial pull is called (a pull that left the floor, or was seen moving, but is not a
+#: complete rep: cut by the clip, not from the floor, never reached lockout, aborted, not measurable).
+PARTIAL_PULL = "partial pull"
+
+
+def pull_label(number: int, n_reps: int) -> str:
+    """How pull ``number`` is named in every view, given ``n_reps`` complete reps in the clip.
+
+    Complete reps are numbered 1..``n_reps`` and read "rep 2"; partial pulls follow them (numbers
+    ``n_reps`` + 1, ...) and read "partial pull 1", "partial pull 2", ... (their own count).
+    """
+    return f"rep {number}" if number <= n_reps else f"{PARTIAL_PULL} {number - n_reps}"
+
+
+def partial_kind(reason: str) -> str:
+    """The short reason of a partial pull: the head of its ``partial_reason`` (the words before its
+    first ":" or "("): "cut by the clip", "not from the floor", "never reached lockout",
+    "aborted", "not measurable". "" for a complete rep."""
+    head = reason.split(":", 1)[0].split("(", 1)[0]
+    return head.strip()
+
+
+#: How a clip ended up, one word per clip (the batch table's ``status`` column and the CLI's
+#: counts): at least one complete rep; no complete rep but partial pulls (judged on what was
+#: seen); no pull at all; the analysis failed.
+ClipStatus = Literal["ok", "partial_only", "no_lift", "error"]
+CLIP_STATUSES: tuple[ClipStatus, ...] = get_args(ClipStatus)
+#: The status of each clip in words (CLI counts: "3 analysed, 1 with only partial pulls, ...").
+CLIP_STATUS_WORDS: dict[str, str] = {
+    "ok": "analysed",
+    "partial_only": "with only partial pulls",
+    "no_lift": "with no usable lift",
+    "error": "failed",
+}
+
+
+def clip_status(n_reps: int, n_partial: int) -> ClipStatus:
+    """The status of an analysed clip with ``n_reps`` complete reps and ``n_partial`` partial pulls."""
+    return "ok" if n_reps else "partial_only" if n_partial else "no_lift"
+
+
+# --------------------------------------------------------------------------------------------
 # Key moments
 
 #: Names of the key moments of a deadlift rep, in time order.

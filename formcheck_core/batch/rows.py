@@ -19,13 +19,16 @@ from typing import Any
 
 from ..biomech.body import MOMENT_NAMES
 from ..biomech.metrics import METRICS
-from ..vocabulary import FAULT, NOT_MEASURABLE
+from ..vocabulary import CLIP_STATUSES, FAULT, NOT_MEASURABLE, PARTIAL_PULL, clip_status
 from .options import ClipOptions
 
-#: Clip status: analysed with at least one rep / analysed but no usable lift / could not be analysed.
-STATUSES = ("ok", "no_lift", "error")
+#: Clip status (:data:`~formcheck_core.vocabulary.CLIP_STATUSES`): analysed with at least one
+#: complete rep / only partial pulls (judged on what was seen) / no pull at all / could not be analysed.
+STATUSES = CLIP_STATUSES
 #: The error text of a clip with no usable lift (``formcheck analyze`` prints the same and exits 1).
 NO_LIFT_ERROR = "no usable lift was measured (see warnings)"
+#: ... and of a clip with only partial pulls (exit code 1 too: no complete rep was measured).
+PARTIAL_ONLY_ERROR = f"no complete rep was measured (only {PARTIAL_PULL}s: judged on what was seen)"
 #: Separator of several warnings in one cell.
 WARNING_SEP = " | "
 
@@ -144,8 +147,8 @@ def clip_row(export: Mapping[str, Any], *, clip: str, path: str) -> dict[str, An
         "clip": clip,
         "path": path,
         "sha256": video.get("sha256"),
-        "status": "ok" if export["ok"] else "no_lift",
-        "error": None if export["ok"] else NO_LIFT_ERROR,
+        "status": (st := clip_status(len(export["reps"]), len(export.get("partial_pulls", ())))),
+        "error": {"ok": None, "partial_only": PARTIAL_ONLY_ERROR}.get(st, NO_LIFT_ERROR),
         "exit_code": 0 if export["ok"] else 1,
         "warnings": WARNING_SEP.join(export["warnings"]) or None,
         "n_warnings": len(export["warnings"]),
@@ -249,7 +252,7 @@ def analyze_clip_rows(
     """Analyse one clip and return its rows of the three tables; never raises for a bad clip.
 
     A clip that cannot be analysed gives one ``clips`` row with the error (``status`` "error");
-    one with no usable lift gives status "no_lift". ``clip``: its name in the tables (default:
+    one with only partial pulls "partial_only", one with no usable lift "no_lift". ``clip``: its name in the tables (default:
     the file stem). ``report_dir``: also render the HTML report there (the rule cues; a failure
     to render is added to the warnings). ``elapsed_s`` in the row is this call's wall time.
     """

@@ -36,7 +36,7 @@ should be the low-confidence ones; chosen again leaving each clip out, for the f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,8 @@ from .body import BodySeries, MetricQuality, Rep
 from .kinematics import MIN_VISIBILITY
 from .metric_spec import MetricSpec
 from .metrics import METRIC_SPECS
+from .moments import UPRIGHT_MAX_LEAN_DEG
+from .rep_window import LOCKOUT_HIP_DEG
 
 __all__ = [
     "JITTER_BAD_REL",
@@ -68,6 +70,7 @@ __all__ = [
     "metric_quality",
     "pose_quality",
     "series_confidence",
+    "with_lockout_doubt",
 ]
 
 _HIP = ("shoulder", "hip", "knee")
@@ -252,3 +255,49 @@ def low_confidence(rep: Rep, name: str) -> bool:
     """True when metric ``name`` of ``rep`` was read at low confidence (or is not measurable)."""
     mq = rep.metric_quality.get(name)
     return mq is not None and (mq.low or not mq.measurable)
+
+
+#: The confidence given to a lockout hip reading its own rep contradicts (:func:`with_lockout_doubt`):
+#: half the low-confidence bar, so the reading is marked and a fault resting on it is a warning.
+DOUBTED_CONFIDENCE = LOW_CONFIDENCE / 2
+
+
+def with_lockout_doubt(rep: Rep, side: str) -> Rep:
+    """``rep`` with its lockout hip reading marked low confidence when the rep contradicts it.
+
+    A complete rep's lockout moment needs the torso within
+    :data:`~formcheck_core.biomech.moments.UPRIGHT_MAX_LEAN_DEG` of vertical; a hip angle read
+    below :data:`~formcheck_core.biomech.rep_window.LOCKOUT_HIP_DEG` while the torso is upright
+    (``torso_lean_lockout_deg`` within that limit) means a lifter standing up with a bent hip, which
+    is more likely a pose error (a hip placed behind the body when the plates hide the hands) than a
+    short lockout: on the dev clips every such rep is labelled complete. The reading is kept (the
+    rep counts, ``lockout_reached`` still follows the one hip limit) but marked, so every view
+    says the same "no, at low confidence" instead of contradicting the counted rep. Other reps are
+    returned unchanged. Images only: ``lockout_reached`` is NaN (not judged) in 3D views.
+    """
+    hip = rep.metrics.get("hip_angle_lockout_deg", float("nan"))
+    lean = rep.metrics.get("torso_lean_lockout_deg", float("nan"))
+    reached = rep.metrics.get("lockout_reached", float("nan"))
+    if not (rep.complete and "lockout" in rep.moments and reached == 0.0):
+        return rep
+    if not (
+        np.isfinite(hip) and np.isfinite(lean) and hip < LOCKOUT_HIP_DEG and abs(lean) <= UPRIGHT_MAX_LEAN_DEG
+    ):
+        return rep
+    old = rep.metric_quality.get("hip_angle_lockout_deg")
+    cause = f"reads bent while the torso is upright ({abs(lean):.0f}° from vertical)"
+    if (
+        old is not None and old.low and old.joint
+    ):  # keep the pose mark: "left knee jittery; left hip reads ..."
+        joint, cause = old.joint, f"{old.cause}; {side} hip {cause}"
+    else:
+        joint = f"{side} hip"
+    doubt = MetricQuality(
+        confidence=min(old.confidence, DOUBTED_CONFIDENCE) if old is not None else DOUBTED_CONFIDENCE,
+        joint=joint,
+        cause=cause,
+        visibility=old.visibility if old is not None else 1.0,
+        measurable=True,
+        low=True,
+    )
+    return replace(rep, metric_quality={**rep.metric_quality, "hip_angle_lockout_deg": doubt})

@@ -111,6 +111,7 @@ def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> 
 
     analysis = analyze(args.video, **options, progress=not args.quiet)
     from ..export import to_json
+    from ..pulls import partial_note
     from ..render.summary import format_summary
 
     if args.json:
@@ -131,8 +132,11 @@ def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> 
         report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip, worker=worker)
     print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
-        n = len(analysis.partial_pulls)
-        more = f" ({n} partial pull{'s' if n != 1 else ''}: judged above)" if n else " (see warnings above)"
+        more = (
+            f" ({partial_note(analysis)}: judged above)"
+            if analysis.partial_pulls
+            else " (see warnings above)"
+        )
         print(f"formcheck: no complete rep was measured{more}", file=sys.stderr)
         return 1
     return 0

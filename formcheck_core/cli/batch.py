@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..batch.options import ClipOptions
     from ..batch.runner import run_batch
+    from ..vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES
     from .analyze import analysis_options
 
     options = ClipOptions.from_analyze_kwargs(analysis_options(args), plugins=args.plugins)
@@ -79,9 +80,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     counts = ds.clips["status"].value_counts()
-    ok, no_lift, failed = (int(counts.get(s, 0)) for s in ("ok", "no_lift", "error"))
+    failed = int(counts.get("error", 0))
+    said = ", ".join(
+        f"{int(counts.get(s, 0))} {CLIP_STATUS_WORDS[s]}"
+        for s in CLIP_STATUSES
+        if s in ("ok", "error") or counts.get(s, 0)  # the rarer statuses only when they occur
+    )
     print(
-        f"{len(ds.clips)} clips: {ok} analysed, {no_lift} with no usable lift, {failed} failed"
+        f"{len(ds.clips)} clips: {said}"
         f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {len(ds.reps)} reps, "
         f"{len(ds.findings)} findings"
     )

@@ -154,7 +154,7 @@ def _fallback(analysis, config: LLMConfig, reason: str, **extra: Any) -> Coachin
 
 def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detail: str = "") -> Cue:
     metric, rep_no, rule_id = item.get("metric"), item.get("rep"), item.get("rule_id")
-    rep = next((r for r in analysis.reps if r.number == rep_no), None)
+    rep = next((r for r in analysis.pulls if r.number == rep_no), None)
     value = None
     if rep is not None and metric in rep.metrics:
         v = rep.metrics[metric]
@@ -181,6 +181,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         time_s=m.time_s if m else None,
         source=source,
         source_detail=detail,
+        pull=analysis.pull_label(rep.number) if rep is not None else "",
     )
 
 

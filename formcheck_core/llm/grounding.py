@@ -797,7 +797,10 @@ def reference_values(data: Mapping[str, Any], extra_text: Sequence[str] = ()) ->
         refs.append(ReferenceValue(c, "none", "other"))
     if (h := _num(data.get("lifter_height_cm"))) is not None:
         refs.append(ReferenceValue(h, "cm", "other"))
-    refs.append(ReferenceValue(float(len(data.get("reps", ()))), "count", "count"))
+    reps = data.get("reps", ())
+    refs.append(ReferenceValue(float(data.get("reps_found", len(reps))), "count", "count"))  # complete reps
+    if len(reps) != data.get("reps_found", len(reps)):  # and every pull, partial ones included
+        refs.append(ReferenceValue(float(len(reps)), "count", "count"))
     for text in [*_strings(data), *extra_text]:
         refs += [ReferenceValue(cited.value, cited.unit, "text") for cited in extract_numbers(text)]
     return refs

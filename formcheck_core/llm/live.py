@@ -20,7 +20,7 @@ _SPIN = "|/-\\"
 def format_cue(cue: Cue, number: int | None = None) -> str:
     """One line: ``1. text — why`` plus where it is from (rep, rule) and the test-model label."""
     head = f"{number}. " if number is not None else "• "
-    where = ", ".join(x for x in (f"rep {cue.rep}" if cue.rep else "", cue.rule_id or "") if x)
+    where = ", ".join(x for x in (cue.where, cue.rule_id or "") if x)
     label = f" [{TEST_MODEL_LABEL}]" if cue.source == "test-model" else ""
     source = f" [from: {cue.source_detail}]" if cue.source_detail else ""
     return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label + source

@@ -146,15 +146,28 @@ def _finding(f) -> dict:
     return d
 
 
+def _pull(analysis, rep) -> dict:
+    """A pull's identity in the data: ``rep`` (its number), ``complete``, ``name`` ("rep 2",
+    "partial pull 1") and, for a partial pull, ``partial_reason`` -- the words every view uses."""
+    d: dict[str, Any] = {
+        "rep": rep.number,
+        "complete": bool(rep.complete),
+        "name": analysis.pull_label(rep.number),
+    }
+    if not rep.complete:
+        d["partial_reason"] = rep.partial_reason
+    return d
+
+
 def coaching_data(analysis) -> dict:
-    """The data block for coaching: view, per rep moments + metrics + findings, set findings, warnings."""
+    """The data block for coaching: view, per pull (complete reps, then partial pulls, named as
+    such) metrics + findings, set findings, warnings."""
     specs = metric_specs()
     reps = []
-    for rep in analysis.reps:
+    for rep in analysis.pulls:
         reps.append(
             {
-                "rep": rep.number,
-                "complete": bool(rep.complete),
+                **_pull(analysis, rep),
                 "metrics": _metrics(rep, specs),
                 "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
             }
@@ -239,11 +252,10 @@ def flagging_data(analysis, detail: int = 0) -> dict:
     ``detail`` (see :data:`FLAG_DETAIL_LEVELS`) trims the series summaries for long sets."""
     specs = metric_specs()
     reps = []
-    for rep in analysis.reps:
+    for rep in analysis.pulls:
         reps.append(
             {
-                "rep": rep.number,
-                "complete": bool(rep.complete),
+                **_pull(analysis, rep),
                 "metrics": _metrics(rep, specs),
                 "series": _reduce_series(series_summaries(analysis, rep), detail),
             }
@@ -288,16 +300,25 @@ def _header(data: Mapping[str, Any]) -> list[str]:
         lines.append(f"Lifter height: {data['lifter_height_cm']} cm.")
     lines += [f"View note: {n}" for n in view.get("notes", ())]
     lines += [f"Warning: {w}" for w in data.get("warnings", ())]
-    cut = [str(r["rep"]) for r in data.get("reps", ()) if not r.get("complete", True)]
-    if cut:
-        lines.append(f"Cut off by the clip (incomplete): rep {', '.join(cut)}.")
+    for r in data.get("reps", ()):
+        if not r.get("complete", True):  # named as every view names it, with its reason
+            lines.append(
+                f'{_name(r).capitalize()} (not counted as a rep; "rep": {r["rep"]} in a cue): '
+                + (r.get("partial_reason") or "incomplete")
+                + "."
+            )
     return lines
+
+
+def _name(r: Mapping[str, Any]) -> str:
+    """A pull's column and row name: its ``name`` ("partial pull 1"), else "rep N"."""
+    return r.get("name") or f"rep {r['rep']}"
 
 
 def _metric_table(data: Mapping[str, Any], meanings: bool = True) -> list[str]:
     reps = data.get("reps", ())
     glossary = metric_glossary(data)
-    cols = " | ".join(f"rep {r['rep']}" for r in reps)
+    cols = " | ".join(_name(r) for r in reps)
     lines = [f"Metrics (values for {cols}; - = not measured):"]
     for name, meaning in glossary.items():
         values = " | ".join(_fmt(r.get("metrics", {}).get(name)) for r in reps)
@@ -327,7 +348,7 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
 
 def _findings_block(data: Mapping[str, Any]) -> list[str]:
     rows: list[tuple[str, Mapping[str, Any]]] = [
-        (f"rep {r['rep']}", f) for r in data.get("reps", ()) for f in r.get("findings", ())
+        (_name(r), f) for r in data.get("reps", ()) for f in r.get("findings", ())
     ] + [("whole set", f) for f in data.get("set_findings", ())]
     if not rows:
         return ["Rule findings: none."]
@@ -339,11 +360,11 @@ def _findings_block(data: Mapping[str, Any]) -> list[str]:
     ok: dict[str, list[str]] = {}
     for where, f in rows:
         if f["status"] == OK:
-            ok.setdefault(f["rule_id"], []).append(where.replace("rep ", ""))
+            ok.setdefault(f["rule_id"], []).append(where)
     if ok:
         lines.append(
             "- within threshold (ok, do not correct): "
-            + "; ".join(f"{rule} (rep {', '.join(w)})" for rule, w in ok.items())
+            + "; ".join(f"{rule} ({', '.join(w)})" for rule, w in ok.items())
         )
     return lines
 
@@ -357,7 +378,7 @@ def _series_block(data: Mapping[str, Any]) -> list[str]:
     ]
     lines = [SERIES_GLOSSARY.replace("setup / liftoff / knee_pass / lockout", " / ".join(moments))]
     for r in reps:
-        lines.append(f"Rep {r['rep']} series:")
+        lines.append(f"{_name(r).capitalize()} series:")
         for name, s in r.get("series", {}).items():
             at = s.get("at", {})
             cells = [s.get("min"), s.get("max"), *(at.get(m) for m in moments)]

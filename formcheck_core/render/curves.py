@@ -7,7 +7,7 @@ limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
-horizontal lines, reps shaded; a rep's figure marks each angle metric on its curve at the sample
+horizontal lines, reps shaded (partial pulls grey and hatched, named "partial pull N"); a rep's figure marks each angle metric on its curve at the sample
 it was read, labelled with the same text as the finding (:func:`metric_markers`). Stretches of a
 curve whose joints are at low pose confidence (:mod:`formcheck_core.biomech.quality`) are drawn
 over in grey (:func:`low_confidence_curve`).
@@ -24,14 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from ..analysis import Analysis
 from ..biomech.back_series import MEASURE_STRIDE
 from ..biomech.body import MOMENT_NAMES
 from ..biomech.metrics import METRIC_SPECS
 from ..biomech.quality import low_confidence_samples
+from ..pulls import pull_heading
 from ..readings import MetricReading, metric_readings
-from ..vocabulary import UNITS, format_limit
+from ..vocabulary import PARTIAL_PULL, UNITS, format_limit
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
 #: Panels: (title, y label, [(series, legend label, colour)]).
@@ -58,6 +60,10 @@ MOMENT_STYLE: dict[str, tuple[str, str, str]] = {
 }
 _FALLBACK_MOMENT = ("", "#495057", ":")
 REP_SHADES = ("#fff3bf", "#e7f5ff")
+#: A partial pull's shade: grey, hatched, so it never reads as a rep (named "partial pull N").
+PARTIAL_SHADE = "#f1f3f5"
+PARTIAL_HATCH = "////"
+PARTIAL_EDGE = "#adb5bd"
 #: Colour of curve stretches read from low-confidence joints.
 LOW_CONFIDENCE_GREY = "#adb5bd"
 #: Font sizes in points (at the default 4 in x 180 dpi, 8 pt is ~10 CSS px on a 360 px wide phone).
@@ -271,6 +277,14 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
     return out
 
 
+def _short_name(analysis: Analysis, number: int, *, long: bool) -> str:
+    """A pull's name above the whole-clip figure: "rep 2" / "partial pull 1"; short, "2" / "p1"."""
+    name = analysis.pull_label(number)
+    if long:
+        return name
+    return name.split()[-1] if number <= len(analysis.reps) else f"p{name.split()[-1]}"
+
+
 def _decorate(
     analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool, pad_s: float
 ) -> list:
@@ -279,12 +293,12 @@ def _decorate(
     body = analysis.body
     assert body is not None
     t = np.asarray(body.time_s, dtype=float)
-    reps = [r for r in analysis.reps if rep is None or r.number == rep]
+    reps = [r for r in analysis.pulls if rep is None or r.number == rep]  # partial pulls too
     lines = threshold_lines(analysis, rep) + back_limit_lines(analysis, rep)
     added: list = []
     if rep is None and reps and axes:  # rep numbers above the top panel, out of the data's way
         centres = [(t[r.start_sample] + t[min(r.end_sample, len(t) - 1)]) / 2 for r in reps]
-        names = [f"rep {r.number}" if len(reps) <= 5 else str(r.number) for r in reps]
+        names = [_short_name(analysis, r.number, long=len(reps) <= 5) for r in reps]
         top = axes[0].secondary_xaxis("top")
         top.set_xticks(centres, labels=names)
         top.tick_params(labelsize=FS_NOTE, length=0, colors="#5c5f66")
@@ -292,9 +306,13 @@ def _decorate(
     for ax, (_title, _ylabel, series_list) in zip(axes, panels, strict=False):
         for i, r in enumerate(reps):
             t0, t1 = t[r.start_sample], t[min(r.end_sample, len(t) - 1)]
-            added.append(
-                ax.axvspan(t0, t1, color=REP_SHADES[i % 2] if rep is None else REP_SHADES[0], zorder=0, lw=0)
-            )
+            if r.complete:
+                shade = REP_SHADES[i % 2] if rep is None else REP_SHADES[0]
+                added.append(ax.axvspan(t0, t1, color=shade, zorder=0, lw=0))
+            else:
+                added.append(
+                    ax.axvspan(t0, t1, fc=PARTIAL_SHADE, ec=PARTIAL_EDGE, hatch=PARTIAL_HATCH, zorder=0, lw=0)
+                )
         for line in lines:
             if line.series in {s for s, _, _ in series_list}:
                 added.append(
@@ -362,6 +380,9 @@ def _decorate(
     for n in present:
         label, colour, ls = MOMENT_STYLE[n]
         handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
+    if any(not r.complete for r in reps):  # the hatched shade, named once
+        patch = Patch(fc=PARTIAL_SHADE, ec=PARTIAL_EDGE, hatch=PARTIAL_HATCH, lw=0, label=PARTIAL_PULL)
+        handles.append(patch)
     if handles:
         added.append(
             fig.legend(
@@ -372,9 +393,10 @@ def _decorate(
                 frameon=False,
             )
         )
-        added += handles
-    if rep is not None:  # updated in place by the next rep's call, so not in ``added``
-        fig.suptitle(f"Rep {rep}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
+        added += [h for h in handles if not isinstance(h, Patch)]
+    if rep is not None and reps:  # updated in place by the next rep's call, so not in ``added``
+        name = pull_heading(analysis, reps[0])
+        fig.suptitle(f"{name[0].upper()}{name[1:]}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
     return added
 
 
@@ -426,7 +448,7 @@ def rep_curve_figures(
     one template figure: the series are plotted once; per rep only its shading, moments, limits,
     labels, title and x range are swapped, and the layout is computed for the first rep only.
     Each figure is valid until the next one is yielded (save it before advancing)."""
-    numbers = [r.number for r in analysis.reps] if reps is None else list(reps)
+    numbers = [r.number for r in analysis.pulls] if reps is None else list(reps)
     if not numbers:
         return
     fig, axes, panels = _base_figure(

@@ -71,7 +71,7 @@ REPS_PER_CURVE_PART = 3
 
 def curve_parts(analysis: Analysis) -> list[tuple[int, ...] | None]:
     """The curve jobs of ``analysis``: None (the whole-clip curves), then groups of rep numbers."""
-    reps = [r.number for r in analysis.reps] if analysis.body is not None else []
+    reps = [r.number for r in analysis.pulls] if analysis.body is not None else []  # partial pulls too
     return [None] + [
         tuple(reps[i : i + REPS_PER_CURVE_PART]) for i in range(0, len(reps), REPS_PER_CURVE_PART)
     ]

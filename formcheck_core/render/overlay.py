@@ -85,7 +85,7 @@ def threshold_on_series(
         return None
     if finding.value is None or finding.threshold is None or not math.isfinite(finding.threshold):
         return None
-    rep = next((r for r in analysis.reps if r.number == finding.rep), None)
+    rep = next((r for r in analysis.pulls if r.number == finding.rep), None)
     measured = rep.metrics.get(finding.metric) if rep is not None and finding.metric else None
     if measured is None or not math.isfinite(measured):
         return None

@@ -28,6 +28,7 @@ from .. import __version__
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
+from ..pulls import partial_note, pull_heading, set_verdict_text
 from ..vocabulary import (
     CLEAN,
     FAULT,
@@ -110,7 +111,7 @@ class _Pictures:
         if outputs.curves is not None:
             first.append(outputs.curves)
         rest: list[Path] = []
-        for rep in analysis.reps:
+        for rep in analysis.pulls:  # complete reps, then partial pulls
             rest += [s.path for s in outputs.stills if s.rep == rep.number]
             rest += [b.path for b in outputs.bar_paths if b.rep == rep.number]
             if rep.number in outputs.rep_curves:
@@ -176,10 +177,11 @@ def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> S
     return same[0] if same else None
 
 
-def _where(rep: int | None, moment: str | None, time_s: float | None, frame: int | None) -> str:
+def _where(pull: str, moment: str | None, time_s: float | None, frame: int | None) -> str:
+    """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none)."""
     parts = []
-    if rep is not None:
-        parts.append(f"rep {rep}")
+    if pull:
+        parts.append(pull)
     if moment:
         parts.append(MOMENT_LABEL.get(moment, moment.replace("_", " ")))
     if time_s is not None and math.isfinite(time_s):
@@ -207,7 +209,7 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
         parts.append(f'<p class="note">From the rules; the LLM was not used: {_e(reason)}</p>')
     parts.append('<ol class="cues">')
     for c in sorted(cues, key=lambda c: c.priority):
-        where = _where(c.rep, c.moment, c.time_s, c.frame_index)
+        where = _where(c.where, c.moment, c.time_s, c.frame_index)
         still = _still_for(stills, c.rep, c.frame_index)
         link = f' · <a href="#{_anchor(still)}">see still</a>' if still is not None else ""
         parts.append(
@@ -231,7 +233,7 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
     items = []
     for f in sorted(findings, key=lambda f: (order.get(f.status, 3), f.rule_id)):
         still = _still_for(stills, f.rep, f.frame_index)
-        when = _e(_where(None, f.moment, f.time_s, f.frame_index))
+        when = _e(_where("", f.moment, f.time_s, f.frame_index))
         if still is not None:
             when = f'<a href="#{_anchor(still)}">{when}</a>'
         numbers = ""
@@ -283,13 +285,7 @@ def render_html(
     meta = [
         f"{analysis.lift}",
         f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}"
-        + (
-            f" (+{len(analysis.partial_pulls)} partial pull{'s' if len(analysis.partial_pulls) != 1 else ''}: "
-            + "; ".join(r.partial_reason for r in analysis.partial_pulls)
-            + ")"
-            if analysis.partial_pulls
-            else ""
-        ),
+        + (f" (+{partial_note(analysis)})" if analysis.partial_pulls else ""),
         f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
@@ -301,6 +297,7 @@ def render_html(
         f"<h1>Form check: {_e(name)}</h1>",
         f'<p class="meta">{_e(" · ".join(meta))}'
         + (f" · overall {_verdict_badge(set_verdict.label)}" if set_verdict else "")
+        + (f" ({_e(set_verdict_text(analysis))})" if set_verdict and not analysis.reps else "")
         + "</p>",
         _NOTE,
         "<h2>Cues</h2>",
@@ -348,10 +345,14 @@ def render_html(
     if loose:
         out.append("<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills))
 
-    for rep in analysis.reps:
+    for rep in analysis.pulls:  # complete reps, then partial pulls ("Partial pull 1 (never reached lockout)")
         verdict = next((v for v in analysis.verdicts if v.rep == rep.number), None)
         badge = f" {_verdict_badge(verdict.label)}" if verdict else ""
-        out.append(f'<section id="rep-{rep.number}"><h2>Rep {rep.number}{badge}</h2>')
+        name = analysis.pull_label(rep.number).capitalize()
+        heading = _e(pull_heading(analysis, rep).capitalize())
+        out.append(f'<section id="rep-{rep.number}"><h2>{heading}{badge}</h2>')
+        if not rep.complete:
+            out.append(f"<p>Not counted as a rep: {_e(rep.partial_reason)}.</p>")
         out.append(_findings_list([f for f in analysis.findings if f.rep == rep.number], outputs.stills))
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:
@@ -364,7 +365,7 @@ def render_html(
             out.append(
                 pics.img(
                     bar.path,
-                    f"Rep {rep.number} bar path",
+                    f"{name} bar path",
                     "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup.",
                 )
             )
@@ -372,7 +373,7 @@ def render_html(
             out.append(
                 pics.img(
                     outputs.rep_curves[rep.number],
-                    f"Rep {rep.number} angle curves",
+                    f"{name} angle curves",
                     "Angles during this rep with its key moments.",
                 )
             )
@@ -392,9 +393,7 @@ def render_html(
             if moments:
                 t0 = max(0.0, min(m.time_s for m in moments) - 0.5)
                 t1 = max(m.time_s for m in moments) + 1.0
-                out.append(
-                    _video(f"{clip_src}#t={t0:.2f},{t1:.2f}", f"Rep {rep.number} ({t0:.1f}–{t1:.1f} s)")
-                )
+                out.append(_video(f"{clip_src}#t={t0:.2f},{t1:.2f}", f"{name} ({t0:.1f}–{t1:.1f} s)"))
         out.append("</section>")
 
     body = analysis.body

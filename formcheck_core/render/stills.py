@@ -17,6 +17,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import Rep
 from ..findings import Finding
+from ..readings import lockout_text
 from ..vocabulary import (
     FAULT,
     MOMENT_HELP,
@@ -24,6 +25,7 @@ from ..vocabulary import (
     MOMENT_NAMES,
     NOT_MEASURABLE,
     OK,
+    PARTIAL_PULL,
     format_limit,
     format_value,
 )
@@ -50,11 +52,18 @@ class Still:
     time_s: float
     moments: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=())
+    #: The pull in words ("rep 2", "partial pull 1"; :meth:`~formcheck_core.result.Analysis.pull_label`).
+    pull: str = ""
+    #: Lines under the header that say what the pull is: a partial pull's reason ("Partial pull,
+    #: not counted: never reached lockout (...)"), a doubted lockout ("Lockout reached: no (low
+    #: confidence: ...)"), in the words the summary uses.
+    notes: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        """Header text, e.g. ``"Rep 2 · lift-off · 3.13 s · frame 94"``."""
-        parts = [f"Rep {self.rep}" if self.rep is not None else "Clip"]
+        """Header text, e.g. ``"Rep 2 · lift-off · 3.13 s · frame 94"``, ``"Partial pull 1 · setup · ..."``."""
+        name = self.pull or (f"rep {self.rep}" if self.rep is not None else "clip")
+        parts = [name[0].upper() + name[1:]]
         if self.moments:
             parts.append(" + ".join(MOMENT_LABEL.get(m, m) for m in self.moments))
         elif self.findings:
@@ -93,11 +102,11 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
             }
         return by_key[key]
 
-    for r in analysis.reps:
+    for r in analysis.pulls:  # partial pulls too: their moments, and the faults judged on them
         for name in _ordered_moments(r):
             m = r.moments[name]
             slot(r.number, m.frame_index, m.time_s)["moments"].append(name)
-    reps = {r.number: r for r in analysis.reps}
+    reps = {r.number: r for r in analysis.pulls}
     for f in analysis.findings:
         frame, t = f.frame_index, f.time_s
         if frame is None and f.moment and f.rep in reps and f.moment in reps[f.rep].moments:
@@ -111,7 +120,8 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
         if d["sample"] < 0:
             continue
         tag = "_".join(d["moments"]) or "_".join(dict.fromkeys(f.rule_id for f in d["findings"]))
-        stem = f"rep{rep}" if rep is not None else "clip"
+        pull = reps.get(rep) if rep is not None else None
+        stem = analysis.pull_label(rep).replace(" pull ", "").replace(" ", "") if rep is not None else "clip"
         name = f"{stem}_f{frame:05d}_{tag}".replace("/", "-")[:80]
         stills.append(
             Still(
@@ -122,9 +132,23 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
                 d["time"],
                 tuple(d["moments"]),
                 tuple(d["findings"]),
+                analysis.pull_label(rep) if rep is not None else "",
+                _pull_notes(analysis, pull, d["moments"]) if pull is not None else (),
             )
         )
     return tuple(stills)
+
+
+def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str]) -> tuple[str, ...]:
+    """What a still says about its pull: a partial pull's reason on each of its stills; on a
+    lockout still, "Lockout reached: no (...)" when the summary marks it (the same text)."""
+    notes = []
+    if not pull.complete:
+        notes.append(f"{PARTIAL_PULL.capitalize()}, not counted as a rep: {pull.partial_reason}")
+    reached = lockout_text(analysis, pull) if "lockout" in moments else None
+    if reached is not None and reached != "yes":
+        notes.append(f"Lockout reached: {reached}")
+    return tuple(notes)
 
 
 def finding_line(f: Finding) -> str:
@@ -136,7 +160,8 @@ def finding_line(f: Finding) -> str:
     if f.value is None and f.threshold is None:
         return f"{mark} {name}: {f.message}"
     measured = format_value(f.value, f.unit, limit=f.threshold)
-    return f"{mark} {name}: {measured} (limit {format_limit(f.threshold, f.unit)})"
+    line = f"{mark} {name}: {measured} (limit {format_limit(f.threshold, f.unit)})"
+    return f"{line} ({f.quality})" if f.quality else line
 
 
 def _finding_lines(findings: Sequence[Finding]) -> list[tuple[str, st.BGR, bool]]:
@@ -171,9 +196,10 @@ def render_still(frame_bgr: np.ndarray, analysis: Analysis, still: Still, view: 
         fault = any(f.is_fault and reads_back([f]) for f in still.findings)
         draw_back_outline(img, analysis, still.sample, view, style, fault=fault)
     header = st.panel(w, [(still.title, (255, 255, 255), True)], style.title_font_px, style.pad_px)
-    lines = _finding_lines(still.findings)
-    if not lines:
-        lines = [(MOMENT_HELP.get(m, m), (220, 220, 220), False) for m in still.moments]
+    lines = [(note, st.PARTIAL_NOTE, True) for note in still.notes]
+    lines += _finding_lines(still.findings) or [
+        (MOMENT_HELP.get(m, m), (220, 220, 220), False) for m in still.moments
+    ]
     if uses_world_angles(analysis):
         view_name = analysis.view.view if analysis.view is not None else "non-side"
         lines.append(
@@ -198,7 +224,7 @@ def still_consumer(
     """A frame-pass consumer that renders ``stills`` as their frames stream by and hands each
     picture to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
     sink = sink or write_png
-    reps = {r.number: r for r in analysis.reps}
+    reps = {r.number: r for r in analysis.pulls}
     views: dict[int | None, ViewBox] = {}
     by_frame: dict[int, list[Still]] = {}
     for s in stills:
@@ -250,7 +276,7 @@ def annotated_frame(
     frame_index = int(fi[sample])
     if findings is None:
         findings = [f for f in analysis.findings if f.frame_index == frame_index]
-    rep = next((r for r in analysis.reps if r.start_sample <= sample <= r.end_sample), None)
+    rep = next((r for r in analysis.pulls if r.start_sample <= sample <= r.end_sample), None)
     if crop:
         view = rep_view_box(analysis, rep, width_px)
     else:

@@ -31,6 +31,7 @@ OK: BGR = (90, 200, 60)  # green
 MUTED: BGR = (170, 170, 170)  # not measurable / info
 BAR: BGR = (255, 120, 0)  # blue-ish: bar path
 PANEL: BGR = (28, 28, 28)  # header / footer bands
+PARTIAL_NOTE: BGR = (60, 190, 250)  # amber: what a pull is (partial pull, doubted lockout)
 
 #: Finding status -> colour.
 STATUS_COLOUR: dict[str, BGR] = {vocabulary.FAULT: FAULT, vocabulary.OK: OK, vocabulary.NOT_MEASURABLE: MUTED}

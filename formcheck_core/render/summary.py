@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
-from ..readings import metric_readings
-from ..vocabulary import FAULT, OK, format_value, unit_of
+from ..pulls import pull_heading, set_verdict_text
+from ..readings import lockout_reached, lockout_text, metric_readings
+from ..vocabulary import OK, format_value, unit_of
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -29,19 +30,9 @@ def summary_line(label: str, text: str) -> str:
     return f"{label:22s} {text}"
 
 
-def lockout_reached(analysis: Analysis, rep) -> bool | None:
-    """Whether ``rep`` locked out, by the one definition: the ``incomplete_lockout`` finding when the
-    rule ran (with whatever limit it ran with), else the ``lockout_reached`` metric (same default
-    limit); None when neither could tell."""
-    for f in analysis.findings:
-        if f.rep == rep.number and f.rule_id == "incomplete_lockout" and f.status in (OK, FAULT):
-            return f.status == OK
-    value = rep.metrics.get("lockout_reached")
-    return None if value is None or math.isnan(value) else value >= 0.5
-
-
 def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
-    """Multi-line summary: clip, view, per-rep moments and metrics, findings, cues, warnings."""
+    """Multi-line summary: clip, view, per-rep moments and metrics, findings, cues, warnings. Partial
+    pulls follow the reps, named "partial pull 1 (not counted): <reason>" (:mod:`formcheck_core.pulls`)."""
     v = analysis.video
     lines = [
         f"{v.path}: {v.width_px}x{v.height_px}, {v.fps:.1f} fps, {analysis.pose.n_samples} samples "
@@ -56,45 +47,36 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     extra = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
     lines.append(f"reps found: {len(analysis.reps)}{extra}")
     verdicts = {vd.rep: vd for vd in analysis.verdicts}
-    for rep in analysis.reps:
+    for rep in analysis.pulls:  # complete reps, then partial pulls (named and judged the same way)
         moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in rep.moments.values())
         verdict = verdicts.get(rep.number)
-        lines.append(f"\nrep {rep.number}: {verdict.label if verdict else ''}".rstrip())
+        if rep.complete:
+            lines.append(f"\n{pull_heading(analysis, rep)}: {verdict.label if verdict else ''}".rstrip())
+        else:  # "partial pull 1 (not counted): never reached lockout (the torso stayed 33° from vertical)"
+            lines.append(f"\n{analysis.pull_label(rep.number)} (not counted): {rep.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
         readings = {m.metric: m for m in metric_readings(analysis, rep.number)}
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
-            if key == "max_bar_drift_cm" and (value is None or math.isnan(value)):
+            if (key == "max_bar_drift_cm" or not rep.complete) and (value is None or math.isnan(value)):
                 continue
             quality = rep.metric_quality.get(key)
             mark = f"  ({quality.mark})" if quality is not None and quality.mark else ""
             reading = readings.get(key)  # the text every view shows (digits follow the limit)
             shown = reading.text if reading is not None else format_value(value, unit_of(key))
             lines.append(f"  {summary_line(label, shown)}{mark}")
-        reached = lockout_reached(analysis, rep)
+        reached = lockout_text(analysis, rep)
         if reached is not None:
-            lines.append(f"  {summary_line('lockout reached', 'yes' if reached else 'no')}")
+            lines.append(f"  {summary_line('lockout reached', reached)}")
         for f in analysis.findings:
             if f.rep == rep.number and f.status != OK:
                 lines.append(
                     f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}"
                     + (f" ({f.quality})" if f.quality else "")
                 )
-    for pull in analysis.partial_pulls:
-        moments = ", ".join(
-            f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in pull.moments.values()
-        )
-        lines.append(f"\npartial pull (not counted): {pull.partial_reason}")
-        lines.append(f"  moments: {moments or 'none found'}")
-        reached = lockout_reached(analysis, pull)
-        if reached is not None:
-            lines.append(f"  {summary_line('lockout reached', 'yes' if reached else 'no')}")
-        for f in analysis.findings:  # rules judging the pull off the floor judge it too
-            if f.rep == pull.number and f.is_fault:
-                lines.append(f"  [{f.status}/{f.severity}] {f.rule_id}: {f.message}")
-    set_verdict = verdicts.get(None)
-    if set_verdict:
-        lines.append(f"\nset: {set_verdict.label}")
+    set_text = set_verdict_text(analysis)
+    if set_text:
+        lines.append(f"\nset: {set_text}")
     if cues:
         label = " (test model — not advice)" if any(c.source == "test-model" for c in cues) else ""
         reason = fallback_reason(cues)
@@ -107,3 +89,6 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     for w in analysis.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+__all__ = ["SUMMARY_METRICS", "format_summary", "lockout_reached", "summary_line"]

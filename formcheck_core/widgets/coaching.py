@@ -33,7 +33,7 @@ def _cue_html(cue: Cue, number: int) -> str:
     where = ", ".join(
         x
         for x in (
-            f"rep {cue.rep}" if cue.rep else "",
+            cue.where,
             cue.rule_id or "",
             f"frame {cue.frame_index}" if cue.frame_index is not None else "",
         )

@@ -28,6 +28,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES, Rep
 from ..errors import FormcheckError
+from ..pulls import partial_note, pull_heading
 from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
@@ -186,13 +187,15 @@ class FrameExplorer:
         )
         self.mode.add_class("fc-mode")
         self.rep_buttons = []
-        for rep in a.reps:
+        for rep in a.pulls:  # complete reps, then partial pulls ("Partial pull 1", its reason as tooltip)
+            name = a.pull_label(rep.number)
             b = widgets.Button(
-                description=f"Rep {rep.number}",
-                tooltip=f"jump to rep {rep.number}",
+                description=name[0].upper() + name[1:],
+                tooltip=f"jump to {name}"
+                + (f" (not counted: {rep.partial_reason})" if not rep.complete else ""),
                 layout=widgets.Layout(width="auto"),
             )
-            b.add_class("fc-rep")
+            b.add_class("fc-rep" if rep.complete else "fc-partial")
             b.on_click(lambda _b, r=rep: self.go_to_rep(r.number))
             self.rep_buttons.append(b)
         self.moment_buttons = {}
@@ -266,8 +269,7 @@ class FrameExplorer:
         bits = [
             f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>",
             view,
-            f"{len(a.reps)} rep(s)"
-            + (f" (+{len(a.partial_pulls)} partial pull(s))" if a.partial_pulls else ""),
+            f"{len(a.reps)} rep(s)" + (f" (+{html.escape(partial_note(a))})" if a.partial_pulls else ""),
             f"{self.n_samples} analysed frames",
         ]
         warn = "".join(f"<div style='color:#a61e4d'>⚠ {html.escape(w)}</div>" for w in a.warnings)
@@ -288,7 +290,8 @@ class FrameExplorer:
         return self.state()
 
     def go_to_rep(self, number: int) -> None:
-        """Jump to rep ``number``'s lift-off (or its first sample when lift-off is unknown)."""
+        """Jump to pull ``number``'s lift-off (or its first sample when lift-off is unknown): a rep,
+        or a partial pull (numbered after the reps)."""
         rep = self._rep_by_number(number)
         m = rep.moments.get("liftoff")
         self.slider.value = m.sample if m is not None else rep.start_sample
@@ -304,15 +307,19 @@ class FrameExplorer:
         self.slider.value = r.moments[name].sample
 
     def _rep_by_number(self, number: int) -> Rep:
-        for rep in self.analysis.reps:
+        for rep in self.analysis.pulls:
             if rep.number == number:
                 return rep
-        raise FormcheckError(f"There is no rep {number}; this clip has {len(self.analysis.reps)} rep(s).")
+        a = self.analysis
+        raise FormcheckError(
+            f"There is no pull {number}; this clip has {len(a.reps)} rep(s) and {len(a.partial_pulls)} partial pull(s)."
+        )
 
     def current_rep(self, sample: int | None = None) -> Rep | None:
-        """The rep containing ``sample`` (default: the slider's), else the nearest one, else None."""
+        """The pull (rep or partial pull) containing ``sample`` (default: the slider's), else the
+        nearest one, else None."""
         s = self.slider.value if sample is None else sample
-        reps = self.analysis.reps
+        reps = self.analysis.pulls
         if not reps:
             return None
         inside = [r for r in reps if r.start_sample <= s <= r.end_sample]
@@ -399,7 +406,9 @@ class FrameExplorer:
 
     def _readout_html(self, st: ExplorerState) -> str:
         moment = MOMENT_STYLE.get(st.moment, (st.moment,))[0] if st.moment else ""
-        where = f"rep {st.rep}" if st.rep is not None else "between reps"
+        where = (
+            pull_heading(self.analysis, self._rep_by_number(st.rep)) if st.rep is not None else "between reps"
+        )
         if moment:
             where += f" · at {moment}"
         marks = {
@@ -474,7 +483,7 @@ class FrameExplorer:
 
     def _update_buttons(self, st: ExplorerState) -> None:
         rep = self.current_rep(st.sample)
-        for b, r in zip(self.rep_buttons, self.analysis.reps, strict=False):
+        for b, r in zip(self.rep_buttons, self.analysis.pulls, strict=False):
             style = "info" if r.number == st.rep else ""  # highlighted while inside that rep
             if b.button_style != style:
                 b.button_style = style
