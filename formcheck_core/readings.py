@@ -118,8 +118,8 @@ def lockout_reached(analysis: Analysis, rep: Rep) -> bool | None:
 
 def lockout_text(analysis: Analysis, rep: Rep) -> str | None:
     """ "yes" / "no" for :func:`lockout_reached`, with the hip reading's pose-quality mark when it
-    is doubted: "no (low confidence: left hip reads bent while the torso is upright (5° from
-    vertical))" -- the rep still counts (its torso reached vertical). None when it cannot tell."""
+    is doubted: "no (low confidence: left hip reads bent while the torso reaches
+    vertical)" -- the rep still counts (its torso reached vertical). None when it cannot tell."""
     reached = lockout_reached(analysis, rep)
     if reached is None:
         return None

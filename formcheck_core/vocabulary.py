@@ -49,6 +49,11 @@ def pull_label(number: int, n_reps: int) -> str:
     return f"rep {number}" if number <= n_reps else f"{PARTIAL_PULL} {number - n_reps}"
 
 
+def pull_file_stem(number: int, n_reps: int) -> str:
+    """A pull's name in file names: "rep2", "partial1" (from :func:`pull_label`)."""
+    return pull_label(number, n_reps).replace(f"{PARTIAL_PULL} ", "partial").replace(" ", "")
+
+
 def partial_kind(reason: str) -> str:
     """The short reason of a partial pull: the head of its ``partial_reason`` (the words before its
     first ":" or "("): "cut by the clip", "not from the floor", "never reached lockout",

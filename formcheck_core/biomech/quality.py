@@ -285,7 +285,7 @@ def with_lockout_doubt(rep: Rep, side: str) -> Rep:
     ):
         return rep
     old = rep.metric_quality.get("hip_angle_lockout_deg")
-    cause = f"reads bent while the torso is upright ({abs(lean):.0f}° from vertical)"
+    cause = "reads bent while the torso reaches vertical"
     if (
         old is not None and old.low and old.joint
     ):  # keep the pose mark: "left knee jittery; left hip reads ..."

@@ -367,6 +367,7 @@ def _decorate(
                     color="#212529",
                     zorder=6,
                     gid=f"metric:{reading.metric}",
+                    in_layout=False,  # a long pose-quality mark may run past the edge; the panels keep their size
                 )
             )
     if rep is not None and reps:
@@ -396,7 +397,12 @@ def _decorate(
         added += [h for h in handles if not isinstance(h, Patch)]
     if rep is not None and reps:  # updated in place by the next rep's call, so not in ``added``
         name = pull_heading(analysis, reps[0])
-        fig.suptitle(f"{name[0].upper()}{name[1:]}: angles{' (raw)' if raw else ''}", fontsize=FS_TITLE)
+        title = f"{name[0].upper()}{name[1:]}: angles{' (raw)' if raw else ''}"
+        shown = getattr(fig, "_suptitle", None)  # the first rep's title, placed by its layout: keep its place
+        if shown is not None:
+            shown.set_text(title)
+        else:
+            fig.suptitle(title, fontsize=FS_TITLE)
     return added
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import Analysis
+from ..vocabulary import pull_file_stem
 from .images import jpeg_bytes, page_size, write_png
 
 
@@ -100,7 +101,7 @@ def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] 
         return CurvePictures(curves, curves_raw, {}, pages, timings)
     rep_curves: dict[int, Path] = {}
     for number, fig in rep_curve_figures(analysis, part, show_raw=True):
-        path = plots_dir / f"rep{number}_curves.png"
+        path = plots_dir / f"{pull_file_stem(number, len(analysis.reps))}_curves.png"
         save_figure(fig, path)
         pages[path] = PageImage("image/png", path.read_bytes())
         rep_curves[number] = path

@@ -28,6 +28,7 @@ from ..vocabulary import (
     PARTIAL_PULL,
     format_limit,
     format_value,
+    pull_file_stem,
 )
 from . import style as st
 from .back_outline import draw_back_outline, reads_back
@@ -121,7 +122,7 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
             continue
         tag = "_".join(d["moments"]) or "_".join(dict.fromkeys(f.rule_id for f in d["findings"]))
         pull = reps.get(rep) if rep is not None else None
-        stem = analysis.pull_label(rep).replace(" pull ", "").replace(" ", "") if rep is not None else "clip"
+        stem = pull_file_stem(rep, len(analysis.reps)) if rep is not None else "clip"
         name = f"{stem}_f{frame:05d}_{tag}".replace("/", "-")[:80]
         stills.append(
             Still(
