@@ -27,6 +27,7 @@ from formcheck_core.batch.discover import find_clips  # noqa: E402
 from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
 from formcheck_core.batch.worker import MALLOC_ENV_VARS, usable_cores  # noqa: E402
 from formcheck_core.video import DECODE_INLINE_ENV  # noqa: E402
+from formcheck_core.vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES, clip_status  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
@@ -91,11 +92,17 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
     clips = t["clips"].set_index("clip")
     assert list(t["clips"].columns) == list(CLIP_COLUMNS)
     assert sorted(clips.index) == sorted([*CLIPS, "truncated", "notes", "nowhere"])  # readme.txt not taken
-    assert set(clips.loc[list(CLIPS), "status"]) <= {"ok", "no_lift"}
+    assert set(clips["status"]) <= set(CLIP_STATUSES)  # one status vocabulary
     # posereader_bad starts mid-pull, posereader_rdl never locks out and posereader_arm_bend stays
-    # bent over at the top: partial pulls only (listed, judged), no complete lift
-    assert clips.loc[list(CLIPS), "status"].tolist() == ["ok", "no_lift", "no_lift", "no_lift"]
+    # bent over at the top: partial pulls only (listed, judged on what was seen), no complete rep
+    statuses = clips.loc[list(CLIPS), "status"].tolist()
+    assert statuses == ["ok", "partial_only", "partial_only", "partial_only"]
     assert (clips.loc[list(CLIPS), "partial_pulls"] >= 1).sum() >= 3
+    for stem, status in zip(CLIPS, statuses, strict=True):  # the status follows the clip's own counts
+        row = clips.loc[stem]
+        assert status == clip_status(int(row["reps"]), int(row["partial_pulls"]))
+        assert (row["exit_code"] == 0) == (status == "ok")
+    assert f"3 {CLIP_STATUS_WORDS['partial_only']}" in proc.stdout, proc.stdout
     assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
     assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
     # rows agree with each other and with each clip's analysis.json

@@ -38,7 +38,8 @@ def assert_grounded(cue, analysis):
     assert (cue.moment, cue.frame_index, cue.time_s, cue.unit) == (f.moment, f.frame_index, f.time_s, f.unit)
     number = format_value(f.value, f.unit, limit=f.threshold).split()[0]
     assert number in cue.text and number in cue.why
-    assert f"frame {f.frame_index}" in cue.why and f"rep {f.rep}" in cue.why
+    name = analysis.pull_label(f.rep)  # "rep 1", or "partial pull 1" for a pull that is no rep
+    assert f"frame {f.frame_index}" in cue.why and f"{name} " in cue.why and cue.pull == name
     assert cue.source == "rules"
 
 
@@ -175,3 +176,5 @@ def test_real_clip_cue_cites_the_frame_where_the_fault_was_measured(dev_clip):
     assert a.body.smoothed["elbow_angle_deg"][i] == pytest.approx(cue.value, abs=0.5)
     assert cue.frame_index != rep.moments["knee_pass"].frame_index
     assert f"{cue.time_s:.2f} s" in cue.why
+    # the pull is no rep: named a partial pull, counted among "pulls", never called "rep 1"
+    assert cue.pull == "partial pull 1" and "rep 1" not in cue.why and "measured pull" in cue.why

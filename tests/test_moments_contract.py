@@ -44,4 +44,4 @@ def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
         n = len(a.partial_pulls)
         assert f"{head} (+{n} partial pull{'s' if n != 1 else ''})" in text
         for r in a.partial_pulls:
-            assert f"partial pull (not counted): {r.partial_reason}" in text
+            assert f"{a.pull_label(r.number)} (not counted): {r.partial_reason}" in text

@@ -251,3 +251,154 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
                 assert live and bool(live.group(1)) == bool(low[m.sample]), (series, m.sample)
     finally:
         ex.close()
+
+
+@pytest.mark.parametrize("stem", ["posereader_good_bad", "posereader_arm_bend"])
+def test_a_partial_pull_is_named_and_shown_alike_in_every_view(dev_clip, pose_model, stem, tmp_path):
+    """A partial pull is kept, named "partial pull 1" (never "rep N") with its reason, and read the
+    same in the JSON, readings, summary, cues, stills, curves, explorer, LLM data and batch row.
+
+    posereader_good_bad: one rep then a partial pull (never reached lockout) with a rounded-back
+    fault judged on it; posereader_arm_bend: only a partial pull (every rule on, so bent_arms and
+    incomplete_lockout judge it too): the set verdict says no complete rep was judged."""
+    pytest.importorskip("ipywidgets")
+    from rule_fixtures import all_rules_on
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.batch.rows import clip_row
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.export import to_dict
+    from formcheck_core.llm.prompts import coaching_data, render_data_block
+    from formcheck_core.pulls import pull_heading, set_verdict_text
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.curves import (
+        PARTIAL_HATCH,
+        angle_curves_figure,
+        metric_markers,
+        rep_curve_figures,
+    )
+    from formcheck_core.render.stills import plan_stills
+    from formcheck_core.render.summary import format_summary
+    from formcheck_core.vocabulary import partial_kind
+    from formcheck_core.widgets import FrameExplorer
+
+    a = analyze(
+        dev_clip(stem), progress=False, thresholds=all_rules_on() if stem == "posereader_arm_bend" else None
+    )
+    assert len(a.partial_pulls) == 1 and len(a.reps) == (1 if stem == "posereader_good_bad" else 0)
+    pull = a.partial_pulls[0]
+    name = a.pull_label(pull.number)
+    assert name == "partial pull 1" and pull.number == len(a.reps) + 1
+    kind = partial_kind(pull.partial_reason)
+    assert kind and pull.partial_reason.startswith(kind) and pull_heading(a, pull) == f"{name} ({kind})"
+    on_pull = [f for f in a.findings if f.rep == pull.number]
+    faults = [f for f in on_pull if f.is_fault]
+    assert faults, "a rule that judges partial pulls found the fault on it"
+    # JSON
+    data = to_dict(a, include_series=False)
+    assert [p["number"] for p in data["partial_pulls"]] == [pull.number] and data["reps_found"] == len(a.reps)
+    # readings: the partial pull's metrics, named as such
+    mine = [m for m in metric_readings(a) if m.rep == pull.number]
+    assert mine and all(m.pull == name for m in mine)
+    assert all(m.value == pull.metrics[m.metric] for m in mine)
+    # summary: its own section, its findings under it, the set line from the one wording
+    text = format_summary(a)
+    assert f"\n{name} (not counted): {pull.partial_reason}" in text
+    section = text.split(f"\n{name} (not counted)")[1].split("\nset:")[0]
+    for f in faults:
+        assert f.message in section
+    set_line = set_verdict_text(a)
+    assert f"\nset: {set_line}" in text
+    if not a.reps:
+        assert set_line.startswith(f"no complete rep; 1 partial pull ({kind}), judged on what was seen: ")
+        assert clip_row(data, clip=stem, path=stem)["status"] == "partial_only" == a.status
+    else:
+        assert set_line == next(v.label for v in a.verdicts if v.rep is None)
+        assert clip_row(data, clip=stem, path=stem)["status"] == "ok" == a.status
+    # cues: a finding on the partial pull is cited as the partial pull, never as "rep N"
+    cues = [c for c in deterministic_cues(a) if c.rep == pull.number]
+    assert cues
+    for c in cues:
+        assert c.pull == name and f"{name} " in c.why and f"rep {pull.number}" not in c.why
+    # stills: each fault on the pull has a still at its frame, titled and captioned as a partial pull
+    stills = plan_stills(a, tmp_path)
+    for f in faults:
+        still = next(s for s in stills if s.rep == pull.number and f in s.findings)
+        assert still.frame_index == f.frame_index and still.title.startswith("Partial pull 1 · ")
+        assert any(pull.partial_reason in n for n in still.notes) and still.path.name.startswith("partial1_")
+    assert not any(s.title.startswith(f"Rep {pull.number}") for s in stills)
+    # curves: the whole clip shades the pull hatched; its own figure is titled by its heading and
+    # marks its readings with the readings' text
+    fig = angle_curves_figure(a)
+    hatched = [p for ax in fig.axes for p in ax.patches if p.get_hatch() == PARTIAL_HATCH]
+    assert fig.axes and len(hatched) == len(fig.axes), "one hatched span per panel"
+    assert not any(p.get_hatch() for r in a.reps for ax in fig.axes for p in ax.patches[: len(a.reps)])
+    figures: dict[int, str] = {}
+    for number, f2 in rep_curve_figures(a):
+        figures[number] = f2.get_suptitle()
+        if number == pull.number:
+            drawn = {t.get_gid(): t.get_text() for ax in f2.axes for t in ax.texts if t.get_gid()}
+            for _series, m in metric_markers(a, number):
+                assert drawn[f"metric:{m.metric}"] == m.shown
+    assert figures[pull.number] == f"{pull_heading(a, pull).capitalize()}: angles"
+    # explorer: the pull's button and read-out name it; its readings show the same text
+    ex = FrameExplorer(a, prefetch=False)
+    try:
+        assert ex.rep_buttons[-1].description == "Partial pull 1"
+        for m in mine:
+            page = ex._readout_html(ex.state(m.sample, mode="smoothed"))
+            assert f"<span class='fc-where'>{pull_heading(a, pull)}" in page
+            cell = re.search(
+                rf"data-metric='{m.metric}' data-metric-value='([^']+)'[^>]*>[^<]*<b>([^<]+)</b>", page
+            )
+            assert cell and float(cell.group(1)) == m.value and cell.group(2) == m.text
+    finally:
+        ex.close()
+    # LLM data: the pull, named and with its reason; its findings listed under its name
+    llm = coaching_data(a)
+    entry = next(r for r in llm["reps"] if r["rep"] == pull.number)
+    assert (entry["complete"], entry["name"], entry["partial_reason"]) == (False, name, pull.partial_reason)
+    assert llm["reps_found"] == len(a.reps)
+    block = render_data_block(llm)
+    assert "Partial pull 1 (not counted as a rep" in block and pull.partial_reason in block
+    for f in faults:
+        assert f"- {name} {f.rule_id}: FAULT" in block
+    assert f"rep {pull.number} " not in block
+
+
+def test_a_counted_rep_with_a_doubted_lockout_hip_says_so_everywhere(dev_clip, pose_model, tmp_path):
+    """gym1080_bad_02: the rep counts (its torso reached vertical near the top) but the hip reads
+    144° at lockout, under the 155° of the one lockout definition: a pose error behind the plates
+    (labelled complete). The hip reading carries a low-confidence mark, and the summary's
+    "lockout reached", the incomplete_lockout finding, its cue and the lockout still all say "no"
+    with that same mark instead of contradicting the counted rep."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.rep_window import LOCKOUT_HIP_DEG
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.readings import lockout_reached, lockout_text
+    from formcheck_core.render.stills import plan_stills
+    from formcheck_core.render.summary import format_summary, summary_line
+
+    a = analyze(
+        dev_clip("gym1080_bad_02"), progress=False, thresholds={"incomplete_lockout": {"enabled": 1.0}}
+    )
+    rep = a.reps[0]
+    assert rep.complete and "lockout" in rep.moments
+    assert rep.metrics["hip_angle_lockout_deg"] < LOCKOUT_HIP_DEG and lockout_reached(a, rep) is False
+    q = rep.metric_quality["hip_angle_lockout_deg"]
+    assert q.low and "reads bent while the torso reaches vertical" in q.mark
+    assert lockout_text(a, rep) == f"no ({q.mark})"
+    text = format_summary(a)
+    assert summary_line("lockout reached", f"no ({q.mark})") in text
+    f = next(f for f in a.findings if f.rule_id == "incomplete_lockout" and f.rep == rep.number)
+    assert f.is_fault and f.quality == q.mark and f.value == rep.metrics["hip_angle_lockout_deg"]
+    cue = next(c for c in deterministic_cues(a) if c.rule_id == "incomplete_lockout")
+    assert f"({q.mark}: check it on the frame.)" in cue.why
+    lock = next(s for s in plan_stills(a, tmp_path) if "lockout" in s.moments)
+    assert f"Lockout reached: no ({q.mark})" in lock.notes
+    # a clean lockout is not marked
+    good = analyze(dev_clip("reel_good_14"), progress=False)
+    assert all(lockout_text(good, r) == "yes" for r in good.reps)
+    assert not any(
+        q.low for r in good.reps for k, q in r.metric_quality.items() if k == "hip_angle_lockout_deg"
+    )

@@ -86,6 +86,32 @@ def test_rep_and_moment_buttons_jump(multi):
         ex.close()
 
 
+def test_partial_pull_has_its_own_button_and_name(single):
+    """posereader_arm_bend: its one pull is a partial pull: a button named "Partial pull 1" (not
+    "Rep 1") jumps to it, and the read-out names it with its reason, in the summary's words."""
+    from formcheck_core.pulls import pull_heading
+    from formcheck_core.render.summary import format_summary
+    from formcheck_core.widgets import FrameExplorer
+
+    assert not single.reps and len(single.partial_pulls) == 1
+    pull = single.partial_pulls[0]
+    ex = FrameExplorer(single, prefetch=False)
+    try:
+        assert [b.description for b in ex.rep_buttons] == ["Partial pull 1"]
+        assert pull.partial_reason in ex.rep_buttons[0].tooltip
+        ex.rep_buttons[0].click()
+        st = ex.state()
+        assert st.rep == pull.number and ex.rep_buttons[0].button_style == "info"
+        heading = pull_heading(single, pull)
+        assert heading == "partial pull 1 (never reached lockout)"
+        assert f"<span class='fc-where'>{heading}" in ex.readout.value
+        assert "rep 1" not in ex.readout.value.lower()
+        assert "partial pull 1 (not counted)" in format_summary(single)
+        assert "1 partial pull (never reached lockout)" in ex._header_html()
+    finally:
+        ex.close()
+
+
 def test_frame_cache_stays_within_its_budget(single):
     from formcheck_core.widgets import FrameExplorer
 

@@ -312,7 +312,8 @@ class FrameExplorer:
                 return rep
         a = self.analysis
         raise FormcheckError(
-            f"There is no pull {number}; this clip has {len(a.reps)} rep(s) and {len(a.partial_pulls)} partial pull(s)."
+            f"There is no rep {number} (nor a partial pull numbered so); this clip has {len(a.reps)} rep(s) "
+            f"and {len(a.partial_pulls)} partial pull(s), numbered after the reps."
         )
 
     def current_rep(self, sample: int | None = None) -> Rep | None:
