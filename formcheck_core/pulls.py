@@ -12,7 +12,7 @@ from .biomech.body import Rep
 from .result import Analysis
 from .vocabulary import PARTIAL_PULL, partial_kind
 
-__all__ = ["partial_note", "pull_heading", "set_verdict_text"]
+__all__ = ["no_rep_note", "partial_note", "pull_heading", "set_verdict_text"]
 
 
 def _plural(n: int, word: str) -> str:
@@ -36,6 +36,14 @@ def pull_heading(analysis: Analysis, pull: Rep) -> str:
     return f"{name} ({kind})" if kind else name
 
 
+def no_rep_note(analysis: Analysis) -> str:
+    """With no complete rep but partial pulls, what the verdict was judged on: "no complete rep;
+    1 partial pull (never reached lockout), judged on what was seen"; "" otherwise."""
+    if analysis.reps or not analysis.partial_pulls:
+        return ""
+    return f"no complete rep; {partial_note(analysis)}, judged on what was seen"
+
+
 def set_verdict_text(analysis: Analysis) -> str:
     """The set verdict as every view says it: its label ("clean", "needs work", "unclear"); with no
     complete rep, what was judged instead: "no complete rep; 1 partial pull (not from the floor),
@@ -43,6 +51,5 @@ def set_verdict_text(analysis: Analysis) -> str:
     verdict = next((v for v in analysis.verdicts if v.rep is None), None)
     if verdict is None:
         return ""
-    if analysis.reps or not analysis.partial_pulls:
-        return verdict.label
-    return f"no complete rep; {partial_note(analysis)}, judged on what was seen: {verdict.label}"
+    note = no_rep_note(analysis)
+    return f"{note}: {verdict.label}" if note else verdict.label

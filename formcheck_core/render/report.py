@@ -28,7 +28,7 @@ from .. import __version__
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
-from ..pulls import partial_note, pull_heading, set_verdict_text
+from ..pulls import no_rep_note, partial_note, pull_heading
 from ..vocabulary import (
     CLEAN,
     FAULT,
@@ -297,7 +297,7 @@ def render_html(
         f"<h1>Form check: {_e(name)}</h1>",
         f'<p class="meta">{_e(" · ".join(meta))}'
         + (f" · overall {_verdict_badge(set_verdict.label)}" if set_verdict else "")
-        + (f" ({_e(set_verdict_text(analysis))})" if set_verdict and not analysis.reps else "")
+        + (f" ({_e(no_rep_note(analysis))})" if set_verdict and no_rep_note(analysis) else "")
         + "</p>",
         _NOTE,
         "<h2>Cues</h2>",

@@ -233,7 +233,7 @@ class ThresholdExplorer:
                 observed = [
                     float(r.metrics.get(m, math.nan))
                     for a in self.analyses.values()
-                    for r in a.reps
+                    for r in a.pulls  # partial pulls too: rules judge them
                     for m in same_unit
                 ]
                 lo, hi, step = slider_range(value if math.isfinite(value) else math.nan, observed)
@@ -418,7 +418,10 @@ class ThresholdExplorer:
         points = []
         for clip, fs in result.findings.items():
             for f in fs:
-                label = f"{clip} r{f.rep}" if len(result.findings) > 1 else f"rep {f.rep}"
+                a = self.analyses.get(clip)
+                name = a.pull_label(f.rep) if a is not None and f.rep is not None else f"rep {f.rep}"
+                short = name.replace("partial pull ", "p").replace("rep ", "r")  # "r2", "p1"
+                label = f"{clip} {short}" if len(result.findings) > 1 else name
                 points.append((label, f.value, f.status, f))  # the value the rule compared
         n = max(len(points), 1)
         fig = Figure(figsize=(min(3.0 + 0.3 * n, 7.5), 3.4 if n > 6 else 2.6), dpi=100, layout="constrained")
