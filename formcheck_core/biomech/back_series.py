@@ -33,8 +33,10 @@ MIN_SAMPLE_CONFIDENCE = 0.5
 MIN_PULL_SAMPLES = 3
 #: The segmentation pass measures every this-many-th sample of a pull (0.2 s at the default
 #: 10 fps): a measured sample costs about twice a main-pass sample (seek, decode, person
-#: detector, mask), and the median over every other sample separates the dev labels as well
-#: (per-clip values move by at most 0.015 torso lengths; ``scripts/evaluate_rules.py``).
+#: detector, mask). Counted back from the knee pass, the median over every other sample
+#: separates the dev labels at least as well as every sample (``scripts/evaluate_rules.py``);
+#: which samples are measured moves a clip by up to 0.024 torso lengths, about the margin
+#: between the labels (docs/writing-rules.md, "rounded back").
 #: ``benchmarks/bench_back.py`` measures the cost: 21-22 % -> 15-16 % of the pose time.
 MEASURE_STRIDE = 2
 #: Fewest samples measured per pull (the per-rep value needs two confident ones).
