@@ -402,3 +402,30 @@ def test_a_counted_rep_with_a_doubted_lockout_hip_says_so_everywhere(dev_clip, p
     assert not any(
         q.low for r in good.reps for k, q in r.metric_quality.items() if k == "hip_angle_lockout_deg"
     )
+
+
+def test_the_annotated_clip_names_a_partial_pull_as_every_view_does(dev_clip, pose_model, tmp_path):
+    """posereader_good_bad: the clip's top line reads "Rep 1/1" inside the rep and "Partial pull 1"
+    inside the partial pull (not "between reps"), with the pull's own key moments."""
+    from types import SimpleNamespace
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.clip import ClipWriter
+
+    a = analyze(dev_clip("posereader_good_bad"), progress=False)
+    rep, pull = a.reps[0], a.partial_pulls[0]
+    writer = ClipWriter(a, tmp_path / "clip.mp4")
+    try:
+        fi, t = a.body.frame_index, a.body.time_s
+
+        def top(sample: int) -> str:
+            return writer._top_text(SimpleNamespace(index=int(fi[sample]), time_s=float(t[sample])))[0]
+
+        assert top(rep.moments["lockout"].sample).startswith("Rep 1/1 · LOCKOUT")
+        assert top(pull.moments["liftoff"].sample).startswith("Partial pull 1 · LIFT-OFF")
+        assert top(pull.end_sample).startswith("Partial pull 1 · ")  # inside it, away from its moments
+        assert not any(
+            top(s).startswith("between reps") for s in range(pull.start_sample, pull.end_sample + 1)
+        )
+    finally:
+        writer.abort()

@@ -82,7 +82,7 @@ def cue_captions(analysis: Analysis, cues: Sequence[Cue]) -> list[Caption]:
     fps = analysis.video.fps or 30.0
     last = int(frame_indices(analysis).max()) if frame_indices(analysis).size else 0
     last = max(last, analysis.video.frame_count_header - 1)
-    reps = {r.number: r for r in analysis.reps}
+    reps = {r.number: r for r in analysis.pulls}
     out = []
     for cue in sorted(cues, key=lambda c: c.priority):
         text = f"{cue.priority}. {cue.text}"
@@ -214,7 +214,7 @@ class ClipWriter:
         self.captions = cue_captions(analysis, cues)
         self._bottom_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._moments = [
-            (r.number, name, m.frame_index) for r in analysis.reps for name, m in r.moments.items()
+            (r.number, name, m.frame_index) for r in analysis.pulls for name, m in r.moments.items()
         ]
         self._faults = [
             (f.frame_index, f) for f in analysis.findings if f.is_fault and f.frame_index is not None
@@ -222,7 +222,7 @@ class ClipWriter:
         fi = frame_indices(analysis)
         self._rep_ranges = [
             (r.number, int(fi[r.start_sample]), int(fi[min(r.end_sample, fi.size - 1)]))
-            for r in analysis.reps
+            for r in analysis.pulls  # partial pulls too
             if fi.size
         ]
         self.frames = 0
@@ -260,7 +260,12 @@ class ClipWriter:
                 moment = (rep_no, name)
         rep = moment[0] if moment else self._rep_at(frame.index)
         n = len(self.analysis.reps)
-        parts = [f"Rep {rep}/{n}" if rep is not None else ("between reps" if n else "no rep found")]
+        if rep is None:
+            parts = ["between reps" if self.analysis.pulls else "no rep found"]
+        elif rep <= n:
+            parts = [f"Rep {rep}/{n}"]
+        else:  # a partial pull, named as every view names it: "Partial pull 1"
+            parts = [self.analysis.pull_label(rep).capitalize()]
         if moment:
             parts.append(MOMENT_LABEL.get(moment[1], moment[1]).upper())
         parts.append(f"{frame.time_s:.2f} s")
