@@ -3,13 +3,17 @@
 Everything is first written into a temporary sibling folder (``.<name>.formcheck-XXXX``), then
 moved into place entry by entry (``os.replace`` / rename), so a reused folder never mixes the
 previous clip's stills with this one's, an interrupted run leaves the previous outputs whole,
-and files of the user's own in the folder are left alone.
+and files of the user's own in the folder are left alone. A folder whose ``index.html``,
+``plots/``, ... formcheck did not write (no formcheck ``analysis.json`` beside them), or that holds
+the clip being analysed under one of those names, is refused before any work: replacing them
+would lose the user's files.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -47,11 +51,52 @@ def os_error_message(exc: OSError, what: str) -> str:
     return f"{what} failed{where}: {exc.strerror or exc}."
 
 
-def check_out_dir(out: str | Path) -> Path:
-    """Create ``out`` (and its parents) if needed and check it can be written; one-line error if not."""
+def _written_by_formcheck(analysis_json: Path) -> bool:
+    """Whether ``analysis_json`` is an analysis formcheck wrote (a JSON object with its schema version)."""
+    try:
+        with analysis_json.open(encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
+        return False
+    return isinstance(doc, dict) and "schema_version" in doc and "video" in doc
+
+
+def _not_ours(out: Path) -> list[str]:
+    """The names formcheck writes that ``out`` holds although no formcheck analysis is beside them."""
+    present = [n for n in OUTPUT_NAMES if (out / n).exists() or (out / n).is_symlink()]
+    return [] if not present or _written_by_formcheck(out / "analysis.json") else present
+
+
+def _input_among_outputs(out: Path, video: Path) -> Path | None:
+    """The output entry of ``out`` that is (or holds) ``video``, which a run would replace."""
+    clip = video.expanduser().resolve()
+    for name in OUTPUT_NAMES:
+        entry = (out / name).resolve()
+        if clip == entry or entry in clip.parents:
+            return out / name
+    return None
+
+
+def check_out_dir(out: str | Path, video: str | Path | None = None) -> Path:
+    """Create ``out`` (and its parents) if needed and check it can be written and that the run
+    replaces nothing of the user's (nor ``video`` itself); one-line error if not."""
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise _fail(out, "this is a file, not a folder")
+    if out.is_dir():
+        theirs = _not_ours(out)
+        if theirs:
+            raise FormcheckError(
+                f"--out {out} already holds {', '.join(theirs)} that formcheck did not write (there "
+                "is no formcheck analysis.json beside them), and a report would replace them. "
+                "Choose a new or empty folder (e.g. --out ~/formcheck-report)."
+            )
+        inside = _input_among_outputs(out, Path(video)) if video is not None else None
+        if inside is not None:
+            raise FormcheckError(
+                f"--out {out}: the report would replace the clip being analysed ({inside}). "
+                "Choose another folder (e.g. --out ~/formcheck-report)."
+            )
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():

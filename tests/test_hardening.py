@@ -537,6 +537,7 @@ def test_intact_dev_clips_are_not_called_truncated(shared):
 def test_reusing_out_replaces_previous_outputs_and_keeps_other_files(tmp_path, cache, dev_clip):
     out = tmp_path / "o"
     (out / "stills").mkdir(parents=True)
+    (out / "analysis.json").write_text('{"schema_version": 1, "video": {"path": "previous.mp4"}}')
     (out / "stills" / "rep9_lockout.png").write_bytes(b"previous clip")
     (out / "annotated.mp4").write_bytes(b"previous clip")
     (out / "index.html").write_text("previous clip")
@@ -557,6 +558,66 @@ def test_reusing_out_replaces_previous_outputs_and_keeps_other_files(tmp_path, c
     assert "previous clip" not in (out / "index.html").read_text()
     assert (out / "my-notes.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if "formcheck-" in p.name]  # no staging folders left
+
+
+@pytest.mark.parametrize(
+    "theirs",
+    [
+        {"index.html": "my own web page", "plots/budget.png": "my plot"},
+        {"summary.txt": "my notes", "analysis.json": "{not formcheck's"},
+        {"analysis.json": '{"mine": true}'},
+    ],
+)
+def test_an_out_holding_the_users_own_report_names_is_refused_and_kept(theirs, tmp_path, dev_clip):
+    """Files named like formcheck's outputs that formcheck did not write are the user's: no run may
+    replace them (before, a user's own plots/ folder was deleted by the report's plots/)."""
+    out = tmp_path / "my folder"
+    for name, text in theirs.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
+    line = error_line(proc, 1, "formcheck did not write", "new or empty folder")
+    assert all(name.split("/")[0] in line for name in theirs)
+    assert all((out / name).read_text() == text for name, text in theirs.items())
+    assert no_pose_work(tmp_path / "cache")
+
+
+def test_the_clip_itself_inside_out_under_an_output_name_is_never_replaced(tmp_path, cache, dev_clip):
+    """Analysing a previous report's annotated.mp4 into the same folder would replace the clip."""
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "analysis.json").write_text('{"schema_version": 1, "video": {"path": "previous.mp4"}}')
+    shutil.copy(dev_clip(CLIP), out / "annotated.mp4")
+    before = (out / "annotated.mp4").read_bytes()
+    proc = cli(
+        "analyze",
+        str(out / "annotated.mp4"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
+    error_line(proc, 1, "would replace the clip being analysed")
+    assert (out / "annotated.mp4").read_bytes() == before
+    ok = cli(
+        "analyze",
+        str(out / "annotated.mp4"),
+        "--quiet",
+        "--no-report",
+        "--no-llm",
+        "--out",
+        str(tmp_path / "elsewhere"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
 def test_default_out_folders_do_not_collide_for_same_named_clips(tmp_path):

@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        help="folder for the report; its previous formcheck outputs are replaced "
+        help="folder for the report; its previous formcheck outputs are replaced, other files are "
+        "kept, and a folder holding an index.html, plots/, ... that formcheck did not write is refused "
         "(default: ./formcheck-out/<clip name>-<6 hex of the clip's path>)",
     )
     add_analysis_options(parser)
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     # everything the user gave is checked before any pose work
     options = analysis_options(args)
     config = llm_config_from_args(args)
-    out = check_out_dir(args.out or default_out_dir(args.video))
+    out = check_out_dir(args.out or default_out_dir(args.video), args.video)
     worker = None
     if not args.no_report:  # started now: its start-up runs beside the pose pass
         from ..render.outputs import start_render_worker
