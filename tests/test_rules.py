@@ -421,7 +421,7 @@ def _fine_then_raises(ctx):
 
 
 def _sleeps(ctx):
-    time.sleep(3)
+    time.sleep(30)  # far beyond the 0.3 s timeout: the bound below only fails if nothing cut it off
 
 
 BROKEN = [
@@ -449,7 +449,7 @@ def test_broken_rule_is_reported_and_skipped_others_complete(pm, rule_id, check,
     start = time.monotonic()
     steep = {"torso_lean_liftoff_deg": 80.0, "back_flexion_rel": math.nan}  # back unmeasured: lean counts
     a = run(pm, make_rep(1, **steep), make_rep(2, start=50, **steep))
-    assert time.monotonic() - start < 2.5
+    assert time.monotonic() - start < 10  # a loaded 2-core machine needs seconds; an uncut rule needs 30+
     assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [(rule_id, name)]
     assert error in a.rule_errors[0].error
     assert not any(f.rule_id == rule_id for f in a.findings)  # skipped entirely
