@@ -115,7 +115,7 @@ def _open(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoSt
 
 def _decoded(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
-) -> Iterator[av.VideoFrame]:
+) -> Generator[av.VideoFrame, None, None]:
     """Decoded frames in order; stops quietly at the first undecodable packet (truncated file)."""
     try:
         yield from container.decode(stream)
@@ -172,14 +172,17 @@ def probe_video(path: str | Path) -> VideoInfo:
         raise VideoError(f"{p} is empty (0 bytes): the recording or copy did not finish.")
     container, stream = _open(p)
     with container:
-        first = next(_decoded(container, stream), None)
+        frames = _decoded(container, stream)  # one decoder: a second one would start past frames
+        first = next(frames, None)  # the first one already holds in its buffers
+        second = next(frames, None) if first is not None else None
+        frames.close()
         if first is None:
             raise VideoError(
                 f"{p} opened but no frame could be decoded: the file is truncated or corrupt. "
                 "Re-export or re-copy the clip."
             )
         picture = _still_image_kind(container)
-        if picture is not None or next(_decoded(container, stream), None) is None:
+        if picture is not None or second is None:
             what = f"a still image ({picture})" if picture else "a single frame"
             raise VideoError(
                 f"{p} is {what}, not a video: formcheck measures movement, so it needs a clip of the "

@@ -92,10 +92,12 @@ def test_a_photo_is_a_still_image_not_a_one_sample_clip(name, tmp_path, dev_clip
     assert not (tmp_path / "o" / "analysis.json").exists()
 
 
-def test_a_single_frame_video_is_a_still(tmp_path, dev_clip):
-    clip = write_h264(tmp_path / "one frame.mp4", [read_frame(dev_clip("posereader_good"), 0)], 30)
-    proc = run_cli("analyze", str(clip), cwd=tmp_path)
-    assert_clean_failure(proc, 2, "a single frame, not a video")
+def test_a_single_frame_video_is_a_still_and_two_frames_are_a_video(tmp_path, dev_clip):
+    frames = [read_frame(dev_clip("posereader_good"), i) for i in (0, 1)]
+    one = write_h264(tmp_path / "one frame.mp4", frames[:1], 30)
+    assert_clean_failure(run_cli("analyze", str(one), cwd=tmp_path), 2, "a single frame, not a video")
+    two = write_h264(tmp_path / "two frames.mp4", frames, 30)
+    assert probe_video(two).width_px == frames[0].shape[1]  # short, but a video: analysed with a warning
 
 
 def test_ffmpeg_reasons_are_words_without_errno_numbers(tmp_path):
