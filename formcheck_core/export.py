@@ -62,10 +62,14 @@ def to_dict(
         "side": body.side if body else None,
         "body_length_px": json_safe(body.body_length_px) if body else None,
         "lifter_height_cm": analysis.lifter_height_cm,
+        "status": analysis.status,
         "reps_found": len(analysis.reps),
         "partial_pulls_found": len(analysis.partial_pulls),
-        "reps": [json_safe(rep) for rep in analysis.reps],
-        "partial_pulls": [json_safe(rep) for rep in analysis.partial_pulls],
+        # each pull with its name in words ("rep 2", "partial pull 1"), as every view names it
+        "reps": [{"name": analysis.pull_label(rep.number), **json_safe(rep)} for rep in analysis.reps],
+        "partial_pulls": [
+            {"name": analysis.pull_label(rep.number), **json_safe(rep)} for rep in analysis.partial_pulls
+        ],
         "findings": [json_safe(f) for f in analysis.findings],
         "rule_errors": [json_safe(e) for e in analysis.rule_errors],
         "verdicts": [json_safe(v) for v in analysis.verdicts],

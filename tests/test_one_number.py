@@ -296,7 +296,9 @@ def test_a_partial_pull_is_named_and_shown_alike_in_every_view(dev_clip, pose_mo
     assert faults, "a rule that judges partial pulls found the fault on it"
     # JSON
     data = to_dict(a, include_series=False)
-    assert [p["number"] for p in data["partial_pulls"]] == [pull.number] and data["reps_found"] == len(a.reps)
+    assert [(p["number"], p["name"]) for p in data["partial_pulls"]] == [(pull.number, name)]
+    assert [r["name"] for r in data["reps"]] == [f"rep {r.number}" for r in a.reps]
+    assert data["reps_found"] == len(a.reps) and data["status"] == a.status
     # readings: the partial pull's metrics, named as such
     mine = [m for m in metric_readings(a) if m.rep == pull.number]
     assert mine and all(m.pull == name for m in mine)
