@@ -11,9 +11,13 @@ Invariances (:func:`compare`): same number of complete reps and of partial pulls
 present in one is present in the other, at the same time within :data:`TIME_TOL_S` once times are
 multiplied by the speed factor; every angle metric (``*_deg``) within :data:`ANGLE_TOL_DEG`.
 
-Usage: ``python scripts/metamorphic.py [--known] [CLIP_STEM ...]`` prints each check, the invariance
-rates per clip-transform and per single check; ``--known`` also prints the table of broken checks
-that ``tests/test_metamorphic.py`` keeps as its strict expected failures.
+Usage: ``python scripts/metamorphic.py [--known] [--cached] [CLIP_STEM ...]`` prints each check, the
+invariance rates per clip-transform and per single check, and a breakdown: single checks held per
+transform, the broken checks per moment or metric, and the broken angle checks by cause
+(:func:`angle_cause`: the pose differs at the same instant, or the value was read at another
+instant) and by pose-quality mark. ``--known`` also prints the table of broken checks that
+``tests/test_metamorphic.py`` keeps as its strict expected failures. ``--cached`` reuses the
+copies' cached poses (minutes faster after the first run; the test measures them afresh).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import math
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +158,19 @@ def _t(m) -> float:
 @dataclass(frozen=True)
 class Break:
     """One broken invariance: ``kind`` "count", "moment" or "angle"; ``check`` names it within
-    its clip-transform (``count``, ``r1:liftoff``, ``r2:knee_angle_bottom_deg``)."""
+    its clip-transform (``count``, ``r1:liftoff``, ``r2:knee_angle_bottom_deg``).
+
+    ``cause`` (angles; see :func:`angle_cause`): "pose" (the copy's series differs at the very
+    instant the original was read), "timing" (it agrees there: the copy read its value at another
+    instant), "measurable in one" or "" (not classified: a metric of several series or of the
+    segmentation pass). ``low_confidence``: the reading is marked low confidence or not measurable
+    (:mod:`formcheck_core.biomech.quality`) in the original or the copy."""
 
     kind: str
     check: str
     detail: str
+    cause: str = ""
+    low_confidence: bool = False
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
@@ -171,6 +184,40 @@ def checks(orig) -> list[tuple[str, str]]:
         out += [("moment", f"r{a.number}:{n}") for n in sorted(a.moments)]
         out += [("angle", f"r{a.number}:{k}") for k in sorted(a.metrics) if k.endswith("_deg")]
     return out
+
+
+def _series_at(a, name: str, time_s: float) -> float:
+    """Smoothed body series ``name`` of analysis ``a`` at ``time_s`` (its own clock), linearly
+    interpolated between samples; NaN outside the clip or across a NaN."""
+    t = np.asarray(a.body.time_s, float)
+    x = np.asarray(a.body.smoothed[name], float)
+    i = int(np.searchsorted(t, time_s))
+    if i <= 0 or i >= t.size:
+        return float(x[0]) if t.size and abs(time_s - t[0]) < 1e-9 else math.nan
+    f = (time_s - t[i - 1]) / (t[i] - t[i - 1])
+    return float(x[i - 1] + f * (x[i] - x[i - 1]))
+
+
+def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> str:
+    """Why an angle reading differs: "pose" if the copy's series, at the source instant the original
+    was read (its time divided by the speed), differs from the original value by more than
+    :data:`ANGLE_TOL_DEG` (the pose model placed the body differently in the same frame); "timing"
+    if it agrees there (the copy read its value at another instant: a moment re-detected a sample
+    or more away, another 10 fps sample phase, another sample of a window extreme); "" for metrics
+    read from several series or from the segmentation pass (not classified)."""
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+
+    spec = METRIC_SPECS.get(key)
+    i = rep_o.metric_samples.get(key)
+    if spec is None or len(spec.series) != 1 or i is None:
+        return ""
+    at_same_instant = _series_at(variant, spec.series[0], float(orig.body.time_s[i]) / speed)
+    return "pose" if not abs(at_same_instant - rep_o.metrics[key]) <= ANGLE_TOL_DEG else "timing"
+
+
+def _low(rep, key: str) -> bool:
+    q = rep.metric_quality.get(key)
+    return q is not None and (q.low or not q.measurable)
 
 
 def compare(orig, variant, speed: float = 1.0) -> list[Break]:
@@ -200,11 +247,14 @@ def compare(orig, variant, speed: float = 1.0) -> list[Break]:
             if not key.endswith("_deg"):
                 continue
             vb = b.metrics.get(key, math.nan)
+            low = _low(a, key) or _low(b, key)
             if math.isnan(va) != math.isnan(vb):
                 detail = f"rep {a.number}: {key} {va:.1f} vs {vb:.1f} (measurable in only one)"
-                broken.append(Break("angle", f"{r}:{key}", detail))
+                broken.append(Break("angle", f"{r}:{key}", detail, "measurable in one", low))
             elif not math.isnan(va) and abs(va - vb) > ANGLE_TOL_DEG:
-                broken.append(Break("angle", f"{r}:{key}", f"rep {a.number}: {key} {va:.1f}° vs {vb:.1f}°"))
+                cause = angle_cause(orig, variant, speed, a, b, key)
+                detail = f"rep {a.number}: {key} {va:.1f}° vs {vb:.1f}°" + (f" ({cause})" if cause else "")
+                broken.append(Break("angle", f"{r}:{key}", detail, cause, low))
     return broken
 
 
@@ -212,21 +262,31 @@ KINDS = ("count", "moment", "angle")
 
 
 def run(
-    stems: Iterable[str], dev_dir: Path, *, out=print, breaks: dict[tuple[str, str], list[str]] | None = None
+    stems: Iterable[str],
+    dev_dir: Path,
+    *,
+    out=print,
+    breaks: dict[tuple[str, str], list[str]] | None = None,
+    cache_variants: bool = False,
 ) -> dict[str, tuple[int, int]]:
     """Check every transform of every clip; returns {kind or "all": (clip-transforms where every
-    check of that kind held, clip-transforms)} and {"single <kind>": (single checks that held,
-    single checks)}. ``breaks``, when given, receives {(clip, transform): sorted broken checks}."""
+    check of that kind held, clip-transforms)}, {"single <kind>": (single checks that held, single
+    checks)} and the breakdown :func:`print_rates` prints: {"<transform> <kind>": (held, checks)},
+    {"metric <name>": (held, checks)} over moment and angle checks, and counts of the broken angle
+    checks {"angle breaks": (n, 0)}, {"cause <cause>": (n, 0)} and {"low confidence": (n, 0)}.
+    ``breaks``, when given, receives {(clip, transform): sorted broken checks}. ``cache_variants``:
+    reuse the copies' cached poses (valid: the copies are byte-identical from run to run and the
+    cache is keyed by the file's bytes); False measures them afresh, as the test does."""
     from formcheck_core.analysis import analyze
 
-    tally = {k: [0, 0] for k in (*KINDS, "all", *(f"single {k}" for k in KINDS))}
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     with tempfile.TemporaryDirectory(prefix="formcheck-metamorphic-") as tmp:
         for stem in stems:
             src = dev_dir / f"{stem}.mp4"
             orig = analyze(src, rules=False, progress=False)
             for t in TRANSFORMS:
                 path = make_variant(src, t, Path(tmp))
-                var = analyze(path, rules=False, progress=False, cache=False)
+                var = analyze(path, rules=False, progress=False, cache=cache_variants)
                 broken = compare(orig, var, t.speed)
                 for k in KINDS:
                     tally[k][0] += not any(b.kind == k for b in broken)
@@ -238,8 +298,15 @@ def run(
                     breaks[(stem, t.name)] = sorted(failed)
                 for kind, check in checks(orig):
                     if kind == "count" or not any(b.kind == "count" for b in broken):
-                        tally[f"single {kind}"][0] += check not in failed
-                        tally[f"single {kind}"][1] += 1
+                        held = check not in failed
+                        for key in (f"single {kind}", f"{t.name} {kind}", f"metric {check.split(':')[-1]}"):
+                            tally[key][0] += held
+                            tally[key][1] += 1
+                for b in broken:
+                    if b.kind == "angle":
+                        tally[f"cause {b.cause or 'not classified'}"][0] += 1
+                        tally["low confidence"][0] += b.low_confidence
+                        tally["angle breaks"][0] += 1
                 out(
                     f"  {stem:24s} {t.name:14s} {'ok' if not broken else 'BROKEN: ' + '; '.join(map(str, broken))}"
                 )
@@ -249,23 +316,42 @@ def run(
 
 def print_rates(tally: dict[str, tuple[int, int]], out=print) -> None:
     for k in (*KINDS, "all"):
-        held, total = tally[k]
+        held, total = tally.get(k, (0, 0))
         label = "all invariances" if k == "all" else f"{k} invariance"
         out(f"metamorphic {label}: {held}/{total} clip-transforms = {held / max(total, 1):.0%}")
     for k in KINDS:
         held, total = tally.get(f"single {k}", (0, 0))
         if total:
             out(f"metamorphic single {k} checks held: {held}/{total} = {held / total:.0%}")
+    rows = [t.name for t in TRANSFORMS if f"{t.name} angle" in tally]
+    if rows:
+        out("by transform (single checks held):  moments  angles")
+        for name in rows:
+            m, a = tally.get(f"{name} moment", (0, 0)), tally[f"{name} angle"]
+            out(f"  {name:14s} {m[0]:3d}/{m[1]:<3d}  {a[0]:3d}/{a[1]:<3d}")
+    metrics = sorted(k for k in tally if k.startswith("metric ") and tally[k][0] < tally[k][1])
+    if metrics:
+        out("broken checks by moment or metric (held/checks):")
+        for k in metrics:
+            out(f"  {k[7:]:28s} {tally[k][0]}/{tally[k][1]}")
+    causes = sorted(k for k in tally if k.startswith("cause "))
+    if causes:
+        n = tally["angle breaks"][0]
+        out(
+            f"broken angle checks by cause ({n}; see angle_cause): "
+            + ", ".join(f"{k[6:]} {tally[k][0]}" for k in causes)
+        )
+        out(f"broken angle checks marked low confidence in either copy: {tally['low confidence'][0]}/{n}")
 
 
 def main(argv: list[str] | None = None) -> int:
     from formcheck_core.config import shared_dir
 
     args = list(argv if argv is not None else sys.argv[1:])
-    known = "--known" in args
-    stems = [a for a in args if a != "--known"] or list(DEFAULT_CLIPS)
+    known, cached = "--known" in args, "--cached" in args
+    stems = [a for a in args if a not in ("--known", "--cached")] or list(DEFAULT_CLIPS)
     breaks: dict[tuple[str, str], list[str]] = {}
-    print_rates(run(stems, shared_dir() / "videos" / "dev", breaks=breaks))
+    print_rates(run(stems, shared_dir() / "videos" / "dev", breaks=breaks, cache_variants=cached))
     if known:  # the table tests/test_metamorphic.py keeps as KNOWN_BREAKS
         print("KNOWN_BREAKS = {")
         for key, checks_ in breaks.items():

@@ -31,6 +31,7 @@ from .moments import stopped_short_of_lockout
 from .rep_window import (
     BODY_LENGTH_PER_HEIGHT,
     BOTTOM_SEARCH_S,
+    HOLD_S,
     LOCKOUT_HIP_DEG,
     LOCKOUT_WINDOW_S,
     angle_source,
@@ -39,6 +40,8 @@ from .rep_window import (
     at_lockout,
     bar_drift,
     early_pull,
+    held_extreme,
+    hold_samples,
     liftoff_bottom,
     pull,
     px_per_cm,
@@ -48,6 +51,7 @@ __all__ = [
     "BODY_LENGTH_PER_HEIGHT",
     "BOTTOM_SEARCH_S",
     "BUILTIN_METRICS",
+    "HOLD_S",
     "LOCKOUT_HIP_DEG",
     "LOCKOUT_WINDOW_S",
     "METRICS",
@@ -160,19 +164,9 @@ def torso_lean_gain_deg(inp: RepInput) -> Reading:
 
 def min_elbow_angle_pull(inp: RepInput) -> Reading:
     p = pull(inp)
-    elbow = np.asarray(inp.body.smoothed["elbow_angle_deg"][p.a : p.b + 1], float)
-    if elbow.size < 2:
-        return _NAN
-    paired = np.isfinite(elbow).sum() >= 2
-    # "Held for two samples": the larger of each pair of neighbours; it is the value of the
-    # sample that holds it (the first of the pair on a tie or when the second is NaN).
-    held = np.fmax(elbow[:-1], elbow[1:]) if paired else elbow
-    low, i = arg_extreme(held, 0, held.size - 1, largest=False)
-    if i is None:
-        return _NAN
-    if paired and elbow[i] != low:
-        i += 1
-    return low, p.a + i
+    return held_extreme(
+        inp.body.smoothed["elbow_angle_deg"], p.a, p.b, largest=False, hold=hold_samples(p.fs)
+    )
 
 
 def heel_rise_rel(inp: RepInput) -> Reading:
@@ -232,7 +226,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "hip_angle_lockout_deg",
-        "Hip angle at lockout: the maximum within 0.5 s from the lockout moment.",
+        "Hip angle at lockout: the largest value held for 0.2 s within 0.5 s from the lockout moment.",
         hip_angle_lockout,
         short="hip angle at lockout",
         series=_HIP,
@@ -255,7 +249,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "knee_angle_lockout_deg",
-        "Knee angle at lockout: the maximum within 0.5 s from the lockout moment.",
+        "Knee angle at lockout: the largest value held for 0.2 s within 0.5 s from the lockout moment.",
         knee_angle_lockout,
         short="knee angle at lockout",
         series=_KNEE,
@@ -269,7 +263,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "torso_lean_lockout_deg",
-        "Torso lean at lockout: the minimum within 0.5 s from the lockout moment; "
+        "Torso lean at lockout: the smallest value held for 0.2 s within 0.5 s from the lockout moment; "
         "negative = leaning back past vertical.",
         torso_lean_lockout,
         short="torso lean at lockout (negative = leaning back)",
@@ -319,7 +313,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "min_elbow_angle_pull_deg",
-        "Smallest elbow angle held for two samples between lift-off and lockout (180 = straight arms).",
+        "Smallest elbow angle held for 0.2 s between lift-off and lockout (180 = straight arms).",
         min_elbow_angle_pull,
         short="smallest elbow angle during the pull (180 = straight arms)",
         series=_ELBOW,

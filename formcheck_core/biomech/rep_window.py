@@ -33,6 +33,13 @@ BODY_LENGTH_PER_HEIGHT = 0.78
 LOCKOUT_HIP_DEG = 155.0
 #: Lockout values are the extreme within this many seconds from the lockout moment.
 LOCKOUT_WINDOW_S = 0.5
+#: An extreme over a window (a lockout maximum, the smallest elbow angle of the pull) is a value the
+#: series keeps for at least this long, seconds (2 samples at the default 10 samples/s; see
+#: :func:`held_extreme`). The smoothed series still carries pose noise of a few degrees that varies
+#: from sample to sample and between byte-different copies of a clip (``scripts/metamorphic.py``); a
+#: plain maximum picks the largest of it, while a body that holds a position holds it for longer
+#: than one sample. Set a priori: a lockout or a bend of the arms lasts well over 0.2 s.
+HOLD_S = 0.2
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
 BOTTOM_SEARCH_S = 2.0
 #: The hip and knee lift-off metrics are read at the deepest hip flexion within this many seconds
@@ -66,6 +73,34 @@ def arg_extreme(
         return _NAN, None
     i = int(np.argmax(np.where(ok, w, -np.inf)) if largest else np.argmin(np.where(ok, w, np.inf)))
     return float(w[i]), a + i
+
+
+def held_extreme(
+    series: np.ndarray, a: int | None, b: int | None, *, largest: bool, hold: int
+) -> tuple[float, int | None]:
+    """(largest or smallest value that ``series[a..b]`` (inclusive) keeps for ``hold`` consecutive
+    samples, the sample that holds it).
+
+    The largest held value is the maximum over every run of ``hold`` samples of the run's minimum
+    (the smallest held value: the minimum of the runs' maxima), so a single-sample spike of pose
+    noise is not a reading; the value is that of the sample in the best run that holds it, so
+    ``series[sample] == value``. Runs with a NaN are skipped; a window with no run of ``hold``
+    finite samples falls back to :func:`arg_extreme` (the plain extreme of what is measured).
+    Ties: the first.
+    """
+    if a is None or b is None or b < a:
+        return _NAN, None
+    w = np.asarray(series[a : b + 1], float)
+    if hold <= 1 or w.size < hold:
+        return arg_extreme(series, a, b, largest=largest)
+    runs = np.lib.stride_tricks.sliding_window_view(w, hold)
+    full = np.isfinite(runs).all(axis=1)
+    if not full.any():
+        return arg_extreme(series, a, b, largest=largest)
+    keep = np.where(full, runs.min(axis=1) if largest else runs.max(axis=1), -np.inf if largest else np.inf)
+    start = int(np.argmax(keep) if largest else np.argmin(keep))
+    inside = int(np.argmin(runs[start]) if largest else np.argmax(runs[start]))
+    return float(runs[start, inside]), a + start + inside
 
 
 def angle_source(view: ViewEstimate | None) -> str:
@@ -128,13 +163,19 @@ def pull(inp: RepInput) -> Pull:
     return inp.shared("pull", compute)
 
 
+def hold_samples(fs: float) -> int:
+    """Samples spanning :data:`HOLD_S` at ``fs`` samples/s (at least 1)."""
+    return max(1, round(HOLD_S * fs)) if math.isfinite(fs) else 1
+
+
 def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
-    """Extreme of a series within LOCKOUT_WINDOW_S from the lockout moment."""
+    """Extreme of a series held for :data:`HOLD_S` (:func:`held_extreme`) within LOCKOUT_WINDOW_S
+    from the lockout moment (the moment's sample onward, not past the rep's last sample)."""
     p = pull(inp)
     if p.lock is None:
         return _NAN
     lock_end = min(inp.rep.end_sample, p.lock + round(LOCKOUT_WINDOW_S * p.fs))
-    return arg_extreme(getattr(p, series), p.lock, lock_end, largest=largest)
+    return held_extreme(getattr(p, series), p.lock, lock_end, largest=largest, hold=hold_samples(p.fs))
 
 
 def liftoff_bottom(inp: RepInput) -> int | None:
