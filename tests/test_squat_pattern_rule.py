@@ -50,7 +50,8 @@ def test_metric_is_knee_flexion_minus_lean_at_setup(bottom):
     for rep in reps_of(bottom):
         value = rep.metrics["squat_index_setup_deg"]
         assert value == pytest.approx(shin + thigh - lean, abs=3.0)
-        assert rep.metric_samples["squat_index_setup_deg"] == rep.moments["setup"].sample
+        # the median within 0.2 s either side of set-up (the knee is behind the plates there)
+        assert abs(rep.metric_samples["squat_index_setup_deg"] - rep.moments["setup"].sample) <= 2
 
 
 def test_squat_pattern_fires_and_a_hinge_passes():

@@ -43,6 +43,7 @@ from .rep_window import (
     held_extreme,
     hold_samples,
     liftoff_bottom,
+    median_around,
     pull,
     px_per_cm,
 )
@@ -70,6 +71,20 @@ _NAN = float("nan")
 # The built-in metrics, one function each
 
 
+def _knee_near_floor(inp: RepInput, series: np.ndarray, center: int | None) -> Reading:
+    """A knee reading near the floor: the median of ``series`` within :data:`HOLD_S` either side of
+    sample ``center`` (inside the rep; :func:`median_around`), at the sample that holds it.
+
+    Near the floor the plates hide the near knee, and the pose model places it differently from
+    sample to sample and between byte-different copies of a clip (at the same source frame a
+    median 2-3°, tail 7-40°; ``scripts/metamorphic.py``). The median of the five samples around
+    the reading (at 10 samples/s) is the value at ``center`` wherever the knee moves one way, and
+    leaves out a single misplaced sample. Hip and torso readings are not occluded there and stay
+    at their sample."""
+    p = pull(inp)
+    return median_around(series, center, inp.rep.start_sample, inp.rep.end_sample, hold_samples(p.fs))
+
+
 def hip_angle_setup(inp: RepInput) -> Reading:
     p = pull(inp)
     return at(p.hip, p.setup), p.setup
@@ -92,8 +107,7 @@ def hip_angle_top(inp: RepInput) -> Reading:
 
 
 def knee_angle_bottom(inp: RepInput) -> Reading:
-    where = liftoff_bottom(inp)
-    return at(pull(inp).knee, where), where
+    return _knee_near_floor(inp, pull(inp).knee, liftoff_bottom(inp))
 
 
 def knee_angle_lockout(inp: RepInput) -> Reading:
@@ -181,13 +195,13 @@ def heel_rise_rel(inp: RepInput) -> Reading:
 
 
 def squat_index_setup(inp: RepInput) -> Reading:
-    """Knee flexion (180 - knee angle) minus torso lean from vertical, at set-up (lift-off without one)."""
+    """Knee flexion (180 - knee angle) minus torso lean from vertical, at set-up (lift-off without
+    one): the median of that index within HOLD_S either side (:func:`_knee_near_floor`: the knee
+    is behind the plates there)."""
     p = pull(inp)
     where = p.setup if p.setup is not None else p.lift
-    knee, lean = at(p.knee, where), at(p.lean, where)
-    if not (math.isfinite(knee) and math.isfinite(lean)):
-        return _NAN
-    return (180.0 - knee) - lean, where
+    index = (180.0 - np.asarray(p.knee, float)) - np.asarray(p.lean, float)
+    return _knee_near_floor(inp, index, where)
 
 
 def rep_duration_s(inp: RepInput) -> Reading:
@@ -242,7 +256,8 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "knee_angle_bottom_deg",
-        "Knee angle (hip-knee-ankle) at lift-off (the sample of hip_angle_liftoff_deg); 180 = straight.",
+        "Knee angle (hip-knee-ankle) at lift-off: the median within 0.2 s either side of the sample of "
+        "hip_angle_liftoff_deg (the plates hide the knee there); 180 = straight.",
         knee_angle_bottom,
         short="knee angle at lift-off (180 = straight)",
         series=_KNEE,
@@ -342,8 +357,8 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "squat_index_setup_deg",
         "Knee flexion (180 - knee angle) minus torso lean from vertical at set-up (at lift-off "
-        "when the rep has no set-up moment), deg; a hinge reads below 0 (the torso tips more than "
-        "the knees bend), a squat-pattern set-up (deep knees, upright torso) well above 0.",
+        "when the rep has no set-up moment; the median within 0.2 s either side), deg; a hinge "
+        "reads below 0 (the torso tips more than the knees bend), a squat-pattern set-up (deep knees, upright torso) well above 0.",
         squat_index_setup,
         short="knee bend minus torso lean at set-up (large = squat-like set-up: deep knees, upright torso)",
         series=_KNEE + _LEAN,

@@ -35,7 +35,8 @@ LOCKOUT_HIP_DEG = 155.0
 LOCKOUT_WINDOW_S = 0.5
 #: An extreme over a window (a lockout maximum, the smallest elbow angle of the pull) is a value the
 #: series keeps for at least this long, seconds (2 samples at the default 10 samples/s; see
-#: :func:`held_extreme`). The smoothed series still carries pose noise of a few degrees that varies
+#: :func:`held_extreme`); a knee reading near the floor is the median within this long either side
+#: (:func:`median_around`). The smoothed series still carries pose noise of a few degrees that varies
 #: from sample to sample and between byte-different copies of a clip (``scripts/metamorphic.py``); a
 #: plain maximum picks the largest of it, while a body that holds a position holds it for longer
 #: than one sample. Set a priori: a lockout or a bend of the arms lasts well over 0.2 s.
@@ -161,6 +162,31 @@ def pull(inp: RepInput) -> Pull:
         )
 
     return inp.shared("pull", compute)
+
+
+def median_around(
+    series: np.ndarray, center: int | None, lo: int, hi: int, half: int
+) -> tuple[float, int | None]:
+    """(median of ``series`` over the samples within ``half`` of ``center``, clipped to [lo, hi],
+    the sample that holds it).
+
+    The median is an order statistic of the window's finite samples (the lower middle one when
+    their number is even), so ``series[sample] == value``. Along a monotone stretch it is the
+    value at ``center`` itself; where pose noise moves single samples up and down it is not
+    moved by them. NaN samples are skipped; (NaN, None) without a centre or a finite sample.
+    """
+    if center is None:
+        return _NAN, None
+    a, b = max(lo, center - half), min(hi, center + half)
+    if b < a:
+        return _NAN, None
+    w = np.asarray(series[a : b + 1], float)
+    idx = np.flatnonzero(np.isfinite(w))
+    if idx.size == 0:
+        return _NAN, None
+    order = idx[np.argsort(w[idx], kind="stable")]
+    i = int(order[(order.size - 1) // 2])
+    return float(w[i]), a + i
 
 
 def hold_samples(fs: float) -> int:
