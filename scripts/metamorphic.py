@@ -272,8 +272,9 @@ def run(
     """Check every transform of every clip; returns {kind or "all": (clip-transforms where every
     check of that kind held, clip-transforms)}, {"single <kind>": (single checks that held, single
     checks)} and the breakdown :func:`print_rates` prints: {"<transform> <kind>": (held, checks)},
-    {"metric <name>": (held, checks)} over moment and angle checks, and counts of the broken angle
-    checks {"angle breaks": (n, 0)}, {"cause <cause>": (n, 0)} and {"low confidence": (n, 0)}.
+    {"metric <name>": (held, checks)} over moment and angle checks, and among the broken angle
+    checks {"angle breaks": (broken, single angle checks)}, {"cause <cause>": (broken with that
+    cause, broken)} and {"low confidence": (broken on a low-confidence reading, broken)}.
     ``breaks``, when given, receives {(clip, transform): sorted broken checks}. ``cache_variants``:
     reuse the copies' cached poses (valid: the copies are byte-identical from run to run and the
     cache is keyed by the file's bytes); False measures them afresh, as the test does."""
@@ -311,6 +312,10 @@ def run(
                     f"  {stem:24s} {t.name:14s} {'ok' if not broken else 'BROKEN: ' + '; '.join(map(str, broken))}"
                 )
                 path.unlink(missing_ok=True)
+    n_breaks = tally["angle breaks"][0]
+    tally["angle breaks"][1] = tally["single angle"][1]
+    for k in [k for k in tally if k.startswith("cause ")] + ["low confidence"]:
+        tally[k][1] = n_breaks
     return {k: (v[0], v[1]) for k, v in tally.items()}
 
 

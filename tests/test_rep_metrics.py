@@ -190,7 +190,7 @@ def test_samples_of_moment_values_and_of_extremes():
     lo, hi = max(mo["setup"], mo["liftoff"] - k), min(mo["liftoff"] + k, mo["lockout"] - 1)
     assert lo <= bottom <= hi
     assert values["hip_angle_liftoff_deg"] == np.nanmin(body.smoothed["hip_angle_deg"][lo : hi + 1])
-    h = round(HOLD_S / step)
+    h = min(round(HOLD_S / step), bottom - rep.start_sample, rep.end_sample - bottom)  # symmetric
     knee = body.smoothed["knee_angle_deg"][bottom - h : bottom + h + 1]
     assert abs(samples["knee_angle_bottom_deg"] - bottom) <= h
     assert values["knee_angle_bottom_deg"] == np.sort(knee)[(knee.size - 1) // 2]

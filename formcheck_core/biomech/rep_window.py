@@ -167,17 +167,19 @@ def pull(inp: RepInput) -> Pull:
 def median_around(
     series: np.ndarray, center: int | None, lo: int, hi: int, half: int
 ) -> tuple[float, int | None]:
-    """(median of ``series`` over the samples within ``half`` of ``center``, clipped to [lo, hi],
-    the sample that holds it).
+    """(median of ``series`` over the samples within ``half`` of ``center``, the sample that holds it).
 
-    The median is an order statistic of the window's finite samples (the lower middle one when
-    their number is even), so ``series[sample] == value``. Along a monotone stretch it is the
-    value at ``center`` itself; where pose noise moves single samples up and down it is not
-    moved by them. NaN samples are skipped; (NaN, None) without a centre or a finite sample.
+    The window stays symmetric about ``center``: near ``lo`` or ``hi`` (the rep's ends) it narrows
+    on both sides, down to ``center`` alone. The median is an order statistic of the window's
+    finite samples (the lower middle one when their number is even), so ``series[sample] ==
+    value``. Along a monotone stretch it is the value at ``center`` itself; where pose noise moves
+    single samples up and down it is not moved by them. NaN samples are skipped; (NaN, None)
+    without a centre, with ``center`` outside [lo, hi] or without a finite sample.
     """
-    if center is None:
+    if center is None or not lo <= center <= hi:
         return _NAN, None
-    a, b = max(lo, center - half), min(hi, center + half)
+    half = max(0, min(half, center - lo, hi - center))
+    a, b = center - half, center + half
     if b < a:
         return _NAN, None
     w = np.asarray(series[a : b + 1], float)
