@@ -18,12 +18,12 @@ Validation (``scripts/evaluate_rules.py --values``). The dev labels have no squa
 the script derives one from the labellers' notes (a deadlift-family clip whose notes describe a
 squatting set-up / hips too low): exactly **one** positive dev clip, 35 negatives (12 of them not
 measurable: no rep, no side view or no knee). The positive's set-up reads +57 deg; clean hinges with
-visible knees read -35 to +53 (kettlebell deadlifts, a knee-friendlier hinge, +13 to +39), but five
-clean clips read +60 to +71: their knees are behind the plates (knee visibility 0.52-0.73, the
+visible knees read -58 to +55 (kettlebell deadlifts, a knee-friendlier hinge, +6 to +39), but four
+clean clips read +58 to +65 (the knee read as the median within 0.2 s of set-up): their knees are behind the plates (knee visibility 0.52-0.73, the
 positive 0.69, so a visibility gate does not separate them either) and MediaPipe places them
 impossibly deep. The default, 55 deg, is the in-sample choice (flags the squat-pattern clip and
-those 5 clean clips: balanced accuracy 0.93 in-sample). Held out, the one positive clip can never
-be flagged (no positive is left to learn from): leave-one-clip-out balanced accuracy 0.41 against
+those 4 clean clips: balanced accuracy 0.94 in-sample). Held out, the one positive clip can never
+be flagged (no positive is left to learn from): leave-one-clip-out balanced accuracy 0.44 against
 never-flag's 0.50. **Off by default** for that reason: ``--preset all`` or ``--threshold
 squat_pattern.enabled=1`` switches it on. Treat its calls as hints until labelled squat-pattern
 clips exist.

@@ -9,20 +9,28 @@ an unlisted check breaks, warns when a listed one holds (update the list; on ano
 within a fraction of a degree of its tolerance can also flip that way), and is reported as xfail
 while listed checks break.
 
-Why they break (``python scripts/metamorphic.py`` prints each difference; measured on this machine,
-113 of 539 single angle checks and 20 of 196 moment checks break; every rep count holds):
-- the knee at lift-off (``knee_angle_bottom_deg`` 30 of 49 break, ``squat_index_setup_deg`` 34,
-  which uses it): the near knee is behind the plates there and MediaPipe places it differently in
-  every copy *at the same sample* (median 2.4°, tail 7-40°), while its visibility still reads
-  0.6-0.7, not "hidden";
-- the mirror: MediaPipe is not mirror-symmetric (median 4° at the same sample against 1° for the
-  other transforms); knee, elbow and hip angles of the mirrored lifter differ most;
-- re-timed copies and re-detected moments: the 10 fps grid of a 0.8x/1.25x copy lands on other
-  source frames (the grid is in the copy's own time, which the re-timing moves, so no anchoring
-  keeps it), setup and lift-off move by a sample or two, and an angle read at a moment's sample
-  moves with it (hip and knee at lift-off are read at the deepest hip flexion near it for this);
-- extremes over a window (smallest elbow angle, lockout knee) follow single noisy samples; the
-  back angle (segmentation pass) moves with the mask outline.
+Why they break (``python scripts/metamorphic.py`` prints each difference and a breakdown by
+transform, by check and by cause; measured on this machine, 95 of 588 single angle checks and 20 of
+196 moment checks break; every rep count holds). Of the 95 angle breaks:
+- 48 are the pose itself: at the very source instant the original was read, the copy's series
+  differs by more than 3°. MediaPipe places a joint differently in a byte-different copy of the same
+  frame -- the near knee at lift-off, hidden behind the plates, most (``knee_angle_bottom_deg`` 12
+  of 49 break, ``squat_index_setup_deg`` 18, which uses it); at the same sample the knee differs by
+  a median 2-3° after a crop, darkening or downscale and 8° after a mirror (the model is not
+  mirror-symmetric: knee, elbow and hip of the mirrored lifter differ most);
+- 22 are timing: the copy agrees at that instant but read its value at another one -- set-up and
+  lift-off re-detected a sample or two away, the 10 fps grid of a 0.8x/1.25x copy landing on other
+  source frames (the grid is in the copy's own time), another sample of a window extreme;
+- 23 are not classified (the squat index, read from two series, and the segmentation pass's
+  ``back_angle_deg``, which moves with the mask outline) and 2 are measurable in only one copy;
+- 44 of the 95 are on a reading marked low confidence in one of the copies.
+Readings changed this round, each for a stated reason (``formcheck_core/biomech/rep_window.py``):
+window extremes are values held for 0.2 s (``HOLD_S``), and the knee near the floor is the median
+within 0.2 s either side of its sample. That fixed 16 listed checks; it also moved the original's
+own value of 9 checks, which now differ from the copy's by 3.3-7.5° (pose or timing, as printed)
+and are listed: phone_side_a r1 hip at lockout (mirror, 1.25x), posereader_good knee at lift-off
+and squat index (half size), its lockout lean (1.25x), posereader_unoccluded knee at lift-off
+(mirror, 0.8x) and at lockout (mirror), reel_bad_bar_far_12 squat index (half size).
 
 Regenerate the table with ``python scripts/metamorphic.py --known`` (same clips, same checks; the
 copies are byte-identical from run to run). MediaPipe differs slightly between CPUs, so a check
@@ -51,17 +59,17 @@ def variants_dir(tmp_path_factory):
 #: ``r<rep>:<metric>``), from ``python scripts/metamorphic.py --known``.
 # fmt: off
 KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
-    ('posereader_good', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_good', 'speed_1.25'): ('r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_good', 'crop_10'): ('r1:knee_angle_bottom_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
-    ('posereader_good', 'dark_30'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_unoccluded', 'mirror'): ('r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_gain_deg'),
-    ('posereader_unoccluded', 'speed_0.8'): ('r1:squat_index_setup_deg',),
-    ('posereader_unoccluded', 'speed_1.25'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
-    ('posereader_unoccluded', 'crop_10'): ('r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg', 'r1:liftoff', 'r1:torso_lean_liftoff_deg'),
-    ('posereader_unoccluded', 'dark_30'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_unoccluded', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_unoccluded', 'rotation_meta'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+('posereader_good', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_good', 'speed_1.25'): ('r1:hip_angle_setup_deg', 'r1:torso_lean_lockout_deg'),
+    ('posereader_good', 'crop_10'): ('r1:knee_angle_bottom_deg', 'r1:setup'),
+    ('posereader_good', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:torso_lean_gain_deg'),
+    ('posereader_unoccluded', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'speed_1.25'): ('r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'crop_10'): ('r1:hip_angle_liftoff_deg', 'r1:liftoff', 'r1:torso_lean_liftoff_deg'),
+    ('posereader_unoccluded', 'dark_30'): ('r1:squat_index_setup_deg',),
+    ('posereader_unoccluded', 'half_size'): ('r1:squat_index_setup_deg',),
+    ('posereader_unoccluded', 'rotation_meta'): ('r1:squat_index_setup_deg',),
     ('reel_good_15', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
     ('reel_good_15', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg'),
@@ -70,7 +78,6 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_good_15', 'rotation_meta'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
-    ('reel_bad_07', 'speed_1.25'): ('r1:knee_angle_lockout_deg',),
     ('reel_bad_07', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'dark_30'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
@@ -79,16 +86,16 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
     ('reel_bad_bar_far_12', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
-    ('reel_bad_bar_far_12', 'dark_30'): ('r1:hip_angle_lockout_deg', 'r1:torso_lean_lockout_deg'),
-    ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_bad_bar_far_12', 'dark_30'): ('r1:torso_lean_lockout_deg',),
+    ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
-    ('phone_side_a', 'mirror'): ('r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:back_angle_deg', 'r2:hip_angle_lockout_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
+    ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:back_angle_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
     ('phone_side_a', 'speed_0.8'): ('r1:knee_pass', 'r2:back_angle_deg', 'r2:hip_angle_lockout_deg'),
-    ('phone_side_a', 'speed_1.25'): ('r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg', 'r2:back_angle_deg'),
+    ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg', 'r2:back_angle_deg'),
     ('phone_side_a', 'crop_10'): ('r1:knee_pass', 'r2:back_angle_deg'),
     ('phone_side_a', 'dark_30'): ('r1:knee_angle_lockout_deg', 'r1:knee_pass', 'r2:back_angle_deg'),
     ('phone_side_a', 'half_size'): ('r1:knee_pass', 'r2:back_angle_deg'),
-    ('phone_side_a', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r2:knee_pass', 'r2:torso_lean_liftoff_deg'),
+    ('phone_side_a', 'rotation_meta'): ('r1:knee_pass', 'r2:knee_pass', 'r2:torso_lean_liftoff_deg'),
 }
 # fmt: on
 
