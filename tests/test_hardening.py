@@ -744,6 +744,28 @@ def test_an_engine_is_never_closed_under_a_holder():
 # ------------------------------------------------------------------ the README's exit-code table
 
 
+def test_json_on_stdout_is_the_analysis_json_with_its_cues(tmp_path, cache, dev_clip):
+    """--json prints what analysis.json holds, cues included (it used to print before the cues)."""
+    out = tmp_path / "o"
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--json",
+        "--quiet",
+        "--no-report",
+        "--no-llm",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(cache)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed == json.loads((out / "analysis.json").read_text())
+    assert printed["cues"] and printed["coaching"]
+    assert "report:" in proc.stderr
+
+
 def test_no_llm_configured_never_says_asking_and_reads_cleanly(tmp_path, cache, dev_clip, pose_model):
     """A new user's first run: no model file, no --no-llm. No "asking the LLM" for a model that is
     not there, and the reason is printed once, without a doubled full stop."""

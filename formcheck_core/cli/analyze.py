@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_analysis_options(parser)
     parser.add_argument(
-        "--json", action="store_true", help="print the analysis as JSON instead of the summary"
+        "--json",
+        action="store_true",
+        help="print the analysis as JSON instead of the summary: the same document as "
+        "analysis.json, cues included",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true", help="write only analysis.json and summary.txt")
@@ -115,9 +118,7 @@ def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> 
     from ..pulls import partial_note
     from ..render.summary import format_summary
 
-    if args.json:
-        print(to_json(analysis))
-    else:
+    if not args.json:  # --json prints the whole document, cues included, once they are known
         print(format_summary(analysis), flush=True)
     llm = config is not None and analysis.ok
     cues, notes = rule_coaching(analysis, live=not args.json and not llm)
@@ -131,6 +132,8 @@ def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> 
     if llm:
         cues, notes = llm_coaching(analysis, config, live=not args.json)
         report = write_outputs(analysis, cues, notes, out, args, clip=not args.no_clip, worker=worker)
+    if args.json:  # the same document as analysis.json: the analysis with its cues and their source
+        print(to_json(analysis, cues=cues, coaching=notes), flush=True)
     print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     if not analysis.ok:
         more = (
