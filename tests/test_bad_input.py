@@ -131,6 +131,30 @@ def test_batch_over_a_folder_of_bad_files_says_why_for_each(tmp_path, dev_clip):
     assert "empty (0 bytes)" in rows["empty"]["error"]
 
 
+def test_batch_never_overwrites_tables_it_did_not_write(tmp_path, dev_clip):
+    """A user's own clips.csv in --out is kept (it used to be overwritten); a file as --out is
+    named; a previous batch's folder is reused as before."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "empty.mp4").touch()  # fails fast: no pose work needed to write the tables
+    mine = tmp_path / "my folder"
+    mine.mkdir()
+    (mine / "clips.csv").write_text("date,lift,kg\n2026-01-02,deadlift,140\n")
+    proc = run_cli("batch", str(clips), "--out", str(mine), "--quiet", cwd=tmp_path)
+    assert_clean_failure(proc, 1, "clips.csv that no formcheck batch wrote", "new or empty folder")
+    assert (mine / "clips.csv").read_text().startswith("date,lift,kg") and not (mine / "clips").exists()
+
+    (tmp_path / "a file").write_text("x")
+    proc = run_cli("batch", str(clips), "--out", str(tmp_path / "a file"), "--quiet", cwd=tmp_path)
+    assert_clean_failure(proc, 1, "is a file, not a folder")
+
+    out = tmp_path / "batch"
+    for _ in range(2):  # the second run finds the first one's tables: its own, so they are replaced
+        proc = run_cli("batch", str(clips), "--out", str(out), "--quiet", cwd=tmp_path)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "empty (0 bytes)" in (out / "clips.csv").read_text()
+
+
 def test_folder_instead_of_file(tmp_path):
     with pytest.raises(VideoError, match="is a folder"):
         probe_video(tmp_path)

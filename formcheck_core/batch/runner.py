@@ -24,7 +24,7 @@ from . import store
 from .discover import ClipSource, find_clips
 from .options import ClipOptions
 from .rows import ClipRows, error_rows
-from .tables import Dataset
+from .tables import Dataset, foreign_tables
 
 _SPAWN = multiprocessing.get_context("spawn")  # never fork a process that may have loaded MediaPipe
 
@@ -227,9 +227,9 @@ def run_batch(
     adds the ``labels`` and ``rule_scores`` tables (see :mod:`.labels`).
     Writes ``out/clips/<clip>/{analysis.json,rows.json}`` per clip as it finishes, then
     ``out/{clips,reps,findings}.{parquet,csv}``; local workers' native log lines go to
-    ``out/workers.log``. Raises FormcheckError for bad options before any
-    clip runs; clip failures become rows. On KeyboardInterrupt the tables of the finished clips
-    are written, then the interrupt propagates.
+    ``out/workers.log``. Raises FormcheckError for bad options, and for an ``out`` holding table
+    files no batch wrote, before any clip runs; clip failures become rows. On KeyboardInterrupt
+    the tables of the finished clips are written, then the interrupt propagates.
     """
     options = options or ClipOptions()
     say = notes or (lambda _msg: None)
@@ -251,6 +251,14 @@ def run_batch(
 
         resolve_pose_model(options.pose_model)  # a missing model fails once, not once per clip
     out = Path(out)
+    if out.is_file():
+        raise FormcheckError(f"--out {out} is a file, not a folder: choose a folder for the tables.")
+    theirs = foreign_tables(out) if out.is_dir() else []
+    if theirs:
+        raise FormcheckError(
+            f"--out {out} already holds {', '.join(theirs)} that no formcheck batch wrote, and the "
+            "tables would overwrite them. Choose a new or empty folder (e.g. --out formcheck-batch)."
+        )
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, ClipRows] = {}

@@ -18,6 +18,25 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 TABLES = ("clips", "reps", "findings")
+#: The tables a labelled batch adds (:meth:`Dataset.with_labels`).
+LABEL_TABLES = ("labels", "rule_scores")
+
+
+def foreign_tables(folder: str | Path) -> list[str]:
+    """The table files in ``folder`` that writing a batch's tables would overwrite although no
+    batch wrote them: every ``<table>.{csv,parquet}`` present, unless ``clips.csv`` begins with
+    the clips table's first columns (a previous batch's, of this version or another)."""
+    folder = Path(folder)
+    names = [f"{t}.{kind}" for t in (*TABLES, *LABEL_TABLES) for kind in ("csv", "parquet")]
+    present = [n for n in names if (folder / n).exists() or (folder / n).is_symlink()]
+    if not present:
+        return []
+    try:
+        with (folder / "clips.csv").open(encoding="utf-8") as f:
+            header = f.readline()
+    except (OSError, UnicodeDecodeError):
+        header = ""
+    return [] if header.startswith(",".join(list(CLIP_COLUMNS)[:3]) + ",") else present
 
 
 def typed_frame(
