@@ -5,7 +5,7 @@ reported) so machine load affects all alike:
 
 - ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
 - ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
-  decode every other sample of each rep's and partial pull's set-up..knee pass
+  decode the samples of each rep's and partial pull's set-up..knee pass
   (:func:`formcheck_core.biomech.back_series.measured_samples`), landmarker with masks, back
   profile;
 - ``masks_all``: what it replaces, the main pass with masks on every sample (no profile read).

@@ -2,27 +2,29 @@
 
 Metric: ``back_flexion_rel`` -- from the person segmentation mask, how far the dorsal outline
 from the hip up to 0.9 of the torso bows out of the back (the bow of a parabola fitted to it), in
-torso lengths, median over every other sample from set-up to knee pass
-(:mod:`formcheck_core.biomech.back_profile`, :func:`~formcheck_core.biomech.back_series.measured_samples`).
-A flat back reads 0-0.015 (a neutral lower back is slightly hollow: it reads 0), a visibly
-rounded one 0.04-0.10.
+torso lengths, median over the samples from set-up to knee pass
+(:mod:`formcheck_core.biomech.back_profile`). A flat back reads 0-0.015 (a neutral lower back is
+slightly hollow: it reads 0), a visibly rounded one 0.03-0.12.
 
 Threshold (dev clips, ``scripts/evaluate_rules.py``; chosen by leave-one-clip-out cross-validation
-with ties going to fewer false alarms): clean side-view pulls read 0.000-0.013, the clips labelled
-rounded 0.043-0.102. The choice on all dev clips, and the default, is 0.028 (the middle of that
-gap). Held out, each clip judged with the limit chosen on the others (0.028-0.042): 6 of 6
-rounded backs flagged, no false alarm in 26 (F1 1.00). That is one clip better than when every
-sample was measured (F1 0.91), and it is sampling, not a better metric: the mildest rounded back
-read 0.028 as the median of its 6 samples and reads 0.043 as the median of every other one; on
-the samples in between it reads 0.019 and LOCO F1 is 0.77. Treat the margin as thin. Partial pulls are judged too (``partial_pulls=True``): a pull that never locks
-out can round the back all the same.
+with ties going to fewer false alarms): clean side-view pulls read 0.000-0.015, the clips labelled
+rounded 0.028-0.115. The choice on all dev clips is 0.0215; the default, 0.021, sits in that gap.
+Held out, each clip judged with the limit chosen on the others: 5 of 6 rounded backs flagged, no
+false alarm in 26 (F1 0.91, balanced accuracy 0.92). The miss is the mildest rounded back (0.028:
+held out, the limit moves to the middle of the gap above the others, 0.041). Partial pulls are
+judged too (``partial_pulls=True``): a pull that never locks out can round the back all the same.
+
+Every sample of the pull is measured. Measuring every other sample was tried (it cuts the back
+pass from about 21 % to 16 % of the pose time): which half is measured moved a clip by up to
+0.024 torso lengths, LOCO F1 went anywhere from 0.77 to 1.00 with the choice of half, and the
+back angle broke its 3° invariance on 7 more metamorphic copies; the cost is not worth it.
 """
 
 from formcheck_core.hookspecs import hookimpl
 from formcheck_core.rules import Rule
 
-#: The leave-one-clip-out procedure's choice on all dev clips (see the module docstring).
-MAX_FLEXION_REL = 0.028
+#: In the gap the leave-one-clip-out procedure finds on all dev clips (0.0215; module docstring).
+MAX_FLEXION_REL = 0.021
 #: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur).
 MIN_MASK_CONFIDENCE = 0.6
 

@@ -46,7 +46,7 @@ def test_back_series_covers_each_pull_only(analysed):
         back = a.back
         assert back is not None and back.sample.tolist() == back_samples(a.reps)
         assert len(back.sample) < a.pose.n_samples / 2  # a targeted pass, not every frame
-        for rep in a.reps:  # every other sample from set-up to knee pass, the knee pass included
+        for rep in a.reps:  # set-up to knee pass (at MEASURE_STRIDE), the knee pass included
             mine = [s for s in back.sample if rep.start_sample <= s <= rep.end_sample]
             assert mine == measured_samples(rep) and len(mine) >= 2
             assert rep.moments["setup"].sample <= mine[0] <= rep.moments["liftoff"].sample + 1

@@ -37,6 +37,7 @@ from formcheck_rules import (
     hips_rise_first,
     hyperextension_at_lockout,
     incomplete_lockout,
+    rounded_back,
 )
 
 
@@ -222,12 +223,13 @@ def test_re_running_only_the_back_rule_re_judges_the_lean_that_depends_on_it(pm)
     from formcheck_core.rules.reevaluate import reevaluate
 
     steep = excessive_torso_lean.MAX_LEAN_DEG + 8
-    a = run(pm, make_rep(1, torso_lean_liftoff_deg=steep, back_flexion_rel=0.025))
+    just_flat = 0.9 * rounded_back.MAX_FLEXION_REL
+    a = run(pm, make_rep(1, torso_lean_liftoff_deg=steep, back_flexion_rel=just_flat))
     assert status(a, "excessive_torso_lean").severity == "minor" and a.verdicts[-1].label == "clean"
     rules, _ = collect_rules(pm)
     stricter = reevaluate(
         a,
-        {"rounded_back": {"max_flexion_rel": 0.02}},
+        {"rounded_back": {"max_flexion_rel": 0.8 * just_flat}},
         rules={"rounded_back": rules["rounded_back"]},
         plugin_manager=pm,
     )

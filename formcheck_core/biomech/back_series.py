@@ -1,8 +1,8 @@
 """Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
 
 The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
-the samples :func:`back_samples` picks (every other sample from set-up to knee pass of each
-pull, :func:`measured_samples`) and returns a :class:`BackSeries`. :func:`rep_back_metrics`
+the samples :func:`back_samples` picks (set-up to knee pass of each pull,
+:func:`measured_samples`) and returns a :class:`BackSeries`. :func:`rep_back_metrics`
 reduces it to one number per rep: the median over the pull's measured samples whose mask was
 confident enough. Lockout is not measured: no metric is
 calibrated on the back at lockout yet, and each sample costs pose time. Pure functions over arrays.
@@ -31,14 +31,12 @@ MIN_SAMPLE_CONFIDENCE = 0.5
 #: The pull's samples: at least this many before the knee-pass moment are measured even when
 #: set-up and lift-off coincide.
 MIN_PULL_SAMPLES = 3
-#: The segmentation pass measures every this-many-th sample of a pull (0.2 s at the default
-#: 10 fps): a measured sample costs about twice a main-pass sample (seek, decode, person
-#: detector, mask). Counted back from the knee pass, the median over every other sample
-#: separates the dev labels at least as well as every sample (``scripts/evaluate_rules.py``);
-#: which samples are measured moves a clip by up to 0.024 torso lengths, about the margin
-#: between the labels (docs/writing-rules.md, "rounded back").
-#: ``benchmarks/bench_back.py`` measures the cost: 21-22 % -> 15-16 % of the pose time.
-MEASURE_STRIDE = 2
+#: The segmentation pass measures every this-many-th sample of a pull. 1: every sample. A stride
+#: of 2 cut the pass from 21-22 % to 15-17 % of the pose time (``benchmarks/bench_back.py``) but
+#: made a pull's value depend on which half was measured (up to 0.024 torso lengths, about the
+#: margin between the labels; rounded_back LOCO F1 0.77-1.00 by half) and broke the back angle's
+#: metamorphic invariance on 7 more copies, so every sample is measured.
+MEASURE_STRIDE = 1
 #: Fewest samples measured per pull (the per-rep value needs two confident ones).
 MIN_MEASURED = 2
 

@@ -2,8 +2,8 @@
 
 Person masks cost about 30-40 % more pose time per frame, so the main pose pass runs without
 them. Once the reps and key moments are known, this pass measures only the samples
-:func:`~formcheck_core.biomech.back_series.back_samples` picks (every other sample from set-up to
-knee pass of each rep and partial pull) through the refinement pass's sweep
+:func:`~formcheck_core.biomech.back_series.back_samples` picks (set-up to knee pass of each rep and
+partial pull) through the refinement pass's sweep
 (:func:`~formcheck_core.pose.refine.run_native_frames` with masks: the model opens in a background thread while the first frame decodes from its keyframe,
 frames decode ahead of the model, VIDEO mode in time order) and reads
 :func:`~formcheck_core.biomech.back_profile.back_profile` from each mask, with the shoulder, hip
@@ -30,7 +30,7 @@ from .landmarks import LANDMARK
 from .refine import run_native_frames
 
 #: Bump when :func:`back_profile` or this pass changes what it stores or which frames it measures
-#: (invalidates cached rows; 4: every other sample of a pull).
+#: (invalidates cached rows).
 BACK_VERSION = 4
 _COLUMNS = ("back_flexion_rel", "back_angle_deg", "mask_confidence")
 
@@ -100,8 +100,7 @@ def back_series(
     video_sha256: str,
     cache: bool = True,
 ) -> BackSeries:
-    """The back profile on the samples :func:`back_samples` picks from ``reps`` (set-up..knee pass,
-    every other sample).
+    """The back profile on the samples :func:`back_samples` picks from ``reps`` (set-up..knee pass).
 
     The cache holds one continuous run over exactly the frames needed. The landmarker tracks from
     frame to frame (VIDEO mode), so a frame's numbers depend on the frames measured before it:
