@@ -744,6 +744,31 @@ def test_an_engine_is_never_closed_under_a_holder():
 # ------------------------------------------------------------------ the README's exit-code table
 
 
+def test_a_reader_that_leaves_early_costs_no_output_files(tmp_path, cache, dev_clip):
+    """`formcheck analyze clip.mp4 | head -1`: the pipe closes after one line; the run still writes
+    every file and says nothing about "reading or writing files" (it used to stop there)."""
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "formcheck_core", "analyze", str(dev_clip(CLIP)), "--quiet", "--no-clip"]
+    proc = subprocess.Popen(
+        [*cmd, "--no-llm", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "FORMCHECK_CACHE": str(cache)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the first line of the summary ...
+    proc.stdout.close()  # ... and the reader is gone, as `head -1` goes
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=600) == 0, stderr
+    assert "Traceback" not in stderr and "error" not in stderr, stderr
+    assert {"analysis.json", "summary.txt", "index.html", "stills", "plots"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert json.loads((out / "analysis.json").read_text())["reps_found"] == 1
+
+
 def test_json_on_stdout_is_the_analysis_json_with_its_cues(tmp_path, cache, dev_clip):
     """--json prints what analysis.json holds, cues included (it used to print before the cues)."""
     out = tmp_path / "o"

@@ -15,6 +15,7 @@ import importlib
 import sys
 
 from ..errors import FormcheckError
+from .stdout import tolerant_stdout
 
 #: Subcommand name -> (module, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        with tolerant_stdout():  # `formcheck analyze clip.mp4 | head` still writes the report
+            return int(args._run(args) or 0)
     except FormcheckError as exc:
         print(f"formcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
