@@ -315,6 +315,17 @@ def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: 
     return ""
 
 
+def _first_upright(lean: np.ndarray | None, lo: int, hi: int) -> float:
+    """Fractional sample in (lo, hi] where the torso lean first reaches vertical (crosses from
+    forward, > 0, to <= 0); NaN if it never does or is unmeasured."""
+    if lean is None:
+        return float("nan")
+    for i in range(lo + 1, hi + 1):
+        if np.isfinite(lean[i]) and np.isfinite(lean[i - 1]) and lean[i - 1] > 0 >= lean[i]:
+            return _crossing(lean, i, 0.0)
+    return float("nan")
+
+
 def _longest_gap_s(h_raw: np.ndarray, lo: int, hi: int, fs: float) -> float:
     """Longest run (s) without a hinge reading in [lo, hi] (0.0 if none). The series' gap filling
     already bridged short gaps, so any run left is one the pull cannot be measured across."""
@@ -480,6 +491,10 @@ def _pull_candidates(
         lift = _consensus([e for _, e, _ in start_est], b, top)
         lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
         lift_pos, lock_pos = _refined(start_est, b), _refined(end_est, b)
+        upright_at = _first_upright(lean, lift, top)
+        if np.isfinite(upright_at) and upright_at < lock_pos:
+            lock_pos = upright_at
+            lock = max(min(lock, int(np.ceil(upright_at))), min(lift + 1, top))
         # The rise already under way at the first sample (no still start, or already moving at
         # half its top speed): the setup and lift-off are not in the clip.
         speed = np.diff(h[b : top + 1])
