@@ -139,6 +139,7 @@ def analyze(
     from .errors import PluginError
     from .plugins import metric_specs, plugin_reps
     from .rules.engine import apply_rules, with_plugin_metrics
+    from .scene_cuts import cut_samples, scene_cut_frames
     from .validate import check_fps, check_height_cm, check_people
 
     fps, num_poses, height_cm = check_fps(fps), check_people(num_poses), check_height_cm(height_cm)
@@ -169,7 +170,15 @@ def analyze(
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
 
     view = estimate_view(pose)
-    body = compute_body_series(pose, side=view.side)
+    cut_frames = scene_cut_frames(info, sha, cache=cache)
+    shots = cut_samples(pose.frame_index, cut_frames)
+    body = compute_body_series(pose, side=view.side, cut_samples=shots)
+    if cut_frames:
+        at = ", ".join(f"{f / info.fps:.1f} s" for f in cut_frames)
+        warnings.append(
+            f"The clip has {len(cut_frames)} scene cut(s) (at {at}): each shot is analysed on its own, "
+            "and no rep spans a cut."
+        )
     try:
         found = plugin_reps(body, view, lift)  # a plugin may own rep detection for its lift
     except PluginError as exc:
@@ -185,7 +194,9 @@ def analyze(
                 "the built-in rep detection was used instead."
             )
     if pulls is None:
-        pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body)]
+        pulls = [
+            with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body, None, shots)
+        ]
     quality = pose_quality(pose, body)
     joints = joints_by_metric(metric_specs().values())  # built-in and plugin metrics
     pulls = [replace(r, metric_quality=metric_quality(quality, body.side, r, joints)) for r in pulls]
@@ -237,6 +248,7 @@ def analyze(
         warnings=tuple(warnings),
         back=back_s,
         pose_quality=quality,
+        scene_cut_frames=cut_frames,
         **base,
     )
     result = with_plugin_metrics(result)  # plugin metrics are measurements: computed with or without rules

@@ -59,6 +59,7 @@ def to_dict(
             "running_mode": analysis.pose.running_mode,
         },
         "view": json_safe(analysis.view),
+        "scene_cut_frames": list(analysis.scene_cut_frames),
         "side": body.side if body else None,
         "body_length_px": json_safe(body.body_length_px) if body else None,
         "lifter_height_cm": analysis.lifter_height_cm,

@@ -51,6 +51,9 @@ class Analysis:
     #: Per-sample, per-landmark pose confidence (:mod:`formcheck_core.biomech.quality`); None
     #: without a body series. Each rep's ``metric_quality`` is read from it.
     pose_quality: PoseQuality | None = None
+    #: Source frames (0-based) where a new shot starts (hard scene cuts,
+    #: :mod:`formcheck_core.scene_cuts`); no rep spans one. () for a one-shot clip.
+    scene_cut_frames: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:

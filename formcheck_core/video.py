@@ -284,6 +284,42 @@ def iter_frames(
                 return
 
 
+#: 8-bit pixel formats whose first plane is the luma (read in place for thumbnails).
+_LUMA_FIRST_8BIT = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+)
+
+
+def _thumbnail(frame: av.VideoFrame, width_px: int) -> np.ndarray:
+    """Grayscale thumbnail of ``frame`` about ``width_px`` wide: block means of every few pixels
+    of the luma plane (16 per block), read in place (no conversion of the frame); other pixel
+    formats are scaled by FFmpeg."""
+    if frame.format.name not in _LUMA_FIRST_8BIT:
+        h = max(1, round(width_px * frame.height / max(frame.width, 1)))
+        return frame.reformat(width=width_px, height=h, format="gray").to_ndarray().astype(np.float32)
+    plane = frame.planes[0]
+    luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    block = max(1, plane.width // width_px)
+    step = max(1, block // 4)
+    sub = luma[::step, ::step].astype(np.float32)
+    k = max(1, block // step)
+    rows, cols = sub.shape[0] // k, sub.shape[1] // k
+    return sub[: rows * k, : cols * k].reshape(rows, k, cols, k).mean(axis=(1, 3))
+
+
+def iter_thumbnails(path: str | Path, width_px: int) -> Iterator[np.ndarray]:
+    """Every frame of ``path`` in read order as a tiny grayscale thumbnail (float32, about
+    ``width_px`` wide, height in proportion; stored orientation, not rotated), for cheap
+    whole-frame comparisons (scene cuts). The thumbnail costs far less than decoding the frame;
+    the deblocking filter is skipped (it changes no thumbnail visibly and saves decoding work).
+    Stops quietly at the first undecodable frame of a truncated file."""
+    container, stream = _open(Path(path))
+    stream.codec_context.options = {"skip_loop_filter": "all"}
+    with container:
+        for frame in _decoded(container, stream):
+            yield _thumbnail(frame, width_px)
+
+
 class PlanMismatchError(RuntimeError):
     """Decoded frames disagree with a :class:`SamplePlan` made from demuxed timestamps."""
 

@@ -65,6 +65,8 @@ class ClipResult:
     body: object = None
     #: The analysed pulls (complete and partial, time order).
     pulls: list | None = None
+    #: Samples that start a new shot (scene cuts), passed to re-segmentation.
+    cut_samples: tuple[int, ...] = ()
 
     @property
     def family(self) -> bool:
@@ -154,6 +156,10 @@ def evaluate_clip(path: Path, label: dict, refine: bool = False) -> ClipResult:
     if a.view is not None:
         res.view, res.view_confidence = a.view.view, a.view.confidence
     res.body = a.body
+    if a.body is not None:
+        from formcheck_core.scene_cuts import cut_samples
+
+        res.cut_samples = cut_samples(a.body.frame_index, a.scene_cut_frames)
     res.pulls = sorted((*a.reps, *a.partial_pulls), key=lambda r: r.start_sample)
     score_pulls(res, res.pulls, a.body, label)
     return res
@@ -317,7 +323,7 @@ def _rescore(r: ClipResult, params, label: dict, refined: bool = False) -> ClipR
     out = dc_replace(r, liftoff_err_s=[], lockout_err_s=[])
     if r.body is None:
         return r
-    return score_pulls(out, segment_reps(r.body, params), r.body, label, refined)
+    return score_pulls(out, segment_reps(r.body, params, r.cut_samples), r.body, label, refined)
 
 
 def _objective(results: list[ClipResult]) -> tuple[float, float]:

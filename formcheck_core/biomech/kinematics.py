@@ -7,6 +7,9 @@ Image coordinates are pixels of the upright frame, x right and y down; angles ar
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..pose.landmarks import LANDMARK, side_landmark
@@ -173,6 +176,23 @@ def _series(
     }
 
 
+def _smooth_shots(
+    x: np.ndarray, time_s: np.ndarray, cut_samples: Sequence[int], *, cutoff_hz: float, max_gap_s: float
+) -> np.ndarray:
+    """:func:`smooth` of each shot (samples between scene cuts) on its own."""
+    n = len(time_s)
+    bounds = [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
+    if len(bounds) == 2:
+        return smooth(x, time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+    t = np.asarray(time_s, float)
+    return np.concatenate(
+        [
+            smooth(x[a:b], t[a:b], cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+            for a, b in itertools.pairwise(bounds)
+        ]
+    )
+
+
 def compute_body_series(
     pose: PoseSeries,
     side: str | None = None,
@@ -180,8 +200,12 @@ def compute_body_series(
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     min_visibility: float = MIN_VISIBILITY,
+    cut_samples: Sequence[int] = (),
 ) -> BodySeries:
     """Smoothed and raw biomechanical series of the lifter in ``pose``.
+
+    ``cut_samples``: samples that start a new shot (scene cuts, :mod:`formcheck_core.scene_cuts`);
+    gaps are filled and the filter run within each shot, never across a cut.
 
     ``side``: "left"/"right" body side facing the camera (None = by visibility). Landmarks with
     visibility below ``min_visibility`` are missing; gaps up to ``max_gap_s`` are interpolated and
@@ -199,10 +223,10 @@ def compute_body_series(
         raise ValueError(f"side must be 'left' or 'right', not {side!r}")
     other = "right" if side == "left" else "left"
     raw_kp = masked_keypoints(pose, min_visibility)
-    kp = smooth(raw_kp, pose.time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+    kp = _smooth_shots(raw_kp, pose.time_s, cut_samples, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
     raw_world = np.array(pose.world_xyz_m, dtype=float, copy=True)
     raw_world[~(np.asarray(pose.visibility, float) >= min_visibility)] = np.nan
-    world = smooth(raw_world, pose.time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
+    world = _smooth_shots(raw_world, pose.time_s, cut_samples, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
     sign = facing_sign(kp, side)
     # One bar definition for both series, decided on the unfilled keypoints.
     both = uses_both_wrists(raw_kp[:, side_landmark(side, "wrist")], raw_kp[:, side_landmark(other, "wrist")])
