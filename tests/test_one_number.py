@@ -177,8 +177,9 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     from formcheck_core.widgets.explorer import READOUT_SERIES
 
     a = analyze(dev_clip(stem), progress=False)
-    exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
-    reps = {r.number: r for r in a.reps}
+    d = to_dict(a, include_series=False)
+    exported = {r["number"]: r for r in (*d["reps"], *d["partial_pulls"])}
+    reps = {r.number: r for r in a.pulls}  # readings cover partial pulls too
     readings = metric_readings(a)
     marked = [m for m in readings if m.quality]
     assert marked, "these clips have hidden or jittering joints at some readings"
@@ -424,7 +425,8 @@ def test_the_annotated_clip_names_a_partial_pull_as_every_view_does(dev_clip, po
             return writer._top_text(SimpleNamespace(index=int(fi[sample]), time_s=float(t[sample])))[0]
 
         assert top(rep.moments["lockout"].sample).startswith("Rep 1/1 · LOCKOUT")
-        assert top(pull.moments["liftoff"].sample).startswith("Partial pull 1 · LIFT-OFF")
+        # after the splice the pull starts mid-pull (its own shot): no lift-off, but its lockout
+        assert top(pull.moments["lockout"].sample).startswith("Partial pull 1 · LOCKOUT")
         assert top(pull.end_sample).startswith("Partial pull 1 · ")  # inside it, away from its moments
         assert not any(
             top(s).startswith("between reps") for s in range(pull.start_sample, pull.end_sample + 1)
