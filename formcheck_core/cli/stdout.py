@@ -52,9 +52,12 @@ class ReaderTolerantStdout:
 
 
 @contextmanager
-def tolerant_stdout() -> Iterator[ReaderTolerantStdout]:
+def tolerant_stdout() -> Iterator[ReaderTolerantStdout | None]:
     """``sys.stdout`` replaced by a :class:`ReaderTolerantStdout` for the duration."""
     original = sys.stdout
+    if original is None:  # no standard output at all (a windowed interpreter): print() drops text
+        yield None
+        return
     wrapped = ReaderTolerantStdout(original)
     sys.stdout = wrapped
     try:
