@@ -380,6 +380,13 @@ def test_command_line_errors_exit_64_not_2(args, tmp_path):
 # ------------------------------------------------------------------ models
 
 
+def test_a_clip_named_like_an_option_gets_told_how_to_name_it(tmp_path, dev_clip):
+    """`formcheck analyze -lift.mp4`: argparse takes the name for an option; the error says what to type."""
+    shutil.copy(dev_clip(CLIP), tmp_path / "-lift.mp4")
+    proc = cli("analyze", "-lift.mp4", cwd=tmp_path)
+    error_line(proc, 64, "-lift.mp4 is a file whose name starts with '-': write ./-lift.mp4")
+
+
 def test_a_task_zip_with_the_right_names_but_garbage_exits_3_without_cpp_text(tmp_path, dev_clip):
     bad = tmp_path / "garbage.task"
     with zipfile.ZipFile(bad, "w") as zf:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import FormcheckError
@@ -35,6 +36,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        dashed = [a for a in sys.argv[1:] if a.startswith("-") and len(a) > 1 and os.path.isfile(a)]
+        if dashed:  # a file named like an option was taken for one
+            message += f"; {dashed[0]} is a file whose name starts with '-': write ./{dashed[0]}"
         print(f"formcheck: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
