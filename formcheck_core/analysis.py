@@ -90,14 +90,24 @@ def load_or_extract_pose(
     if pose is None:
         from .pose.extract import extract_pose
         from .pose.mediapipe_backend import open_pose_backend
+        from .scene_cuts import THUMB_WIDTH_PX, store_thumbnails
+        from .video import Thumbnails
 
+        thumbs = Thumbnails(THUMB_WIDTH_PX)  # scene cuts, from the same decode
         with open_pose_backend(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
             pose = extract_pose(
-                info.path, backend, target_fps=fps, info=info, model_id=mid, progress=progress
+                info.path,
+                backend,
+                target_fps=fps,
+                info=info,
+                model_id=mid,
+                progress=progress,
+                thumbnails=thumbs,
             )
         if pose.n_samples == 0:
             raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
         save_pose(key, pose)
+        store_thumbnails(sha, thumbs)
     return pose, sha
 
 
@@ -170,7 +180,8 @@ def analyze(
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
 
     view = estimate_view(pose)
-    cut_frames = scene_cut_frames(info, sha, cache=cache)
+    # content-addressed and deterministic: with cache=False the pose pass just stored them afresh
+    cut_frames = scene_cut_frames(info, sha)
     shots = cut_samples(pose.frame_index, cut_frames)
     body = compute_body_series(pose, side=view.side, cut_samples=shots)
     if cut_frames:

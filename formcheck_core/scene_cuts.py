@@ -14,9 +14,11 @@ threshold: frame ``i`` starts a new shot when its change is at least :data:`CUT_
 * the clip's typical such neighbourhood (the median over the clip: what motion and noise do
   between nearby frames of this clip).
 
-A fade or a dissolve (gradual) is not found, nor a weak cut (one camera, a similar picture) in
+The pose pass collects the thumbnails while it decodes (:class:`formcheck_core.video.Thumbnails`);
+only a clip whose pose came from the cache is decoded again for them. A fade or a dissolve
+(gradual) is not found, nor a weak cut (one camera, a similar picture) in
 a source with few distinct frames per second. Frame changes are cached per clip (a side table
-beside the pose cache, keyed by the clip's bytes), so the decode runs once per clip.
+beside the pose cache, keyed by the clip's bytes).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 import numpy as np
 
 from .cache import load_table, save_table
-from .video import VideoInfo, iter_thumbnails
+from .video import Thumbnails, VideoInfo, iter_thumbnails
 
 #: Thumbnail width in pixels (height in proportion): enough to see a scene, too coarse to see noise.
 THUMB_WIDTH_PX = 32
@@ -84,6 +86,16 @@ def cuts_cache_key(video_sha256: str) -> str:
     """Hex key of a clip's cached frame changes."""
     parts = json.dumps([CUTS_VERSION, THUMB_WIDTH_PX, video_sha256])
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
+
+
+def store_thumbnails(video_sha256: str, thumbnails: Thumbnails) -> bool:
+    """Cache the frame changes of thumbnails another pass collected while decoding the whole clip
+    (the pose pass, see :func:`formcheck_core.video.iter_frames`), so no second decode is needed;
+    False (nothing stored) when the collection is not complete or its width is not ours."""
+    if not (thumbnails.complete and thumbnails.frames and thumbnails.width_px == THUMB_WIDTH_PX):
+        return False
+    change = frame_changes(np.stack(thumbnails.frames)).astype(np.float32)
+    return save_table(_TABLE, cuts_cache_key(video_sha256), {"change": change}) is not None
 
 
 def clip_frame_changes(info: VideoInfo, video_sha256: str, *, cache: bool = True) -> np.ndarray:

@@ -20,7 +20,7 @@ import bisect
 import hashlib
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -250,6 +250,7 @@ def iter_frames(
     info: VideoInfo | None = None,
     only_indices: set[int] | None = None,
     keep_index: Callable[[int], bool] | None = None,
+    thumbnails: Thumbnails | None = None,
 ) -> Iterator[Frame]:
     """Stream upright BGR frames of ``path`` at about ``target_fps`` (None = every frame).
 
@@ -259,7 +260,8 @@ def iter_frames(
     exactly those source frame indices instead (for rendering stills) and stops after the last.
     ``keep_index`` (instead of both): keeps the frames whose source index it accepts, to the end
     (e.g. every other frame for a 30 fps rendering of a 60 fps clip, plus the stills' frames).
-    Stops quietly at the first undecodable frame of a truncated file.
+    Stops quietly at the first undecodable frame of a truncated file. ``thumbnails``: also collect
+    a thumbnail of every decoded frame there (marked complete when the stream ends).
     """
     info = info or probe_video(path)
     rule = _SampleRule(info.fps, target_fps)
@@ -268,6 +270,8 @@ def iter_frames(
     container, stream = _open(Path(info.path))
     with container:
         for index, frame in enumerate(_decoded(container, stream)):
+            if thumbnails is not None:
+                thumbnails.frames.append(_thumbnail(frame, thumbnails.width_px))
             pts_s = (
                 float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
             )
@@ -282,6 +286,8 @@ def iter_frames(
                 yield Frame(index=index, time_s=float(t), bgr=_upright_bgr(frame))
             if last_index is not None and index >= last_index:
                 return
+        if thumbnails is not None:
+            thumbnails.complete = True
 
 
 #: 8-bit pixel formats whose first plane is the luma (read in place for thumbnails).
@@ -307,14 +313,24 @@ def _thumbnail(frame: av.VideoFrame, width_px: int) -> np.ndarray:
     return sub[: rows * k, : cols * k].reshape(rows, k, cols, k).mean(axis=(1, 3))
 
 
+@dataclass
+class Thumbnails:
+    """A grayscale thumbnail of every frame a pass decodes (see :func:`iter_thumbnails`), collected
+    on the side by :func:`iter_frames` so a second decode is not needed. ``complete`` is True once
+    the decode reached the end of the stream (every frame is in ``frames``)."""
+
+    width_px: int
+    frames: list[np.ndarray] = field(default_factory=list)
+    complete: bool = False
+
+
 def iter_thumbnails(path: str | Path, width_px: int) -> Iterator[np.ndarray]:
     """Every frame of ``path`` in read order as a tiny grayscale thumbnail (float32, about
     ``width_px`` wide, height in proportion; stored orientation, not rotated), for cheap
-    whole-frame comparisons (scene cuts). The thumbnail costs far less than decoding the frame;
-    the deblocking filter is skipped (it changes no thumbnail visibly and saves decoding work).
-    Stops quietly at the first undecodable frame of a truncated file."""
+    whole-frame comparisons (scene cuts). The thumbnail costs far less than decoding the frame.
+    The same thumbnails as :func:`iter_frames` collects in a :class:`Thumbnails`. Stops quietly
+    at the first undecodable frame of a truncated file."""
     container, stream = _open(Path(path))
-    stream.codec_context.options = {"skip_loop_filter": "all"}
     with container:
         for frame in _decoded(container, stream):
             yield _thumbnail(frame, width_px)

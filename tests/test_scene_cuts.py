@@ -144,3 +144,38 @@ def test_a_spliced_clip_is_segmented_per_shot(pose_model):
     assert len(a.reps) == 1 and frames[a.reps[0].moments["lockout"].sample] < 33
     after = [r for r in a.partial_pulls if frames[r.start_sample] >= 33]
     assert after and "lockout" in after[0].moments and "liftoff" not in after[0].moments
+
+
+def test_the_pose_pass_collects_the_same_thumbnails():
+    """Thumbnails collected while the pose pass decodes equal a separate decode's, frame for frame."""
+    from formcheck_core.video import Thumbnails, iter_frames, iter_thumbnails
+
+    path = DEV / "posereader_good_bad.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    thumbs = Thumbnails(32)
+    n_sampled = sum(1 for _ in iter_frames(path, 10.0, thumbnails=thumbs))
+    separate = list(iter_thumbnails(path, 32))
+    assert thumbs.complete and 0 < n_sampled < len(thumbs.frames) == len(separate)
+    assert all(np.array_equal(a, b) for a, b in zip(thumbs.frames, separate, strict=True))
+    partial = Thumbnails(32)
+    next(iter(iter_frames(path, None, only_indices={3}, thumbnails=partial)))
+    assert not partial.complete  # stopped early: not stored as the clip's
+
+
+def test_a_fresh_analysis_finds_cuts_without_a_second_decode(pose_model, tmp_path, monkeypatch):
+    """Empty cache: the pose pass's thumbnails are stored, so scene cuts need no decode of their own."""
+    import formcheck_core.scene_cuts as sc
+    from formcheck_core.analysis import analyze
+
+    path = DEV / "posereader_good_bad.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path))
+
+    def no_second_decode(*_a, **_k):
+        raise AssertionError("decoded the clip a second time for its thumbnails")
+
+    monkeypatch.setattr(sc, "iter_thumbnails", no_second_decode)
+    a = analyze(path, rules=False, progress=False, back=False)
+    assert a.scene_cut_frames == (33, 61)

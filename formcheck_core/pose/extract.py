@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import cast
 
-from ..video import PlanMismatchError, VideoInfo, plan_samples, probe_video
+from ..video import PlanMismatchError, Thumbnails, VideoInfo, plan_samples, probe_video
 from .backend import PoseBackend
 from .feed import (
     MAX_SIDE_PX,
@@ -66,6 +66,7 @@ def extract_pose(
     model_id: str = "unknown",
     progress: bool = True,
     workers: int | None = None,
+    thumbnails: Thumbnails | None = None,
 ) -> PoseSeries:
     """Pose of one person over the sampled frames of ``path``; frames with no pose stay as NaN.
 
@@ -77,13 +78,15 @@ def extract_pose(
     starts a fresh tracker, so landmarks after a range start can differ (usually by a pixel or
     two, more on clips where tracking is fragile). ``workers=None`` picks:
     ``default_workers()`` processes for clips of at least ``MIN_PARALLEL_SAMPLES`` samples, one
-    otherwise.
+    otherwise. ``thumbnails``: the one-process path also collects every decoded frame's thumbnail
+    there (for scene cuts, :mod:`formcheck_core.scene_cuts`); the multi-process path leaves it
+    incomplete.
     """
     info = info or probe_video(path)
     if hasattr(backend, "detect"):  # an open backend (a Protocol: checked by its method)
         if workers not in (None, 1):
             raise ValueError("workers > 1 needs a backend factory (each process opens its own backend)")
-        return _extract_serial(info, cast(PoseBackend, backend), target_fps, model_id, progress)
+        return _extract_serial(info, cast(PoseBackend, backend), target_fps, model_id, progress, thumbnails)
     auto = workers is None
     workers = default_workers() if workers is None else workers
     if workers > 1:
@@ -94,16 +97,21 @@ def extract_pose(
             except PlanMismatchError:
                 pass  # decoding disagrees with the container's timestamps: one process, from the start
     with backend() as opened:
-        return _extract_serial(info, opened, target_fps, model_id, progress)
+        return _extract_serial(info, opened, target_fps, model_id, progress, thumbnails)
 
 
 def _extract_serial(
-    info: VideoInfo, backend: PoseBackend, target_fps: float | None, model_id: str, progress: bool
+    info: VideoInfo,
+    backend: PoseBackend,
+    target_fps: float | None,
+    model_id: str,
+    progress: bool,
+    thumbnails: Thumbnails | None = None,
 ) -> PoseSeries:
     """The one-process path: decode thread + this thread running ``backend``."""
     builder = SeriesBuilder(info)
     with progress_bar(info, estimated_samples(info, target_fps), progress) as bar:
-        for frame in prefetch_frames(info.path, target_fps, info):
+        for frame in prefetch_frames(info.path, target_fps, info, thumbnails):
             builder.add(frame, backend.detect(frame.bgr, frame.time_s))  # frame.bgr holds model RGB
             bar.update(1)
     return builder.build(target_fps, model_id, backend.running_mode)

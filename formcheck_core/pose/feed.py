@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..readahead import read_ahead
-from ..video import DECODE_INLINE_ENV, Frame, VideoInfo, iter_frames
+from ..video import DECODE_INLINE_ENV, Frame, Thumbnails, VideoInfo, iter_frames
 from .backend import PoseBackend, PoseResult
 from .series import PoseSeries
 
@@ -53,9 +53,12 @@ def prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
     return read_ahead(converted, QUEUE_FRAMES, name="formcheck-decode")
 
 
-def prefetch_frames(path: str | Path, target_fps: float | None, info: VideoInfo) -> Iterator[Frame]:
-    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB."""
-    return prefetch(iter_frames(path, target_fps, info=info))
+def prefetch_frames(
+    path: str | Path, target_fps: float | None, info: VideoInfo, thumbnails: Thumbnails | None = None
+) -> Iterator[Frame]:
+    """:func:`iter_frames` decoded ahead in a background thread (bounded queue), as model-ready RGB
+    (``thumbnails``: collect every decoded frame's thumbnail on the side, see :func:`iter_frames`)."""
+    return prefetch(iter_frames(path, target_fps, info=info, thumbnails=thumbnails))
 
 
 def choose_person(poses: list[PoseResult]) -> PoseResult:
