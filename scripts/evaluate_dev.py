@@ -1,6 +1,6 @@
 """Accuracy of rep counting and key moments on the labelled dev clips.
 
-Usage: ``python scripts/evaluate_dev.py [--json OUT] [--clips NAME ...] [--shared DIR]``
+Usage: ``python scripts/evaluate_dev.py [--json OUT] [--clips NAME ...] [--shared DIR] [--verbose]``
 
 Runs :func:`formcheck_core.analysis.analyze` (rules off; pose from the cache when present) on
 every clip of ``labels_dev.json`` and compares with the hand labels:
@@ -408,6 +408,18 @@ def _print_figures(title: str, s: dict) -> None:
         print(f"  {name:8s} " + "; ".join(parts) + f"; median |error| {d['median_abs_err_s']:.2f} s")
 
 
+def _print_held_out_misses(title: str, held: list[ClipResult], chosen: list[dict]) -> None:
+    """Each held-out clip's events outside the strict tolerance (L = lift-off, K = lockout)."""
+    print(title + ":")
+    for r, c in zip(held, chosen, strict=True):
+        bad = [("L", e) for e in r.liftoff_err_s if not _ok(e, TOLERANCES_S[0])]
+        bad += [("K", e) for e in r.lockout_err_s if not _ok(e, TOLERANCES_S[0])]
+        if bad:
+            consts = " ".join(f"{k}={v:g}" for k, v in c.items() if k != "clip")
+            errs = " ".join(f"{k}{'miss' if e is None else f'{e:+.2f}'}" for k, e in bad)
+            print(f"  {r.clip:32s} {errs:28s} ({consts})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the summary and per-clip numbers to this file")
@@ -426,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run the native-rate refinement pass (formcheck_core.pose.refine) and score its frames too",
     )
     ap.add_argument("--no-loco", action="store_true", help="skip the leave-one-clip-out cross-validation")
+    ap.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also list every held-out event outside +-0.2 s, per clip, with the constants its fold chose",
+    )
     args = ap.parse_args(argv)
     root = (args.shared or shared_dir()) / "videos"
     labels_path = root / "labels_dev.json"
@@ -471,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
             f"leave-one-clip-out (constants re-fitted on the other clips over a {_grid_size()}-point grid)",
             s["loco"],
         )
+        if args.verbose:
+            _print_held_out_misses(
+                "leave-one-clip-out misses at +-0.2 s (held-out clip: errors; fold's constants)", held, chosen
+            )
         varied = {k for c in chosen for k, v in c.items() if k != "clip" and v != chosen[0][k]}
         print(
             f"constants chosen across folds: {'identical' if not varied else 'vary in ' + ', '.join(sorted(varied))}"
@@ -481,7 +502,10 @@ def main(argv: list[str] | None = None) -> int:
             _rescore(r, MomentParams(), labels[r.clip], True) for r in _family(results) if r.body is not None
         ]
         s["refined"] = summarise(refined)
-        s["refined_loco"] = summarise(leave_one_clip_out(results, labels, refined=True)[0])
+        held_r, chosen_r = leave_one_clip_out(results, labels, refined=True)
+        s["refined_loco"] = summarise(held_r)
+        if args.verbose:
+            _print_held_out_misses("sub-sample leave-one-clip-out misses at +-0.2 s", held_r, chosen_r)
         print()
         _print_figures(
             "sub-sample events (refined_frame_index: crossings interpolated), in-sample", s["refined"]
