@@ -12,6 +12,7 @@ from .errors import VideoError
 from .pose.series import PoseSeries
 from .result import Analysis
 from .video import VideoInfo, file_sha256, probe_video
+from .vocabulary import NO_COMPLETE_LIFT
 
 __all__ = ["Analysis", "analyze", "load_or_extract_pose", "pose_warnings"]
 
@@ -143,7 +144,7 @@ def analyze(
     """
     from .biomech.kinematics import compute_body_series
     from .biomech.metrics import with_metrics
-    from .biomech.moments import segment_reps
+    from .biomech.moments import no_pull_reason, segment_reps
     from .biomech.quality import joints_by_metric, metric_quality, pose_quality, with_lockout_doubt
     from .biomech.view import estimate_view
     from .errors import PluginError
@@ -204,6 +205,7 @@ def analyze(
                 f"a plugin's detect_reps returned reps that cannot be measured ({type(exc).__name__}: {exc}); "
                 "the built-in rep detection was used instead."
             )
+    builtin = pulls is None
     if pulls is None:
         pulls = [
             with_metrics(body, rep, view=view, height_cm=height_cm) for rep in segment_reps(body, None, shots)
@@ -226,8 +228,10 @@ def analyze(
     warnings.extend(view.notes)
     if not reps:
         why = "; ".join(f"partial pull: {r.partial_reason or 'incomplete'}" for r in partial)
+        if not partial and builtin:
+            why = f"no pull: {no_pull_reason(body, shots)}"
         warnings.append(
-            "No complete lift was found: no rep from the floor to lockout was detected"
+            f"{NO_COMPLETE_LIFT}: no rep from the floor to lockout was detected"
             + (f" ({why})." if why else ".")
         )
     back_s = None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .cues import Cue
 from .findings import Finding
 from .rules.verdicts import exceedance, finding_priority
-from .vocabulary import FAULT, MOMENT_LABEL, NOT_MEASURABLE, OK
+from .vocabulary import FAULT, MOMENT_LABEL, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -96,6 +96,7 @@ def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cu
         warnings=analysis.warnings,
         moment_frames=frames,
         pull_names={r.number: analysis.pull_label(r.number) for r in pulls},
+        view=analysis.view.view if analysis.view is not None else None,
     )
 
 
@@ -106,11 +107,14 @@ def cues_from_findings(
     warnings: Sequence[str] = (),
     moment_frames: Mapping[tuple[int, str], int] | None = None,
     pull_names: Mapping[int, str] | None = None,
+    view: str | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
     ``moment_frames`` ((rep, moment) -> frame) lets a cue say "at lockout" only for a value read
     at the lockout frame itself ("near lockout" otherwise); ``pull_names`` (number -> "rep 2",
-    "partial pull 1") names each finding's pull (default "rep N")."""
+    "partial pull 1") names each finding's pull (default "rep N"). ``view`` (the view classifier's
+    "side" / "front" / "oblique"): a side view is never told to film from the side; its filming
+    cue says what was not found instead (the analysis' no-lift warning, with its reason)."""
     groups = _by_rule(findings)
     faulted = []
     for rule_id, group in groups.items():
@@ -177,12 +181,23 @@ def cues_from_findings(
                 else "nothing could be measured"
             )
             hint = next((w for w in warnings if w), "")
+            no_lift = next((w for w in warnings if w.startswith(NO_COMPLETE_LIFT)), "")
+            if view == "side" and no_lift:
+                text = f"{no_lift} Show the whole lift, from the floor to standing tall, with the whole body and the weight in frame."
+                why = f"In this clip {what}. The clip is a side view, so the camera angle is not the problem."
+            elif view == "side":
+                text = "Keep the whole body and the bar in frame, in good light, so every check can run."
+                why = f"In this clip {what}." + (f" {hint}" if hint else "")
+            else:
+                text = (
+                    "Film from the side at hip height, whole body and bar in frame, so every check can run."
+                )
+                why = f"In this clip {what}." + (f" {hint}" if hint else "")
             out.append(
                 Cue(
                     priority=len(out) + 1,
-                    text="Film from the side at hip height, whole body and bar in frame, "
-                    "so every check can run.",
-                    why=f"In this clip {what}." + (f" {hint}" if hint else ""),
+                    text=text,
+                    why=why,
                     source="rules",
                     source_detail="rules (filming advice)",
                 )

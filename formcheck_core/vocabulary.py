@@ -38,6 +38,9 @@ UNCLEAR: VerdictLabel = "unclear"
 #: What a partial pull is called (a pull that left the floor, or was seen moving, but is not a
 #: complete rep: cut by the clip, not from the floor, never reached lockout, aborted, not measurable).
 PARTIAL_PULL = "partial pull"
+#: How the warning of a clip without a complete rep starts (the analysis writes it, with why; the
+#: coach finds it by this prefix).
+NO_COMPLETE_LIFT = "No complete lift was found"
 
 
 def pull_label(number: int, n_reps: int) -> str:

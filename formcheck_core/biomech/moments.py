@@ -63,6 +63,14 @@ MIN_SHOULDER_RISE_REL = 0.1
 #: At the bottom, the bar (wrists) must be at least this far from the hip toward the knee
 #: (0 = hip height, 1 = knee height): a deadlift starts with the bar below mid-thigh.
 MIN_BAR_DEPTH_REL = 0.5
+#: ... or, measured on the standing body (the hip-to-knee height vanishes when the hips sit at knee
+#: height, as in a squat-pattern pull): the bar at most this high above the ankles (body lengths:
+#: the standing mid-thigh, shin 0.32 + half a thigh 0.16 of the shoulder-hip-knee-ankle length by
+#: Winter's segment proportions), hanging on straight arms (elbow at least :data:`RACK_ELBOW_DEG`)
+#: below the shoulders by at least half an arm (arm 0.43 body lengths: arms within 60 deg of
+#: vertical, not racked or held forward). Set a priori.
+MAX_BAR_ABOVE_ANKLE_REL = 0.47
+MIN_BAR_BELOW_SHOULDER_REL = 0.21
 #: After lockout the bar of a deadlift stays below mid-torso; a bar raised above this share of
 #: the way from hip to shoulder height within :data:`AFTER_LOCKOUT_S` means a clean or a press.
 MAX_BAR_AFTER_REL = 0.5
@@ -191,12 +199,32 @@ def _upright_near(lean: np.ndarray | None, top: int, fs: float) -> float:
     return float(np.nanmin(seg)) if np.isfinite(seg).any() else float("nan")
 
 
+def _bar_hangs_low(body: BodySeries, i: int) -> bool:
+    """True if at sample ``i`` the bar hangs on the arms near the floor, on the standing body's scale:
+    at most :data:`MAX_BAR_ABOVE_ANKLE_REL` above the ankles and :data:`MIN_BAR_BELOW_SHOULDER_REL`
+    or more below the shoulders (body lengths, image y), the elbows straight (at least
+    :data:`RACK_ELBOW_DEG`). False when any of them is missing."""
+    s, length = body.smoothed, body.body_length_px
+    ankle = s.get("ankle_y_px")
+    bar, sh, elbow = s["bar_y_px"][i], s["shoulder_y_px"][i], s["elbow_angle_deg"][i]
+    if ankle is None or not (np.isfinite(length) and length > 0):
+        return False
+    above_ankle, below_shoulder = (ankle[i] - bar) / length, (bar - sh) / length
+    return bool(
+        above_ankle <= MAX_BAR_ABOVE_ANKLE_REL
+        and below_shoulder >= MIN_BAR_BELOW_SHOULDER_REL
+        and elbow >= RACK_ELBOW_DEG
+    )
+
+
 def _bottom_is_deadlift(body: BodySeries, i: int) -> bool:
-    """True if the posture at sample ``i`` is a deadlift start (bar low, knees not squat-deep)."""
+    """True if the posture at sample ``i`` is a deadlift start (bar low, knees not squat-deep):
+    the bar below mid-thigh, or hanging low on the standing body's scale (:func:`_bar_hangs_low`:
+    a squat-pattern pull, hips at knee height, is a pull from the floor too)."""
     s = body.smoothed
     bar, hip, knee = s["bar_y_px"][i], s["hip_y_px"][i], s["knee_y_px"][i]
     if np.isfinite(bar) and np.isfinite(hip) and np.isfinite(knee) and knee - hip > 0:
-        return (bar - hip) / (knee - hip) >= MIN_BAR_DEPTH_REL
+        return (bar - hip) / (knee - hip) >= MIN_BAR_DEPTH_REL or _bar_hangs_low(body, i)
     knee_angle = s["knee_angle_deg"][i]
     return not (np.isfinite(knee_angle) and knee_angle < MIN_KNEE_AT_BOTTOM_DEG)
 
@@ -461,10 +489,27 @@ class _Pull:
     above_floor: str = ""
 
 
+#: Why a bottom-to-top rise of the hinge angle is not a pull (see :func:`no_pull_reason`).
+NOT_A_HINGE = "no hip hinge: the hip angle never bent and straightened again by 25° or more"
+HANDS_NOT_LOW = (
+    "the hands were not low at the bottom of any hinge (above mid-thigh, or not hanging on straight "
+    "arms near the floor), so no weight was picked up from the floor"
+)
+NO_SHOULDER_RISE = "the shoulders did not rise with the hips (a pose-model slip, not a pull)"
+RAISED_AFTER = "the weight was raised to the chest or overhead after the top (a clean or a press)"
+
+
 def _pull_candidates(
-    body: BodySeries, h: np.ndarray, h_raw: np.ndarray, fs: float, p: MomentParams
+    body: BodySeries,
+    h: np.ndarray,
+    h_raw: np.ndarray,
+    fs: float,
+    p: MomentParams,
+    rejected: list[str] | None = None,
 ) -> list[_Pull]:
-    """Every bottom-to-top rise of the hinge angle that passes the deadlift checks, in time order."""
+    """Every bottom-to-top rise of the hinge angle that passes the deadlift checks, in time order
+    (the reason each other rise failed is appended to ``rejected`` when given)."""
+    rejected = [] if rejected is None else rejected
     n = h.size
     top_pad = float(np.nanmax(h)) + MIN_BOTTOM_PROMINENCE_DEG
     padded = np.concatenate(([top_pad], h, [top_pad]))
@@ -484,12 +529,18 @@ def _pull_candidates(
     for k, b in enumerate(bottoms):
         nxt = bottoms[k + 1] if k + 1 < len(bottoms) else n - 1
         top = _find_top(h, b, nxt, fs)
-        if h[top] - h[b] < MIN_RISE_DEG or not _bottom_is_deadlift(body, b):
+        if h[top] - h[b] < MIN_RISE_DEG:
+            rejected.append(NOT_A_HINGE)
+            continue
+        if not _bottom_is_deadlift(body, b):
+            rejected.append(HANDS_NOT_LOW)
             continue
         rise = float(np.max(shoulder_up[b : top + 1]) - shoulder_up[b])
         if np.isfinite(rise) and np.isfinite(length) and rise < MIN_SHOULDER_RISE_REL * length:
+            rejected.append(NO_SHOULDER_RISE)
             continue
         if _bar_raised_after(body, top, min(nxt, top + round(AFTER_LOCKOUT_S * fs))):
+            rejected.append(RAISED_AFTER)
             continue
         starts = [(h, p.liftoff_hip_frac), (shoulder_up, p.liftoff_shoulder_frac)]
         ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
@@ -584,6 +635,25 @@ def segment_reps(
         partial_numbers = iter(range(n_complete + 1, len(pulls) + 1))
         return tuple(replace(r, number=next(numbers) if r.complete else next(partial_numbers)) for r in pulls)
     return _segment_shot(body, params)
+
+
+def no_pull_reason(body: BodySeries, cut_samples: Sequence[int] = ()) -> str:
+    """Why :func:`segment_reps` finds no pull in ``body``, in words: the most frequent reason its
+    hinge rises were rejected (:data:`NOT_A_HINGE` when there was none); "" if a pull is found."""
+    n = body.time_s.size
+    bounds = [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
+    rejected: list[str] = []
+    for a, b in itertools.pairwise(bounds):
+        shot = _shot(body, a, b) if len(bounds) > 2 else body
+        h_raw = hinge_angle_deg(shot)
+        if h_raw.size < 3 or np.isfinite(h_raw).sum() < 3:
+            continue
+        step = np.diff(np.asarray(shot.time_s, float))
+        fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+        if _pull_candidates(shot, _interp_nan(h_raw), h_raw, fs, MomentParams(), rejected):
+            return ""
+    real = [r for r in rejected if r != NOT_A_HINGE]
+    return max(real, key=real.count) if real else NOT_A_HINGE
 
 
 def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, ...]:

@@ -1,0 +1,77 @@
+"""A squat-pattern pull (hips at about knee height, knees ~90 deg, torso fairly upright) is a rep.
+
+The synthetic lifter (``synthetic_lifter``) is built from segment angles: with the hips low and the
+torso upright, the hanging hands are at about the hips' height, so "the bar below mid-thigh"
+measured between the hips and the knees at the bottom fails, while on the standing body's scale
+the bar hangs low on straight arms. Read through the real path (body series -> rep segmentation ->
+metrics -> rule engine); the hint for a side-view clip without a lift says what was not found.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rule_fixtures import make_analysis
+from synthetic_lifter import angles_from_progress, deadlift_progress, pose_from_angles
+
+from formcheck_core.biomech.body import ViewEstimate
+from formcheck_core.biomech.kinematics import compute_body_series
+from formcheck_core.biomech.metrics import with_metrics
+from formcheck_core.biomech.moments import HANDS_NOT_LOW, no_pull_reason, segment_reps
+from formcheck_core.coach import cues_from_findings
+from formcheck_core.plugins import new_plugin_manager
+from formcheck_core.rules import apply_rules
+from formcheck_rules.squat_pattern import MAX_SQUAT_INDEX_DEG
+
+#: (shin, thigh, torso) from vertical at the bottom, degrees: knees 90 deg flexed, hips 42 px
+#: above the knees, torso 20 deg from vertical; the hanging wrists are 19 px below the hips, i.e.
+#: above mid-thigh in the hip-to-knee frame.
+SQUAT_PULL = (25.0, 65.0, 20.0)
+SIDE = ViewEstimate("side", 0.9, "right", 0.1)
+
+
+def _body(bottom, *, arms="hang", reps=3, mirror=False):
+    prog, truth = deadlift_progress(reps, setup_s=1.0, rest_s=0.8)
+    pose = pose_from_angles(*angles_from_progress(prog, bottom=bottom), arms=arms, mirror=mirror)
+    return compute_body_series(pose), truth
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_squat_pattern_pull_is_counted_with_its_moments(mirror):
+    body, truth = _body(SQUAT_PULL, mirror=mirror)
+    reps = segment_reps(body)
+    assert len(reps) == len(truth) and all(r.complete for r in reps)
+    for rep, t in zip(reps, truth, strict=True):
+        assert abs(rep.moments["liftoff"].time_s - t["liftoff"]) <= 0.25
+        assert abs(rep.moments["lockout"].time_s - t["lockout"]) <= 0.25
+    assert no_pull_reason(body) == ""
+
+
+def test_squat_pattern_pull_is_judged_by_squat_pattern():
+    body, _ = _body(SQUAT_PULL)
+    reps = tuple(with_metrics(body, r, view=SIDE) for r in segment_reps(body))
+    shin, thigh, lean = SQUAT_PULL
+    for rep in reps:
+        assert rep.metrics["squat_index_setup_deg"] == pytest.approx(shin + thigh - lean, abs=3.0)
+    a = apply_rules(
+        make_analysis(reps), {"squat_pattern": {"enabled": 1.0}}, plugin_manager=new_plugin_manager()
+    )
+    found = [f for f in a.findings if f.rule_id == "squat_pattern"]
+    assert len(found) == len(reps)
+    assert all(f.is_fault and f.value > MAX_SQUAT_INDEX_DEG for f in found)
+
+
+def test_the_same_squat_with_the_bar_racked_is_not_a_pull():
+    """Hands at the shoulders (a back or front squat) in the same posture: no pull, and why."""
+    body, _ = _body(SQUAT_PULL, arms="rack")
+    assert segment_reps(body) == ()
+    assert no_pull_reason(body) == HANDS_NOT_LOW
+
+
+def test_side_view_without_a_lift_is_not_told_to_film_from_the_side():
+    warning = f"No complete lift was found: no rep from the floor to lockout was detected (no pull: {HANDS_NOT_LOW})."
+    side = cues_from_findings([], warnings=[warning], view="side")
+    assert len(side) == 1
+    assert "from the side" not in side[0].text.lower()
+    assert HANDS_NOT_LOW in side[0].text and "side view" in side[0].why
+    front = cues_from_findings([], warnings=[warning], view="front")
+    assert "from the side" in front[0].text.lower()
