@@ -94,6 +94,19 @@ def test_text_blending_matches_pillow_drawing():
     assert np.abs(fast.astype(int) - ref.astype(int)).max() <= 1
 
 
+def test_clock_text_set_by_character_matches_the_whole_string():
+    """The clip's top band sets its clock character by character (no string rasterised per
+    frame): it must draw what one mask of the whole line draws, where the font does not kern."""
+    for size in (14, 22, 31):
+        for fixed, clock in (("Rep 1/10 · LIFT-OFF · ", "12.37 s"), ("between reps · ", "0.03 s")):
+            band = np.empty((3 * size, 40 * size, 3), np.uint8)
+            band[:] = st.PANEL
+            whole = st.draw_texts(band.copy(), [st.TextItem((5, 5), fixed + clock, size, st.NEAR, True)])
+            pieces = st.draw_changing_text(band.copy(), (5, 5), fixed, clock, size, st.NEAR, True)
+            assert (whole != band).any()
+            assert np.abs(pieces.astype(int) - whole.astype(int)).max() <= 2, (size, fixed + clock)
+
+
 def test_still_shows_skeleton_read_outs_limits_moment_and_findings(analysis, stills):
     lift = analysis.reps[0].moments["liftoff"]
     still, img = next((s, im) for s, im in stills if s.rep == 1 and "liftoff" in s.moments)

@@ -48,7 +48,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
 from .series import finite_runs
@@ -509,6 +508,8 @@ def _pull_candidates(
 ) -> list[_Pull]:
     """Every bottom-to-top rise of the hinge angle that passes the deadlift checks, in time order
     (the reason each other rise failed is appended to ``rejected`` when given)."""
+    from scipy.signal import find_peaks  # here: importing scipy.signal costs ~0.6 CPU s (render worker)
+
     rejected = [] if rejected is None else rejected
     n = h.size
     top_pad = float(np.nanmax(h)) + MIN_BOTTOM_PROMINENCE_DEG

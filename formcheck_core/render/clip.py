@@ -252,7 +252,9 @@ class ClipWriter:
                 return number
         return None
 
-    def _top_text(self, frame: Frame) -> tuple[str, bool]:
+    def _top_text(self, frame: Frame) -> tuple[str, str, bool]:
+        """The top band's text as (the part that holds for many frames, the clock), and whether a
+        key moment is on screen."""
         win = MOMENT_WINDOW_S * self.source_fps
         moment = None
         for rep_no, name, fidx in self._moments:
@@ -268,8 +270,7 @@ class ClipWriter:
             parts = [self.analysis.pull_label(rep).capitalize()]
         if moment:
             parts.append(MOMENT_LABEL.get(moment[1], moment[1]).upper())
-        parts.append(f"{frame.time_s:.2f} s")
-        return " · ".join(parts), moment is not None
+        return " · ".join(parts) + " · ", f"{frame.time_s:.2f} s", moment is not None
 
     def handle(self, frame: Frame) -> None:
         """Annotate one source frame and queue it for encoding (every ``stride``-th frame only)."""
@@ -295,18 +296,15 @@ class ClipWriter:
         w = self.width_px
         top = np.empty((self.top_h, w, 3), np.uint8)
         top[:] = st.PANEL
-        text, flash = self._top_text(frame)
-        st.draw_texts(
+        fixed, clock, flash = self._top_text(frame)
+        st.draw_changing_text(
             top,
-            [
-                st.TextItem(
-                    (self.style.pad_px, self.style.pad_px),
-                    text,
-                    self.style.title_font_px,
-                    st.NEAR if flash else (255, 255, 255),
-                    True,
-                )
-            ],
+            (self.style.pad_px, self.style.pad_px),
+            fixed,
+            clock,
+            self.style.title_font_px,
+            st.NEAR if flash else (255, 255, 255),
+            True,
         )
         shown = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
         if shown not in self._bottom_cache:

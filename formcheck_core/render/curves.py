@@ -442,6 +442,45 @@ def angle_curves_figure(
     return fig
 
 
+class RepCurveTemplate:
+    """One figure for the curves of any rep of ``analysis``: the series are plotted once; per rep
+    (:meth:`figure`) only its shading, moments, limits, labels, title and x range are swapped, and
+    the layout is computed for the first rep drawn only. A figure is valid until the next
+    :meth:`figure` call (save it first). Keep one per process to draw many reps cheaply."""
+
+    def __init__(self, analysis: Analysis, *, show_raw: bool = True, pad_s: float = 0.6, **kwargs) -> None:
+        self.analysis = analysis
+        self.pad_s = pad_s
+        self.fig, self.axes, self.panels = _base_figure(
+            analysis,
+            raw=False,
+            show_raw=show_raw,
+            elbow=kwargs.pop("elbow", True),
+            width_in=kwargs.pop("width_in", 4.0),
+            panel_height_in=kwargs.pop("panel_height_in", 1.9),
+            dpi=kwargs.pop("dpi", 180),
+        )
+        self._added: list = []
+        self._drawn = 0
+
+    def figure(self, rep: int) -> Figure:
+        """The figure showing rep ``rep`` (the "no body series" message figure without axes)."""
+        if not self.axes:
+            return self.fig
+        if self._drawn == 1:
+            self.fig.set_layout_engine("none")  # keep the first rep's layout for the rest
+        for artist in self._added:
+            artist.remove()
+        for ax in self.axes:
+            ax.relim()
+            ax.autoscale(True)
+        self._added = _decorate(
+            self.analysis, self.fig, self.axes, self.panels, rep, raw=False, pad_s=self.pad_s
+        )
+        self._drawn += 1
+        return self.fig
+
+
 def rep_curve_figures(
     analysis: Analysis,
     reps: Sequence[int] | None = None,
@@ -451,36 +490,14 @@ def rep_curve_figures(
     **kwargs,
 ) -> Iterator[tuple[int, Figure]]:
     """``(rep number, figure)`` for each rep, like ``angle_curves_figure(analysis, rep=n)`` but from
-    one template figure: the series are plotted once; per rep only its shading, moments, limits,
-    labels, title and x range are swapped, and the layout is computed for the first rep only.
-    Each figure is valid until the next one is yielded (save it before advancing)."""
+    one :class:`RepCurveTemplate`. Each figure is valid until the next one is yielded (save it
+    before advancing)."""
     numbers = [r.number for r in analysis.pulls] if reps is None else list(reps)
     if not numbers:
         return
-    fig, axes, panels = _base_figure(
-        analysis,
-        raw=False,
-        show_raw=show_raw,
-        elbow=kwargs.pop("elbow", True),
-        width_in=kwargs.pop("width_in", 4.0),
-        panel_height_in=kwargs.pop("panel_height_in", 1.9),
-        dpi=kwargs.pop("dpi", 180),
-    )
-    if not axes:
-        for n in numbers:
-            yield n, fig
-        return
-    added: list = []
-    for i, n in enumerate(numbers):
-        for artist in added:
-            artist.remove()
-        for ax in axes:
-            ax.relim()
-            ax.autoscale(True)
-        added = _decorate(analysis, fig, axes, panels, n, raw=False, pad_s=pad_s)
-        yield n, fig
-        if i == 0:
-            fig.set_layout_engine("none")  # keep the first rep's layout for the rest
+    template = RepCurveTemplate(analysis, show_raw=show_raw, pad_s=pad_s, **kwargs)
+    for n in numbers:
+        yield n, template.figure(n)
 
 
 class TimeCursor:

@@ -7,6 +7,7 @@ imported only when curves are drawn here: a caller whose worker draws them never
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,25 @@ def curve_parts(analysis: Analysis) -> list[tuple[int, ...] | None]:
     ]
 
 
+#: The rep-curve figure of the last Analysis this process drew reps of: (analysis, template).
+#: The parts of one set that land in the same process share it, so only the first pays for
+#: plotting the series and the layout (about 0.25 CPU s a part).
+_rep_template: list = []
+_rep_template_lock = threading.Lock()
+
+
+def _template_for(analysis: Analysis):
+    from .curves import RepCurveTemplate
+
+    if not _rep_template or _rep_template[0][0] is not analysis:
+        _rep_template[:] = [(analysis, RepCurveTemplate(analysis, show_raw=True))]
+    return _rep_template[0][1]
+
+
 def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
     """One curve job (:func:`curve_parts`): the whole-clip curves (smoothed and raw) for None,
-    else the zoomed curves of those reps (one reused figure) as PNGs."""
-    from .curves import angle_curves_figure, rep_curve_figures, save_figure
+    else the zoomed curves of those reps as PNGs (on this process's reused rep figure)."""
+    from .curves import angle_curves_figure, save_figure
 
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
     pages: dict[Path, PageImage] = {}
@@ -100,11 +116,13 @@ def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] 
         timings["curves_s"] = time.perf_counter() - t
         return CurvePictures(curves, curves_raw, {}, pages, timings)
     rep_curves: dict[int, Path] = {}
-    for number, fig in rep_curve_figures(analysis, part, show_raw=True):
-        path = plots_dir / f"{pull_file_stem(number, len(analysis.reps))}_curves.png"
-        save_figure(fig, path)
-        pages[path] = PageImage("image/png", path.read_bytes())
-        rep_curves[number] = path
+    with _rep_template_lock:  # one figure: one thread at a time draws on it
+        template = _template_for(analysis)
+        for number in part:
+            path = plots_dir / f"{pull_file_stem(number, len(analysis.reps))}_curves.png"
+            save_figure(template.figure(number), path)
+            pages[path] = PageImage("image/png", path.read_bytes())
+            rep_curves[number] = path
     timings["rep_curves_s"] = time.perf_counter() - t
     return CurvePictures(None, None, rep_curves, pages, timings)
 

@@ -17,6 +17,11 @@ PAGE_WIDTH_PX = 540
 PAGE_JPEG_QUALITY = 80
 
 
+def _rgb(img_bgr: np.ndarray) -> np.ndarray:
+    """RGB copy of a BGR picture (OpenCV's swap: ~10x faster than copying a reversed numpy view)."""
+    return cv2.cvtColor(np.ascontiguousarray(img_bgr), cv2.COLOR_BGR2RGB)
+
+
 def write_png(path: Path, img_bgr: np.ndarray, *, palette: bool = True) -> Path:
     """Write ``img_bgr`` as a PNG (creating the folder).
 
@@ -27,7 +32,7 @@ def write_png(path: Path, img_bgr: np.ndarray, *, palette: bool = True) -> Path:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(np.ascontiguousarray(img_bgr[:, :, ::-1]))
+    img = Image.fromarray(_rgb(img_bgr))
     if palette:
         img = img.quantize(256, method=Image.Quantize.FASTOCTREE)
     img.save(path, format="PNG", compress_level=6)
@@ -57,8 +62,6 @@ def png_bytes(img_bgr: np.ndarray) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    img = Image.fromarray(np.ascontiguousarray(img_bgr[:, :, ::-1])).quantize(
-        256, method=Image.Quantize.FASTOCTREE
-    )
+    img = Image.fromarray(_rgb(img_bgr)).quantize(256, method=Image.Quantize.FASTOCTREE)
     img.save(out, format="PNG", compress_level=6)
     return out.getvalue()

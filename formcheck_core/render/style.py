@@ -198,6 +198,39 @@ def draw_texts(img_bgr: np.ndarray, items: list[TextItem]) -> np.ndarray:
     return img_bgr
 
 
+@lru_cache(maxsize=1024)
+def text_advance(text: str, size_px: int, bold: bool = False) -> float:
+    """Pen advance in pixels of ``text`` (where the next character would start; cached)."""
+    return float(font(size_px, bold).getlength(text))
+
+
+def draw_changing_text(
+    img_bgr: np.ndarray,
+    xy: tuple[int, int],
+    fixed: str,
+    changing: str,
+    size_px: int,
+    colour: BGR = (255, 255, 255),
+    bold: bool = False,
+) -> np.ndarray:
+    """Draw ``fixed + changing`` as one line at ``xy`` (in place), for text with a part that
+    differs on every frame (e.g. a clock): ``fixed`` is one cached mask and ``changing`` is set
+    character by character from cached masks at their advances, so no string is rasterised per
+    frame and the cache of :func:`draw_texts` is not flooded. Same placement as drawing the whole
+    string, give or take a pixel where a font kerns a pair."""
+    x, y = xy
+    mask, left, top = _text_mask(fixed, int(size_px), bool(bold))
+    if fixed:
+        _blend_mask(img_bgr, mask, int(x) + left, int(y) + top, colour)
+    pen = float(x) + text_advance(fixed, int(size_px), bool(bold))
+    for ch in changing:
+        if not ch.isspace():
+            mask, left, top = _text_mask(ch, int(size_px), bool(bold))
+            _blend_mask(img_bgr, mask, int(round(pen)) + left, int(y) + top, colour)
+        pen += text_advance(ch, int(size_px), bool(bold))
+    return img_bgr
+
+
 def panel(width_px: int, lines: list[tuple[str, BGR, bool]], size_px: int, pad_px: int) -> np.ndarray:
     """A dark band ``width_px`` wide holding wrapped lines of text: ``(text, colour, bold)``."""
     wrapped: list[tuple[str, BGR, bool]] = []
