@@ -221,3 +221,30 @@ def test_reused_rep_figure_shows_what_a_fresh_one_shows(analysis):
     for number, fig in rep_curve_figures(analysis):
         fresh = angle_curves_figure(analysis, rep=number, show_raw=True)
         assert _inventory(fig) == _inventory(fresh), f"rep {number}"
+
+
+def test_curve_jobs_in_one_process_reuse_one_rep_figure_and_show_what_fresh_ones_show(
+    analysis, tmp_path, monkeypatch
+):
+    """The rep-curve jobs a process runs share its figure (the series and layout are made once);
+    each rep still shows what a fresh figure of that rep shows."""
+    from formcheck_core.render import files
+    from formcheck_core.render.curves import RepCurveTemplate
+
+    files.forget_rep_template()
+    made = []
+    real_init = RepCurveTemplate.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(RepCurveTemplate, "__init__", counting_init)
+    parts = [files.write_curve_part(analysis, tmp_path, (r.number,)) for r in analysis.reps]
+    assert len(made) == 1
+    assert [n for p in parts for n in p.rep_curves] == [r.number for r in analysis.reps]
+    assert all(path.is_file() for p in parts for path in p.rep_curves.values())
+    last = analysis.reps[-1].number  # the shared figure now shows the last rep
+    fresh = angle_curves_figure(analysis, rep=last, show_raw=True)
+    assert _inventory(made[0].fig) == _inventory(fresh)
+    files.forget_rep_template()

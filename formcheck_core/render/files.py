@@ -66,8 +66,8 @@ class CurvePictures:
     timings_s: dict[str, float]
 
 
-#: Reps per curves job: a job draws its reps on one reused figure; several jobs let the caller
-#: and the worker share a long set.
+#: Reps per curves job: several jobs let the caller and the worker share a long set; the jobs one
+#: process runs all draw on its one reused rep figure (:func:`write_curve_part`).
 REPS_PER_CURVE_PART = 3
 
 
@@ -92,6 +92,12 @@ def _template_for(analysis: Analysis):
     if not _rep_template or _rep_template[0][0] is not analysis:
         _rep_template[:] = [(analysis, RepCurveTemplate(analysis, show_raw=True))]
     return _rep_template[0][1]
+
+
+def forget_rep_template() -> None:
+    """Drop this process's reused rep figure (and its Analysis), e.g. when a render is done."""
+    with _rep_template_lock:
+        _rep_template.clear()
 
 
 def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:

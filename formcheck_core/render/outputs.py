@@ -167,6 +167,7 @@ def render_all(
         if pool is None:
             curve_parts.append(files.write_curves(analysis, out / "plots"))
         jobs.finish()  # what still waits runs here, beside the worker
+        files.forget_rep_template()  # the figure is not kept in this process after the render
         timings["wait_worker_s"] = time.perf_counter() - t1 if pool is not None else 0.0
         timings["jobs_here"], timings["jobs_worker"] = float(jobs.ran["here"]), float(jobs.ran["worker"])
         curve_pictures = files.merge_curves(curve_parts)
