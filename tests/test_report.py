@@ -317,3 +317,21 @@ def test_curves_drawn_in_parts_by_both_processes_are_the_ones_drawn_here(tmp_pat
     assert shared.timings_s["jobs_here"] + shared.timings_s["jobs_worker"] >= 1 + len(numbers) + len(
         shared.stills
     )
+
+
+def test_the_render_worker_starts_without_scipy_signal():
+    """The worker is started before the pose pass to use the core MediaPipe leaves idle; what it
+    imports is its start-up cost. scipy.signal alone is ~0.6 CPU s, and the worker never filters
+    or finds peaks: the analysis modules it unpickles must import scipy only where it is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from formcheck_core.render import worker, files; files.warm_up(); "
+        "import formcheck_core.analysis, formcheck_core.render.curves; "
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.signal')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
