@@ -227,11 +227,12 @@ def test_curve_jobs_in_one_process_reuse_one_rep_figure_and_show_what_fresh_ones
     analysis, tmp_path, monkeypatch
 ):
     """The rep-curve jobs a process runs share its figure (the series and layout are made once);
-    each rep still shows what a fresh figure of that rep shows."""
+    each rep still shows what a fresh figure of that rep shows, and its picture does not depend
+    on the order the process drew the reps in (a worker takes jobs from the front, the caller
+    from the back)."""
     from formcheck_core.render import files
     from formcheck_core.render.curves import RepCurveTemplate
 
-    files.forget_rep_template()
     made = []
     real_init = RepCurveTemplate.__init__
 
@@ -240,11 +241,21 @@ def test_curve_jobs_in_one_process_reuse_one_rep_figure_and_show_what_fresh_ones
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(RepCurveTemplate, "__init__", counting_init)
-    parts = [files.write_curve_part(analysis, tmp_path, (r.number,)) for r in analysis.reps]
-    assert len(made) == 1
-    assert [n for p in parts for n in p.rep_curves] == [r.number for r in analysis.reps]
-    assert all(path.is_file() for p in parts for path in p.rep_curves.values())
-    last = analysis.reps[-1].number  # the shared figure now shows the last rep
-    fresh = angle_curves_figure(analysis, rep=last, show_raw=True)
-    assert _inventory(made[0].fig) == _inventory(fresh)
+    numbers = [r.number for r in analysis.reps]
+    pictures = {}
+    for order in ("in order", "reversed"):
+        files.forget_rep_template()
+        made.clear()
+        out = tmp_path / order.replace(" ", "_")
+        parts = [
+            files.write_curve_part(analysis, out, (n,))
+            for n in (numbers if order == "in order" else numbers[::-1])
+        ]
+        assert len(made) == 1
+        assert sorted(n for p in parts for n in p.rep_curves) == numbers
+        pictures[order] = {n: (out / f"rep{n}_curves.png").read_bytes() for n in numbers}
+        last = numbers[-1] if order == "in order" else numbers[0]  # the figure now shows this rep
+        fresh = angle_curves_figure(analysis, rep=last, show_raw=True)
+        assert _inventory(made[0].fig) == _inventory(fresh)
+    assert pictures["in order"] == pictures["reversed"]
     files.forget_rep_template()

@@ -444,9 +444,11 @@ def angle_curves_figure(
 
 class RepCurveTemplate:
     """One figure for the curves of any rep of ``analysis``: the series are plotted once; per rep
-    (:meth:`figure`) only its shading, moments, limits, labels, title and x range are swapped, and
-    the layout is computed for the first rep drawn only. A figure is valid until the next
-    :meth:`figure` call (save it first). Keep one per process to draw many reps cheaply."""
+    (:meth:`figure`) only its shading, moments, limits, labels, title and x range are swapped.
+    The layout is the one computed for the clip's first rep (constrained layout runs when that rep
+    is drawn, or once beforehand when another rep comes first), so a rep's picture does not depend
+    on which reps this figure showed before. A figure is valid until the next :meth:`figure` call
+    (save it first). Keep one per process to draw many reps cheaply."""
 
     def __init__(self, analysis: Analysis, *, show_raw: bool = True, pad_s: float = 0.6, **kwargs) -> None:
         self.analysis = analysis
@@ -460,15 +462,11 @@ class RepCurveTemplate:
             panel_height_in=kwargs.pop("panel_height_in", 1.9),
             dpi=kwargs.pop("dpi", 180),
         )
+        self._first = analysis.reps[0].number if analysis.reps else None
         self._added: list = []
-        self._drawn = 0
+        self._laid_out = False
 
-    def figure(self, rep: int) -> Figure:
-        """The figure showing rep ``rep`` (the "no body series" message figure without axes)."""
-        if not self.axes:
-            return self.fig
-        if self._drawn == 1:
-            self.fig.set_layout_engine("none")  # keep the first rep's layout for the rest
+    def _show(self, rep: int) -> None:
         for artist in self._added:
             artist.remove()
         for ax in self.axes:
@@ -477,7 +475,22 @@ class RepCurveTemplate:
         self._added = _decorate(
             self.analysis, self.fig, self.axes, self.panels, rep, raw=False, pad_s=self.pad_s
         )
-        self._drawn += 1
+
+    def figure(self, rep: int) -> Figure:
+        """The figure showing rep ``rep`` (the "no body series" message figure without axes)."""
+        if not self.axes:
+            return self.fig
+        if rep == self._first or self._first is None:
+            self.fig.set_layout_engine("constrained")  # laid out when it is drawn
+            self._laid_out = True
+        else:
+            if not self._laid_out:  # the first rep's layout, as when every rep is drawn in order
+                self.fig.set_layout_engine("constrained")
+                self._show(self._first)
+                self.fig.draw_without_rendering()
+                self._laid_out = True
+            self.fig.set_layout_engine("none")  # keep the first rep's layout
+        self._show(rep)
         return self.fig
 
 
