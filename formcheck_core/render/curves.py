@@ -462,7 +462,7 @@ class RepCurveTemplate:
             panel_height_in=kwargs.pop("panel_height_in", 1.9),
             dpi=kwargs.pop("dpi", 180),
         )
-        self._first = analysis.reps[0].number if analysis.reps else None
+        self._first = analysis.pulls[0].number if analysis.pulls else None
         self._added: list = []
         self._laid_out = False
 
