@@ -229,11 +229,13 @@ def test_keyboard_moves_frame_cursor_and_readout(page, ready, expected):
 def test_drag_moves_frame_cursor_and_readout(page, ready, expected):
     a = expected["analysis"]
     explorer = page.locator(EXPLORER)
-    track = explorer.locator(".fc-slider .noUi-base").bounding_box()
-    handle = explorer.locator(".fc-slider .noUi-handle").bounding_box()
-    assert track and handle
     cursors = []
     for fraction in (0.25, 0.5, 0.75):
+        # positions are read after any scrolling (the screenshot below scrolls the explorer into view)
+        explorer.locator(".fc-slider").first.scroll_into_view_if_needed()
+        track = explorer.locator(".fc-slider .noUi-base").first.bounding_box()
+        handle = explorer.locator(".fc-slider .noUi-handle").first.bounding_box()
+        assert track and handle
         before = explorer_state(page)
         hx, hy = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
         page.mouse.move(hx, hy)
@@ -251,7 +253,6 @@ def test_drag_moves_frame_cursor_and_readout(page, ready, expected):
         _check_state(after, expected)
         _check_frame_picture(page, expected, after["sample"], before["frame"])
         cursors.append((after["time"], cursor_column(_curves_png(page))))
-        handle = explorer.locator(".fc-slider .noUi-handle").bounding_box()
         explorer.screenshot(path=str(ARTIFACTS / f"04_drag_{int(fraction * 100)}.png"))
     # the cursor follows the slider and its pixel column is linear in time
     (t1, x1), (t2, x2), (t3, x3) = cursors
