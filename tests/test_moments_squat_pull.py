@@ -9,9 +9,13 @@ metrics -> rule engine); the hint for a side-view clip without a lift says what 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
+from rep_contract import assert_rep_contract
 from rule_fixtures import make_analysis
-from synthetic_lifter import angles_from_progress, deadlift_progress, pose_from_angles
+from synthetic_lifter import BODY_LENGTH, angles_from_progress, deadlift_progress, pose_from_angles
 
 from formcheck_core.biomech.body import ViewEstimate
 from formcheck_core.biomech.kinematics import compute_body_series
@@ -19,9 +23,12 @@ from formcheck_core.biomech.metrics import with_metrics
 from formcheck_core.biomech.moments import HANDS_NOT_LOW, no_pull_reason, segment_reps
 from formcheck_core.coach import cues_from_findings
 from formcheck_core.plugins import new_plugin_manager
+from formcheck_core.pose.landmarks import LANDMARK
 from formcheck_core.rules import apply_rules
 from formcheck_rules.squat_pattern import MAX_SQUAT_INDEX_DEG
 
+#: A bottom with the hanging wrists at the knees' height (as a kettlebell handle is held).
+KNEE_HEIGHT_START = (15.0, 60.0, 50.0)
 #: (shin, thigh, torso) from vertical at the bottom, degrees: knees 90 deg flexed, hips 42 px
 #: above the knees, torso 20 deg from vertical; the hanging wrists are 19 px below the hips, i.e.
 #: above mid-thigh in the hip-to-knee frame.
@@ -75,3 +82,36 @@ def test_side_view_without_a_lift_is_not_told_to_film_from_the_side():
     assert HANDS_NOT_LOW in side[0].text and "side view" in side[0].why
     front = cues_from_findings([], warnings=[warning], view="front")
     assert "from the side" in front[0].text.lower()
+
+
+def _with_knuckles(body, drop_px):
+    """``body`` with index and pinky knuckles ``drop_px`` below each wrist (the hand hanging)."""
+    kp = np.array(body.keypoints_px, float, copy=True)
+    for side in ("left", "right"):
+        for joint in ("index", "pinky"):
+            kp[:, LANDMARK[f"{side}_{joint}"]] = kp[:, LANDMARK[f"{side}_wrist"]] + np.array([0.0, drop_px])
+    return replace(body, keypoints_px=kp)
+
+
+def test_squat_pattern_pull_has_no_knee_pass_and_says_why():
+    body, _ = _body(SQUAT_PULL)
+    reps = segment_reps(body)
+    assert_rep_contract(reps, body.time_s.size)
+    for rep in reps:
+        assert "knee_pass" not in rep.moments
+        assert "at or above knee height" in rep.missing_moments["knee_pass"]
+
+
+def test_a_bar_starting_at_knee_height_passes_them_at_the_grip():
+    """Wrists at the knees at set-up: read at the wrists the bar is "above the knees" at lift-off;
+    the grip (the knuckles, half a hand below the wrists) still passes them after lift-off."""
+    body, _ = _body(KNEE_HEIGHT_START)
+    wrists = segment_reps(body)
+    assert all("knee_pass" not in r.moments for r in wrists)
+    assert all("at or above knee height" in r.missing_moments["knee_pass"] for r in wrists)
+    grip = segment_reps(_with_knuckles(body, 0.05 * BODY_LENGTH))
+    assert_rep_contract(grip, body.time_s.size)
+    assert len(grip) == len(wrists)
+    for rep in grip:
+        m = rep.moments
+        assert m["liftoff"].sample < m["knee_pass"].sample < m["lockout"].sample

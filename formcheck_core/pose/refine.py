@@ -15,7 +15,8 @@ decodes forward between events when no keyframe lies between them). The rules:
   :func:`~formcheck_core.biomech.moments.hinge_angle_deg` picked: image in a side view, 3D otherwise)
   reaches the value the 10 fps pass gives the event (raw keypoints, offset-corrected by the
   raw-minus-smoothed difference at s0 and s0 + 1);
-* knee pass: the first frame in (s - 1 .. s] with the bar (near-side wrist) above the knee.
+* knee pass: the first frame in (s - 1 .. s] with the bar (near-side wrist; the grip when the
+  wrists are above the knee at lift-off, see :func:`~formcheck_core.biomech.moments.knee_pass_bar_y_px`) above the knee.
 
 The result replaces ``refined_frame_index`` / ``refined_time_s`` of those moments and sets
 ``refined_by = "native frames"``; ``sample``, ``frame_index`` and ``time_s`` (what metrics and
@@ -228,7 +229,7 @@ class _Event:
 
 def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> list[_Event]:
     """The moments of ``reps`` to place, each with its crossing test on a measured row."""
-    from ..biomech.moments import hinge_angle_deg
+    from ..biomech.moments import grip_y_px, hinge_angle_deg, knee_pass_uses_grip
 
     h_s = hinge_angle_deg(body)
     use_world = h_s is body.smoothed.get("hip_angle_world_deg")
@@ -246,9 +247,11 @@ def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> li
             s0, s1, frames = plan
             f0, f1 = int(body.frame_index[s0]), int(body.frame_index[s1])
             if name == "knee_pass":
+                lift = rep.moments["liftoff"].sample if "liftoff" in rep.moments else s0
 
-                def above(f: int, row: Row) -> bool:
-                    return bool(row[0][wr, 1] < row[0][kn, 1])
+                def above(f: int, row: Row, grip: bool = knee_pass_uses_grip(body, lift)) -> bool:
+                    hand = grip_y_px(row[0], side) if grip else row[0][wr, 1]
+                    return bool(hand < row[0][kn, 1])
 
                 events.append(_Event(k, name, tuple(frames), above, None, f1))
                 continue
