@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +144,7 @@ def analyze(
     from .biomech.kinematics import compute_body_series
     from .biomech.metrics import with_metrics
     from .biomech.moments import no_pull_reason, segment_reps
-    from .biomech.quality import joints_by_metric, metric_quality, pose_quality, with_lockout_doubt
+    from .biomech.quality import joints_by_metric, pose_quality, with_lockout_doubt, with_quality
     from .biomech.view import estimate_view
     from .errors import PluginError
     from .plugins import metric_specs, plugin_reps
@@ -212,7 +211,7 @@ def analyze(
         ]
     quality = pose_quality(pose, body)
     joints = joints_by_metric(metric_specs().values())  # built-in and plugin metrics
-    pulls = [replace(r, metric_quality=metric_quality(quality, body.side, r, joints)) for r in pulls]
+    pulls = [with_quality(quality, body.side, r, joints) for r in pulls]  # not measurable: NaN
     if refine and pulls:
         from .models.pose_model import resolve_pose_model
         from .pose.refine import refine_moments

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .cues import Cue
 from .findings import Finding
-from .rules.verdicts import exceedance, finding_priority
+from .rules.verdicts import exceedance, finding_priority, verdict_role
 from .vocabulary import FAULT, MOMENT_LABEL, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def _cue(priority: int, f: Finding, text: str, why: str, pull: str = "") -> Cue:
         source="rules",
         source_detail=f"rule {f.rule_id}",
         pull=pull,
+        role=verdict_role(f),
     )
 
 

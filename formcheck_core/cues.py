@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .vocabulary import NOTE, ROLE_WORDS, WARNING
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -36,6 +38,16 @@ class Cue:
     #: The pull in words, as every view names it: "rep 2" or "partial pull 1" ("" for the set;
     #: :meth:`~formcheck_core.result.Analysis.pull_label`).
     pull: str = ""
+    #: How the finding the cue is about counts toward the verdict (its ``verdict_role``: "fault",
+    #: "note", "warning", "ok"; "" for a cue on no finding): views tag a "note" or "warning" cue
+    #: so that no cue on an uncounted fault reads as a fault.
+    role: str = ""
+
+    @property
+    def role_tag(self) -> str:
+        """ "note" / "warning" for a cue on a fault the verdict does not count (the role's word in
+        :data:`~formcheck_core.vocabulary.ROLE_WORDS`), else "" (presenters show it before the cue)."""
+        return ROLE_WORDS[self.role].word if self.role in (NOTE, WARNING) else ""
 
     @property
     def where(self) -> str:

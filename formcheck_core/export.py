@@ -15,6 +15,7 @@ import numpy as np
 
 from .analysis import Analysis
 from .biomech.metrics import METRICS
+from .rules.verdicts import verdict_role
 
 SCHEMA_VERSION = 1
 
@@ -71,7 +72,8 @@ def to_dict(
         "partial_pulls": [
             {"name": analysis.pull_label(rep.number), **json_safe(rep)} for rep in analysis.partial_pulls
         ],
-        "findings": [json_safe(f) for f in analysis.findings],
+        # each finding with how it counts toward the verdict (derived: rules.verdicts.verdict_role)
+        "findings": [{**json_safe(f), "verdict_role": verdict_role(f)} for f in analysis.findings],
         "rule_errors": [json_safe(e) for e in analysis.rule_errors],
         "verdicts": [json_safe(v) for v in analysis.verdicts],
         "metric_definitions": {

@@ -21,6 +21,37 @@ NOT_MEASURABLE: Status = "not_measurable"
 Severity = Literal["info", "minor", "moderate", "major"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 
+#: How a finding counts toward the verdict (its ``verdict_role``, decided once by
+#: :func:`formcheck_core.rules.verdicts.verdict_role`): a "fault" makes its rep "needs work"; a
+#: "note" is a fault that does not count (below "moderate", e.g. made "minor" because another rule
+#: measured the pull fine); a "warning" is a fault read at low pose confidence (reported and cued,
+#: but it does not judge the rep); "ok" and "not_measurable" are the statuses of the same name.
+VerdictRole = Literal["fault", "note", "warning", "ok", "not_measurable"]
+VERDICT_ROLES: tuple[VerdictRole, ...] = get_args(VerdictRole)
+NOTE: VerdictRole = "note"
+WARNING: VerdictRole = "warning"
+
+
+@dataclass(frozen=True)
+class RoleWords:
+    """How a verdict role is shown: ``word`` (summary tag, report card, still caption, explorer),
+    ``mark`` (the one-character mark before a still caption or card) and ``help`` (what it means
+    for the verdict, in words)."""
+
+    word: str
+    mark: str
+    help: str
+
+
+#: The words and mark of each verdict role: the one table every view reads.
+ROLE_WORDS: dict[str, RoleWords] = {
+    "fault": RoleWords("fault", "✗", "counts toward the verdict: the rep needs work"),
+    "note": RoleWords("note", "!", "past the limit, but not counted as a fault"),
+    "warning": RoleWords("warning", "?", "read at low pose confidence: not counted as a fault"),
+    "ok": RoleWords("ok", "✓", "measured within the limit"),
+    "not_measurable": RoleWords("not measurable", "–", "could not be measured"),
+}
+
 #: Camera view relative to the lifter.
 ViewName = Literal["side", "oblique", "front"]
 VIEWS: tuple[ViewName, ...] = get_args(ViewName)

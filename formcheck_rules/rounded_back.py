@@ -1,4 +1,4 @@
-"""rounded_back: the back bows (flexes) as the bar leaves the floor.
+"""rounded_back: the back bows (flexes) off the floor, from set-up to knee pass.
 
 Metric: ``back_flexion_rel`` -- from the person segmentation mask, how far the dorsal outline
 from the hip up to 0.9 of the torso bows out of the back (the bow of a parabola fitted to it), in
@@ -25,6 +25,9 @@ from formcheck_core.rules import Rule
 
 #: In the gap the leave-one-clip-out procedure finds on all dev clips (0.0215; module docstring).
 MAX_FLEXION_REL = 0.021
+#: When the value was read, in words (``{at}`` of the message, cue and praise): the per-rep value is
+#: the median from set-up to knee pass, so no single moment's phrase is true of it.
+SPAN_PHRASE = "off the floor, from set-up to knee pass"
 #: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur).
 MIN_MASK_CONFIDENCE = 0.6
 
@@ -55,13 +58,17 @@ def check(ctx):
     limit = ctx.threshold("max_flexion_rel")
     make = ctx.fault if value > limit else ctx.ok
     # Torso lengths, not body lengths (the ``_rel`` default): shown as a percentage of the torso.
-    return make(value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff")
+    # ``at``: the span the median covers, not the moment nearest the sample it is placed at (that
+    # sample is only the one whose value is nearest the median; it may be at the knee pass).
+    return make(
+        value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff", at=SPAN_PHRASE
+    )
 
 
 RULE = Rule(
     id="rounded_back",
     check=check,
-    description="Back rounds (bows out) as the bar leaves the floor.",
+    description="Back rounds (bows out) off the floor, from set-up to knee pass.",
     metrics=("back_flexion_rel", "back_angle_deg", "back_mask_confidence"),
     thresholds={"max_flexion_rel": MAX_FLEXION_REL, "min_mask_confidence": MIN_MASK_CONFIDENCE},
     severity="major",
@@ -69,9 +76,9 @@ RULE = Rule(
     partial_pulls=True,  # a pull that never locks out shows this fault as well
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
+    # {at} is SPAN_PHRASE (see check): the value is the median over that span.
     message="Your back rounded {at}: its outline bowed out by {measured} (limit {limit}).",
-    cue="Keep your chest up and your lower back flat as the bar leaves the floor: your back bowed out "
-    "by {measured}.",
+    cue="Keep your chest up and your lower back flat {at}: your back bowed out by {measured}.",
     praise="Back stayed flat off the floor: it bowed only {measured} (limit {limit}).",
     flag_description=(
         "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor"

@@ -71,6 +71,7 @@ __all__ = [
     "pose_quality",
     "series_confidence",
     "with_lockout_doubt",
+    "with_quality",
 ]
 
 _HIP = ("shoulder", "hip", "knee")
@@ -237,6 +238,20 @@ def metric_quality(
         for name, sample in rep.metric_samples.items()
         if name in joints and 0 <= sample < n
     }
+
+
+def with_quality(
+    q: PoseQuality, side: str, rep: Rep, joints: Mapping[str, Sequence[str]] = METRIC_JOINTS
+) -> Rep:
+    """``rep`` with its ``metric_quality`` (:func:`metric_quality`), and each metric whose reading
+    is not measurable (a joint it rests on not seen at its sample: the value there is only
+    interpolated across the gap) set to NaN -- so no view shows a number beside "not measurable"
+    and the JSON holds null. Its sample and its quality mark stay: views say "not measurable:
+    left shoulder not visible" at that sample, and the rules say why (their ``RuleContext.metric``
+    is None either way)."""
+    quality = metric_quality(q, side, rep, joints)
+    gone = {name: float("nan") for name, mq in quality.items() if not mq.measurable}
+    return replace(rep, metric_quality=quality, metrics={**rep.metrics, **gone})
 
 
 def series_confidence(q: PoseQuality, side: str, joints: Sequence[str]) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..cues import Cue
 from ..errors import FormcheckError
+from ..rules.verdicts import verdict_role
 from ..vocabulary import unit_of
 from .grounding import GroundingIssue, check_cue, check_cues, cue_key
 from .jsonstream import ItemStream, parse_answer
@@ -182,6 +183,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         source=source,
         source_detail=detail,
         pull=analysis.pull_label(rep.number) if rep is not None else "",
+        role=verdict_role(finding) if finding is not None else "",
     )
 
 

@@ -18,8 +18,10 @@ _SPIN = "|/-\\"
 
 
 def format_cue(cue: Cue, number: int | None = None) -> str:
-    """One line: ``1. text — why`` plus where it is from (rep, rule) and the test-model label."""
+    """One line: ``1. text — why`` plus where it is from (rep, rule) and the test-model label;
+    ``1. [note] text — why`` for a cue on a fault the verdict does not count."""
     head = f"{number}. " if number is not None else "• "
+    head += f"[{cue.role_tag}] " if cue.role_tag else ""  # a cue on a fault the verdict does not count
     where = ", ".join(x for x in (cue.where, cue.rule_id or "") if x)
     label = f" [{TEST_MODEL_LABEL}]" if cue.source == "test-model" else ""
     source = f" [from: {cue.source_detail}]" if cue.source_detail else ""

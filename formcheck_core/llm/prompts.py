@@ -22,7 +22,8 @@ import pluggy
 
 from ..biomech.metric_spec import MetricSpec
 from ..plugins import collect_rules, metric_specs
-from ..vocabulary import FAULT, NOT_MEASURABLE, OK, data_decimals, unit_of
+from ..rules.verdicts import verdict_role
+from ..vocabulary import FAULT, NOT_MEASURABLE, NOTE, OK, ROLE_WORDS, WARNING, data_decimals, unit_of
 
 COACH_SYSTEM_PROMPT = """\
 You are an experienced strength coach. You receive measurements of one lifter's set, taken from \
@@ -143,6 +144,8 @@ def _finding(f) -> dict:
         d["rule_cue"] = f.cue
     if f.quality and f.is_fault:  # a reading on a hidden or jittering joint: a warning, not a verdict
         d["pose_quality"] = f.quality
+    if (role := verdict_role(f)) in (NOTE, WARNING):  # a fault the verdict does not count
+        d["verdict_role"] = role
     return d
 
 
@@ -331,6 +334,10 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
     line = f"- {where} {f['rule_id']}: {f['status'].upper().replace('_', ' ')}"
     if f["status"] == FAULT:
         line += f" ({f['severity']})"
+        if (
+            role := f.get("verdict_role")
+        ) in ROLE_WORDS:  # "note: past the limit, but not counted as a fault"
+            line += f" [{ROLE_WORDS[role].word}: {ROLE_WORDS[role].help}]"
         if f.get("moment") and f.get("t_s") is not None:
             line += f" at {f['moment']} ({f['t_s']} s)"
     if f.get("metric") and f.get("value") is not None:

@@ -200,8 +200,8 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         if f.rep == rep.number and is_bar_metric(f.metric):
             lines.append(
                 (
-                    f"{st.STATUS_MARK.get(f.status, '•')} {f.message}",
-                    st.STATUS_COLOUR.get(f.status, st.MUTED),
+                    f"{st.finding_mark(f)} {f.message}",
+                    st.finding_colour(f),
                     False,
                 )
             )

@@ -22,7 +22,8 @@ from ..biomech.metrics import angle_source
 from ..findings import Finding
 from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
-from ..vocabulary import FAULT, OK, format_limit, format_value
+from ..rules.verdicts import verdict_role
+from ..vocabulary import FAULT, NOTE, OK, WARNING, format_limit, format_value
 from . import style as st
 from .layout import ViewBox, keypoints_px, sample_for_frame, visible_side
 from .style import BGR, Style, TextItem
@@ -104,14 +105,23 @@ def threshold_on_series(
 class Emphasis:
     """What findings highlight on a frame: arc colours, limits beside values, ringed joints."""
 
-    #: series -> "fault" / "ok" (fault wins).
+    #: series -> verdict role: "fault" / "note" / "warning" / "ok" (a counted fault wins).
     status: dict[str, str]
     #: series -> limit in degrees, on the series' scale (see :func:`threshold_on_series`).
     thresholds: dict[str, float]
-    #: joint (without side) or "bar" -> status.
+    #: joint (without side) or "bar" -> verdict role.
     joints: dict[str, str]
     #: angle series the findings refer to (drawn even if not drawn by default, e.g. elbow).
     angles: tuple[str, ...]
+
+
+#: Which role a highlight shows when several findings share it: a counted fault, then a note or
+#: warning, then ok.
+_ROLE_RANK: dict[str, int] = {FAULT: 3, NOTE: 2, WARNING: 2, OK: 1}
+
+
+def _outranks(role: str, old: str | None) -> bool:
+    return old is None or _ROLE_RANK.get(role, 0) > _ROLE_RANK.get(old, 0)
 
 
 def emphasis_for(analysis: Analysis, findings: Sequence[Finding]) -> Emphasis:
@@ -129,16 +139,17 @@ def emphasis_for(analysis: Analysis, findings: Sequence[Finding]) -> Emphasis:
         if f.status not in (FAULT, OK):
             continue
         angles.extend(series_for_metric(f.metric))
+        role = verdict_role(f)  # red only for a fault the verdict counts
         located = threshold_on_series(analysis, f, at_frame=True)
         if located is not None:
             series, limit = located
-            if status.get(series) != FAULT:
-                status[series] = f.status
+            if _outranks(role, status.get(series)):
+                status[series] = role
             if f.is_fault or series not in thresholds:
                 thresholds[series] = limit
         for joint in joints_for_metric(f.metric):
-            if joints.get(joint) != FAULT:
-                joints[joint] = f.status
+            if _outranks(role, joints.get(joint)):
+                joints[joint] = role
     return Emphasis(status, thresholds, joints, tuple(dict.fromkeys(angles)))
 
 

@@ -29,13 +29,13 @@ from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..pulls import no_rep_note, partial_note, pull_heading
+from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     CLEAN,
-    FAULT,
     MOMENT_LABEL,
     NEEDS_WORK,
-    NOT_MEASURABLE,
-    OK,
+    ROLE_WORDS,
+    VERDICT_ROLES,
     format_limit,
     format_value,
 )
@@ -73,6 +73,7 @@ ol.cues li{margin:.5em 0;background:#fff;padding:.6em .8em;border-radius:8px;box
 ul.findings{list-style:none;padding:0;margin:.4em 0}
 ul.findings li{background:#fff;margin:.35em 0;padding:.45em .7em;border-radius:6px;border-left:5px solid #adb5bd}
 ul.findings li.fault{border-left-color:#e03131}ul.findings li.ok{border-left-color:#37b24d}
+ul.findings li.note,ul.findings li.warning{border-left-color:#f08c00}
 ul.findings li.not_measurable{color:#555}
 .num{white-space:nowrap;color:#333}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:10px}
@@ -213,7 +214,7 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
         still = _still_for(stills, c.rep, c.frame_index)
         link = f' · <a href="#{_anchor(still)}">see still</a>' if still is not None else ""
         parts.append(
-            f'<li><div class="cue">{_e(c.text)}</div><div class="why">{_e(c.why)}</div>'
+            f'<li><div class="cue">{_role_tag(c)}{_e(c.text)}</div><div class="why">{_e(c.why)}</div>'
             + (f'<div class="where">{_e(where)}{link}</div>' if where or link else "")
             + f'<div class="where source">from: {_e(c.source_detail or c.source)}</div>'
             + "</li>"
@@ -222,16 +223,27 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
     return "\n".join(parts)
 
 
-_STATUS_TEXT = {FAULT: "✗ fault", OK: "✓ ok", NOT_MEASURABLE: "– not measurable"}
+def _role_tag(c: Cue) -> str:
+    """ "<b>! note</b> " before a cue on a fault the verdict does not count, else ""."""
+    if not c.role_tag:
+        return ""
+    words = ROLE_WORDS[c.role]
+    return f'<b class="role" title="{_e(words.help)}">{_e(words.mark)} {_e(words.word)}:</b> '
+
+
+def _role_text(f: Finding) -> str:
+    """A card's mark and word: "✗ fault" only for a fault the verdict counts, "! note", "? warning"."""
+    words = ROLE_WORDS[verdict_role(f)]
+    return f"{words.mark} {words.word}"
 
 
 def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
     """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
     if not findings:
         return "<p>No rule findings.</p>"
-    order = {FAULT: 0, OK: 1, NOT_MEASURABLE: 2}
+    order = {role: i for i, role in enumerate(VERDICT_ROLES)}  # fault, note, warning, ok, not measurable
     items = []
-    for f in sorted(findings, key=lambda f: (order.get(f.status, 3), f.rule_id)):
+    for f in sorted(findings, key=lambda f: (order.get(verdict_role(f), 9), f.rule_id)):
         still = _still_for(stills, f.rep, f.frame_index)
         when = _e(_where("", f.moment, f.time_s, f.frame_index))
         if still is not None:
@@ -243,7 +255,8 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
                 f" · limit {_e(format_limit(f.threshold, f.unit))}</span>"
             )
         items.append(
-            f'<li class="{_e(f.status)}"><div><b>{_e(_STATUS_TEXT.get(f.status, f.status))}</b> '
+            f'<li class="{_e(verdict_role(f))}" title="{_e(ROLE_WORDS[verdict_role(f)].help)}">'
+            f"<div><b>{_e(_role_text(f))}</b> "
             f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"
             f'<div class="why">{_e(f.message)}</div>'
             + (f'<div class="quality">({_e(f.quality)})</div>' if f.quality else "")

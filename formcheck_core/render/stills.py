@@ -18,14 +18,18 @@ from ..analysis import Analysis
 from ..biomech.body import Rep
 from ..findings import Finding
 from ..readings import lockout_text
+from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     FAULT,
     MOMENT_HELP,
     MOMENT_LABEL,
     MOMENT_NAMES,
     NOT_MEASURABLE,
+    NOTE,
     OK,
     PARTIAL_PULL,
+    ROLE_WORDS,
+    WARNING,
     format_limit,
     format_value,
     pull_file_stem,
@@ -153,9 +157,13 @@ def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str]) -> tuple[
 
 
 def finding_line(f: Finding) -> str:
-    """Short still/caption line: ``"✗ excessive torso lean: 81° (limit 62°)"`` (message if no numbers)."""
-    mark = st.STATUS_MARK.get(f.status, "•")
+    """Short still/caption line: ``"✗ excessive torso lean: 81° (limit 62°)"`` (message if no numbers);
+    a fault the verdict does not count reads ``"! excessive torso lean (note): 77° (limit 75°)"``."""
+    role = verdict_role(f)
+    mark = st.finding_mark(f)  # "✗" only for a fault the verdict counts
     name = f.rule_id.replace("_", " ")
+    if role in (NOTE, WARNING):  # a fault the verdict does not count says so: "(note)"
+        name = f"{name} ({ROLE_WORDS[role].word})"
     if f.status == NOT_MEASURABLE:
         return f"{mark} {name}: not measurable here"
     if f.value is None and f.threshold is None:
@@ -169,7 +177,7 @@ def _finding_lines(findings: Sequence[Finding]) -> list[tuple[str, st.BGR, bool]
     lines: list[tuple[str, st.BGR, bool]] = []
     order = {FAULT: 0, OK: 1, NOT_MEASURABLE: 2}
     for f in sorted(findings, key=lambda f: order.get(f.status, 3)):
-        lines.append((finding_line(f), st.STATUS_COLOUR.get(f.status, st.MUTED), f.is_fault))
+        lines.append((finding_line(f), st.finding_colour(f), f.is_fault))
         if f.is_fault and f.cue:
             lines.append((f"Cue: {f.cue}", (255, 255, 255), False))
     return lines

@@ -17,6 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import vocabulary
+from ..findings import Finding
+from ..rules.verdicts import verdict_role
 
 BGR = tuple[int, int, int]
 
@@ -33,10 +35,29 @@ BAR: BGR = (255, 120, 0)  # blue-ish: bar path
 PANEL: BGR = (28, 28, 28)  # header / footer bands
 PARTIAL_NOTE: BGR = (60, 190, 250)  # amber: what a pull is (partial pull, doubted lockout)
 
-#: Finding status -> colour.
-STATUS_COLOUR: dict[str, BGR] = {vocabulary.FAULT: FAULT, vocabulary.OK: OK, vocabulary.NOT_MEASURABLE: MUTED}
-#: Finding status -> short mark shown before the line.
-STATUS_MARK: dict[str, str] = {vocabulary.FAULT: "✗", vocabulary.OK: "✓", vocabulary.NOT_MEASURABLE: "–"}
+NOTE: BGR = (40, 170, 240)  # orange: a fault the verdict does not count (note, low-confidence warning)
+
+#: Verdict role (:func:`~formcheck_core.rules.verdicts.verdict_role`; a finding's status for
+#: "fault" / "ok" / "not_measurable") -> colour.
+STATUS_COLOUR: dict[str, BGR] = {
+    vocabulary.FAULT: FAULT,
+    vocabulary.NOTE: NOTE,
+    vocabulary.WARNING: NOTE,
+    vocabulary.OK: OK,
+    vocabulary.NOT_MEASURABLE: MUTED,
+}
+#: Verdict role -> short mark shown before the line (from :data:`~formcheck_core.vocabulary.ROLE_WORDS`).
+STATUS_MARK: dict[str, str] = {role: w.mark for role, w in vocabulary.ROLE_WORDS.items()}
+
+
+def finding_mark(f: Finding) -> str:
+    """The mark of ``f``'s verdict role: "✗" only for a fault the verdict counts."""
+    return STATUS_MARK.get(verdict_role(f), "•")
+
+
+def finding_colour(f: Finding) -> BGR:
+    """The colour of ``f``'s verdict role: red only for a fault the verdict counts."""
+    return STATUS_COLOUR.get(verdict_role(f), MUTED)
 
 
 @lru_cache(maxsize=4)

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
+from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings
-from ..vocabulary import OK, format_value, unit_of
+from ..rules.verdicts import verdict_role
+from ..vocabulary import FAULT, OK, ROLE_WORDS, format_value, unit_of
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -28,6 +30,13 @@ SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
 def summary_line(label: str, text: str) -> str:
     """One metric line of a rep: the label padded to a column, then the value's text."""
     return f"{label:22s} {text}"
+
+
+def finding_tag(f: Finding) -> str:
+    """A finding's tag in the summary, the word of its verdict role: "fault/moderate" (with its
+    severity) only for a fault the verdict counts; "note", "warning", "not measurable" else."""
+    role = verdict_role(f)
+    return f"{ROLE_WORDS[role].word}/{f.severity}" if role == FAULT else ROLE_WORDS[role].word
 
 
 def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
@@ -64,6 +73,8 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             mark = f"  ({quality.mark})" if quality is not None and quality.mark else ""
             reading = readings.get(key)  # the text every view shows (digits follow the limit)
             shown = reading.text if reading is not None else format_value(value, unit_of(key))
+            if quality is not None and not quality.measurable:  # no number: "not measurable: <reason>"
+                shown, mark = quality.mark, ""
             lines.append(f"  {summary_line(label, shown)}{mark}")
         reached = lockout_text(analysis, rep)
         if reached is not None:
@@ -71,7 +82,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         for f in analysis.findings:
             if f.rep == rep.number and f.status != OK:
                 lines.append(
-                    f"  [{f.status}{'/' + f.severity if f.is_fault else ''}] {f.rule_id}: {f.message}"
+                    f"  [{finding_tag(f)}] {f.rule_id}: {f.message}"
                     + (f" ({f.quality})" if f.quality else "")
                 )
     set_text = set_verdict_text(analysis)
@@ -82,7 +93,10 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         reason = fallback_reason(cues)
         lines.append(f"\ncues{label}" + (f" (rules; LLM not used: {reason})" if reason else "") + ":")
         lines.extend(
-            f"  {c.priority}. {c.text}  — {c.why}  [from: {c.source_detail or c.source}]" for c in cues
+            f"  {c.priority}. "
+            + (f"[{c.role_tag}] " if c.role_tag else "")
+            + f"{c.text}  — {c.why}  [from: {c.source_detail or c.source}]"
+            for c in cues
         )
     for e in analysis.rule_errors:
         lines.append(f"rule skipped: {e.rule_id} ({e.plugin}): {e.error}")
@@ -91,4 +105,4 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SUMMARY_METRICS", "format_summary", "lockout_reached", "summary_line"]
+__all__ = ["SUMMARY_METRICS", "finding_tag", "format_summary", "lockout_reached", "summary_line"]

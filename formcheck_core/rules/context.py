@@ -65,6 +65,9 @@ class RuleContext:
     explicit ``sample=``; its ``moment`` is then the nearest key moment and ``{at}`` says "just
     after the bar leaves the floor" and the like. Without a known sample (a metric measured over
     a span, a plugin metric, no ``body``), it is placed at ``moment=`` (default: the rule's).
+    A "not measurable" finding from :meth:`not_measurable` is placed at its moment (the rule's
+    reason is about the rep, not a sample); one from :meth:`compare` on a metric whose reading is
+    not measurable is placed at the metric's recorded sample, where its reason holds.
     """
 
     rule: Rule
@@ -172,9 +175,12 @@ class RuleContext:
         if message is None:
             if status == FAULT:
                 template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
+            elif status == NOT_MEASURABLE:  # the metric by its label (its MetricSpec's), never its id
+                template = "{label} could not be measured {at}: {why}."
             else:
                 template = "{label}: {measured} {at} (limit {limit})."
             message = template.format(label=metric_label(metric or rule.id), **fields)
+
         template = {FAULT: rule.cue, OK: rule.praise}.get(status, "")
         cue = template.format(**fields) if template else ""
         quality = None
@@ -297,15 +303,25 @@ class RuleContext:
             raise ValueError(f"fault_if must be 'above' or 'below', got {fault_if!r}")
         value = self.metric(metric) if value is None else value
         if value is None:
-            phrase = MOMENT_PHRASES.get(moment or self.rule.moment or "", "in this rep")
             quality = self.quality(metric)
             why = (
                 quality.mark.removeprefix("not measurable: ")
                 if quality is not None and not quality.measurable
                 else "keypoints missing or the moment was not found"
             )
-            return self.not_measurable(
-                f"{metric} could not be measured {phrase}: {why}.", moment=moment, metric=metric
+            # "Hip rise lead could not be measured in your setup: left shoulder not visible.", placed
+            # where the metric was read (the sample its reason is about), else at the moment
+            return self._finding(
+                NOT_MEASURABLE,
+                None,
+                None,
+                moment=moment,
+                metric=metric,
+                unit=None,
+                severity="info",
+                message=None,
+                extra={"why": why},
+                sample=sample if sample is not None else self.metric_sample(metric),
             )
         limit = self.threshold(threshold)
         fired = value > limit if fault_if == "above" else value < limit

@@ -7,7 +7,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Verdict
-from ..vocabulary import CLEAN, FAULT, NEEDS_WORK, OK, SEVERITIES, UNCLEAR, Severity, VerdictLabel
+from ..vocabulary import (
+    CLEAN,
+    FAULT,
+    NEEDS_WORK,
+    NOTE,
+    OK,
+    SEVERITIES,
+    UNCLEAR,
+    WARNING,
+    Severity,
+    VerdictLabel,
+    VerdictRole,
+)
 
 if TYPE_CHECKING:
     from ..biomech.body import Rep
@@ -50,6 +62,20 @@ def counts_as_fault(f: Finding) -> bool:
     """A fault that can make a rep "needs work": at least :data:`NEEDS_WORK_FROM` and not read
     at low confidence (that one is a warning: reported and cued, but it does not judge the rep)."""
     return f.is_fault and severity_rank(f.severity) >= severity_rank(NEEDS_WORK_FROM) and not f.low_confidence
+
+
+def verdict_role(f: Finding) -> VerdictRole:
+    """How ``f`` counts toward its rep's verdict, by :func:`counts_as_fault` (the verdict's own
+    test): "fault" (it counts), "warning" (a fault read at low pose confidence), "note" (a fault
+    below :data:`NEEDS_WORK_FROM`, e.g. made "minor" by ``Rule.minor_when_ok``), else its status
+    ("ok", "not_measurable"). Every view shows this role in the words of
+    :data:`~formcheck_core.vocabulary.ROLE_WORDS`, so none says "fault" for what the verdict
+    does not count."""
+    if not f.is_fault:
+        return f.status
+    if counts_as_fault(f):
+        return FAULT
+    return WARNING if f.low_confidence else NOTE
 
 
 def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict, ...]:

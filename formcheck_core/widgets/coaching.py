@@ -44,7 +44,9 @@ def _cue_html(cue: Cue, number: int) -> str:
     check = "✓ " if cue.source in ("llm", "test-model") else ""
     return (
         f"<li class='fc-cue' data-source='{html.escape(cue.source)}' data-rule='{html.escape(cue.rule_id or '')}' "
-        f"value='{number}'><b>{html.escape(cue.text)}</b><br><span style='font-size:90%;color:#444'>"
+        f"value='{number}' data-role='{html.escape(cue.role)}'>"
+        + (f"<i>{html.escape(cue.role_tag)}:</i> " if cue.role_tag else "")
+        + f"<b>{html.escape(cue.text)}</b><br><span style='font-size:90%;color:#444'>"
         f"{html.escape(cue.why)}</span><br><span style='font-size:85%;color:{colour}'>{check}{html.escape(tag)}"
         f"{' · ' + html.escape(where) if where else ''}</span></li>"
     )

@@ -384,7 +384,8 @@ class FrameExplorer:
     def _frame_picture(self, st: ExplorerState) -> np.ndarray:
         picture = self.frames.get(st.frame_index)
         a = self.analysis
-        # the findings a rule judged at this very frame: their angles turn red / green
+        # the findings a rule judged at this very frame: their angles take the colour of their verdict
+        # role (red only for a fault the verdict counts, orange for a note or warning, green for ok)
         here = [
             f
             for f in a.findings
