@@ -3,7 +3,8 @@
 It is the default coaching when no LLM is configured and the fallback when the LLM fails. Every
 cue cites a measured number and the moment (rep, frame, time) it was measured at.
 
-Priority: faults first (one cue per rule, most severe first, then the rule that fired on the
+Priority: faults first (one cue per rule; faults the verdict counts before notes and
+low-confidence warnings, then most severe first, then the rule that fired on the
 largest share of measured reps, then the one furthest past its threshold); if fewer than three
 faults, "keep doing this" cues from measured rules closest to their limits; if still fewer than
 three and some rules could not measure, one cue on how to film so they can.
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from .cues import Cue
 from .findings import Finding
-from .rules.verdicts import exceedance, finding_priority, verdict_role
-from .vocabulary import FAULT, MOMENT_LABEL, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK
+from .rules.verdicts import counts_as_fault, exceedance, finding_priority, verdict_role
+from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, moment_tag
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -46,8 +47,7 @@ def _where(
     parts = [_pull(f, pull_names) or "the set"]
     if f.moment:
         own = (moment_frames or {}).get((f.rep, f.moment)) if f.rep is not None else None
-        word = "near" if own is not None and f.frame_index is not None and own != f.frame_index else "at"
-        parts.append(f"{word} {MOMENT_LABEL.get(f.moment, f.moment.replace('_', ' '))}")
+        parts.append(moment_tag(f.moment, f.frame_index, own, at="at "))
     where = " ".join(parts)
     if f.frame_index is not None and f.time_s is not None:
         where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
@@ -123,15 +123,25 @@ def cues_from_findings(
         if not faults:
             continue
         measured = sum(f.status in (FAULT, OK) for f in group)
-        worst = max(faults, key=finding_priority)
+        worst = max(faults, key=lambda f: (counts_as_fault(f), finding_priority(f)))
         share = len(faults) / max(measured, 1)
         faulted.append(
-            (finding_priority(worst)[0], share, exceedance(worst), rule_id, worst, len(faults), measured)
+            (
+                counts_as_fault(worst),
+                finding_priority(worst)[0],
+                share,
+                exceedance(worst),
+                rule_id,
+                worst,
+                len(faults),
+                measured,
+            )
         )
-    faulted.sort(key=lambda t: (-t[0], -t[1], -t[2], t[3]))
+    # faults the verdict counts first; then notes and low-confidence warnings (same order within)
+    faulted.sort(key=lambda t: (not t[0], -t[1], -t[2], -t[3], t[4]))
 
     out: list[Cue] = []
-    for _, _, _, _, worst, n_faults, measured in faulted:
+    for *_, worst, n_faults, measured in faulted:
         if len(out) >= max_cues:
             break
         noun = _noun(groups[worst.rule_id], pull_names)

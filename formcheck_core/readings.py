@@ -20,7 +20,14 @@ from .findings import Finding
 from .result import Analysis
 from .vocabulary import FAULT, OK, format_value, metric_label, unit_of
 
-__all__ = ["MetricReading", "lockout_reached", "lockout_text", "metric_readings", "series_mark"]
+__all__ = [
+    "MetricReading",
+    "lockout_reached",
+    "lockout_text",
+    "metric_readings",
+    "metric_text",
+    "series_mark",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,19 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
             )
     out.sort(key=lambda m: (m.sample, m.rep, m.metric))
     return out
+
+
+def metric_text(analysis: Analysis, rep: Rep, name: str) -> str:
+    """Metric ``name`` of ``rep`` as every view shows it: "not measurable: left shoulder not
+    visible" (no number) when its reading is not measurable; else its reading's ``text``
+    (:func:`metric_readings`: digits follow the limit of the finding on it); else the value in
+    its unit by :func:`~formcheck_core.vocabulary.format_value` ("n/a" for NaN or missing).
+    The pose-quality mark of a low-confidence reading is not included (``Rep.metric_quality``)."""
+    q = rep.metric_quality.get(name)
+    if q is not None and not q.measurable:
+        return q.mark
+    reading = next((m for m in metric_readings(analysis, rep.number) if m.metric == name), None)
+    return reading.text if reading is not None else format_value(rep.metrics.get(name), unit_of(name))
 
 
 def series_mark(analysis: Analysis, series: str, sample: int) -> str:

@@ -174,6 +174,17 @@ MOMENT_PHRASES: dict[str, str] = {name: w.phrase for name, w in MOMENT_WORDS.ite
 PHRASES_BEFORE: dict[str, str] = {name: w.before for name, w in MOMENT_WORDS.items()}
 PHRASES_AFTER: dict[str, str] = {name: w.after for name, w in MOMENT_WORDS.items()}
 
+
+def moment_tag(moment: str, frame_index: int | None, moment_frame: int | None, *, at: str = "") -> str:
+    """A finding's or cue's moment as a tag: ``at`` + "lift-off" when the value was read at the
+    moment's own frame (or either frame is unknown), "near lift-off" when it was read at another
+    frame -- so no tag names a moment for a frame that is not that moment's frame. ``at``: a
+    word before an exact moment ("at " in the cues' "rep 2 at lift-off")."""
+    label = MOMENT_LABEL.get(moment, moment.replace("_", " "))
+    near = frame_index is not None and moment_frame is not None and frame_index != moment_frame
+    return f"near {label}" if near else f"{at}{label}"
+
+
 # --------------------------------------------------------------------------------------------
 # Units
 

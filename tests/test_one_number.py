@@ -171,7 +171,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     from formcheck_core.readings import metric_readings
     from formcheck_core.render.curves import metric_markers, rep_curve_figures
     from formcheck_core.render.overlay import displayed_series
-    from formcheck_core.render.report import _findings_list
+    from formcheck_core.render.report import _findings_list, _moment_frames
     from formcheck_core.render.summary import SUMMARY_METRICS, format_summary
     from formcheck_core.widgets import FrameExplorer
     from formcheck_core.widgets.explorer import READOUT_SERIES
@@ -199,7 +199,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
         assert (f.confidence, f.quality) == (q.confidence, q.mark), f.rule_id
         with_mark += bool(f.quality)
     assert stem != "heavy_front_oblique_a" or with_mark, "a finding rests on a low-confidence reading"
-    cards = _findings_list(a.findings, [])
+    cards = _findings_list(a.findings, [], _moment_frames(a))
     rows = finding_rows(to_dict(a, include_series=False), clip=stem)
     assert len(rows) == len(a.findings)
     for f, row in zip(a.findings, rows, strict=True):
@@ -433,3 +433,156 @@ def test_the_annotated_clip_names_a_partial_pull_as_every_view_does(dev_clip, po
         )
     finally:
         writer.abort()
+
+
+@pytest.mark.parametrize(
+    ("stem", "preset", "rule_id", "role"),
+    [
+        # torso lean past its limit with the back measured flat: made "minor" (a note), rep clean
+        ("reel_good_14", None, "excessive_torso_lean", "note"),
+        # elbows read on a jittering wrist: a warning (low confidence), not a fault of the pull
+        ("posereader_arm_bend", "all", "bent_arms", "warning"),
+    ],
+)
+def test_a_fault_the_verdict_does_not_count_is_not_called_a_fault_in_any_view(
+    dev_clip, pose_model, stem, preset, rule_id, role
+):
+    """One verdict role per finding (rules.verdicts.verdict_role, from the verdict's own
+    counts_as_fault): the summary tag, JSON, report card, still caption and colour, overlay
+    emphasis, cue list and LLM data all say "note" / "warning" -- none says "fault" or marks "✗"."""
+    from rule_fixtures import all_rules_on
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.export import to_dict
+    from formcheck_core.llm.live import format_cue
+    from formcheck_core.llm.prompts import _finding
+    from formcheck_core.render import style as st
+    from formcheck_core.render.overlay import emphasis_for
+    from formcheck_core.render.report import _findings_list
+    from formcheck_core.render.stills import finding_line
+    from formcheck_core.render.summary import finding_tag, format_summary
+    from formcheck_core.rules.verdicts import counts_as_fault, verdict_role
+    from formcheck_core.vocabulary import FAULT, ROLE_WORDS
+
+    a = analyze(dev_clip(stem), progress=False, thresholds=all_rules_on() if preset else None)
+    f = next(f for f in a.findings if f.rule_id == rule_id and f.is_fault)
+    assert verdict_role(f) == role and not counts_as_fault(f)
+    verdict = next(v for v in a.verdicts if v.rep == f.rep)
+    assert verdict.label != "needs work" or any(counts_as_fault(g) for g in a.findings if g.rep == f.rep)
+    word, mark = ROLE_WORDS[role].word, ROLE_WORDS[role].mark
+    summary = format_summary(a, deterministic_cues(a))
+    (line,) = [x for x in summary.splitlines() if f"] {rule_id}: " in x]
+    assert line.strip().startswith(f"[{word}]") and "[fault" not in line
+    exported = [g for g in to_dict(a, include_series=False)["findings"] if g["rule_id"] == rule_id]
+    assert [g["verdict_role"] for g in exported] == [
+        verdict_role(g) for g in a.findings if g.rule_id == rule_id
+    ]
+    card = _findings_list([f], (), {})
+    assert f"{mark} {word}" in card and "✗" not in card and f'class="{role}"' in card
+    caption = finding_line(f)
+    assert caption.startswith(mark) and f"({word})" in caption and "✗" not in caption
+    assert st.finding_colour(f) == st.NOTE != st.FAULT
+    assert FAULT not in emphasis_for(a, [f]).status.values()
+    (cue,) = [c for c in deterministic_cues(a) if c.rule_id == rule_id]
+    assert cue.role == role and cue.role_tag == word and f"[{word}] " in format_cue(cue, 1)
+    assert _finding(f)["verdict_role"] == role
+    # and the other way round: every view's "fault" is a fault the verdict counts
+    for g in a.findings:
+        assert ("✗" in finding_line(g)) == counts_as_fault(g) == finding_tag(g).startswith("fault")
+
+
+def test_a_reading_not_measurable_shows_no_number_and_its_finding_says_why_at_its_sample(tmp_path):
+    """A metric read where a joint it rests on was not seen: NaN (null in the JSON), "not
+    measurable: <reason>" with no number in the summary, and the rule's finding names the metric
+    by its label (never its id) and sits at the metric's recorded sample."""
+    from dataclasses import replace
+
+    from rule_fixtures import all_rules_on, make_analysis, make_rep
+
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+    from formcheck_core.biomech.quality import PoseQuality, with_quality
+    from formcheck_core.export import to_dict
+    from formcheck_core.pose.landmarks import LANDMARK
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.summary import format_summary
+    from formcheck_core.rules.engine import apply_rules
+    from formcheck_core.vocabulary import NOT_MEASURABLE
+
+    t = 60
+    ones = np.ones((t, 33))
+    q = PoseQuality(ones.copy(), ones.copy(), ones.copy(), np.zeros((t, 33)), ones.copy(), ones > 0)
+    hidden = LANDMARK["left_shoulder"]
+    q.confidence[12, hidden] = q.visibility[12, hidden] = q.visibility_score[12, hidden] = 0.0
+    joints = {"hip_rise_lead_rel": ("hip", "shoulder"), "hip_angle_setup_deg": ("shoulder", "hip", "knee")}
+    rep = replace(
+        make_rep(1, hip_rise_lead_rel=0.0, hip_angle_setup_deg=32.0),
+        metric_samples={"hip_rise_lead_rel": 12, "hip_angle_setup_deg": 12},
+    )
+    rep = with_quality(q, "left", rep, joints)
+    assert math.isnan(rep.metrics["hip_rise_lead_rel"]) and math.isnan(rep.metrics["hip_angle_setup_deg"])
+    assert rep.metric_quality["hip_rise_lead_rel"].mark == "not measurable: left shoulder not visible"
+    a = apply_rules(make_analysis((rep,)), all_rules_on())
+    f = next(f for f in a.findings if f.rule_id == "hips_rise_first")
+    label = METRIC_SPECS["hip_rise_lead_rel"].label
+    assert f.status == NOT_MEASURABLE and f.value is None
+    assert f.message.startswith(f"{label} could not be measured") and "left shoulder not visible" in f.message
+    for g in a.findings:  # no metric id in any text people read
+        assert not any(name in g.message or name in g.cue for name in METRIC_SPECS), g.message
+    assert f.frame_index == int(a.body.frame_index[12]) and f.time_s == pytest.approx(a.body.time_s[12])
+    data = to_dict(a, include_series=False)["reps"][0]
+    assert data["metrics"]["hip_rise_lead_rel"] is None and data["metrics"]["hip_angle_setup_deg"] is None
+    assert data["metric_samples"]["hip_rise_lead_rel"] == 12
+    assert not [m for m in metric_readings(a) if m.metric in joints]
+    (line,) = [x for x in format_summary(a).splitlines() if x.strip().startswith("hip @setup")]
+    assert line.split("hip @setup", 1)[1].strip() == "not measurable: left shoulder not visible"
+    assert not re.search(r"\d", line.split("hip @setup", 1)[1].split(":", 1)[0])
+
+
+def test_a_card_or_cue_names_a_moment_only_at_that_moments_frame(dev_clip, pose_model):
+    """A finding read a sample before lift-off is tagged "near lift-off" with its own frame; a tag
+    naming a moment bare ("lift-off · 3.70 s · frame 111") only at that moment's own frame."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.render.report import _findings_list, _moment_frames
+    from formcheck_core.vocabulary import MOMENT_LABEL, moment_tag
+
+    a = analyze(dev_clip("reel_good_14"), progress=False)
+    frames = _moment_frames(a)
+    pulls = {r.number: r for r in a.pulls}
+    near = 0
+    for f in a.findings:
+        if f.moment is None or f.frame_index is None or f.rep not in pulls:
+            continue
+        own = pulls[f.rep].moments[f.moment].frame_index
+        tag = moment_tag(f.moment, f.frame_index, own)
+        card = _findings_list([f], (), frames)
+        label = MOMENT_LABEL[f.moment]
+        assert f"{tag} · {f.time_s:.2f} s · frame {f.frame_index}" in html.unescape(card)
+        if f.frame_index != own:
+            near += 1
+            assert tag == f"near {label}" and f"· {label} ·" not in html.unescape(card)
+        else:
+            assert tag == label
+    assert near >= 1  # rounded_back: its value's sample is a sample before lift-off on this clip
+    for c in deterministic_cues(a):
+        if c.moment and c.frame_index is not None and c.rep in pulls:
+            own = pulls[c.rep].moments[c.moment].frame_index
+            assert (f"near {MOMENT_LABEL[c.moment]}" in c.why) == (c.frame_index != own), c.why
+
+
+def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip, pose_model):
+    """gym1080_bad_02: the back's number is the median from set-up to knee pass, placed at the
+    sample nearest that median (here near the knee pass). Its message and cue name that span, not
+    "as the bar leaves the floor" (nor any other single moment's phrase)."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.vocabulary import MOMENT_WORDS
+    from formcheck_rules.rounded_back import SPAN_PHRASE
+
+    a = analyze(dev_clip("gym1080_bad_02"), progress=False)
+    (f,) = [f for f in a.findings if f.rule_id == "rounded_back" and f.is_fault]
+    (cue,) = [c for c in deterministic_cues(a) if c.rule_id == "rounded_back"]
+    phrases = {p for w in MOMENT_WORDS.values() for p in (w.phrase, w.before, w.after)}
+    for text in (f.message, f.cue, cue.text):
+        assert SPAN_PHRASE in text and not any(p in text for p in phrases), text

@@ -74,7 +74,7 @@ def test_angle_readouts_render_text(analysis):
 def test_fault_located_at_its_frame_turns_arc_red(analysis):
     rep = analysis.reps[0]
     f = next(f for f in analysis.findings if f.rule_id == "torso_lean" and f.rep == rep.number)
-    fault = dataclasses.replace(f, status="fault")
+    fault = dataclasses.replace(f, status="fault", severity="moderate", confidence=None)
     assert threshold_on_series(analysis, fault, at_frame=True) == ("torso_lean_deg", fault.threshold)
     sample = sample_for_frame(analysis, fault.frame_index)
     img = draw_pose(_black(analysis), analysis, sample, findings=[fault], bar=False)
@@ -82,6 +82,14 @@ def test_fault_located_at_its_frame_turns_arc_red(analysis):
     assert red > 200
     neutral = draw_pose(_black(analysis), analysis, sample, bar=False)
     assert np.all(np.abs(neutral.astype(int) - st.FAULT) <= 30, axis=2).sum() == 0
+    # a fault the verdict does not count (minor: a note; low confidence: a warning) is not red
+    for uncounted in (
+        dataclasses.replace(fault, severity="minor"),
+        dataclasses.replace(fault, confidence=0.2, quality="low confidence: right hip hidden"),
+    ):
+        img = draw_pose(_black(analysis), analysis, sample, findings=[uncounted], bar=False)
+        assert np.all(np.abs(img.astype(int) - st.FAULT) <= 30, axis=2).sum() == 0
+        assert np.all(np.abs(img.astype(int) - st.NOTE) <= 30, axis=2).sum() > 200
 
 
 def test_transformed_value_threshold_is_not_drawn_on_the_series(analysis):

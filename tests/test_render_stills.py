@@ -105,6 +105,8 @@ def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_val
     from formcheck_core.analysis import analyze
     from formcheck_core.render.overlay import emphasis_for, series_value
     from formcheck_core.render.stills import still_consumer
+    from formcheck_core.rules.verdicts import verdict_role
+    from formcheck_core.vocabulary import FAULT, WARNING
 
     with lockout_without_torso_criterion():
         a = analyze(
@@ -119,9 +121,11 @@ def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_val
     assert s.frame_index not in {m.frame_index for m in rep.moments.values()}
     assert series_value(a, "elbow_angle_deg", s.sample) == pytest.approx(f.value, abs=0.5)
     emph = emphasis_for(a, s.findings)
-    assert emph.status["elbow_angle_deg"] == "fault"
+    # the arc takes the finding's verdict role: read at low pose confidence, this fault is a warning
+    assert emph.status["elbow_angle_deg"] == verdict_role(f) in (FAULT, WARNING)
     assert emph.thresholds["elbow_angle_deg"] == pytest.approx(f.threshold), "limit drawn at the elbow"
     run_frame_pass(a, [still_consumer(a, [s])])
     img = cv2.imread(str(s.path))
     assert img is not None and img.shape[1] == STILL_WIDTH_PX
-    assert np.all(np.abs(img.astype(int) - st.FAULT) <= 45, axis=2).sum() > 100  # red arc and fault line
+    # the arc and the caption line in the role's colour (red for a counted fault, orange for a warning)
+    assert np.all(np.abs(img.astype(int) - st.finding_colour(f)) <= 45, axis=2).sum() > 100

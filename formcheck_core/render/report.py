@@ -32,12 +32,12 @@ from ..pulls import no_rep_note, partial_note, pull_heading
 from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     CLEAN,
-    MOMENT_LABEL,
     NEEDS_WORK,
     ROLE_WORDS,
     VERDICT_ROLES,
     format_limit,
     format_value,
+    moment_tag,
 )
 from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
 from .stills import Still
@@ -178,13 +178,17 @@ def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> S
     return same[0] if same else None
 
 
-def _where(pull: str, moment: str | None, time_s: float | None, frame: int | None) -> str:
-    """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none)."""
+def _where(
+    pull: str, moment: str | None, time_s: float | None, frame: int | None, moment_frame: int | None
+) -> str:
+    """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none);
+    "near lift-off" when ``frame`` is not the moment's own ``moment_frame``
+    (:func:`~formcheck_core.vocabulary.moment_tag`)."""
     parts = []
     if pull:
         parts.append(pull)
     if moment:
-        parts.append(MOMENT_LABEL.get(moment, moment.replace("_", " ")))
+        parts.append(moment_tag(moment, frame, moment_frame))
     if time_s is not None and math.isfinite(time_s):
         parts.append(f"{time_s:.2f} s")
     if frame is not None:
@@ -192,7 +196,16 @@ def _where(pull: str, moment: str | None, time_s: float | None, frame: int | Non
     return " · ".join(parts)
 
 
-def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
+def _moment_frames(analysis: Analysis) -> dict[tuple[int, str], int]:
+    """(pull number, moment name) -> the moment's own frame, for :func:`_where`."""
+    return {(r.number, name): m.frame_index for r in analysis.pulls for name, m in r.moments.items()}
+
+
+def _own_frame(frames: dict[tuple[int, str], int], rep: int | None, moment: str | None) -> int | None:
+    return frames.get((rep, moment)) if rep is not None and moment else None
+
+
+def _cues_html(cues: Sequence[Cue], stills: Sequence[Still], frames: dict[tuple[int, str], int]) -> str:
     if not cues:
         return "<p>No coaching cues for this clip (see the findings and warnings below).</p>"
     parts = []
@@ -210,7 +223,7 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still]) -> str:
         parts.append(f'<p class="note">From the rules; the LLM was not used: {_e(reason)}</p>')
     parts.append('<ol class="cues">')
     for c in sorted(cues, key=lambda c: c.priority):
-        where = _where(c.where, c.moment, c.time_s, c.frame_index)
+        where = _where(c.where, c.moment, c.time_s, c.frame_index, _own_frame(frames, c.rep, c.moment))
         still = _still_for(stills, c.rep, c.frame_index)
         link = f' · <a href="#{_anchor(still)}">see still</a>' if still is not None else ""
         parts.append(
@@ -237,7 +250,9 @@ def _role_text(f: Finding) -> str:
     return f"{words.mark} {words.word}"
 
 
-def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
+def _findings_list(
+    findings: Sequence[Finding], stills: Sequence[Still], frames: dict[tuple[int, str], int]
+) -> str:
     """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
     if not findings:
         return "<p>No rule findings.</p>"
@@ -245,7 +260,7 @@ def _findings_list(findings: Sequence[Finding], stills: Sequence[Still]) -> str:
     items = []
     for f in sorted(findings, key=lambda f: (order.get(verdict_role(f), 9), f.rule_id)):
         still = _still_for(stills, f.rep, f.frame_index)
-        when = _e(_where("", f.moment, f.time_s, f.frame_index))
+        when = _e(_where("", f.moment, f.time_s, f.frame_index, _own_frame(frames, f.rep, f.moment)))
         if still is not None:
             when = f'<a href="#{_anchor(still)}">{when}</a>'
         numbers = ""
@@ -314,7 +329,7 @@ def render_html(
         + "</p>",
         _NOTE,
         "<h2>Cues</h2>",
-        _cues_html(cues, outputs.stills),
+        _cues_html(cues, outputs.stills, _moment_frames(analysis)),
     ]
     if analysis.warnings:
         out.append(
@@ -356,7 +371,10 @@ def render_html(
     out.append(_more(more))
     loose = [f for f in analysis.findings if f.rep is None]
     if loose:
-        out.append("<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills))
+        out.append(
+            "<h3>Findings for the whole set</h3>"
+            + _findings_list(loose, outputs.stills, _moment_frames(analysis))
+        )
 
     for rep in analysis.pulls:  # complete reps, then partial pulls ("Partial pull 1 (never reached lockout)")
         verdict = next((v for v in analysis.verdicts if v.rep == rep.number), None)
@@ -366,7 +384,8 @@ def render_html(
         out.append(f'<section id="rep-{rep.number}"><h2>{heading}{badge}</h2>')
         if not rep.complete:
             out.append(f"<p>Not counted as a rep: {_e(rep.partial_reason)}.</p>")
-        out.append(_findings_list([f for f in analysis.findings if f.rep == rep.number], outputs.stills))
+        mine = [f for f in analysis.findings if f.rep == rep.number]
+        out.append(_findings_list(mine, outputs.stills, _moment_frames(analysis)))
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:
             if s.rep == rep.number:

@@ -9,9 +9,9 @@ from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
-from ..readings import lockout_reached, lockout_text, metric_readings
+from ..readings import lockout_reached, lockout_text, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, OK, ROLE_WORDS, format_value, unit_of
+from ..vocabulary import FAULT, OK, ROLE_WORDS
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -64,17 +64,19 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         else:  # "partial pull 1 (not counted): never reached lockout (the torso stayed 33° from vertical)"
             lines.append(f"\n{analysis.pull_label(rep.number)} (not counted): {rep.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
-        readings = {m.metric: m for m in metric_readings(analysis, rep.number)}
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
-            if (key == "max_bar_drift_cm" or not rep.complete) and (value is None or math.isnan(value)):
-                continue
             quality = rep.metric_quality.get(key)
-            mark = f"  ({quality.mark})" if quality is not None and quality.mark else ""
-            reading = readings.get(key)  # the text every view shows (digits follow the limit)
-            shown = reading.text if reading is not None else format_value(value, unit_of(key))
-            if quality is not None and not quality.measurable:  # no number: "not measurable: <reason>"
-                shown, mark = quality.mark, ""
+            measurable = quality is None or quality.measurable
+            if (
+                (key == "max_bar_drift_cm" or not rep.complete)
+                and measurable
+                and (value is None or math.isnan(value))
+            ):
+                continue
+            # the text every view shows (digits follow the limit; "not measurable: <reason>", no number)
+            shown = metric_text(analysis, rep, key)
+            mark = f"  ({quality.mark})" if quality is not None and quality.mark and measurable else ""
             lines.append(f"  {summary_line(label, shown)}{mark}")
         reached = lockout_text(analysis, rep)
         if reached is not None:
