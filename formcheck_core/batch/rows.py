@@ -82,6 +82,8 @@ FINDING_COLUMNS: dict[str, str] = {
     "rule_id": "string",
     "status": "string",
     "severity": "string",
+    # how the finding counts toward the verdict: fault / note / warning / ok / not_measurable
+    "verdict_role": "string",
     "value": "float64",
     "threshold": "float64",
     "unit": "string",
