@@ -37,6 +37,11 @@ Scene cuts (``formcheck_core.scene_cuts``): reel_bad_bar_far_12 opens with a two
 now a shot of its own; the original's lift-off moved one sample earlier (sample 10 -> 9, where the
 lean changes 6 deg a sample), so its lift-off lean differs from the 1.25x and half-size copies'
 (75.1 vs 62.3 / 68.8 deg, timing): 2 entries added.
+Knee pass read at the grip when the wrists are above the knee at lift-off
+(``formcheck_core.biomech.moments.knee_pass_bar_y_px``): phone_side_a's knee passes, missing in
+some copies and not in others, now hold in 5 transforms (and with them its rep 2 back angle, read
+set-up to knee pass), reel_bad_bar_far_12's in the mirror: 11 entries removed (``--cached``: moment
+checks broken 20 -> 13 of 196, angle checks 96 -> 92 of 588; no check newly broken).
 
 Regenerate the table with ``python scripts/metamorphic.py --known`` (same clips, same checks; the
 copies are byte-identical from run to run). MediaPipe differs slightly between CPUs, so a check
@@ -88,7 +93,7 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_bad_07', 'dark_30'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
-    ('reel_bad_bar_far_12', 'mirror'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg', 'r1:torso_lean_lockout_deg'),
+    ('reel_bad_bar_far_12', 'mirror'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg', 'r1:torso_lean_lockout_deg'),
     ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
     ('reel_bad_bar_far_12', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
@@ -96,12 +101,10 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
     ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:back_angle_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
-    ('phone_side_a', 'speed_0.8'): ('r1:knee_pass', 'r2:back_angle_deg', 'r2:hip_angle_lockout_deg'),
+    ('phone_side_a', 'speed_0.8'): ('r2:hip_angle_lockout_deg',),
     ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg', 'r2:back_angle_deg'),
-    ('phone_side_a', 'crop_10'): ('r1:knee_pass', 'r2:back_angle_deg'),
-    ('phone_side_a', 'dark_30'): ('r1:knee_angle_lockout_deg', 'r1:knee_pass', 'r2:back_angle_deg'),
-    ('phone_side_a', 'half_size'): ('r1:knee_pass', 'r2:back_angle_deg'),
-    ('phone_side_a', 'rotation_meta'): ('r1:knee_pass', 'r2:knee_pass', 'r2:torso_lean_liftoff_deg'),
+    ('phone_side_a', 'dark_30'): ('r1:knee_angle_lockout_deg',),
+    ('phone_side_a', 'rotation_meta'): ('r2:torso_lean_liftoff_deg',),
 }
 # fmt: on
 
