@@ -577,7 +577,8 @@ def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip
     "as the bar leaves the floor" (nor any other single moment's phrase)."""
     from formcheck_core.analysis import analyze
     from formcheck_core.coach import deterministic_cues
-    from formcheck_core.vocabulary import MOMENT_WORDS
+    from formcheck_core.llm.prompts import _finding, _finding_line
+    from formcheck_core.vocabulary import MOMENT_LABEL, MOMENT_WORDS
     from formcheck_rules.rounded_back import SPAN_PHRASE
 
     a = analyze(dev_clip("gym1080_bad_02"), progress=False)
@@ -586,3 +587,10 @@ def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip
     phrases = {p for w in MOMENT_WORDS.values() for p in (w.phrase, w.before, w.after)}
     for text in (f.message, f.cue, cue.text):
         assert SPAN_PHRASE in text and not any(p in text for p in phrases), text
+    # the LLM's data says "near knee_pass" for a value read off the moment's own frame, as the cues do
+    rep = next(r for r in a.pulls if r.number == f.rep)
+    near = f.frame_index != rep.moments[f.moment].frame_index
+    d = _finding(f, rep)
+    assert d.get("near_moment", False) == near
+    assert (f" near {f.moment} (" in _finding_line(d, "rep 1")) == near
+    assert (f"near {MOMENT_LABEL[f.moment]}" in cue.why) == near

@@ -123,7 +123,9 @@ def _metrics(rep, specs: Mapping[str, MetricSpec]) -> dict:
     return out
 
 
-def _finding(f) -> dict:
+def _finding(f, rep=None) -> dict:
+    """One finding in the data; ``rep`` (its pull) tells a value read at its moment's own frame
+    from one read near it (``"near_moment": true``, shown "near liftoff" rather than "at liftoff")."""
     decimals = data_decimals(f.unit)
     d: dict[str, Any] = {"rule_id": f.rule_id, "status": f.status, "severity": f.severity}
     if f.metric:
@@ -132,6 +134,9 @@ def _finding(f) -> dict:
         d["moment"] = f.moment
         if f.status == FAULT and (t := rounded(f.time_s, 2)) is not None:
             d["t_s"] = t  # when the fault was measured: the only time a cue may cite
+            own = rep.moments.get(f.moment) if rep is not None else None
+            if own is not None and f.frame_index is not None and own.frame_index != f.frame_index:
+                d["near_moment"] = True
     for key in ("value", "threshold") if f.status != OK else ():  # ok: the metric table has the value
         v = rounded(getattr(f, key), decimals)
         if v is not None:
@@ -172,7 +177,7 @@ def coaching_data(analysis) -> dict:
             {
                 **_pull(analysis, rep),
                 "metrics": _metrics(rep, specs),
-                "findings": [_finding(f) for f in analysis.findings if f.rep == rep.number],
+                "findings": [_finding(f, rep) for f in analysis.findings if f.rep == rep.number],
             }
         )
     data: dict[str, Any] = {"lift": analysis.lift, "view": _view(analysis), "reps_found": len(analysis.reps)}
@@ -339,7 +344,7 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
         ) in ROLE_WORDS:  # "note: past the limit, but not counted as a fault"
             line += f" [{ROLE_WORDS[role].word}: {ROLE_WORDS[role].help}]"
         if f.get("moment") and f.get("t_s") is not None:
-            line += f" at {f['moment']} ({f['t_s']} s)"
+            line += f" {'near' if f.get('near_moment') else 'at'} {f['moment']} ({f['t_s']} s)"
     if f.get("metric") and f.get("value") is not None:
         line += f": {f['metric']} {f['value']}{unit}"
     if f.get("threshold") is not None:
