@@ -172,7 +172,7 @@ out["frames"] = frames
 out["expected_frames"] = [int(a.body.frame_index[s]) for s in (5, ex.n_samples // 2, ex.n_samples - 3)]
 out["cursor_x"] = xs
 # rep and moment buttons
-ex.rep_buttons[-1].click()
+ex.rep_buttons[len(a.reps) - 1].click()  # the last complete rep's button (partial pulls' follow)
 last = a.reps[-1]
 out["rep_jump"] = [ex.slider.value, last.moments["liftoff"].sample if "liftoff" in last.moments else last.start_sample]
 if "lockout" in last.moments:
