@@ -115,3 +115,16 @@ def test_a_bar_starting_at_knee_height_passes_them_at_the_grip():
     for rep in grip:
         m = rep.moments
         assert m["liftoff"].sample < m["knee_pass"].sample < m["lockout"].sample
+
+
+def test_a_one_sample_knee_slip_at_lift_off_does_not_hide_the_knee_pass():
+    """The near knee behind the plates read 30 px low at lift-off (bar "above" it for one sample):
+    the knee pass is still where the bar rises past the knee for good."""
+    prog, _ = deadlift_progress(1, setup_s=1.0, pull_s=2.0)  # a slow pull: samples below the knee
+    body = compute_body_series(pose_from_angles(*angles_from_progress(prog, bottom=(25.0, 55.0, 75.0))))
+    (clean,) = segment_reps(body)
+    lift = clean.moments["liftoff"].sample
+    knee = np.array(body.smoothed["knee_y_px"], float, copy=True)
+    knee[lift] = body.smoothed["bar_y_px"][lift] + 30.0
+    (slipped,) = segment_reps(replace(body, smoothed={**body.smoothed, "knee_y_px": knee}))
+    assert slipped.moments["knee_pass"].sample == clean.moments["knee_pass"].sample > lift

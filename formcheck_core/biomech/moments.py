@@ -430,13 +430,17 @@ def knee_pass_bar_y_px(body: BodySeries, lift: int) -> np.ndarray:
 
 
 def _knee_pass(body: BodySeries, start: int, lift: int, stop: int) -> tuple[int | None, str]:
-    """First sample strictly between ``lift`` and ``stop`` where the bar
-    (:func:`knee_pass_bar_y_px`) is above the knee in the image (or, with no bar, the knee angle
-    exceeds :data:`KNEE_PASS_DEG`); (None, reason) if none. ``start``: the set-up (or bottom)
-    sample, for the reason when the bar is already above the knees at lift-off."""
+    """First sample strictly between ``lift`` and ``stop`` from which the bar
+    (:func:`knee_pass_bar_y_px`) stays above the knee in the image (a knee read low for a sample,
+    hidden behind the plates near the floor, does not end the search), or, with no bar, the knee
+    angle exceeds :data:`KNEE_PASS_DEG`; (None, reason) if none. ``start``: the set-up (or bottom)
+    sample, for the reason when the bar is above the knees from lift-off on."""
     s = body.smoothed
     bar, knee = knee_pass_bar_y_px(body, lift), s["knee_y_px"]
-    if np.isfinite(bar[lift]) and np.isfinite(knee[lift]) and bar[lift] < knee[lift]:
+    under = [
+        i for i in range(lift, stop) if np.isfinite(bar[i]) and np.isfinite(knee[i]) and bar[i] >= knee[i]
+    ]
+    if not under and np.isfinite(bar[lift]) and np.isfinite(knee[lift]):
         below = (bar[start] - knee[start]) / body.body_length_px
         if not (np.isfinite(below) and round(float(below), 2) > 0):
             return None, "the bar starts at or above knee height (hands held high, e.g. a squat-deep start)"
@@ -446,7 +450,7 @@ def _knee_pass(body: BodySeries, start: int, lift: int, stop: int) -> tuple[int 
             if below <= KNEE_HEIGHT_START_REL
             else f"the bar passed the knees by the lift-off sample (it started {below:.2f} body lengths below them)"
         )
-    for i in range(lift + 1, stop):
+    for i in range(max(under, default=lift) + 1, stop):
         if np.isfinite(bar[i]) and np.isfinite(knee[i]) and bar[i] < knee[i]:
             return i, ""
     knee_angle = s["knee_angle_deg"]
