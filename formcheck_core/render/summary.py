@@ -9,7 +9,7 @@ from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
-from ..readings import lockout_reached, lockout_text, metric_text
+from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
 from ..vocabulary import FAULT, OK, ROLE_WORDS
 
@@ -64,6 +64,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         else:  # "partial pull 1 (not counted): never reached lockout (the torso stayed 33° from vertical)"
             lines.append(f"\n{analysis.pull_label(rep.number)} (not counted): {rep.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
+        read_at = {m.metric: m.frame_index for m in metric_readings(analysis, rep.number)}
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
             quality = rep.metric_quality.get(key)
@@ -77,7 +78,10 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             # the text every view shows (digits follow the limit; "not measurable: <reason>", no number)
             shown = metric_text(analysis, rep, key)
             mark = f"  ({quality.mark})" if quality is not None and quality.mark and measurable else ""
-            lines.append(f"  {summary_line(label, shown)}{mark}")
+            # the frame it was read at: "hip @lift-off" is the deepest hip near lift-off, which the
+            # lift-off still (drawn at the moment's own frame) may not show
+            where = f"  (frame {read_at[key]})" if key in read_at and measurable else ""
+            lines.append(f"  {summary_line(label, shown)}{where}{mark}")
         reached = lockout_text(analysis, rep)
         if reached is not None:
             lines.append(f"  {summary_line('lockout reached', reached)}")
