@@ -269,6 +269,18 @@ class RuleContext:
 
     def not_measurable(self, reason: str, *, moment: str | None = None, metric: str | None = None) -> Finding:
         """A "not measurable" finding: the view or the data cannot support the measurement (say why)."""
+        return self._unmeasured(reason, {}, moment=moment, metric=metric)
+
+    def _unmeasured(
+        self,
+        message: str | None,
+        extra: Mapping[str, Any],
+        *,
+        moment: str | None,
+        metric: str | None,
+        sample: int | None = None,
+    ) -> Finding:
+        """A "not measurable" finding with ``message`` (None: the rule's template with ``extra``)."""
         return self._finding(
             NOT_MEASURABLE,
             None,
@@ -277,8 +289,9 @@ class RuleContext:
             metric=metric,
             unit=None,
             severity="info",
-            message=reason,
-            extra={},
+            message=message,
+            extra=extra,
+            sample=sample,
         )
 
     def compare(
@@ -311,16 +324,11 @@ class RuleContext:
             )
             # "Hip rise lead could not be measured in your setup: left shoulder not visible.", placed
             # where the metric was read (the sample its reason is about), else at the moment
-            return self._finding(
-                NOT_MEASURABLE,
+            return self._unmeasured(
                 None,
-                None,
+                {"why": why},
                 moment=moment,
                 metric=metric,
-                unit=None,
-                severity="info",
-                message=None,
-                extra={"why": why},
                 sample=sample if sample is not None else self.metric_sample(metric),
             )
         limit = self.threshold(threshold)
