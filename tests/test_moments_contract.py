@@ -45,3 +45,8 @@ def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
         assert f"{head} (+{n} partial pull{'s' if n != 1 else ''})" in text
         for r in a.partial_pulls:
             assert f"{a.pull_label(r.number)} (not counted): {r.partial_reason}" in text
+    lines = [s for s in text.splitlines() if s.startswith("  moments: ")]
+    assert len(lines) == len(pulls)  # one per pull, naming each moment in words, never by its id
+    assert not any("liftoff" in s or "knee_pass" in s for s in lines)
+    for r, line in zip(sorted(pulls, key=lambda r: r.number), lines, strict=True):
+        assert ("lift-off " in line) == ("liftoff" in r.moments)

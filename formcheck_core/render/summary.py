@@ -11,7 +11,7 @@ from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, OK, ROLE_WORDS
+from ..vocabulary import FAULT, MOMENT_LABEL, OK, ROLE_WORDS
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -57,7 +57,10 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     lines.append(f"reps found: {len(analysis.reps)}{extra}")
     verdicts = {vd.rep: vd for vd in analysis.verdicts}
     for rep in analysis.pulls:  # complete reps, then partial pulls (named and judged the same way)
-        moments = ", ".join(f"{m.name} {m.time_s:.2f}s (frame {m.frame_index})" for m in rep.moments.values())
+        moments = ", ".join(
+            f"{MOMENT_LABEL.get(m.name, m.name)} {m.time_s:.2f}s (frame {m.frame_index})"
+            for m in rep.moments.values()
+        )
         verdict = verdicts.get(rep.number)
         if rep.complete:
             lines.append(f"\n{pull_heading(analysis, rep)}: {verdict.label if verdict else ''}".rstrip())
