@@ -249,12 +249,14 @@ def data_decimals(unit: str) -> int:
 
 
 def metric_label(name: str) -> str:
-    """A metric name for people: ``torso_lean_liftoff_deg`` -> "Torso lean liftoff"."""
+    """A metric name for people: ``torso_lean_liftoff_deg`` -> "Torso lean lift-off" (a moment's
+    id in the name reads as its label, :data:`MOMENT_LABEL`)."""
     for suffix in UNIT_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    return name.replace("_", " ").strip().capitalize()
+    words = " ".join(MOMENT_LABEL.get(w, w) for w in name.split("_"))
+    return words.strip().capitalize()
 
 
 def _fixed(value: float, decimals: int) -> str:

@@ -41,6 +41,14 @@ def test_units_come_from_name_suffixes():
     assert format_limit(0.028, "torso_lengths") == "2.8% of torso length"
 
 
+def test_metric_labels_name_moments_in_words():
+    from formcheck_core.vocabulary import metric_label
+
+    assert metric_label("torso_lean_liftoff_deg") == "Torso lean lift-off"
+    assert metric_label("hip_angle_setup_deg") == "Hip angle setup"
+    assert metric_label("rep_duration_s") == "Rep duration"
+
+
 def test_every_moment_has_a_label_and_a_phrase():
     assert set(MOMENT_NAMES) == set(MOMENT_LABEL) == set(MOMENT_PHRASES)
     assert STATUSES == ("fault", "ok", "not_measurable") and SEVERITIES[0] == "info"

@@ -96,7 +96,7 @@ class MetricSpec:
 
     @property
     def label(self) -> str:
-        """The name for people: ``torso_lean_liftoff_deg`` -> "Torso lean liftoff"."""
+        """The name for people: ``torso_lean_liftoff_deg`` -> "Torso lean lift-off"."""
         return metric_label(self.name)
 
     def read(self, inp: RepInput) -> tuple[float, int | None]:
