@@ -66,11 +66,11 @@ class Moment:
     """One key moment: its name, sample index into the series, source frame index and time.
 
     ``sample`` / ``frame_index`` / ``time_s`` are the analysed sample the moment is read at (what
-    metrics, stills and the explorer use). ``refined_time_s`` / ``refined_frame_index`` (lift-off
-    and lockout) estimate the event between samples: the threshold crossings interpolated
-    linearly, mapped to the nearest source frame (``refined_by = "interpolated"``), or placed on
-    measured source frames by the optional native-rate pass (``"native frames"``, see
-    :mod:`formcheck_core.pose.refine`); None when not estimated.
+    metrics, stills and the explorer use). ``refined_time_s`` / ``refined_frame_index`` (any
+    moment) estimate the event between samples: the threshold crossing interpolated linearly,
+    mapped to the nearest source frame (``refined_by = "interpolated"``), or, for lift-off and
+    lockout, placed on measured source frames by the optional native-rate pass (``"native
+    frames"``, see :mod:`formcheck_core.pose.refine`); None when not estimated.
     """
 
     name: str

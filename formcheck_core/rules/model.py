@@ -65,7 +65,7 @@ class Rule:
     partial_pulls: bool = False
     #: Rule ids whose "ok" on the same pull makes this rule's fault "minor": still reported and
     #: cued, but it does not make the rep "needs work" (see
-    #: :func:`~formcheck_core.rules.engine.evaluate_rules`). For a fault that matters through
+    #: :func:`~formcheck_core.rules.engine.minor_when_ok`). For a fault that matters through
     #: another one, e.g. a steep torso off the floor, which loads the back: with the back measured
     #: flat it is a hip-dominant start, not a fault.
     minor_when_ok: tuple[str, ...] = ()
