@@ -49,9 +49,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..config import DEFAULT_FPS
 from ..pose.landmarks import LANDMARK
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
-from .series import finite_runs
+from .series import finite_runs, sample_rate_hz
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
 MIN_RISE_DEG = 25.0
@@ -631,6 +632,11 @@ def _standing_deg(h: np.ndarray, pulls: list[_Pull]) -> float:
     return max(float(h[p.top]) for p in pulls)
 
 
+def _shot_bounds(n: int, cut_samples: Sequence[int]) -> list[int]:
+    """[0, cuts inside (0, n) ascending, n]: the sample bounds of the shots of an ``n``-sample series."""
+    return [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
+
+
 def _shot(body: BodySeries, a: int, b: int) -> BodySeries:
     """Samples [a, b) of ``body`` as a series of their own (frame indices and times kept)."""
     return replace(
@@ -680,8 +686,7 @@ def segment_reps(
     are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
     ``metrics`` are left empty (see :func:`formcheck_core.biomech.metrics.rep_metrics`).
     """
-    n_all = body.time_s.size
-    bounds = [0, *sorted({int(c) for c in cut_samples if 0 < c < n_all}), n_all]
+    bounds = _shot_bounds(body.time_s.size, cut_samples)
     if len(bounds) > 2:
         pulls = [
             _shifted(r, a)
@@ -698,16 +703,14 @@ def segment_reps(
 def no_pull_reason(body: BodySeries, cut_samples: Sequence[int] = ()) -> str:
     """Why :func:`segment_reps` finds no pull in ``body``, in words: the most frequent reason its
     hinge rises were rejected (:data:`NOT_A_HINGE` when there was none); "" if a pull is found."""
-    n = body.time_s.size
-    bounds = [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
+    bounds = _shot_bounds(body.time_s.size, cut_samples)
     rejected: list[str] = []
     for a, b in itertools.pairwise(bounds):
         shot = _shot(body, a, b) if len(bounds) > 2 else body
         h_raw = hinge_angle_deg(shot)
         if h_raw.size < 3 or np.isfinite(h_raw).sum() < 3:
             continue
-        step = np.diff(np.asarray(shot.time_s, float))
-        fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+        fs = sample_rate_hz(shot.time_s, default=DEFAULT_FPS)
         if _pull_candidates(shot, _interp_nan(h_raw), h_raw, fs, MomentParams(), rejected):
             return ""
     real = [r for r in rejected if r != NOT_A_HINGE]
@@ -722,8 +725,7 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
     if n < 3 or np.isfinite(h_raw).sum() < 3:
         return ()
     h = _interp_nan(h_raw)
-    step = np.diff(np.asarray(body.time_s, float))
-    fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+    fs = sample_rate_hz(body.time_s, default=DEFAULT_FPS)
     pulls = _pull_candidates(body, h, h_raw, fs, p)
     if not pulls:
         return ()

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import DEFAULT_FPS
 from .body import ViewEstimate
 from .metric_spec import Reading, RepInput
+from .series import sample_rate_hz
 
 #: Shoulder-to-ankle length (shoulder-hip + hip-knee + knee-ankle, what
 #: :attr:`BodySeries.body_length_px` measures) as a share of standing height. From the segment
@@ -145,8 +147,7 @@ def pull(inp: RepInput) -> Pull:
         lean = s.get("torso_lean_world_deg", s["torso_lean_deg"]) if world else s["torso_lean_deg"]
         m = {name: mo.sample for name, mo in rep.moments.items()}
         lift, lock = m.get("liftoff"), m.get("lockout")
-        step = np.diff(np.asarray(body.time_s, float))
-        fs = 1.0 / float(np.median(step)) if step.size and np.median(step) > 0 else 10.0
+        fs = sample_rate_hz(body.time_s, default=DEFAULT_FPS)
         return Pull(
             hip=hip,
             knee=knee,

@@ -45,13 +45,14 @@ def finite_runs(valid: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=False))
 
 
-def sample_rate_hz(time_s: np.ndarray) -> float:
-    """Sampling rate from the median step of a (T,) time axis in seconds (NaN if under 2 samples)."""
+def sample_rate_hz(time_s: np.ndarray, default: float = float("nan")) -> float:
+    """Sampling rate (samples/s) from the median step of a (T,) time axis in seconds; ``default``
+    (NaN unless given) with under 2 samples or no positive step."""
     t = np.asarray(time_s, dtype=float)
     if t.size < 2:
-        return float("nan")
+        return default
     step = float(np.median(np.diff(t)))
-    return 1.0 / step if step > 0 else float("nan")
+    return 1.0 / step if step > 0 else default
 
 
 def _columns(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
