@@ -7,9 +7,9 @@ pixels, always in the report).
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): the seed fired at 50 px, which
 depends on resolution and camera distance (a 1080p lifter filling the frame "drifts" 50 px in a
 few centimetres); on dev it flags 3 of 29 clean clips. The default is relative to body size:
-0.12 body lengths (about 15-20 cm for an adult), above the wrist travel of all but 2 clean
-clips (0.14). The one clip labelled bar drift has the bar *starting* too far from the shins and
-staying there (0.06): drift from the lift-off line cannot see that. The "seed" preset restores
+0.12 body lengths (about 15-20 cm for an adult), above the wrist travel of all but 1 clean
+clip (0.14). The one clip labelled bar drift has the bar *starting* too far from the shins and
+staying there (0.07): drift from the lift-off line cannot see that. The "seed" preset restores
 50 px and switches the relative limit off (``inf``).
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation

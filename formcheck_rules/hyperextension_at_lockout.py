@@ -5,10 +5,10 @@ rule compares that signed value with a signed limit, ``min_torso_lean_deg`` = -2
 lean is below it (leaning back further). The finding, message and cue show the metric's own value.
 
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value, and the dev labels
-cannot calibrate it: the clip labelled hyperextension leans its hip->shoulder line back only 11°
+cannot calibrate it: the clip labelled hyperextension leans its hip->shoulder line back only 9°
 (the arch is in the lower back, which the keypoints cannot see), while four clean clips filmed by
-one low camera read -21° to -31°. The default, -25° (a lean-back any coach would call excessive), keeps
-clean clips passing except two of those (-27°, -31°) and misses the labelled one.
+one low camera read -21° to -29°. The default, -25° (a lean-back any coach would call excessive), keeps
+clean clips passing except two of those (-27°, -29°) and misses the labelled one.
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
 (``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a

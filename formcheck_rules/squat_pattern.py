@@ -16,7 +16,7 @@ squat-pattern set-up bends the knees 100 deg or more with the torso at 40-55 deg
 
 Validation (``scripts/evaluate_rules.py --values``). The dev labels have no squat-pattern field;
 the script derives one from the labellers' notes (a deadlift-family clip whose notes describe a
-squatting set-up / hips too low): exactly **one** positive dev clip, 35 negatives (12 of them not
+squatting set-up / hips too low): exactly **one** positive dev clip, 35 negatives (11 of them not
 measurable: no rep, no side view or no knee). The positive's set-up reads +57 deg; clean hinges with
 visible knees read -58 to +55 (kettlebell deadlifts, a knee-friendlier hinge, +6 to +39), but four
 clean clips read +58 to +65 (the knee read as the median within 0.2 s of set-up): their knees are behind the plates (knee visibility 0.52-0.73, the
