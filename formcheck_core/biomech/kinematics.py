@@ -15,7 +15,7 @@ import numpy as np
 from ..pose.landmarks import LANDMARK, side_landmark
 from ..pose.series import PoseSeries
 from .body import BodySeries
-from .series import DEFAULT_CUTOFF_HZ, DEFAULT_MAX_GAP_S, filter_note, sample_rate_hz, smooth
+from .series import DEFAULT_CUTOFF_HZ, DEFAULT_MAX_GAP_S, filter_note, sample_rate_hz, shot_bounds, smooth
 
 #: Landmarks whose visibility is below this count as missing.
 MIN_VISIBILITY = 0.5
@@ -180,8 +180,7 @@ def _smooth_shots(
     x: np.ndarray, time_s: np.ndarray, cut_samples: Sequence[int], *, cutoff_hz: float, max_gap_s: float
 ) -> np.ndarray:
     """:func:`smooth` of each shot (samples between scene cuts) on its own."""
-    n = len(time_s)
-    bounds = [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
+    bounds = shot_bounds(len(time_s), cut_samples)
     if len(bounds) == 2:
         return smooth(x, time_s, cutoff_hz=cutoff_hz, max_gap_s=max_gap_s)
     t = np.asarray(time_s, float)

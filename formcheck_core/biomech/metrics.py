@@ -32,6 +32,7 @@ from .rep_window import (
     BODY_LENGTH_PER_HEIGHT,
     BOTTOM_SEARCH_S,
     HOLD_S,
+    LIFTOFF_BOTTOM_S,
     LOCKOUT_HIP_DEG,
     LOCKOUT_WINDOW_S,
     angle_source,
@@ -47,6 +48,9 @@ from .rep_window import (
     pull,
     px_per_cm,
 )
+
+#: How the lockout extremes are read, in the words of their definitions (from the constants).
+_HELD_AT_LOCKOUT = f"held for {HOLD_S:g} s within {LOCKOUT_WINDOW_S:g} s from the lockout moment"
 
 __all__ = [
     "BODY_LENGTH_PER_HEIGHT",
@@ -233,14 +237,14 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "hip_angle_liftoff_deg",
-        "Hip angle at lift-off: the deepest hip flexion within 0.2 s of the lift-off moment.",
+        f"Hip angle at lift-off: the deepest hip flexion within {LIFTOFF_BOTTOM_S:g} s of the lift-off moment.",
         hip_angle_liftoff,
         short="hip angle at lift-off",
         series=_HIP,
     ),
     MetricSpec(
         "hip_angle_lockout_deg",
-        "Hip angle at lockout: the largest value held for 0.2 s within 0.5 s from the lockout moment.",
+        f"Hip angle at lockout: the largest value {_HELD_AT_LOCKOUT}.",
         hip_angle_lockout,
         short="hip angle at lockout",
         series=_HIP,
@@ -256,7 +260,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "knee_angle_bottom_deg",
-        "Knee angle (hip-knee-ankle) at lift-off: the median within 0.2 s either side of the sample of "
+        f"Knee angle (hip-knee-ankle) at lift-off: the median within {HOLD_S:g} s either side of the sample of "
         "hip_angle_liftoff_deg (the plates hide the knee there); 180 = straight.",
         knee_angle_bottom,
         short="knee angle at lift-off (180 = straight)",
@@ -264,7 +268,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "knee_angle_lockout_deg",
-        "Knee angle at lockout: the largest value held for 0.2 s within 0.5 s from the lockout moment.",
+        f"Knee angle at lockout: the largest value {_HELD_AT_LOCKOUT}.",
         knee_angle_lockout,
         short="knee angle at lockout",
         series=_KNEE,
@@ -278,7 +282,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "torso_lean_lockout_deg",
-        "Torso lean at lockout: the smallest value held for 0.2 s within 0.5 s from the lockout moment; "
+        f"Torso lean at lockout: the smallest value {_HELD_AT_LOCKOUT}; "
         "negative = leaning back past vertical.",
         torso_lean_lockout,
         short="torso lean at lockout (negative = leaning back)",
@@ -328,7 +332,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "min_elbow_angle_pull_deg",
-        "Smallest elbow angle held for 0.2 s between lift-off and lockout (180 = straight arms).",
+        f"Smallest elbow angle held for {HOLD_S:g} s between lift-off and lockout (180 = straight arms).",
         min_elbow_angle_pull,
         short="smallest elbow angle during the pull (180 = straight arms)",
         series=_ELBOW,
@@ -357,7 +361,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "squat_index_setup_deg",
         "Knee flexion (180 - knee angle) minus torso lean from vertical at set-up (at lift-off "
-        "when the rep has no set-up moment; the median within 0.2 s either side), deg; a hinge "
+        f"when the rep has no set-up moment; the median within {HOLD_S:g} s either side), deg; a hinge "
         "reads below 0 (the torso tips more than the knees bend), a squat-pattern set-up (deep knees, upright torso) well above 0.",
         squat_index_setup,
         short="knee bend minus torso lean at set-up (large = squat-like set-up: deep knees, upright torso)",

@@ -52,7 +52,7 @@ import numpy as np
 from ..config import DEFAULT_FPS
 from ..pose.landmarks import LANDMARK
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
-from .series import finite_runs, sample_rate_hz
+from .series import finite_runs, sample_rate_hz, shot_bounds
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
 MIN_RISE_DEG = 25.0
@@ -632,11 +632,6 @@ def _standing_deg(h: np.ndarray, pulls: list[_Pull]) -> float:
     return max(float(h[p.top]) for p in pulls)
 
 
-def _shot_bounds(n: int, cut_samples: Sequence[int]) -> list[int]:
-    """[0, cuts inside (0, n) ascending, n]: the sample bounds of the shots of an ``n``-sample series."""
-    return [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
-
-
 def _shot(body: BodySeries, a: int, b: int) -> BodySeries:
     """Samples [a, b) of ``body`` as a series of their own (frame indices and times kept)."""
     return replace(
@@ -686,7 +681,7 @@ def segment_reps(
     are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
     ``metrics`` are left empty (see :func:`formcheck_core.biomech.metrics.rep_metrics`).
     """
-    bounds = _shot_bounds(body.time_s.size, cut_samples)
+    bounds = shot_bounds(body.time_s.size, cut_samples)
     if len(bounds) > 2:
         pulls = [
             _shifted(r, a)
@@ -703,7 +698,7 @@ def segment_reps(
 def no_pull_reason(body: BodySeries, cut_samples: Sequence[int] = ()) -> str:
     """Why :func:`segment_reps` finds no pull in ``body``, in words: the most frequent reason its
     hinge rises were rejected (:data:`NOT_A_HINGE` when there was none); "" if a pull is found."""
-    bounds = _shot_bounds(body.time_s.size, cut_samples)
+    bounds = shot_bounds(body.time_s.size, cut_samples)
     rejected: list[str] = []
     for a, b in itertools.pairwise(bounds):
         shot = _shot(body, a, b) if len(bounds) > 2 else body

@@ -22,6 +22,8 @@ Defaults and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: Default longest gap (seconds) bridged by linear interpolation.
@@ -43,6 +45,12 @@ def finite_runs(valid: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
     return list(zip(starts.tolist(), stops.tolist(), strict=False))
+
+
+def shot_bounds(n: int, cut_samples: Sequence[int]) -> list[int]:
+    """[0, the cuts inside (0, n) ascending, n]: the sample bounds of the shots of an ``n``-sample
+    series whose ``cut_samples`` start a new shot (scene cuts, :mod:`formcheck_core.scene_cuts`)."""
+    return [0, *sorted({int(c) for c in cut_samples if 0 < c < n}), n]
 
 
 def sample_rate_hz(time_s: np.ndarray, default: float = float("nan")) -> float:
