@@ -36,9 +36,11 @@ class Rule:
     ``lifts``: lift names it applies to ("deadlift" also matches "romanian_deadlift" etc.;
     "*" = every lift). ``views``: camera views it can measure from; on other views the engine
     reports "not measurable" with ``view_note`` as the reason. ``partial_pulls``: also judge
-    partial pulls (pulls that left the floor but never reached lockout, or that the clip cuts
-    off) -- for faults that happen before the knee pass, which such a pull shows as well as a
-    complete rep (see :func:`~formcheck_core.rules.engine.evaluate_rules`).
+    partial pulls (cut by the clip, not from the floor, aborted, never reached lockout, not
+    measurable) -- for a fault such a pull shows as well as a complete rep: made before the knee
+    pass, during the pull (bent arms) or, for ``incomplete_lockout``, the stopping short itself
+    (see :func:`~formcheck_core.rules.engine.evaluate_rules`). ``minor_when_ok``: rule ids whose
+    "ok" on the same pull makes this rule's fault "minor" (:func:`~formcheck_core.rules.engine.minor_when_ok`).
     """
 
     id: str
@@ -61,7 +63,7 @@ class Rule:
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: Seconds one call may take (None = the global default).
     timeout_s: float | None = None
-    #: Also judge partial pulls (the fault happens before the knee pass; see the class docstring).
+    #: Also judge partial pulls (a fault such a pull shows too; see the class docstring).
     partial_pulls: bool = False
     #: Rule ids whose "ok" on the same pull makes this rule's fault "minor": still reported and
     #: cued, but it does not make the rep "needs work" (see
