@@ -111,3 +111,11 @@ def test_every_key_moment_has_its_words_in_order():
 
     assert tuple(MOMENT_WORDS) == MOMENT_NAMES
     assert MOMENT_PHRASES["liftoff"] == MOMENT_WORDS["liftoff"].phrase == "as the bar leaves the floor"
+
+
+def test_every_verdict_role_and_clip_status_has_its_words():
+    from formcheck_core.vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES, ROLE_WORDS, VERDICT_ROLES
+
+    assert tuple(ROLE_WORDS) == VERDICT_ROLES  # one entry each, in the roles' order
+    assert tuple(CLIP_STATUS_WORDS) == CLIP_STATUSES
+    assert len({w.mark for w in ROLE_WORDS.values()}) == len(ROLE_WORDS)  # marks tell roles apart
