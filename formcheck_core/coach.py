@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .cues import Cue
 from .findings import Finding
 from .rules.verdicts import counts_as_fault, exceedance, finding_priority, verdict_role
-from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, moment_tag
+from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, metric_label, moment_tag
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -171,7 +171,9 @@ def cues_from_findings(
         for _, _, f, n in oks:
             if len(out) >= min(MIN_CUES, max_cues):
                 break
-            text = f.cue or f"Keep it up: {f.message}"
+            # a rule without a praise template: a short line (the why below carries its message)
+            what = metric_label(f.metric) if f.metric else f.rule_id.replace("_", " ").capitalize()
+            text = f.cue or f"Keep it up: {what[0].lower()}{what[1:]} stayed within the limit."
             noun = _noun(groups[f.rule_id], pull_names)
             reps = f"{n} measured {noun}{'s' * (n > 1)}"
             why = f"{f.message} Closest to the limit: {_where(f, moment_frames, pull_names)}; within the limit in {reps}."

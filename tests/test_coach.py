@@ -146,6 +146,28 @@ def test_cue_falls_back_to_the_message_when_a_rule_has_no_cue_text():
     assert cue.text == f.message and cue.priority == 1 and cue.value == 12.0
 
 
+def test_praise_without_a_template_names_the_metric_once():
+    """A plugin rule with no praise template: the cue is a short line naming the metric, and the
+    message is said once (in the why), not twice."""
+    f = Finding(
+        "slow_pull",
+        1,
+        "ok",
+        "info",
+        "Rep duration: 0.60 s (limit 2.0 s).",
+        moment="lockout",
+        frame_index=30,
+        time_s=1.0,
+        value=0.6,
+        threshold=2.0,
+        unit="s",
+        metric="rep_duration_s",
+    )
+    (cue,) = cues_from_findings([f])
+    assert cue.text == "Keep it up: rep duration stayed within the limit."
+    assert f.message not in cue.text and cue.why.count(f.message) == 1
+
+
 def test_real_clip_cues_cite_its_own_findings(dev_clip):
     from formcheck_core.analysis import analyze
 

@@ -100,7 +100,8 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     if cues:
         label = " (test model — not advice)" if any(c.source == "test-model" for c in cues) else ""
         reason = fallback_reason(cues)
-        lines.append(f"\ncues{label}" + (f" (rules; LLM not used: {reason})" if reason else "") + ":")
+        # why the LLM was not used is the coaching note after the summary (summary.txt), said once
+        lines.append(f"\ncues{label}" + (" (rules; LLM not used)" if reason else "") + ":")
         lines.extend(
             f"  {c.priority}. "
             + (f"[{c.role_tag}] " if c.role_tag else "")
