@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from render_support import handmade_analysis
@@ -147,3 +148,22 @@ def test_back_trace_breaks_between_separately_measured_stretches():
     assert np.array_equal(t[~np.isnan(t)], [1.0, 1.1, 1.2, 3.0, 3.1])
     same, _ = _split_runs(np.array([1.0, 1.1]), np.array([1.0, 2.0]), step_s=0.15)
     assert not np.isnan(same).any()
+
+
+def test_whole_clip_legend_fits_the_figure_with_every_moment_and_a_partial_pull(analysis):
+    """Four moment styles and the hatched partial-pull patch are five legend entries: in one row
+    they ran past both edges of the 4-inch figure ("partial p" cut off); the legend wraps instead."""
+    last = analysis.reps[-1]
+    assert set(last.moments) == {"setup", "liftoff", "knee_pass", "lockout"}
+    partial = dataclasses.replace(last, complete=False, partial_reason="cut by the clip: it ends before lockout")
+    a = dataclasses.replace(analysis, reps=analysis.reps[:-1], partial_pulls=(partial,))
+    fig = angle_curves_figure(a)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 5
+    box, page = legend.get_window_extent(renderer), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
+    for ax in fig.axes:  # laid out below the legend, not under it
+        assert not ax.get_window_extent(renderer).overlaps(box)

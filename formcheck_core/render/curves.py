@@ -36,6 +36,8 @@ from ..readings import MetricReading, metric_readings
 from ..vocabulary import PARTIAL_PULL, UNITS, format_limit
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
+#: Most entries of the moment legend in one row (5 overrun a 4-inch figure at FS_NOTE).
+LEGEND_MAX_COLS = 4
 #: Panels: (title, y label, [(series, legend label, colour)]).
 PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
     (
@@ -389,7 +391,9 @@ def _decorate(
             fig.legend(
                 handles=handles,
                 loc="outside lower center" if rep is not None else "outside upper center",
-                ncols=len(handles),
+                # one row up to 4 entries; 5 (every moment and a partial pull) ran past both
+                # edges of a 4-inch figure: two rows of 3
+                ncols=len(handles) if len(handles) <= LEGEND_MAX_COLS else 3,
                 fontsize=FS_NOTE,
                 frameon=False,
             )
