@@ -103,6 +103,9 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
         assert status == clip_status(int(row["reps"]), int(row["partial_pulls"]))
         assert (row["exit_code"] == 0) == (status == "ok")
     assert f"3 {CLIP_STATUS_WORDS['partial_only']}" in proc.stdout, proc.stdout
+    # the line counts complete reps, as the summary does, and partial pulls apart (not the reps table's rows)
+    n_reps, n_partial = int(clips["reps"].fillna(0).sum()), int(clips["partial_pulls"].fillna(0).sum())
+    assert n_partial and f"; {n_reps} reps (+{n_partial} partial pulls), " in proc.stdout, proc.stdout
     assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
     assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
     # rows agree with each other and with each clip's analysis.json

@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
         for s in CLIP_STATUSES
         if s in ("ok", "error") or counts.get(s, 0)  # the rarer statuses only when they occur
     )
+    # complete reps only, as every other view counts them; the reps table also lists partial pulls
+    n_reps = int(ds.clips["reps"].fillna(0).sum())
+    n_partial = int(ds.clips["partial_pulls"].fillna(0).sum())
+    partial = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
     print(
         f"{len(ds.clips)} clips: {said}"
-        f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {len(ds.reps)} reps, "
+        f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {n_reps} reps{partial}, "
         f"{len(ds.findings)} findings"
     )
     for row in ds.clips[ds.clips["status"] == "error"].itertuples():
