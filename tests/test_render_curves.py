@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -155,7 +156,9 @@ def test_whole_clip_legend_fits_the_figure_with_every_moment_and_a_partial_pull(
     they ran past both edges of the 4-inch figure ("partial p" cut off); the legend wraps instead."""
     last = analysis.reps[-1]
     assert set(last.moments) == {"setup", "liftoff", "knee_pass", "lockout"}
-    partial = dataclasses.replace(last, complete=False, partial_reason="cut by the clip: it ends before lockout")
+    partial = dataclasses.replace(
+        last, complete=False, partial_reason="cut by the clip: it ends before lockout"
+    )
     a = dataclasses.replace(analysis, reps=analysis.reps[:-1], partial_pulls=(partial,))
     fig = angle_curves_figure(a)
     canvas = FigureCanvasAgg(fig)
@@ -167,3 +170,32 @@ def test_whole_clip_legend_fits_the_figure_with_every_moment_and_a_partial_pull(
     assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
     for ax in fig.axes:  # laid out below the legend, not under it
         assert not ax.get_window_extent(renderer).overlaps(box)
+
+
+def test_marker_labels_of_a_rep_never_overprint_each_other(dev_clip, pose_model):
+    """A kettlebell set's hip and knee reach lockout within a sample and a few degrees of each
+    other: their labels ('177°' over '173°', with long pose-quality marks) were drawn on top of
+    each other in most reps. Each label now takes a free line; the same reading twice at one
+    point ('hip @setup' and 'hip @lift-off' read at one sample) is one label drawn twice."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.curves import rep_curve_figures
+
+    a = analyze(dev_clip("kettlebell_correct_side"), progress=False)
+    assert len(a.reps) >= 5
+    labels = 0
+    for number, fig in rep_curve_figures(a):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        for ax in fig.axes:
+            texts = [t for t in ax.texts if (t.get_gid() or "").startswith("metric:")]
+            labels += len(texts)
+            boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+            for (t1, b1), (t2, b2) in itertools.combinations(boxes, 2):
+                if t1.get_text() == t2.get_text() and t1.xy == t2.xy:
+                    assert b1.bounds == b2.bounds  # one label, drawn twice
+                    continue
+                overlap_x = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+                overlap_y = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+                assert overlap_x <= 1 or overlap_y <= 1, (number, t1.get_text(), t2.get_text())
+    assert labels >= 4 * len(a.reps)

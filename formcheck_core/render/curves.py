@@ -279,6 +279,49 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
     return out
 
 
+#: Estimated extent of a marker label, in ems of its font size: the mean advance of a character
+#: (DejaVu Sans, digits and lower case, generous) and one line with its leading.
+LABEL_CHAR_EM, LABEL_LINE_EM = 0.62, 1.3
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Two boxes (x0, y0, x1, y1) in points overlap by more than half a point each way."""
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[float]:
+    """Vertical offsets (points) of the marker labels of ``readings`` on ``ax`` (in time order) so
+    that none overprints another: each label goes at 3 pt above its point, or the nearest free
+    line below or above it, inside the panel where one is free. Extents are estimated from the axes' size, limits and the label's
+    length (no renderer: the layout is not final yet), with :data:`LABEL_CHAR_EM` to spare. Two
+    readings of one value at one point ("hip @setup" and "hip @lift-off" read at one sample) share
+    a place: the same text drawn twice there is one label."""
+    pos = ax.get_position()
+    w_pt, h_pt = pos.width * fig.get_figwidth() * 72, pos.height * fig.get_figheight() * 72
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    line = LABEL_LINE_EM * FS_NOTE
+    placed: list[tuple[float, float, float, float]] = []
+    out: list[float] = []
+    seen: dict[tuple[float, float, str], float] = {}
+    for r in readings:
+        if (r.time_s, r.value, r.shown) in seen:
+            out.append(seen[(r.time_s, r.value, r.shown)])
+            continue
+        px = (r.time_s - x0) / ((x1 - x0) or 1.0) * w_pt + 3
+        py = (r.value - y0) / ((y1 - y0) or 1.0) * h_pt
+        width = len(r.shown) * LABEL_CHAR_EM * FS_NOTE
+        boxes = [
+            (px, py + 3 + k * line, px + width, py + 3 + (k + 1) * line) for k in (0, -1, 1, -2, 2, -3, 3)
+        ]
+        free = [b for b in boxes if not any(_overlap(b, p) for p in placed)]
+        inside = [b for b in free if b[1] >= 0 and b[3] <= h_pt]  # in the panel, off the title
+        box = (inside or free or boxes)[0]
+        placed.append(box)
+        out.append(box[1] - py)
+        seen[(r.time_s, r.value, r.shown)] = out[-1]
+    return out
+
+
 def _short_name(analysis: Analysis, number: int, *, long: bool) -> str:
     """A pull's name above the whole-clip figure: "rep 2" / "partial pull 1"; short, "2" / "p1"."""
     name = analysis.pull_label(number)
@@ -340,43 +383,47 @@ def _decorate(
             for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
                 label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
                 added.append(ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4))
-    if rep is not None and not raw:
-        for series, reading in metric_markers(analysis, rep):
-            ax = next(
-                (a for a, (_, _, sl) in zip(axes, panels, strict=True) if series in {s for s, _, _ in sl}),
-                None,
-            )
-            if ax is None:
-                continue
-            added += ax.plot(
-                [reading.time_s],
-                [reading.value],
-                marker="o",
-                ms=4.5,
-                mfc="white",
-                mec="#212529",
-                mew=1.1,
-                ls="none",
-                zorder=5,
-            )
-            added.append(
-                ax.annotate(
-                    reading.shown,
-                    (reading.time_s, reading.value),
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                    fontsize=FS_NOTE,
-                    color="#212529",
-                    zorder=6,
-                    gid=f"metric:{reading.metric}",
-                    in_layout=False,  # a long pose-quality mark may run past the edge; the panels keep their size
-                )
-            )
     if rep is not None and reps:
         r = reps[0]
         lo = t[r.start_sample] - pad_s
         hi = t[min(r.end_sample, len(t) - 1)] + pad_s
         axes[0].set_xlim(max(lo, t[0]), min(hi, t[-1]))
+    if rep is not None and not raw:
+        on_axes: list[tuple[object, MetricReading]] = []
+        for series, reading in metric_markers(analysis, rep):
+            ax = next(
+                (a for a, (_, _, sl) in zip(axes, panels, strict=True) if series in {s for s, _, _ in sl}),
+                None,
+            )
+            if ax is not None:
+                on_axes.append((ax, reading))
+        for ax in axes:
+            mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (rd.time_s, rd.value))
+            for reading, dy in zip(mine, _label_offsets(fig, ax, mine), strict=True):
+                added += ax.plot(
+                    [reading.time_s],
+                    [reading.value],
+                    marker="o",
+                    ms=4.5,
+                    mfc="white",
+                    mec="#212529",
+                    mew=1.1,
+                    ls="none",
+                    zorder=5,
+                )
+                added.append(
+                    ax.annotate(
+                        reading.shown,
+                        (reading.time_s, reading.value),
+                        xytext=(3, dy),
+                        textcoords="offset points",
+                        fontsize=FS_NOTE,
+                        color="#212529",
+                        zorder=6,
+                        gid=f"metric:{reading.metric}",
+                        in_layout=False,  # a long pose-quality mark may run past the edge; the panels keep their size
+                    )
+                )
     present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
     handles = []
     # a legend, not labels at the lines (moments 0.1 s apart overprint); below a rep's title
