@@ -24,6 +24,11 @@ def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> No
             for m in (rep.moments[n] for n in MOMENT_NAMES if n in rep.moments)
         ]
         assert all(a < b for a, b in itertools.pairwise(eff)), ("sub-sample estimates out of order", rep)
+        eff_frames = [
+            m.refined_frame_index if m.refined_frame_index is not None else m.frame_index
+            for m in (rep.moments[n] for n in MOMENT_NAMES if n in rep.moments)
+        ]
+        assert all(a < b for a, b in itertools.pairwise(eff_frames)), ("two moments on one frame", rep)
         for name, m in rep.moments.items():
             assert m.name == name
             assert rep.start_sample <= m.sample <= rep.end_sample, (

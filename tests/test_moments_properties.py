@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -156,3 +157,39 @@ def test_touch_and_go_sets_count_each_rep_once(reps, pull_s, lower_s):
     found = segment_reps(compute_body_series(pose))
     assert_rep_contract(found, pose.n_samples)
     assert sum(r.complete for r in found) == reps == len(found)
+
+
+def test_sub_sample_estimates_never_put_two_moments_on_one_source_frame():
+    """Set-up and lift-off one 10 fps sample apart on a 30 fps source: their interpolated estimates
+    (0.3 of a frame apart) round to one source frame. The later takes the next frame (its time is
+    kept); with no frame left before its own sample's, both fall back to their samples."""
+    from formcheck_core.biomech.body import Moment
+    from formcheck_core.biomech.moments import ordered_refinements
+
+    def moment(name: str, sample: int, refined_s: float | None) -> Moment:
+        frame = round(refined_s * 30) if refined_s is not None else None
+        return Moment(
+            name, sample, sample * 3, sample / 10, refined_s, frame, "interpolated" if frame else None
+        )
+
+    def frames(ms: dict[str, Moment]) -> list[int]:
+        return [
+            m.refined_frame_index if m.refined_frame_index is not None else m.frame_index for m in ms.values()
+        ]
+
+    clash = {
+        "setup": moment("setup", 52, 5.151),
+        "liftoff": moment("liftoff", 53, 5.160),  # later in time, but frame 155 as well
+        "knee_pass": moment("knee_pass", 55, 5.37),
+        "lockout": moment("lockout", 60, None),
+    }
+    out = ordered_refinements(clash)
+    assert all(a < b for a, b in itertools.pairwise(frames(out))), frames(out)
+    assert out["setup"] == clash["setup"] and out["knee_pass"] == clash["knee_pass"]
+    assert out["liftoff"].refined_frame_index == 156 and out["liftoff"].refined_time_s == 5.160
+    # a refined frame onto the neighbour's own sample frame is a clash too
+    onto = ordered_refinements({"setup": moment("setup", 51, None), "liftoff": moment("liftoff", 52, 5.11)})
+    assert frames(onto) == [153, 154]
+    # no frame left: the later estimate is already at its own sample's frame
+    full = ordered_refinements({"setup": moment("setup", 51, 5.199), "liftoff": moment("liftoff", 52, 5.2)})
+    assert frames(full) == [153, 156] and full["setup"].refined_time_s is None

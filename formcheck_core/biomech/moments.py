@@ -498,22 +498,36 @@ def _effective_t(m: Moment) -> float:
     return m.refined_time_s if m.refined_time_s is not None else m.time_s
 
 
+def _effective_frame(m: Moment) -> int:
+    return m.refined_frame_index if m.refined_frame_index is not None else m.frame_index
+
+
 def ordered_refinements(moments: dict[str, Moment]) -> dict[str, Moment]:
-    """``moments`` (in :data:`MOMENT_NAMES` order) with sub-sample estimates dropped where they
-    would break the order (both of a clashing pair fall back to their samples, which are ordered)."""
+    """``moments`` (in :data:`MOMENT_NAMES` order) with sub-sample estimates that keep the order of
+    times and of source frames. Estimates out of time order are dropped (both of a clashing pair
+    fall back to their samples, which are ordered). Two estimates in time order less than a frame
+    apart round to one source frame (two names on one frame): the later one takes the next frame,
+    still at or before its own sample's frame (its time is kept); where there is no such frame,
+    both are dropped."""
     out = dict(moments)
     changed = True
     while changed:
         changed = False
         names = [n for n in MOMENT_NAMES if n in out]
         for a, b in itertools.pairwise(names):
-            if _effective_t(out[a]) >= _effective_t(out[b]):
-                for n in (a, b):
-                    if out[n].refined_time_s is not None:
-                        out[n] = replace(
-                            out[n], refined_time_s=None, refined_frame_index=None, refined_by=None
-                        )
-                        changed = True
+            ma, mb = out[a], out[b]
+            if _effective_t(ma) < _effective_t(mb) and _effective_frame(ma) < _effective_frame(mb):
+                continue
+            if _effective_t(ma) < _effective_t(mb) and mb.refined_frame_index is not None:
+                nxt = _effective_frame(ma) + 1
+                if nxt <= mb.frame_index:
+                    out[b] = replace(mb, refined_frame_index=nxt)
+                    changed = True
+                    continue
+            for n in (a, b):
+                if out[n].refined_time_s is not None:
+                    out[n] = replace(out[n], refined_time_s=None, refined_frame_index=None, refined_by=None)
+                    changed = True
     return out
 
 
