@@ -20,6 +20,7 @@ pass from about 21 % to 16 % of the pose time): which half is measured moved a c
 back angle broke its 3° invariance on 7 more metamorphic copies; the cost is not worth it.
 """
 
+from formcheck_core.biomech.back_series import RELIABLE_MASK_CONFIDENCE
 from formcheck_core.hookspecs import hookimpl
 from formcheck_core.rules import Rule
 
@@ -28,8 +29,9 @@ MAX_FLEXION_REL = 0.021
 #: When the value was read, in words (``{at}`` of the message, cue and praise): the per-rep value is
 #: the median from set-up to knee pass, so no single moment's phrase is true of it.
 SPAN_PHRASE = "off the floor, from set-up to knee pass"
-#: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur).
-MIN_MASK_CONFIDENCE = 0.6
+#: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur): the
+#: level at which the reading itself is marked low confidence.
+MIN_MASK_CONFIDENCE = RELIABLE_MASK_CONFIDENCE
 
 
 def check(ctx):

@@ -12,6 +12,7 @@ from rule_fixtures import make_rep
 from formcheck_core.biomech.back_profile import FRACTIONS
 from formcheck_core.biomech.back_series import (
     MIN_SAMPLE_CONFIDENCE,
+    RELIABLE_MASK_CONFIDENCE,
     BackSeries,
     back_samples,
     measured_samples,
@@ -118,3 +119,17 @@ def test_too_few_confident_samples_or_no_series_is_nan():
     assert math.isnan(rep_back_metrics(rep, None).metrics["back_flexion_rel"])
     unread = series(samples, np.full(len(samples), np.nan))
     assert math.isnan(rep_back_metrics(rep, unread).metrics["back_angle_deg"])
+
+
+def test_an_unclear_outline_marks_the_back_readings_low_confidence_with_their_numbers_kept():
+    """A pull whose median mask confidence is under RELIABLE_MASK_CONFIDENCE keeps its numbers, and
+    every back reading carries the same mark (the rule then says "not measurable")."""
+    rep = make_rep(1, start=100)
+    samples = pull_samples(rep)
+    clear = rep_back_metrics(rep, series(samples, [0.05] * len(samples), confidence=0.8))
+    assert "back_flexion_rel" not in clear.metric_quality
+    soft = RELIABLE_MASK_CONFIDENCE - 0.05
+    unclear = rep_back_metrics(rep, series(samples, [0.05] * len(samples), confidence=soft))
+    assert unclear.metrics["back_flexion_rel"] == pytest.approx(0.05)
+    marks = {unclear.metric_quality[m].mark for m in ("back_flexion_rel", "back_angle_deg")}
+    assert marks == {f"low confidence: back outline unclear (mask confidence {soft:.2f})"}

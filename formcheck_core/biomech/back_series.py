@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .body import Rep
+from .body import MetricQuality, Rep
 
 #: Per-rep back metrics (name -> description); :data:`formcheck_core.biomech.metrics.METRICS` includes them.
 BACK_METRICS: dict[str, str] = {
@@ -37,6 +37,10 @@ MIN_PULL_SAMPLES = 3
 #: margin between the labels; rounded_back LOCO F1 0.77-1.00 by half) and broke the back angle's
 #: metamorphic invariance on 7 more copies, so every sample is measured.
 MEASURE_STRIDE = 1
+#: Median mask confidence (0-1) of a pull below which its back readings are marked low confidence
+#: ("low confidence: back outline unclear (mask confidence 0.55)"): a soft, blurred or baggy
+#: outline. The ``rounded_back`` rule's default ``min_mask_confidence`` (it does not judge them).
+RELIABLE_MASK_CONFIDENCE = 0.6
 #: Fewest samples measured per pull (the per-rep value needs two confident ones).
 MIN_MEASURED = 2
 
@@ -113,7 +117,9 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
     The pull's value is the median over its measured samples (those of :func:`pull_samples` that
     ``back`` has a row for) with mask confidence of at least
     :data:`MIN_SAMPLE_CONFIDENCE`; it is placed (``metric_samples``) at the sample whose value is
-    nearest that median. Needs at least 2 confident samples.
+    nearest that median. Needs at least 2 confident samples. A pull whose median mask confidence
+    is under :data:`RELIABLE_MASK_CONFIDENCE` keeps its numbers, marked low confidence
+    (``metric_quality``).
     """
     values = dict.fromkeys(BACK_METRICS, math.nan)
     at: dict[str, int] = {}
@@ -135,4 +141,20 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
                 values[name] = med
                 if name != "back_mask_confidence":
                     at[name] = int(back.sample[rows[int(np.nanargmin(np.abs(vals - med)))]])
-    return replace(rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at})
+    quality = dict(rep.metric_quality)
+    mask = values["back_mask_confidence"]
+    if np.isfinite(mask) and mask < RELIABLE_MASK_CONFIDENCE:  # every view shows the same mark
+        doubt = MetricQuality(
+            confidence=float(mask),
+            joint="back outline",
+            cause=f"unclear (mask confidence {mask:.2f})",
+            visibility=float(mask),
+            low=True,
+        )
+        quality.update({name: doubt for name in at})
+    return replace(
+        rep,
+        metrics={**rep.metrics, **values},
+        metric_samples={**rep.metric_samples, **at},
+        metric_quality=quality,
+    )
