@@ -199,3 +199,22 @@ def test_marker_labels_of_a_rep_never_overprint_each_other(dev_clip, pose_model)
                 overlap_y = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
                 assert overlap_x <= 1 or overlap_y <= 1, (number, t1.get_text(), t2.get_text())
     assert labels >= 4 * len(a.reps)
+
+
+def test_scene_cuts_are_drawn_on_the_whole_clip_figure_only(analysis):
+    """A cut frame is a vertical line at its time in every panel of the whole-clip figure, named
+    once in the legend; a rep's figure (no pull spans a cut) does not draw it."""
+    from formcheck_core.render.curves import SCENE_CUT_STYLE
+
+    body = analysis.body
+    frame = int(body.frame_index[len(body.frame_index) // 2]) + 1  # between two samples
+    cut_s = float(np.interp(frame, body.frame_index, body.time_s))
+    a = dataclasses.replace(analysis, scene_cut_frames=(frame,))
+    fig = angle_curves_figure(a)
+    for ax in (ax for ax in fig.axes if ax.axison):
+        assert any(abs(x - cut_s) < 1e-9 for x in _vlines(ax))
+    assert SCENE_CUT_STYLE[0] in [t.get_text() for t in fig.legends[0].get_texts()]
+    rep_fig = angle_curves_figure(a, rep=analysis.reps[0].number)
+    assert all(abs(x - cut_s) > 1e-9 for ax in rep_fig.axes for x in _vlines(ax))
+    plain = angle_curves_figure(analysis)
+    assert SCENE_CUT_STYLE[0] not in [t.get_text() for t in plain.legends[0].get_texts()]

@@ -66,6 +66,9 @@ REP_SHADES = ("#fff3bf", "#e7f5ff")
 PARTIAL_SHADE = "#f1f3f5"
 PARTIAL_HATCH = "////"
 PARTIAL_EDGE = "#adb5bd"
+#: A hard scene cut (:mod:`formcheck_core.scene_cuts`) on the whole-clip figure: (legend label,
+#: colour, line style). No pull spans one.
+SCENE_CUT_STYLE = ("scene cut", "#7048e8", "-")
 #: Colour of curve stretches read from low-confidence joints.
 LOW_CONFIDENCE_GREY = "#adb5bd"
 #: Font sizes in points (at the default 4 in x 180 dpi, 8 pt is ~10 CSS px on a 360 px wide phone).
@@ -340,6 +343,14 @@ def _decorate(
     t = np.asarray(body.time_s, dtype=float)
     reps = [r for r in analysis.pulls if rep is None or r.number == rep]  # partial pulls too
     lines = threshold_lines(analysis, rep) + back_limit_lines(analysis, rep)
+    # scene cuts on the whole-clip figure, at the cut frame's time (source frames -> series time;
+    # a cut after the last sample is drawn at the right edge)
+    frames = np.asarray(body.frame_index, dtype=float)
+    cuts_s = (
+        [float(np.interp(f, frames, t)) for f in analysis.scene_cut_frames if f > frames[0]]
+        if rep is None and t.size > 1
+        else []
+    )
     added: list = []
     if rep is None and reps and axes:  # rep numbers above the top panel, out of the data's way
         centres = [(t[r.start_sample] + t[min(r.end_sample, len(t) - 1)]) / 2 for r in reps]
@@ -383,6 +394,8 @@ def _decorate(
             for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
                 label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
                 added.append(ax.axvline(m.time_s, color=colour, ls=ls, lw=1.0, zorder=4))
+        for cut_s in cuts_s:
+            added.append(ax.axvline(cut_s, color=SCENE_CUT_STYLE[1], ls=SCENE_CUT_STYLE[2], lw=1.6, zorder=4))
     if rep is not None and reps:
         r = reps[0]
         lo = t[r.start_sample] - pad_s
@@ -430,6 +443,9 @@ def _decorate(
     for n in present:
         label, colour, ls = MOMENT_STYLE[n]
         handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.0, label=label)[0])
+    if cuts_s:
+        label, colour, ls = SCENE_CUT_STYLE
+        handles.append(axes[0].plot([], [], color=colour, ls=ls, lw=1.6, label=label)[0])
     if any(not r.complete for r in reps):  # the hatched shade, named once
         patch = Patch(fc=PARTIAL_SHADE, ec=PARTIAL_EDGE, hatch=PARTIAL_HATCH, lw=0, label=PARTIAL_PULL)
         handles.append(patch)
