@@ -137,3 +137,32 @@ def test_full_view_box_is_identity():
     pts = np.array([[10.0, 20.0], [np.nan, 5.0]])
     out = vb.map(pts)
     assert out[0].tolist() == [10.0, 20.0] and np.isnan(out[1, 0])
+
+
+def test_an_angle_read_from_a_low_confidence_joint_is_marked_on_the_picture(analysis):
+    """Where the curves grey a stretch (a joint of the angle at low pose confidence), the still's
+    angle label carries LOW_CONFIDENCE_SUFFIX in the muted colour; elsewhere it is unchanged."""
+    from formcheck_core.biomech.quality import PoseQuality
+    from formcheck_core.render.overlay import LOW_CONFIDENCE_SUFFIX, _low_confidence_at
+
+    sample = _liftoff_sample(analysis)
+    n = analysis.pose.n_samples
+    ones = np.ones((n, 33))
+    confidence = ones.copy()
+    confidence[sample, LANDMARK[f"{analysis.body.side}_knee"]] = 0.1  # the near knee, hidden here
+    q = PoseQuality(confidence, ones, ones, np.zeros((n, 33)), ones, ones.astype(bool))
+    doubted = dataclasses.replace(analysis, pose_quality=q)
+    clear = dataclasses.replace(
+        analysis, pose_quality=PoseQuality(ones, ones, ones, np.zeros((n, 33)), ones, ones.astype(bool))
+    )
+    assert _low_confidence_at(doubted, "knee_angle_deg", sample, raw=False)
+    assert not _low_confidence_at(doubted, "knee_angle_deg", sample + 1, raw=False)
+    assert not _low_confidence_at(clear, "knee_angle_deg", sample, raw=False)
+    assert LOW_CONFIDENCE_SUFFIX.strip()
+    marked = draw_pose(_black(analysis), doubted, sample, angles=("knee_angle_deg",))
+    plain = draw_pose(_black(analysis), clear, sample, angles=("knee_angle_deg",))
+    assert not np.array_equal(marked, plain)  # the label (text and colour) differs
+    assert np.array_equal(
+        draw_pose(_black(analysis), doubted, sample + 1, angles=("knee_angle_deg",)),
+        draw_pose(_black(analysis), clear, sample + 1, angles=("knee_angle_deg",)),
+    )

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.metrics import angle_source
+from ..biomech.quality import low_confidence_samples
 from ..findings import Finding
 from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
@@ -419,6 +420,9 @@ def draw_pose(
         s = emph.status.get(spec.series)
         colour = st.STATUS_COLOUR.get(s, st.ANGLE) if s else st.ANGLE
         text = format_angle(spec.label, value, emph.thresholds.get(spec.series))
+        if _low_confidence_at(analysis, spec.series, sample, raw=raw):  # as the curves grey it
+            text += LOW_CONFIDENCE_SUFFIX
+            colour = colour if s else st.MUTED
         lab = draw_angle_arc(img, v, a, c, text, colour, style, emphasise=s == FAULT)
         if lab is not None:
             labels.append(lab)
@@ -434,6 +438,21 @@ def draw_pose(
                 _ring(img, p, st.STATUS_COLOUR.get(emph.joints["bar"], st.MUTED), style)
     place_labels(img, labels, style, avoid_px=np.array(avoid))
     return img
+
+
+#: Appended to an angle label read from a low-confidence joint (the curves grey the same samples;
+#: the explorer's read-out names the joint and why).
+LOW_CONFIDENCE_SUFFIX = " ?"
+
+
+def _low_confidence_at(analysis: Analysis, series: str, sample: int, *, raw: bool) -> bool:
+    """Whether the angle ``series`` shown at ``sample`` rests on a low-confidence joint
+    (:func:`~formcheck_core.biomech.quality.low_confidence_samples`; False when unknown)."""
+    body, q = analysis.body, analysis.pose_quality
+    if body is None or q is None:
+        return False
+    low = low_confidence_samples(q, body.side, displayed_series(analysis, series, raw=raw))
+    return low is not None and 0 <= sample < low.shape[0] and bool(low[sample])
 
 
 def _ring(img_bgr: np.ndarray, p: np.ndarray, colour: BGR, style: Style) -> None:
