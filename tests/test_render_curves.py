@@ -214,6 +214,12 @@ def test_scene_cuts_are_drawn_on_the_whole_clip_figure_only(analysis):
     for ax in (ax for ax in fig.axes if ax.axison):
         assert any(abs(x - cut_s) < 1e-9 for x in _vlines(ax))
     assert SCENE_CUT_STYLE[0] in [t.get_text() for t in fig.legends[0].get_texts()]
+    # no curve joins the two shots: the hip line has a gap between the samples either side of the cut
+    hip = analysis.body.smoothed["hip_angle_deg"]
+    after = int(np.searchsorted(body.frame_index, frame))
+    split = [ln for ln in fig.axes[0].lines if len(ln.get_ydata()) == len(hip) + 1]
+    (line,) = [ln for ln in split if np.array_equal(np.delete(ln.get_ydata(), after), hip, equal_nan=True)]
+    assert np.isnan(line.get_ydata()[after]) and np.isnan(line.get_xdata()[after])
     rep_fig = angle_curves_figure(a, rep=analysis.reps[0].number)
     assert all(abs(x - cut_s) > 1e-9 for ax in rep_fig.axes for x in _vlines(ax))
     plain = angle_curves_figure(analysis)

@@ -33,6 +33,7 @@ from ..biomech.metrics import METRIC_SPECS
 from ..biomech.quality import low_confidence_samples
 from ..pulls import pull_heading
 from ..readings import MetricReading, metric_readings
+from ..scene_cuts import cut_samples
 from ..vocabulary import PARTIAL_PULL, UNITS, format_limit
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
@@ -213,6 +214,12 @@ def _base_figure(
     axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
     t = np.asarray(body.time_s, dtype=float)
     source = body.raw if raw else body.smoothed
+    cuts = cut_samples(np.asarray(body.frame_index), analysis.scene_cut_frames)
+
+    def across_cuts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(time, values) with a NaN before each scene cut's first sample: no line joins two shots."""
+        return np.insert(t, cuts, np.nan), np.insert(np.asarray(y, dtype=float), cuts, np.nan)
+
     for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
         grey_label = "low pose confidence"
         for series, label, colour in series_list:
@@ -227,8 +234,7 @@ def _base_figure(
             shown = displayed_series(analysis, series, raw=raw)
             if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
                 ax.plot(
-                    t,
-                    body.raw[displayed_series(analysis, series, raw=True)],
+                    *across_cuts(body.raw[displayed_series(analysis, series, raw=True)]),
                     color=colour,
                     lw=0.8,
                     alpha=0.35,
@@ -236,13 +242,16 @@ def _base_figure(
                 )
             if shown in source:
                 ax.plot(
-                    t, source[shown], color=colour, lw=1.8, label=label + (" (raw)" if raw else ""), zorder=3
+                    *across_cuts(source[shown]),
+                    color=colour,
+                    lw=1.8,
+                    label=label + (" (raw)" if raw else ""),
+                    zorder=3,
                 )
                 grey = low_confidence_curve(analysis, shown, source[shown])
                 if grey is not None:
                     ax.plot(  # a halo behind the coloured line: the series stays recognisable
-                        t,
-                        grey,
+                        *across_cuts(grey),
                         color=LOW_CONFIDENCE_GREY,
                         lw=6.0,
                         alpha=0.7,
