@@ -11,6 +11,7 @@ report it with ``--debug`` output).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -76,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("formcheck: interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug:
             raise
@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    # Interrupted. The interrupted work's frames (and a pose model one of them opened) are
+    # unreferenced now: finalise them while the interpreter is whole, not during its shutdown,
+    # where MediaPipe's own __del__ fails with a traceback.
+    gc.collect()
+    return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

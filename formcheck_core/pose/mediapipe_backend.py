@@ -98,8 +98,16 @@ class MediaPipePose:
             num_poses=num_poses,
             output_segmentation_masks=segmentation,
         )
-        with deferred_sigint(), quiet_native_stderr():  # graph threads start with SIGINT blocked
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        landmarker = None
+        try:
+            with deferred_sigint(), quiet_native_stderr():  # graph threads start with SIGINT blocked
+                landmarker = vision.PoseLandmarker.create_from_options(options)
+        except BaseException:  # e.g. Ctrl-C deferred until it opened: close it now, not at exit
+            if landmarker is not None:
+                with quiet_native_stderr():
+                    landmarker.close()
+            raise
+        self._landmarker = landmarker
         self._last_ts_ms = -1
 
     def __enter__(self) -> MediaPipePose:
