@@ -68,9 +68,10 @@ def _cue(priority: int, f: Finding, text: str, why: str, pull: str = "") -> Cue:
         frame_index=f.frame_index,
         time_s=f.time_s,
         source="rules",
-        source_detail=f"rule {f.rule_id}",
+        source_detail=f"{f.name} rule",  # the rule by its title; its id stays in rule_id
         pull=pull,
         role=verdict_role(f),
+        rule_title=f.name,
     )
 
 
@@ -172,7 +173,7 @@ def cues_from_findings(
             if len(out) >= min(MIN_CUES, max_cues):
                 break
             # a rule without a praise template: a short line (the why below carries its message)
-            what = metric_label(f.metric) if f.metric else f.rule_id.replace("_", " ").capitalize()
+            what = metric_label(f.metric) if f.metric else f.name
             text = f.cue or f"Keep it up: {what[0].lower()}{what[1:]} stayed within the limit."
             noun = _noun(groups[f.rule_id], pull_names)
             reps = f"{n} measured {noun}{'s' * (n > 1)}"
@@ -180,9 +181,9 @@ def cues_from_findings(
             out.append(_cue(len(out) + 1, f, text, why, _pull(f, pull_names)))
 
     if len(out) < min(MIN_CUES, max_cues):
-        unmeasured = sorted(
-            {f.rule_id for f in findings if f.status == NOT_MEASURABLE}
-            - {f.rule_id for f in findings if f.status in (FAULT, OK)}
+        measured_ids = {f.rule_id for f in findings if f.status in (FAULT, OK)}
+        unmeasured = sorted(  # by title: user text names a rule, never its id
+            {f.name for f in findings if f.status == NOT_MEASURABLE and f.rule_id not in measured_ids}
         )
         if unmeasured or not findings:
             what = (

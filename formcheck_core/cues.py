@@ -14,8 +14,9 @@ class Cue:
 
     ``source`` is "rules" (deterministic coach), "llm" (model output that passed the grounding
     check) or "test-model" (output of a tiny test model: never advice). ``source_detail`` says
-    where it came from in words: "rule bent_arms", "LLM SmolLM2 135M Instruct (Q4_1)", "rule
-    bent_arms (fallback)", "rule incomplete_lockout (added: no model cue covered this fault)".
+    where it came from in words: "Bent arms rule", "LLM SmolLM2 135M Instruct (Q4_1)", "Bent
+    arms rule (fallback)", "Incomplete lockout rule (added: no model cue covered this fault)" (a
+    rule by its title; ``rule_id`` keeps its id).
     ``pull`` names the
     pull ("partial pull 1" for a finding on a partial pull). ``fallback_reason`` says why the LLM was not used, for rule cues given in its place (the same
     reason on every cue of one answer; presenters show it once).
@@ -42,6 +43,9 @@ class Cue:
     #: "note", "warning", "ok"; "" for a cue on no finding): views tag a "note" or "warning" cue
     #: so that no cue on an uncounted fault reads as a fault.
     role: str = ""
+    #: The rule's name for people (its ``Rule.title``, "Rounded back"; "" for a cue on no rule):
+    #: views name the rule by it, never by ``rule_id``.
+    rule_title: str = ""
 
     @property
     def role_tag(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .vocabulary import FAULT, SEVERITIES, Severity, Status, VerdictLabel
+from .vocabulary import FAULT, SEVERITIES, Severity, Status, VerdictLabel, rule_title
 
 __all__ = ["LOW_CONFIDENCE", "SEVERITIES", "Finding", "RuleError", "Verdict"]
 
@@ -42,6 +42,13 @@ class Finding:
     cue: str = ""
     confidence: float | None = None
     quality: str = ""
+    #: The rule's name for people (``Rule.title``: "Rounded back"); text shows it, never the id.
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        """The rule's name in user text: ``title``, else the id in words ("Rounded back")."""
+        return self.title or rule_title(self.rule_id)
 
     @property
     def is_fault(self) -> bool:

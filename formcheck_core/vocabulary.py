@@ -52,6 +52,13 @@ ROLE_WORDS: dict[str, RoleWords] = {
     "not_measurable": RoleWords("not measurable", "–", "could not be measured"),
 }
 
+
+def rule_title(rule_id: str) -> str:
+    """A rule's default name for people (``Rule.title``): its id in words, ``rounded_back`` ->
+    "Rounded back". User text names a rule by its title; the id stays the key in the JSON."""
+    return rule_id.replace("_", " ").strip().capitalize()
+
+
 #: Camera view relative to the lifter.
 ViewName = Literal["side", "oblique", "front"]
 VIEWS: tuple[ViewName, ...] = get_args(ViewName)

@@ -118,7 +118,7 @@ def test_front_view_adds_a_filming_cue_naming_what_could_not_be_measured(pm):
     assert_grounded(cues[0], a)
     film = cues[-1]
     assert film.rule_id is None and re.search(r"from the side", film.text)
-    assert "excessive_torso_lean" in film.why and "bar_drift" in film.why
+    assert "Excessive torso lean" in film.why and "Bar drift" in film.why  # rules by their titles
 
 
 def test_nothing_measured_still_says_what_to_do():

@@ -336,9 +336,9 @@ def test_every_output_states_where_each_cue_came_from():
     )
     details = [c.source_detail for c in result.cues]
     assert details[0] == "LLM Qwen3.5 9B (Q4_K_M)"
-    assert details[1].startswith("rule incomplete_lockout") and "added" in details[1]
+    assert details[1].startswith("Incomplete lockout rule") and "added" in details[1]
     summary = format_summary(FAULTY_SET, result.cues)
-    assert "[from: LLM Qwen3.5 9B (Q4_K_M)]" in summary and "[from: rule incomplete_lockout" in summary
+    assert "[from: LLM Qwen3.5 9B (Q4_K_M)]" in summary and "[from: Incomplete lockout rule" in summary
     data = json.loads(
         json.dumps(
             to_dict(FAULTY_SET, include_series=False, cues=result.cues, coaching=result.report_lines())

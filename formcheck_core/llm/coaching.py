@@ -184,6 +184,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         source_detail=detail,
         pull=analysis.pull_label(rep.number) if rep is not None else "",
         role=verdict_role(finding) if finding is not None else "",
+        rule_title=finding.name if finding is not None else "",
     )
 
 
@@ -439,7 +440,7 @@ def review_answer(
     missing = [c for c in all_rule_cues if c.rule_id in faulted and c.rule_id not in covered]
     if missing:  # every fault keeps at least one cue, even past max_cues
         notes.append(
-            f"Rule cue(s) added for {', '.join(str(c.rule_id) for c in missing)}: no model cue covered "
+            f"Rule cue(s) added for {', '.join(c.rule_title or str(c.rule_id) for c in missing)}: no model cue covered "
             f"{'that fault' if len(missing) == 1 else 'those faults'}."
         )
         cues += [

@@ -22,7 +22,7 @@ def format_cue(cue: Cue, number: int | None = None) -> str:
     ``1. [note] text — why`` for a cue on a fault the verdict does not count."""
     head = f"{number}. " if number is not None else "• "
     head += f"[{cue.role_tag}] " if cue.role_tag else ""  # a cue on a fault the verdict does not count
-    where = ", ".join(x for x in (cue.where, cue.rule_id or "") if x)
+    where = ", ".join(x for x in (cue.where, cue.rule_title) if x)  # the rule by its title
     label = f" [{TEST_MODEL_LABEL}]" if cue.source == "test-model" else ""
     source = f" [from: {cue.source_detail}]" if cue.source_detail else ""
     return f"{head}{cue.text} — {cue.why}" + (f" ({where})" if where else "") + label + source

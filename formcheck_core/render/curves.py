@@ -140,7 +140,7 @@ def back_limit_lines(analysis: Analysis, rep: int | None = None) -> list[Thresho
             continue
         old = lines.get(f.threshold)
         broken = f.is_fault or (old is not None and old.broken)
-        label = f"limit {format_limit(f.threshold, spec.unit)} ({f.rule_id.replace('_', ' ')})"
+        label = f"limit {format_limit(f.threshold, spec.unit)} ({f.name})"
         lines[f.threshold] = ThresholdLine(BACK_METRIC, f.threshold * _back_scale(), label, broken)
     return list(lines.values())
 

@@ -272,7 +272,7 @@ def _findings_list(
         items.append(
             f'<li class="{_e(verdict_role(f))}" title="{_e(ROLE_WORDS[verdict_role(f)].help)}">'
             f"<div><b>{_e(_role_text(f))}</b> "
-            f"{_e(f.rule_id.replace('_', ' '))}{numbers}</div>"
+            f"{_e(f.name)}{numbers}</div>"
             f'<div class="why">{_e(f.message)}</div>'
             + (f'<div class="quality">({_e(f.quality)})</div>' if f.quality else "")
             + (f'<div class="where">{when}</div>' if when else "")

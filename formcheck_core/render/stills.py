@@ -72,7 +72,7 @@ class Still:
         if self.moments:
             parts.append(" + ".join(MOMENT_LABEL.get(m, m) for m in self.moments))
         elif self.findings:
-            parts.append(self.findings[0].rule_id.replace("_", " "))
+            parts.append(self.findings[0].name)
         parts += [f"{self.time_s:.2f} s", f"frame {self.frame_index}"]
         return " · ".join(parts)
 
@@ -161,7 +161,7 @@ def finding_line(f: Finding) -> str:
     a fault the verdict does not count reads ``"! excessive torso lean (note): 77° (limit 75°)"``."""
     role = verdict_role(f)
     mark = st.finding_mark(f)  # "✗" only for a fault the verdict counts
-    name = f.rule_id.replace("_", " ")
+    name = f.name
     if role in (NOTE, WARNING):  # a fault the verdict does not count says so: "(note)"
         name = f"{name} ({ROLE_WORDS[role].word})"
     if f.status == NOT_MEASURABLE:

@@ -91,8 +91,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         for f in analysis.findings:
             if f.rep == rep.number and f.status != OK:
                 lines.append(
-                    f"  [{finding_tag(f)}] {f.rule_id}: {f.message}"
-                    + (f" ({f.quality})" if f.quality else "")
+                    f"  [{finding_tag(f)}] {f.name}: {f.message}" + (f" ({f.quality})" if f.quality else "")
                 )
     set_text = set_verdict_text(analysis)
     if set_text:

@@ -202,6 +202,7 @@ class RuleContext:
             cue=cue,
             confidence=quality.confidence if quality is not None else None,
             quality=quality.mark if quality is not None else "",
+            title=rule.title,
         )
 
     def fault(

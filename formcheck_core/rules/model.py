@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding
-from ..vocabulary import SEVERITIES, VIEWS, Severity, ViewName
+from ..vocabulary import SEVERITIES, VIEWS, Severity, ViewName, rule_title
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -78,6 +78,9 @@ class Rule:
     #: What the fault looks like, in words and without thresholds, for the LLM that flags faults
     #: on its own judgement (default: ``description``).
     flag_description: str = ""
+    #: The rule's name for people, in every view's text ("Rounded back"; default: from the id,
+    #: ``rounded_back`` -> "Rounded back"). The id stays the key in the JSON, configs and labels.
+    title: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -92,6 +95,7 @@ class Rule:
             )
         object.__setattr__(self, "label_key", self.label_key or self.id)
         object.__setattr__(self, "flag_description", self.flag_description or self.description)
+        object.__setattr__(self, "title", str(self.title or rule_title(self.id)))
         object.__setattr__(self, "lifts", tuple(self.lifts))
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "views", tuple(self.views))

@@ -34,7 +34,7 @@ def _cue_html(cue: Cue, number: int) -> str:
         x
         for x in (
             cue.where,
-            cue.rule_id or "",
+            cue.rule_title,
             f"frame {cue.frame_index}" if cue.frame_index is not None else "",
         )
         if x
