@@ -73,7 +73,7 @@ def child_plain(model: str, clips: list[str], threads: int, n_ctx: int, max_toke
     eos_ok = llm.token_eos() != -1
     calls = []
     for analysis in analyses:
-        messages, _data, schema, _refs = _context(analysis, cfg)
+        messages, _data, schema = _context(analysis, cfg)
         llama_cpp.llama_perf_context_reset(llm.ctx)
         t0 = time.perf_counter()
         first = None

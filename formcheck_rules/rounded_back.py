@@ -20,7 +20,12 @@ pass from about 21 % to 16 % of the pose time): which half is measured moved a c
 back angle broke its 3° invariance on 7 more metamorphic copies; the cost is not worth it.
 """
 
-from formcheck_core.biomech.back_series import RELIABLE_MASK_CONFIDENCE
+from formcheck_core.biomech.back_series import (
+    BACK_OUTLINE,
+    RELIABLE_MASK_CONFIDENCE,
+    mask_cause,
+    with_mask_mark,
+)
 from formcheck_core.hookspecs import hookimpl
 from formcheck_core.rules import Rule
 
@@ -30,8 +35,15 @@ MAX_FLEXION_REL = 0.021
 #: the median from set-up to knee pass, so no single moment's phrase is true of it.
 SPAN_PHRASE = "off the floor, from set-up to knee pass"
 #: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur): the
-#: level at which the reading itself is marked low confidence.
+#: level at which the reading itself is marked low confidence. Its effective value (a
+#: ``--threshold rounded_back.min_mask_confidence=X`` too) marks the readings (``mark_readings``).
 MIN_MASK_CONFIDENCE = RELIABLE_MASK_CONFIDENCE
+
+
+def mark_readings(rep, thresholds):
+    """The pull with its back readings marked low confidence where this rule will not judge them:
+    below its effective ``min_mask_confidence`` (one limit for the mark and the rule)."""
+    return with_mask_mark(rep, thresholds["min_mask_confidence"])
 
 
 def check(ctx):
@@ -52,8 +64,9 @@ def check(ctx):
             moment="liftoff",
         )
     if confidence is not None and confidence < ctx.threshold("min_mask_confidence"):
+        # the words of the reading's own mark (with_mask_mark: the same limit, the same number)
         return ctx.not_measurable(
-            f"The outline of the back was unclear (mask confidence {confidence:.2f}); loose clothing or "
+            f"The {BACK_OUTLINE} was {mask_cause(confidence, ctx.threshold('min_mask_confidence'))}; loose clothing or "
             "a busy background can hide it.",
             moment="liftoff",
         )
@@ -76,6 +89,7 @@ RULE = Rule(
     severity="major",
     moment="liftoff",
     partial_pulls=True,  # a pull that never locks out shows this fault as well
+    mark_readings=mark_readings,
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
     # {at} is SPAN_PHRASE (see check): the value is the median over that span.

@@ -132,4 +132,40 @@ def test_an_unclear_outline_marks_the_back_readings_low_confidence_with_their_nu
     unclear = rep_back_metrics(rep, series(samples, [0.05] * len(samples), confidence=soft))
     assert unclear.metrics["back_flexion_rel"] == pytest.approx(0.05)
     marks = {unclear.metric_quality[m].mark for m in ("back_flexion_rel", "back_angle_deg")}
-    assert marks == {f"low confidence: back outline unclear (mask confidence {soft:.2f})"}
+    assert marks == {f"low confidence: back outline unclear (mask confidence {soft:.2f}, under 0.60)"}
+
+
+@pytest.mark.parametrize("limit", [0.7, 0.5])
+def test_the_mark_follows_the_rules_effective_mask_limit(limit):
+    """``--threshold rounded_back.min_mask_confidence=X``: the back reading is marked low confidence
+    exactly when the rule says "not measurable" for it, at any limit (one limit, not the default);
+    after re-running the rule at another limit (reevaluate), the mark follows again."""
+    from rule_fixtures import all_rules_on, make_analysis
+
+    from formcheck_core.rules import apply_rules
+    from formcheck_core.rules.reevaluate import reevaluate
+
+    mask = 0.65 if limit > RELIABLE_MASK_CONFIDENCE else 0.55  # judged by default: no / yes
+    rep = make_rep(1, start=0)
+    samples = pull_samples(rep)
+    rep = rep_back_metrics(rep, series(samples, [0.01] * len(samples), confidence=mask))
+    default_marked = mask < RELIABLE_MASK_CONFIDENCE
+    assert ("back_flexion_rel" in rep.metric_quality) == default_marked
+
+    def judged(a):
+        (f,) = [f for f in a.findings if f.rule_id == "rounded_back"]
+        (r,) = a.reps
+        q = r.metric_quality.get("back_flexion_rel")
+        return f, (q.mark if q is not None else "")
+
+    a = apply_rules(
+        make_analysis((rep,)), all_rules_on(overrides={"rounded_back": {"min_mask_confidence": limit}})
+    )
+    f, mark = judged(a)
+    assert (f.status == "not_measurable") == (mask < limit) == bool(mark)
+    if mark:  # the finding says why in the words of the reading's mark
+        assert mark.startswith("low confidence: back outline unclear (mask confidence 0.65, under 0.70)")
+        assert "back outline was unclear (mask confidence 0.65, under 0.70)" in f.message
+    back = reevaluate(a, {"rounded_back": {"min_mask_confidence": RELIABLE_MASK_CONFIDENCE}})
+    f, mark = judged(back)
+    assert (f.status == "not_measurable") == default_marked == bool(mark)

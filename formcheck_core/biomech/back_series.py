@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..vocabulary import format_limit, format_value
 from .body import MetricQuality, Rep
 
 #: Per-rep back metrics (name -> description); :data:`formcheck_core.biomech.metrics.METRICS` includes them.
@@ -39,7 +40,8 @@ MIN_PULL_SAMPLES = 3
 MEASURE_STRIDE = 1
 #: Median mask confidence (0-1) of a pull below which its back readings are marked low confidence
 #: ("low confidence: back outline unclear (mask confidence 0.55)"): a soft, blurred or baggy
-#: outline. The ``rounded_back`` rule's default ``min_mask_confidence`` (it does not judge them).
+#: outline. The ``rounded_back`` rule's default ``min_mask_confidence`` (it does not judge them); the
+#: rule re-marks the readings at its effective limit (:func:`with_mask_mark`).
 RELIABLE_MASK_CONFIDENCE = 0.6
 #: Fewest samples measured per pull (the per-rep value needs two confident ones).
 MIN_MEASURED = 2
@@ -119,7 +121,7 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
     :data:`MIN_SAMPLE_CONFIDENCE`; it is placed (``metric_samples``) at the sample whose value is
     nearest that median. Needs at least 2 confident samples. A pull whose median mask confidence
     is under :data:`RELIABLE_MASK_CONFIDENCE` keeps its numbers, marked low confidence
-    (``metric_quality``).
+    (``metric_quality``, :func:`with_mask_mark`; the rounded_back rule re-marks them at its own limit).
     """
     values = dict.fromkeys(BACK_METRICS, math.nan)
     at: dict[str, int] = {}
@@ -141,20 +143,40 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
                 values[name] = med
                 if name != "back_mask_confidence":
                     at[name] = int(back.sample[rows[int(np.nanargmin(np.abs(vals - med)))]])
-    quality = dict(rep.metric_quality)
-    mask = values["back_mask_confidence"]
-    if np.isfinite(mask) and mask < RELIABLE_MASK_CONFIDENCE:  # every view shows the same mark
+    rep = replace(rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at})
+    return with_mask_mark(rep)
+
+
+#: What a back reading's low-confidence mark names (``MetricQuality.joint``).
+BACK_OUTLINE = "back outline"
+
+
+def mask_cause(mask_confidence: float, min_confidence: float) -> str:
+    """ "unclear (mask confidence 0.55, under 0.60)": why the :data:`BACK_OUTLINE` reading is
+    doubted, with the digits that tell the value from the limit (:func:`~formcheck_core.vocabulary.format_value`)."""
+    shown = format_value(mask_confidence, "", limit=min_confidence)
+    return f"unclear (mask confidence {shown}, under {format_limit(min_confidence, '')})"
+
+
+def with_mask_mark(rep: Rep, min_confidence: float = RELIABLE_MASK_CONFIDENCE) -> Rep:
+    """``rep`` with its back readings (those with a sample) marked low confidence when the pull's
+    median mask confidence (``back_mask_confidence``) is under ``min_confidence``, and unmarked
+    when it is not: "low confidence: back outline unclear (mask confidence 0.55, under 0.60)".
+
+    The rule that judges them calls this with its effective ``min_mask_confidence``
+    (``Rule.mark_readings``), so a reading is marked exactly where the rule says it cannot judge
+    it, whatever limit it was given; :func:`rep_back_metrics` applies the default. Other marks are
+    kept. NaN confidence: no mark."""
+    mask = rep.metrics.get("back_mask_confidence", math.nan)
+    names = [n for n in BACK_METRICS if n in rep.metric_samples]
+    quality = {n: q for n, q in rep.metric_quality.items() if not (n in names and q.joint == BACK_OUTLINE)}
+    if mask is not None and np.isfinite(mask) and mask < min_confidence:  # every view shows the same mark
         doubt = MetricQuality(
             confidence=float(mask),
-            joint="back outline",
-            cause=f"unclear (mask confidence {mask:.2f})",
+            joint=BACK_OUTLINE,
+            cause=mask_cause(float(mask), min_confidence),
             visibility=float(mask),
             low=True,
         )
-        quality.update({name: doubt for name in at})
-    return replace(
-        rep,
-        metrics={**rep.metrics, **values},
-        metric_samples={**rep.metric_samples, **at},
-        metric_quality=quality,
-    )
+        quality.update({name: doubt for name in names})
+    return replace(rep, metric_quality=quality)

@@ -91,6 +91,32 @@ def judged_pulls(
     return (*reps, *(p for p in partial_pulls if p.number in judged))
 
 
+def with_reading_marks(
+    analysis: Analysis,
+    rules: Mapping[str, LoadedRule],
+    resolved: Mapping[str, Mapping[str, float]],
+) -> tuple[Analysis, list[RuleError]]:
+    """``analysis`` with each pull's readings marked by the rules that mark them
+    (``Rule.mark_readings``), at each rule's effective thresholds ``resolved``; a marker that
+    raises is reported (:class:`RuleError`) and leaves the pulls as they were."""
+    errors: list[RuleError] = []
+    reps, partial = analysis.reps, analysis.partial_pulls
+    for rid, lr in rules.items():
+        mark = lr.rule.mark_readings
+        if mark is None or not lr.rule.applies_to(analysis.lift):
+            continue
+        try:
+            reps, partial = (
+                tuple(mark(r, dict(resolved[rid])) for r in reps),
+                tuple(mark(p, dict(resolved[rid])) for p in partial),
+            )
+        except Exception as exc:
+            errors.append(RuleError(rid, lr.plugin, f"marking its readings: {_describe(exc)}"))
+    if reps is analysis.reps and partial is analysis.partial_pulls:
+        return analysis, errors
+    return replace(analysis, reps=reps, partial_pulls=partial), errors
+
+
 def evaluate_analysis(
     analysis: Analysis,
     rules: Mapping[str, LoadedRule],
@@ -331,6 +357,8 @@ def apply_rules(
     resolved = resolve_thresholds(rules, overrides=thresholds)
     analysis = with_plugin_metrics(analysis, plugin_manager=pm, timeout_s=timeout_s)
     errors.extend(e for e in analysis.rule_errors if _is_metric_error(e))
+    analysis, errs = with_reading_marks(analysis, rules, resolved)  # marks at the limits the rules use
+    errors.extend(errs)
     reps = analysis.reps
     findings, errs = evaluate_analysis(analysis, rules, resolved, timeout_s=timeout_s)
     errors.extend(errs)

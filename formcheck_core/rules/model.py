@@ -81,12 +81,20 @@ class Rule:
     #: The rule's name for people, in every view's text ("Rounded back"; default: from the id,
     #: ``rounded_back`` -> "Rounded back"). The id stays the key in the JSON, configs and labels.
     title: str = ""
+    #: ``mark_readings(pull, thresholds) -> pull``: marks the pose quality of the readings this
+    #: rule's own thresholds decide it cannot judge (``Rep.metric_quality``), given the rule's
+    #: effective thresholds. The engine applies it to every pull before the rules run (with or
+    #: without overrides, :func:`~formcheck_core.rules.engine.with_reading_marks`), so every view
+    #: marks a reading low confidence exactly where the rule says "not measurable": one limit.
+    mark_readings: Callable[[Any, Mapping[str, float]], Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
             raise ValueError(f"rule id {self.id!r} must be lower_snake_case")
         if not callable(self.check):
             raise ValueError(f"rule {self.id}: check must be callable, got {type(self.check).__name__}")
+        if self.mark_readings is not None and not callable(self.mark_readings):
+            raise ValueError(f"rule {self.id}: mark_readings must be callable or None")
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
         if isinstance(self.lifts, str) or isinstance(self.metrics, str) or isinstance(self.views, str):

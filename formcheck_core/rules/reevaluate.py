@@ -16,7 +16,7 @@ from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..result import Analysis
 from ..vocabulary import FAULT, OK
-from .engine import evaluate_analysis, judged_pulls
+from .engine import evaluate_analysis, judged_pulls, with_reading_marks
 from .thresholds import resolve_thresholds
 from .verdicts import verdicts
 
@@ -58,7 +58,9 @@ def reevaluate(
     resolved = resolve_thresholds(rules, overrides=overrides)
     if analysis.body is None or not (analysis.reps or analysis.partial_pulls):
         return analysis
-    found, errors = evaluate_analysis(analysis, rules, resolved, timeout_s=timeout_s)
+    analysis, errors = with_reading_marks(analysis, rules, resolved)  # at the limits now in use
+    found, errs = evaluate_analysis(analysis, rules, resolved, timeout_s=timeout_s)
+    errors.extend(errs)
     findings = sorted(
         [f for f in analysis.findings if f.rule_id not in rules] + found, key=lambda f: f.rep or 0
     )
