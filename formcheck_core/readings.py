@@ -104,13 +104,14 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
 
 def metric_text(analysis: Analysis, rep: Rep, name: str) -> str:
     """Metric ``name`` of ``rep`` as every view shows it: "not measurable: left shoulder not
-    visible" (no number) when its reading is not measurable; else its reading's ``text``
+    visible" or "not measurable: front view: ..." (no number) when it is not measurable
+    (``Rep.unmeasured_mark``); else its reading's ``text``
     (:func:`metric_readings`: digits follow the limit of the finding on it); else the value in
     its unit by :func:`~formcheck_core.vocabulary.format_value` ("n/a" for NaN or missing).
     The pose-quality mark of a low-confidence reading is not included (``Rep.metric_quality``)."""
-    q = rep.metric_quality.get(name)
-    if q is not None and not q.measurable:
-        return q.mark
+    unmeasured = rep.unmeasured_mark(name)  # "not measurable: <why>", never a bare "n/a"
+    if unmeasured:
+        return unmeasured
     reading = next((m for m in metric_readings(analysis, rep.number) if m.metric == name), None)
     return reading.text if reading is not None else format_value(rep.metrics.get(name), unit_of(name))
 

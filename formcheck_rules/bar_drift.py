@@ -36,9 +36,10 @@ def check(ctx):
     """
     rel, px = ctx.metric("max_bar_drift_rel"), ctx.metric("max_bar_drift_px")
     if rel is None and px is None:
-        return ctx.not_measurable(
-            "The wrists were not tracked well enough to follow the bar path.", moment="liftoff"
-        )
+        # why, in the words the reading shows everywhere ("the wrists (the bar) were not seen at lift-off")
+        why = ctx.unmeasured_reason("max_bar_drift_rel") or ctx.unmeasured_reason("max_bar_drift_px")
+        why = why or "the wrists were not tracked well enough to follow the bar path"
+        return ctx.not_measurable(f"Bar drift could not be measured: {why}.", moment="liftoff")
     lim_rel, lim_px = ctx.threshold("max_drift_rel"), ctx.threshold("max_drift_px")
     px_text = f"{px:.0f} px" if px is not None else ""
     # Body lengths by default; pixels when the seed preset (or a user) sets a pixel limit.

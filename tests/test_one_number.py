@@ -477,7 +477,7 @@ def test_a_fault_the_verdict_does_not_count_is_not_called_a_fault_in_any_view(
     assert verdict.label != "needs work" or any(counts_as_fault(g) for g in a.findings if g.rep == f.rep)
     word, mark = ROLE_WORDS[role].word, ROLE_WORDS[role].mark
     summary = format_summary(a, deterministic_cues(a))
-    (line,) = [x for x in summary.splitlines() if f"] {rule_id}: " in x]
+    (line,) = [x for x in summary.splitlines() if f"] {f.title}: " in x]  # the rule by its title
     assert line.strip().startswith(f"[{word}]") and "[fault" not in line
     exported = [g for g in to_dict(a, include_series=False)["findings"] if g["rule_id"] == rule_id]
     assert [g["verdict_role"] for g in exported] == [

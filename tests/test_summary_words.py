@@ -71,3 +71,78 @@ def test_the_filming_cue_names_unmeasured_checks_by_title(pm):
     film = deterministic_cues(a)[-1]
     assert film.rule_id is None and "Excessive torso lean" in film.why
     assert "excessive_torso_lean" not in film.why and "rounded_back" not in film.why
+
+
+def _analysis_without_wrists(view: str = "side", clip=None):
+    """A synthetic one-rep deadlift whose wrists (the bar) were never seen, measured as analyze does."""
+    from dataclasses import replace
+
+    import numpy as np
+    from synthetic_lifter import deadlift_pose
+
+    from formcheck_core.analysis import Analysis
+    from formcheck_core.biomech.body import ViewEstimate
+    from formcheck_core.biomech.kinematics import compute_body_series
+    from formcheck_core.biomech.metrics import with_metrics
+    from formcheck_core.biomech.moments import segment_reps
+    from formcheck_core.pose.landmarks import LANDMARK
+    from formcheck_core.video import VideoInfo
+
+    pose, _ = deadlift_pose(1)
+    xy, vis = pose.image_xy_px.copy(), pose.visibility.copy()
+    for name in ("left_wrist", "right_wrist"):
+        xy[:, LANDMARK[name]] = np.nan
+        vis[:, LANDMARK[name]] = 0.0
+    pose = replace(pose, image_xy_px=xy, visibility=vis)
+    body = compute_body_series(pose)
+    vw = ViewEstimate(view=view, confidence=0.9, side=body.side, shoulder_ratio=0.1)
+    (rep,) = segment_reps(body)
+    rep = with_metrics(body, rep, view=vw)
+    n = int(pose.frame_index[-1]) + 1
+    if clip is not None:  # a real (blank) video the explorer can read frames from
+        from clipmaker import write_h264
+
+        write_h264(clip, (np.zeros((pose.height_px, pose.width_px, 3), np.uint8) for _ in range(n)), 30.0)
+    info = VideoInfo(str(clip or "test.mp4"), pose.width_px, pose.height_px, 30.0, n, 0, 1)
+    a = Analysis(
+        video=info, video_sha256="0" * 64, lift="deadlift", pose=pose, body=body, view=vw, reps=(rep,)
+    )
+    return apply_rules(a, all_rules_on())
+
+
+def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
+    """Wrists never seen: bar drift is not measurable and every view says why -- the JSON
+    (``unmeasured``), the summary line (no bare "n/a"), the rule's finding and report card, and the
+    explorer's read-out -- in the same words."""
+    a = _analysis_without_wrists(clip=tmp_path / "blank.mp4")
+    (rep,) = a.reps
+    why = "the wrists (the bar) were not seen at lift-off"
+    for name in ("max_bar_drift_px", "max_bar_drift_rel", "max_bar_drift_cm"):
+        assert math.isnan(rep.metrics[name]) and rep.unmeasured[name] == why, name
+        assert rep.unmeasured_mark(name) == f"not measurable: {why}"
+    data = to_dict(a, include_series=False)["reps"][0]
+    assert data["metrics"]["max_bar_drift_px"] is None and data["unmeasured"]["max_bar_drift_px"] == why
+    summary = format_summary(a)
+    assert "n/a" not in summary
+    drift = [x for x in summary.splitlines() if x.strip().startswith("max bar drift")]
+    assert len(drift) == 2 and all(x.endswith(f"not measurable: {why}") for x in drift)  # no cm line
+    (f,) = [f for f in a.findings if f.rule_id == "bar_drift"]
+    assert f.status == "not_measurable" and why in f.message
+    assert why in html.unescape(_findings_list([f], (), _moment_frames(a)))
+    pytest.importorskip("ipywidgets")
+    from formcheck_core.widgets import FrameExplorer
+
+    ex = FrameExplorer(a, prefetch=False)
+    try:
+        page = html.unescape(ex._readout_html(ex.state(rep.moments["knee_pass"].sample, mode="smoothed")))
+        assert f"bar from lift-off: <b>not measurable: {why}</b>" in page
+    finally:
+        ex.close()
+
+
+def test_bar_drift_in_a_front_view_says_why():
+    a = _analysis_without_wrists(view="front")
+    (rep,) = a.reps
+    assert rep.unmeasured["max_bar_drift_px"].startswith("front view: ")
+    line = next(x for x in format_summary(a).splitlines() if x.strip().startswith("max bar drift"))
+    assert line.endswith(f"not measurable: {rep.unmeasured['max_bar_drift_px']}")

@@ -45,6 +45,13 @@ MEASURE_STRIDE = 1
 RELIABLE_MASK_CONFIDENCE = 0.6
 #: Fewest samples measured per pull (the per-rep value needs two confident ones).
 MIN_MEASURED = 2
+#: Why a pull has no back numbers when the segmentation pass did not run on it (``Rep.unmeasured``).
+BACK_NOT_MEASURED = "the back outline is read in a side view only, by the back pass"
+#: Why a pull the pass ran on has none.
+BACK_UNREAD = (
+    f"the back outline was not read on {MIN_MEASURED} samples from set-up to knee pass with a clear "
+    f"body mask (confidence at least {MIN_SAMPLE_CONFIDENCE:g})"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +150,14 @@ def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
                 values[name] = med
                 if name != "back_mask_confidence":
                     at[name] = int(back.sample[rows[int(np.nanargmin(np.abs(vals - med)))]])
-    rep = replace(rep, metrics={**rep.metrics, **values}, metric_samples={**rep.metric_samples, **at})
+    unmeasured = {n: w for n, w in rep.unmeasured.items() if n not in BACK_METRICS}
+    unmeasured.update({n: BACK_UNREAD for n, v in values.items() if not np.isfinite(v)})
+    rep = replace(
+        rep,
+        metrics={**rep.metrics, **values},
+        metric_samples={**rep.metric_samples, **at},
+        unmeasured=unmeasured,
+    )
     return with_mask_mark(rep)
 
 

@@ -148,3 +148,17 @@ class Rep:
     #: Per measured metric with known joints: how far its reading can be trusted (pose confidence of
     #: the joints it was computed from, at its sample; see :mod:`formcheck_core.biomech.quality`).
     metric_quality: Mapping[str, MetricQuality] = field(default_factory=dict)
+    #: Per metric that could not be read at all (NaN, no sample): why, in words, as its measure
+    #: function said (``Unmeasured``: "front view: the bar's drift is along the camera axis").
+    unmeasured: Mapping[str, str] = field(default_factory=dict)
+
+    def unmeasured_mark(self, name: str) -> str:
+        """Why metric ``name`` is not measurable, as every view says it ("" when it was measured):
+        its reading's mark when a joint it rests on was not seen at its sample ("not measurable:
+        left knee not visible"), else the reason its measure function gave ("not measurable: front
+        view: ...")."""
+        q = self.metric_quality.get(name)
+        if q is not None and not q.measurable:
+            return q.mark
+        why = self.unmeasured.get(name, "")
+        return f"not measurable: {why}" if why else ""

@@ -21,8 +21,19 @@ from .body import BodySeries, Rep, ViewEstimate
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 T = TypeVar("T")
 
-#: What a measure function returns: a value, or (value, sample index where it was read or None).
-Reading = float | tuple[float, int | None]
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """What a measure function returns for a metric it cannot read, with why, in words that follow
+    "not measurable: " ("front view: the bar's drift is along the camera axis"). The value is NaN;
+    the reason is kept in ``Rep.unmeasured`` and shown by every view in place of a number."""
+
+    reason: str
+
+
+#: What a measure function returns: a value, (value, sample index where it was read or None), or
+#: :class:`Unmeasured` (NaN, with why).
+Reading = float | tuple[float, int | None] | Unmeasured
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +112,15 @@ class MetricSpec:
 
     def read(self, inp: RepInput) -> tuple[float, int | None]:
         """(value, sample) of one rep; raises ValueError when ``measure`` returns something else."""
+        value, sample, _ = self.reading(inp)
+        return value, sample
+
+    def reading(self, inp: RepInput) -> tuple[float, int | None, str]:
+        """(value, sample, why not measurable) of one rep: the reason of an :class:`Unmeasured`
+        result ("" otherwise, NaN included); raises ValueError for anything else."""
         result = self.measure(inp)
+        if isinstance(result, Unmeasured):
+            return math.nan, None, str(result.reason)
         sample: Any = None
         if isinstance(result, tuple):
             if len(result) != 2:
@@ -118,7 +137,7 @@ class MetricSpec:
                 raise ValueError(
                     f"returned sample {sample} outside the series (0..{len(inp.body.time_s) - 1})"
                 )
-        return value, (sample if math.isfinite(value) else None)
+        return value, (sample if math.isfinite(value) else None), ""
 
 
 def legacy_metric(name: str, description: str, fn: Callable[..., float]) -> MetricSpec:

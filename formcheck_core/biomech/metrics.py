@@ -24,9 +24,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .back_series import BACK_METRICS
+from .back_series import BACK_METRICS, BACK_NOT_MEASURED
 from .body import BodySeries, Rep, ViewEstimate
-from .metric_spec import MetricSpec, Reading, RepInput
+from .metric_spec import MetricSpec, Reading, RepInput, Unmeasured
 from .moments import stopped_short_of_lockout
 from .rep_window import (
     BODY_LENGTH_PER_HEIGHT,
@@ -133,13 +133,20 @@ def max_bar_drift_px(inp: RepInput) -> Reading:
 
 
 def max_bar_drift_rel(inp: RepInput) -> Reading:
-    drift, where = bar_drift(inp)
-    return drift / pull(inp).length, where
+    drift = bar_drift(inp)
+    if isinstance(drift, Unmeasured):
+        return drift
+    return drift[0] / pull(inp).length, drift[1]
 
 
 def max_bar_drift_cm(inp: RepInput) -> Reading:
-    drift, where = bar_drift(inp)
-    return drift / px_per_cm(inp.body.body_length_px, inp.height_cm), where
+    drift = bar_drift(inp)
+    if isinstance(drift, Unmeasured):
+        return drift
+    scale = px_per_cm(inp.body.body_length_px, inp.height_cm)
+    if not math.isfinite(scale):
+        return Unmeasured("the lifter's height was not given (--height-cm)")
+    return drift[0] / scale, drift[1]
 
 
 def lockout_reached(inp: RepInput) -> Reading:
@@ -216,6 +223,8 @@ def rep_duration_s(inp: RepInput) -> Reading:
 
 
 def _as_pair(reading: Reading) -> tuple[float, int | None]:
+    if isinstance(reading, Unmeasured):
+        return _NAN, None
     return reading if isinstance(reading, tuple) else (reading, None)
 
 
@@ -371,8 +380,8 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
 
 
 def _by_back_pass(inp: RepInput) -> Reading:
-    """NaN: the segmentation pass fills these (:func:`formcheck_core.biomech.back_series.rep_back_metrics`)."""
-    return _NAN
+    """Not measured here: the segmentation pass fills these (:func:`formcheck_core.biomech.back_series.rep_back_metrics`)."""
+    return Unmeasured(BACK_NOT_MEASURED)
 
 
 #: Back metrics: measured from the person mask by a second, targeted pass (analyze(back=True)),
@@ -397,14 +406,26 @@ METRICS: dict[str, str] = {m.name: m.description for m in BUILTIN_METRICS}
 
 def measure(specs: Iterable[MetricSpec], inp: RepInput) -> tuple[dict[str, float], dict[str, int]]:
     """Values of ``specs`` for one rep and, for finite values read at one sample, that sample."""
+    values, samples, _ = measure_all(specs, inp)
+    return values, samples
+
+
+def measure_all(
+    specs: Iterable[MetricSpec], inp: RepInput
+) -> tuple[dict[str, float], dict[str, int], dict[str, str]]:
+    """:func:`measure`, and why each metric its function could not read is not measurable
+    (``Unmeasured``; name -> reason)."""
     values: dict[str, float] = {}
     samples: dict[str, int] = {}
+    reasons: dict[str, str] = {}
     for spec in specs:
-        value, sample = spec.read(inp)
+        value, sample, why = spec.reading(inp)
         values[spec.name] = value
         if sample is not None:
             samples[spec.name] = sample
-    return values, samples
+        if why:
+            reasons[spec.name] = why
+    return values, samples, reasons
 
 
 def rep_metrics(
@@ -417,9 +438,10 @@ def rep_metrics(
 def with_metrics(
     body: BodySeries, rep: Rep, *, view: ViewEstimate | None = None, height_cm: float | None = None
 ) -> Rep:
-    """``rep`` with ``metrics`` and ``metric_samples`` filled by :func:`measure_rep`."""
-    values, samples = measure_rep(body, rep, view=view, height_cm=height_cm)
-    return replace(rep, metrics=values, metric_samples=samples)
+    """``rep`` with ``metrics`` and ``metric_samples`` filled by :func:`measure_rep`, and
+    ``unmeasured`` with why each metric that could not be read is not measurable."""
+    values, samples, reasons = measure_all(BUILTIN_METRICS, RepInput(body, rep, view, height_cm))
+    return replace(rep, metrics=values, metric_samples=samples, unmeasured=reasons)
 
 
 def measure_rep(

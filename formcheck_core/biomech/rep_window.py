@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import DEFAULT_FPS
 from .body import ViewEstimate
-from .metric_spec import Reading, RepInput
+from .metric_spec import Reading, RepInput, Unmeasured
 from .series import sample_rate_hz
 
 #: Shoulder-to-ankle length (shoulder-hip + hip-knee + knee-ankle, what
@@ -242,15 +242,24 @@ def early_pull(inp: RepInput) -> tuple[int, int] | None:
     return inp.shared("early_pull", compute)
 
 
-def bar_drift(inp: RepInput) -> tuple[float, int | None]:
-    """Largest horizontal wrist distance from its lift-off position over the pull, px (NaN in front view)."""
+#: Why bar drift is not read in a front view (``Unmeasured``).
+FRONT_VIEW_DRIFT = "front view: the bar's drift toward or away from the body is along the camera axis"
 
-    def compute(inp: RepInput) -> tuple[float, int | None]:
+
+def bar_drift(inp: RepInput) -> tuple[float, int | None] | Unmeasured:
+    """Largest horizontal wrist distance from its lift-off position over the pull, px, and its
+    sample; :class:`Unmeasured` with why in a front view or when the wrists were not seen where the
+    pull starts (lift-off, or the rep's first sample)."""
+
+    def compute(inp: RepInput) -> tuple[float, int | None] | Unmeasured:
+        if inp.view is not None and inp.view.view == "front":
+            return Unmeasured(FRONT_VIEW_DRIFT)
         p = pull(inp)
         bar_x = inp.body.smoothed["bar_x_px"]
         x0 = at(bar_x, p.a)
-        if not math.isfinite(x0) or (inp.view is not None and inp.view.view == "front"):
-            return _NAN, None
+        if not math.isfinite(x0):
+            where = "at lift-off" if p.lift is not None else "where the pull starts"
+            return Unmeasured(f"the wrists (the bar) were not seen {where}")
         return arg_extreme(np.abs(np.asarray(bar_x, float) - x0), p.a, p.b, largest=True)
 
     return inp.shared("bar_drift", compute)

@@ -71,12 +71,10 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
             quality = rep.metric_quality.get(key)
-            measurable = quality is None or quality.measurable
-            if (
-                (key == "max_bar_drift_cm" or not rep.complete)
-                and measurable
-                and (value is None or math.isnan(value))
-            ):
+            measurable = not rep.unmeasured_mark(key)
+            if key == "max_bar_drift_cm" and analysis.lifter_height_cm is None:
+                continue  # cm only when the lifter's height was given (the JSON says why)
+            if not rep.complete and measurable and (value is None or math.isnan(value)):
                 continue
             # the text every view shows (digits follow the limit; "not measurable: <reason>", no number)
             shown = metric_text(analysis, rep, key)

@@ -102,6 +102,12 @@ class RuleContext:
         known = [q for q in (self.rep.metric_quality.get(n) for n in names) if q is not None]
         return min(known, key=lambda q: (q.measurable, q.confidence)) if known else None
 
+    def unmeasured_reason(self, name: str) -> str:
+        """Why the rep's metric ``name`` is not measurable, in the words every view shows after
+        "not measurable: " ("left shoulder not visible", "front view: ..."); "" when it was
+        measured or no reason is known (``Rep.unmeasured_mark``)."""
+        return self.rep.unmeasured_mark(name).removeprefix("not measurable: ")
+
     def threshold(self, name: str) -> float:
         """The effective value of threshold ``name`` (defaults, preset, config and overrides applied)."""
         try:
@@ -317,12 +323,7 @@ class RuleContext:
             raise ValueError(f"fault_if must be 'above' or 'below', got {fault_if!r}")
         value = self.metric(metric) if value is None else value
         if value is None:
-            quality = self.quality(metric)
-            why = (
-                quality.mark.removeprefix("not measurable: ")
-                if quality is not None and not quality.measurable
-                else "keypoints missing or the moment was not found"
-            )
+            why = self.unmeasured_reason(metric) or "keypoints missing or the moment was not found"
             # "Hip rise lead could not be measured in your setup: left shoulder not visible.", placed
             # where the metric was read (the sample its reason is about), else at the moment
             return self._unmeasured(

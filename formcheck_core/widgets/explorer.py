@@ -70,6 +70,9 @@ class ExplorerState:
     bar_drift_px: float
     back_flexion_rel: float = float("nan")
     back_limit_rel: float = float("nan")
+    #: Why the rep's bar drift is not measurable ("not measurable: front view: ..."; "" when it is):
+    #: the read-out says it instead of a number (``Rep.unmeasured_mark``, as the summary does).
+    bar_note: str = ""
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -348,8 +351,10 @@ class FrameExplorer:
             here += [n for n, m in rep.moments.items() if m.sample == s and n not in here]
             moment = here[0] if here else None
         drift = float("nan")
+        bar_note = rep.unmeasured_mark("max_bar_drift_px") if rep is not None else ""
         if (
-            rep is not None
+            not bar_note
+            and rep is not None
             and body is not None
             and src is not None
             and "bar_x_px" in src
@@ -367,6 +372,7 @@ class FrameExplorer:
             moment=moment,
             values=values,
             bar_drift_px=drift,
+            bar_note=bar_note,
             back_flexion_rel=back,
             back_limit_rel=limit,
         )
@@ -423,9 +429,10 @@ class FrameExplorer:
             f"{html.escape(label)}: <b>{_fmt(v, unit)}</b>{'*' if marks[s] else ''}</td>"
             for (s, label, unit), v in ((spec, st.values[spec[0]]) for spec in READOUT_SERIES)
         )
+        bar = html.escape(st.bar_note) if st.bar_note else _fmt(st.bar_drift_px, "px")
         cells += (
-            f"<td class='fc-v-bar_drift_px' data-value='{st.bar_drift_px:.3f}'>bar from lift-off: "
-            f"<b>{_fmt(st.bar_drift_px, 'px')}</b></td>"
+            f"<td class='fc-v-bar_drift_px' data-value='{st.bar_drift_px:.3f}' "
+            f"data-quality='{html.escape(st.bar_note)}'>bar from lift-off: <b>{bar}</b></td>"
         )
         cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
         here = (
