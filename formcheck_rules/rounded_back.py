@@ -2,7 +2,9 @@
 
 Metric: ``back_flexion_rel`` -- from the person segmentation mask, how far the dorsal outline
 from the hip up to 0.9 of the torso bows out of the back (the bow of a parabola fitted to it), in
-torso lengths, median over the samples from set-up to knee pass
+torso lengths, median over the samples from set-up to knee pass -- to just after lift-off (lift-off +
+``MIN_PULL_SAMPLES``) when no knee pass was found, as in squat-style and kettlebell starts whose bar
+begins at knee height; the message says which (``pull_span_words``)
 (:mod:`formcheck_core.biomech.back_profile`). A flat back reads 0-0.015 (a neutral lower back is
 slightly hollow: it reads 0), a visibly rounded one 0.03-0.12.
 
@@ -24,6 +26,7 @@ from formcheck_core.biomech.back_series import (
     BACK_OUTLINE,
     RELIABLE_MASK_CONFIDENCE,
     mask_cause,
+    pull_span_words,
     with_mask_mark,
 )
 from formcheck_core.hookspecs import hookimpl
@@ -31,9 +34,6 @@ from formcheck_core.rules import Rule
 
 #: In the gap the leave-one-clip-out procedure finds on all dev clips (0.0215; module docstring).
 MAX_FLEXION_REL = 0.021
-#: When the value was read, in words (``{at}`` of the message, cue and praise): the per-rep value is
-#: the median from set-up to knee pass, so no single moment's phrase is true of it.
-SPAN_PHRASE = "off the floor, from set-up to knee pass"
 #: Median mask-edge confidence below which the outline is not trusted (baggy clothes, blur): the
 #: level at which the reading itself is marked low confidence. Its effective value (a
 #: ``--threshold rounded_back.min_mask_confidence=X`` too) marks the readings (``mark_readings``).
@@ -59,8 +59,8 @@ def check(ctx):
     confidence = ctx.metric("back_mask_confidence")
     if value is None:
         return ctx.not_measurable(
-            "The outline of the back could not be read from set-up to knee pass (lifter not in profile, "
-            "or the body mask was unclear).",
+            f"The outline of the back could not be read {pull_span_words(ctx.rep)}: "
+            f"{ctx.unmeasured_reason('back_flexion_rel') or 'the lifter was not in profile'}.",
             moment="liftoff",
         )
     if confidence is not None and confidence < ctx.threshold("min_mask_confidence"):
@@ -73,11 +73,12 @@ def check(ctx):
     limit = ctx.threshold("max_flexion_rel")
     make = ctx.fault if value > limit else ctx.ok
     # Torso lengths, not body lengths (the ``_rel`` default): shown as a percentage of the torso.
-    # ``at``: the span the median covers, not the moment nearest the sample it is placed at (that
-    # sample is only the one whose value is nearest the median; it may be at the knee pass).
-    return make(
-        value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff", at=SPAN_PHRASE
-    )
+    # ``at``: the span the median covers, in words from the same moments that chose its samples
+    # ("off the floor, from setup to knee pass"; "... to just after lift-off (no knee pass was
+    # found)"), not the moment nearest the sample it is placed at (that sample is only the one whose
+    # value is nearest the median; it may be at the knee pass).
+    at = pull_span_words(ctx.rep)
+    return make(value, limit, metric="back_flexion_rel", unit="torso_lengths", moment="liftoff", at=at)
 
 
 RULE = Rule(
@@ -92,7 +93,7 @@ RULE = Rule(
     mark_readings=mark_readings,
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
-    # {at} is SPAN_PHRASE (see check): the value is the median over that span.
+    # {at} is the span the median covers (back_series.pull_span_words; see check).
     message="Your back rounded {at}: its outline bowed out by {measured} (limit {limit}).",
     cue="Keep your chest up and your lower back flat {at}: your back bowed out by {measured}.",
     praise="Back stayed flat off the floor: it bowed only {measured} (limit {limit}).",

@@ -169,3 +169,26 @@ def test_the_mark_follows_the_rules_effective_mask_limit(limit):
     back = reevaluate(a, {"rounded_back": {"min_mask_confidence": RELIABLE_MASK_CONFIDENCE}})
     f, mark = judged(back)
     assert (f.status == "not_measurable") == default_marked == bool(mark)
+
+
+def test_the_rounded_back_words_name_the_window_it_read_when_the_knee_pass_is_missing():
+    """A squat-style or kettlebell start has no knee pass: the back is read from set-up to
+    MIN_PULL_SAMPLES after lift-off, and the rule's message and cue say so, not "to knee pass"."""
+    from rule_fixtures import all_rules_on, make_analysis
+
+    from formcheck_core.biomech.back_series import MIN_PULL_SAMPLES, pull_span_words
+    from formcheck_core.rules import apply_rules
+
+    full = make_rep(1, start=0)  # set-up 0, lift-off 10, knee pass 20, lockout 30
+    assert pull_span_words(full) == "off the floor, from setup to knee pass"
+    rep = replace(full, moments={n: m for n, m in full.moments.items() if n != "knee_pass"})
+    samples = pull_samples(rep)
+    assert samples[0] == 0 and samples[-1] == rep.moments["liftoff"].sample + MIN_PULL_SAMPLES
+    words = pull_span_words(rep)
+    assert words == "off the floor, from setup to just after lift-off (no knee pass was found)"
+    rep = rep_back_metrics(rep, series(samples, [0.05] * len(samples)))
+    a = apply_rules(make_analysis((rep,)), all_rules_on())
+    (f,) = [f for f in a.findings if f.rule_id == "rounded_back"]
+    assert f.is_fault and words in f.message and words in f.cue and "to knee pass" not in f.message
+    cut = replace(rep, complete=False, moments={})  # a pull the clip cuts: no moment before lockout
+    assert pull_span_words(cut) == "off the floor, over the first frames of the pull the clip shows"

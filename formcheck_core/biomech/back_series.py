@@ -15,12 +15,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..vocabulary import format_limit, format_value
+from ..vocabulary import MOMENT_LABEL, format_limit, format_value
 from .body import MetricQuality, Rep
 
 #: Per-rep back metrics (name -> description); :data:`formcheck_core.biomech.metrics.METRICS` includes them.
 BACK_METRICS: dict[str, str] = {
-    "back_flexion_rel": "Rounding of the back from set-up to knee pass: the median over those samples of "
+    "back_flexion_rel": "Rounding of the back from set-up to knee pass (to just after lift-off when no knee "
+    "pass was found; pull_samples): the median over those samples of "
     "the largest bulge of the dorsal outline (person segmentation mask) from its chord, torso lengths "
     "(0 = flat; NaN outside a side view or when the mask was unreliable).",
     "back_angle_deg": "Median angle between the lower and upper halves of the dorsal outline from set-up "
@@ -100,6 +101,38 @@ def pull_samples(rep: Rep) -> list[int]:
     end = knee if knee is not None else (lift if lift is not None else start) + MIN_PULL_SAMPLES
     start = min(start, end - MIN_PULL_SAMPLES + 1)
     return list(range(max(rep.start_sample, start), min(rep.end_sample, end) + 1))
+
+
+def _edge_words(sample: int, moments: dict[str, int]) -> str:
+    """A window's end in words: the moment at ``sample`` ("knee pass"), else "just before" /
+    "just after" the nearest one ("just after lift-off")."""
+    exact = [n for n, s in moments.items() if s == sample]
+    if exact:
+        return MOMENT_LABEL.get(exact[0], exact[0])
+    name, at = min(moments.items(), key=lambda kv: (abs(kv[1] - sample), kv[1]))
+    return f"just {'before' if sample < at else 'after'} {MOMENT_LABEL.get(name, name)}"
+
+
+def pull_span_words(rep: Rep) -> str:
+    """The span :func:`pull_samples` reads, in words, from the same moments: "off the floor, from
+    setup to knee pass"; without a knee pass (a squat-style or kettlebell start, a pull whose bar
+    never passed the knees) "off the floor, from setup to just after lift-off (no knee pass was
+    found)"; for a pull the clip cuts at its start "off the floor, from the start of the clip's
+    view of the pull to ..."."""
+    samples = pull_samples(rep)
+    moments = {n: m.sample for n, m in rep.moments.items() if n != "lockout"}
+    if not samples:
+        return "off the floor"
+    if not moments:  # a pull the clip cuts at its start, with no moment before its lockout
+        return "off the floor, over the first frames of the pull the clip shows"
+    first, last = samples[0], samples[-1]
+    start = (
+        "the first frame of the pull the clip shows"
+        if "setup" not in moments and "liftoff" not in moments and first == rep.start_sample
+        else _edge_words(first, moments)
+    )
+    words = f"off the floor, from {start} to {_edge_words(last, moments)}"
+    return words if "knee_pass" in moments else f"{words} (no knee pass was found)"
 
 
 def measured_samples(rep: Rep, stride: int = MEASURE_STRIDE) -> list[int]:
