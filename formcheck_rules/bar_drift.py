@@ -9,7 +9,10 @@ depends on resolution and camera distance (a 1080p lifter filling the frame "dri
 few centimetres); on dev it flags 3 of 29 clean clips. The default is relative to body size:
 0.12 body lengths (about 15-20 cm for an adult), above the wrist travel of all but 1 clean
 clip (0.14). The one clip labelled bar drift has the bar *starting* too far from the shins and
-staying there (0.07): drift from the lift-off line cannot see that. The "seed" preset restores
+staying there (0.07, now read at low pose confidence): drift from the lift-off line cannot see
+that. The bar's distance from the mid-foot or the shin at set-up (in foot or body lengths) was
+checked as well: clean clips whose feet hide behind the plates read larger, so no invariant
+reading separates it. The "seed" preset restores
 50 px and switches the relative limit off (``inf``).
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation

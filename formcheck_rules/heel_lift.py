@@ -4,9 +4,9 @@ Metric: ``heel_rise_rel`` (largest rise of the heel relative to the toe during t
 their setup difference, body lengths).
 
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value, and the dev labels
-cannot calibrate it: the clip labelled heel lift reads only 0.014 (small 600x600 frames; the heel
-keypoint barely moves) while clean clips read up to 0.08 from foot-keypoint noise in low-resolution
-reels. The default, 0.06 body lengths (a heel rise of several centimetres), keeps all but 2 of 28
+cannot calibrate it: the clip labelled heel lift read only 0.014 (small 600x600 frames; the heel
+keypoint barely moves), and its one pull is now a partial pull (cut by the clip), which this rule
+does not judge; clean clips read up to 0.08 from foot-keypoint noise in low-resolution reels. The default, 0.06 body lengths (a heel rise of several centimetres), keeps all but 2 of 28
 clean clips passing and misses the labelled one.
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation

@@ -25,9 +25,13 @@ one dev clip is labelled incomplete (a pull with bent arms that never stands up;
 full confidence) and it is flagged; every confident reading on the other clips is 161° or more
 (clean lifts 170° or more), so no false alarm; three clips whose lockout is doubted (126-140°,
 labelled complete, "bad" for other faults) get the low-confidence warning. One positive is thin
-evidence: treat the sensitivity as provisional. **On by default** since this round: before, it
-was off because a limit refitted on the other clips can never flag the one positive held out,
-which is true of any single-positive fault and says nothing about a fixed definition.
+evidence: treat the sensitivity as provisional. **On by default** since this round. It was off
+because the three doubted lockouts counted as false alarms and pulled a limit refitted on the other
+clips below the positive; counting, as the verdict does, only faults not read at low confidence,
+the fixed limit flags the positive and nothing else, and so would a limit refitted per fold
+(152.6-160°). The nested set-verdict estimate that also decides the rule's on/off per fold cannot
+keep it on when the one positive is held out (no positive left to show it beats never-flag):
+``scripts/evaluate_rules.py`` prints that strict row too.
 ``--threshold incomplete_lockout.enabled=0`` switches it off.
 """
 

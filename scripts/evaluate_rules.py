@@ -66,8 +66,11 @@ from formcheck_core.biomech.back_series import pull_samples
 from formcheck_core.config import shared_dir
 from formcheck_core.plugins import collect_rules, get_plugin_manager
 from formcheck_core.pose.landmarks import LANDMARK
+
+# The package's ``reevaluate`` (the function): importing the submodule by name first would leave
+# the module, not the function, on the package for later ``from formcheck_core.rules import reevaluate``.
+from formcheck_core.rules import reevaluate
 from formcheck_core.rules.engine import judged_pulls
-from formcheck_core.rules.reevaluate import reevaluate
 from formcheck_core.rules.thresholds import threshold_settings
 from formcheck_core.rules.verdicts import NEEDS_WORK_FROM, severity_rank, verdict_role, verdicts
 from formcheck_core.scoring import (
@@ -224,7 +227,7 @@ def report_rule(rows: RuleRows, default_on: bool, boot: int) -> dict:
     print(f"    {in_name:26s}{_cells(c_in, t, rows.flagged_default, boot)}")
     if rows.fixed:
         print(f"    {'held out (fixed)':26s}{_cells(c_cv, t, held_pred, boot)}")
-        print(f"    {'LOCO if refitted (' + th_range + ')':26s}{_cells(c_refit, t, loco.predictions, boot)}")
+        print(f"    {'LOCO if refitted (' + th_range + ')':26s} {_cells(c_refit, t, loco.predictions, boot)}")
     else:
         print(f"    {'LOCO (' + th_range + ')':26s}{_cells(c_cv, t, held_pred, boot)}")
     for name, c in base.items():

@@ -133,3 +133,36 @@ def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
         a, {"incomplete_lockout": {"min_hip_angle_deg": limit - 20.0}}, plugin_manager=new_plugin_manager()
     )
     assert [f for f in loose.findings if f.rule_id == "incomplete_lockout"] == []
+
+
+def test_by_default_a_pull_that_never_reached_lockout_needs_work_and_a_doubted_lockout_only_warns():
+    """incomplete_lockout is on by default with the one lockout definition as its fixed limit
+    (``Rule.fixed``): the pull the summary calls "never reached lockout" is a fault that makes the
+    set "needs work"; a complete rep whose lockout hip reads under the limit at low confidence (a
+    doubted lockout) is a warning, and the set stays clean."""
+    from formcheck_core.biomech.body import MetricQuality
+    from formcheck_core.biomech.rep_window import LOCKOUT_HIP_DEG
+    from formcheck_core.render.summary import lockout_reached
+    from formcheck_core.rules.verdicts import verdict_role
+    from formcheck_rules import incomplete_lockout
+
+    rule = incomplete_lockout.RULE
+    assert rule.fixed == ("min_hip_angle_deg",) and rule.thresholds["min_hip_angle_deg"] == LOCKOUT_HIP_DEG
+    assert rule.thresholds.get("enabled", 1.0) == 1.0
+    short = _stopped_short(1, LOCKOUT_HIP_DEG - 11.0)
+    a = apply_rules(analysis_with([short]), None, plugin_manager=new_plugin_manager())
+    (f,) = [f for f in a.findings if f.rule_id == "incomplete_lockout"]
+    assert verdict_role(f) == "fault" and lockout_reached(a, short) is False
+    assert set_verdict(a).label == "needs work"
+    # switched off by the user: silent, and the set is judged on the other rules
+    off = reevaluate(a, {"incomplete_lockout": {"enabled": 0.0}}, plugin_manager=new_plugin_manager())
+    assert not [f for f in off.findings if f.rule_id == "incomplete_lockout"]
+    doubted = make_rep(1, hip_angle_lockout_deg=LOCKOUT_HIP_DEG - 20.0)
+    hidden = MetricQuality(
+        confidence=0.2, joint="left hip", cause="reads bent while the torso reaches vertical", low=True
+    )
+    doubted = replace(doubted, metric_quality={"hip_angle_lockout_deg": hidden})
+    b = apply_rules(make_analysis((doubted,)), None, plugin_manager=new_plugin_manager())
+    (g,) = [f for f in b.findings if f.rule_id == "incomplete_lockout"]
+    assert g.is_fault and g.low_confidence and verdict_role(g) == "warning"
+    assert set_verdict(b).label == "clean"

@@ -776,3 +776,53 @@ def test_one_borderline_rep_does_not_make_a_set_need_work():
     for extra in ([_f(2, "moderate", 1.2)], [_f(2, "major", 1.02)], [borderline, _f(3, "moderate", 1.02)]):
         assert {x.rep: x for x in verdicts([*ok, *extra], reps)}[None].label == "needs work"
     assert {x.rep: x for x in verdicts([*ok[:2], borderline], reps[:2])}[None].label == "needs work"
+
+
+def test_fixed_thresholds_must_name_thresholds_of_the_rule():
+    """``Rule.fixed`` names the thresholds set by a definition or a source (not calibrated on dev)."""
+    from formcheck_core.rules import Rule
+
+    def check(ctx):
+        return None
+
+    r = Rule(
+        id="x_rule",
+        check=check,
+        description="d",
+        metrics=(),
+        thresholds={"a_deg": 1.0},
+        cue="c",
+        fixed=["a_deg"],
+    )
+    assert r.fixed == ("a_deg",)
+    with pytest.raises(ValueError, match="unknown thresholds"):
+        Rule(
+            id="x_rule",
+            check=check,
+            description="d",
+            metrics=(),
+            thresholds={"a_deg": 1.0},
+            cue="c",
+            fixed=("b",),
+        )
+    with pytest.raises(ValueError, match="not a string"):
+        Rule(
+            id="x_rule",
+            check=check,
+            description="d",
+            metrics=(),
+            thresholds={"a_deg": 1.0},
+            cue="c",
+            fixed="a_deg",
+        )
+
+
+def test_the_verdict_test_can_be_swapped_to_measure_what_confidence_and_severity_change():
+    """``verdicts(counts=...)``: by default a low-confidence fault (a warning) and a minor one (a
+    note) do not make a rep "needs work"; counting every fault (the evaluation's ablation) does."""
+    reps = [make_rep(1)]
+    warning = replace(_f(1, "moderate", 1.5), confidence=0.2)
+    note = _f(1, "minor", 1.5)
+    for f in (warning, note):
+        assert verdicts([f], reps)[-1].label == "clean"
+        assert verdicts([f], reps, counts=lambda x: x.is_fault)[-1].label == "needs work"
