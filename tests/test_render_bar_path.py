@@ -62,3 +62,27 @@ def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
     for p, rep in zip(pics, analysis.reps, strict=False):
         assert p.path.is_file() and p.path.stat().st_size > 10_000
         assert p.frame_index == background_frame_index(rep) == rep.moments["setup"].frame_index
+
+
+def test_a_partial_pull_gets_its_own_bar_path_named_and_marked_as_every_view_does(analysis, tmp_path):
+    """Partial pulls are shown in every view: the bar path too -- ``partial1_bar_path.png``, titled
+    "Partial pull 1 · bar path", with the amber line saying why it is not counted (as its stills)."""
+    from dataclasses import replace
+
+    *reps, last = analysis.reps
+    assert reps, "the handmade analysis has at least two reps"
+    partial = replace(last, complete=False, partial_reason="never reached lockout (test)")
+    a = replace(analysis, reps=tuple(reps), partial_pulls=(partial,))
+    pics = write_bar_paths(a, tmp_path)
+    assert [p.path.name for p in pics] == [
+        *(f"rep{r.number}_bar_path.png" for r in reps),
+        "partial1_bar_path.png",
+    ]
+    frame = np.full((a.video.height_px, a.video.width_px, 3), 128, np.uint8)
+
+    def amber_in_header(rep) -> int:
+        img = render_bar_path(frame, a, rep, rep_view_box(a, rep))
+        header = img[: next(y for y in range(img.shape[0]) if abs(int(img[y, 5, 0]) - int(128 * 0.7)) <= 2)]
+        return int(np.all(np.abs(header.astype(int) - st.PARTIAL_NOTE) <= 30, axis=2).sum())
+
+    assert amber_in_header(partial) > 50 and amber_in_header(reps[0]) == 0

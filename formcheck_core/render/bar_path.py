@@ -1,9 +1,12 @@
-"""Bar path picture per rep: the wrist (bar proxy) trajectory over a still of the setup.
+"""Bar path picture per pull (complete reps and partial pulls, named as every view names them):
+the wrist (bar proxy) trajectory over a still of the setup.
 
 Drawn: the pull (lift-off to lockout) as a thick line with a dot per sample, the rest of the rep
 (setup, lowering) thin; a dashed vertical through the bar's setup position; the sample farthest
 from that vertical during the pull with an arrow and the rep's drift metrics (as measured by the
-analysis, ``max_bar_drift_*``); the key moments labelled. Values are read, never recomputed.
+analysis, ``max_bar_drift_*``, or why it is not measurable); the key moments labelled. A partial
+pull's picture says what it is in amber under the header, as its stills do. Values are read, never
+recomputed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.body import Rep
-from ..vocabulary import MOMENT_LABEL, format_value
+from ..vocabulary import MOMENT_LABEL, PARTIAL_PULL, format_value, pull_file_stem
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .images import write_png
@@ -32,7 +35,7 @@ PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 22
 
 @dataclass(frozen=True)
 class BarPathPicture:
-    """One rep's bar path PNG and the source frame it is drawn over."""
+    """One pull's bar path PNG and the source frame it is drawn over (``rep``: the pull's number)."""
 
     path: Path
     rep: int
@@ -193,9 +196,11 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         format_value(m.get("max_bar_drift_px"), "px") if _finite(m.get("max_bar_drift_px")) else "",
     ]
     drift = [d for d in drift if d]
-    lines.append(
-        (f"Max horizontal drift: {' · '.join(drift) if drift else 'not measured'}", (255, 255, 255), True)
+    # no number: why, in the words of every view ("not measurable: the wrists (the bar) were not seen ...")
+    why = (
+        rep.unmeasured_mark("max_bar_drift_px") or rep.unmeasured_mark("max_bar_drift_rel") or "not measured"
     )
+    lines.append((f"Max horizontal drift: {' · '.join(drift) if drift else why}", (255, 255, 255), True))
     for f in analysis.findings:
         if f.rep == rep.number and is_bar_metric(f.metric):
             lines.append(
@@ -210,8 +215,18 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
             f"{analysis.view.view.capitalize()} view: horizontal drift is foreshortened; film from the side."
         )
         lines.append((caveat, st.MUTED, False))
-    title = f"Rep {rep.number} · bar path · setup frame {background_frame_index(rep)}"
-    header = st.panel(w, [(title, (255, 255, 255), True)], style.title_font_px, style.pad_px)
+    name = analysis.pull_label(rep.number)  # "rep 2", "partial pull 1"
+    title = f"{name[0].upper()}{name[1:]} · bar path · setup frame {background_frame_index(rep)}"
+    head: list[tuple[str, st.BGR, bool]] = [(title, (255, 255, 255), True)]
+    if not rep.complete:  # what the pull is, in amber, as on its stills
+        head.append(
+            (
+                f"{PARTIAL_PULL.capitalize()}, not counted as a rep: {rep.partial_reason}",
+                st.PARTIAL_NOTE,
+                True,
+            )
+        )
+    header = st.panel(w, head, style.title_font_px, style.pad_px)
     footer = st.panel(w, lines, style.font_px, style.pad_px)
     return np.vstack([header, img, footer])
 
@@ -221,11 +236,15 @@ def _finite(v: float | None) -> bool:
 
 
 def plan_bar_paths(analysis: Analysis, out_dir: str | Path) -> tuple[BarPathPicture, ...]:
-    """One picture per rep that has a background frame (nothing is decoded)."""
+    """One picture per pull (complete reps, then partial pulls: ``rep2_bar_path.png``,
+    ``partial1_bar_path.png``) that has a background frame (nothing is decoded)."""
     out = Path(out_dir)
+    n_reps = len(analysis.reps)
     return tuple(
-        BarPathPicture(out / f"rep{r.number}_bar_path.png", r.number, background_frame_index(r))
-        for r in analysis.reps
+        BarPathPicture(
+            out / f"{pull_file_stem(r.number, n_reps)}_bar_path.png", r.number, background_frame_index(r)
+        )
+        for r in analysis.pulls
         if background_frame_index(r) >= 0 and analysis.body is not None
     )
 
@@ -236,10 +255,10 @@ def bar_path_consumer(
     width_px: int = STILL_WIDTH_PX,
     sink: Callable[[Path, np.ndarray], object] | None = None,
 ) -> FrameConsumer:
-    """A frame-pass consumer rendering each rep's bar path when its setup frame streams by and
+    """A frame-pass consumer rendering each pull's bar path when its setup frame streams by and
     handing it to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
     sink = sink or write_png
-    reps = {r.number: r for r in analysis.reps}
+    reps = {r.number: r for r in analysis.pulls}
     by_frame: dict[int, list[BarPathPicture]] = {}
     for p in pictures:
         by_frame.setdefault(p.frame_index, []).append(p)
@@ -255,7 +274,7 @@ def bar_path_consumer(
 def write_bar_paths(
     analysis: Analysis, out_dir: str | Path, *, width_px: int = STILL_WIDTH_PX
 ) -> tuple[BarPathPicture, ...]:
-    """Render and write every rep's bar path PNG into ``out_dir``; decodes only the setup frames."""
+    """Render and write every pull's bar path PNG into ``out_dir``; decodes only the setup frames."""
     pictures = plan_bar_paths(analysis, out_dir)
     run_frame_pass(analysis, [bar_path_consumer(analysis, pictures, width_px)])
     return tuple(p for p in pictures if p.path.is_file())
