@@ -123,7 +123,14 @@ def handmade_analysis(name: str) -> Analysis:
             "max_bar_drift_px": drift_px,
             "max_bar_drift_rel": drift_px / 500.0,
         }
-        reps.append(Rep(n, start, end, moments, metrics, complete=bool(r["complete"])))
+        # where the drift was read, as the analysis records it (the bar path's arrow ends there)
+        drift_at = {}
+        if np.isfinite(bx).any():
+            k = m + int(np.nanargmax(np.abs(bx - smooth["bar_x_px"][m])))
+            drift_at = {"max_bar_drift_px": k, "max_bar_drift_rel": k}
+        reps.append(
+            Rep(n, start, end, moments, metrics, complete=bool(r["complete"]), metric_samples=drift_at)
+        )
         lean_fault = lean > 45
         f1 = Finding(
             "torso_lean",

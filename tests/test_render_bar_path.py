@@ -1,4 +1,5 @@
-"""Bar path picture: the wrist trajectory drawn where the bar positions are, the setup vertical, max drift."""
+"""Bar path picture: the wrist trajectory drawn where the bar positions are, the lift-off vertical
+(where drift is measured from), the max drift at its metric's own sample."""
 
 from __future__ import annotations
 
@@ -47,13 +48,17 @@ def test_path_is_drawn_at_the_bar_positions(analysis):
             p = view.map(np.array([bx[s], by[s]]))
             hits += _near(photo, p, colour) or _near(photo, p, (255, 255, 255))
     assert checked >= 3 and hits == checked
-    # the dashed setup vertical: white pixels in the column through the setup bar position
-    setup = rep.moments["setup"].sample
-    x = round(float(view.map(np.array([bx[setup], by[setup]]))[0]))
+    # the dashed lift-off vertical (bar drift is measured from there): white pixels in its column
+    x = round(float(view.map(np.array([bx[lo], by[lo]]))[0]))
     column = photo[:, max(0, x - 1) : x + 2]
     assert (column.min(axis=2) > 240).any(axis=1).mean() > 0.3
-    # the max-drift arrow is red
+    # the max-drift arrow is red and ends at the bar at the drift metric's own sample (its frame)
     assert np.all(np.abs(photo.astype(int) - st.FAULT) <= 30, axis=2).sum() > 50
+    at = rep.metric_samples.get("max_bar_drift_px")
+    if at is not None:
+        assert _near(
+            photo, view.map(np.array([bx[at], by[at]])), st.FAULT, r=14
+        )  # a moment dot may sit on it
 
 
 def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
@@ -86,3 +91,25 @@ def test_a_partial_pull_gets_its_own_bar_path_named_and_marked_as_every_view_doe
         return int(np.all(np.abs(header.astype(int) - st.PARTIAL_NOTE) <= 30, axis=2).sum())
 
     assert amber_in_header(partial) > 50 and amber_in_header(reps[0]) == 0
+
+
+def test_the_arrow_ends_at_the_drift_metrics_own_sample_from_the_lift_off_vertical(analysis):
+    """One measurement, one frame: the arrow ends at the bar at the sample the drift metric was read
+    at (the frame the summary names), wherever that is, not at a point the picture picks itself."""
+    from dataclasses import replace
+
+    rep = analysis.reps[0]
+    view = rep_view_box(analysis, rep)
+    bx, by = analysis.body.smoothed["bar_x_px"], analysis.body.smoothed["bar_y_px"]
+    lo, lk = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
+    pts = {s: view.map(np.array([bx[s], by[s]])) for s in range(lo + 1, lk) if np.isfinite(bx[s])}
+    far = max(pts, key=lambda s: abs(pts[s][0] - view.map(np.array([bx[lo], by[lo]]))[0]))
+    others = [s for s in pts if np.hypot(*(pts[s] - pts[far])) > 25]
+    assert others, "a pull sample away from the farthest one"
+    at = others[0]
+    moved = replace(rep, metric_samples={**rep.metric_samples, "max_bar_drift_px": at})
+    frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
+    img = render_bar_path(frame, analysis, moved, view)
+    header_h = next(y for y in range(img.shape[0]) if abs(int(img[y, 5, 0]) - int(128 * 0.7)) <= 2)
+    photo = img[header_h : header_h + view.out_size[1]]
+    assert _near(photo, pts[at], st.FAULT, r=4)

@@ -2,9 +2,10 @@
 the wrist (bar proxy) trajectory over a still of the setup.
 
 Drawn: the pull (lift-off to lockout) as a thick line with a dot per sample, the rest of the rep
-(setup, lowering) thin; a dashed vertical through the bar's setup position; the sample farthest
-from that vertical during the pull with an arrow and the rep's drift metrics (as measured by the
-analysis, ``max_bar_drift_*``, or why it is not measurable); the key moments labelled. A partial
+(setup, lowering) thin; a dashed vertical through the bar's lift-off position (where bar drift is
+measured from); an arrow to the bar at the drift metric's own sample (``metric_samples``) and the
+rep's drift metrics with that frame and their pose-quality mark (as measured by the analysis,
+``max_bar_drift_*``, or why it is not measurable); the key moments labelled. A partial
 pull's picture says what it is in amber under the header, as its stills do. Values are read, never
 recomputed.
 """
@@ -30,6 +31,8 @@ from .overlay import is_bar_metric
 from .stills import STILL_WIDTH_PX, rep_view_box
 from .style import Style, TextItem
 
+#: The dashed reference line's label: bar drift is measured from the bar's position at lift-off.
+REFERENCE_LABEL = "lift-off vertical"
 PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 220), (90, 255, 120))
 
 
@@ -112,12 +115,11 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
     placed: list[tuple[int, int, int, int]] = []
     moment_labels: list[tuple[tuple[int, int], str]] = []
     drift_label: tuple[tuple[float, float], str] | None = None
-    # reference vertical through the setup bar position
-    ref_sample = rep.moments["setup"].sample if "setup" in rep.moments else lo
-    ref = pts[idx == ref_sample][0] if np.any(idx == ref_sample) else np.array([np.nan, np.nan])
-    if not np.isfinite(ref).all():
-        finite = pts[pull & np.isfinite(pts).all(axis=1)]
-        ref = finite[0] if len(finite) else ref
+    # The reference is where the metric measures from: the bar at lift-off (the pull's first sample
+    # when the clip starts mid-pull), and the arrow ends at the metric's own sample (the frame the
+    # summary names), so the picture shows the one number the other views show.
+    ref = pts[idx == lo][0] if np.any(idx == lo) else np.array([np.nan, np.nan])
+    at = rep.metric_samples.get("max_bar_drift_px")
     if np.isfinite(ref).all():
         x = round(float(ref[0]))
         for y in range(0, h, 4 * style.line_px):
@@ -131,18 +133,15 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
             )
         xy = st.place_near(
             (x, style.pad_px + style.small_font_px),
-            "setup vertical",
+            REFERENCE_LABEL,
             style.small_font_px,
             placed,
             (w, h),
             gap_px=style.pad_px,
         )
-        items.append(TextItem(xy, "setup vertical", style.small_font_px, (255, 255, 255), box=st.PANEL))
-        dev = np.abs(pts[:, 0] - ref[0])
-        dev[~pull | ~np.isfinite(dev)] = -1
-        if dev.max() >= 0:
-            k = int(np.argmax(dev))
-            p = pts[k]
+        items.append(TextItem(xy, REFERENCE_LABEL, style.small_font_px, (255, 255, 255), box=st.PANEL))
+        if at is not None and np.any(idx == at) and np.isfinite(pts[idx == at][0]).all():
+            p = pts[idx == at][0]
             a, b = (x, round(float(p[1]))), (round(float(p[0])), round(float(p[1])))
             cv2.arrowedLine(img, a, b, st.OUTLINE, style.arc_px + 3, cv2.LINE_AA, tipLength=0.25)
             cv2.arrowedLine(img, a, b, st.FAULT, style.arc_px, cv2.LINE_AA, tipLength=0.25)
@@ -200,7 +199,12 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
     why = (
         rep.unmeasured_mark("max_bar_drift_px") or rep.unmeasured_mark("max_bar_drift_rel") or "not measured"
     )
-    lines.append((f"Max horizontal drift: {' · '.join(drift) if drift else why}", (255, 255, 255), True))
+    shown = " · ".join(drift) if drift else why
+    if drift and at is not None and analysis.body is not None:  # its frame and mark, as in the summary
+        shown += f" (frame {int(analysis.body.frame_index[at])})"
+        mq = rep.metric_quality.get("max_bar_drift_px")
+        shown += f" ({mq.mark})" if mq is not None and mq.mark else ""
+    lines.append((f"Max horizontal drift from lift-off: {shown}", (255, 255, 255), True))
     for f in analysis.findings:
         if f.rep == rep.number and is_bar_metric(f.metric):
             lines.append(

@@ -398,7 +398,8 @@ def render_html(
                 pics.img(
                     bar.path,
                     f"{name} bar path",
-                    "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the setup.",
+                    "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the bar at lift-off, "
+                    "where drift is measured from; arrow: the largest drift, at its frame.",
                 )
             )
         if rep.number in outputs.rep_curves:
