@@ -65,7 +65,7 @@ def test_curves_draw_the_back_where_it_was_measured_with_its_limit(rounded):
     hlines = [ln for ln in ax.lines if len(set(ln.get_ydata())) == 1 and len(ln.get_ydata()) == 2]
     assert [ln.get_ydata()[0] for ln in hlines] == pytest.approx([f.threshold * SCALE])
     labels = [tx.get_text() for tx in ax.texts]
-    assert f"limit {format_limit(f.threshold, SPEC.unit)} (rounded back)" in labels
+    assert f"limit {format_limit(f.threshold, SPEC.unit)} ({f.title})" in labels  # the rule by its title
     assert (hlines[0].get_color() == "#e03131") == f.is_fault  # red when the rep broke it
 
 

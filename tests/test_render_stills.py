@@ -129,3 +129,30 @@ def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_val
     assert img is not None and img.shape[1] == STILL_WIDTH_PX
     # the arc and the caption line in the role's colour (red for a counted fault, orange for a warning)
     assert np.all(np.abs(img.astype(int) - st.finding_colour(f)) <= 45, axis=2).sum() > 100
+
+
+def test_the_back_outline_is_drawn_under_the_pose_and_its_angle_labels(analysis, monkeypatch):
+    """A rounded-back still draws the dorsal outline first and the pose with its angle labels on
+    top: drawn after them, the outline covered a label's unit ("lean 54" for "lean 54°")."""
+    from pathlib import Path
+
+    from formcheck_core.findings import Finding
+    from formcheck_core.render import stills
+    from formcheck_core.render.stills import Still, render_still, rep_view_box
+
+    calls: list[str] = []
+    draw_pose = stills.draw_pose
+    monkeypatch.setattr(stills, "draw_back_outline", lambda *a, **k: calls.append("outline"))
+
+    def pose(*a, **k):
+        calls.append("pose")
+        return draw_pose(*a, **k)
+
+    monkeypatch.setattr(stills, "draw_pose", pose)
+    rep = analysis.reps[0]
+    m = rep.moments["liftoff"]
+    f = Finding("rounded_back", rep.number, "fault", "major", "Back rounded.", metric="back_flexion_rel")
+    still = Still(Path("x.png"), rep.number, m.sample, m.frame_index, m.time_s, findings=(f,))
+    frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
+    render_still(frame, analysis, still, rep_view_box(analysis, rep))
+    assert calls == ["outline", "pose"]

@@ -200,10 +200,11 @@ def render_still(frame_bgr: np.ndarray, analysis: Analysis, still: Still, view: 
     img = view.apply(frame_bgr)
     w = img.shape[1]
     style = Style.for_width(w)
-    img = draw_pose(img, analysis, still.sample, findings=still.findings, view=view, style=style, copy=False)
     if reads_back(still.findings):  # rounded back: the dorsal outline, its chord and the largest bow
         fault = any(f.is_fault and reads_back([f]) for f in still.findings)
         draw_back_outline(img, analysis, still.sample, view, style, fault=fault)
+    # the pose and its angle labels on top: the outline drawn after them hid a label's unit ("lean 54")
+    img = draw_pose(img, analysis, still.sample, findings=still.findings, view=view, style=style, copy=False)
     header = st.panel(w, [(still.title, (255, 255, 255), True)], style.title_font_px, style.pad_px)
     lines = [(note, st.PARTIAL_NOTE, True) for note in still.notes]
     lines += _finding_lines(still.findings) or [
