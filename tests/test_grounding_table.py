@@ -674,7 +674,8 @@ def test_every_fault_keeps_a_cue_and_duplicates_merge(clips):
     added = [c for c in result.cues if c.source == "rules"]
     assert [c.rule_id for c in added] == [LOCK] and "added" in added[0].source_detail
     assert result.cues[0].source_detail == "LLM Some Model (Q4_K_M)"
-    assert any(LOCK in n for n in result.notes)
+    assert any(added[0].rule_title in n for n in result.notes)  # the rule by its title, not its id
+    assert added[0].rule_title == "Incomplete lockout" and not any(LOCK in n for n in result.notes)
     assert "Some Model (Q4_K_M)" in result.source_line
 
 
