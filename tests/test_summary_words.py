@@ -146,3 +146,30 @@ def test_bar_drift_in_a_front_view_says_why():
     assert rep.unmeasured["max_bar_drift_px"].startswith("front view: ")
     line = next(x for x in format_summary(a).splitlines() if x.strip().startswith("max bar drift"))
     assert line.endswith(f"not measurable: {rep.unmeasured['max_bar_drift_px']}")
+
+
+def test_a_missing_moment_and_the_metrics_read_at_it_say_why(pm):
+    """A rep without a knee pass says why under its moments, once; a metric that needs a missing
+    moment (or is not read for this kind of pull) says why in the JSON, never a bare null."""
+    from dataclasses import replace
+
+    rep = make_rep(1)
+    why = "the bar passed the knees by the lift-off sample (a kettlebell start)"
+    rep = replace(
+        rep,
+        moments={n: m for n, m in rep.moments.items() if n != "knee_pass"},
+        missing_moments={"knee_pass": why},
+    )
+    a = apply_rules(make_analysis((rep,)), all_rules_on(pm), plugin_manager=pm)
+    lines = format_summary(a).splitlines()
+    assert lines.count(f"  no knee pass: {why}") == 1
+    synthetic = _analysis_without_wrists()
+    (r,) = synthetic.reps
+    assert r.complete and r.unmeasured["hip_angle_top_deg"].startswith(
+        "read only for a pull that stopped short"
+    )
+    data = to_dict(synthetic, include_series=False)["reps"][0]
+    nulls = {k for k, v in data["metrics"].items() if v is None}
+    assert nulls and nulls <= set(data["unmeasured"]) | set(data["metric_quality"]), nulls - set(
+        data["unmeasured"]
+    )

@@ -45,6 +45,7 @@ from .rep_window import (
     hold_samples,
     liftoff_bottom,
     median_around,
+    no_moment,
     pull,
     px_per_cm,
 )
@@ -91,11 +92,15 @@ def _knee_near_floor(inp: RepInput, series: np.ndarray, center: int | None) -> R
 
 def hip_angle_setup(inp: RepInput) -> Reading:
     p = pull(inp)
+    if p.setup is None:
+        return no_moment(inp, "setup")
     return at(p.hip, p.setup), p.setup
 
 
 def hip_angle_liftoff(inp: RepInput) -> Reading:
     where = liftoff_bottom(inp)
+    if where is None:
+        return no_moment(inp, "liftoff")
     return at(pull(inp).hip, where), where
 
 
@@ -104,14 +109,19 @@ def hip_angle_lockout(inp: RepInput) -> Reading:
 
 
 def hip_angle_top(inp: RepInput) -> Reading:
-    if not stopped_short_of_lockout(inp.rep):
-        return _NAN
+    if not stopped_short_of_lockout(inp.rep):  # a complete rep has its lockout reading instead
+        return Unmeasured(
+            "read only for a pull that stopped short of lockout (a complete rep: see the hip at lockout)"
+            if inp.rep.complete
+            else f"the pull did not stop short of lockout ({inp.rep.partial_reason})"
+        )
     p = pull(inp)
     return arg_extreme(p.hip, p.a, p.b, largest=True)
 
 
 def knee_angle_bottom(inp: RepInput) -> Reading:
-    return _knee_near_floor(inp, pull(inp).knee, liftoff_bottom(inp))
+    where = liftoff_bottom(inp)
+    return no_moment(inp, "liftoff") if where is None else _knee_near_floor(inp, pull(inp).knee, where)
 
 
 def knee_angle_lockout(inp: RepInput) -> Reading:
@@ -121,6 +131,8 @@ def knee_angle_lockout(inp: RepInput) -> Reading:
 def torso_lean_liftoff(inp: RepInput) -> Reading:
     # At lift-off's own sample: read at liftoff_bottom (more invariant) it cut excessive_torso_lean's LOCO accuracy 0.86->0.71.
     p = pull(inp)
+    if p.lift is None:
+        return no_moment(inp, "liftoff")
     return at(p.lean, p.lift), p.lift
 
 
@@ -152,10 +164,15 @@ def max_bar_drift_cm(inp: RepInput) -> Reading:
 def lockout_reached(inp: RepInput) -> Reading:
     """1.0 / 0.0 from the lockout hip angle (image series only: side view or unknown)."""
     if pull(inp).world:
-        return _NAN
+        return Unmeasured(
+            "judged in a side view only: the 3-D estimate reads a straight standing hip as 150-160°"
+        )
     if stopped_short_of_lockout(inp.rep):  # no lockout, by the moments' own criteria
         return 0.0
-    hip, _ = _as_pair(hip_angle_lockout(inp))
+    reading = hip_angle_lockout(inp)
+    if isinstance(reading, Unmeasured):  # no lockout moment, and why
+        return reading
+    hip, _ = _as_pair(reading)
     return float(hip >= LOCKOUT_HIP_DEG) if math.isfinite(hip) else _NAN
 
 
@@ -218,7 +235,7 @@ def squat_index_setup(inp: RepInput) -> Reading:
 def rep_duration_s(inp: RepInput) -> Reading:
     p = pull(inp)
     if p.lift is None or p.lock is None or p.lock <= p.lift:
-        return _NAN
+        return no_moment(inp, "liftoff" if p.lift is None else "lockout")
     return float(inp.body.time_s[p.lock] - inp.body.time_s[p.lift])
 
 
@@ -423,9 +440,20 @@ def measure_all(
         values[spec.name] = value
         if sample is not None:
             samples[spec.name] = sample
+        if not why and math.isnan(value):  # NaN without a reason: what it reads was not tracked there
+            why = _untracked(spec)
         if why:
             reasons[spec.name] = why
     return values, samples, reasons
+
+
+def _untracked(spec: MetricSpec) -> str:
+    """Why a metric whose function gave NaN without a reason is not measurable: what it reads (its
+    angle series or joints, from its spec) was not tracked where it is read."""
+    what = [s.removesuffix("_deg").replace("_", " ") for s in spec.series] or [
+        "bar (wrists)" if j == "bar" else j.replace("_", " ") for j in spec.joints
+    ]
+    return f"the {' and '.join(dict.fromkeys(what)) or 'pose'} was not tracked where it is read"
 
 
 def rep_metrics(

@@ -197,12 +197,21 @@ def hold_samples(fs: float) -> int:
     return max(1, round(HOLD_S * fs)) if math.isfinite(fs) else 1
 
 
+def no_moment(inp: RepInput, name: str) -> Unmeasured:
+    """Why a metric read at key moment ``name`` is not measurable: the moment is missing, with the
+    rep's own reason for it ("no lockout moment: never reached lockout ...")."""
+    label = name.replace("_", " ").replace("liftoff", "lift-off")
+    why = inp.rep.missing_moments.get(name) or inp.rep.partial_reason or "it was not found"
+    return Unmeasured(f"no {label} moment: {why}")
+
+
 def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
     """Extreme of a series held for :data:`HOLD_S` (:func:`held_extreme`) within LOCKOUT_WINDOW_S
-    from the lockout moment (the moment's sample onward, not past the rep's last sample)."""
+    from the lockout moment (the moment's sample onward, not past the rep's last sample);
+    :func:`no_moment` without one."""
     p = pull(inp)
     if p.lock is None:
-        return _NAN
+        return no_moment(inp, "lockout")
     lock_end = min(inp.rep.end_sample, p.lock + round(LOCKOUT_WINDOW_S * p.fs))
     return held_extreme(getattr(p, series), p.lock, lock_end, largest=largest, hold=hold_samples(p.fs))
 

@@ -11,7 +11,7 @@ from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, MOMENT_LABEL, OK, ROLE_WORDS
+from ..vocabulary import FAULT, MOMENT_LABEL, MOMENT_NAMES, OK, ROLE_WORDS
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -67,6 +67,10 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         else:  # "partial pull 1 (not counted): never reached lockout (the torso stayed 33° from vertical)"
             lines.append(f"\n{analysis.pull_label(rep.number)} (not counted): {rep.partial_reason}")
         lines.append(f"  moments: {moments or 'none found'}")
+        for name in MOMENT_NAMES:  # a moment not found says why, once ("no knee pass: the bar ...")
+            why = rep.missing_moments.get(name)
+            if why and name not in rep.moments and (rep.complete or name != "lockout"):
+                lines.append(f"  no {MOMENT_LABEL.get(name, name)}: {why}")
         read_at = {m.metric: m.frame_index for m in metric_readings(analysis, rep.number)}
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
@@ -74,8 +78,9 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             measurable = not rep.unmeasured_mark(key)
             if key == "max_bar_drift_cm" and analysis.lifter_height_cm is None:
                 continue  # cm only when the lifter's height was given (the JSON says why)
-            if not rep.complete and measurable and (value is None or math.isnan(value)):
-                continue
+            hidden = quality is not None and not quality.measurable  # a joint not seen at its frame
+            if not rep.complete and not hidden and (value is None or math.isnan(value)):
+                continue  # a partial pull lacks what its missing moments hold (said once, below)
             # the text every view shows (digits follow the limit; "not measurable: <reason>", no number)
             shown = metric_text(analysis, rep, key)
             mark = f"  ({quality.mark})" if quality is not None and quality.mark and measurable else ""
