@@ -49,7 +49,8 @@ RULE = Rule(
     moment="liftoff",
     partial_pulls=True,  # a pull that never locks out shows this fault as well
     views=("side", "oblique"),
-    view_note="Torso lean is not measurable from a front view: the forward lean points at the camera.",
+    view_note="Torso lean is not judged from a front view: the forward lean points at the camera, so "
+    "its 3-D estimate (shown with the angles) is too rough to judge.",
     message="Torso leaned {measured} from vertical {at}, past the {limit} limit.",
     cue="Chest up and hips a little lower before you pull: your torso was {measured} from vertical {at}.",
     praise="Good back angle off the floor: {measured} from vertical (limit {limit}).",

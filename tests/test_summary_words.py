@@ -125,7 +125,7 @@ def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
     summary = format_summary(a)
     assert "n/a" not in summary
     drift = [x for x in summary.splitlines() if x.strip().startswith("max bar drift")]
-    assert len(drift) == 2 and all(x.endswith(f"not measurable: {why}") for x in drift)  # no cm line
+    assert len(drift) == 1 and drift[0].endswith(f"not measurable: {why}")  # once, not per unit; no cm
     (f,) = [f for f in a.findings if f.rule_id == "bar_drift"]
     assert f.status == "not_measurable" and why in f.message
     assert why in html.unescape(_findings_list([f], (), _moment_frames(a)))
@@ -144,8 +144,15 @@ def test_bar_drift_in_a_front_view_says_why():
     a = _analysis_without_wrists(view="front")
     (rep,) = a.reps
     assert rep.unmeasured["max_bar_drift_px"].startswith("front view: ")
-    line = next(x for x in format_summary(a).splitlines() if x.strip().startswith("max bar drift"))
+    text = format_summary(a).splitlines()
+    line = next(x for x in text if x.strip().startswith("max bar drift"))
     assert line.endswith(f"not measurable: {rep.unmeasured['max_bar_drift_px']}")
+    # the angles shown are the 3-D estimate, as the stills say; the rule that does not judge the
+    # lean from this view says so without calling the number shown "not measurable"
+    angles = [x for x in text if x.strip().startswith(("hip @", "knee @", "torso lean @"))]
+    assert angles and all(x.endswith("(3-D estimate)") for x in angles if "not measurable" not in x)
+    (lean,) = [f for f in a.findings if f.rule_id == "excessive_torso_lean"]
+    assert lean.status == "not_measurable" and "not judged from a front view" in lean.message
 
 
 def test_a_missing_moment_and_the_metrics_read_at_it_say_why(pm):

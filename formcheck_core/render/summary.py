@@ -11,7 +11,8 @@ from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, MOMENT_LABEL, MOMENT_NAMES, OK, ROLE_WORDS
+from ..vocabulary import FAULT, MOMENT_LABEL, MOMENT_NAMES, OK, ROLE_WORDS, unit_of
+from .overlay import uses_world_angles
 
 #: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -72,6 +73,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             if why and name not in rep.moments and (rep.complete or name != "lockout"):
                 lines.append(f"  no {MOMENT_LABEL.get(name, name)}: {why}")
         read_at = {m.metric: m.frame_index for m in metric_readings(analysis, rep.number)}
+        world = uses_world_angles(analysis)
         for key, label in SUMMARY_METRICS:
             value = rep.metrics.get(key)
             quality = rep.metric_quality.get(key)
@@ -80,14 +82,19 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
                 continue  # cm only when the lifter's height was given (the JSON says why)
             hidden = quality is not None and not quality.measurable  # a joint not seen at its frame
             if not rep.complete and not hidden and (value is None or math.isnan(value)):
-                continue  # a partial pull lacks what its missing moments hold (said once, below)
+                continue  # a partial pull lacks what its missing moments hold (said once, above)
             # the text every view shows (digits follow the limit; "not measurable: <reason>", no number)
             shown = metric_text(analysis, rep, key)
             mark = f"  ({quality.mark})" if quality is not None and quality.mark and measurable else ""
+            if measurable and world and unit_of(key) == "deg":  # as the stills say: not a side view
+                mark += "  (3-D estimate)"
             # the frame it was read at: "hip @lift-off" is the deepest hip near lift-off, which the
             # lift-off still (drawn at the moment's own frame) may not show
             where = f"  (frame {read_at[key]})" if key in read_at and measurable else ""
-            lines.append(f"  {summary_line(label, shown)}{where}{mark}")
+            line = f"  {summary_line(label, shown)}{where}{mark}"
+            if not measurable and lines[-1] == line:
+                continue  # "max bar drift  not measurable: ..." once, not per unit
+            lines.append(line)
         reached = lockout_text(analysis, rep)
         if reached is not None:
             lines.append(f"  {summary_line('lockout reached', reached)}")
