@@ -153,6 +153,7 @@ def test_bar_drift_in_a_front_view_says_why():
     assert angles and all(x.endswith("(3-D estimate)") for x in angles if "not measurable" not in x)
     (lean,) = [f for f in a.findings if f.rule_id == "excessive_torso_lean"]
     assert lean.status == "not_measurable" and "not judged from a front view" in lean.message
+    assert finding_line(lean) == f"– Excessive torso lean: {lean.message}"  # the still says why too
 
 
 def test_a_missing_moment_and_the_metrics_read_at_it_say_why(pm):

@@ -214,7 +214,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
                     False,
                 )
             )
-    if analysis.view is not None and analysis.view.view != "side":
+    if drift and analysis.view is not None and analysis.view.view != "side":  # else: why, above
         caveat = (
             f"{analysis.view.view.capitalize()} view: horizontal drift is foreshortened; film from the side."
         )

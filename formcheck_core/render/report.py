@@ -407,7 +407,7 @@ def render_html(
                 pics.img(
                     outputs.rep_curves[rep.number],
                     f"{name} angle curves",
-                    "Angles during this rep with its key moments.",
+                    f"Angles during this {'rep' if rep.complete else 'pull'} with its key moments.",
                 )
             )
         out.append("</div>")

@@ -157,15 +157,16 @@ def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str]) -> tuple[
 
 
 def finding_line(f: Finding) -> str:
-    """Short still/caption line: ``"✗ excessive torso lean: 81° (limit 62°)"`` (message if no numbers);
-    a fault the verdict does not count reads ``"! excessive torso lean (note): 77° (limit 75°)"``."""
+    """Short still/caption line: ``"✗ Excessive torso lean: 81° (limit 62°)"`` (message if no numbers);
+    a fault the verdict does not count reads ``"! Excessive torso lean (note): 77° (limit 75°)"``; a
+    finding that could not be measured says why in its message's words."""
     role = verdict_role(f)
     mark = st.finding_mark(f)  # "✗" only for a fault the verdict counts
     name = f.name
     if role in (NOTE, WARNING):  # a fault the verdict does not count says so: "(note)"
         name = f"{name} ({ROLE_WORDS[role].word})"
-    if f.status == NOT_MEASURABLE:
-        return f"{mark} {name}: not measurable here"
+    if f.status == NOT_MEASURABLE:  # why, in the finding's words (a bare "not measurable here" sat
+        return f"{mark} {name}: {f.message}"  # beside an angle drawn on the same still)
     if f.value is None and f.threshold is None:
         return f"{mark} {name}: {f.message}"
     measured = format_value(f.value, f.unit, limit=f.threshold)
