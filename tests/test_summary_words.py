@@ -181,3 +181,18 @@ def test_a_missing_moment_and_the_metrics_read_at_it_say_why(pm):
     assert nulls and nulls <= set(data["unmeasured"]) | set(data["metric_quality"]), nulls - set(
         data["unmeasured"]
     )
+
+
+def test_curve_limit_lines_name_the_rule_by_its_title(pm):
+    """The curves' limit lines name the rule by its title ("limit 75° (Excessive torso lean)"),
+    never a metric id ("torso lean liftoff")."""
+    from dataclasses import replace
+
+    from formcheck_core.render.curves import threshold_lines
+
+    rep = make_rep(1, torso_lean_liftoff_deg=MAX_LEAN_DEG + 5, back_flexion_rel=math.nan)
+    rep = replace(rep, metric_samples={"torso_lean_liftoff_deg": rep.moments["liftoff"].sample})
+    a = apply_rules(make_analysis((rep,)), all_rules_on(pm), plugin_manager=pm)
+    labels = [t.label for t in threshold_lines(a)]
+    assert "limit 75° (Excessive torso lean)" in labels, labels
+    assert not any("_" in x or "liftoff" in x for x in labels)

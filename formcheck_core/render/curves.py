@@ -100,7 +100,8 @@ def threshold_lines(analysis: Analysis, rep: int | None = None) -> list[Threshol
         key = on_series
         old = lines.get(key)
         broken = f.is_fault or (old is not None and old.broken)
-        label = f"limit {key[1]:g}° ({(f.metric or f.rule_id).replace('_deg', '').replace('_', ' ')})"
+        # the rule by its title, the limit by the one formatter (a metric id read "torso lean liftoff")
+        label = f"limit {format_limit(key[1], 'deg')} ({f.name})"
         lines[key] = ThresholdLine(key[0], key[1], label, broken)
     return list(lines.values())
 
