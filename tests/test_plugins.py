@@ -182,11 +182,13 @@ def test_cli_lists_every_rule_with_plugin_lifts_thresholds_description(capsys):
         assert rid in text
     assert "from formcheck_rules.excessive_torso_lean" in text and "from runtime:slow_pull" in text
     assert "max_lean_deg = " in text and "seed 45" in text
+    assert 'excessive_torso_lean  "Excessive torso lean"' in text  # the id beside the title reports show
     by_id = {r["id"]: r for r in data["rules"]}
     assert set(by_id) == BUILTIN_IDS | {"slow_pull"}
     lean = by_id["excessive_torso_lean"]
     assert lean["plugin"] == "formcheck_rules.excessive_torso_lean" and lean["lifts"] == ["deadlift"]
     assert lean["presets"]["seed"] == {"max_lean_deg": 45.0} and lean["description"]
+    assert lean["title"] == "Excessive torso lean"
     assert by_id["bar_drift"]["thresholds"]["max_drift_px"] is None  # inf = off -> null in JSON
     assert data["errors"] == []
 

@@ -81,6 +81,7 @@ def _rule_json(rid: str, lr, effective: dict[str, float]) -> dict:
     return {
         "id": rid,
         "plugin": lr.plugin,
+        "title": r.title,
         "description": r.description,
         "lifts": list(r.lifts),
         "views": list(r.views),
@@ -116,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for rid, lr in rules.items():
         r = lr.rule
-        print(f"{rid}  [{r.severity}]  from {lr.plugin}")
+        # the id (for --threshold, configs, labels) and the title every report shows
+        print(f'{rid}  "{r.title}"  [{r.severity}]  from {lr.plugin}')
         print(f"  {r.description}")
         partial = "   also judges partial pulls" if r.partial_pulls else ""
         print(
