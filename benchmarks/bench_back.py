@@ -1,19 +1,23 @@
-"""Added cost of the back profile: the targeted segmentation pass vs the main pose pass.
+"""Added cost of the back profile: read in the main pose pass (default) vs the targeted second pass.
 
 Per clip, in the same run, interleaved over ``--repeats`` rounds (order rotated each round; median
 reported) so machine load affects all alike:
 
-- ``pose``: the main pose pass (VIDEO mode, 10 fps, one process, no masks): the in-run baseline;
-- ``back``: the targeted pass (:func:`formcheck_core.pose.back_pass.back_series`, cache off):
+- ``pose``: the main pose pass (VIDEO mode, 10 fps, one process) without masks, no back profile:
+  the in-run baseline;
+- ``main``: the same pass with person masks and :class:`~formcheck_core.pose.back_pass.MainPassBack`
+  reading the back profile on every sample (what :func:`~formcheck_core.analysis.analyze` does
+  when it poses a clip): its cost is ``main - pose``;
+- ``targeted``: the targeted pass alone (:func:`formcheck_core.pose.back_pass.back_series` without
+  main-pass rows, cache off; the fallback when a clip's pose is cached without back rows):
   decode the samples of each rep's and partial pull's set-up..knee pass
   (:func:`formcheck_core.biomech.back_series.measured_samples`), landmarker with masks, back
-  profile;
-- ``masks_all``: what it replaces, the main pass with masks on every sample (no profile read).
+  profile. Its cost is all of it.
 
-Reps and moments come from the cached analysis. Prints the number of samples each pass ran on,
-wall seconds, and ``back / pose`` (target: at most 0.20) in wall time and in CPU seconds of this
-process (all its threads: ``time.process_time``), which other jobs on a shared machine distort
-less. Run:
+Reps and moments come from the cached analysis. Prints the samples each pass reads the back on,
+seconds, and each path's added cost over ``pose`` (target: at most 0.20) in wall time and in CPU
+seconds of this process (all its threads: ``time.process_time``), which other jobs on a shared
+machine distort less. Run:
 ``python benchmarks/bench_back.py [--repeats 3] [--clips STEM ...] [--json out.json]``.
 """
 
@@ -30,56 +34,57 @@ from typing import Any
 from formcheck_core.analysis import analyze
 from formcheck_core.config import shared_dir
 from formcheck_core.models.pose_model import model_id, resolve_pose_model
-from formcheck_core.pose.back_pass import back_series
+from formcheck_core.pose.back_pass import MainPassBack, back_series
 from formcheck_core.pose.extract import extract_pose
 from formcheck_core.pose.mediapipe_backend import MediaPipePose
 from formcheck_core.video import probe_video
 
 #: 1080p single rep; 2-rep phone clip (portrait-ish 720p); 10-rep 60 fps kettlebell clip.
 CLIPS = ("gym1080_bad_02", "phone_side_a", "kettlebell_rounded_side")
+CONFIGS = ("pose", "main", "targeted")
 
 
-def time_pose(path: Path, model: Path, segmentation: bool) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and samples of the main pose pass."""
+def time_pose(path: Path, model: Path, back: MainPassBack | None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and samples of the main pose pass (with masks and the back
+    profile on every sample when ``back`` is given)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    with MediaPipePose(model, segmentation=segmentation) as backend:
-        pose = extract_pose(path, backend, target_fps=10.0, progress=False)
+    with MediaPipePose(model, segmentation=back is not None) as backend:
+        pose = extract_pose(path, backend, target_fps=10.0, progress=False, on_person=back)
     return time.perf_counter() - t0, time.process_time() - c0, pose.n_samples
 
 
-def measure_clip(
-    path: Path, a, model: Path, mid: str, repeats: int
-) -> tuple[dict[str, list[float]], int, int]:
-    """Wall and CPU seconds of each configuration per round (order rotated each round; keys
-    ``pose``, ``back``, ``masks_all`` and ``<key>_cpu``), samples of each pass."""
+def measure_clip(path: Path, a, model: Path, mid: str, repeats: int) -> tuple[dict[str, list[float]], dict]:
+    """Wall and CPU seconds of each configuration per round (keys :data:`CONFIGS` and
+    ``<key>_cpu``), and the samples each one read the back on (``pose``: all samples)."""
     info = probe_video(path)
-    times: dict[str, list[float]] = {k: [] for k in ("pose", "back", "masks_all")}
-    times.update({f"{k}_cpu": [] for k in list(times)})
-    counts = {"pose": 0, "back": 0}
+    times: dict[str, list[float]] = {k: [] for k in CONFIGS}
+    times.update({f"{k}_cpu": [] for k in CONFIGS})
+    counts = {k: 0 for k in CONFIGS}
+
+    def record(name: str, wall: float, cpu: float, n: int) -> None:
+        times[name].append(wall)
+        times[f"{name}_cpu"].append(cpu)
+        counts[name] = n
 
     def run_pose() -> None:
-        dt, cpu, counts["pose"] = time_pose(path, model, segmentation=False)
-        times["pose"].append(dt)
-        times["pose_cpu"].append(cpu)
+        record("pose", *time_pose(path, model, None))
 
-    def run_back() -> None:
+    def run_main() -> None:
+        rows = MainPassBack((info.width_px, info.height_px))
+        wall, cpu, _ = time_pose(path, model, rows)
+        record("main", wall, cpu, len(rows))
+
+    def run_targeted() -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         pulls = (*a.reps, *a.partial_pulls)  # what analyze() measures
         back = back_series(info, a.body, pulls, model, model_id=mid, video_sha256=a.video_sha256, cache=False)
-        times["back"].append(time.perf_counter() - t0)
-        times["back_cpu"].append(time.process_time() - c0)
-        counts["back"] = len(back.sample)
+        record("targeted", time.perf_counter() - t0, time.process_time() - c0, len(back.sample))
 
-    def run_all_masks() -> None:
-        dt, cpu, _ = time_pose(path, model, segmentation=True)
-        times["masks_all"].append(dt)
-        times["masks_all_cpu"].append(cpu)
-
-    runs = [run_pose, run_back, run_all_masks]
+    runs = [run_pose, run_main, run_targeted]
     for r in range(repeats):  # no configuration always goes first
         for fn in runs[r % 3 :] + runs[: r % 3]:
             fn()
-    return times, counts["pose"], counts["back"]
+    return times, counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     mid = model_id(model)
     out: dict[str, dict[str, Any]] = {}
     print(
-        f"{'clip':26s} {'samples':>7s} {'back n':>6s} {'pose s':>7s} {'back s':>7s} {'all-mask s':>10s} "
-        f"{'back/pose':>9s} {'CPU back/pose':>13s}"
+        f"{'clip':26s} {'samples':>7s} {'targ n':>6s} {'pose s':>7s} {'main s':>7s} {'targ s':>7s} "
+        f"{'main +wall':>10s} {'targ +wall':>10s} {'main +CPU':>9s} {'targ +CPU':>9s}"
     )
     for stem in args.clips:
         path = args.shared / "videos" / "dev" / f"{stem}.mp4"
@@ -102,30 +107,37 @@ def main(argv: list[str] | None = None) -> int:
         if not a.ok or a.body is None:
             print(f"{stem:26s} no reps: skipped")
             continue
-        times, n_pose, n_back = measure_clip(path, a, model, mid, args.repeats)
+        times, counts = measure_clip(path, a, model, mid, args.repeats)
         med = {k: statistics.median(v) for k, v in times.items()}
-        ratio, cpu_ratio = med["back"] / med["pose"], med["back_cpu"] / med["pose_cpu"]
+        added = {
+            "main_over_pose": (med["main"] - med["pose"]) / med["pose"],
+            "targeted_over_pose": med["targeted"] / med["pose"],
+            "main_over_pose_cpu": (med["main_cpu"] - med["pose_cpu"]) / med["pose_cpu"],
+            "targeted_over_pose_cpu": med["targeted_cpu"] / med["pose_cpu"],
+        }
         print(
-            f"{stem:26s} {n_pose:7d} {n_back:6d} {med['pose']:7.2f} {med['back']:7.2f} {med['masks_all']:10.2f} "
-            f"{ratio:9.2f} {cpu_ratio:13.2f}"
+            f"{stem:26s} {counts['main']:7d} {counts['targeted']:6d} {med['pose']:7.2f} {med['main']:7.2f} "
+            f"{med['targeted']:7.2f} {added['main_over_pose']:10.2f} {added['targeted_over_pose']:10.2f} "
+            f"{added['main_over_pose_cpu']:9.2f} {added['targeted_over_pose_cpu']:9.2f}"
         )
         out[stem] = {
-            "samples": n_pose,
-            "back_samples": n_back,
+            "samples": counts["main"],
+            "targeted_samples": counts["targeted"],
             "median_s": med,
-            "back_over_pose": ratio,
-            "back_over_pose_cpu": cpu_ratio,
+            **added,
         }
     if out:
-        total_pose = sum(v["median_s"]["pose"] for v in out.values())
-        total_back = sum(v["median_s"]["back"] for v in out.values())
-        total_all = sum(v["median_s"]["masks_all"] for v in out.values())
-        cpu = {k: sum(v["median_s"][f"{k}_cpu"] for v in out.values()) for k in ("pose", "back", "masks_all")}
+        tot = {
+            k: sum(v["median_s"][k] for v in out.values()) for k in (*CONFIGS, *(f"{c}_cpu" for c in CONFIGS))
+        }
+        main_wall = 100 * (tot["main"] / tot["pose"] - 1)
+        main_cpu = 100 * (tot["main_cpu"] / tot["pose_cpu"] - 1)
         print(
-            f"all clips: back pass adds {100 * total_back / total_pose:.0f} % to the pose time "
-            f"(masks on every sample would add {100 * (total_all / total_pose - 1):.0f} %); in CPU seconds "
-            f"{100 * cpu['back'] / cpu['pose']:.0f} % (every sample: {100 * (cpu['masks_all'] / cpu['pose'] - 1):.0f} %)"
+            f"all clips, added to the pose time by the back profile: main pass (default) {main_wall:.0f} % wall, "
+            f"{main_cpu:.0f} % CPU; targeted pass (fallback) {100 * tot['targeted'] / tot['pose']:.0f} % wall, "
+            f"{100 * tot['targeted_cpu'] / tot['pose_cpu']:.0f} % CPU (target: at most 20 %)"
         )
+        out["all"] = {"median_s_sum": tot, "main_added_pct": main_wall, "main_added_cpu_pct": main_cpu}
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0

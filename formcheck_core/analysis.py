@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_FPS
 from .errors import VideoError
 from .pose.series import PoseSeries
 from .result import Analysis
+
+if TYPE_CHECKING:
+    from .pose.back_pass import MainPassBack
 from .video import VideoInfo, file_sha256, probe_video
 from .vocabulary import NO_COMPLETE_LIFT
 
@@ -73,19 +76,24 @@ def load_or_extract_pose(
     num_poses: int = 1,
     cache: bool = True,
     progress: bool = True,
+    back: MainPassBack | None = None,
 ) -> tuple[PoseSeries, str]:
     """The pose series of a probed clip and the clip's sha256.
 
     ``cache``: reuse a cached series when there is a readable one; False recomputes it. Either way
     the computed series is (re)written to the cache; a cache that cannot be written only warns.
+    ``back``: when the series is computed here, the landmarker also returns the person mask and
+    ``back`` reads the back profile from it on every sample (rows cached beside the series,
+    :func:`~formcheck_core.pose.back_pass.save_main_rows`); the landmarks, and so the cached
+    series, are the same as without it. A series read from the cache leaves ``back`` empty.
     """
-    from .cache import load_pose, pose_cache_key, save_pose
+    from .cache import load_pose, save_pose
     from .models.pose_model import model_id, resolve_pose_model
 
     model_path = resolve_pose_model(pose_model)
     mid = model_id(model_path)
     sha = file_sha256(info.path)
-    key = pose_cache_key(sha, mid, fps, running_mode, num_poses)
+    key = pose_key(sha, mid, fps, running_mode, num_poses)
     pose = load_pose(key) if cache else None
     if pose is None:
         from .pose.extract import extract_pose
@@ -94,7 +102,9 @@ def load_or_extract_pose(
         from .video import Thumbnails
 
         thumbs = Thumbnails(THUMB_WIDTH_PX)  # scene cuts, from the same decode
-        with open_pose_backend(model_path, running_mode=running_mode, num_poses=num_poses) as backend:
+        with open_pose_backend(
+            model_path, running_mode=running_mode, num_poses=num_poses, segmentation=back is not None
+        ) as backend:
             pose = extract_pose(
                 info.path,
                 backend,
@@ -103,12 +113,24 @@ def load_or_extract_pose(
                 model_id=mid,
                 progress=progress,
                 thumbnails=thumbs,
+                on_person=back,
             )
         if pose.n_samples == 0:
             raise VideoError(f"{info.path}: no frame could be decoded; the file is corrupt.")
         save_pose(key, pose)
         store_thumbnails(sha, thumbs)
+        if back is not None:
+            from .pose.back_pass import save_main_rows
+
+            save_main_rows(key, back)
     return pose, sha
+
+
+def pose_key(video_sha256: str, model_id: str, fps: float | None, running_mode: str, num_poses: int) -> str:
+    """The cache key of a clip's pose series for these settings (:func:`~formcheck_core.cache.pose_cache_key`)."""
+    from .cache import pose_cache_key
+
+    return pose_cache_key(video_sha256, model_id, fps, running_mode, num_poses)
 
 
 def analyze(
@@ -134,8 +156,11 @@ def analyze(
     about half as fast in VIDEO mode). ``pose_model``: path or "lite"/"full"/"heavy" (see
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
-    ``back``: in a side view, measure the back profile from the person mask on each rep's (and
-    partial pull's) set-up to knee-pass frames (a second, targeted pose pass; cached) for the ``back_*`` metrics.
+    ``back``: in a side view, read the back profile from the person mask for the ``back_*``
+    metrics (each rep's and partial pull's set-up to knee pass). A clip posed now gets it on every
+    sample from the main pose pass (the mask comes from the same model call); a clip whose pose is
+    cached without those rows gets it from a targeted second pass over the set-up..knee-pass
+    frames (:mod:`formcheck_core.pose.back_pass`). Both cached; False: no masks at all.
     ``refine``: place lift-off and lockout on source frames with a targeted native-rate pass
     (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
@@ -154,6 +179,11 @@ def analyze(
 
     fps, num_poses, height_cm = check_fps(fps), check_people(num_poses), check_height_cm(height_cm)
     info = probe_video(path)
+    main_back = None
+    if back:
+        from .pose.back_pass import MainPassBack
+
+        main_back = MainPassBack((info.width_px, info.height_px))  # filled only if the clip is posed now
     pose, sha = load_or_extract_pose(
         info,
         fps=fps,
@@ -162,6 +192,7 @@ def analyze(
         num_poses=num_poses,
         cache=cache,
         progress=progress,
+        back=main_back,
     )
     mid = pose.model_id
 
@@ -248,6 +279,8 @@ def analyze(
                 model_id=mid,
                 video_sha256=sha,
                 cache=cache,
+                pose_key=pose_key(sha, mid, fps, running_mode, num_poses),
+                main_rows=main_back,
             )
         except VideoError as exc:  # a frame that will not decode: the rest of the analysis stands
             warnings.append(f"The back could not be measured ({exc}); rounded-back checks are skipped.")

@@ -154,19 +154,21 @@ def back_profile(
     edges = np.full((fr.size, 2), np.nan)
     offsets = np.full(fr.size, np.nan)
     contrast = np.zeros(fr.size)
-    for i, f in enumerate(fr):
-        start = hip + f * length * u
-        walk = start[None, :] + step[:, None] * normal[None, :]
-        vals = _bilinear(mask, walk)
-        if vals[0] < EDGE_LEVEL:
-            continue  # the torso line is off the mask here (pose and mask disagree)
-        below = vals < EDGE_LEVEL
-        # First crossing followed by `gap` samples outside the body (or the end of the reach).
-        run = np.convolve(below.astype(int), np.ones(gap, int), mode="full")[gap - 1 :][: below.size]
-        hits = np.flatnonzero(below & (run >= np.minimum(gap, below.size - np.arange(below.size))))
-        if hits.size == 0 or hits[0] >= below.size - 1:
-            continue
-        j = int(hits[0])
+    # Every fraction's walk at once: (F, S) mask values along the F perpendiculars.
+    starts = hip[None, :] + (fr * length)[:, None] * u[None, :]
+    walks = starts[:, None, :] + (step[:, None] * normal[None, :])[None, :, :]
+    all_vals = _bilinear(mask, walks.reshape(-1, 2)).reshape(fr.size, step.size)
+    below_all = all_vals < EDGE_LEVEL
+    # First crossing followed by `gap` samples outside the body (or the end of the reach): the
+    # count of outside samples in the window [j, j + gap) equals the window's length.
+    counts = np.concatenate([np.zeros((fr.size, 1), int), np.cumsum(below_all, axis=1)], axis=1)
+    ends = np.minimum(np.arange(step.size) + gap, step.size)
+    run = counts[:, ends] - counts[:, : step.size]
+    hit_all = below_all & (run >= ends - np.arange(step.size))
+    first = np.where(hit_all.any(axis=1), hit_all.argmax(axis=1), step.size)
+    for i in np.flatnonzero(~below_all[:, 0] & (first < step.size - 1)):
+        # not off the mask at the torso line (where pose and mask disagree) and an edge within reach
+        start, vals, j = starts[i], all_vals[i], int(first[i])
         a, b = vals[j - 1], vals[j]
         d = step[j - 1] + (a - EDGE_LEVEL) / (a - b) if a != b else step[j]
         offsets[i] = d

@@ -18,6 +18,7 @@ from .feed import (
     MAX_SIDE_PX,
     QUEUE_FRAMES,
     BackendFactory,
+    OnPerson,
     SeriesBuilder,
     choose_person,
     estimated_samples,
@@ -34,6 +35,7 @@ __all__ = [
     "MIN_PARALLEL_SAMPLES",
     "QUEUE_FRAMES",
     "BackendFactory",
+    "OnPerson",
     "SeriesBuilder",
     "choose_person",
     "default_workers",
@@ -67,6 +69,7 @@ def extract_pose(
     progress: bool = True,
     workers: int | None = None,
     thumbnails: Thumbnails | None = None,
+    on_person: OnPerson | None = None,
 ) -> PoseSeries:
     """Pose of one person over the sampled frames of ``path``; frames with no pose stay as NaN.
 
@@ -80,13 +83,17 @@ def extract_pose(
     ``default_workers()`` processes for clips of at least ``MIN_PARALLEL_SAMPLES`` samples, one
     otherwise. ``thumbnails``: the one-process path also collects every decoded frame's thumbnail
     there (for scene cuts, :mod:`formcheck_core.scene_cuts`); the multi-process path leaves it
-    incomplete.
+    incomplete. ``on_person`` (:data:`~.feed.OnPerson`): the one-process path calls it once per
+    sample with the person analysed there (e.g. the back profile from the person's mask,
+    :class:`~formcheck_core.pose.back_pass.MainPassBack`); the multi-process path does not call it.
     """
     info = info or probe_video(path)
     if hasattr(backend, "detect"):  # an open backend (a Protocol: checked by its method)
         if workers not in (None, 1):
             raise ValueError("workers > 1 needs a backend factory (each process opens its own backend)")
-        return _extract_serial(info, cast(PoseBackend, backend), target_fps, model_id, progress, thumbnails)
+        return _extract_serial(
+            info, cast(PoseBackend, backend), target_fps, model_id, progress, thumbnails, on_person
+        )
     auto = workers is None
     workers = default_workers() if workers is None else workers
     if workers > 1:
@@ -97,7 +104,7 @@ def extract_pose(
             except PlanMismatchError:
                 pass  # decoding disagrees with the container's timestamps: one process, from the start
     with backend() as opened:
-        return _extract_serial(info, opened, target_fps, model_id, progress, thumbnails)
+        return _extract_serial(info, opened, target_fps, model_id, progress, thumbnails, on_person)
 
 
 def _extract_serial(
@@ -107,11 +114,14 @@ def _extract_serial(
     model_id: str,
     progress: bool,
     thumbnails: Thumbnails | None = None,
+    on_person: OnPerson | None = None,
 ) -> PoseSeries:
     """The one-process path: decode thread + this thread running ``backend``."""
     builder = SeriesBuilder(info)
     with progress_bar(info, estimated_samples(info, target_fps), progress) as bar:
         for frame in prefetch_frames(info.path, target_fps, info, thumbnails):
-            builder.add(frame, backend.detect(frame.bgr, frame.time_s))  # frame.bgr holds model RGB
+            person = builder.add(frame, backend.detect(frame.bgr, frame.time_s))  # frame.bgr: model RGB
+            if on_person is not None:
+                on_person(frame.index, person)
             bar.update(1)
     return builder.build(target_fps, model_id, backend.running_mode)

@@ -28,6 +28,10 @@ MAX_SIDE_PX = 960
 
 #: A picklable callable that opens a fresh backend, e.g. ``functools.partial(MediaPipePose, path)``.
 BackendFactory = Callable[[], PoseBackend]
+#: Called once per sampled frame, in time order, with the frame's index and the person analysed
+#: there (None when nobody was found); e.g. to read numbers from the person's mask. Keep only
+#: numbers from it, never frames or masks.
+OnPerson = Callable[[int, PoseResult | None], None]
 
 
 def to_model_rgb(bgr: np.ndarray, max_side_px: int = MAX_SIDE_PX) -> np.ndarray:
@@ -90,13 +94,15 @@ class SeriesBuilder:
         self.world_xyz_m: list[np.ndarray] = []
         self.people_count: list[int] = []
 
-    def add(self, frame: Frame, poses: list[PoseResult]) -> None:
+    def add(self, frame: Frame, poses: list[PoseResult]) -> PoseResult | None:
+        """Append the frame's row (the :func:`choose_person` of ``poses``); returns that person."""
         person = choose_person(poses) if poses else None
         self.frame_index.append(frame.index)
         self.time_s.append(frame.time_s)
         self.image_xyzv.append(person.image_xyzv if person else np.full((33, 4), np.nan))
         self.world_xyz_m.append(person.world_xyz_m if person else np.full((33, 3), np.nan))
         self.people_count.append(len(poses))
+        return person
 
     def build(self, target_fps: float | None, model_id: str, running_mode: str) -> PoseSeries:
         n, info = len(self.frame_index), self.info

@@ -148,16 +148,18 @@ class MediaPipePose:
 
 
 def open_pose_backend(
-    model_path: str | Path, running_mode: str = "video", num_poses: int = 1
+    model_path: str | Path, running_mode: str = "video", num_poses: int = 1, segmentation: bool = False
 ) -> MediaPipePose:
-    """A :class:`MediaPipePose`, or :class:`~formcheck_core.errors.ModelInvalidError` (one line, no C++
-    text) when the runtime refuses the model (e.g. a .task zip with the right member names but
-    damaged contents)."""
+    """A :class:`MediaPipePose` (``segmentation``: with person masks), or
+    :class:`~formcheck_core.errors.ModelInvalidError` (one line, no C++ text) when the runtime
+    refuses the model (e.g. a .task zip with the right member names but damaged contents)."""
     from ..errors import ModelInvalidError
 
     detail: Exception
     try:
-        return MediaPipePose(model_path, running_mode=running_mode, num_poses=num_poses)
+        return MediaPipePose(
+            model_path, running_mode=running_mode, num_poses=num_poses, segmentation=segmentation
+        )
     except ValueError as exc:
         if str(exc).startswith("running_mode"):
             raise
