@@ -224,9 +224,12 @@ def _base_figure(
     for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
         grey_label = "low pose confidence"
         for series, label, colour in series_list:
-            if series == BACK_METRIC:  # measured at the back pass's samples only
+            if series == BACK_METRIC:  # measured at the back pass's samples (main pass: every one)
+                bt, by = back_points(analysis)
+                at = np.searchsorted(bt, t[list(cuts)])  # no line joins two shots
                 bt, by = _split_runs(
-                    *back_points(analysis),
+                    np.insert(bt, at, np.nan),
+                    np.insert(by, at, np.nan),
                     # the back pass measures every MEASURE_STRIDE-th sample of a pull
                     step_s=1.5 * MEASURE_STRIDE * float(np.median(np.diff(t))) if t.size > 1 else np.inf,
                 )
