@@ -166,16 +166,24 @@ def back_profile(
     run = counts[:, ends] - counts[:, : step.size]
     hit_all = below_all & (run >= ends - np.arange(step.size))
     first = np.where(hit_all.any(axis=1), hit_all.argmax(axis=1), step.size)
-    for i in np.flatnonzero(~below_all[:, 0] & (first < step.size - 1)):
-        # not off the mask at the torso line (where pose and mask disagree) and an edge within reach
-        start, vals, j = starts[i], all_vals[i], int(first[i])
-        a, b = vals[j - 1], vals[j]
-        d = step[j - 1] + (a - EDGE_LEVEL) / (a - b) if a != b else step[j]
-        offsets[i] = d
-        edges[i] = start + d * normal
-        inner = vals[max(0, j - band) : j]
-        outer = vals[j : j + band]
-        contrast[i] = float(np.clip(inner.mean() - outer.mean(), 0.0, 1.0))
+    # Not off the mask at the torso line (where pose and mask disagree), and an edge within reach.
+    rows = np.flatnonzero(~below_all[:, 0] & (first < step.size - 1))
+    j = first[rows]
+    a, b = all_vals[rows, j - 1], all_vals[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offsets[rows] = np.where(a != b, step[j - 1] + (a - EDGE_LEVEL) / (a - b), step[j])
+    edges[rows] = starts[rows] + offsets[rows][:, None] * normal[None, :]
+    # Mean mask value just inside and just outside the edge (windows cut at the ends of the walk).
+    whole = (j >= band) & (j + band <= step.size)
+    if whole.any():
+        at = j[whole][:, None] + np.arange(band)[None, :]
+        r = rows[whole][:, None]
+        inner = all_vals[r, at - band].mean(axis=1)
+        outer = all_vals[r, at].mean(axis=1)
+        contrast[rows[whole]] = np.clip(inner - outer, 0.0, 1.0)
+    for i, k in zip(rows[~whole], j[~whole], strict=True):
+        vals = all_vals[i]
+        contrast[i] = float(np.clip(vals[max(0, k - band) : k].mean() - vals[k : k + band].mean(), 0.0, 1.0))
     ok = np.isfinite(offsets)
     if ok.sum() < max(3, MIN_VALID_SHARE * fr.size):
         return _nan_profile(fr, length, normal)
