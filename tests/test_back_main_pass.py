@@ -207,7 +207,7 @@ def test_masks_leave_the_landmarks_unchanged(dev_clip, pose_model, cold):
 
     a = cold[CLEAN].main
     with MediaPipePose(pose_model) as backend:
-        plain = extract_pose(dev_clip(CLEAN), backend, progress=False)
+        plain = extract_pose(dev_clip(CLEAN), backend, progress=False, model_id=a.pose.model_id)
     for name, values in plain.arrays().items():
         np.testing.assert_allclose(a.pose.arrays()[name], values, atol=1e-6, err_msg=name)
     assert plain.meta() == a.pose.meta()

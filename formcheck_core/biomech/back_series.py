@@ -1,11 +1,12 @@
 """Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
 
-The segmentation pass (:mod:`formcheck_core.pose.back_pass`) measures :func:`back_profile` only on
-the samples :func:`back_samples` picks (set-up to knee pass of each pull,
-:func:`measured_samples`) and returns a :class:`BackSeries`. :func:`rep_back_metrics`
-reduces it to one number per rep: the median over the pull's measured samples whose mask was
-confident enough. Lockout is not measured: no metric is
-calibrated on the back at lockout yet, and each sample costs pose time. Pure functions over arrays.
+:mod:`formcheck_core.pose.back_pass` reads :func:`back_profile` on every sample in the main pose
+pass (a clip posed now), or, as a fallback, by a targeted segmentation pass on only the samples
+:func:`back_samples` picks (set-up to knee pass of each pull, :func:`measured_samples`), and
+returns a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the
+median over the pull's samples from set-up to knee pass (:func:`pull_samples`) whose mask was
+confident enough, whichever pass read them. No metric reads the back at lockout: none is
+calibrated there yet. Pure functions over arrays.
 """
 
 from __future__ import annotations

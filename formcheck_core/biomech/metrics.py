@@ -401,8 +401,8 @@ def _by_back_pass(inp: RepInput) -> Reading:
     return Unmeasured(BACK_NOT_MEASURED)
 
 
-#: Back metrics: measured from the person mask by a second, targeted pass (analyze(back=True)),
-#: not from the body series; listed here so that every metric has one spec.
+#: Back metrics: read from the person mask (analyze(back=True): in the main pose pass, or a targeted
+#: second pass; :mod:`formcheck_core.pose.back_pass`), not from the body series; listed here so that every metric has one spec.
 BACK_METRIC_SPECS: tuple[MetricSpec, ...] = tuple(
     MetricSpec(
         name,

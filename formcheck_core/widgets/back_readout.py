@@ -1,4 +1,4 @@
-"""The back's rounding in the frame explorer's read-out, at the samples the segmentation pass measured.
+"""The back's rounding in the frame explorer's read-out, at the samples where the back was read.
 
 The label and unit come from the metric registry (``MetricSpec`` of ``back_flexion_rel``), the
 numbers from :func:`~formcheck_core.vocabulary.format_value` / ``format_limit``; the limit is the
