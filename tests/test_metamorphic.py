@@ -24,8 +24,12 @@ of 196 moment checks break; every rep count holds). Of the 95 angle breaks:
 - 23 are not classified (the squat index, read from two series, and the segmentation pass's
   ``back_angle_deg``, which moves with the mask outline) and 2 are measurable in only one copy;
 - 44 of the 95 are on a reading marked low confidence in one of the copies.
-``back_angle_deg`` breaks in 7 of 49 checks (every sample of the pull measured; measuring every
+``back_angle_deg`` breaks in 3 of 49 checks (every sample of the pull measured; measuring every
 other one, tried and dropped, broke 14: a median over half the samples moves more between copies).
+Read in the main pose pass (the default for a clip posed now; the test poses the copies afresh and
+CI the originals too) it also breaks in 3 of 49, other ones than the targeted pass's: listed here
+are the main pass's (posereader_unoccluded half size and reel_bad_bar_far_12 at 0.8x in, phone_side_a
+rep 2 in the mirror and at 1.25x out).
 Readings changed this round, each for a stated reason (``formcheck_core/biomech/rep_window.py``):
 window extremes are values held for 0.2 s (``HOLD_S``), and the knee near the floor is the median
 within 0.2 s either side of its sample. That fixed 16 listed checks; it also moved the original's
@@ -79,7 +83,7 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('posereader_unoccluded', 'speed_1.25'): ('r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'crop_10'): ('r1:hip_angle_liftoff_deg', 'r1:liftoff', 'r1:torso_lean_liftoff_deg'),
     ('posereader_unoccluded', 'dark_30'): ('r1:squat_index_setup_deg',),
-    ('posereader_unoccluded', 'half_size'): ('r1:squat_index_setup_deg',),
+    ('posereader_unoccluded', 'half_size'): ('r1:back_angle_deg', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'rotation_meta'): ('r1:squat_index_setup_deg',),
     ('reel_good_15', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
@@ -94,15 +98,15 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_bar_far_12', 'mirror'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg', 'r1:torso_lean_lockout_deg'),
-    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:back_angle_deg', 'r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
     ('reel_bad_bar_far_12', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_bar_far_12', 'dark_30'): ('r1:torso_lean_lockout_deg',),
     ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
     ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
-    ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:back_angle_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
+    ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
     ('phone_side_a', 'speed_0.8'): ('r2:hip_angle_lockout_deg',),
-    ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg', 'r2:back_angle_deg'),
+    ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg'),
     ('phone_side_a', 'dark_30'): ('r1:knee_angle_lockout_deg',),
     ('phone_side_a', 'rotation_meta'): ('r2:torso_lean_liftoff_deg',),
 }
