@@ -72,8 +72,9 @@ class MediaPipePose:
 
     ``num_poses`` > 1 also finds bystanders (the largest person is analysed and frames with
     several people are reported) but stops VIDEO mode from skipping the detector, roughly halving
-    throughput. ``segmentation`` also returns each person's mask (:attr:`PoseResult.mask`; about
-    1.3-1.4x the time per frame). Use as a context manager so the native graph is closed
+    throughput. ``segmentation`` also returns each person's mask (:attr:`PoseResult.mask`) from the
+    same model call: the landmarks are unchanged (bit-identical on the dev clips here); a 10 fps
+    pass took +8 % wall / +13 % CPU (``benchmarks/bench_back.py``, quiet machine). Use as a context manager so the native graph is closed
     deterministically.
     """
 
