@@ -196,3 +196,27 @@ def test_curve_limit_lines_name_the_rule_by_its_title(pm):
     labels = [t.label for t in threshold_lines(a)]
     assert "limit 75° (Excessive torso lean)" in labels, labels
     assert not any("_" in x or "liftoff" in x for x in labels)
+
+
+def test_a_plugin_metric_that_cannot_read_says_why():
+    """A plugin metric returns ``Unmeasured("why")``: NaN, and the reason in ``Rep.unmeasured`` (the
+    JSON's ``unmeasured``) like a built-in one; one that raises says it failed; NaN alone says so."""
+    from formcheck_core.biomech.metric_spec import MetricSpec, Unmeasured
+    from formcheck_core.plugins import LoadedMetric
+    from formcheck_core.rules.engine import add_plugin_metrics
+
+    a = make_analysis((make_rep(1),))
+    specs = {
+        "grip_width_rel": MetricSpec(
+            "grip_width_rel", "d", lambda inp: Unmeasured("the hands were not in frame")
+        ),
+        "plain_nan_rel": MetricSpec("plain_nan_rel", "d", lambda inp: math.nan),
+        "broken_rel": MetricSpec("broken_rel", "d", lambda inp: 1 / 0),
+    }
+    (rep,), errors = add_plugin_metrics(
+        a.reps, {n: LoadedMetric(s, "my-plugin") for n, s in specs.items()}, body=a.body, view=a.view
+    )
+    assert all(math.isnan(rep.metrics[n]) for n in specs) and len(errors) == 1
+    assert rep.unmeasured_mark("grip_width_rel") == "not measurable: the hands were not in frame"
+    assert rep.unmeasured["plain_nan_rel"] == "my-plugin gave no value here"
+    assert rep.unmeasured["broken_rel"].startswith("the metric failed in my-plugin")

@@ -238,20 +238,27 @@ def add_plugin_metrics(
     """
     budget = rule_timeout_s() if timeout_s is None else timeout_s
     errors: list[RuleError] = []
-    values: dict[str, list[tuple[float, int | None]]] = {}
+    values: dict[str, list[tuple[float, int | None, str]]] = {}
     inputs = [RepInput(body, rep, view, height_cm) for rep in reps] if body is not None else []
     for name, m in metrics.items():
-        column: list[tuple[float, int | None]] = []
+        column: list[tuple[float, int | None, str]] = []
         for inp in inputs:
             try:
-                column.append(_call(m.spec.read, (inp,), budget, f"metric-{name}"))
+                column.append(_call(m.spec.reading, (inp,), budget, f"metric-{name}"))
             except Exception as exc:
                 errors.append(
                     RuleError(f"metric:{name}", m.plugin, f"rep {inp.rep.number}: {_describe(exc)}")
                 )
                 column = []
                 break
-        values[name] = column or [(math.nan, None)] * len(reps)
+        # why a value is missing: the metric's own Unmeasured reason, else what happened
+        failed = (
+            f"the metric failed in {m.plugin} (see the rule errors)" if inputs else "no pose series to read"
+        )
+        values[name] = [
+            (v, s, why or (f"{m.plugin} gave no value here" if math.isnan(v) else ""))
+            for v, s, why in (column or [(math.nan, None, failed)] * len(reps))
+        ]
     out = tuple(
         replace(
             rep,
@@ -259,6 +266,10 @@ def add_plugin_metrics(
             metric_samples={
                 **rep.metric_samples,
                 **{name: s for name, col in values.items() if (s := col[i][1]) is not None},
+            },
+            unmeasured={
+                **{n: w for n, w in rep.unmeasured.items() if n not in values},
+                **{name: why for name, col in values.items() if (why := col[i][2])},
             },
         )
         for i, rep in enumerate(reps)
