@@ -192,8 +192,14 @@ def _base_figure(
     width_in: float,
     panel_height_in: float,
     dpi: int,
+    names_on_top: bool = True,
 ) -> tuple[Figure, list, list]:
-    """The figure with what every view of the clip shares: series lines, titles, axes labels, grid."""
+    """The figure with what every view of the clip shares: series lines, titles, axes labels, grid.
+
+    ``names_on_top``: the top panel will carry the pulls' names above it (whole-clip figure), so its
+    title is placed above them when drawn; every other title sits at the panel's top edge, where
+    matplotlib's automatic placement would put it too (nothing is drawn above those panels), and
+    is not searched for (that search measures every tick label of the panel, each draw)."""
     body = analysis.body
     panels = _panels(analysis, elbow)
     fig = Figure(
@@ -221,7 +227,7 @@ def _base_figure(
         """(time, values) with a NaN before each scene cut's first sample: no line joins two shots."""
         return np.insert(t, cuts, np.nan), np.insert(np.asarray(y, dtype=float), cuts, np.nan)
 
-    for ax, (title, ylabel, series_list) in zip(axes, panels, strict=False):
+    for i, (ax, (title, ylabel, series_list)) in enumerate(zip(axes, panels, strict=False)):
         grey_label = "low pose confidence"
         for series, label, colour in series_list:
             if series == BACK_METRIC:  # measured at the back pass's samples (main pass: every one)
@@ -266,7 +272,12 @@ def _base_figure(
                     )
                     grey_label = "_nolegend_"
         world = any(displayed_series(analysis, sr) != sr for sr, _, _ in series_list)
-        ax.set_title(title + (" (3-D estimate)" if world else ""), fontsize=FS_TITLE, loc="left")
+        ax.set_title(
+            title + (" (3-D estimate)" if world else ""),
+            fontsize=FS_TITLE,
+            loc="left",
+            y=None if i == 0 and names_on_top else 1.0,
+        )
         ax.set_ylabel(ylabel, fontsize=FS_LABEL)
         ax.tick_params(labelsize=FS_TICK)
         ax.grid(True, color="#e9ecef", lw=0.6, zorder=1)
@@ -516,6 +527,7 @@ def angle_curves_figure(
         width_in=width_in,
         panel_height_in=panel_height_in,
         dpi=dpi,
+        names_on_top=rep is None,
     )
     if axes:
         _decorate(analysis, fig, axes, panels, rep, raw=raw, pad_s=pad_s)
@@ -541,6 +553,7 @@ class RepCurveTemplate:
             width_in=kwargs.pop("width_in", 4.0),
             panel_height_in=kwargs.pop("panel_height_in", 1.9),
             dpi=kwargs.pop("dpi", 180),
+            names_on_top=False,
         )
         self._first = analysis.pulls[0].number if analysis.pulls else None
         self._added: list = []
@@ -623,7 +636,8 @@ def figure_bgr(fig: Figure) -> np.ndarray:
     import cv2
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    canvas = FigureCanvasAgg(fig)
+    # a figure drawn again (a rep template) keeps its canvas and so its renderer and text metrics
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
     return cv2.cvtColor(np.asarray(canvas.buffer_rgba()), cv2.COLOR_RGBA2BGR)
 

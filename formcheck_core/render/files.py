@@ -16,7 +16,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..vocabulary import pull_file_stem
-from .images import jpeg_bytes, page_size, write_png
+from .images import PHOTO_PNG_LEVEL, jpeg_bytes, page_size, write_png
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,10 @@ class PageImage:
 
 
 def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]:
-    """Write ``bgr`` as the PNG file ``path``; return its page JPEG and the seconds spent."""
+    """Write the photo-like picture ``bgr`` (a still, a bar path) as the PNG file ``path``
+    (:data:`~.images.PHOTO_PNG_LEVEL`); return its page JPEG and the seconds spent."""
     t = time.perf_counter()
-    write_png(path, bgr)
+    write_png(path, bgr, compress_level=PHOTO_PNG_LEVEL)
     page = PageImage("image/jpeg", jpeg_bytes(page_size(bgr)))
     return path, page, time.perf_counter() - t
 

@@ -15,6 +15,13 @@ import numpy as np
 PAGE_WIDTH_PX = 540
 #: JPEG quality of photo-like pictures embedded in the page.
 PAGE_JPEG_QUALITY = 80
+#: zlib level of a PNG (:func:`write_png`): 6 for pictures the page embeds as PNG (curves: line art,
+#: small and quick at any level); level 7+ costs more time than it saves bytes on these pictures.
+PNG_LEVEL = 6
+#: zlib level of the PNG *files* of photo-like pictures (stills, bar paths), which the page shows
+#: as JPEGs: measured on the stills of two dev clips, level 3 takes 40-45 % less CPU than 6 (PNG
+#: encoding and quantising) for 16-23 % larger files (level 1: 45-50 % less, 28-39 % larger).
+PHOTO_PNG_LEVEL = 3
 
 
 def _rgb(img_bgr: np.ndarray) -> np.ndarray:
@@ -22,12 +29,14 @@ def _rgb(img_bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(img_bgr), cv2.COLOR_BGR2RGB)
 
 
-def write_png(path: Path, img_bgr: np.ndarray, *, palette: bool = True) -> Path:
+def write_png(
+    path: Path, img_bgr: np.ndarray, *, palette: bool = True, compress_level: int = PNG_LEVEL
+) -> Path:
     """Write ``img_bgr`` as a PNG (creating the folder).
 
     ``palette``: quantise to 256 colours (fast octree, dithered) first; a photo-like still drops
-    from ~650 KB to ~170 KB with no visible loss at phone size. zlib level 6 (level 7+ costs
-    more time than it saves bytes on these pictures).
+    from ~650 KB to ~170 KB with no visible loss at phone size. ``compress_level``: zlib level
+    (lossless at any level: only the file size and the time differ; :data:`PHOTO_PNG_LEVEL`).
     """
     from PIL import Image
 
@@ -35,7 +44,7 @@ def write_png(path: Path, img_bgr: np.ndarray, *, palette: bool = True) -> Path:
     img = Image.fromarray(_rgb(img_bgr))
     if palette:
         img = img.quantize(256, method=Image.Quantize.FASTOCTREE)
-    img.save(path, format="PNG", compress_level=6)
+    img.save(path, format="PNG", compress_level=compress_level)
     return path
 
 
@@ -63,5 +72,5 @@ def png_bytes(img_bgr: np.ndarray) -> bytes:
 
     out = io.BytesIO()
     img = Image.fromarray(_rgb(img_bgr)).quantize(256, method=Image.Quantize.FASTOCTREE)
-    img.save(out, format="PNG", compress_level=6)
+    img.save(out, format="PNG", compress_level=PNG_LEVEL)
     return out.getvalue()
