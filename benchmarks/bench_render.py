@@ -9,7 +9,7 @@ Three measurements, each in fresh child processes, all in one run:
    children, e.g. the render worker), and the in-run ratio full / no-report per repeat.
 2. **Stages** (per clip, pose cached): as the CLI does, a render worker is started before
    ``analyze`` and is warm when ``render_all`` + the HTML run (its warm-up CPU is reported apart,
-   ``worker_warm_up_cpu_s``: the CLI pays it during the pose pass); the per-stage wall seconds ``render_all`` records (decode, overlay drawing, encode, stills, bar
+   ``worker_warm_up_cpu_s``: the CLI pays it during the analysis); the per-stage wall seconds ``render_all`` records (decode, overlay drawing, encode, stills, bar
    paths, picture files, curves, rep curves, HTML) and the clip's speed as a multiple of real
    time (clip duration / wall of the decode-draw-encode pass).
 3. **Long clip** (``--long-s``, default 90): a dev clip looped to that length (stream copy with the
@@ -105,16 +105,16 @@ def stage_child(clip: Path, out_dir: Path) -> dict:
     from formcheck_core.render.outputs import render_all, start_render_worker
     from formcheck_core.render.report import REPORT_NAME, render_html
 
-    worker = start_render_worker()  # as the CLI does, before the analysis
+    worker = start_render_worker()  # as the CLI does (there: once the pose is known, see on_pose)
     analyze(clip, progress=False)  # fills the cache if it was empty
     t, c = time.perf_counter(), _self_cpu_s()
     analysis = analyze(clip, progress=False)
     result: dict = {"analysis_s": time.perf_counter() - t, "analysis_cpu_s": _self_cpu_s() - c}
     cues = deterministic_cues(analysis)
     warm_cpu = 0.0
-    if worker is not None:  # warm, as after a cold pose pass of a few seconds
+    if worker is not None:  # warm, as after the analysis that follows the pose pass
         worker.attach(analysis).result(timeout=120)
-        warm_cpu = _proc_cpu_s(worker._proc.pid)  # not part of the render: paid during the pose pass
+        warm_cpu = _proc_cpu_s(worker._proc.pid)  # not part of the render: paid during the analysis
     t, c, cc = time.perf_counter(), _self_cpu_s(), _children_cpu_s() + warm_cpu
     outputs = render_all(analysis, cues, out_dir, worker=worker)
     t_html = time.perf_counter()
@@ -381,7 +381,7 @@ def _print_clip(name: str, entry: dict) -> None:
     if "jobs_here" in s:
         print(
             f"    shared jobs (curve parts, picture files): {s['jobs_here']:.0f} run here, "
-            f"{s['jobs_worker']:.0f} by the worker; its warm-up (during the pose pass in the CLI) "
+            f"{s['jobs_worker']:.0f} by the worker; its warm-up (during the analysis in the CLI) "
             f"{st.get('worker_warm_up_cpu_s', 0.0):.2f} s CPU"
         )
     if st["clip_x_realtime"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,7 @@ def analyze(
     progress: bool = True,
     back: bool = True,
     refine: bool = False,
+    on_pose: Callable[[], object] | None = None,
 ) -> Analysis:
     """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
 
@@ -163,6 +164,8 @@ def analyze(
     frames (:mod:`formcheck_core.pose.back_pass`). Both cached; False: no masks at all.
     ``refine``: place lift-off and lockout on source frames with a targeted native-rate pass
     (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
+    ``on_pose``: called once the pose series is known (computed or from the cache), before the rest
+    of the analysis, which runs on one core: e.g. the CLI starts its render worker there.
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
@@ -194,6 +197,8 @@ def analyze(
         progress=progress,
         back=main_back,
     )
+    if on_pose is not None:
+        on_pose()
     mid = pose.model_id
 
     warnings = truncation_warnings(info) + pose_warnings(pose, info)

@@ -93,27 +93,35 @@ def run(args: argparse.Namespace) -> int:
     options = analysis_options(args)
     config = llm_config_from_args(args)
     out = check_out_dir(args.out or default_out_dir(args.video), args.video)
-    worker = None
-    if not args.no_report:  # started now: its start-up runs beside the pose pass
+    workers: list = []  # the render worker, once started
+
+    def start_worker() -> None:
+        """Started once the pose is known: its start-up (imports, warm-up: about 0.7 CPU s) then
+        runs beside the rest of the analysis, which leaves a core idle, not beside the pose pass,
+        which keeps both busy."""
         from ..render.outputs import start_render_worker
 
-        worker = start_render_worker()
+        if not workers:
+            workers.append(start_render_worker())
+
     try:
-        code = _run(args, options, config, out, worker)
+        code = _run(args, options, config, out, workers, None if args.no_report else start_worker)
     except BaseException:
-        if worker is not None:
+        for worker in filter(None, workers):
             worker.close(kill=True)  # it may still be warming up: do not wait for it
         raise
-    if worker is not None:  # every job it ran has returned (files written): nothing to wait for
+    for worker in filter(None, workers):  # every job it ran has returned (files written): nothing to wait for
         worker.close(kill=True)
     return code
 
 
-def _run(args: argparse.Namespace, options: dict, config, out: Path, worker) -> int:
-    """:func:`run` after the checks: analyse, print, coach and write the outputs (with ``worker``)."""
+def _run(args: argparse.Namespace, options: dict, config, out: Path, workers: list, on_pose) -> int:
+    """:func:`run` after the checks: analyse (calling ``on_pose`` once the pose is known), print,
+    coach and write the outputs (with the render worker in ``workers``, if one was started)."""
     from ..analysis import analyze
 
-    analysis = analyze(args.video, **options, progress=not args.quiet)
+    analysis = analyze(args.video, **options, progress=not args.quiet, on_pose=on_pose)
+    worker = workers[0] if workers else None
     from ..export import to_json
     from ..pulls import partial_note
     from ..render.summary import format_summary

@@ -73,8 +73,9 @@ def _start_worker(analysis: Analysis) -> RenderWorker | None:
 
 def start_render_worker() -> RenderWorker | None:
     """A render worker started now, to pass to :func:`render_all` later: its start-up (imports,
-    warm-up: about 1 CPU second) then overlaps the caller's own work, e.g. the pose pass, which
-    leaves part of a second core idle. None on one core or when it cannot start. The caller
+    warm-up: about 0.7 CPU second) then overlaps the caller's own work, e.g. the analysis after the
+    pose pass, which leaves a second core idle (the CLI starts it there, ``analyze(on_pose=...)``).
+    None on one core or when it cannot start. The caller
     closes it (:meth:`~.worker.RenderWorker.close`)."""
     if (os.cpu_count() or 1) < 2:
         return None

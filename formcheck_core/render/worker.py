@@ -7,7 +7,7 @@ length-prefixed pickles over the child's stdin/stdout, between this package and 
 ``(job id, job name, args)`` -> ``(job id, ok, result)``; the job ``set_analysis`` gives the
 child the Analysis the other jobs read. The child imports and warms up its drawing libraries
 (:func:`~.files.warm_up`) before it reads anything, so a worker started early (the CLI starts one
-before the pose pass, :meth:`RenderWorker.attach` later) pays its start-up while the caller
+once the pose is known, :meth:`RenderWorker.attach` later) pays its start-up while the caller
 measures. The child's own prints go to stderr. A sender thread writes jobs and a reader thread collects results,
 so :meth:`RenderWorker.submit` never blocks and neither side waits on a full pipe. If the child
 dies, every pending and later job fails with :class:`WorkerGone` and the caller does the work
