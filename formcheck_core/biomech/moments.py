@@ -86,6 +86,15 @@ MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: Lift-off: share of the rise of the hip angle / of the shoulder height left behind for good.
 LIFTOFF_HIP_FRAC = 0.10
 LIFTOFF_SHOULDER_FRAC = 0.15
+#: A deadlift starts from a dead stop with the bar on the floor: the lift-off rise is measured from
+#: the last still stretch before the top (:func:`_pull_start`), where the shoulders (which carry the
+#: bar on straight arms) move at most this fast (body lengths/s; ~7 cm/s, several times the smoothed
+#: pose jitter, far below a pull) while in the lower :data:`STILL_MAX_SHARE` of their rise (a bar on
+#: the floor cannot be higher; a hitch or pause further up is not a start). Movement before that
+#: stop (bending down to the bar, dropping the hips, chest up) is set-up, not pull. Set a priori,
+#: not searched; the sensitivity on dev is in the README.
+STILL_REL_S = 0.05
+STILL_MAX_SHARE = 0.5
 #: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
 LOCKOUT_HIP_FRAC = 0.95
 LOCKOUT_SHOULDER_FRAC = 0.95
@@ -617,11 +626,12 @@ def _pull_candidates(
             continue
         starts = [(h, p.liftoff_hip_frac), (shoulder_up, p.liftoff_shoulder_frac)]
         ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
-        start_est = [(x, _rise_start(x, b, top, f), _threshold(x, b, top, f)) for x, f in starts]
+        s0 = _pull_start(shoulder_up, length, b, top, fs)
+        start_est = [(x, _rise_start(x, s0, top, f), _threshold(x, s0, top, f)) for x, f in starts]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
-        lift = _consensus([e for _, e, _ in start_est], b, top)
+        lift = _consensus([e for _, e, _ in start_est], s0, top)
         lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
-        lift_pos, lock_pos = _refined(start_est, b), _refined(end_est, b)
+        lift_pos, lock_pos = _refined(start_est, s0), _refined(end_est, b)
         upright_at = _first_upright(lean, lift, top)
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
@@ -639,6 +649,29 @@ def _pull_candidates(
         cut_at_end = top >= last - 1 and _still_rising(h[: last + 1], shoulder_up[: last + 1], length, fs)
         out.append(_Pull(b, top, lift, lock, lift_pos, lock_pos, started_mid_pull, cut_at_end, above))
     return out
+
+
+def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> int:
+    """First sample of the dead stop the pull at bottom ``b`` starts from: of the last run of still
+    samples in [b, top) (shoulder speed at most :data:`STILL_REL_S` body lengths/s, shoulders no
+    higher than :data:`STILL_MAX_SHARE` of their rise from their lowest in [b, top] to their
+    highest), its first sample; ``b`` when there is none (a touch-and-go or kettlebell turnaround:
+    the bottom is the start) or the scale is unknown. The rise of each lift-off signal is measured
+    from there, so its level is the set position's, not that of a deeper bend before it."""
+    if top - b < 2 or not (np.isfinite(length_px) and length_px > 0):
+        return b
+    w = np.asarray(shoulder_up[b : top + 1], float)
+    speed = np.abs(np.gradient(w)) * fs / length_px
+    low, high = float(np.nanmin(w)), float(np.nanmax(w))
+    with np.errstate(invalid="ignore"):
+        still = (speed <= STILL_REL_S) & (w <= low + STILL_MAX_SHARE * (high - low))
+    idx = np.flatnonzero(still[:-1])
+    if not idx.size:
+        return b
+    i = int(idx[-1])
+    while i > 0 and still[i - 1]:
+        i -= 1
+    return b + i
 
 
 def _standing_deg(h: np.ndarray, pulls: list[_Pull]) -> float:
