@@ -19,8 +19,12 @@ labelled dev clips: lifters often sit at the bottom for seconds with the hips at
 and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off.
 
 * ``liftoff`` (first pull, the bar leaves the floor): the mean of two estimates, the sample from
-  which the hip angle stays above :data:`LIFTOFF_HIP_FRAC` of its bottom-to-top rise and the one
-  from which the shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise.
+  which the hip angle stays above :data:`LIFTOFF_HIP_FRAC` of its rise and the one from which the
+  shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise, both rises measured from
+  the pull's dead stop to its top (:func:`_pull_start`: the last still stretch of the shoulders in
+  the lower half of their rise, else the hinge's bottom). Before it, bending down to the bar,
+  dropping the hips and chest-up are set-up: measured from the deepest bend, a lifter who bends
+  over, sits into the start and holds got a lift-off 1-1.5 s early.
 * ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of its
   lowest) before lift-off; the labels put it one frame before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
