@@ -101,3 +101,37 @@ def test_bar_at_the_hips_but_torso_bent_over_is_not_a_lockout():
     assert not pull.complete and "torso stayed 35° from vertical" in pull.partial_reason
     (rep,) = _pulls(prog)
     assert rep.complete
+
+
+def _postures(fps: float, *legs: tuple[tuple[float, float, float], float]) -> tuple[np.ndarray, ...]:
+    """Segment angles of a timeline moving smoothly from posture to posture: ``legs`` are
+    (posture reached, seconds taken); the first leg's posture is held for its seconds."""
+    out, prev = [], legs[0][0]
+    for posture, seconds in legs:
+        x = smoothstep(np.linspace(0.0, 1.0, int(round(seconds * fps)), endpoint=False))
+        out += [np.array(prev) + (np.array(posture) - np.array(prev)) * xi for xi in x]
+        prev = posture
+    return tuple(np.array(out).T)
+
+
+def test_liftoff_is_after_the_dead_stop_not_in_the_set_up():
+    # The lifter bends over the bar (hips high, hip angle 50 deg), sits into the start (hips down,
+    # chest up: the hip angle opens to 80 deg and the shoulders rise 0.17 body lengths, the bar
+    # still on the floor), holds 1 s, then pulls (4.0-5.0 s). The hip's deepest bend is in the
+    # set-up; the pull starts from the hold.
+    fps, bend, start = 10.0, (10.0, 45.0, 85.0), (25.0, 55.0, 45.0)
+    angles = _postures(fps, (TOP, 1.0), (bend, 1.0), (start, 1.0), (start, 1.0), (TOP, 1.0), (TOP, 1.5))
+    (rep,) = segment_reps(compute_body_series(pose_from_angles(*angles, fps=fps)))
+    assert rep.complete
+    lift = rep.moments["liftoff"]
+    assert 4.0 <= lift.time_s <= 4.3, lift.time_s
+    assert rep.moments["setup"].time_s < lift.time_s < rep.moments["lockout"].time_s
+
+
+def test_a_turnaround_without_a_stop_keeps_its_liftoff_at_the_bottom():
+    # Touch and go: the lifter bends down and pulls at once (no still stretch): the rise is measured
+    # from the bottom of the hinge, as before.
+    fps, start = 10.0, (25.0, 55.0, 45.0)
+    angles = _postures(fps, (TOP, 1.0), (start, 1.0), (TOP, 1.0), (TOP, 1.5))
+    (rep,) = segment_reps(compute_body_series(pose_from_angles(*angles, fps=fps)))
+    assert rep.complete and 2.0 <= rep.moments["liftoff"].time_s <= 2.3, rep.moments["liftoff"].time_s
