@@ -130,12 +130,26 @@ def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
     assert f.status == "not_measurable" and why in f.message
     assert why in html.unescape(_findings_list([f], (), _moment_frames(a)))
     pytest.importorskip("ipywidgets")
+    from dataclasses import replace
+
+    from formcheck_core.biomech.body import MetricQuality
     from formcheck_core.widgets import FrameExplorer
 
-    ex = FrameExplorer(a, prefetch=False)
+    # and a reading whose joint was not seen at its frame: the read-out at that frame says why
+    setup = rep.moments["setup"].sample
+    hidden = MetricQuality(0.0, "left shoulder", "not visible", 0.0, measurable=False, low=True)
+    gone = replace(
+        rep,
+        metrics={**rep.metrics, "hip_angle_setup_deg": math.nan},
+        metric_samples={**rep.metric_samples, "hip_angle_setup_deg": setup},
+        metric_quality={**rep.metric_quality, "hip_angle_setup_deg": hidden},
+    )
+    ex = FrameExplorer(replace(a, reps=(gone,)), prefetch=False)
     try:
         page = html.unescape(ex._readout_html(ex.state(rep.moments["knee_pass"].sample, mode="smoothed")))
         assert f"bar from lift-off: <b>not measurable: {why}</b>" in page
+        page = html.unescape(ex._readout_html(ex.state(setup, mode="smoothed")))
+        assert "Hip angle setup: <b>not measurable: left shoulder not visible</b>" in page
     finally:
         ex.close()
 

@@ -33,7 +33,7 @@ from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK, format_value
+from ..vocabulary import FAULT, OK, format_value, metric_label
 from ._ipywidgets import widgets
 from .back_readout import back_cell, back_reading
 from .frames import FrameSource
@@ -440,9 +440,26 @@ class FrameExplorer:
             if st.rep is not None
             else []
         )
+        # a metric read at this frame whose joint was not seen: why, no number (as in the summary)
+        pull = self._rep_by_number(st.rep) if st.rep is not None else None
+        unread = (
+            [
+                (name, q.mark)
+                for name, q in pull.metric_quality.items()
+                if not q.measurable and pull.metric_samples.get(name) == st.sample
+            ]
+            if pull is not None
+            else []
+        )
+        at_frame = _measured_cells(here) + "".join(
+            f"<td class='fc-metric' data-metric='{html.escape(name)}' data-quality='{html.escape(mark)}' "
+            f"style='padding:0 12px 0 0;color:#868e96'>{html.escape(metric_label(name))}: "
+            f"<b>{html.escape(mark)}</b></td>"
+            for name, mark in unread
+        )
         measured = (
-            f"<tr><td colspan='9' style='color:#5c5f66'>measured at this frame:</td></tr><tr>{_measured_cells(here)}</tr>"
-            if here and st.mode == "smoothed"
+            f"<tr><td colspan='9' style='color:#5c5f66'>measured at this frame:</td></tr><tr>{at_frame}</tr>"
+            if (here or unread) and st.mode == "smoothed"
             else ""
         )
         shown_marks = "; ".join(sorted({m for m in marks.values() if m}))
