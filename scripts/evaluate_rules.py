@@ -66,9 +66,6 @@ from formcheck_core.biomech.back_series import pull_samples
 from formcheck_core.config import shared_dir
 from formcheck_core.plugins import collect_rules, get_plugin_manager
 from formcheck_core.pose.landmarks import LANDMARK
-
-# The package's ``reevaluate`` (the function): importing the submodule by name first would leave
-# the module, not the function, on the package for later ``from formcheck_core.rules import reevaluate``.
 from formcheck_core.rules import reevaluate
 from formcheck_core.rules.engine import judged_pulls
 from formcheck_core.rules.thresholds import threshold_settings

@@ -143,7 +143,7 @@ def test_the_mark_follows_the_rules_effective_mask_limit(limit):
     from rule_fixtures import all_rules_on, make_analysis
 
     from formcheck_core.rules import apply_rules
-    from formcheck_core.rules.reevaluate import reevaluate
+    from formcheck_core.rules.reevaluation import reevaluate
 
     mask = 0.65 if limit > RELIABLE_MASK_CONFIDENCE else 0.55  # judged by default: no / yes
     rep = make_rep(1, start=0)

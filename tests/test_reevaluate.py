@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from rule_fixtures import make_analysis, make_rep
 
@@ -89,3 +92,26 @@ def test_sweep_counts_fall_as_the_limit_rises(pm):
     # Each point is exactly a re-evaluation at that value (the other thresholds as given).
     direct = reevaluate(sets[0], {"bar_drift": {**ON, "max_drift_rel": 0.11}}, plugin_manager=pm)
     assert [k for k in key(direct) if k[0] == "bar_drift"] == [k for k in key(points[2].analyses[0])]
+
+
+def test_package_names_are_the_functions_after_any_submodule_import():
+    """``from formcheck_core.rules import reevaluate`` is the function even after every submodule
+    of the package was imported by its path first (a lazily loaded name that equals its module's
+    name would then be the module). Run in a fresh interpreter: this process has imported them."""
+    probe = """
+import importlib, pkgutil, types
+import formcheck_core.rules.reevaluation
+import formcheck_core.rules.verdicts
+import formcheck_core.rules as rules
+for m in pkgutil.iter_modules(rules.__path__):
+    importlib.import_module(f"formcheck_core.rules.{m.name}")
+from formcheck_core.rules import reevaluate, sweep, verdicts
+assert callable(reevaluate) and reevaluate.__name__ == "reevaluate", reevaluate
+assert callable(verdicts) and verdicts.__name__ == "verdicts", verdicts
+modules = [n for n in rules.__all__ if isinstance(getattr(rules, n), types.ModuleType)]
+assert not modules, f"public names that are modules: {modules}"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

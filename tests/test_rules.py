@@ -220,7 +220,7 @@ def test_a_steep_torso_with_a_flat_back_is_a_note_not_a_fault(pm):
 
 
 def test_re_running_only_the_back_rule_re_judges_the_lean_that_depends_on_it(pm):
-    from formcheck_core.rules.reevaluate import reevaluate
+    from formcheck_core.rules.reevaluation import reevaluate
 
     steep = excessive_torso_lean.MAX_LEAN_DEG + 8
     just_flat = 0.9 * rounded_back.MAX_FLEXION_REL

@@ -8,7 +8,11 @@ Rooms (each importable on its own; names below are loaded lazily, so
 - :mod:`.thresholds` -- presets, the TOML config file, ``--threshold`` parsing, resolution;
 - :mod:`.engine` -- evaluation with fault isolation and time budgets, :func:`apply_rules`;
 - :mod:`.verdicts` -- fault priority and clean / needs-work verdicts;
-- :mod:`.reevaluate` -- re-run the rules over existing analyses with other thresholds, sweeps.
+- :mod:`.reevaluation` -- :func:`reevaluate` (re-run the rules over existing analyses at other
+  thresholds) and :func:`sweep`.
+
+A lazily loaded name never equals its module's name (the submodule, once imported by its path,
+would shadow it on the package); ``verdicts`` shares its module's name and is bound eagerly.
 
 Hook collection (:func:`collect_rules`, :func:`collect_metrics`) lives with the plugin manager
 in :mod:`formcheck_core.plugins` and is re-exported here.
@@ -20,7 +24,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # Bound eagerly: the function shares its name with its module, and a lazily bound name would be
-# shadowed by the submodule once anything imports ``formcheck_core.rules.verdicts``.
+# shadowed by the submodule once anything imports ``formcheck_core.rules.verdicts``
+# (tests/test_reevaluate.py checks every public name against its submodules).
 from .verdicts import verdicts
 
 #: Public name -> module (relative to this package, or absolute) that defines it.
@@ -41,9 +46,9 @@ _PUBLIC: dict[str, str] = {
     "apply_rules": ".engine",
     "evaluate_rules": ".engine",
     "rule_timeout_s": ".engine",
-    "SweepPoint": ".reevaluate",
-    "reevaluate": ".reevaluate",
-    "sweep": ".reevaluate",
+    "SweepPoint": ".reevaluation",
+    "reevaluate": ".reevaluation",
+    "sweep": ".reevaluation",
     "NEEDS_WORK_FROM": ".verdicts",
     "exceedance": ".verdicts",
     "finding_priority": ".verdicts",
@@ -93,7 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .context import RuleContext, nearest_moment, phase_phrase
     from .engine import DEFAULT_TIMEOUT_S, add_plugin_metrics, apply_rules, evaluate_rules, rule_timeout_s
     from .model import Rule, rule
-    from .reevaluate import SweepPoint, reevaluate, sweep
+    from .reevaluation import SweepPoint, reevaluate, sweep
     from .thresholds import (
         DEFAULT_PRESET,
         load_threshold_config,

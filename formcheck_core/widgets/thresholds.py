@@ -28,7 +28,7 @@ from ..coach import deterministic_cues
 from ..errors import FormcheckError
 from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
-from ..rules.reevaluate import reevaluate, sweep
+from ..rules.reevaluation import reevaluate, sweep
 from ..rules.thresholds import DEFAULT_PRESET
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
