@@ -7,8 +7,9 @@ Two ways to call a function, chosen by :func:`call` per function:
   stopped this way;
 * **isolated** (everything else: installed plugins, rules registered at run time): in a child
   process forked for the call (so nothing is pickled on the way in: the child sees the caller's
-  memory), with a hard deadline. The result comes back pickled through a pipe. A child that
-  overruns its budget is killed (SIGKILL), one that dies (a native abort, ``os._exit``) is
+  memory), with a hard deadline counted from when the child starts the call (its start-up on a
+  loaded machine is not the plugin's time). The result comes back pickled through a pipe. A
+  child that overruns its budget is killed (SIGKILL), one that dies (a native abort, ``os._exit``) is
   reported with the signal or exit status, and ``SystemExit`` / ``KeyboardInterrupt`` raised by
   the plugin are reported as errors instead of ending the analysis. Changes the isolated code
   makes to Python state do not reach the caller.
@@ -44,6 +45,9 @@ ISOLATION_ENV = "FORMCHECK_PLUGIN_ISOLATION"
 #: Seconds one rule/plugin call may take before it is reported as too slow and skipped
 #: (``$FORMCHECK_RULE_TIMEOUT_S``; 0 runs plugins inline with no time limit, for debugging).
 DEFAULT_TIMEOUT_S = 2.0
+#: Seconds an isolated child may take to start a call (fork, scheduling on a loaded machine)
+#: before its time budget starts; a child that never starts is killed after this.
+START_ALLOWANCE_S = 10.0
 #: Modules whose code is trusted to run in-process.
 TRUSTED_PREFIXES = ("formcheck_rules.", "formcheck_core.")
 _HEADER = struct.Struct("!Q")
@@ -156,6 +160,7 @@ def _child(fd: int, fn: Callable[[Callable[[Any], None]], Any], stderr_fd: int |
             _write_frame(fd, pickle.dumps(("event", event)))
 
         outcome: tuple[Any, ...]
+        _write_frame(fd, pickle.dumps(("started",)))  # the time budget counts from here
         try:
             outcome = ("result", fn(send))
         except Exception as exc:
@@ -247,35 +252,46 @@ def run_in_child(
         os.close(read_fd)
         _child(write_fd, fn, err_file.fileno() if err_file is not None else None)
     os.close(write_fd)
-    deadline = None if not timeout_s or timeout_s <= 0 else time.monotonic() + timeout_s
+    budget = timeout_s if timeout_s and timeout_s > 0 else None
+    # Until the child says it has started the call, it gets START_ALLOWANCE_S (its start-up on a
+    # loaded machine is not the plugin's time); from then on ``timeout_s``.
+    deadline = None if budget is None else time.monotonic() + max(budget, START_ALLOWANCE_S)
     outcome = None
     buf = bytearray()
     killed = False
     try:
         while True:
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                os.kill(pid, signal.SIGKILL)
-                killed = True
+            now = time.monotonic()
+            overdue = deadline is not None and now >= deadline
+            if overdue and outcome is not None:
+                os.kill(pid, signal.SIGKILL)  # it answered in time; only its exit is late
                 break
+            wait = None if deadline is None else (0.0 if overdue else deadline - now)
             ready, _, _ = select.select([read_fd], [], [], wait)
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            buf += chunk
+            if ready:
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                buf += chunk
             while len(buf) >= _HEADER.size:
                 (n,) = _HEADER.unpack_from(buf)
                 if len(buf) < _HEADER.size + n:
                     break
                 message = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
                 del buf[: _HEADER.size + n]
-                if message[0] == "event":
+                if message[0] == "started":
+                    deadline = None if budget is None else time.monotonic() + budget
+                elif message[0] == "event":
                     if on_event is not None:
                         on_event(message[1])
                 else:
                     outcome = message
+            # Killed only past the deadline with no answer in the pipe: an answer written in
+            # time is read even when this process was too busy (or descheduled) to see it then.
+            if overdue and outcome is None:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+                break
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         raise

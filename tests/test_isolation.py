@@ -220,3 +220,44 @@ def test_a_registration_hook_that_hangs_or_exits_is_reported_and_the_rest_load(p
     assert time.monotonic() - t0 < 1.0 + 2.0
     assert [e.plugin for e in errors] == ["hostile_plugin"] and phrase in errors[0].error, errors
     assert "fine_plugin_rule" in rules and "excessive_torso_lean" in rules
+
+
+#: While True, every forked child sleeps 1 s before it starts (a loaded machine, made repeatable).
+_SLOW_START = [False]
+os.register_at_fork(after_in_child=lambda: _SLOW_START[0] and time.sleep(1.0))
+
+
+def test_a_child_slow_to_start_is_not_charged_for_its_start_up():
+    """The budget counts from when the child starts the call: a rule that answers at once is
+    not "too slow" because forking or scheduling its child took longer than the budget."""
+    _SLOW_START[0] = True
+    try:
+        assert run_in_child(lambda send: "answered", timeout_s=0.3) == "answered"
+        with pytest.raises(ZeroDivisionError):
+            run_in_child(lambda send: 1 / 0, timeout_s=0.3)
+    finally:
+        _SLOW_START[0] = False
+
+
+def _exited(pid):
+    """True once process ``pid`` (not yet reaped) has exited: a zombie in /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_an_answer_written_in_time_is_read_even_if_the_caller_looks_late():
+    """The child answered within its budget, but this process only looks at the pipe after the
+    deadline (here: busy in ``on_event`` until the child has exited): the answer counts."""
+
+    def busy_until_the_child_exited(pid):
+        time.sleep(0.5)  # past the 0.2 s budget
+        for _ in range(600):
+            if _exited(pid):
+                return
+            time.sleep(0.05)
+
+    def work(send):
+        send(os.getpid())
+        return "answered"
+
+    assert run_in_child(work, timeout_s=0.2, on_event=busy_until_the_child_exited) == "answered"

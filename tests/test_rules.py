@@ -423,7 +423,7 @@ def _fine_then_raises(ctx):
 
 
 def _sleeps(ctx):
-    time.sleep(30)  # far beyond the 0.3 s timeout: the bound below only fails if nothing cut it off
+    time.sleep(30)  # far beyond the 0.3 s timeout: only a cut-off reports it as "too slow"
 
 
 BROKEN = [
@@ -446,12 +446,13 @@ BROKEN = [
 @pytest.mark.parametrize("rule_id, check, error", BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_rule_is_reported_and_skipped_others_complete(pm, rule_id, check, error):
     kw = {"cue": "{missing_field}"} if rule_id == "bad_template" else {}
-    broken = _rule(rule_id, check, timeout_s=0.3, **kw)
+    # A short budget only where the budget is what is tested; the others fail on their own, and a
+    # short budget would race their child's start-up and answer on a loaded machine.
+    broken = _rule(rule_id, check, **({"timeout_s": 0.3} if check is _sleeps else {}), **kw)
     name = register_rule(broken, manager=pm)
-    start = time.monotonic()
     steep = {"torso_lean_liftoff_deg": 80.0, "back_flexion_rel": math.nan}  # back unmeasured: lean counts
     a = run(pm, make_rep(1, **steep), make_rep(2, start=50, **steep))
-    assert time.monotonic() - start < 10  # a loaded 2-core machine needs seconds; an uncut rule needs 30+
+    # too_slow: reported "too slow" only if its 30 s sleep was cut off (and then skipped on rep 2)
     assert [(e.rule_id, e.plugin) for e in a.rule_errors] == [(rule_id, name)]
     assert error in a.rule_errors[0].error
     assert not any(f.rule_id == rule_id for f in a.findings)  # skipped entirely
