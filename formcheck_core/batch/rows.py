@@ -2,10 +2,11 @@
 
 The rows are derived from the very JSON ``formcheck analyze`` writes (:func:`formcheck_core.export.to_json`),
 so a table cell and the clip's ``analysis.json`` can never disagree. Column names carry units like
-the export's fields (``_deg``, ``_s``, ``_px``, ``_rel``); null / NaN = not measured.
+the export's fields (``_deg``, ``_s``, ``_px``, ``_rel``); null / NaN = not measured, and beside
+each metric ``<metric>_reason`` says why (the words every view uses, from ``Rep.unmeasured``).
 
 Tables (one row per): ``clips`` -- clip (failed clips too, with their error); ``reps`` -- rep
-(every metric, key-moment frames and times, the rep's verdict); ``findings`` -- rule x rep.
+(every metric and why it is missing, key-moment frames and times, the rep's verdict); ``findings`` -- rule x rep.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..biomech.body import MOMENT_NAMES
+from ..biomech.body import MOMENT_NAMES, NOT_MEASURABLE_PREFIX, MetricQuality, not_measurable_mark
 from ..biomech.metrics import METRICS
 from ..vocabulary import CLIP_STATUSES, FAULT, NOT_MEASURABLE, PARTIAL_PULL, clip_status
 from .options import ClipOptions
@@ -98,6 +99,17 @@ FINDING_COLUMNS: dict[str, str] = {
 }
 #: Metric columns of ``reps`` always present (plugin metrics add more).
 METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
+#: Beside each metric column ``m``, ``m + REASON_SUFFIX``: why it has no value (null when it has one).
+REASON_SUFFIX = "_reason"
+
+
+def reason_column(metric: str) -> str:
+    """The ``reps`` column that says why ``metric`` has no value ("left knee not visible")."""
+    return f"{metric}{REASON_SUFFIX}"
+
+
+#: ``reps`` metric columns in table order: each built-in metric, then why it is missing.
+METRIC_AND_REASON_COLUMNS: tuple[str, ...] = tuple(c for m in METRIC_COLUMNS for c in (m, reason_column(m)))
 
 
 @dataclass(frozen=True)
@@ -202,10 +214,25 @@ def rep_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]]:
             row[f"{name}_time_s"] = moment["time_s"]
         row = {**_only(REP_COLUMNS, row), **{k: v for k, v in row.items() if k not in REP_COLUMNS}}
         metrics = rep["metrics"]
-        row.update({m: metrics.get(m) for m in METRIC_COLUMNS})
-        row.update({m: v for m, v in sorted(metrics.items()) if m not in row})
+        plugin_metrics = sorted(m for m in metrics if m not in row and m not in METRIC_COLUMNS)
+        for m in (*METRIC_COLUMNS, *plugin_metrics):
+            row[m] = metrics.get(m)
+            row[reason_column(m)] = unmeasured_reason(rep, m)
         out.append(row)
     return out
+
+
+def unmeasured_reason(rep: Mapping[str, Any], metric: str) -> str | None:
+    """Why ``metric`` of an exported rep (``reps[]`` of ``analysis.json``) has no value, as
+    :meth:`~formcheck_core.biomech.body.Rep.unmeasured_mark` says it without "not measurable: "
+    (read back from the rep's ``unmeasured`` and ``metric_quality``); None when it has a value or
+    no reason is known."""
+    if rep["metrics"].get(metric) is not None:
+        return None
+    q = (rep.get("metric_quality") or {}).get(metric)
+    quality = MetricQuality(**{k: v for k, v in q.items() if k != "mark"}) if q else None
+    mark = not_measurable_mark(quality, (rep.get("unmeasured") or {}).get(metric) or "")
+    return mark.removeprefix(NOT_MEASURABLE_PREFIX) or None
 
 
 def finding_rows(export: Mapping[str, Any], *, clip: str) -> list[dict[str, Any]]:

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS, ClipRows
+from .rows import (
+    CLIP_COLUMNS,
+    FINDING_COLUMNS,
+    METRIC_AND_REASON_COLUMNS,
+    REASON_SUFFIX,
+    REP_COLUMNS,
+    ClipRows,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -40,17 +47,25 @@ def foreign_tables(folder: str | Path) -> list[str]:
 
 
 def typed_frame(
-    rows: Sequence[Mapping], columns: Mapping[str, str], extra_float: Sequence[str] = ()
+    rows: Sequence[Mapping], columns: Mapping[str, str], extra: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """A DataFrame with ``columns`` (typed as given), then ``extra_float``, then any further keys in first-seen order."""
+    """A DataFrame with ``columns`` (typed as given), then ``extra``, then any further keys in
+    first-seen order. Extra columns are metrics (float), why a metric is missing (``_reason``,
+    string) or moments (``_frame`` int, ``_time_s`` float)."""
     import pandas as pd
 
-    names = list(columns) + [c for c in extra_float if c not in columns]
+    names = list(columns) + [c for c in extra if c not in columns]
     seen = dict.fromkeys(k for r in rows for k in r)
     names += [k for k in seen if k not in names]
     df = pd.DataFrame.from_records([dict(r) for r in rows], columns=names)
-    for name in names:  # extra columns are metrics (float) or moments (``_frame`` int, ``_time_s`` float)
-        kind = columns.get(name) or ("Int64" if name.endswith(("_frame", "_sample")) else "float64")
+    for name in names:
+        kind = columns.get(name) or (
+            "string"
+            if name.endswith(REASON_SUFFIX)
+            else "Int64"
+            if name.endswith(("_frame", "_sample"))
+            else "float64"
+        )
         df[name] = pd.to_numeric(df[name], errors="coerce") if kind == "float64" else df[name].astype(kind)
     return df
 
@@ -75,7 +90,9 @@ class Dataset:
         results = tuple(results)
         return cls(
             clips=typed_frame([r.clip for r in results], CLIP_COLUMNS),
-            reps=typed_frame([row for r in results for row in r.reps], REP_COLUMNS, METRIC_COLUMNS),
+            reps=typed_frame(
+                [row for r in results for row in r.reps], REP_COLUMNS, METRIC_AND_REASON_COLUMNS
+            ),
             findings=typed_frame([row for r in results for row in r.findings], FINDING_COLUMNS),
             results=results,
             skipped=skipped,

@@ -84,6 +84,10 @@ class Moment:
     refined_by: str | None = None
 
 
+#: How every view begins the mark of a metric that could not be measured ("not measurable: <why>").
+NOT_MEASURABLE_PREFIX = "not measurable: "
+
+
 @dataclass(frozen=True)
 class MetricQuality:
     """How far one metric reading can be trusted (see :mod:`formcheck_core.biomech.quality`).
@@ -110,7 +114,7 @@ class MetricQuality:
     def __post_init__(self) -> None:
         what = f"{self.joint} {self.cause}".strip()
         if not self.measurable:
-            mark = f"not measurable: {what}"
+            mark = f"{NOT_MEASURABLE_PREFIX}{what}"
         elif self.low:
             mark = f"low confidence: {what}"
         else:
@@ -157,8 +161,20 @@ class Rep:
         its reading's mark when a joint it rests on was not seen at its sample ("not measurable:
         left knee not visible"), else the reason its measure function gave ("not measurable: front
         view: ...")."""
-        q = self.metric_quality.get(name)
-        if q is not None and not q.measurable:
-            return q.mark
-        why = self.unmeasured.get(name, "")
-        return f"not measurable: {why}" if why else ""
+        return not_measurable_mark(self.metric_quality.get(name), self.unmeasured.get(name, ""))
+
+    def unmeasured_reasons(self) -> dict[str, str]:
+        """Why, per metric without a value (NaN or absent) that has a reason, in the words of
+        :meth:`unmeasured_mark` without its "not measurable: " (metrics in this rep's order)."""
+        names = dict.fromkeys([*self.metrics, *self.unmeasured, *self.metric_quality])
+        marks = {n: self.unmeasured_mark(n) for n in names if not np.isfinite(self.metrics.get(n, np.nan))}
+        return {n: m.removeprefix(NOT_MEASURABLE_PREFIX) for n, m in marks.items() if m}
+
+
+def not_measurable_mark(quality: MetricQuality | None, reason: str) -> str:
+    """The one "not measurable: <why>" text of a metric ("" when it was measured): ``quality``'s
+    mark when a joint it rests on was not seen at its sample, else "not measurable: ``reason``"
+    (the reason its measure function gave, ``Rep.unmeasured``), else ""."""
+    if quality is not None and not quality.measurable:
+        return quality.mark
+    return f"{NOT_MEASURABLE_PREFIX}{reason}" if reason else ""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pluggy
 
+from ..biomech.body import NOT_MEASURABLE_PREFIX
 from ..biomech.metric_spec import MetricSpec
 from ..plugins import collect_rules, metric_specs
 from ..rules.verdicts import verdict_role
@@ -123,6 +124,15 @@ def _metrics(rep, specs: Mapping[str, MetricSpec]) -> dict:
     return out
 
 
+def _measures(rep, specs: Mapping[str, MetricSpec]) -> dict:
+    """A pull's ``metrics`` (the values) and, when some have none, ``not_measurable``: why, per
+    metric, in the words every view uses (``Rep.unmeasured_reasons``)."""
+    d: dict[str, Any] = {"metrics": _metrics(rep, specs)}
+    if why := {n: w for n, w in rep.unmeasured_reasons().items() if n not in d["metrics"]}:
+        d["not_measurable"] = why
+    return d
+
+
 def _finding(f, rep=None) -> dict:
     """One finding in the data; ``rep`` (its pull) tells a value read at its moment's own frame
     from one read near it (``"near_moment": true``, shown "near liftoff" rather than "at liftoff")."""
@@ -176,7 +186,7 @@ def coaching_data(analysis) -> dict:
         reps.append(
             {
                 **_pull(analysis, rep),
-                "metrics": _metrics(rep, specs),
+                **_measures(rep, specs),
                 "findings": [_finding(f, rep) for f in analysis.findings if f.rep == rep.number],
             }
         )
@@ -264,7 +274,7 @@ def flagging_data(analysis, detail: int = 0) -> dict:
         reps.append(
             {
                 **_pull(analysis, rep),
-                "metrics": _metrics(rep, specs),
+                **_measures(rep, specs),
                 "series": _reduce_series(series_summaries(analysis, rep), detail),
             }
         )
@@ -285,7 +295,10 @@ SERIES_GLOSSARY = (
 def metric_glossary(data: Mapping[str, Any]) -> dict[str, str]:
     """Short meanings of the metrics that appear in ``data``: each metric spec's ``short`` text."""
     specs = metric_specs()
-    names = list(dict.fromkeys(m for rep in data.get("reps", ()) for m in rep.get("metrics", {})))
+    reps = data.get("reps", ())
+    names = list(
+        dict.fromkeys(m for rep in reps for key in ("metrics", "not_measurable") for m in rep.get(key, {}))
+    )
     return {m: specs[m].short if m in specs else m.replace("_", " ") for m in names}
 
 
@@ -295,6 +308,13 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def _cell(rep: Mapping[str, Any], metric: str) -> str:
+    """A pull's metric in the table: its value, else "not measurable: <why>", else "-"."""
+    why = rep.get("not_measurable", {}).get(metric)
+    value = rep.get("metrics", {}).get(metric)
+    return f"{NOT_MEASURABLE_PREFIX}{why}" if value is None and why else _fmt(value)
 
 
 def _header(data: Mapping[str, Any]) -> list[str]:
@@ -327,10 +347,13 @@ def _metric_table(data: Mapping[str, Any], meanings: bool = True) -> list[str]:
     reps = data.get("reps", ())
     glossary = metric_glossary(data)
     cols = " | ".join(_name(r) for r in reps)
-    lines = [f"Metrics (values for {cols}; - = not measured):"]
+    lines = [f"Metrics (values for {cols}; not measurable: why; - = not measured):"]
     for name, meaning in glossary.items():
-        values = " | ".join(_fmt(r.get("metrics", {}).get(name)) for r in reps)
-        lines.append(f"{name} = {values}" + (f"  — {meaning}" if meanings else ""))
+        cells = [_cell(r, name) for r in reps]
+        same = len(reps) > 1 and len(set(cells)) == 1 and cells[0].startswith(NOT_MEASURABLE_PREFIX)
+        values = f"{cells[0]} (every pull)" if same else " | ".join(cells)  # one reason said once
+        read = any(c != "-" and not c.startswith(NOT_MEASURABLE_PREFIX) for c in cells)
+        lines.append(f"{name} = {values}" + (f"  — {meaning}" if meanings and read else ""))
     return lines
 
 
@@ -400,8 +423,8 @@ def _series_block(data: Mapping[str, Any]) -> list[str]:
 
 def render_data_block(data: Mapping[str, Any], meanings: bool = True) -> str:
     """The data block as compact text: header, metric table (one row per metric, one column per
-    rep, with each metric's meaning unless ``meanings`` is False), then rule findings (coaching)
-    or series summaries (flagging). Every number in it is in ``data``, rounded as there."""
+    rep, with each metric's meaning unless ``meanings`` is False or no pull has a value for it;
+    a missing value says why), then rule findings (coaching) or series summaries (flagging). Every number in it is in ``data``, rounded as there."""
     lines = _header(data) + _metric_table(data, meanings)
     if any("findings" in r for r in data.get("reps", ())) or "set_findings" in data:
         lines += _findings_block(data)
