@@ -14,8 +14,8 @@ multiplied by the speed factor; every angle metric (``*_deg``) within :data:`ANG
 Usage: ``python scripts/metamorphic.py [--known] [--cached] [CLIP_STEM ...]`` prints each check, the
 invariance rates per clip-transform and per single check, and a breakdown: single checks held per
 transform, the broken checks per moment or metric, and the broken angle checks by cause
-(:func:`angle_cause`: the pose differs at the same instant, or the value was read at another
-instant) and by pose-quality mark. ``--known`` also prints the table of broken checks that
+(:func:`angle_cause`: the pose model's own landmarks differ in the same source frame, the
+smoothed pose differs at the same instant, or the value was read at another instant) and by pose-quality mark. ``--known`` also prints the table of broken checks that
 ``tests/test_metamorphic.py`` keeps as its strict expected failures. ``--cached`` reuses the
 copies' cached poses (minutes faster after the first run; the test measures them afresh).
 """
@@ -160,10 +160,11 @@ class Break:
     """One broken invariance: ``kind`` "count", "moment" or "angle"; ``check`` names it within
     its clip-transform (``count``, ``r1:liftoff``, ``r2:knee_angle_bottom_deg``).
 
-    ``cause`` (angles; see :func:`angle_cause`): "pose" (the copy's series differs at the very
-    instant the original was read), "timing" (it agrees there: the copy read its value at another
-    instant), "measurable in one" or "" (not classified: a metric of several series or of the
-    segmentation pass). ``low_confidence``: the reading is marked low confidence or not measurable
+    ``cause`` (angles; see :func:`angle_cause`): "pose model" (the raw landmark angle differs in
+    the very source frame the original was read at), "pose" (the copy's smoothed series differs at
+    that instant, the raw landmarks there not compared or agreeing), "timing" (it agrees there: the
+    copy read its value at another instant), "measurable in one" or "" (not classified: a metric of
+    several series, of the 3D series or of the segmentation pass). ``low_confidence``: the reading is marked low confidence or not measurable
     (:mod:`formcheck_core.biomech.quality`) in the original or the copy."""
 
     kind: str
@@ -198,26 +199,98 @@ def _series_at(a, name: str, time_s: float) -> float:
     return float(x[i - 1] + f * (x[i] - x[i - 1]))
 
 
-def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> str:
-    """Why an angle reading differs: "pose" if the copy's series, at the source instant the original
-    was read (its time divided by the speed), differs from the original value by more than
-    :data:`ANGLE_TOL_DEG` (the pose model placed the body differently in the same frame); "timing"
-    if it agrees there (the copy read its value at another instant: a moment re-detected a sample
-    or more away, another 10 fps sample phase, another sample of a window extreme); "" for metrics
-    read from several series or from the segmentation pass (not classified)."""
+def _landmark_at(a, name: str, frame: int) -> float:
+    """Series ``name`` of analysis ``a`` straight from the pose model's landmarks
+    (:func:`~formcheck_core.biomech.kinematics.landmark_series`: no mask, fill or filter) at source
+    frame ``frame``; NaN when ``a`` did not sample that frame."""
+    from formcheck_core.biomech.kinematics import landmark_series
+
+    at = np.flatnonzero(np.asarray(a.body.frame_index) == frame)
+    if not at.size:
+        return math.nan
+    return float(landmark_series(a.pose, a.body.side, a.body.facing_sign)[name][at[0]])
+
+
+def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[str, str]:
+    """Why an angle reading differs, and the evidence: (cause, evidence text).
+
+    - "pose model": at the source frame the original was read at, the angle straight from the pose
+      model's landmarks (before any formcheck processing: no visibility mask, gap filling or
+      smoothing) differs by more than :data:`ANGLE_TOL_DEG` between the copies -- MediaPipe placed
+      the body differently in the same frame;
+    - "pose": the copy's smoothed series differs at that instant but the copy did not sample that
+      frame (re-timed copies sample other source frames) or the raw landmarks agree there (the
+      filter carries a neighbouring sample's difference);
+    - "timing": the copy's series agree at that instant: it read its value at another instant (a
+      moment re-detected a sample or more away, another 10 fps sample phase, another sample of a
+      window extreme);
+    - "" (not classified): metrics of the segmentation pass or of the 3D series.
+
+    A metric read from several series (the squat index: knee and lean) is "timing" when the
+    series' differences at that instant add up to at most the tolerance, else it is classified by
+    the series that differs most (named in the evidence)."""
     from formcheck_core.biomech.metrics import METRIC_SPECS
 
     spec = METRIC_SPECS.get(key)
     i = rep_o.metric_samples.get(key)
-    if spec is None or len(spec.series) != 1 or i is None:
-        return ""
-    at_same_instant = _series_at(variant, spec.series[0], float(orig.body.time_s[i]) / speed)
-    return "pose" if not abs(at_same_instant - rep_o.metrics[key]) <= ANGLE_TOL_DEG else "timing"
+    if spec is None or not spec.series or i is None or _uses_world(orig):
+        return "", ""
+    t_copy = float(orig.body.time_s[i]) / speed
+    diff = {
+        name: abs(_series_at(variant, name, t_copy) - float(orig.body.smoothed[name][i]))
+        for name in spec.series
+    }
+    if sum(diff.values()) <= ANGLE_TOL_DEG:  # NaN compares False: not timing
+        return "timing", "the copy agrees at that instant" + (
+            f" (reads {_series_at(variant, spec.series[0], t_copy):.1f}°)" if len(spec.series) == 1 else ""
+        )
+    name = max(diff, key=lambda n: math.inf if math.isnan(diff[n]) else diff[n])
+    of = f" ({name})" if len(spec.series) > 1 else ""
+    if math.isnan(diff[name]):
+        return "pose", f"the copy's {name} is not measurable at that instant"
+    frame = int(orig.body.frame_index[i])
+    raw_o, raw_v = _landmark_at(orig, name, frame), _landmark_at(variant, name, frame)
+    if abs(raw_o - raw_v) > ANGLE_TOL_DEG:
+        return "pose model", f"raw landmarks{of} at source frame {frame}: {raw_o:.1f}° vs {raw_v:.1f}°"
+    where = "not sampled in the copy" if math.isnan(raw_v) else f"{raw_o:.1f}° vs {raw_v:.1f}°"
+    return "pose", f"smoothed{of} {diff[name]:.1f}° apart at that instant; raw at frame {frame}: {where}"
+
+
+def _uses_world(a) -> bool:
+    """Whether the rep's angles come from the 3D world series (front or oblique view)."""
+    from formcheck_core.biomech.rep_window import angle_source
+
+    return angle_source(a.view) == "world"
 
 
 def _low(rep, key: str) -> bool:
     q = rep.metric_quality.get(key)
     return q is not None and (q.low or not q.measurable)
+
+
+def tolerance_used(orig, variant, speed: float = 1.0) -> dict[str, float]:
+    """Each check of :func:`checks` as the share of its tolerance the difference uses: 0 identical,
+    above 1 broken, inf when the count differs or the moment or value is present in one copy only.
+    The test fails on a listed break that now holds by a wide margin (a fix, to be unlisted) and
+    only warns on one that holds narrowly (pose noise of another CPU)."""
+    out = {"count": 0.0}
+    if (len(orig.reps), len(orig.partial_pulls)) != (len(variant.reps), len(variant.partial_pulls)):
+        return {"count": math.inf}
+    for a, b in zip(_pulls(orig), _pulls(variant), strict=True):
+        for name in set(a.moments) | set(b.moments):
+            both = name in a.moments and name in b.moments
+            d = abs(_t(a.moments[name]) - _t(b.moments[name]) * speed) if both else math.inf
+            out[f"r{a.number}:{name}"] = d / TIME_TOL_S
+        for key, va in a.metrics.items():
+            if key.endswith("_deg"):
+                vb = b.metrics.get(key, math.nan)
+                d = (
+                    abs(va - vb)
+                    if not (math.isnan(va) or math.isnan(vb))
+                    else (0.0 if math.isnan(va) == math.isnan(vb) else math.inf)
+                )
+                out[f"r{a.number}:{key}"] = d / ANGLE_TOL_DEG
+    return out
 
 
 def compare(orig, variant, speed: float = 1.0) -> list[Break]:
@@ -252,8 +325,9 @@ def compare(orig, variant, speed: float = 1.0) -> list[Break]:
                 detail = f"rep {a.number}: {key} {va:.1f} vs {vb:.1f} (measurable in only one)"
                 broken.append(Break("angle", f"{r}:{key}", detail, "measurable in one", low))
             elif not math.isnan(va) and abs(va - vb) > ANGLE_TOL_DEG:
-                cause = angle_cause(orig, variant, speed, a, b, key)
-                detail = f"rep {a.number}: {key} {va:.1f}° vs {vb:.1f}°" + (f" ({cause})" if cause else "")
+                cause, evidence = angle_cause(orig, variant, speed, a, b, key)
+                why = f" ({cause}: {evidence})" if cause else ""
+                detail = f"rep {a.number}: {key} {va:.1f}° vs {vb:.1f}°{why}"
                 broken.append(Break("angle", f"{r}:{key}", detail, cause, low))
     return broken
 
@@ -274,7 +348,8 @@ def run(
     checks)} and the breakdown :func:`print_rates` prints: {"<transform> <kind>": (held, checks)},
     {"metric <name>": (held, checks)} over moment and angle checks, and among the broken angle
     checks {"angle breaks": (broken, single angle checks)}, {"cause <cause>": (broken with that
-    cause, broken)} and {"low confidence": (broken on a low-confidence reading, broken)}.
+    cause, broken)}, {"<transform> cause <cause>": (broken with that cause, 0)} and {"low
+    confidence": (broken on a low-confidence reading, broken)}.
     ``breaks``, when given, receives {(clip, transform): sorted broken checks}. ``cache_variants``:
     reuse the copies' cached poses (valid: the copies are byte-identical from run to run and the
     cache is keyed by the file's bytes); False measures them afresh, as the test does."""
@@ -306,6 +381,7 @@ def run(
                 for b in broken:
                     if b.kind == "angle":
                         tally[f"cause {b.cause or 'not classified'}"][0] += 1
+                        tally[f"{t.name} cause {b.cause or 'not classified'}"][0] += 1
                         tally["low confidence"][0] += b.low_confidence
                         tally["angle breaks"][0] += 1
                 out(
@@ -347,6 +423,11 @@ def print_rates(tally: dict[str, tuple[int, int]], out=print) -> None:
             + ", ".join(f"{k[6:]} {tally[k][0]}" for k in causes)
         )
         out(f"broken angle checks marked low confidence in either copy: {tally['low confidence'][0]}/{n}")
+        out("broken angle checks by transform and cause:")
+        for t in TRANSFORMS:
+            row = [(k[6:], tally.get(f"{t.name} {k}", (0, 0))[0]) for k in causes]
+            if any(c for _, c in row):
+                out(f"  {t.name:14s} " + ", ".join(f"{name} {c}" for name, c in row if c))
 
 
 def main(argv: list[str] | None = None) -> int:

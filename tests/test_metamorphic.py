@@ -5,47 +5,61 @@ Each (clip, transform) runs every check of :func:`metamorphic.compare`: the rep 
 and partial pulls), each key moment's time (within 0.1 s after scaling by the speed) and each angle
 metric (within 3°). Every check not listed in :data:`KNOWN_BREAKS` is asserted (a hard failure).
 The listed ones are the invariances broken today, each a bug and not a tolerance: the test fails if
-an unlisted check breaks, warns when a listed one holds (update the list; on another CPU a check
-within a fraction of a degree of its tolerance can also flip that way), and is reported as xfail
-while listed checks break.
+an unlisted check breaks or a listed one holds with a wide margin (fixed: unlist it), warns when a
+listed one holds narrowly (on another CPU a check near its tolerance can flip that way), and is
+reported as xfail while listed checks break.
 
-Why they break (``python scripts/metamorphic.py`` prints each difference and a breakdown by
-transform, by check and by cause; measured on this machine, 95 of 588 single angle checks and 20
-of 196 moment checks break; every rep count holds). Of the 95 angle breaks:
-- 48 are the pose itself: at the very source instant the original was read, the copy's series
-  differs by more than 3°. MediaPipe places a joint differently in a byte-different copy of the same
-  frame -- the near knee at lift-off, hidden behind the plates, most (``knee_angle_bottom_deg`` 12
-  of 49 break, ``squat_index_setup_deg`` 18, which uses it); at the same sample the knee differs by
-  a median 2-3° after a crop, darkening or downscale and 8° after a mirror (the model is not
-  mirror-symmetric: knee, elbow and hip of the mirrored lifter differ most);
-- 22 are timing: the copy agrees at that instant but read its value at another one -- set-up and
-  lift-off re-detected a sample or two away, the 10 fps grid of a 0.8x/1.25x copy landing on other
-  source frames (the grid is in the copy's own time), another sample of a window extreme;
-- 23 are not classified (the squat index, read from two series, and the segmentation pass's
-  ``back_angle_deg``, which moves with the mask outline) and 2 are measurable in only one copy;
-- 44 of the 95 are on a reading marked low confidence in one of the copies.
+Why they break (``python scripts/metamorphic.py`` prints each difference with its evidence and a
+breakdown by transform, by check and by cause; measured on this machine, 88 of 588 single angle
+checks and 13 of 196 moment checks break; every rep count holds). Every broken angle check is
+classified (``metamorphic.angle_cause``):
+- 34 "pose model": in the very source frame the original was read at, the angle straight from
+  MediaPipe's landmarks (``kinematics.landmark_series``: no visibility mask, gap filling or
+  smoothing, so before any formcheck processing) differs by more than 3° between the copies. 19 of
+  them are mirror copies: MediaPipe is not mirror-symmetric (at the same frame the near knee differs
+  by a median 8° after a mirror and 2-4° after the other transforms; the hip and the elbow 4° after
+  a mirror, 1.2-3° otherwise). Mostly the near knee behind the plates (``knee_angle_bottom_deg``, the
+  squat index that uses it) and the knee and hip at lockout. Not fixable in formcheck short of
+  posing each frame more than once (e.g. frame and mirror averaged, about twice the pose cost);
+- 21 "pose": the smoothed series differs at that instant, but the copy did not sample that source
+  frame (14 in re-timed copies, whose 10 fps grid lands on other frames) or the raw landmarks agree
+  there (the filter carries a neighbouring sample's difference);
+- 30 "timing": the copy's series agree at that instant; it read its value at another one -- the
+  set-up moment (the last sample within 8° of the lowest hip angle: a threshold crossing, so
+  ``hip_angle_setup_deg`` and the squat index move 4-7° when it lands a sample away; 10 checks),
+  lift-off re-detected a sample away (torso lean at lift-off changes 6° a sample; 5), the deepest
+  hip flexion near lift-off on a flat bottom (hip and knee at lift-off, 5), another sample of a
+  window extreme (lockout, elbow; 9);
+- 2 not classified (the segmentation pass's ``back_angle_deg``) and 1 measurable in only one copy;
+- 43 of the 88 are on a reading marked low confidence in one of the copies.
+Checked and not a cause here: every window is in seconds (the filter's cut-off in Hz, holds and
+medians in seconds at the copy's own rate), the near side follows the mirror (left <-> right with
+the facing sign), and angles are taken in pixels of the upright frame at its true size (crop,
+downscale and rotation metadata keep the aspect). A lower or higher filter cut-off (1.5, 2, 3 Hz)
+broke as many or more checks.
+Readings changed for invariance (``formcheck_core/biomech/rep_window.py``, ``metrics.py``): window
+extremes are values held for 0.2 s (``HOLD_S``); the knee near the floor is the median within 0.2 s
+either side of its sample; the smallest elbow angle of the pull is the one the arms keep for a
+third of the pull (``metrics.ELBOW_HOLD_SHARE``; held for 0.2 s it was the deepest of the pose
+noise of a near-straight elbow: 18 of 49 copies broke, now 14: 5 entries removed, and
+reel_good_15 at 1.25x newly broken, 155.2 vs 159.3°, timing, listed). Tried and dropped: the squat
+index as the median over the whole set position (18 -> 14 breaks, but it moved the one squat-pattern
+dev clip below the rule's limit), the set-up hip angle as the set position's lowest or median value
+(as many breaks), longer holds (0.3 s: +3 checks, 0.4 s: -22).
 ``back_angle_deg`` breaks in 3 of 49 checks (every sample of the pull measured; measuring every
 other one, tried and dropped, broke 14: a median over half the samples moves more between copies).
 Read in the main pose pass (the default for a clip posed now; the test poses the copies afresh and
 CI the originals too) it also breaks in 3 of 49, other ones than the targeted pass's: listed here
 are the main pass's (posereader_unoccluded half size and reel_bad_bar_far_12 at 0.8x in, phone_side_a
 rep 2 in the mirror and at 1.25x out).
-Readings changed this round, each for a stated reason (``formcheck_core/biomech/rep_window.py``):
-window extremes are values held for 0.2 s (``HOLD_S``), and the knee near the floor is the median
-within 0.2 s either side of its sample. That fixed 16 listed checks; it also moved the original's
-own value of 9 checks, which now differ from the copy's by 3.3-7.5° (pose or timing, as printed)
-and are listed: phone_side_a r1 hip at lockout (mirror, 1.25x), posereader_good knee at lift-off
-and squat index (half size), its lockout lean (1.25x), posereader_unoccluded knee at lift-off
-(mirror, 0.8x) and at lockout (mirror), reel_bad_bar_far_12 squat index (half size).
 Scene cuts (``formcheck_core.scene_cuts``): reel_bad_bar_far_12 opens with a two-frame title card,
-now a shot of its own; the original's lift-off moved one sample earlier (sample 10 -> 9, where the
-lean changes 6 deg a sample), so its lift-off lean differs from the 1.25x and half-size copies'
-(75.1 vs 62.3 / 68.8 deg, timing): 2 entries added.
-Knee pass read at the grip when the wrists are above the knee at lift-off
-(``formcheck_core.biomech.moments.knee_pass_bar_y_px``): phone_side_a's knee passes, missing in
-some copies and not in others, now hold in 5 transforms (and with them its rep 2 back angle, read
-set-up to knee pass), reel_bad_bar_far_12's in the mirror: 11 entries removed (``--cached``: moment
-checks broken 20 -> 13 of 196, angle checks 96 -> 92 of 588; no check newly broken).
+now a shot of its own, so its lift-off lean differs from the 1.25x and half-size copies' (timing).
+Knee pass read at the grip when the wrists are above the knee at lift-off: phone_side_a's knee
+passes hold in 5 transforms (11 entries removed last round).
+
+A listed check that now holds with under half its tolerance used (``metamorphic.tolerance_used``)
+fails the test: it is fixed and must come off the list, so that it fails if it comes back. One that
+holds narrowly only warns: MediaPipe differs slightly between CPUs.
 
 Regenerate the table with ``python scripts/metamorphic.py --known`` (same clips, same checks; the
 copies are byte-identical from run to run). MediaPipe differs slightly between CPUs, so a check
@@ -86,24 +100,22 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('posereader_unoccluded', 'half_size'): ('r1:back_angle_deg', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'rotation_meta'): ('r1:squat_index_setup_deg',),
     ('reel_good_15', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
-    ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
-    ('reel_good_15', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg'),
+    ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
+    ('reel_good_15', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg'),
     ('reel_good_15', 'crop_10'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
     ('reel_good_15', 'dark_30'): ('r1:hip_angle_setup_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
     ('reel_good_15', 'rotation_meta'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
-    ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
-    ('reel_bad_07', 'dark_30'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_bar_far_12', 'mirror'): ('r1:back_angle_deg', 'r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg', 'r1:torso_lean_lockout_deg'),
-    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:back_angle_deg', 'r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:back_angle_deg', 'r1:hip_angle_lockout_deg'),
     ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:liftoff', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
-    ('reel_bad_bar_far_12', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_bar_far_12', 'dark_30'): ('r1:torso_lean_lockout_deg',),
     ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_liftoff_deg'),
-    ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
     ('phone_side_a', 'speed_0.8'): ('r2:hip_angle_lockout_deg',),
     ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg'),
@@ -111,6 +123,12 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('phone_side_a', 'rotation_meta'): ('r2:torso_lean_liftoff_deg',),
 }
 # fmt: on
+
+
+#: A listed break that now holds using at most this share of its tolerance (1.5°, 0.05 s) is a
+#: fix, not CPU noise: the test fails until it is unlisted (strict). Between this and the tolerance
+#: it only warns.
+STRICT_SHARE = 0.5
 
 
 def _cases():
@@ -123,6 +141,28 @@ def test_known_breaks_name_real_cases():
     names = {t.name for t in metamorphic.TRANSFORMS}
     for (stem, transform), checks in KNOWN_BREAKS.items():
         assert stem in metamorphic.DEFAULT_CLIPS and transform in names and checks
+
+
+def test_tolerance_used_covers_every_check_and_scales_with_the_difference(dev_clip, pose_model):
+    """The strict fixed-break check reads :func:`metamorphic.tolerance_used`: one entry per check,
+    0 for an identical analysis, the difference over the tolerance for a moved reading, inf for a
+    value measurable in one copy only."""
+    import dataclasses
+
+    from formcheck_core.analysis import analyze
+
+    orig = analyze(dev_clip("posereader_good"), rules=False, progress=False)
+    same = metamorphic.tolerance_used(orig, orig)
+    assert set(same) == {c for _, c in metamorphic.checks(orig)}
+    assert all(v == 0.0 for v in same.values())
+    rep = orig.reps[0]
+    key = "hip_angle_lockout_deg"
+    moved = {**rep.metrics, key: rep.metrics[key] + 1.5, "knee_angle_lockout_deg": float("nan")}
+    other = dataclasses.replace(orig, reps=(dataclasses.replace(rep, metrics=moved), *orig.reps[1:]))
+    used = metamorphic.tolerance_used(orig, other)
+    assert used[f"r{rep.number}:{key}"] == pytest.approx(1.5 / metamorphic.ANGLE_TOL_DEG)
+    assert used[f"r{rep.number}:knee_angle_lockout_deg"] == float("inf")
+    assert not {b.check for b in metamorphic.compare(orig, other)} - {f"r{rep.number}:knee_angle_lockout_deg"}
 
 
 @pytest.mark.parametrize(("stem", "transform"), list(_cases()))
@@ -142,7 +182,16 @@ def test_transformed_clip_gives_the_same_analysis(stem, transform, dev_clip, pos
     new = sorted(set(broken) - known)
     assert not new, "invariance broken: " + "; ".join(broken[c] for c in new)
     fixed = sorted(known - set(broken))
-    if fixed:  # progress, or pose noise of another CPU near the tolerance: say so, don't fail
+    if fixed:
+        used = metamorphic.tolerance_used(orig, var, transform.speed)
+        stale = [c for c in fixed if c not in used]
+        assert not stale, f"KNOWN_BREAKS names checks this clip-transform does not have: {stale}"
+        clearly = [f"{c} ({used[c]:.0%} of its tolerance)" for c in fixed if used[c] <= STRICT_SHARE]
+        assert not clearly, (
+            "fixed: listed as broken but holds with a wide margin (remove from KNOWN_BREAKS): "
+            + ("; ".join(clearly))
+        )
+        # holds narrowly: progress, or pose noise of another CPU near the tolerance; say so
         warnings.warn(
             f"{stem}/{transform.name}: listed as broken but holds now (update KNOWN_BREAKS): {fixed}",
             stacklevel=1,

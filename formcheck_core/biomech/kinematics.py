@@ -176,6 +176,16 @@ def _series(
     }
 
 
+def landmark_series(pose: PoseSeries, side: str, facing_sign: int) -> dict[str, np.ndarray]:
+    """The named series of :class:`BodySeries` straight from the pose model's landmarks: every
+    keypoint as the model placed it (no visibility mask, no gap filling, no smoothing), of ``side``
+    with the lean signed by ``facing_sign``. Evidence, not a reading: what the pose model itself
+    said at each sample (``scripts/metamorphic.py`` compares it between copies of a clip)."""
+    other = "right" if side == "left" else "left"
+    kp = np.asarray(pose.image_xy_px, float)
+    return _series(kp, np.asarray(pose.world_xyz_m, float), side, other, facing_sign, False)
+
+
 def _smooth_shots(
     x: np.ndarray, time_s: np.ndarray, cut_samples: Sequence[int], *, cutoff_hz: float, max_gap_s: float
 ) -> np.ndarray:
