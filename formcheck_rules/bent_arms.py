@@ -1,7 +1,7 @@
 """bent_arms: pulling with bent elbows instead of long, straight arms.
 
 Metric: ``min_elbow_angle_pull_deg`` (smallest shoulder-elbow-wrist angle between lift-off and
-lockout that the arms keep for a third of the pull, 180 = straight).
+lockout held for 0.2 s, 180 = straight).
 
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value. Straight arms read
 131-173° in 2D (elbow keypoints jitter and the plates hide the forearm); the clip labelled bent
