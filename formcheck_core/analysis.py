@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,10 +83,12 @@ def load_or_extract_pose(
 
     ``cache``: reuse a cached series when there is a readable one; False recomputes it. Either way
     the computed series is (re)written to the cache; a cache that cannot be written only warns.
-    ``back``: when the series is computed here, the landmarker also returns the person mask and
-    ``back`` reads the back profile from it on every sample (rows cached beside the series,
-    :func:`~formcheck_core.pose.back_pass.save_main_rows`); the landmarks, and so the cached
-    series, are the same as without it. A series read from the cache leaves ``back`` empty.
+    ``back``: the landmarker also returns the person mask and ``back`` reads the back profile from
+    it on every sample (rows cached beside the series, :func:`~formcheck_core.pose.back_pass.save_main_rows`);
+    the landmarks, and so the cached series, are the same as without it. A series read from the
+    cache fills ``back`` from the cached rows; a series cached without them (a cache from before
+    they existed) is posed again once, exactly as a clip posed now, so the reading never depends
+    on what the cache held (with ``progress``, a line on stderr says why the pass runs).
     """
     from .cache import load_pose, save_pose
     from .models.pose_model import model_id, resolve_pose_model
@@ -95,6 +98,19 @@ def load_or_extract_pose(
     sha = file_sha256(info.path)
     key = pose_key(sha, mid, fps, running_mode, num_poses)
     pose = load_pose(key) if cache else None
+    if pose is not None and back is not None:
+        from .pose.back_pass import load_main_rows
+
+        rows = load_main_rows(key, pose.frame_index)
+        if rows is not None:
+            back.restore(rows)
+        else:  # the cached pose predates back rows: pose again, as a clip posed now
+            if progress:
+                _note(
+                    f"reading the back outline of {Path(info.path).name}: one-time pose pass with body masks "
+                    "(the pose cache predates back rows)"
+                )
+            pose = None
     if pose is None:
         from .pose.extract import extract_pose
         from .pose.mediapipe_backend import open_pose_backend
@@ -124,6 +140,11 @@ def load_or_extract_pose(
 
             save_main_rows(key, back)
     return pose, sha
+
+
+def _note(message: str) -> None:
+    """One line on stderr (a progress note, not a caveat of the result)."""
+    print(f"formcheck: {message}", file=sys.stderr, flush=True)
 
 
 def pose_key(video_sha256: str, model_id: str, fps: float | None, running_mode: str, num_poses: int) -> str:
@@ -158,10 +179,10 @@ def analyze(
     :func:`~formcheck_core.models.pose_model.resolve_pose_model`). ``height_cm``: lifter height, to
     report drift in cm. ``thresholds``: per-rule overrides ``{rule_id: {name: value}}``.
     ``back``: in a side view, read the back profile from the person mask for the ``back_*``
-    metrics (each rep's and partial pull's set-up to knee pass). A clip posed now gets it on every
-    sample from the main pose pass (the mask comes from the same model call); a clip whose pose is
-    cached without those rows gets it from a targeted second pass over the set-up..knee-pass
-    frames (:mod:`formcheck_core.pose.back_pass`). Both cached; False: no masks at all.
+    metrics (each rep's and partial pull's set-up to knee pass), on every sample, in the pose pass
+    (the mask comes from the same model call; :mod:`formcheck_core.pose.back_pass`). Cached beside
+    the pose; a pose cached without those rows is posed again once, so the reading does not depend
+    on the cache. False: no masks at all.
     ``refine``: place lift-off and lockout on source frames with a targeted native-rate pass
     (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
     ``on_pose``: called once the pose series is known (computed or from the cache), before the rest
@@ -186,7 +207,7 @@ def analyze(
     if back:
         from .pose.back_pass import MainPassBack
 
-        main_back = MainPassBack((info.width_px, info.height_px))  # filled only if the clip is posed now
+        main_back = MainPassBack((info.width_px, info.height_px))  # read now, or restored from the cache
     pose, sha = load_or_extract_pose(
         info,
         fps=fps,
@@ -270,26 +291,16 @@ def analyze(
             + (f" ({why})." if why else ".")
         )
     back_s = None
-    if back and (reps or partial) and view.view == "side":
+    if main_back is not None and (reps or partial) and view.view == "side":
         from .biomech.back_series import rep_back_metrics
-        from .models.pose_model import resolve_pose_model
         from .pose.back_pass import back_series
 
-        try:
-            back_s = back_series(  # partial pulls too: rounded_back judges their pull off the floor
-                info,
-                body,
-                (*reps, *partial),
-                resolve_pose_model(pose_model),
-                model_id=mid,
-                video_sha256=sha,
-                cache=cache,
-                pose_key=pose_key(sha, mid, fps, running_mode, num_poses),
-                main_rows=main_back,
+        back_s = back_series(body, main_back)  # every sample; the rows hold exactly the pose's samples
+        if back_s is None:
+            warnings.append(
+                "The back outline was not read in the pose pass; rounded-back checks are skipped."
             )
-        except VideoError as exc:  # a frame that will not decode: the rest of the analysis stands
-            warnings.append(f"The back could not be measured ({exc}); rounded-back checks are skipped.")
-        else:
+        else:  # partial pulls too: rounded_back judges their pull off the floor
             reps = tuple(rep_back_metrics(rep, back_s) for rep in reps)
             partial = tuple(rep_back_metrics(rep, back_s) for rep in partial)
     result = Analysis(

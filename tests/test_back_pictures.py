@@ -108,7 +108,7 @@ def test_explorer_reads_the_back_live(clean):
 
 
 def test_explorer_says_where_the_back_was_not_measured(clean):
-    """A sample without a back row (the targeted pass reads only each pull's set-up..knee pass)."""
+    """A sample without a back row (a series holding only a pull's set-up..knee pass)."""
     pytest.importorskip("ipywidgets")
     import dataclasses
 

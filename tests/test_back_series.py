@@ -14,7 +14,6 @@ from formcheck_core.biomech.back_series import (
     MIN_SAMPLE_CONFIDENCE,
     RELIABLE_MASK_CONFIDENCE,
     BackSeries,
-    back_samples,
     measured_samples,
     pull_samples,
     rep_back_metrics,
@@ -40,8 +39,6 @@ def test_pull_samples_run_from_setup_to_knee_pass_for_reps_and_partial_pulls():
     assert pull_samples(rep) == list(range(100, 121))
     partial = make_rep(2, complete=False, start=200)  # never locks out: same pull window
     assert pull_samples(partial) == list(range(200, 221))
-    both = sorted(pull_samples(rep) + pull_samples(partial))
-    assert back_samples([partial, rep], stride=1) == both
 
 
 def test_every_other_sample_is_measured_back_from_the_knee_pass_but_never_fewer_than_two():
@@ -50,7 +47,6 @@ def test_every_other_sample_is_measured_back_from_the_knee_pass_but_never_fewer_
     assert picked == list(range(100, 121, 2)) and picked[-1] == 120  # the knee pass is measured
     assert set(picked) <= set(pull_samples(rep))
     assert measured_samples(rep, stride=1) == pull_samples(rep)
-    assert back_samples([rep]) == measured_samples(rep)  # the default stride
     three = replace(
         rep, moments={n: replace(m, sample=100 + i) for i, (n, m) in enumerate(rep.moments.items())}
     )

@@ -1,11 +1,9 @@
 """Back-profile numbers over the samples that matter, and the per-rep back metrics read from them.
 
-:mod:`formcheck_core.pose.back_pass` reads :func:`back_profile` on every sample in the main pose
-pass (a clip posed now), or, as a fallback, by a targeted segmentation pass on only the samples
-:func:`back_samples` picks (set-up to knee pass of each pull, :func:`measured_samples`), and
-returns a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the
+:mod:`formcheck_core.pose.back_pass` reads :func:`back_profile` on every sample in the pose pass
+and returns a :class:`BackSeries`. :func:`rep_back_metrics` reduces it to one number per rep: the
 median over the pull's samples from set-up to knee pass (:func:`pull_samples`) whose mask was
-confident enough, whichever pass read them. No metric reads the back at lockout: none is
+confident enough. No metric reads the back at lockout: none is
 calibrated there yet. Pure functions over arrays.
 """
 
@@ -143,15 +141,6 @@ def measured_samples(rep: Rep, stride: int = MEASURE_STRIDE) -> list[int]:
     samples = pull_samples(rep)
     picked = samples[::-1][::stride][::-1]
     return picked if len(picked) >= MIN_MEASURED else samples
-
-
-def back_samples(reps: tuple[Rep, ...] | list[Rep], stride: int = MEASURE_STRIDE) -> list[int]:
-    """Sorted body-series samples the segmentation pass should measure: each pull's
-    :func:`measured_samples` (set-up..knee pass at ``stride``)."""
-    out: set[int] = set()
-    for rep in reps:
-        out.update(measured_samples(rep, stride))
-    return sorted(out)
 
 
 def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:

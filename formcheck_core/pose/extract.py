@@ -85,7 +85,9 @@ def extract_pose(
     there (for scene cuts, :mod:`formcheck_core.scene_cuts`); the multi-process path leaves it
     incomplete. ``on_person`` (:data:`~.feed.OnPerson`): the one-process path calls it once per
     sample with the person analysed there (e.g. the back profile from the person's mask,
-    :class:`~formcheck_core.pose.back_pass.MainPassBack`); the multi-process path does not call it.
+    :class:`~formcheck_core.pose.back_pass.MainPassBack`). The multi-process path cannot call it
+    (each process has its own model), so with ``on_person`` automatic mode runs one process and
+    ``workers`` > 1 raises ValueError: the back profile is read in one process only.
     """
     info = info or probe_video(path)
     if hasattr(backend, "detect"):  # an open backend (a Protocol: checked by its method)
@@ -95,6 +97,12 @@ def extract_pose(
             info, cast(PoseBackend, backend), target_fps, model_id, progress, thumbnails, on_person
         )
     auto = workers is None
+    if on_person is not None:
+        if workers is not None and workers > 1:
+            raise ValueError(
+                "on_person (e.g. the back profile) is read in one process only: use workers=1 or None"
+            )
+        workers = 1
     workers = default_workers() if workers is None else workers
     if workers > 1:
         plan = plan_samples(info.path, target_fps, info=info)

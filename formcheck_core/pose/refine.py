@@ -28,12 +28,10 @@ points, visibility) are cached in the pose cache (``refine/<key>.npz``, keyed by
 candidate frames: the landmarker tracks from frame to frame, so rows measured for other windows
 are not mixed in), so a second run decodes nothing.
 
-Extra per-frame outputs (API for other targeted passes, e.g. person masks on the set-up..knee-pass
-frames): :func:`run_native_frames` takes ``on_frame(frame_index, rgb, result)``, called once per
+Extra per-frame outputs (API for other targeted passes): :func:`run_native_frames` takes ``on_frame(frame_index, rgb, result)``, called once per
 requested frame in time order (by :func:`refine_moments`: once per frame it measured) with the model-ready RGB image (uint8, long side at most
 :data:`~formcheck_core.pose.feed.MAX_SIDE_PX`) and the chosen person's
-:class:`~formcheck_core.pose.backend.PoseResult` (None when nobody was found; ``result.mask`` is
-set when ``segmentation=True``). The callback runs only for frames measured in that call (cached
+:class:`~formcheck_core.pose.backend.PoseResult` (None when nobody was found). The callback runs only for frames measured in that call (cached
 frames are not decoded again); keep only numbers from it, never frames.
 """
 
@@ -85,7 +83,6 @@ def _measure(
     *,
     need: Callable[[int], bool] | None = None,
     on_frame: OnFrame | None = None,
-    segmentation: bool = False,
 ) -> Iterator[tuple[int, Row]]:
     """(frame index, pose row) for each of ``frames`` (in time order) that ``need`` (asked just
     before the model runs, so it can look at the rows yielded so far) wants; NaN rows where
@@ -96,7 +93,7 @@ def _measure(
 
     w, h = source_size
     opener = None if decode_inline() else ThreadPoolExecutor(1, thread_name_prefix="formcheck-model")
-    opening = opener.submit(MediaPipePose, model_path, segmentation=segmentation) if opener else None
+    opening = opener.submit(MediaPipePose, model_path) if opener else None
     pose: MediaPipePose | None = None
     try:
         with FrameReader(path) as reader:
@@ -106,9 +103,7 @@ def _measure(
                 if need is not None and not need(frame.index):
                     continue
                 if pose is None:
-                    pose = (
-                        opening.result() if opening else MediaPipePose(model_path, segmentation=segmentation)
-                    )
+                    pose = opening.result() if opening else MediaPipePose(model_path)
                 people = pose.detect(frame.bgr, frame.time_s)
                 person = choose_person(people) if people else None
                 if on_frame is not None:
@@ -149,7 +144,6 @@ def run_native_frames(
     source_size: tuple[int, int],
     *,
     on_frame: OnFrame | None = None,
-    segmentation: bool = False,
 ) -> dict[str, np.ndarray]:
     """Pose rows for ``frames`` ((source frame index, time s), in time order): a table of arrays
     ``frame_index`` (N,), ``image_xy_px`` (N, 33, 2) in source pixels, ``world_xyz_m`` (N, 33, 3),
@@ -157,9 +151,7 @@ def run_native_frames(
     the upright source frame. ``on_frame``: see the module docstring."""
     if not frames:
         return _table([])
-    return _table(
-        list(_measure(path, frames, model_path, source_size, on_frame=on_frame, segmentation=segmentation))
-    )
+    return _table(list(_measure(path, frames, model_path, source_size, on_frame=on_frame)))
 
 
 def _hinge(xy: np.ndarray, world: np.ndarray, side: str, use_world: bool) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Angle curves over time: hip and knee angle, torso lean, elbow angle, and the back's rounding.
 
-The back panel (``back_flexion_rel``, where the back was read in a side view: every sample when
-the main pose pass read it, set-up to knee pass of each pull when the targeted pass did) takes its title, unit and scale from the metric registry
+The back panel (``back_flexion_rel``, where the back was read in a side view: every sample of
+the pose pass) takes its title, unit and scale from the metric registry
 (:data:`~formcheck_core.biomech.metrics.METRIC_SPECS`, :data:`~formcheck_core.vocabulary.UNITS`) and its
 limit from the rule findings on that metric.
 
