@@ -783,39 +783,21 @@ def test_fixed_thresholds_must_name_thresholds_of_the_rule():
     """``Rule.fixed`` names the thresholds set by a definition or a source (not calibrated on dev)."""
     from formcheck_core.rules import Rule
 
-    def check(ctx):
-        return None
+    def rule(fixed):
+        return Rule(
+            id="x_rule",
+            check=lambda ctx: None,
+            description="d",
+            metrics=(),
+            thresholds={"a_deg": 1.0},
+            cue="c",
+            fixed=fixed,
+        )
 
-    r = Rule(
-        id="x_rule",
-        check=check,
-        description="d",
-        metrics=(),
-        thresholds={"a_deg": 1.0},
-        cue="c",
-        fixed=["a_deg"],
-    )
-    assert r.fixed == ("a_deg",)
-    with pytest.raises(ValueError, match="unknown thresholds"):
-        Rule(
-            id="x_rule",
-            check=check,
-            description="d",
-            metrics=(),
-            thresholds={"a_deg": 1.0},
-            cue="c",
-            fixed=("b",),
-        )
-    with pytest.raises(ValueError, match="not a string"):
-        Rule(
-            id="x_rule",
-            check=check,
-            description="d",
-            metrics=(),
-            thresholds={"a_deg": 1.0},
-            cue="c",
-            fixed="a_deg",
-        )
+    assert rule(["a_deg"]).fixed == ("a_deg",)
+    for fixed, message in ((("b",), "unknown thresholds"), ("a_deg", "not a string")):
+        with pytest.raises(ValueError, match=message):
+            rule(fixed)
 
 
 def test_the_verdict_test_can_be_swapped_to_measure_what_confidence_and_severity_change():
