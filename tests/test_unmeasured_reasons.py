@@ -96,3 +96,18 @@ def test_a_reason_shared_by_every_pull_is_said_once():
     assert [r["not_measurable"] for r in data["reps"]] == [{"max_bar_drift_rel": front}] * 3
     drift = next(ln for ln in messages[1]["content"].splitlines() if ln.startswith("max_bar_drift_rel = "))
     assert drift == f"max_bar_drift_rel = not measurable: {front} (every pull)"  # no meaning: no value
+
+
+def test_a_missing_moment_is_named_by_its_label_in_every_reason():
+    """``no_moment`` names a moment as every view does (``MOMENT_LABEL``: "lift-off", "knee pass")."""
+    from formcheck_core.biomech.metric_spec import RepInput
+    from formcheck_core.biomech.rep_window import no_moment
+    from formcheck_core.vocabulary import MOMENT_LABEL
+
+    rep = replace(make_rep(1), missing_moments={"liftoff": "the bar never left the floor"})
+    for name, label in MOMENT_LABEL.items():
+        why = no_moment(RepInput(None, rep), name).reason  # type: ignore[arg-type]
+        assert why.startswith(f"no {label} moment: ")
+    assert (
+        no_moment(RepInput(None, rep), "liftoff").reason == "no lift-off moment: the bar never left the floor"
+    )

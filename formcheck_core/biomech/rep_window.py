@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DEFAULT_FPS
+from ..vocabulary import MOMENT_LABEL
 from .body import ViewEstimate
 from .metric_spec import Reading, RepInput, Unmeasured
 from .series import sample_rate_hz
@@ -200,7 +201,7 @@ def hold_samples(fs: float) -> int:
 def no_moment(inp: RepInput, name: str) -> Unmeasured:
     """Why a metric read at key moment ``name`` is not measurable: the moment is missing, with the
     rep's own reason for it ("no lockout moment: never reached lockout ...")."""
-    label = name.replace("_", " ").replace("liftoff", "lift-off")
+    label = MOMENT_LABEL.get(name, name.replace("_", " "))
     why = inp.rep.missing_moments.get(name) or inp.rep.partial_reason or "it was not found"
     return Unmeasured(f"no {label} moment: {why}")
 

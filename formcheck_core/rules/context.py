@@ -11,6 +11,7 @@ from ..biomech.body import BodySeries, MetricQuality, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,
+    MOMENT_LABEL,
     MOMENT_PHRASES,
     NOT_MEASURABLE,
     OK,
@@ -174,7 +175,7 @@ class RuleContext:
             "rep": self.rep.number,
             "measured": format_value(value, unit, limit=threshold),
             "limit": format_limit(threshold, unit),
-            "moment": (moment or "").replace("_", " "),
+            "moment": MOMENT_LABEL.get(moment or "", (moment or "").replace("_", " ")),
             "at": at,
             **extra,
         }
