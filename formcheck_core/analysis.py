@@ -11,11 +11,11 @@ from .config import DEFAULT_FPS
 from .errors import VideoError
 from .pose.series import PoseSeries
 from .result import Analysis
+from .video import VideoInfo, file_sha256, probe_video
+from .vocabulary import NO_COMPLETE_LIFT
 
 if TYPE_CHECKING:
     from .pose.back_pass import MainPassBack
-from .video import VideoInfo, file_sha256, probe_video
-from .vocabulary import NO_COMPLETE_LIFT
 
 __all__ = ["Analysis", "analyze", "load_or_extract_pose", "pose_warnings"]
 

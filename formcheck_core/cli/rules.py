@@ -20,7 +20,8 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--preset",
         help='threshold preset: "calibrated" (default: rules that do not beat never-flag in cross-validation '
-        'are off), "all" (every rule on) or "seed" (the original, stricter limits, every rule on)',
+        'are off), "all" (every rule on) or "seed" (the original, stricter limits with every rule the seed '
+        "had on; rules added since keep their defaults)",
     )
     group.add_argument(
         "--config",

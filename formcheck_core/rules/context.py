@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..biomech.body import BodySeries, MetricQuality, Moment, Rep, ViewEstimate
+from ..biomech.body import NOT_MEASURABLE_PREFIX, BodySeries, MetricQuality, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,
@@ -107,7 +107,7 @@ class RuleContext:
         """Why the rep's metric ``name`` is not measurable, in the words every view shows after
         "not measurable: " ("left shoulder not visible", "front view: ..."); "" when it was
         measured or no reason is known (``Rep.unmeasured_mark``)."""
-        return self.rep.unmeasured_mark(name).removeprefix("not measurable: ")
+        return self.rep.unmeasured_mark(name).removeprefix(NOT_MEASURABLE_PREFIX)
 
     def threshold(self, name: str) -> float:
         """The effective value of threshold ``name`` (defaults, preset, config and overrides applied)."""
