@@ -69,7 +69,7 @@ from formcheck_core.pose.landmarks import LANDMARK
 from formcheck_core.rules import reevaluate
 from formcheck_core.rules.engine import judged_pulls
 from formcheck_core.rules.thresholds import threshold_settings
-from formcheck_core.rules.verdicts import NEEDS_WORK_FROM, severity_rank, verdict_role, verdicts
+from formcheck_core.rules.verdicts import serious_fault, verdict_role, verdicts
 from formcheck_core.scoring import (
     Confusion,
     baselines,
@@ -288,9 +288,7 @@ def needs_work_with(a, counts) -> bool:
 
 #: Ablations of the verdict's use of severity and confidence: row name -> which faults count.
 ABLATIONS = {
-    "low-confidence faults count too": lambda f: (
-        f.is_fault and severity_rank(f.severity) >= severity_rank(NEEDS_WORK_FROM)
-    ),
+    "low-confidence faults count too": serious_fault,
     "notes (minor) count too": lambda f: f.is_fault and not f.low_confidence,
     "every fault counts": lambda f: f.is_fault,
 }

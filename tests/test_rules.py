@@ -809,3 +809,9 @@ def test_the_verdict_test_can_be_swapped_to_measure_what_confidence_and_severity
     for f in (warning, note):
         assert verdicts([f], reps)[-1].label == "clean"
         assert verdicts([f], reps, counts=lambda x: x.is_fault)[-1].label == "needs work"
+    # the default test is serious_fault (severity) without the low-confidence warnings
+    from formcheck_core.rules.verdicts import counts_as_fault, serious_fault
+
+    assert serious_fault(warning) and not counts_as_fault(warning)
+    assert not serious_fault(note) and not counts_as_fault(note)
+    assert verdicts([warning], reps, counts=serious_fault)[-1].label == "needs work"

@@ -58,10 +58,15 @@ def is_borderline(f: Finding) -> bool:
     return severity_rank(f.severity) < severity_rank("major") and exceedance(f) < BORDERLINE_REL
 
 
+def serious_fault(f: Finding) -> bool:
+    """A fault at least :data:`NEEDS_WORK_FROM` (whatever the pose confidence it was read at)."""
+    return f.is_fault and severity_rank(f.severity) >= severity_rank(NEEDS_WORK_FROM)
+
+
 def counts_as_fault(f: Finding) -> bool:
-    """A fault that can make a rep "needs work": at least :data:`NEEDS_WORK_FROM` and not read
-    at low confidence (that one is a warning: reported and cued, but it does not judge the rep)."""
-    return f.is_fault and severity_rank(f.severity) >= severity_rank(NEEDS_WORK_FROM) and not f.low_confidence
+    """A fault that can make a rep "needs work": :func:`serious_fault` and not read at low
+    confidence (that one is a warning: reported and cued, but it does not judge the rep)."""
+    return serious_fault(f) and not f.low_confidence
 
 
 def verdict_role(f: Finding) -> VerdictRole:
