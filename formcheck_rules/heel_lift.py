@@ -6,8 +6,10 @@ their setup difference, body lengths).
 Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value, and the dev labels
 cannot calibrate it: the clip labelled heel lift read only 0.014 (small 600x600 frames; the heel
 keypoint barely moves), and its one pull is now a partial pull (cut by the clip), which this rule
-does not judge; clean clips read up to 0.08 from foot-keypoint noise in low-resolution reels. The default, 0.06 body lengths (a heel rise of several centimetres), keeps all but 2 of 28
-clean clips passing and misses the labelled one.
+does not judge; clips without heel lift read up to 0.08 from foot-keypoint noise in low-resolution
+reels. The default, 0.06 body lengths (a heel rise of several centimetres), flags 1 of the 35
+clips labelled without heel lift (0.071) and warns on another (0.080, read at low pose
+confidence), and cannot judge the labelled one.
 
 Off by default: with a single labelled positive dev clip, leave-one-clip-out cross-validation
 (``scripts/evaluate_rules.py``) never beats the never-flag baseline -- every held-out call is a
