@@ -97,7 +97,7 @@ LIFTOFF_SHOULDER_FRAC = 0.15
 #: the floor cannot be higher; a hitch or pause further up is not a start). Movement before that
 #: stop (bending down to the bar, dropping the hips, chest up) is set-up, not pull. Set a priori,
 #: not searched; the sensitivity on dev is in the README.
-STILL_REL_S = 0.05
+STILL_SPEED_REL_PER_S = 0.05
 STILL_MAX_SHARE = 0.5
 #: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
 LOCKOUT_HIP_FRAC = 0.95
@@ -657,7 +657,7 @@ def _pull_candidates(
 
 def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> int:
     """First sample of the dead stop the pull at bottom ``b`` starts from: of the last run of still
-    samples in [b, top) (shoulder speed at most :data:`STILL_REL_S` body lengths/s, shoulders no
+    samples in [b, top) (shoulder speed at most :data:`STILL_SPEED_REL_PER_S` body lengths/s, shoulders no
     higher than :data:`STILL_MAX_SHARE` of their rise from their lowest in [b, top] to their
     highest), its first sample; ``b`` when there is none (a touch-and-go or kettlebell turnaround:
     the bottom is the start) or the scale is unknown. The rise of each lift-off signal is measured
@@ -668,7 +668,7 @@ def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs:
     speed = np.abs(np.gradient(w)) * fs / length_px
     low, high = float(np.nanmin(w)), float(np.nanmax(w))
     with np.errstate(invalid="ignore"):
-        still = (speed <= STILL_REL_S) & (w <= low + STILL_MAX_SHARE * (high - low))
+        still = (speed <= STILL_SPEED_REL_PER_S) & (w <= low + STILL_MAX_SHARE * (high - low))
     idx = np.flatnonzero(still[:-1])
     if not idx.size:
         return b
