@@ -139,7 +139,69 @@ def load_or_extract_pose(
             from .pose.back_pass import save_main_rows
 
             save_main_rows(key, back)
+    if running_mode == "video":  # IMAGE mode does not track: nothing follows a cut
+        pose = _posed_per_shot(info, pose, key, sha, model_path, num_poses, cache, progress, back)
     return pose, sha
+
+
+def _posed_per_shot(
+    info: VideoInfo,
+    pose: PoseSeries,
+    key: str,
+    sha: str,
+    model_path: Path,
+    num_poses: int,
+    cache: bool,
+    progress: bool,
+    back: MainPassBack | None,
+) -> PoseSeries:
+    """``pose`` (the whole-clip pass, cached under ``key``) with each shot after a scene cut posed
+    by a fresh tracker (:func:`~formcheck_core.pose.shots.repose_shots`), and ``back``'s rows
+    replaced there; ``pose`` itself for a one-shot clip. Cached apart
+    (:func:`~formcheck_core.pose.shots.per_shot_cache_key`), so the whole-clip entries stay as
+    they are and only clips with cuts are posed again (their later shots only)."""
+    from functools import partial
+
+    import numpy as np
+
+    from .cache import load_pose, save_pose
+    from .pose.back_pass import MainPassBack as Rows
+    from .pose.back_pass import load_main_rows, save_main_rows
+    from .pose.mediapipe_backend import open_pose_backend
+    from .pose.shots import per_shot_cache_key, repose_shots, shot_bounds
+    from .scene_cuts import cut_samples, scene_cut_frames
+
+    starts = cut_samples(pose.frame_index, scene_cut_frames(info, sha))  # cached by the pose pass
+    if not shot_bounds(pose.n_samples, starts):
+        return pose
+    skey = per_shot_cache_key(key, starts)
+    cached = load_pose(skey) if cache else None
+    if cached is not None and np.array_equal(cached.frame_index, pose.frame_index):
+        if back is None:
+            return cached
+        table = load_main_rows(skey, cached.frame_index)
+        if table is not None:
+            rows = Rows(back.source_size)
+            rows.restore(table)
+            back.replace_samples(np.arange(pose.n_samples), rows)
+            return cached
+    if progress:
+        _note(
+            f"{Path(info.path).name} has {len(starts)} scene cut(s): posing each later shot again with a "
+            "fresh tracker (the tracker would follow the previous shot's person)"
+        )
+    open_backend = partial(
+        open_pose_backend,
+        model_path,
+        running_mode="video",
+        num_poses=num_poses,
+        segmentation=back is not None,
+    )
+    per_shot = repose_shots(info, pose, starts, open_backend, back=back, progress=progress)
+    save_pose(skey, per_shot)
+    if back is not None:
+        save_main_rows(skey, back)
+    return per_shot
 
 
 def _note(message: str) -> None:

@@ -264,8 +264,8 @@ def test_a_partial_pull_is_named_and_shown_alike_in_every_view(dev_clip, pose_mo
     """A partial pull is kept, named "partial pull 1" (never "rep N") with its reason, and read the
     same in the JSON, readings, summary, cues, stills, curves, explorer, LLM data and batch row.
 
-    posereader_good_bad: one rep then a partial pull (it starts mid-pull, at a splice; its back
-    outline is not read on enough samples, so no rule finds a fault on it); posereader_arm_bend: only a partial pull (every rule on, so bent_arms and
+    posereader_good_bad: one rep then a partial pull (it starts mid-pull, at a splice, and is
+    posed by a fresh tracker; rounded_back flags it); posereader_arm_bend: only a partial pull (every rule on, so bent_arms and
     incomplete_lockout judge it too): the set verdict says no complete rep was judged."""
     pytest.importorskip("ipywidgets")
     from rule_fixtures import all_rules_on

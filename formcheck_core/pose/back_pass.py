@@ -100,6 +100,21 @@ class MainPassBack:
             raise ValueError("these rows were read in a pose pass already")
         self._restored = {name: np.asarray(values) for name, values in table.items()}
 
+    def replace_samples(self, samples: np.ndarray, part: MainPassBack) -> None:
+        """Hold these rows with those at ``samples`` (indices into them, ascending) replaced by
+        ``part``'s rows, in order: the same frames read again (a shot posed by a fresh tracker,
+        :func:`~formcheck_core.pose.shots.repose_shots`). ValueError when ``part`` read other frames."""
+        table, new = self.table(), part.table()
+        idx = np.asarray(samples, dtype=np.int64)
+        if not np.array_equal(table["frame_index"][idx], new["frame_index"]):
+            raise ValueError("the replacing rows were read on other frames")
+        for name, values in table.items():
+            values = np.array(values, copy=True)
+            values[idx] = new[name]
+            table[name] = values
+        self._frames, self._values, self._facing_decides = [], [], []
+        self._restored = table
+
     def __call__(self, frame_index: int, person: PoseResult | None) -> None:
         k = len(FRACTIONS)
         nan_row = (math.nan, math.nan, math.nan, np.full((k, 2), np.nan))

@@ -124,10 +124,11 @@ class SeriesBuilder:
         )
 
 
-def progress_bar(info: VideoInfo, total: int, progress: bool):
-    """A tqdm bar (notebook widget or terminal) counting sampled frames; disabled when not ``progress``."""
+def progress_bar(info: VideoInfo, total: int, progress: bool, what: str = "pose"):
+    """A tqdm bar (notebook widget or terminal) counting sampled frames, labelled ``what`` and the
+    clip's name; disabled when not ``progress``."""
     from tqdm.auto import tqdm
 
     return tqdm(
-        total=total, desc=f"pose {Path(info.path).name}", unit="frame", disable=not progress, leave=False
+        total=total, desc=f"{what} {Path(info.path).name}", unit="frame", disable=not progress, leave=False
     )
