@@ -10,6 +10,7 @@ The cached pose and a cold pose are identical; a one-shot clip is never posed tw
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,6 +91,36 @@ def test_shot_2_is_posed_as_a_clip_of_its_own(spliced, dev_clip, pose_model):
     assert (moved > 5.0).any(), moved
 
 
+def test_shot_2_matches_the_same_frames_in_their_own_clip(spliced, dev_clip, dev_labels, pose_model):
+    """Shot 2 of the spliced clip is, per its label, frame for frame ``posereader_bad`` (re-encoded:
+    pixels differ by under 1 grey level, so MediaPipe places joints up to ~15 px apart). Posed by a
+    fresh tracker it agrees with that clip's own pose within such a copy's spread; the whole-clip
+    pass, whose tracker followed shot 1's person, was several times farther off just after the cut."""
+    from formcheck_core.analysis import load_or_extract_pose, pose_key
+    from formcheck_core.cache import load_pose
+    from formcheck_core.config import DEFAULT_FPS
+    from formcheck_core.models.pose_model import model_id
+    from formcheck_core.video import probe_video
+
+    a, _warm, cache = spliced
+    assert "frame-identical to dev posereader_bad frames 0-27" in dev_labels[SPLICED]["notes"]
+    own, _ = load_or_extract_pose(
+        probe_video(dev_clip("posereader_bad")), pose_model=pose_model, progress=False
+    )
+    start = int(np.searchsorted(a.pose.frame_index, CUT))
+    k = min(a.pose.n_samples - start, own.n_samples)
+    np.testing.assert_array_equal(a.pose.frame_index[start : start + k] - CUT, own.frame_index[:k])
+    whole = load_pose(pose_key(a.video_sha256, model_id(pose_model), DEFAULT_FPS, "video", 1), root=cache)
+
+    def off_px(pose):  # (k,) largest landmark distance from the own clip's pose, per sample
+        d = np.linalg.norm(pose.image_xy_px[start : start + k] - own.image_xy_px[:k], axis=-1)
+        return np.nanmax(d, axis=1)
+
+    per_shot, one_tracker = off_px(a.pose), off_px(whole)
+    assert (per_shot < 25.0).all(), per_shot  # 25 px: 4 % of the 600 px frame
+    assert (one_tracker[:3] > 2 * per_shot[:3]).all(), (one_tracker, per_shot)
+
+
 def test_the_back_is_read_on_the_first_samples_after_the_cut(spliced, dev_labels):
     a = spliced[0]
     start = int(np.searchsorted(a.pose.frame_index, CUT))
@@ -164,3 +195,74 @@ def test_a_one_shot_clip_is_posed_once(dev_clip, pose_model, monkeypatch):
     back = MainPassBack((info.width_px, info.height_px))
     pose, _sha = load_or_extract_pose(info, pose_model=pose_model, progress=False, back=back)
     assert pose.n_samples > 0 and len(back) == pose.n_samples
+
+
+def test_ctrl_c_in_the_per_shot_pass_exits_130_and_caches_nothing_half(dev_clip, pose_model, tmp_path):
+    """Ctrl-C while the shots after a cut are posed again works as in the pose pass: exit 130, no
+    traceback, no per-shot entry written, the whole-clip entries left as they were."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from formcheck_core.analysis import load_or_extract_pose, pose_key
+    from formcheck_core.config import DEFAULT_FPS
+    from formcheck_core.models.pose_model import model_id
+    from formcheck_core.pose.back_pass import MainPassBack, main_back_cache_key
+    from formcheck_core.video import file_sha256, probe_video
+
+    stem = "heavy_front_oblique_a"  # three cuts, 153 of 206 samples after the first: a few seconds
+    info = probe_video(dev_clip(stem))
+    key = pose_key(file_sha256(info.path), model_id(pose_model), DEFAULT_FPS, "video", 1)
+    cache = tmp_path / "c"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FORMCHECK_CACHE", str(cache))
+    try:  # the whole-clip entries only, as a cache from before the per-shot pass
+        import formcheck_core.pose.shots as shots
+
+        mp.setattr(shots, "repose_shots", lambda _i, pose, *_a, **_k: pose)
+        load_or_extract_pose(info, pose_model=pose_model, progress=False, back=MainPassBack((1, 1)))
+    finally:
+        mp.undo()
+    whole = {Path("pose", f"{key}.npz"), Path("back", f"{main_back_cache_key(key)}.npz")}
+    for folder in ("pose", "back"):  # the stand-in per-shot entries go
+        for entry in (cache / folder).glob("*.npz"):
+            if entry.relative_to(cache) not in whole:
+                entry.unlink()
+    before = sorted(p.relative_to(cache) for p in cache.rglob("*.npz"))
+    assert Path("pose", f"{key}.npz") in before and Path("back", f"{main_back_cache_key(key)}.npz") in before
+    err_path = tmp_path / "err.txt"
+    with open(err_path, "w") as err_file:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "formcheck_core",
+                "analyze",
+                str(info.path),
+                "--no-report",
+                "--out",
+                str(tmp_path / "o"),
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            env={**os.environ, "FORMCHECK_CACHE": str(cache), "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 120
+        while (
+            time.monotonic() < deadline
+            and proc.poll() is None
+            and "fresh tracker" not in err_path.read_text()
+        ):
+            time.sleep(0.1)
+        time.sleep(0.8)  # the fresh landmarker is loading or running
+        assert proc.poll() is None, "finished before Ctrl-C"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    err = err_path.read_text()
+    assert "fresh tracker" in err
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err[-2000:])
+    assert "Traceback" not in err and "internal error" not in err and "Fatal Python" not in err, err[-2000:]
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*.npz")) == before  # nothing half-written
