@@ -89,6 +89,8 @@ def load_or_extract_pose(
     cache fills ``back`` from the cached rows; a series cached without them (a cache from before
     they existed) is posed again once, exactly as a clip posed now, so the reading never depends
     on what the cache held (with ``progress``, a line on stderr says why the pass runs).
+    In VIDEO mode a clip with scene cuts then has each shot after the first posed again by a fresh
+    tracker (:func:`_posed_per_shot`; cached apart), and that is the series returned, cold or cached.
     """
     from .cache import load_pose, save_pose
     from .models.pose_model import model_id, resolve_pose_model

@@ -15,7 +15,8 @@ threshold: frame ``i`` starts a new shot when its change is at least :data:`CUT_
   between nearby frames of this clip).
 
 The pose pass collects the thumbnails while it decodes (:class:`formcheck_core.video.Thumbnails`);
-only a clip whose pose came from the cache is decoded again for them. A fade or a dissolve
+only a clip whose pose came from the cache is decoded again for them. Each shot after a cut is
+posed by a fresh tracker (:mod:`formcheck_core.pose.shots`), so no tracking carries across a cut. A fade or a dissolve
 (gradual) is not found, nor a weak cut (one camera, a similar picture) in
 a source with few distinct frames per second. Frame changes are cached per clip (a side table
 beside the pose cache, keyed by the clip's bytes).

@@ -14,9 +14,11 @@ and :func:`series_from_main` picks one.
 
 A pose cached without these rows (a cache from before they existed) is posed again once, with
 masks, exactly as a clip posed now (:func:`~formcheck_core.analysis.load_or_extract_pose`), so a
-clip's back reading never depends on what the cache held. A pull whose outline the pass could not
-read on enough samples (e.g. just after a scene cut, while the tracker still follows the previous
-shot) is "not measurable"; no second pass reads it another way. The multi-process pose path
+clip's back reading never depends on what the cache held. Each shot after a scene cut is posed by
+a fresh tracker (:mod:`~formcheck_core.pose.shots`: its rows are replaced by the fresh pass's, via
+:meth:`MainPassBack.replace_samples`), so the outline is read from a shot's first sample. A pull
+whose outline the pass could not read on enough samples is "not measurable"; no second pass reads
+it another way. The multi-process pose path
 (:func:`~formcheck_core.pose.parallel.extract_pose_parallel`) reads no back: ``extract_pose``
 refuses ``on_person`` with more than one process.
 """
