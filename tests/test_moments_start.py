@@ -4,6 +4,7 @@ lost mid-pull: synthetic series with known geometry, no clips."""
 from __future__ import annotations
 
 import numpy as np
+from rep_contract import assert_rep_contract
 from synthetic_lifter import (
     BOTTOM,
     TOP,
@@ -14,7 +15,8 @@ from synthetic_lifter import (
 )
 
 from formcheck_core.biomech.kinematics import compute_body_series
-from formcheck_core.biomech.moments import STRAIGHT_KNEE_DEG, segment_reps
+from formcheck_core.biomech.moments import MIN_SET_S, STRAIGHT_KNEE_DEG, segment_reps
+from formcheck_core.pose.landmarks import LANDMARK
 
 #: Start posture of a pull with straight legs and the torso 55 deg from vertical (knee 180 deg,
 #: hip 125 deg): the hands hang at about knee height, above a bar resting on the floor.
@@ -135,3 +137,73 @@ def test_a_turnaround_without_a_stop_keeps_its_liftoff_at_the_bottom():
     angles = _postures(fps, (TOP, 1.0), (start, 1.0), (TOP, 1.0), (TOP, 1.5))
     (rep,) = segment_reps(compute_body_series(pose_from_angles(*angles, fps=fps)))
     assert rep.complete and 2.0 <= rep.moments["liftoff"].time_s <= 2.3, rep.moments["liftoff"].time_s
+
+
+def _fresh_tracker_start(pose, at: int = 0, shift_px: float = 100.0):
+    """Mimic a fresh tracker's first frames at sample ``at`` (a clip's or a shot's first): the hips
+    read ``shift_px`` (0.3 body lengths) and then half that behind where they are, so the hip angle
+    at the first sample is deepest and opens at more than half the pull's top speed, while the
+    shoulders -- and the bar -- stay put."""
+    for name in ("left_hip", "right_hip"):
+        j = LANDMARK[name]
+        pose.image_xy_px[at : at + 2, j, 0] -= shift_px * np.array([1.0, 0.5])
+        pose.world_xyz_m[at : at + 2, j, 0] -= shift_px / 400.0 * np.array([1.0, 0.5])
+    return pose
+
+
+def _set_then_pull(hold_s: float, start_s: float = 0.0, fps: float = 10.0):
+    """Body of one floor-to-lockout rep after ``hold_s`` still in the set position, cropped to
+    start ``start_s`` into the timeline, with 1 px of pose jitter and a fresh tracker's first frames."""
+    prog, truth = deadlift_progress(1, fps=fps, setup_s=hold_s, start_s=start_s)
+    pose = pose_from_angles(*angles_from_progress(prog), fps=fps, noise_px=1.0, seed=3)
+    return compute_body_series(_fresh_tracker_start(pose)), truth
+
+
+def test_clip_opening_in_the_set_position_is_a_complete_rep():
+    # The lifter is set at the bar at the first sample, still for 0.6 s, then pulls to lockout; the
+    # hip angle swings open over the first samples (a fresh tracker settling) but the shoulders, which
+    # carry the bar, are held: the lift-off is in view, so this is a complete rep whose set-up (the
+    # last sample of the set position) lies in the hold.
+    assert MIN_SET_S < 0.6
+    body, truth = _set_then_pull(0.6)
+    reps = segment_reps(body)
+    assert_rep_contract(reps, body.time_s.size)
+    (rep,) = reps
+    assert rep.complete, rep.partial_reason
+    assert 0 <= rep.moments["setup"].time_s <= truth[0]["liftoff"] + 0.2
+    assert abs(rep.moments["liftoff"].time_s - truth[0]["liftoff"]) <= 0.2
+    assert rep.moments["setup"].sample < rep.moments["liftoff"].sample < rep.moments["lockout"].sample
+
+
+def test_clip_opening_with_the_rise_under_way_starts_mid_pull():
+    # Already rising at the first sample (cropped 0.3 s into the pull): setup and lift-off are not
+    # in the clip; the lockout still is.
+    body, _ = _set_then_pull(1.5, start_s=1.5 + 0.3)
+    reps = segment_reps(body)
+    assert_rep_contract(reps, body.time_s.size)
+    (pull,) = reps
+    assert not pull.complete and pull.partial_reason == "cut by the clip: it starts mid-pull"
+    assert pull.missing_moments["setup"] == pull.missing_moments["liftoff"] == "the clip starts mid-pull"
+    assert "lockout" in pull.moments
+
+
+def test_a_shot_opening_in_the_set_position_counts_like_a_clip():
+    # One definition at a clip's and a shot's first sample: a rep, a scene cut, then a shot that
+    # opens with the lifter set and still for 0.6 s (a complete rep), or already rising (partial),
+    # the shot's first frames posed by a fresh tracker.
+    for hold_s, start_s, complete in ((0.6, 0.0, True), (1.5, 1.8, False)):
+        prog_a, _ = deadlift_progress(1, setup_s=1.5)
+        prog_b, _ = deadlift_progress(1, setup_s=hold_s, start_s=start_s)
+        pose = pose_from_angles(*angles_from_progress(np.concatenate([prog_a, prog_b])), noise_px=1.0, seed=3)
+        body = compute_body_series(_fresh_tracker_start(pose, at=prog_a.size), cut_samples=[prog_a.size])
+        reps = segment_reps(body, cut_samples=[prog_a.size])
+        assert_rep_contract(reps, body.time_s.size)
+        assert [r.complete for r in reps] == [True, complete]
+        alone, _ = _set_then_pull(hold_s, start_s=start_s)
+        assert [r.complete for r in segment_reps(alone)] == [complete]
+        second = reps[1]
+        assert ("setup" in second.moments) == complete
+        if complete:
+            assert prog_a.size <= second.moments["setup"].sample < second.moments["liftoff"].sample
+        else:
+            assert second.partial_reason == "cut by the clip: it starts mid-pull"

@@ -12,6 +12,12 @@ A pull starts from the floor only if the lifter could reach a bar there: knees b
 near horizontal (:data:`STRAIGHT_KNEE_DEG`, :data:`FLOOR_REACH_LEAN_DEG`); otherwise it is a
 partial pull, "cut by the clip" at the clip's first sample, else "not from the floor" (from the
 hang or from blocks).
+A pull whose bottom is the clip's (or shot's) first sample is cut by the clip, "starts mid-pull",
+when its rise is already under way there: lift-off at that sample, or the hinge already opening at
+:data:`MID_PULL_SPEED_FRAC` of its top speed -- unless the clip opens in the set position, held
+(:func:`_opens_set`: the shoulders held low and still for :data:`MIN_SET_S`); then its lift-off is
+in view, its setup is found as everywhere (here often the first sample) and it is a complete rep
+if it reaches lockout.
 
 Key moments (sample indices into the :class:`~formcheck_core.biomech.body.BodySeries`). The seed
 definitions (lift-off = deepest hip flexion, lockout = maximum hip extension) were refined on the
@@ -131,9 +137,19 @@ DROP_DEG = 25.0
 #: top) or raises the shoulders faster than this (body lengths/s).
 END_RISE_DEG_S = 10.0
 END_RISE_REL_S = 0.05
-#: A clip whose first sample is a bottom already rising at this share of the top speed of the
-#: rise starts mid-pull.
+#: A clip (or shot) whose first sample is a bottom already rising at this share of the top speed
+#: of the rise starts mid-pull ...
 MID_PULL_SPEED_FRAC = 0.5
+#: ... unless it opens in the set position, held: for its first :data:`MIN_SET_S` the shoulders
+#: stay in the lower :data:`STILL_MAX_SHARE` of their rise and do not rise faster than
+#: :data:`STILL_SPEED_REL_PER_S` (the dead stop of :func:`_pull_start`; the speed is the slope of
+#: a line fitted over that time, which averages out the sample-to-sample pose jitter of a cut's
+#: fresh tracker). The bar hangs from the shoulders on straight arms: while they are held low, the
+#: bar is on the floor whatever the hip angle does (hips settling into the start, or a fresh
+#: tracker's first frames), so the lift-off is in view. Set a priori, not fitted: a lifter braces
+#: at the bar for about half a second or more before a dead-stop pull; a pull under way raises the
+#: shoulders at 0.2 body lengths/s or more (dev clips that start at lift-off: 0.2-0.5).
+MIN_SET_S = 0.3
 #: A pull from the floor starts with bent knees or a near-horizontal torso: with the legs straight
 #: (knee angle at least :data:`STRAIGHT_KNEE_DEG` around the bottom, the more bent of the image
 #: and 3D readings) and the torso less than :data:`FLOOR_REACH_LEAN_DEG` from vertical, the hands
@@ -640,11 +656,13 @@ def _pull_candidates(
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
             lock = max(min(lock, int(np.ceil(upright_at))), min(lift + 1, top))
-        # The rise already under way at the first sample (no still start, or already moving at
-        # half its top speed): the setup and lift-off are not in the clip.
+        # The rise already under way at the first sample (lift-off there, or the hinge already
+        # opening at half its top speed, the shoulders not held in the set position): the setup
+        # and lift-off are not in the clip / shot. One definition for a clip's and a shot's start.
         speed = np.diff(h[b : top + 1])
+        under_way = speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max()
         started_mid_pull = b == first and (
-            lift == first or (speed.size > 1 and speed[0] >= MID_PULL_SPEED_FRAC * speed.max())
+            lift == first or (under_way and not _opens_set(shoulder_up, length, b, top, fs))
         )
         above = _start_above_floor(body, lean, b, lift, fs)
         # At the clip's first sample, a start above the floor means the clip cut the pull.
@@ -676,6 +694,25 @@ def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs:
     while i > 0 and still[i - 1]:
         i -= 1
     return b + i
+
+
+def _opens_set(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> bool:
+    """Whether the pull whose bottom ``b`` is the first sample of its clip / shot opens in the set
+    position: over its first :data:`MIN_SET_S` (at least 3 samples) the shoulders stay within the
+    lower :data:`STILL_MAX_SHARE` of their rise in [b, top] and the slope of a line fitted to their
+    height is at most :data:`STILL_SPEED_REL_PER_S` body lengths/s upward. False when the rise is
+    shorter than that or the scale is unknown; NaN samples are skipped."""
+    n = max(3, int(round(MIN_SET_S * fs)) + 1)
+    if top - b < n or not (np.isfinite(length_px) and length_px > 0):
+        return False
+    w = np.asarray(shoulder_up[b : top + 1], float)
+    low, high = float(np.nanmin(w)), float(np.nanmax(w))
+    head = w[:n]
+    ok = np.isfinite(head)
+    if ok.sum() < 3 or not np.all(head[ok] <= low + STILL_MAX_SHARE * (high - low)):
+        return False
+    slope_px_per_s = float(np.polyfit(np.flatnonzero(ok) / fs, head[ok], 1)[0])
+    return slope_px_per_s / length_px <= STILL_SPEED_REL_PER_S
 
 
 def _standing_deg(h: np.ndarray, pulls: list[_Pull]) -> float:
