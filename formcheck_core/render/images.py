@@ -48,12 +48,29 @@ def write_png(
     return path
 
 
+#: A picture shrunk below this scale is resampled by area averaging, else bilinearly.
+AREA_BELOW_SCALE = 0.5
+
+
+def resize_interpolation(scale: float) -> int:
+    """The OpenCV interpolation for resizing a picture by ``scale`` (output / input size).
+
+    Area averaging only for a strong shrink (below :data:`AREA_BELOW_SCALE`), where bilinear
+    sampling would skip source pixels and alias. A milder shrink, or an enlargement, is bilinear:
+    at a non-integer ratio OpenCV's area averaging costs about 6x as much (1.1 vs 0.18 ms for a
+    300x600 crop to 270x560, measured here), per frame of the annotated clip and per still.
+    """
+    return cv2.INTER_AREA if scale < AREA_BELOW_SCALE else cv2.INTER_LINEAR
+
+
 def page_size(img_bgr: np.ndarray, width_px: int = PAGE_WIDTH_PX) -> np.ndarray:
-    """``img_bgr`` scaled down (area averaging) to at most ``width_px`` wide; unchanged if narrower."""
+    """``img_bgr`` scaled down to at most ``width_px`` wide (:func:`resize_interpolation`);
+    unchanged if narrower."""
     h, w = img_bgr.shape[:2]
     if w <= width_px:
         return img_bgr
-    return cv2.resize(img_bgr, (width_px, max(1, round(h * width_px / w))), interpolation=cv2.INTER_AREA)
+    size = (width_px, max(1, round(h * width_px / w)))
+    return cv2.resize(img_bgr, size, interpolation=resize_interpolation(width_px / w))
 
 
 def jpeg_bytes(img_bgr: np.ndarray, quality: int = PAGE_JPEG_QUALITY) -> bytes:

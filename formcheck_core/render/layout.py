@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..analysis import Analysis
+from .images import resize_interpolation
 
 #: Landmarks used to frame the lifter (shoulders, elbows, wrists, hips, knees, ankles, heels, toes, nose).
 _FRAME_LANDMARKS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32)
@@ -40,13 +41,13 @@ class ViewBox:
 
         At scale 1 the crop is only trimmed to the even output size (its last column / row), never
         resampled: a resize by less than a pixel would blur every frame and cost a full pass.
+        The resampling follows :func:`~.images.resize_interpolation`.
         """
         crop = frame_bgr[self.y0 : self.y1, self.x0 : self.x1]
         w, h = self.out_size
         if self.scale == 1 and crop.shape[1] >= w and crop.shape[0] >= h:
             return crop[:h, :w].copy()
-        interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR
-        return cv2.resize(crop, (w, h), interpolation=interp)
+        return cv2.resize(crop, (w, h), interpolation=resize_interpolation(self.scale))
 
     def map(self, xy_px: np.ndarray) -> np.ndarray:
         """Source-frame pixel coordinates (..., 2) -> output-picture coordinates (NaN kept)."""
