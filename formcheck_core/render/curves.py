@@ -35,6 +35,7 @@ from ..pulls import pull_heading
 from ..readings import MetricReading, metric_readings
 from ..scene_cuts import cut_samples
 from ..vocabulary import PARTIAL_PULL, UNITS, format_limit
+from .agg_text import GlyphCachingCanvas
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
 #: Most entries of the moment legend in one row (5 overrun a 4-inch figure at FS_NOTE).
@@ -555,6 +556,9 @@ class RepCurveTemplate:
             dpi=kwargs.pop("dpi", 180),
             names_on_top=False,
         )
+        # drawn once per rep: the texts at the same place in every rep (y ticks, axis labels,
+        # panel titles) are rasterised once and pasted after (byte-identical, :mod:`.agg_text`)
+        GlyphCachingCanvas(self.fig)
         self._first = analysis.pulls[0].number if analysis.pulls else None
         self._added: list = []
         self._laid_out = False
@@ -636,7 +640,8 @@ def figure_bgr(fig: Figure) -> np.ndarray:
     import cv2
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    # a figure drawn again (a rep template) keeps its canvas and so its renderer and text metrics
+    # a figure drawn again (a rep template, on a GlyphCachingCanvas) keeps its canvas and so its
+    # renderer, text metrics and rasterised texts
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
     return cv2.cvtColor(np.asarray(canvas.buffer_rgba()), cv2.COLOR_RGBA2BGR)
