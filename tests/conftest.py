@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ DEV = SHARED / "videos" / "dev"
 #: Fixtures that bring real clips, the pose model or a model file: a test that needs any of them
 #: (directly or through another fixture) belongs to the slow tier.
 SLOW_FIXTURES = frozenset({"shared", "dev_clip", "dev_labels", "pose_model"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach the CLI processes the tests start and interrupt.
+
+    A test run started in the background by a shell without job control (``cmd &`` in a script,
+    as some CI runners do) inherits SIGINT *ignored*; its child processes would inherit that too
+    and never see the Ctrl-C the interrupt tests send (the CLI, rightly, keeps an ignored SIGINT
+    ignored). A Python handler here is reset to the default in every child at ``exec``, so each
+    CLI process starts with Python's own KeyboardInterrupt handler, as from a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
