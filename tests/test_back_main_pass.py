@@ -228,17 +228,7 @@ def _readings(a) -> dict:
     """Every back number of an analysis: the series and each pull's back metrics and their samples."""
     pulls = (*a.reps, *a.partial_pulls)
     return {
-        "series": {
-            name: getattr(a.back, name)
-            for name in (
-                "sample",
-                "frame_index",
-                "back_flexion_rel",
-                "back_angle_deg",
-                "mask_confidence",
-                "edge_xy_px",
-            )
-        },
+        "series": {name: getattr(a.back, name) for name in a.back.ROW_FIELDS},
         "pulls": [
             (
                 p.number,

@@ -116,20 +116,7 @@ def test_explorer_says_where_the_back_was_not_measured(clean):
 
     back = clean.back
     rows = [back.row(s) for s in pull_samples(clean.reps[0])]
-    only_pull = dataclasses.replace(
-        back,
-        **{
-            name: getattr(back, name)[rows]
-            for name in (
-                "sample",
-                "frame_index",
-                "back_flexion_rel",
-                "back_angle_deg",
-                "mask_confidence",
-                "edge_xy_px",
-            )
-        },
-    )
+    only_pull = back.take(rows)
     ex = FrameExplorer(dataclasses.replace(clean, back=only_pull), prefetch=False)
     try:
         ex.slider.value = next(i for i in range(ex.n_samples) if only_pull.row(i) is None)

@@ -10,7 +10,9 @@ calibrated there yet. Pure functions over arrays.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -71,10 +73,24 @@ class BackSeries:
     edge_xy_px: np.ndarray
     fractions: np.ndarray
 
+    #: The row-aligned arrays (one row per analysed sample); ``fractions`` is per outline point.
+    ROW_FIELDS: ClassVar[tuple[str, ...]] = (
+        "sample",
+        "frame_index",
+        "back_flexion_rel",
+        "back_angle_deg",
+        "mask_confidence",
+        "edge_xy_px",
+    )
+
     def row(self, sample: int) -> int | None:
         """Row of body-series sample ``sample``, or None if it was not analysed."""
         hit = np.flatnonzero(self.sample == sample)
         return int(hit[0]) if hit.size else None
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> BackSeries:
+        """The series at ``rows`` only (every row-aligned array indexed alike)."""
+        return replace(self, **{name: getattr(self, name)[rows] for name in self.ROW_FIELDS})
 
 
 def pull_samples(rep: Rep) -> list[int]:
