@@ -18,7 +18,7 @@ from .biomech.body import Rep
 from .biomech.quality import SERIES_JOINTS, joints_quality
 from .findings import Finding
 from .result import Analysis
-from .vocabulary import FAULT, OK, format_value, metric_label, unit_of
+from .vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, OK, format_value, metric_label, unit_of
 
 __all__ = [
     "MetricReading",
@@ -53,8 +53,10 @@ class MetricReading:
 
     @property
     def shown(self) -> str:
-        """The value with its mark, as curve markers show it: "41°" or "41° (low confidence: left knee hidden)"."""
-        return f"{self.text} ({self.quality})" if self.quality else self.text
+        """The value with its mark, as pictures show it (curve markers, like stills and the clip):
+        "41°", or "41° ?" when read at low pose confidence (why: :attr:`quality`, in the summary,
+        the JSON and the explorer's read-out; a full reason ran off the curve figures)."""
+        return f"{self.text}{LOW_CONFIDENCE_SUFFIX}" if self.quality else self.text
 
 
 def _finding_for(analysis: Analysis, rep: int, metric: str, value: float) -> Finding | None:

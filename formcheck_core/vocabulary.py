@@ -182,6 +182,12 @@ PHRASES_BEFORE: dict[str, str] = {name: w.before for name, w in MOMENT_WORDS.ite
 PHRASES_AFTER: dict[str, str] = {name: w.after for name, w in MOMENT_WORDS.items()}
 
 
+#: Appended to a value drawn in a picture (still, clip, curve marker) when it was read from a
+#: low-confidence joint; the picture greys the same samples, and the summary, JSON and explorer
+#: read-out name the joint and why.
+LOW_CONFIDENCE_SUFFIX = " ?"
+
+
 def moment_tag(moment: str, frame_index: int | None, moment_frame: int | None, *, at: str = "") -> str:
     """A finding's or cue's moment as a tag: ``at`` + "lift-off" when the value was read at the
     moment's own frame (or either frame is unknown), "near lift-off" when it was read at another

@@ -177,6 +177,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     from formcheck_core.render.overlay import displayed_series
     from formcheck_core.render.report import _findings_list, _moment_frames
     from formcheck_core.render.summary import SUMMARY_METRICS, format_summary
+    from formcheck_core.vocabulary import LOW_CONFIDENCE_SUFFIX
     from formcheck_core.widgets import FrameExplorer
     from formcheck_core.widgets.explorer import READOUT_SERIES
 
@@ -226,7 +227,8 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     for number, fig in rep_curve_figures(a):
         drawn = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
         for _series, m in metric_markers(a, number):
-            assert drawn[f"metric:{m.metric}"] == m.shown and (m.quality in m.shown)
+            assert drawn[f"metric:{m.metric}"] == m.shown
+            assert m.shown.endswith(LOW_CONFIDENCE_SUFFIX) == bool(m.quality), m.shown
         for line in (ln for ax in fig.axes for ln in ax.lines):
             gid = line.get_gid() or ""
             if not gid.startswith("low-confidence:"):

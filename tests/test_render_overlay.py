@@ -143,7 +143,8 @@ def test_an_angle_read_from_a_low_confidence_joint_is_marked_on_the_picture(anal
     """Where the curves grey a stretch (a joint of the angle at low pose confidence), the still's
     angle label carries LOW_CONFIDENCE_SUFFIX in the muted colour; elsewhere it is unchanged."""
     from formcheck_core.biomech.quality import PoseQuality
-    from formcheck_core.render.overlay import LOW_CONFIDENCE_SUFFIX, _low_confidence_at
+    from formcheck_core.render.overlay import _low_confidence_at
+    from formcheck_core.vocabulary import LOW_CONFIDENCE_SUFFIX
 
     sample = _liftoff_sample(analysis)
     n = analysis.pose.n_samples

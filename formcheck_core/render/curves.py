@@ -34,7 +34,7 @@ from ..biomech.quality import low_confidence_samples
 from ..pulls import pull_heading
 from ..readings import MetricReading, metric_readings
 from ..scene_cuts import cut_samples
-from ..vocabulary import PARTIAL_PULL, UNITS, format_limit
+from ..vocabulary import LOW_CONFIDENCE_SUFFIX, PARTIAL_PULL, UNITS, format_limit
 from .agg_text import GlyphCachingCanvas
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
@@ -229,7 +229,7 @@ def _base_figure(
         return np.insert(t, cuts, np.nan), np.insert(np.asarray(y, dtype=float), cuts, np.nan)
 
     for i, (ax, (title, ylabel, series_list)) in enumerate(zip(axes, panels, strict=False)):
-        grey_label = "low pose confidence"
+        grey_label = f"low pose confidence ({LOW_CONFIDENCE_SUFFIX.strip()})"
         for series, label, colour in series_list:
             if series == BACK_METRIC:  # measured at the back pass's samples (main pass: every one)
                 bt, by = back_points(analysis)
@@ -317,10 +317,11 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
 
 
-def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[float]:
-    """Vertical offsets (points) of the marker labels of ``readings`` on ``ax`` (in time order) so
+def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[tuple[float, float]]:
+    """Offsets (dx, dy in points) of the marker labels of ``readings`` on ``ax`` (in time order) so
     that none overprints another: each label goes at 3 pt above its point, or the nearest free
-    line below or above it, inside the panel where one is free. Extents are estimated from the axes' size, limits and the label's
+    line below or above it, inside the panel where one is free; to the right of its point, or to
+    its left (dx < 0: right-aligned there) where it would run past the panel's right edge. Extents are estimated from the axes' size, limits and the label's
     length (no renderer: the layout is not final yet), with :data:`LABEL_CHAR_EM` to spare. Two
     readings of one value at one point ("hip @setup" and "hip @lift-off" read at one sample) share
     a place: the same text drawn twice there is one label."""
@@ -329,15 +330,17 @@ def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[f
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     line = LABEL_LINE_EM * FS_NOTE
     placed: list[tuple[float, float, float, float]] = []
-    out: list[float] = []
-    seen: dict[tuple[float, float, str], float] = {}
+    out: list[tuple[float, float]] = []
+    seen: dict[tuple[float, float, str], tuple[float, float]] = {}
     for r in readings:
         if (r.time_s, r.value, r.shown) in seen:
             out.append(seen[(r.time_s, r.value, r.shown)])
             continue
-        px = (r.time_s - x0) / ((x1 - x0) or 1.0) * w_pt + 3
+        x = (r.time_s - x0) / ((x1 - x0) or 1.0) * w_pt
         py = (r.value - y0) / ((y1 - y0) or 1.0) * h_pt
         width = len(r.shown) * LABEL_CHAR_EM * FS_NOTE
+        dx = 3.0 if x + 3 + width <= w_pt or x - 3 - width < 0 else -3.0
+        px = x + dx if dx > 0 else x + dx - width  # the box's left edge
         boxes = [
             (px, py + 3 + k * line, px + width, py + 3 + (k + 1) * line) for k in (0, -1, 1, -2, 2, -3, 3)
         ]
@@ -345,7 +348,7 @@ def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[f
         inside = [b for b in free if b[1] >= 0 and b[3] <= h_pt]  # in the panel, off the title
         box = (inside or free or boxes)[0]
         placed.append(box)
-        out.append(box[1] - py)
+        out.append((dx, box[1] - py))
         seen[(r.time_s, r.value, r.shown)] = out[-1]
     return out
 
@@ -437,7 +440,7 @@ def _decorate(
                 on_axes.append((ax, reading))
         for ax in axes:
             mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (rd.time_s, rd.value))
-            for reading, dy in zip(mine, _label_offsets(fig, ax, mine), strict=True):
+            for reading, (dx, dy) in zip(mine, _label_offsets(fig, ax, mine), strict=True):
                 added += ax.plot(
                     [reading.time_s],
                     [reading.value],
@@ -453,13 +456,14 @@ def _decorate(
                     ax.annotate(
                         reading.shown,
                         (reading.time_s, reading.value),
-                        xytext=(3, dy),
+                        xytext=(dx, dy),
                         textcoords="offset points",
+                        ha="left" if dx > 0 else "right",
                         fontsize=FS_NOTE,
                         color="#212529",
                         zorder=6,
                         gid=f"metric:{reading.metric}",
-                        in_layout=False,  # a long pose-quality mark may run past the edge; the panels keep their size
+                        in_layout=False,  # a label wider than either side of its point may still run past an edge
                     )
                 )
     present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]

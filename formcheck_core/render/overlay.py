@@ -24,7 +24,7 @@ from ..findings import Finding
 from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, NOTE, OK, WARNING, format_limit, format_value
+from ..vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, NOTE, OK, WARNING, format_limit, format_value
 from . import style as st
 from .layout import ViewBox, keypoints_px, sample_for_frame, visible_side
 from .style import BGR, Style, TextItem
@@ -438,11 +438,6 @@ def draw_pose(
                 _ring(img, p, st.STATUS_COLOUR.get(emph.joints["bar"], st.MUTED), style)
     place_labels(img, labels, style, avoid_px=np.array(avoid))
     return img
-
-
-#: Appended to an angle label read from a low-confidence joint (the curves grey the same samples;
-#: the explorer's read-out names the joint and why).
-LOW_CONFIDENCE_SUFFIX = " ?"
 
 
 def _low_confidence_at(analysis: Analysis, series: str, sample: int, *, raw: bool) -> bool:
