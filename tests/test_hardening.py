@@ -560,7 +560,7 @@ def test_reusing_out_replaces_previous_outputs_and_keeps_other_files(tmp_path, c
         env={"FORMCHECK_CACHE": str(cache)},
     )
     assert proc.returncode == 0, proc.stderr
-    assert not (out / "stills" / "rep9_lockout.png").exists() and list((out / "stills").glob("*.png"))
+    assert not (out / "stills" / "rep9_lockout.png").exists() and list((out / "stills").glob("*.jpg"))
     assert not (out / "annotated.mp4").exists()  # not made this time: the old one would lie
     assert "previous clip" not in (out / "index.html").read_text()
     assert (out / "my-notes.txt").read_text() == "mine"

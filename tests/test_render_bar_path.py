@@ -61,7 +61,7 @@ def test_path_is_drawn_at_the_bar_positions(analysis):
         )  # a moment dot may sit on it
 
 
-def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
+def test_one_picture_per_rep_over_its_setup_frame(analysis, tmp_path):
     pics = write_bar_paths(analysis, tmp_path)
     assert [p.rep for p in pics] == [r.number for r in analysis.reps]
     for p, rep in zip(pics, analysis.reps, strict=False):
@@ -70,7 +70,7 @@ def test_one_png_per_rep_over_its_setup_frame(analysis, tmp_path):
 
 
 def test_a_partial_pull_gets_its_own_bar_path_named_and_marked_as_every_view_does(analysis, tmp_path):
-    """Partial pulls are shown in every view: the bar path too -- ``partial1_bar_path.png``, titled
+    """Partial pulls are shown in every view: the bar path too -- ``partial1_bar_path.jpg``, titled
     "Partial pull 1 · bar path", with the amber line saying why it is not counted (as its stills)."""
     from dataclasses import replace
 
@@ -80,8 +80,8 @@ def test_a_partial_pull_gets_its_own_bar_path_named_and_marked_as_every_view_doe
     a = replace(analysis, reps=tuple(reps), partial_pulls=(partial,))
     pics = write_bar_paths(a, tmp_path)
     assert [p.path.name for p in pics] == [
-        *(f"rep{r.number}_bar_path.png" for r in reps),
-        "partial1_bar_path.png",
+        *(f"rep{r.number}_bar_path.jpg" for r in reps),
+        "partial1_bar_path.jpg",
     ]
     frame = np.full((a.video.height_px, a.video.width_px, 3), 128, np.uint8)
 

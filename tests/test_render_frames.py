@@ -80,3 +80,21 @@ def test_a_strided_consumer_gets_every_nth_frame_to_the_end_and_chosen_ones_get_
     assert strided[-1] >= total - 2 - 5  # to the end (the header count may be off by a few)
     assert chosen == [3, 7, 8]
     assert n == len(set(strided) | {3, 7})  # frames converted, 8 is a strided one
+
+
+def test_frames_converted_with_one_scaler_per_stream_are_ffmpeg_s_own_pixels(dev_clip):
+    """iter_frames keeps one FFmpeg scaler for the stream (cheaper than one per frame): every
+    pixel is what ``frame.to_ndarray(format="bgr24")`` gives, frame by frame."""
+    from itertools import islice
+
+    import av
+
+    from formcheck_core.video import iter_frames
+
+    path = dev_clip("kettlebell_rounded_side")
+    with av.open(str(path)) as container:
+        ref = [f.to_ndarray(format="bgr24") for f in islice(container.decode(video=0), 12)]
+    got = [f.bgr for f in islice(iter_frames(path, None), 12)]
+    assert len(got) == len(ref) == 12
+    for a, b in zip(got, ref, strict=True):
+        assert a.shape == b.shape and np.array_equal(a, b)

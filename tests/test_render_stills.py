@@ -41,7 +41,7 @@ def test_every_key_moment_and_fault_has_a_still(analysis, stills):
     assert len({s.path for s in stills}) == len(stills)
 
 
-def test_still_is_a_phone_sized_png_with_header_skeleton_and_footer(analysis, stills):
+def test_still_is_a_phone_sized_jpeg_with_header_skeleton_and_footer(analysis, stills):
     s = next(s for s in stills if s.findings)
     img = cv2.imread(str(s.path))
     assert img is not None and img.shape[1] == STILL_WIDTH_PX
@@ -51,7 +51,7 @@ def test_still_is_a_phone_sized_png_with_header_skeleton_and_footer(analysis, st
     band = img[:70]
     assert (band.min(axis=2) > 200).sum() > 300  # ... with white title text in it
     near = np.all(np.abs(img.astype(int) - st.NEAR) <= 45, axis=2).sum()
-    assert near > 500  # the near-side skeleton (amber, palette-quantised) is drawn
+    assert near > 500  # the near-side skeleton (amber, JPEG-compressed) is drawn
     fault = next((f for f in s.findings if f.is_fault), None)
     if fault is not None:
         bottom = img[-200:]
@@ -152,7 +152,7 @@ def test_the_back_outline_is_drawn_under_the_pose_and_its_angle_labels(analysis,
     rep = analysis.reps[0]
     m = rep.moments["liftoff"]
     f = Finding("rounded_back", rep.number, "fault", "major", "Back rounded.", metric="back_flexion_rel")
-    still = Still(Path("x.png"), rep.number, m.sample, m.frame_index, m.time_s, findings=(f,))
+    still = Still(Path("x.jpg"), rep.number, m.sample, m.frame_index, m.time_s, findings=(f,))
     frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
     render_still(frame, analysis, still, rep_view_box(analysis, rep))
     assert calls == ["outline", "pose"]

@@ -81,7 +81,7 @@ def test_report_files_and_references(report):
     assert images and all(v.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for v in images)
     videos = [v for t, a, v in refs.refs if t == "video"]
     assert videos and all(v.split("#")[0] == "annotated.mp4" for v in videos)
-    assert (index.parent / "stills").is_dir() and any((index.parent / "stills").glob("*.png"))
+    assert (index.parent / "stills").is_dir() and any((index.parent / "stills").glob("*.jpg"))
     assert (index.parent / "plots" / "curves.png").is_file()
 
 
@@ -101,7 +101,7 @@ def test_cues_come_first_and_text_is_escaped(report, analysis):
 def test_every_rep_still_is_on_the_page(report, analysis):
     index, _ = report
     refs = _parse(index)
-    stills = sorted((index.parent / "stills").glob("*.png"))
+    stills = sorted((index.parent / "stills").glob("*.jpg"))
     assert {f"still-{p.stem}" for p in stills} <= refs.ids
 
 
@@ -189,8 +189,8 @@ def test_report_survives_the_worker_dying(analysis, tmp_path, monkeypatch):
     monkeypatch.setattr(outputs_mod, "_start_worker", real_start)
     write_report(analysis, cues_for(analysis), tmp_path / "ref", clip=True)  # a live worker
     for sub in ("stills", "plots"):
-        ref = sorted(p.name for p in (tmp_path / "ref" / sub).glob("*.png"))
-        got = sorted(p.name for p in (tmp_path / "dead" / sub).glob("*.png"))
+        ref = sorted(p.name for p in (tmp_path / "ref" / sub).glob("*.*"))
+        got = sorted(p.name for p in (tmp_path / "dead" / sub).glob("*.*"))
         assert ref and got == ref
         for name in ref:  # the same bytes, whichever process encoded them
             assert (tmp_path / "ref" / sub / name).read_bytes() == (
@@ -221,10 +221,10 @@ def test_a_worker_started_early_gives_the_same_pictures_and_stays_open(analysis,
         assert sorted(outputs.rep_curves) == sorted(alone.rep_curves) == [r.number for r in analysis.reps]
         assert set(p.name for p in outputs.page_images) == set(p.name for p in alone.page_images)
     for sub in ("stills", "plots"):
-        ref = sorted(p.name for p in (tmp_path / "alone" / sub).glob("*.png"))
+        ref = sorted(p.name for p in (tmp_path / "alone" / sub).glob("*.*"))
         assert ref
         for run in ("early", "again"):
-            got = sorted(p.name for p in (tmp_path / run / sub).glob("*.png"))
+            got = sorted(p.name for p in (tmp_path / run / sub).glob("*.*"))
             assert got == ref
             for name in ref:
                 assert (tmp_path / run / sub / name).read_bytes() == (

@@ -25,7 +25,7 @@ from ..biomech.body import Rep
 from ..vocabulary import MOMENT_LABEL, PARTIAL_PULL, format_value, pull_file_stem
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
-from .images import write_png
+from .images import PHOTO_SUFFIX, write_photo
 from .layout import ViewBox
 from .overlay import is_bar_metric
 from .stills import STILL_WIDTH_PX, rep_view_box
@@ -38,7 +38,7 @@ PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 22
 
 @dataclass(frozen=True)
 class BarPathPicture:
-    """One pull's bar path PNG and the source frame it is drawn over (``rep``: the pull's number)."""
+    """One pull's bar path picture (JPEG) and the source frame it is drawn over (``rep``: the pull's number)."""
 
     path: Path
     rep: int
@@ -240,13 +240,15 @@ def _finite(v: float | None) -> bool:
 
 
 def plan_bar_paths(analysis: Analysis, out_dir: str | Path) -> tuple[BarPathPicture, ...]:
-    """One picture per pull (complete reps, then partial pulls: ``rep2_bar_path.png``,
-    ``partial1_bar_path.png``) that has a background frame (nothing is decoded)."""
+    """One picture per pull (complete reps, then partial pulls: ``rep2_bar_path.jpg``,
+    ``partial1_bar_path.jpg``) that has a background frame (nothing is decoded)."""
     out = Path(out_dir)
     n_reps = len(analysis.reps)
     return tuple(
         BarPathPicture(
-            out / f"{pull_file_stem(r.number, n_reps)}_bar_path.png", r.number, background_frame_index(r)
+            out / f"{pull_file_stem(r.number, n_reps)}_bar_path{PHOTO_SUFFIX}",
+            r.number,
+            background_frame_index(r),
         )
         for r in analysis.pulls
         if background_frame_index(r) >= 0 and analysis.body is not None
@@ -260,8 +262,8 @@ def bar_path_consumer(
     sink: Callable[[Path, np.ndarray], object] | None = None,
 ) -> FrameConsumer:
     """A frame-pass consumer rendering each pull's bar path when its setup frame streams by and
-    handing it to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
-    sink = sink or write_png
+    handing it to ``sink(path, bgr)`` (default: :func:`~.images.write_photo`)."""
+    sink = sink or write_photo
     reps = {r.number: r for r in analysis.pulls}
     by_frame: dict[int, list[BarPathPicture]] = {}
     for p in pictures:
@@ -278,7 +280,7 @@ def bar_path_consumer(
 def write_bar_paths(
     analysis: Analysis, out_dir: str | Path, *, width_px: int = STILL_WIDTH_PX
 ) -> tuple[BarPathPicture, ...]:
-    """Render and write every pull's bar path PNG into ``out_dir``; decodes only the setup frames."""
+    """Render and write every pull's bar path picture into ``out_dir``; decodes only the setup frames."""
     pictures = plan_bar_paths(analysis, out_dir)
     run_frame_pass(analysis, [bar_path_consumer(analysis, pictures, width_px)])
     return tuple(p for p in pictures if p.path.is_file())

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..vocabulary import pull_file_stem
-from .images import PHOTO_PNG_LEVEL, jpeg_bytes, page_size, write_png
+from .images import jpeg_bytes, page_size, write_photo
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ class PageImage:
 
 
 def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]:
-    """Write the photo-like picture ``bgr`` (a still, a bar path) as the PNG file ``path``
-    (:data:`~.images.PHOTO_PNG_LEVEL`); return its page JPEG and the seconds spent."""
+    """Write the photo-like picture ``bgr`` (a still, a bar path) as the JPEG file ``path``
+    (:func:`~.images.write_photo`); return its page JPEG and the seconds spent."""
     t = time.perf_counter()
-    write_png(path, bgr, compress_level=PHOTO_PNG_LEVEL)
+    write_photo(path, bgr)
     page = PageImage("image/jpeg", jpeg_bytes(page_size(bgr)))
     return path, page, time.perf_counter() - t
 

@@ -4,7 +4,7 @@
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
 curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) or a worker
 started early (:func:`start_render_worker`), the curves (in parts of a few reps) and the stills'
-and bar paths' PNG and page JPEG files are jobs shared with one worker process (:mod:`.jobs`):
+and bar paths' JPEG files and page JPEGs are jobs shared with one worker process (:mod:`.jobs`):
 it runs them while the main process decodes, draws the overlays and (in a thread) encodes the
 clip, and the main process runs what is left when its pass ends.
 """
@@ -27,6 +27,7 @@ from .bar_path import BarPathPicture, bar_path_consumer, plan_bar_paths
 from .clip import ClipResult, ClipWriter
 from .files import CurvePictures, PageImage
 from .frames import run_frame_pass
+from .images import opencv_threads
 from .jobs import SharedJobs
 from .stills import STILL_WIDTH_PX, Still, plan_stills, still_consumer
 from .worker import RenderWorker, WorkerGone
@@ -107,10 +108,24 @@ def render_all(
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
     ``bar_paths_s`` (drawing), ``png_s`` (picture files), ``curves_s`` and ``rep_curves_s``,
     ``frames_s`` (the whole pass; ``frames_cpu_s``: CPU seconds of this process's threads during
-    it), ``wait_worker_s`` and ``total_s``.
+    it), ``wait_worker_s`` and ``total_s``. OpenCV runs single-threaded meanwhile
+    (:func:`~.images.opencv_threads`).
     """
+    with opencv_threads():
+        return _render_all(analysis, cues, Path(out_dir), clip, width_px, parallel, worker)
+
+
+def _render_all(
+    analysis: Analysis,
+    cues: Sequence[Cue],
+    out: Path,
+    clip: bool,
+    width_px: int,
+    parallel: bool | None,
+    worker: RenderWorker | None,
+) -> RenderedOutputs:
+    """:func:`render_all`'s work."""
     t_start = time.perf_counter()
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pool: RenderWorker | None
     if worker is not None and worker.alive:

@@ -39,6 +39,7 @@ from ..vocabulary import (
     format_value,
     moment_tag,
 )
+from .images import PHOTO_SUFFIX
 from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
 from .stills import Still
 from .worker import RenderWorker
@@ -131,7 +132,9 @@ class _Pictures:
 
     def page(self, path: Path) -> PageImage:
         got = self.outputs.page_images.get(path)
-        return got if got is not None else PageImage("image/png", path.read_bytes())
+        if got is not None:
+            return got
+        return PageImage("image/jpeg" if path.suffix == PHOTO_SUFFIX else "image/png", path.read_bytes())
 
     def uri(self, path: Path) -> str:
         page = self.page(path)

@@ -1,4 +1,4 @@
-"""Annotated stills: one PNG per key moment of every rep and per finding, legible on a phone.
+"""Annotated stills: one picture (JPEG) per key moment of every rep and per finding, legible on a phone.
 
 Each still is the source frame cropped around the lifter (the same crop for every still of a
 rep), with the skeleton, the joint angles drawn at the joints, a header (rep, moment, time,
@@ -37,7 +37,7 @@ from ..vocabulary import (
 from . import style as st
 from .back_outline import draw_back_outline, reads_back
 from .frames import FrameConsumer, run_frame_pass
-from .images import write_png
+from .images import PHOTO_SUFFIX, write_photo
 from .layout import ViewBox, lifter_box, sample_for_frame, view_box
 from .overlay import draw_pose, uses_world_angles
 from .style import Style
@@ -48,7 +48,7 @@ STILL_WIDTH_PX = 720
 
 @dataclass(frozen=True)
 class Still:
-    """One annotated still: which frame it shows, why, and where the PNG is written."""
+    """One annotated still: which frame it shows, why, and where the picture is written."""
 
     path: Path
     rep: int | None
@@ -130,7 +130,7 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
         name = f"{stem}_f{frame:05d}_{tag}".replace("/", "-")[:80]
         stills.append(
             Still(
-                out / f"{name}.png",
+                out / f"{name}{PHOTO_SUFFIX}",
                 rep,
                 d["sample"],
                 frame,
@@ -233,8 +233,8 @@ def still_consumer(
     sink: Callable[[Path, np.ndarray], object] | None = None,
 ) -> FrameConsumer:
     """A frame-pass consumer that renders ``stills`` as their frames stream by and hands each
-    picture to ``sink(path, bgr)`` (default: :func:`~.images.write_png`)."""
-    sink = sink or write_png
+    picture to ``sink(path, bgr)`` (default: :func:`~.images.write_photo`)."""
+    sink = sink or write_photo
     reps = {r.number: r for r in analysis.pulls}
     views: dict[int | None, ViewBox] = {}
     by_frame: dict[int, list[Still]] = {}

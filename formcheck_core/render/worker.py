@@ -28,7 +28,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
+
 from . import files
+from .images import RENDER_OPENCV_THREADS
 
 #: Jobs the worker runs, by name.
 JOBS: dict[str, Callable[..., Any]] = {
@@ -182,6 +185,7 @@ def main() -> int:
     proto_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
     proto_in = sys.stdin.buffer
+    cv2.setNumThreads(RENDER_OPENCV_THREADS)  # as render_all does (:func:`~.images.opencv_threads`)
     try:
         files.warm_up()
     except Exception:  # a warm-up is an optimisation only: the jobs report real trouble
