@@ -315,8 +315,7 @@ def summarise(results: list[ClipResult]) -> dict:
 PARAM_GRID: dict[str, tuple[float, ...]] = {
     "liftoff_hip_frac": (0.05, 0.10, 0.15, 0.20),
     "liftoff_shoulder_frac": (0.10, 0.15, 0.20),
-    "lockout_hip_frac": (0.90, 0.95, 0.98),
-    "lockout_shoulder_frac": (0.90, 0.95, 0.98),
+    "lockout_shoulder_frac": (0.90, 0.93, 0.95, 0.98),
 }
 
 
@@ -500,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         s["loco_constants"] = chosen
         print()
         print(
-            "Fitted constants: the four MomentParams shares (lift-off / lockout placement), re-fitted per "
+            "Fitted constants: the three MomentParams shares (lift-off / lockout placement), re-fitted per "
             "fold below. The other moment constants (degrees, seconds, body lengths, shares of the clip's "
             "own range) are not searched but were chosen by hand, some while looking at dev clips: the "
             "cross-validation does not cover them."

@@ -35,11 +35,13 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
   lowest) before lift-off; the labels put it one frame before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
   a bar, with the knee angle above :data:`KNEE_PASS_DEG`.
-* ``lockout``: the mean of the first samples where the hip angle and the shoulder height reach
-  :data:`LOCKOUT_HIP_FRAC` / :data:`LOCKOUT_SHOULDER_FRAC` of their rise, and no later than the
-  torso lean first crosses vertical (0 deg; a hip angle still opening while the lifter leans back
-  is past lockout). Not fitted: it moved one dev lockout from +0.33 s to +0.13 s and no other by
-  more than 0.1 s.
+* ``lockout``: the first sample where the shoulder height reaches :data:`LOCKOUT_SHOULDER_FRAC`
+  of its rise from the bottom (the bar hangs from the shoulders on straight arms: they top out
+  when the bar does), and no later than the torso lean first crosses vertical (0 deg; a lifter
+  still opening the hip while leaning back is past lockout; this cap is not fitted: it moved one
+  dev lockout from +0.33 s to +0.13 s and no other by more than 0.1 s). The hip angle is not
+  used: it keeps opening slowly after the lifter stands (its 95 % share, averaged with the
+  shoulders', cost two dev lockouts at +-0.2 s held out, and a fitted constant).
 
 Scene cuts (:mod:`formcheck_core.scene_cuts`) split the series into shots, each segmented on its
 own (see :func:`segment_reps`).
@@ -105,9 +107,9 @@ LIFTOFF_SHOULDER_FRAC = 0.15
 #: not searched; the sensitivity on dev is in the README.
 STILL_SPEED_REL_PER_S = 0.05
 STILL_MAX_SHARE = 0.5
-#: Lockout: share of the rise of the hip angle / of the shoulder height first reached.
-LOCKOUT_HIP_FRAC = 0.95
-LOCKOUT_SHOULDER_FRAC = 0.95
+#: Lockout: share of the rise of the shoulder height (bottom to top) first reached. Fitted
+#: (``MomentParams``).
+LOCKOUT_SHOULDER_FRAC = 0.98
 #: A pull reached lockout (a complete rep) if the bar rose to at least this share of the way from
 #: knee to hip height (0 = knee, 1 = hip; a standing lifter holds it at the upper thigh whatever
 #: the hip angle reads) or, when the bar or the legs are not measured, if its hinge angle reached
@@ -568,7 +570,6 @@ class MomentParams:
 
     liftoff_hip_frac: float = LIFTOFF_HIP_FRAC
     liftoff_shoulder_frac: float = LIFTOFF_SHOULDER_FRAC
-    lockout_hip_frac: float = LOCKOUT_HIP_FRAC
     lockout_shoulder_frac: float = LOCKOUT_SHOULDER_FRAC
 
 
@@ -645,7 +646,7 @@ def _pull_candidates(
             rejected.append(RAISED_AFTER)
             continue
         starts = [(h, p.liftoff_hip_frac), (shoulder_up, p.liftoff_shoulder_frac)]
-        ends = [(h, p.lockout_hip_frac), (shoulder_up, p.lockout_shoulder_frac)]
+        ends = [(shoulder_up, p.lockout_shoulder_frac)]
         s0 = _pull_start(shoulder_up, length, b, top, fs)
         start_est = [(x, _rise_start(x, s0, top, f), _threshold(x, s0, top, f)) for x, f in starts]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]

@@ -11,10 +11,11 @@ crosses (or after a sample s0 that already does) is not measured: its answer is 
 All events of a clip are measured in one sweep through the file (one model, one decoder that
 decodes forward between events when no keyframe lies between them). The rules:
 
-* lift-off / lockout: the first frame in [s0 .. s0 + 1] where the hinge angle (the one
-  :func:`~formcheck_core.biomech.moments.hinge_angle_deg` picked: image in a side view, 3D otherwise)
-  reaches the value the 10 fps pass gives the event (raw keypoints, offset-corrected by the
-  raw-minus-smoothed difference at s0 and s0 + 1);
+* lift-off / lockout: the first frame in [s0 .. s0 + 1] where the signal that defines the event
+  reaches the value the 10 fps pass gives it (raw keypoints, offset-corrected by the
+  raw-minus-smoothed difference at s0 and s0 + 1): for lift-off the hinge angle (the one
+  :func:`~formcheck_core.biomech.moments.hinge_angle_deg` picked: image in a side view, 3D
+  otherwise), for lockout the near shoulder's height (image px, up positive);
 * knee pass: the first frame in (s - 1 .. s] with the bar (near-side wrist; the grip when the
   wrists are above the knee at lift-off, see :func:`~formcheck_core.biomech.moments.knee_pass_bar_y_px`) above the knee.
 
@@ -55,7 +56,7 @@ from .feed import choose_person, decode_inline, prefetch
 from .landmarks import LANDMARK
 
 #: Bump when the stored rows change meaning (invalidates cached rows).
-REFINE_VERSION = 2
+REFINE_VERSION = 3
 #: At most this many source frames are measured per refined moment.
 FRAMES_PER_EVENT = 2
 #: Moments refined by default.
@@ -228,7 +229,27 @@ def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> li
     h_raw = np.asarray(body.raw["hip_angle_world_deg" if use_world else "hip_angle_deg"], float)
     side = body.side
     joints = [LANDMARK[f"{side}_{j}"] for j in ("shoulder", "hip", "knee")]
-    wr, kn = LANDMARK[f"{side}_wrist"], LANDMARK[f"{side}_knee"]
+    wr, kn, sh = LANDMARK[f"{side}_wrist"], LANDMARK[f"{side}_knee"], LANDMARK[f"{side}_shoulder"]
+
+    def hinge_of(row: Row) -> float:
+        xy, world, vis = row
+        if not np.nan_to_num(vis[joints]).min() >= MIN_VISIBILITY:
+            return float("nan")
+        return float(_hinge(xy[None], world[None], side, use_world)[0])
+
+    def shoulder_up_of(row: Row) -> float:
+        xy, _, vis = row
+        return -float(xy[sh, 1]) if np.nan_to_num(vis[sh]) >= MIN_VISIBILITY else float("nan")
+
+    # The signal each event is defined on (see moments.py): (smoothed, raw, value of a measured row).
+    signals = {
+        "liftoff": (h_s, h_raw, hinge_of),
+        "lockout": (
+            -np.asarray(body.smoothed["shoulder_y_px"], float),
+            -np.asarray(body.raw["shoulder_y_px"], float),
+            shoulder_up_of,
+        ),
+    }
     events = []
     for k, rep in enumerate(reps):
         for name in moments:
@@ -248,15 +269,16 @@ def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> li
                 events.append(_Event(k, name, tuple(frames), above, None, f1))
                 continue
             assert m is not None
+            x_s, x_raw, value_of = signals[name]
             pos = np.interp(
                 float(m.refined_time_s if m.refined_time_s is not None else m.time_s),
                 body.time_s,
                 np.arange(body.time_s.size, dtype=float),
             )
-            target = float(np.interp(pos, [s0, s1], [h_s[s0], h_s[s1]]))
-            off0 = h_raw[s0] - h_s[s0] if math.isfinite(h_raw[s0]) else 0.0
-            off1 = h_raw[s1] - h_s[s1] if math.isfinite(h_raw[s1]) else 0.0
-            rising = bool(h_s[s1] >= h_s[s0])
+            target = float(np.interp(pos, [s0, s1], [x_s[s0], x_s[s1]]))
+            off0 = x_raw[s0] - x_s[s0] if math.isfinite(x_raw[s0]) else 0.0
+            off1 = x_raw[s1] - x_s[s1] if math.isfinite(x_raw[s1]) else 0.0
+            rising = bool(x_s[s1] >= x_s[s0])
 
             def reaches(
                 f: int, v: float, target=target, off0=off0, off1=off1, f0=f0, f1=f1, rising=rising
@@ -266,13 +288,10 @@ def _events(body: BodySeries, reps: Sequence[Rep], moments: Sequence[str]) -> li
                 thr = target + off0 + (off1 - off0) * (f - f0) / max(f1 - f0, 1)
                 return (v >= thr) if rising else (v <= thr)
 
-            def crossed(f: int, row: Row, reaches=reaches) -> bool:
-                xy, world, vis = row
-                if not np.nan_to_num(vis[joints]).min() >= MIN_VISIBILITY:
-                    return False
-                return reaches(f, float(_hinge(xy[None], world[None], side, use_world)[0]))
+            def crossed(f: int, row: Row, reaches=reaches, value_of=value_of) -> bool:
+                return reaches(f, value_of(row))
 
-            start = f0 if reaches(f0, float(h_raw[s0])) else None
+            start = f0 if reaches(f0, float(x_raw[s0])) else None
             events.append(_Event(k, name, tuple(frames), crossed, start, f1))
     return events
 
