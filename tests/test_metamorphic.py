@@ -63,6 +63,10 @@ passes hold in 5 transforms (11 entries removed last round).
 Lift-off measured from the pull's dead stop (``moments.py``, this round): posereader_unoccluded's
 cropped copy now agrees on lift-off and its torso lean (2 % and 20 % of the tolerance used; the
 strict check below flagged both listed entries): 2 entries removed.
+Lockout read from the shoulders alone (``moments.py``, fifth round): re-listed from
+``scripts/metamorphic.py --known``; 188/196 moment and 510/588 angle checks hold (507 before): the
+smallest elbow angle of reel_bad_bar_far_12's pull now holds in four copies, posereader_unoccluded's
+lockout at 1.25x and reel_bad_07's knee at lockout at 1.25x now break.
 
 A listed check that now holds with under half its tolerance used (``metamorphic.tolerance_used``)
 fails the test: it is fixed and must come off the list, so that it fails if it comes back. One that
@@ -101,7 +105,7 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('posereader_good', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:torso_lean_gain_deg'),
     ('posereader_unoccluded', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_unoccluded', 'speed_1.25'): ('r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
+    ('posereader_unoccluded', 'speed_1.25'): ('r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:setup', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'crop_10'): ('r1:hip_angle_liftoff_deg',),
     ('posereader_unoccluded', 'dark_30'): ('r1:squat_index_setup_deg',),
     ('posereader_unoccluded', 'half_size'): ('r1:back_angle_deg', 'r1:squat_index_setup_deg'),
@@ -114,17 +118,16 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_good_15', 'rotation_meta'): ('r1:hip_angle_setup_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('reel_bad_07', 'speed_1.25'): ('r1:knee_angle_lockout_deg',),
     ('reel_bad_07', 'crop_10'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'dark_30'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_07', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
     ('reel_bad_bar_far_12', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_lockout_deg'),
-    ('reel_bad_bar_far_12', 'speed_0.8'): ('r1:lockout', 'r1:min_elbow_angle_pull_deg'),
     ('reel_bad_bar_far_12', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg'),
-    ('reel_bad_bar_far_12', 'crop_10'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg'),
-    ('reel_bad_bar_far_12', 'dark_30'): ('r1:hip_angle_lockout_deg', 'r1:lockout', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg', 'r1:torso_lean_lockout_deg'),
+    ('reel_bad_bar_far_12', 'crop_10'): ('r1:hip_angle_lockout_deg',),
+    ('reel_bad_bar_far_12', 'dark_30'): ('r1:hip_angle_lockout_deg', 'r1:lockout', 'r1:squat_index_setup_deg', 'r1:torso_lean_lockout_deg'),
     ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
-    ('reel_bad_bar_far_12', 'rotation_meta'): ('r1:min_elbow_angle_pull_deg',),
     ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
     ('phone_side_a', 'speed_0.8'): ('r2:hip_angle_lockout_deg',),
     ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:knee_pass', 'r1:liftoff', 'r1:min_elbow_angle_pull_deg', 'r1:torso_lean_liftoff_deg'),
