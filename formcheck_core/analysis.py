@@ -78,6 +78,7 @@ def load_or_extract_pose(
     cache: bool = True,
     progress: bool = True,
     back: MainPassBack | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> tuple[PoseSeries, str]:
     """The pose series of a probed clip and the clip's sha256.
 
@@ -88,7 +89,8 @@ def load_or_extract_pose(
     the landmarks, and so the cached series, are the same as without it. A series read from the
     cache fills ``back`` from the cached rows; a series cached without them (a cache from before
     they existed) is posed again once, exactly as a clip posed now, so the reading never depends
-    on what the cache held (with ``progress``, a line on stderr says why the pass runs).
+    on what the cache held (a note says why the pass runs: to ``notes`` when given, else with
+    ``progress`` a line on stderr; :data:`BACK_REPOSE_NOTE`, :data:`SHOT_REPOSE_NOTE`).
     In VIDEO mode a clip with scene cuts then has each shot after the first posed again by a fresh
     tracker (:func:`_posed_per_shot`; cached apart), and that is the series returned, cold or cached.
     """
@@ -107,11 +109,9 @@ def load_or_extract_pose(
         if rows is not None:
             back.restore(rows)
         else:  # the cached pose predates back rows: pose again, as a clip posed now
-            if progress:
-                _note(
-                    f"reading the back outline of {Path(info.path).name}: one-time pose pass with body masks "
-                    "(the pose cache predates back rows)"
-                )
+            say = notes or (_note if progress else None)
+            if say is not None:
+                say(f"{Path(info.path).name}: {BACK_REPOSE_NOTE}")
             pose = None
     if pose is None:
         from .pose.extract import extract_pose
@@ -142,7 +142,7 @@ def load_or_extract_pose(
 
             save_main_rows(key, back)
     if running_mode == "video":  # IMAGE mode does not track: nothing follows a cut
-        pose = _posed_per_shot(info, pose, key, sha, model_path, num_poses, cache, progress, back)
+        pose = _posed_per_shot(info, pose, key, sha, model_path, num_poses, cache, progress, back, notes)
     return pose, sha
 
 
@@ -156,6 +156,7 @@ def _posed_per_shot(
     cache: bool,
     progress: bool,
     back: MainPassBack | None,
+    notes: Callable[[str], None] | None = None,
 ) -> PoseSeries:
     """``pose`` (the whole-clip pass, cached under ``key``) with each shot after a scene cut posed
     by a fresh tracker (:func:`~formcheck_core.pose.shots.repose_shots`), and ``back``'s rows
@@ -187,11 +188,9 @@ def _posed_per_shot(
             rows.restore(table)
             back.replace_samples(np.arange(pose.n_samples), rows)
             return cached
-    if progress:
-        _note(
-            f"{Path(info.path).name} has {len(starts)} scene cut(s): posing each later shot again with a "
-            "fresh tracker (the tracker would follow the previous shot's person)"
-        )
+    say = notes or (_note if progress else None)
+    if say is not None:
+        say(f"{Path(info.path).name}: {SHOT_REPOSE_NOTE} ({len(starts)} scene cut(s))")
     open_backend = partial(
         open_pose_backend,
         model_path,
@@ -204,6 +203,17 @@ def _posed_per_shot(
     if back is not None:
         save_main_rows(skey, back)
     return per_shot
+
+
+#: Why a clip is posed again though its pose is cached (the notes of :func:`load_or_extract_pose`,
+#: after the clip's file name and ": "; ``formcheck batch`` says each once, then counts the clips).
+BACK_REPOSE_NOTE = (
+    "reading the back outline: one-time pose pass with body masks (the pose cache predates back rows)"
+)
+SHOT_REPOSE_NOTE = (
+    "posing each shot after a scene cut again, once, with a fresh tracker (the tracker would follow "
+    "the previous shot's person)"
+)
 
 
 def _note(message: str) -> None:
@@ -234,6 +244,7 @@ def analyze(
     back: bool = True,
     refine: bool = False,
     on_pose: Callable[[], object] | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Analyse one clip: frames -> pose -> body series -> reps and metrics -> rule findings.
 
@@ -251,6 +262,8 @@ def analyze(
     (:mod:`formcheck_core.pose.refine`; sets their ``refined_*`` fields; cached).
     ``on_pose``: called once the pose series is known (computed or from the cache), before the rest
     of the analysis, which runs on one core: e.g. the CLI starts its render worker there.
+    ``notes``: called with each one-line note on the pose pass (why a cached clip is posed again);
+    default: printed on stderr when ``progress``.
     Raises :class:`~formcheck_core.errors.FormcheckError` subclasses for unusable input; a clip
     with too little pose data returns an Analysis whose ``warnings`` say so and ``ok`` is False.
     """
@@ -281,6 +294,7 @@ def analyze(
         cache=cache,
         progress=progress,
         back=main_back,
+        notes=notes,
     )
     if on_pose is not None:
         on_pose()

@@ -23,6 +23,7 @@ from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, metric_labe
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .biomech.body import Moment
 
 #: The coach aims for at least this many cues when there is something measured to say.
 MIN_CUES = 3
@@ -36,18 +37,34 @@ def _pull(f: Finding, pull_names: Mapping[int, str] | None) -> str:
     return (pull_names or {}).get(f.rep) or f"rep {f.rep}"
 
 
+def pull_moments(analysis: Analysis) -> dict[tuple[int, str], Moment]:
+    """(pull number, moment name) -> the moment, over reps and partial pulls: where a finding's
+    tag reads its moment's own frame and time (:func:`~formcheck_core.vocabulary.moment_tag`)."""
+    return {(r.number, name): m for r in analysis.pulls for name, m in r.moments.items()}
+
+
 def _where(
     f: Finding,
-    moment_frames: Mapping[tuple[int, str], int] | None = None,
+    moments: Mapping[tuple[int, str], Moment] | None = None,
     pull_names: Mapping[int, str] | None = None,
 ) -> str:
     """ "rep 2 at lift-off (frame 123, 4.10 s)", "partial pull 1 at setup (...)"; "near lift-off"
-    when the value was read at another frame than the moment's own (``moment_frames``: (rep,
-    moment) -> frame; unknown = "at")."""
+    or "0.6 s before lockout" when the value was read at another frame than the moment's own
+    (:func:`~formcheck_core.vocabulary.moment_tag`; ``moments``: (rep, moment) -> the moment;
+    unknown = "at")."""
     parts = [_pull(f, pull_names) or "the set"]
     if f.moment:
-        own = (moment_frames or {}).get((f.rep, f.moment)) if f.rep is not None else None
-        parts.append(moment_tag(f.moment, f.frame_index, own, at="at "))
+        own = (moments or {}).get((f.rep, f.moment)) if f.rep is not None else None
+        parts.append(
+            moment_tag(
+                f.moment,
+                f.frame_index,
+                own.frame_index if own is not None else None,
+                time_s=f.time_s,
+                moment_time_s=own.time_s if own is not None else None,
+                at="at ",
+            )
+        )
     where = " ".join(parts)
     if f.frame_index is not None and f.time_s is not None:
         where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
@@ -76,8 +93,9 @@ def _cue(priority: int, f: Finding, text: str, why: str, pull: str = "") -> Cue:
 
 
 def _noun(group: Sequence[Finding], pull_names: Mapping[int, str] | None) -> str:
-    """ "rep" when every finding of ``group`` is on a complete rep, else "pull" (a partial pull is no rep)."""
-    names = [_pull(f, pull_names) for f in group if f.rep is not None]
+    """ "rep" when every measured finding ("fault", "ok") of ``group`` is on a complete rep, else
+    "pull" (a partial pull is no rep; one it could not measure is not among the measured)."""
+    names = [_pull(f, pull_names) for f in group if f.rep is not None and f.status in (FAULT, OK)]
     return "rep" if all(n.startswith("rep ") for n in names) else "pull"
 
 
@@ -91,12 +109,11 @@ def _by_rule(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
 def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
     """Up to ``max_cues`` prioritised cues (priority 1 first) from ``analysis.findings``."""
     pulls = analysis.pulls  # partial pulls are judged too, and named as such
-    frames = {(r.number, name): m.frame_index for r in pulls for name, m in r.moments.items()}
     return cues_from_findings(
         analysis.findings,
         max_cues=max_cues,
         warnings=analysis.warnings,
-        moment_frames=frames,
+        moments=pull_moments(analysis),
         pull_names={r.number: analysis.pull_label(r.number) for r in pulls},
         view=analysis.view.view if analysis.view is not None else None,
     )
@@ -107,13 +124,14 @@ def cues_from_findings(
     *,
     max_cues: int = MAX_CUES,
     warnings: Sequence[str] = (),
-    moment_frames: Mapping[tuple[int, str], int] | None = None,
+    moments: Mapping[tuple[int, str], Moment] | None = None,
     pull_names: Mapping[int, str] | None = None,
     view: str | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
-    ``moment_frames`` ((rep, moment) -> frame) lets a cue say "at lockout" only for a value read
-    at the lockout frame itself ("near lockout" otherwise); ``pull_names`` (number -> "rep 2",
+    ``moments`` ((rep, moment) -> the moment, :func:`pull_moments`) lets a cue say "at lockout"
+    only for a value read at the lockout frame itself ("near lockout", "0.6 s before lockout"
+    otherwise); ``pull_names`` (number -> "rep 2",
     "partial pull 1") names each finding's pull (default "rep N"). ``view`` (the view classifier's
     "side" / "front" / "oblique"): a side view is never told to film from the side; its filming
     cue says what was not found instead (the analysis' no-lift warning, with its reason)."""
@@ -153,7 +171,7 @@ def cues_from_findings(
                 f"{n_faults} of {measured} measured {noun}s" if measured > 1 else f"the one measured {noun}"
             )
         )
-        why = f"{worst.message} Worst: {_where(worst, moment_frames, pull_names)}; seen in {reps}."
+        why = f"{worst.message} Worst: {_where(worst, moments, pull_names)}; seen in {reps}."
         if worst.quality:
             why += f" ({worst.quality}: check it on the frame.)"
         out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why, _pull(worst, pull_names)))
@@ -177,7 +195,7 @@ def cues_from_findings(
             text = f.cue or f"Keep it up: {what[0].lower()}{what[1:]} stayed within the limit."
             noun = _noun(groups[f.rule_id], pull_names)
             reps = f"{n} measured {noun}{'s' * (n > 1)}"
-            why = f"{f.message} Closest to the limit: {_where(f, moment_frames, pull_names)}; within the limit in {reps}."
+            why = f"{f.message} Closest to the limit: {_where(f, moments, pull_names)}; within the limit in {reps}."
             out.append(_cue(len(out) + 1, f, text, why, _pull(f, pull_names)))
 
     if len(out) < min(MIN_CUES, max_cues):

@@ -188,14 +188,64 @@ PHRASES_AFTER: dict[str, str] = {name: w.after for name, w in MOMENT_WORDS.items
 LOW_CONFIDENCE_SUFFIX = " ?"
 
 
-def moment_tag(moment: str, frame_index: int | None, moment_frame: int | None, *, at: str = "") -> str:
-    """A finding's or cue's moment as a tag: ``at`` + "lift-off" when the value was read at the
-    moment's own frame (or either frame is unknown), "near lift-off" when it was read at another
-    frame -- so no tag names a moment for a frame that is not that moment's frame. ``at``: a
+#: A reading at most this far from a key moment (in seconds, as shown: rounded to 0.1 s) is
+#: "near" it: the accuracy the moments themselves are held to (lift-off and lockout within
+#: +-0.2 s of the labels). Farther, a tag or phrase says how far and which way ("0.6 s before
+#: lockout"). The one definition of "near" every view uses (:func:`moment_offset_s`).
+NEAR_MOMENT_S = 0.2
+
+
+def moment_offset_s(
+    frame_index: int | None,
+    time_s: float | None,
+    moment_frame: int | None,
+    moment_time_s: float | None,
+) -> float | None:
+    """Where a reading (``frame_index``, ``time_s``) lies from its key moment's own frame and
+    time, in seconds rounded to 0.1 s as shown (negative = before the moment). None when it was
+    read at the moment's own frame (or either frame is unknown: nothing says otherwise); 0.0 when
+    the frames differ but a time is unknown (read "near")."""
+    if frame_index is None or moment_frame is None or frame_index == moment_frame:
+        return None
+    if time_s is None or moment_time_s is None or not math.isfinite(time_s - moment_time_s):
+        return 0.0
+    return round(time_s - moment_time_s, 1) + 0.0  # + 0.0: no "-0.0"
+
+
+def is_near_moment(offset_s: float) -> bool:
+    """A reading ``offset_s`` seconds from its moment (:func:`moment_offset_s`) is near it."""
+    return abs(offset_s) <= NEAR_MOMENT_S + 1e-9  # 0.2 after rounding is near
+
+
+def relative_to_moment(label: str, offset_s: float | None, *, at: str = "") -> str:
+    """A moment's ``label`` with where a reading lies from it (``offset_s`` from
+    :func:`moment_offset_s`): ``at`` + label when read at the moment's own frame (None), "near
+    lift-off" within :data:`NEAR_MOMENT_S`, else "0.6 s before lockout" / "0.3 s after lift-off"."""
+    if offset_s is None:
+        return f"{at}{label}"
+    if is_near_moment(offset_s):
+        return f"near {label}"
+    return f"{abs(offset_s):.1f} s {'before' if offset_s < 0 else 'after'} {label}"
+
+
+def moment_tag(
+    moment: str,
+    frame_index: int | None,
+    moment_frame: int | None,
+    *,
+    time_s: float | None = None,
+    moment_time_s: float | None = None,
+    at: str = "",
+) -> str:
+    """A finding's or cue's moment as a tag, the one place every view's tag comes from:
+    ``at`` + "lift-off" when the value was read at the moment's own frame (or either frame is
+    unknown), "near lift-off" when read at another frame within :data:`NEAR_MOMENT_S` of it,
+    "0.6 s before lockout" when farther (``time_s`` / ``moment_time_s``: the reading's and the
+    moment's times; without them a reading off the moment's frame reads "near"). So no tag names a
+    moment for a frame that is not that moment's frame, nor calls a far reading "near". ``at``: a
     word before an exact moment ("at " in the cues' "rep 2 at lift-off")."""
     label = MOMENT_LABEL.get(moment, moment.replace("_", " "))
-    near = frame_index is not None and moment_frame is not None and frame_index != moment_frame
-    return f"near {label}" if near else f"{at}{label}"
+    return relative_to_moment(label, moment_offset_s(frame_index, time_s, moment_frame, moment_time_s), at=at)
 
 
 # --------------------------------------------------------------------------------------------

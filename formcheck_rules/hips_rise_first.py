@@ -25,7 +25,7 @@ def check(ctx):
     Cannot see: why (weak quads, setup too low); a lift-off the clip misses is not measurable.
     """
     if ctx.moment("liftoff") is None:
-        return ctx.not_measurable("The clip does not show this rep's lift-off.", moment="liftoff")
+        return ctx.not_measurable("The clip does not show this pull's lift-off.", moment="liftoff")
     # Placed at the sample where the hips led the most (moment: the nearest key moment).
     return ctx.compare("hip_rise_lead_rel", "max_hip_lead_rel", moment="liftoff")
 

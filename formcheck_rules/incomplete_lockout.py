@@ -78,7 +78,7 @@ def check(ctx):
             f"{format_limit(limit, 'deg')} needed to finish.",
         )
     if ctx.moment("lockout") is None:  # cut off by the end of the clip (not the same as not finishing)
-        return ctx.not_measurable("The clip ends before this rep's lockout.", moment="lockout")
+        return ctx.not_measurable("The clip ends before this pull's lockout.", moment="lockout")
     return ctx.compare("hip_angle_lockout_deg", "min_hip_angle_deg", fault_if="below", moment="lockout")
 
 

@@ -547,36 +547,67 @@ def test_a_reading_not_measurable_shows_no_number_and_its_finding_says_why_at_it
     assert not re.search(r"\d", line.split("hip @setup", 1)[1].split(":", 1)[0])
 
 
-def test_a_card_or_cue_names_a_moment_only_at_that_moments_frame(dev_clip, pose_model):
-    """A finding read a sample before lift-off is tagged "near lift-off" with its own frame; a tag
-    naming a moment bare ("lift-off · 3.70 s · frame 111") only at that moment's own frame."""
+def _said_where(label, frame, time_s, own):
+    """What a tag must say of a reading at (``frame``, ``time_s``) against its moment ``own``,
+    written out from the definition (vocabulary.NEAR_MOMENT_S, seconds rounded as shown)."""
+    from formcheck_core.vocabulary import NEAR_MOMENT_S
+
+    if frame == own.frame_index:
+        return label
+    dt = round(time_s - own.time_s, 1)
+    if abs(dt) <= NEAR_MOMENT_S + 1e-9:
+        return f"near {label}"
+    return f"{abs(dt):.1f} s {'before' if dt < 0 else 'after'} {label}"
+
+
+@pytest.mark.parametrize("stem", ["reel_good_14", "posereader_good_bad"])
+def test_a_card_or_cue_names_a_moment_only_at_that_moments_frame(dev_clip, pose_model, stem):
+    """A tag names a moment bare ("lift-off · 3.70 s · frame 111") only at that moment's own
+    frame; a reading within NEAR_MOMENT_S of it is "near lift-off"; one farther says how far and
+    which way ("0.6 s before lockout": on posereader_good_bad the partial pull's only moment is
+    its lockout, and its rounded back is read off the floor, well before). The card, the cue, the
+    rule's own message and the LLM's data line all follow ``vocabulary.moment_tag``."""
     from formcheck_core.analysis import analyze
-    from formcheck_core.coach import deterministic_cues
-    from formcheck_core.render.report import _findings_list, _moment_frames
+    from formcheck_core.coach import deterministic_cues, pull_moments
+    from formcheck_core.llm.prompts import _finding, _finding_line
+    from formcheck_core.render.report import _findings_list
     from formcheck_core.vocabulary import MOMENT_LABEL, moment_tag
 
-    a = analyze(dev_clip("reel_good_14"), progress=False)
-    frames = _moment_frames(a)
+    a = analyze(dev_clip(stem), progress=False)
+    moments = pull_moments(a)
     pulls = {r.number: r for r in a.pulls}
-    near = 0
+    kinds = {"at": 0, "near": 0, "far": 0}
     for f in a.findings:
         if f.moment is None or f.frame_index is None or f.rep not in pulls:
             continue
-        own = pulls[f.rep].moments[f.moment].frame_index
-        tag = moment_tag(f.moment, f.frame_index, own)
-        card = _findings_list([f], (), frames)
+        own = pulls[f.rep].moments[f.moment]
         label = MOMENT_LABEL[f.moment]
-        assert f"{tag} · {f.time_s:.2f} s · frame {f.frame_index}" in html.unescape(card)
-        if f.frame_index != own:
-            near += 1
-            assert tag == f"near {label}" and f"· {label} ·" not in html.unescape(card)
-        else:
-            assert tag == label
-    assert near >= 1  # rounded_back: its value's sample is a sample before lift-off on this clip
+        tag = moment_tag(f.moment, f.frame_index, own.frame_index, time_s=f.time_s, moment_time_s=own.time_s)
+        assert tag == _said_where(label, f.frame_index, f.time_s, own), (f.rule_id, tag)
+        card = html.unescape(_findings_list([f], (), moments))
+        assert f"{tag} · {f.time_s:.2f} s · frame {f.frame_index}" in card
+        kind = "at" if tag == label else "near" if tag.startswith("near ") else "far"
+        kinds[kind] += 1
+        if kind != "at":
+            assert f"· {label} ·" not in card
+        if kind == "far" and f.is_fault:
+            # the LLM's data: the offset, and its line says the same words as the card
+            d = _finding(f, pulls[f.rep])
+            assert d["moment_offset_s"] == round(f.time_s - own.time_s, 1)
+            line = _finding_line(d, "x")
+            assert _said_where(f.moment, f.frame_index, f.time_s, own) in line and " near " not in line
+            assert "just before" not in f.message and "just after" not in f.message
+    if stem == "reel_good_14":
+        assert kinds["near"] >= 1  # rounded_back: its value's sample is a sample before lift-off
+    else:
+        assert kinds["far"] >= 1  # the partial pull's rounded back, read well before its lockout
     for c in deterministic_cues(a):
         if c.moment and c.frame_index is not None and c.rep in pulls:
-            own = pulls[c.rep].moments[c.moment].frame_index
-            assert (f"near {MOMENT_LABEL[c.moment]}" in c.why) == (c.frame_index != own), c.why
+            own = pulls[c.rep].moments[c.moment]
+            said = _said_where(MOMENT_LABEL[c.moment], c.frame_index, c.time_s, own)
+            assert (f"at {said}" if said == MOMENT_LABEL[c.moment] else said) in c.why, c.why
+            if said != MOMENT_LABEL[c.moment]:
+                assert f"{c.where} at {MOMENT_LABEL[c.moment]} (frame" not in c.why, c.why
 
 
 def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip, pose_model):
@@ -599,8 +630,9 @@ def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip
     for text in (f.message, f.cue, cue.text):
         assert span in text and not any(p in text for p in phrases), text
     # the LLM's data says "near knee_pass" for a value read off the moment's own frame, as the cues do
-    near = f.frame_index != rep.moments[f.moment].frame_index
+    own = rep.moments[f.moment]
+    near = f.frame_index != own.frame_index and abs(round(f.time_s - own.time_s, 1)) <= 0.2 + 1e-9
     d = _finding(f, rep)
-    assert d.get("near_moment", False) == near
+    assert ("moment_offset_s" in d) == (f.frame_index != own.frame_index)
     assert (f" near {f.moment} (" in _finding_line(d, "rep 1")) == near
     assert (f"near {MOMENT_LABEL[f.moment]}" in cue.why) == near

@@ -1,8 +1,9 @@
 """Rules that judge the pull off the floor also judge partial pulls (hand-built reps, no video).
 
 A pull that never locked out (aborted, or cut off by the clip) still shows a rounded back or a
-squat-like set-up. Rules with ``Rule.partial_pulls`` run on such pulls; only their "fault" and "ok"
-findings are kept there, and a partial pull a rule judged counts toward the verdicts.
+squat-like set-up. Rules with ``Rule.partial_pulls`` run on such pulls and report there as on a rep
+(a "not measurable" finding says why); a partial pull a rule judged ("fault" or "ok") counts toward
+the verdicts.
 """
 
 from __future__ import annotations
@@ -51,15 +52,32 @@ def test_only_rules_that_judge_the_pull_off_the_floor_run_on_partial_pulls():
     assert set_verdict(a).label == "needs work"
 
 
-def test_a_clean_partial_pull_is_clean_and_nothing_unmeasurable_is_reported_on_it():
+def test_a_clean_partial_pull_is_clean_and_says_why_a_rule_could_not_judge_it():
+    """What a rule could not read on a partial pull is reported with why (a NaN metric, the view),
+    as on a rep; it is no fault and leaves the verdict as the measured rules make it."""
+    from formcheck_core.render.summary import format_summary
+
     clean = make_rep(1, complete=False, back_flexion_rel=0.0, torso_lean_liftoff_deg=math.nan)
     a = apply_rules(analysis_with([clean]), plugin_manager=new_plugin_manager())
-    assert all(f.status in ("ok", "fault") for f in a.findings)
-    assert "excessive_torso_lean" not in {f.rule_id for f in a.findings}  # NaN: not reported
+    (lean,) = [f for f in a.findings if f.rule_id == "excessive_torso_lean"]
+    assert lean.status == "not_measurable" and lean.message.strip()
     assert set_verdict(a).label == "clean"
-    # A front view: the side-only rules say nothing about the partial pull (no "not measurable").
+    summary = format_summary(a)
+    assert f"[not measurable] {lean.name}: {lean.message}" in summary
+    # A front view: each side-only rule says on the partial pull why it did not judge it (the view).
     front = apply_rules(analysis_with([clean], view="front"), plugin_manager=new_plugin_manager())
-    assert all(f.status != "not_measurable" for f in front.findings)
+    rules, _ = collect_rules(new_plugin_manager())
+    side_only = {  # the rules on by default that judge partial pulls, but not from the front
+        rid
+        for rid, lr in rules.items()
+        if lr.rule.partial_pulls and "front" not in lr.rule.views and lr.rule.thresholds.get("enabled", 1.0)
+    }
+    said = {f.rule_id: f for f in front.findings if f.status == "not_measurable"}
+    assert side_only and side_only <= set(said)
+    for rid in side_only:
+        assert said[rid].message == (rules[rid].rule.view_note or said[rid].message)
+    judged = {f.rep for f in front.findings if f.status in ("ok", "fault")}
+    assert [v.rep for v in front.verdicts if v.rep is not None] == sorted(judged)
 
 
 def test_partial_pulls_no_rule_judged_are_left_out_of_the_verdicts():
@@ -69,6 +87,9 @@ def test_partial_pulls_no_rule_judged_are_left_out_of_the_verdicts():
     unmeasured = replace(unmeasured, metrics={k: math.nan for k in unmeasured.metrics})
     a = apply_rules(analysis_with([unmeasured], [make_rep(1)]), plugin_manager=new_plugin_manager())
     assert [v.rep for v in a.verdicts] == [1, None]
+    # ... though each rule that runs on partial pulls says why it could not judge this one
+    said = [f for f in a.findings if f.rep == 2]
+    assert said and all(f.status == "not_measurable" and f.message.strip() for f in said)
 
 
 def test_reevaluate_judges_partial_pulls_like_apply_rules():
@@ -101,8 +122,9 @@ def _stopped_short(number, hip_top_deg, reason="never reached lockout (the torso
 
 def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
     """incomplete_lockout judges a pull the lifter stopped short of lockout on its top hip angle:
-    below the limit it is the fault (with the moments' reason), above it nothing is said (no
-    lockout to praise); a pull the clip cuts before lockout is not judged."""
+    below the limit it is the fault (with the moments' reason), above it it is not measurable (no
+    lockout to praise, and its hip angle cannot tell); a pull the clip cuts before lockout is not
+    measurable either, and says so."""
     from rule_fixtures import all_rules_on
 
     from formcheck_core.render.summary import lockout_reached
@@ -122,8 +144,10 @@ def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
         plugin_manager=new_plugin_manager(),
     )
     mine = [f for f in a.findings if f.rule_id == "incomplete_lockout"]
-    assert [(f.rep, f.status) for f in mine] == [(1, "fault")]
-    (f,) = mine
+    assert [(f.rep, f.status) for f in mine] == [(1, "fault"), (2, "not_measurable"), (3, "not_measurable")]
+    f, high_f, cut_f = mine
+    assert "never reached lockout" in high_f.message and "40° from vertical" in high_f.message
+    assert "clip ends before" in cut_f.message
     assert (f.value, f.threshold, f.metric) == (limit - 11.0, limit, "hip_angle_top_deg")
     assert "never reached lockout" in f.message and "33° from vertical" in f.message
     assert lockout_reached(a, short) is False
@@ -132,7 +156,9 @@ def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
     loose = reevaluate(
         a, {"incomplete_lockout": {"min_hip_angle_deg": limit - 20.0}}, plugin_manager=new_plugin_manager()
     )
-    assert [f for f in loose.findings if f.rule_id == "incomplete_lockout"] == []
+    assert [
+        f for f in loose.findings if f.rule_id == "incomplete_lockout" and f.status != "not_measurable"
+    ] == []
 
 
 def test_by_default_a_pull_that_never_reached_lockout_needs_work_and_a_doubted_lockout_only_warns():
@@ -166,3 +192,40 @@ def test_by_default_a_pull_that_never_reached_lockout_needs_work_and_a_doubted_l
     (g,) = [f for f in b.findings if f.rule_id == "incomplete_lockout"]
     assert g.is_fault and g.low_confidence and verdict_role(g) == "warning"
     assert set_verdict(b).label == "clean"
+
+
+def test_a_real_partial_pull_says_why_each_rule_did_not_judge_it(dev_clip, pose_model):
+    """posereader_good_bad: its partial pull starts mid-pull (the clip cut in at a splice), so the
+    rules that read the lift-off cannot judge it. Each rule on by default that judges partial pulls
+    has a finding on it; those it could not judge say why in the summary, the JSON and the report
+    card, without naming a lift-off the pull does not have, and they are no fault."""
+    import html
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.export import to_dict
+    from formcheck_core.render.report import _findings_list, _moment_frames
+    from formcheck_core.render.summary import format_summary
+    from formcheck_core.vocabulary import MOMENT_PHRASES
+
+    a = analyze(dev_clip("posereader_good_bad"), progress=False)
+    (pull,) = a.partial_pulls
+    assert "liftoff" not in pull.moments
+    rules, _ = collect_rules(new_plugin_manager())
+    on = {
+        rid for rid, lr in rules.items() if lr.rule.partial_pulls and lr.rule.thresholds.get("enabled", 1.0)
+    }
+    mine = [f for f in a.findings if f.rep == pull.number]
+    assert {f.rule_id for f in mine} == on  # every rule that judges partial pulls says something
+    unread = [f for f in mine if f.status == "not_measurable"]
+    assert unread, "the lift-off rules cannot judge a pull that starts mid-pull"
+    summary = format_summary(a)
+    block = summary[summary.index(a.pull_label(pull.number)) :]
+    exported = {(f["rule_id"], f["rep"]): f for f in to_dict(a, include_series=False)["findings"]}
+    cards = html.unescape(_findings_list(unread, (), _moment_frames(a)))
+    for f in unread:
+        assert f"[not measurable] {f.name}: {f.message}" in block
+        assert exported[(f.rule_id, f.rep)]["status"] == "not_measurable"
+        assert f.message in cards
+        assert MOMENT_PHRASES["liftoff"] not in f.message, f.message
+    verdict = {v.rep: v.label for v in a.verdicts}
+    assert verdict[pull.number] == ("needs work" if any(f.is_fault for f in mine) else "clean")

@@ -113,3 +113,36 @@ def test_the_arrow_ends_at_the_drift_metrics_own_sample_from_the_lift_off_vertic
     header_h = next(y for y in range(img.shape[0]) if abs(int(img[y, 5, 0]) - int(128 * 0.7)) <= 2)
     photo = img[header_h : header_h + view.out_size[1]]
     assert _near(photo, pts[at], st.FAULT, r=4)
+
+
+def test_a_pull_without_its_lift_off_says_where_its_drift_is_measured_from(analysis):
+    """A pull the clip shows from mid-pull has no lift-off (nor setup): its picture is drawn over its
+    first moment and says so, and its dashed line, footer and report caption name where the drift
+    metric measures from -- the pull's first sample -- not a lift-off it does not have."""
+    from dataclasses import replace
+
+    from formcheck_core.render.bar_path import (
+        REFERENCE_LABEL,
+        background_moment,
+        bar_path_caption,
+        drift_origin,
+        reference_label,
+    )
+
+    rep = analysis.reps[0]
+    assert background_moment(rep) == "setup" and drift_origin(rep) == "lift-off"
+    assert reference_label(rep) == REFERENCE_LABEL and "over the setup" in bar_path_caption(rep)
+    mid = replace(
+        rep,
+        complete=False,
+        partial_reason="cut by the clip: it starts mid-pull (test)",
+        moments={n: m for n, m in rep.moments.items() if n in ("knee_pass", "lockout")},
+    )
+    first = min(mid.moments, key=lambda n: mid.moments[n].frame_index)
+    assert background_moment(mid) == first and background_frame_index(mid) == mid.moments[first].frame_index
+    caption = bar_path_caption(mid)
+    assert "lift-off" not in caption.replace("(no lift-off)", "") and "where the pull starts" in caption
+    assert "over the setup" not in caption and reference_label(mid) != REFERENCE_LABEL
+    frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
+    img = render_bar_path(frame, analysis, mid, rep_view_box(analysis, mid))
+    assert img.shape[1] == rep_view_box(analysis, mid).out_size[0]

@@ -534,13 +534,18 @@ def test_misspelled_hook_fails_loudly(pm):
 # ---------------------------------------------------------------- where a finding is placed
 
 # make_rep: moments setup/liftoff/knee_pass/lockout at samples 0/10/20/30; frame = 3 x sample, 10 fps.
+# Within NEAR_MOMENT_S (2 samples) of the nearest moment the message says "just after ..."; farther,
+# how far ("0.3 s after lift-off"), as the finding's tag does (vocabulary.moment_tag).
 PLACED = [
     # rule id, metric overrides that fire it, metric sample, nearest moment, phrase in the message
-    ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 13, "liftoff", "just after the bar leaves the floor"),
+    ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 12, "liftoff", "just after the bar leaves the floor"),
+    # farther than NEAR_MOMENT_S (0.2 s) from the nearest moment: how far, and which way
+    ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 13, "liftoff", "0.3 s after lift-off"),
     ("bent_arms", {"min_elbow_angle_pull_deg": 90.0}, 28, "lockout", "just before lockout"),
     ("heel_lift", {"heel_rise_rel": 0.2}, 20, "knee_pass", MOMENT_PHRASES["knee_pass"]),
     ("bar_drift", {"max_bar_drift_rel": 0.3}, 18, "knee_pass", "just before the bar reaches your knees"),
-    ("incomplete_lockout", {"hip_angle_lockout_deg": 140.0}, 33, "lockout", "at lockout"),
+    ("incomplete_lockout", {"hip_angle_lockout_deg": 140.0}, 32, "lockout", "at lockout"),
+    ("incomplete_lockout", {"hip_angle_lockout_deg": 140.0}, 33, "lockout", "0.3 s after lockout"),
     ("hips_rise_first", {"hip_rise_lead_rel": 0.3}, 11, "liftoff", "just after the bar leaves the floor"),
 ]
 
@@ -592,7 +597,7 @@ def test_explicit_sample_wins_and_not_measurable_is_not_placed(pm):
     found = [f for f in run(pm, rep).findings if f.rule_id == "custom"]
     fault, unmeasured = sorted(found, key=lambda f: f.status)
     assert (fault.status, fault.frame_index, fault.moment) == ("fault", 75, "knee_pass")
-    assert fault.cue == "0.30 body lengths just after the bar passes your knees."
+    assert fault.cue == "0.30 body lengths 0.5 s after knee pass."
     assert (unmeasured.status, unmeasured.moment, unmeasured.frame_index) == ("not_measurable", "setup", 0)
 
 
@@ -607,6 +612,24 @@ def test_nearest_moment_and_phase_phrase():
     assert phase_phrase(rep, 34) == "at lockout", "lockout values come from the half second after it"
     assert phase_phrase(rep, 2) == "as you start the pull"
     assert phase_phrase(replace(rep, moments={}), 5) == "during the rep"
+    # with the sample's time: near a moment (NEAR_MOMENT_S) the phrase as above, farther how far
+    assert phase_phrase(rep, 12, time_s=1.2) == "just after the bar leaves the floor"
+    assert phase_phrase(rep, 34, time_s=3.4) == "0.4 s after lockout"
+    assert phase_phrase(rep, 25, prefer="lockout", time_s=2.5) == "0.5 s before lockout"
+
+
+def test_moment_tag_says_near_within_near_moment_s_and_how_far_beyond():
+    from formcheck_core.vocabulary import NEAR_MOMENT_S, moment_offset_s, moment_tag
+
+    assert NEAR_MOMENT_S == 0.2
+    assert moment_tag("lockout", 57, 57, time_s=1.9, moment_time_s=1.9, at="at ") == "at lockout"
+    assert moment_tag("lockout", None, 57) == "lockout"
+    assert moment_tag("liftoff", 54, 57, time_s=1.8, moment_time_s=1.9) == "near lift-off"
+    assert moment_tag("liftoff", 51, 57, time_s=1.7, moment_time_s=1.9) == "near lift-off"
+    assert moment_tag("lockout", 39, 57, time_s=1.3, moment_time_s=1.9) == "0.6 s before lockout"
+    assert moment_tag("knee_pass", 60, 36, time_s=2.0, moment_time_s=1.2) == "0.8 s after knee pass"
+    assert moment_tag("setup", 3, 9) == "near setup", "frames differ, times unknown"
+    assert moment_offset_s(39, 1.3, 57, 1.9) == -0.6 and moment_offset_s(57, 1.9, 57, 1.9) is None
 
 
 @cache

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,13 +117,15 @@ class ClipRows:
     """One clip's rows: ``clip`` (a row of ``clips``), ``reps`` and ``findings`` rows, the clip's
     ``analysis.json`` text (None when it failed) and ``runtime`` facts of the worker that ran it
     (``pid``, ``peak_rss_mib``: the worker process's peak resident memory so far, ``cpu_s``: CPU
-    seconds of the worker process, all its threads, spent on this clip)."""
+    seconds of the worker process, all its threads, spent on this clip) and the ``notes`` the
+    analysis gave on its pose pass (why a cached clip was posed again; the batch says them)."""
 
     clip: Mapping[str, Any]
     reps: tuple[Mapping[str, Any], ...] = ()
     findings: tuple[Mapping[str, Any], ...] = ()
     analysis_json: str | None = field(default=None, repr=False)
     runtime: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -292,14 +294,15 @@ def analyze_clip_rows(
     options = options or ClipOptions()
     clip = clip or Path(path).stem
     start, cpu0 = time.perf_counter(), time.process_time()
+    notes: list[str] = []
     try:
-        analysis = analyze(path, **options.analyze_kwargs(), progress=False)
+        analysis = analyze(path, **options.analyze_kwargs(), progress=False, notes=notes.append)
         cues = deterministic_cues(analysis)
         text = to_json(analysis, cues=cues)  # as `formcheck analyze` without an LLM: the rule cues
         rows = rows_from_export(json.loads(text), clip=clip, path=str(path))
     except Exception as exc:  # every failure becomes the clip's row; KeyboardInterrupt still stops
         rows = error_rows(exc, clip=clip, path=str(path))
-        return _finished(rows, start, cpu0)
+        return _finished(rows, start, cpu0, notes)
     if report_dir is not None:
         try:
             from ..render.report import write_report
@@ -314,7 +317,10 @@ def analyze_clip_rows(
                 findings=rows.findings,
             )
     return _finished(
-        ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text), start, cpu0
+        ClipRows(clip=rows.clip, reps=rows.reps, findings=rows.findings, analysis_json=text),
+        start,
+        cpu0,
+        notes,
     )
 
 
@@ -334,7 +340,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _finished(rows: ClipRows, start: float, cpu0: float) -> ClipRows:
+def _finished(rows: ClipRows, start: float, cpu0: float, notes: Sequence[str] = ()) -> ClipRows:
     import os
 
     rss = peak_rss_mib()
@@ -348,4 +354,5 @@ def _finished(rows: ClipRows, start: float, cpu0: float) -> ClipRows:
             "peak_rss_mib": round(rss, 1),
             "cpu_s": round(time.process_time() - cpu0, 3),
         },
+        notes=tuple(notes),
     )

@@ -22,6 +22,7 @@ from ..errors import FormcheckError
 from ..video import file_sha256
 from . import store
 from .discover import ClipSource, find_clips
+from .notes import NoteTally
 from .options import ClipOptions
 from .rows import ClipRows, error_rows
 from .tables import Dataset, foreign_tables
@@ -222,7 +223,9 @@ def run_batch(
     ``dask.distributed.Client``) or ``scheduler`` (its address) runs the clips on that cluster
     instead. ``report``: also render each clip's HTML report into ``out/clips/<clip>/``.
     ``rerun``: analyse clips even if ``out`` holds a finished result for the same content and
-    options. ``notes``: called with one-line messages (skipped clips, paths matching nothing).
+    options. ``notes``: called with one-line messages (skipped clips, paths matching nothing, and
+    why a clip was posed again though its pose was cached: each kind once, then a count;
+    :mod:`.notes`).
     ``labels``: a ``labels_dev.json``-style file (or its content keyed by clip stem) to join:
     adds the ``labels`` and ``rule_scores`` tables (see :mod:`.labels`).
     Writes ``out/clips/<clip>/{analysis.json,rows.json}`` per clip as it finishes, then
@@ -279,8 +282,19 @@ def run_batch(
     bar = _progress(len(tasks), progress)
     failed = 0
 
+    def say_above_bar(msg: str) -> None:
+        if bar is None:
+            say(msg)
+        else:
+            with bar.external_write_mode():  # the bar is cleared, then redrawn below the line
+                say(msg)
+
+    tally = NoteTally(say_above_bar)  # why a clip was posed again: each kind said once
+
     def deliver(task: _Task, rows: ClipRows) -> None:
         nonlocal failed
+        for note in rows.notes:
+            tally.add(note)
         if rows.clip.get("sha256") is None and task.sha256 is not None:
             rows = replace(rows, clip={**rows.clip, "sha256": task.sha256})
         store.save(out, rows, key=task.key, report=report)
@@ -302,6 +316,7 @@ def run_batch(
     finally:
         if bar is not None:
             bar.close()
+        tally.close()
         if own_client is not None:
             own_client.close()
         dataset = Dataset.from_rows((results[s.clip] for s in sources if s.clip in results), skipped=skipped)

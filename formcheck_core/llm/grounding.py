@@ -411,6 +411,8 @@ def cue_references(
                 refs.append(ReferenceValue(abs(value - threshold) * 100, "pct", "excess", f.get("metric"), n))
         if (t := _num(f.get("t_s"))) is not None:
             refs.append(ReferenceValue(t, "s", "moment_time", f.get("metric"), n))
+        if (o := _num(f.get("moment_offset_s"))) is not None:  # "0.6 s before lockout"
+            refs.append(ReferenceValue(abs(o), "s", "moment_offset", f.get("metric"), n))
         if rule_id and f.get("rule_id") == rule_id:  # the rule's own cue and message are data too
             for text in (f.get("rule_cue"), f.get("message")):
                 refs += [

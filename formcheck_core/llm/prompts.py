@@ -24,7 +24,18 @@ from ..biomech.body import NOT_MEASURABLE_PREFIX
 from ..biomech.metric_spec import MetricSpec
 from ..plugins import collect_rules, metric_specs
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, NOT_MEASURABLE, NOTE, OK, ROLE_WORDS, WARNING, data_decimals, unit_of
+from ..vocabulary import (
+    FAULT,
+    NOT_MEASURABLE,
+    NOTE,
+    OK,
+    ROLE_WORDS,
+    WARNING,
+    data_decimals,
+    moment_offset_s,
+    relative_to_moment,
+    unit_of,
+)
 
 COACH_SYSTEM_PROMPT = """\
 You are an experienced strength coach. You receive measurements of one lifter's set, taken from \
@@ -135,7 +146,9 @@ def _measures(rep, specs: Mapping[str, MetricSpec]) -> dict:
 
 def _finding(f, rep=None) -> dict:
     """One finding in the data; ``rep`` (its pull) tells a value read at its moment's own frame
-    from one read near it (``"near_moment": true``, shown "near liftoff" rather than "at liftoff")."""
+    from one read off it: ``"moment_offset_s"`` (the reading's seconds from the moment, negative =
+    before; :func:`~formcheck_core.vocabulary.moment_offset_s`), shown "near liftoff" or "0.6 s
+    before lockout" rather than "at liftoff", as every view tags it."""
     decimals = data_decimals(f.unit)
     d: dict[str, Any] = {"rule_id": f.rule_id, "status": f.status, "severity": f.severity}
     if f.metric:
@@ -145,8 +158,10 @@ def _finding(f, rep=None) -> dict:
         if f.status == FAULT and (t := rounded(f.time_s, 2)) is not None:
             d["t_s"] = t  # when the fault was measured: the only time a cue may cite
             own = rep.moments.get(f.moment) if rep is not None else None
-            if own is not None and f.frame_index is not None and own.frame_index != f.frame_index:
-                d["near_moment"] = True
+            if own is not None:
+                offset = moment_offset_s(f.frame_index, f.time_s, own.frame_index, own.time_s)
+                if offset is not None:
+                    d["moment_offset_s"] = offset
     for key in ("value", "threshold") if f.status != OK else ():  # ok: the metric table has the value
         v = rounded(getattr(f, key), decimals)
         if v is not None:
@@ -367,7 +382,7 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
         ) in ROLE_WORDS:  # "note: past the limit, but not counted as a fault"
             line += f" [{ROLE_WORDS[role].word}: {ROLE_WORDS[role].help}]"
         if f.get("moment") and f.get("t_s") is not None:
-            line += f" {'near' if f.get('near_moment') else 'at'} {f['moment']} ({f['t_s']} s)"
+            line += f" {relative_to_moment(f['moment'], f.get('moment_offset_s'), at='at ')} ({f['t_s']} s)"
     if f.get("metric") and f.get("value") is not None:
         line += f": {f['metric']} {f['value']}{unit}"
     if f.get("threshold") is not None:

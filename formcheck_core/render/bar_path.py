@@ -1,9 +1,9 @@
 """Bar path picture per pull (complete reps and partial pulls, named as every view names them):
-the wrist (bar proxy) trajectory over a still of the setup.
+the wrist (bar proxy) trajectory over a still of the setup (else the pull's first key moment).
 
 Drawn: the pull (lift-off to lockout) as a thick line with a dot per sample, the rest of the rep
 (setup, lowering) thin; a dashed vertical through the bar's lift-off position (where bar drift is
-measured from); an arrow to the bar at the drift metric's own sample (``metric_samples``) and the
+measured from; the pull's first sample for a pull the clip shows without its lift-off); an arrow to the bar at the drift metric's own sample (``metric_samples``) and the
 rep's drift metrics with that frame and their pose-quality mark (as measured by the analysis,
 ``max_bar_drift_*``, or why it is not measurable); the key moments labelled. A partial
 pull's picture says what it is in amber under the header, as its stills do. Values are read, never
@@ -31,7 +31,8 @@ from .overlay import is_bar_metric
 from .stills import STILL_WIDTH_PX, rep_view_box
 from .style import Style, TextItem
 
-#: The dashed reference line's label: bar drift is measured from the bar's position at lift-off.
+#: The dashed reference line's label: bar drift is measured from the bar's position at lift-off
+#: (:func:`reference_label`; a pull the clip shows without its lift-off: where the pull starts).
 REFERENCE_LABEL = "lift-off vertical"
 PATH_COLOURS: tuple[st.BGR, ...] = ((255, 160, 30), (60, 220, 255), (255, 90, 220), (90, 255, 120))
 
@@ -45,14 +46,40 @@ class BarPathPicture:
     frame_index: int
 
 
-def background_frame_index(rep: Rep) -> int:
-    """Source frame the bar path is drawn over: the rep's setup (else lift-off, else first moment)."""
+def background_moment(rep: Rep) -> str | None:
+    """The key moment whose frame the bar path is drawn over: the rep's setup (else lift-off, else
+    its first moment; None without moments)."""
     for name in ("setup", "liftoff"):
         if name in rep.moments:
-            return rep.moments[name].frame_index
-    if rep.moments:
-        return min(m.frame_index for m in rep.moments.values())
-    return -1
+            return name
+    return min(rep.moments, key=lambda n: rep.moments[n].frame_index) if rep.moments else None
+
+
+def background_frame_index(rep: Rep) -> int:
+    """Source frame the bar path is drawn over (:func:`background_moment`'s frame; -1 without one)."""
+    name = background_moment(rep)
+    return rep.moments[name].frame_index if name is not None else -1
+
+
+def drift_origin(rep: Rep) -> str:
+    """Where the pull's bar drift is measured from, in words: "lift-off", or for a pull the clip
+    shows without its lift-off, where it starts (as ``biomech.rep_window.bar_drift`` measures)."""
+    return "lift-off" if "liftoff" in rep.moments else "where the pull starts in the clip (no lift-off)"
+
+
+def reference_label(rep: Rep) -> str:
+    """The dashed line's label: :data:`REFERENCE_LABEL`, or "start vertical" without a lift-off."""
+    return REFERENCE_LABEL if "liftoff" in rep.moments else "start vertical"
+
+
+def bar_path_caption(rep: Rep) -> str:
+    """What the picture shows, for the report: its background moment and where drift is measured from."""
+    bg = background_moment(rep)
+    over = f" over the {MOMENT_LABEL.get(bg, bg)}" if bg is not None else ""
+    return (
+        f"Bar path (wrist as bar proxy){over}; dashed: vertical through the bar at {drift_origin(rep)}, "
+        "where drift is measured from; arrow: the largest drift, at its frame."
+    )
 
 
 def _rep_bar(analysis: Analysis, rep: Rep) -> tuple[np.ndarray, np.ndarray]:
@@ -131,15 +158,16 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
                 max(1, style.arc_px // 2),
                 cv2.LINE_AA,
             )
+        ref_label = reference_label(rep)
         xy = st.place_near(
             (x, style.pad_px + style.small_font_px),
-            REFERENCE_LABEL,
+            ref_label,
             style.small_font_px,
             placed,
             (w, h),
             gap_px=style.pad_px,
         )
-        items.append(TextItem(xy, REFERENCE_LABEL, style.small_font_px, (255, 255, 255), box=st.PANEL))
+        items.append(TextItem(xy, ref_label, style.small_font_px, (255, 255, 255), box=st.PANEL))
         if at is not None and np.any(idx == at) and np.isfinite(pts[idx == at][0]).all():
             p = pts[idx == at][0]
             a, b = (x, round(float(p[1]))), (round(float(p[0])), round(float(p[1])))
@@ -204,7 +232,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         shown += f" (frame {int(analysis.body.frame_index[at])})"
         mq = rep.metric_quality.get("max_bar_drift_px")
         shown += f" ({mq.mark})" if mq is not None and mq.mark else ""
-    lines.append((f"Max horizontal drift from lift-off: {shown}", (255, 255, 255), True))
+    lines.append((f"Max horizontal drift from {drift_origin(rep)}: {shown}", (255, 255, 255), True))
     for f in analysis.findings:
         if f.rep == rep.number and is_bar_metric(f.metric):
             lines.append(
@@ -220,7 +248,9 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         )
         lines.append((caveat, st.MUTED, False))
     name = analysis.pull_label(rep.number)  # "rep 2", "partial pull 1"
-    title = f"{name[0].upper()}{name[1:]} · bar path · setup frame {background_frame_index(rep)}"
+    bg = background_moment(rep)
+    over = f" · {MOMENT_LABEL.get(bg, bg)} frame {background_frame_index(rep)}" if bg is not None else ""
+    title = f"{name[0].upper()}{name[1:]} · bar path{over}"
     head: list[tuple[str, st.BGR, bool]] = [(title, (255, 255, 255), True)]
     if not rep.complete:  # what the pull is, in amber, as on its stills
         head.append(

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..analysis import Analysis
+from ..biomech.body import Moment
+from ..coach import pull_moments
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..pulls import no_rep_note, partial_note, pull_heading
@@ -39,6 +41,7 @@ from ..vocabulary import (
     format_value,
     moment_tag,
 )
+from .bar_path import bar_path_caption
 from .images import PHOTO_SUFFIX
 from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
 from .stills import Still
@@ -181,17 +184,16 @@ def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> S
     return same[0] if same else None
 
 
-def _where(
-    pull: str, moment: str | None, time_s: float | None, frame: int | None, moment_frame: int | None
-) -> str:
+def _where(pull: str, moment: str | None, time_s: float | None, frame: int | None, own: Moment | None) -> str:
     """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none);
-    "near lift-off" when ``frame`` is not the moment's own ``moment_frame``
+    "near lift-off" / "0.6 s before lockout" when ``frame`` is not the moment's own (``own``)
     (:func:`~formcheck_core.vocabulary.moment_tag`)."""
     parts = []
     if pull:
         parts.append(pull)
     if moment:
-        parts.append(moment_tag(moment, frame, moment_frame))
+        own_frame, own_time = (own.frame_index, own.time_s) if own is not None else (None, None)
+        parts.append(moment_tag(moment, frame, own_frame, time_s=time_s, moment_time_s=own_time))
     if time_s is not None and math.isfinite(time_s):
         parts.append(f"{time_s:.2f} s")
     if frame is not None:
@@ -199,16 +201,16 @@ def _where(
     return " · ".join(parts)
 
 
-def _moment_frames(analysis: Analysis) -> dict[tuple[int, str], int]:
-    """(pull number, moment name) -> the moment's own frame, for :func:`_where`."""
-    return {(r.number, name): m.frame_index for r in analysis.pulls for name, m in r.moments.items()}
+def _moment_frames(analysis: Analysis) -> dict[tuple[int, str], Moment]:
+    """(pull number, moment name) -> the moment, for :func:`_where` (:func:`coach.pull_moments`)."""
+    return pull_moments(analysis)
 
 
-def _own_frame(frames: dict[tuple[int, str], int], rep: int | None, moment: str | None) -> int | None:
+def _own_frame(frames: dict[tuple[int, str], Moment], rep: int | None, moment: str | None) -> Moment | None:
     return frames.get((rep, moment)) if rep is not None and moment else None
 
 
-def _cues_html(cues: Sequence[Cue], stills: Sequence[Still], frames: dict[tuple[int, str], int]) -> str:
+def _cues_html(cues: Sequence[Cue], stills: Sequence[Still], frames: dict[tuple[int, str], Moment]) -> str:
     if not cues:
         return "<p>No coaching cues for this clip (see the findings and warnings below).</p>"
     parts = []
@@ -254,7 +256,7 @@ def _role_text(f: Finding) -> str:
 
 
 def _findings_list(
-    findings: Sequence[Finding], stills: Sequence[Still], frames: dict[tuple[int, str], int]
+    findings: Sequence[Finding], stills: Sequence[Still], frames: dict[tuple[int, str], Moment]
 ) -> str:
     """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
     if not findings:
@@ -401,8 +403,7 @@ def render_html(
                 pics.img(
                     bar.path,
                     f"{name} bar path",
-                    "Bar path (wrist as bar proxy) over the setup; dashed: vertical through the bar at lift-off, "
-                    "where drift is measured from; arrow: the largest drift, at its frame.",
+                    bar_path_caption(rep),
                 )
             )
         if rep.number in outputs.rep_curves:

@@ -21,7 +21,10 @@ from ..vocabulary import (
     Status,
     format_limit,
     format_value,
+    is_near_moment,
     metric_label,
+    moment_offset_s,
+    relative_to_moment,
     unit_of,
 )
 from .model import Rule
@@ -37,11 +40,13 @@ def nearest_moment(rep: Rep, sample: int, prefer: str | None = None) -> Moment |
     return min(rep.moments.values(), key=lambda m: (abs(m.sample - sample), m.name != prefer, m.sample))
 
 
-def phase_phrase(rep: Rep, sample: int, prefer: str | None = None) -> str:
+def phase_phrase(rep: Rep, sample: int, prefer: str | None = None, *, time_s: float | None = None) -> str:
     """Gym phrase for when ``sample`` happened in ``rep``, from its nearest key moment.
 
     "as the bar passes your knees" (at the moment's sample), "just after the bar leaves the
-    floor" (between it and the next moment), "during the rep" when the rep has no moments.
+    floor" (near it: :func:`~formcheck_core.vocabulary.is_near_moment`, or ``time_s``, the
+    sample's time in s, unknown), "0.6 s before lockout" (farther: the words of the finding's tag,
+    :func:`~formcheck_core.vocabulary.moment_tag`), "during the rep" when the rep has no moments.
     """
     m = nearest_moment(rep, sample, prefer)
     if m is None:
@@ -49,6 +54,9 @@ def phase_phrase(rep: Rep, sample: int, prefer: str | None = None) -> str:
     if sample == m.sample:
         table = MOMENT_PHRASES
     else:
+        offset = moment_offset_s(sample, time_s, m.sample, m.time_s) if time_s is not None else None
+        if offset is not None and not is_near_moment(offset):
+            return relative_to_moment(MOMENT_LABEL.get(m.name, m.name.replace("_", " ")), offset)
         table = PHRASES_BEFORE if sample < m.sample else PHRASES_AFTER
     return table.get(m.name, MOMENT_PHRASES.get(m.name, f"near {m.name.replace('_', ' ')}"))
 
@@ -163,7 +171,7 @@ class RuleContext:
             frame_index, time_s = placed
             near = nearest_moment(self.rep, sample, prefer=moment)
             moment = near.name if near is not None else moment
-            at = phase_phrase(self.rep, sample, prefer=moment)
+            at = phase_phrase(self.rep, sample, prefer=moment, time_s=time_s)
         else:  # at the key moment the rule names
             m = self.rep.moments.get(moment) if moment else None
             frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
@@ -183,7 +191,13 @@ class RuleContext:
             if status == FAULT:
                 template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
             elif status == NOT_MEASURABLE:  # the metric by its label (its MetricSpec's), never its id
-                template = "{label} could not be measured {at}: {why}."
+                # a moment the pull lacks (a clip that starts mid-pull) has no "as the bar leaves the floor"
+                unplaced = frame_index is None and moment is not None and moment not in self.rep.moments
+                template = (
+                    "{label} could not be measured: {why}."
+                    if unplaced
+                    else "{label} could not be measured {at}: {why}."
+                )
             else:
                 template = "{label}: {measured} {at} (limit {limit})."
             message = template.format(label=metric_label(metric or rule.id), **fields)

@@ -86,8 +86,9 @@ def _validated(rule: Rule, rep: Rep, result: Any) -> list[Finding]:
 def judged_pulls(
     reps: Sequence[Rep], partial_pulls: Sequence[Rep], findings: Sequence[Finding]
 ) -> tuple[Rep, ...]:
-    """The pulls the verdicts judge: every complete rep, and each partial pull a rule judged."""
-    judged = {f.rep for f in findings}
+    """The pulls the verdicts judge: every complete rep, and each partial pull a rule judged
+    ("fault" or "ok"; a partial pull only "not measurable" by every rule is reported, not judged)."""
+    judged = {f.rep for f in findings if f.status in (FAULT, OK)}
     return (*reps, *(p for p in partial_pulls if p.number in judged))
 
 
@@ -160,8 +161,10 @@ def evaluate_rules(
     """Run each rule applying to ``lift`` on each rep; isolate failures.
 
     Rules with ``Rule.partial_pulls`` also run on ``partial_pulls`` (a pull that never locked out
-    still shows a fault made before the knee pass); there only their "fault" and "ok" findings are
-    kept -- what cannot be measured on a partial pull is not reported. A rule that raises, returns
+    still shows a fault made before the knee pass), and report there as on a rep: a "not
+    measurable" finding (with why: the view, a moment the pull lacks, a hidden joint) says why the
+    pull was not judged on that rule; it is no fault, and a partial pull that no rule could
+    measure is left out of the verdicts (:func:`judged_pulls`). A rule that raises, returns
     garbage or overruns its time budget on any rep is reported once (with the rep) and all its
     findings are dropped; the other rules are unaffected.
     """
@@ -175,7 +178,7 @@ def evaluate_rules(
         budget = rule.timeout_s if rule.timeout_s is not None else default_timeout
         mine: list[Finding] = []
         partial = tuple(partial_pulls) if rule.partial_pulls else ()
-        for rep, judged_partial in [*((r, False) for r in reps), *((p, True) for p in partial)]:
+        for rep in (*reps, *partial):
             ctx = RuleContext(
                 rule=rule,
                 rep=rep,
@@ -186,13 +189,11 @@ def evaluate_rules(
                 height_cm=height_cm,
             )
             if view is not None and view.view not in rule.views:
-                if not judged_partial:
-                    reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
-                    mine.append(ctx.not_measurable(reason))
+                reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
+                mine.append(ctx.not_measurable(reason))
                 continue
             try:
-                found = _validated(rule, rep, _call(rule.check, (ctx,), budget, f"rule-{rid}"))
-                mine.extend(f for f in found if not judged_partial or f.status in (FAULT, OK))
+                mine.extend(_validated(rule, rep, _call(rule.check, (ctx,), budget, f"rule-{rid}")))
             except Exception as exc:
                 errors.append(RuleError(rid, lr.plugin, f"rep {rep.number}: {_describe(exc)}"))
                 mine = []
