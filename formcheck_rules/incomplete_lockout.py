@@ -18,7 +18,8 @@ praised. A complete rep reads under the limit only where its lockout is doubted 
 the torso is vertical: the hip keypoint placed behind a lifter standing behind the plates); that
 reading is marked low confidence, so the finding is a warning that does not judge the rep.
 Oblique views are not judged: the pose model's 3D hip angle reads clean lockouts at 155-158°. A
-rep the clip cuts off before lockout is "not measurable". The seed's 165° is the "seed" preset.
+pull without a lockout moment (cut off by the clip, the lifter lost) is "not measurable", with the
+pull's own reason. The seed's 165° is the "seed" preset.
 
 Validation (``python scripts/evaluate_rules.py``; a flag is a fault not read at low confidence):
 one dev clip is labelled incomplete (a pull with bent arms that never stands up; 144°, read at
@@ -53,7 +54,8 @@ def check(ctx):
     still bent over near the top) is a fault when its largest hip angle is below the limit.
 
     Can see: hip extension at the top from a side view.
-    Cannot see: a lockout the clip cuts off (reported as not measurable), soft knees on their own,
+    Cannot see: a lockout the clip cuts off or the lifter left the frame for (reported as not
+    measurable, with the pull's reason), soft knees on their own,
     or hip extension from a front view (the bend points at the camera) or an oblique one (the 3D
     estimate reads clean lockouts 20-25° short).
     """
@@ -77,8 +79,11 @@ def check(ctx):
             + f": the hips opened to {format_value(hip, 'deg', limit=limit)} at most, short of the "
             f"{format_limit(limit, 'deg')} needed to finish.",
         )
-    if ctx.moment("lockout") is None:  # cut off by the end of the clip (not the same as not finishing)
-        return ctx.not_measurable("The clip ends before this pull's lockout.", moment="lockout")
+    if (
+        ctx.moment("lockout") is None
+    ):  # cut off by the clip, or the lifter lost (not the same as not finishing)
+        why = ctx.rep.missing_moments.get("lockout") or ctx.rep.partial_reason or "the clip ends before it"
+        return ctx.not_measurable(f"No lockout was found in this pull ({why}).", moment="lockout")
     return ctx.compare("hip_angle_lockout_deg", "min_hip_angle_deg", fault_if="below", moment="lockout")
 
 

@@ -147,7 +147,7 @@ def test_a_pull_that_stopped_short_of_lockout_is_an_incomplete_lockout():
     assert [(f.rep, f.status) for f in mine] == [(1, "fault"), (2, "not_measurable"), (3, "not_measurable")]
     f, high_f, cut_f = mine
     assert "never reached lockout" in high_f.message and "40° from vertical" in high_f.message
-    assert "clip ends before" in cut_f.message
+    assert cut_f.message == "No lockout was found in this pull (cut by the clip: it ends before lockout)."
     assert (f.value, f.threshold, f.metric) == (limit - 11.0, limit, "hip_angle_top_deg")
     assert "never reached lockout" in f.message and "33° from vertical" in f.message
     assert lockout_reached(a, short) is False
@@ -229,3 +229,6 @@ def test_a_real_partial_pull_says_why_each_rule_did_not_judge_it(dev_clip, pose_
         assert MOMENT_PHRASES["liftoff"] not in f.message, f.message
     verdict = {v.rep: v.label for v in a.verdicts}
     assert verdict[pull.number] == ("needs work" if any(f.is_fault for f in mine) else "clean")
+    # the metrics the lift-off rules read say the pull has no lift-off, not that a joint was unseen
+    for name in ("hip_rise_lead_rel", "torso_lean_gain_deg", "torso_lean_liftoff_deg"):
+        assert pull.unmeasured[name].startswith("no lift-off moment: "), (name, pull.unmeasured[name])

@@ -179,7 +179,7 @@ def lockout_reached(inp: RepInput) -> Reading:
 def hip_rise_lead_rel(inp: RepInput) -> Reading:
     early = early_pull(inp)
     if early is None:
-        return _NAN
+        return no_moment(inp, "liftoff")
     bottom, third = early
     s = inp.body.smoothed
     hip_y = np.asarray(s["hip_y_px"][bottom : third + 1], float)
@@ -194,7 +194,7 @@ def hip_rise_lead_rel(inp: RepInput) -> Reading:
 def torso_lean_gain_deg(inp: RepInput) -> Reading:
     early = early_pull(inp)
     if early is None:
-        return _NAN
+        return no_moment(inp, "liftoff")
     bottom, third = early
     lean = pull(inp).lean
     lean0 = at(lean, bottom)
@@ -458,7 +458,8 @@ def _untracked(spec: MetricSpec) -> str:
     what = [s.removesuffix("_deg").replace("_", " ") for s in spec.series] or [
         "bar (wrists)" if j == "bar" else j.replace("_", " ") for j in spec.joints
     ]
-    return f"the {' and '.join(dict.fromkeys(what)) or 'pose'} was not tracked where it is read"
+    names = list(dict.fromkeys(what)) or ["pose"]
+    return f"the {' and '.join(names)} {'were' if len(names) > 1 else 'was'} not tracked where it is read"
 
 
 def rep_metrics(
