@@ -31,8 +31,9 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
   the lower half of their rise, else the hinge's bottom). Before it, bending down to the bar,
   dropping the hips and chest-up are set-up: measured from the deepest bend, a lifter who bends
   over, sits into the start and holds got a lift-off 1-1.5 s early.
-* ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of its
-  lowest) before lift-off; the labels put it one frame before lift-off.
+* ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of the
+  lowest value it holds for 0.2 s) before lift-off (:func:`_setup`); the labels put it one frame
+  before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
   a bar, with the knee angle above :data:`KNEE_PASS_DEG`.
 * ``lockout``: the first sample where the shoulder height reaches :data:`LOCKOUT_SHOULDER_FRAC`
@@ -64,6 +65,7 @@ import numpy as np
 from ..config import DEFAULT_FPS
 from ..pose.landmarks import LANDMARK
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
+from .rep_window import held_extreme, hold_samples
 from .series import finite_runs, sample_rate_hz, shot_bounds
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
@@ -179,7 +181,7 @@ GRIP_JOINTS = ("index", "pinky")
 #: ~0.3 up in the set-up); a barbell on 0.45 m plates is held ~0.16 up. Wording only: it changes
 #: no moment.
 KNEE_HEIGHT_START_REL = 0.1
-#: Setup: the set position is where the hip angle is within this of its lowest before lift-off.
+#: Setup: the set position is where the hip angle is within this of its lowest held value before lift-off.
 SETUP_TOL_DEG = 8.0
 #: Longest set position searched before lift-off, seconds.
 MAX_SETUP_S = 3.0
@@ -421,17 +423,29 @@ def _consensus(estimates: list[float], lo: int, hi: int) -> int:
     return int(np.clip(round(float(np.mean(ok))), lo, hi)) if ok else lo
 
 
-def _setup(h: np.ndarray, liftoff: int, lo: int, max_samples: int) -> int | None:
-    """Last sample of the set position before ``liftoff``: the latest sample in
-    [max(lo, liftoff - max_samples), liftoff - 1] whose hip angle is within :data:`SETUP_TOL_DEG` of
-    the lowest there (the lifter is set at the bar, just before the pull). None when that window is
-    empty or has no data (the clip, or the previous rep, ends at lift-off)."""
-    a = max(lo, liftoff - max_samples)
-    w = h[a:liftoff]
-    if w.size == 0 or not np.isfinite(w).any():
+def _setup(body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float) -> Moment | None:
+    """The set-up moment before ``liftoff``: the last sample of the set position, the samples of
+    [max(lo, lift-off - :data:`MAX_SETUP_S`), lift-off - 1] whose hip angle ``h`` is within
+    :data:`SETUP_TOL_DEG` of the lowest value the hips hold there for
+    :data:`~formcheck_core.biomech.rep_window.HOLD_S` (:func:`~formcheck_core.biomech.rep_window.held_extreme`,
+    as the window extremes of the metrics: a single sample's pose noise is not the set position's
+    level; a one-sample low moved the threshold, and with it the set-up, a sample on the copies of
+    ``scripts/metamorphic.py``). Sub-sample: where the hip angle crosses that level + SETUP_TOL_DEG
+    after it, kept only while it is earlier than lift-off's own estimate, so the set-up never
+    takes lift-off's estimate away (:func:`ordered_refinements` drops both of a pair out of time
+    order). None when the
+    window is empty or has no data (the clip, or the previous rep, ends at lift-off)."""
+    lift = liftoff.sample
+    a = max(lo, lift - int(MAX_SETUP_S * fs))
+    level, _ = held_extreme(h, a, lift - 1, largest=False, hold=hold_samples(fs))
+    if not np.isfinite(level):
         return None
-    set_ = np.flatnonzero(w <= np.nanmin(w) + SETUP_TOL_DEG)
-    return a + int(set_[-1])
+    thr = level + SETUP_TOL_DEG
+    w = h[a:lift]
+    sample = a + int(np.flatnonzero(w <= thr)[-1])
+    m = _moment(body, "setup", sample)
+    refined = _refine_moment(body, m, min(_crossing(h, sample + 1, thr), sample + 0.999))
+    return refined if _effective_t(refined) < _effective_t(liftoff) else m
 
 
 def grip_y_px(xy: np.ndarray, side: str) -> np.ndarray:
@@ -837,21 +851,12 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
         elif pull.above_floor:
             missing["setup"] = missing["liftoff"] = "the bar did not start from the floor"
         else:
-            setup = _setup(h, lift, prev_top + 1, int(MAX_SETUP_S * fs))
+            moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
+            setup = _setup(body, h, moments["liftoff"], prev_top + 1, fs)
             if setup is None:
                 missing["setup"] = "no sample of the set position before lift-off"
             else:
-                # Sub-sample: where the hip angle leaves the set position (lowest + SETUP_TOL_DEG).
-                w = h[max(prev_top + 1, lift - int(MAX_SETUP_S * fs)) : lift]
-                pos = (
-                    _crossing(h, setup + 1, float(np.nanmin(w)) + SETUP_TOL_DEG)
-                    if setup + 1 <= lift
-                    else float("nan")
-                )
-                moments["setup"] = _refine_moment(
-                    body, _moment(body, "setup", setup), min(pos, setup + 0.999)
-                )
-            moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
+                moments["setup"] = setup
         lost = f"the lifter was not found for {lost_s:.1f} s of the pull (out of frame or hidden)"
         lock_ok = not pull.cut_at_end and not lost_s and reached and lock > lift
         if pull.cut_at_end:
