@@ -146,3 +146,11 @@ def test_a_pull_without_its_lift_off_says_where_its_drift_is_measured_from(analy
     frame = np.full((analysis.video.height_px, analysis.video.width_px, 3), 128, np.uint8)
     img = render_bar_path(frame, analysis, mid, rep_view_box(analysis, mid))
     assert img.shape[1] == rep_view_box(analysis, mid).out_size[0]
+    # drift not measurable (a front view): the caption says why instead of describing an arrow
+    front = replace(
+        rep,
+        metrics={**rep.metrics, "max_bar_drift_px": float("nan")},
+        unmeasured={**rep.unmeasured, "max_bar_drift_px": "front view: along the camera axis"},
+    )
+    caption = bar_path_caption(front)
+    assert "arrow" not in caption and "not measurable: front view: along the camera axis" in caption

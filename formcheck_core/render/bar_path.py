@@ -73,13 +73,15 @@ def reference_label(rep: Rep) -> str:
 
 
 def bar_path_caption(rep: Rep) -> str:
-    """What the picture shows, for the report: its background moment and where drift is measured from."""
+    """What the picture shows, for the report: its background moment and where drift is measured
+    from -- or, where the drift metric is not measurable (a front view), why, as its footer says."""
     bg = background_moment(rep)
     over = f" over the {MOMENT_LABEL.get(bg, bg)}" if bg is not None else ""
-    return (
-        f"Bar path (wrist as bar proxy){over}; dashed: vertical through the bar at {drift_origin(rep)}, "
-        "where drift is measured from; arrow: the largest drift, at its frame."
-    )
+    line = f"Bar path (wrist as bar proxy){over}; dashed: vertical through the bar at {drift_origin(rep)}"
+    why = rep.unmeasured_mark("max_bar_drift_px")
+    if why:  # no arrow is drawn: say why rather than describe it
+        return f"{line}; drift {why}."
+    return f"{line}, where drift is measured from; arrow: the largest drift, at its frame."
 
 
 def _rep_bar(analysis: Analysis, rep: Rep) -> tuple[np.ndarray, np.ndarray]:

@@ -187,11 +187,12 @@ def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> S
 def _where(pull: str, moment: str | None, time_s: float | None, frame: int | None, own: Moment | None) -> str:
     """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none);
     "near lift-off" / "0.6 s before lockout" when ``frame`` is not the moment's own (``own``)
-    (:func:`~formcheck_core.vocabulary.moment_tag`)."""
+    (:func:`~formcheck_core.vocabulary.moment_tag`); no moment named for a finding placed nowhere
+    on a pull that lacks that moment (a lift-off rule on a pull the clip shows from mid-pull)."""
     parts = []
     if pull:
         parts.append(pull)
-    if moment:
+    if moment and (frame is not None or own is not None):
         own_frame, own_time = (own.frame_index, own.time_s) if own is not None else (None, None)
         parts.append(moment_tag(moment, frame, own_frame, time_s=time_s, moment_time_s=own_time))
     if time_s is not None and math.isfinite(time_s):
