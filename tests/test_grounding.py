@@ -348,3 +348,17 @@ def test_every_output_states_where_each_cue_came_from():
     assert data["coaching"][0].startswith("Cues from the LLM Qwen3.5 9B (Q4_K_M)")
     fallback = review_answer("not json", FAULTY_SET)
     assert all(c.fallback_reason.startswith("the model's answer was not valid JSON") for c in fallback.cues)
+
+
+def test_a_rejected_cue_names_a_partial_pull_as_every_view_does():
+    """The model's ``rep`` is a pull's number; a rejection reason shown to the user names the pull
+    as the summary does ("partial pull 1"), not "rep 2"."""
+    from dataclasses import replace
+
+    rep1, rep2 = FAULTY_SET.reps
+    partial = replace(rep2, complete=False, partial_reason="never reached lockout (test)")
+    data = coaching_data(replace(FAULTY_SET, reps=(rep1,), partial_pulls=(partial,)))
+    item = cue("Chest up", "Lean 12.3°.", rep=rep2.number)
+    reasons = [i.detail for i in check_cue(item, data)]
+    assert any(r.endswith("in partial pull 1") for r in reasons), reasons
+    assert not any(f"rep {rep2.number}" in r for r in reasons), reasons

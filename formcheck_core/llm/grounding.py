@@ -344,6 +344,11 @@ def _reps(data: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     return {r.get("rep"): r for r in data.get("reps", ())}
 
 
+def _pull_name(data: Mapping[str, Any], rep: int) -> str:
+    """Pull ``rep`` as every view names it ("rep 2", "partial pull 1": the data's ``name``)."""
+    return str(_reps(data).get(rep, {}).get("name") or f"rep {rep}")
+
+
 def findings_in(
     data: Mapping[str, Any], reps: Iterable[int] | None
 ) -> list[tuple[int | None, Mapping[str, Any]]]:
@@ -594,7 +599,7 @@ def check_cue(
                 GroundingIssue("ungrounded_number", f"speaks of {n} reps, but {len(reps)} were measured")
             )
     scope = None if rep is None and not named else {*({rep} if rep is not None else ()), *named}
-    where = f" in rep {rep}" if rep is not None else ""
+    where = f" in {_pull_name(data, rep)}" if rep is not None else ""
     if metric and not metric_values(data, metric, None if rep is None else {rep}):
         issues.append(GroundingIssue("unmeasured_metric", f"{metric} was not measured{where}"))
     rule_findings = [
@@ -661,7 +666,7 @@ def check_cue(
             issues.append(
                 GroundingIssue(
                     "wrong_metric",
-                    f"{c.text}{unit} is {what}{f' of rep {r.rep}' if r.rep else ''}, not {metric or rule_id}",
+                    f"{c.text}{unit} is {what}{f' of {_pull_name(data, r.rep)}' if r.rep else ''}, not {metric or rule_id}",
                 )
             )
             continue
@@ -755,7 +760,7 @@ def check_cues(
             issues.append(
                 GroundingIssue(
                     "duplicate",
-                    f"a second cue on {key}{f' rep {rep}' if rep else ''} (merged into the first)",
+                    f"a second cue on {key}{f' {_pull_name(data, rep)}' if rep else ''} (merged into the first)",
                 )
             )
         if not issues:
