@@ -7,7 +7,8 @@ Thresholds (dev clips, ``scripts/evaluate_rules.py --values``): no seed value. I
 and shoulders rise together; clean clips read at most 0.09. The default, 0.10 body lengths, flags
 the clip labelled hips-first (5 of its 10 reps, up to 0.13) and none of the 29 clean clips -- one
 positive is thin evidence, so treat the margin as provisional. Partial pulls that leave the floor
-are judged too (``partial_pulls=True``; a pull without a lift-off in the clip says nothing): the
+are judged too (``partial_pulls=True``; a pull without a lift-off in the clip is "not measurable", and
+says so): the
 hips lead before the knee pass, which such a pull shows; on the 5 dev clips with such pulls it
 measures 0.002-0.029 and flags none.
 """
