@@ -283,7 +283,9 @@ def _base_figure(
         ax.tick_params(labelsize=FS_TICK)
         ax.grid(True, color="#e9ecef", lw=0.6, zorder=1)
         if len(series_list) > 1 or raw:
-            ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8)
+            # inside its panel wherever "best" puts it, so it cannot change the layout: left out of
+            # it, its best place is searched once per draw instead of twice (layout and drawing)
+            ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8).set_in_layout(False)
     axes[-1].set_xlabel("time (s)", fontsize=FS_LABEL)
     return fig, axes, panels
 
