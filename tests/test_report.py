@@ -262,7 +262,7 @@ def test_jobs_waiting_for_a_busy_or_dead_worker_run_here_once_each(tmp_path, mon
 
     rng = np.random.default_rng(0)
     pictures = [
-        (tmp_path / f"p{i}.png", rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)) for i in range(6)
+        (tmp_path / f"p{i}.jpg", rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)) for i in range(6)
     ]
     for in_flight, kill_after_first in ((0, False), (1, True)):
         monkeypatch.setattr(jobs_mod, "IN_FLIGHT", in_flight)
@@ -288,6 +288,36 @@ def test_jobs_waiting_for_a_busy_or_dead_worker_run_here_once_each(tmp_path, mon
         assert jobs.ran["here"] + jobs.ran["worker"] == len(pictures)
         if in_flight == 0:
             assert jobs.ran == {"here": len(pictures), "worker": 0}
+
+
+def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
+    """After its frame pass the caller takes waiting pictures, newest first, but a curve job only
+    when three or more wait (its first costs it matplotlib's start-up), when it draws curves
+    already, or when the worker is gone."""
+    import formcheck_core.render.jobs as jobs_mod
+    from formcheck_core.render.jobs import Job, SharedJobs
+    from formcheck_core.render.outputs import start_render_worker
+
+    worker = start_render_worker()
+    assert worker is not None
+    try:
+        jobs = SharedJobs(worker, None, lambda name, result: None)
+        monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: False)
+        jobs._in_flight = 1  # the worker is busy with a job (none is handed over here)
+        curve = [Job("write_curve_part", (i,)) for i in range(3)]
+        jobs._waiting.extend([curve[0], curve[1], Job("encode_picture", ("p",))])
+        assert jobs._take() == Job("encode_picture", ("p",))
+        assert jobs._take() is None  # two curve parts: left to the worker
+        jobs._waiting.append(curve[2])
+        assert jobs._take() == curve[2]  # three waited: the newest runs here
+        assert jobs._take() is None
+        monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: True)
+        assert jobs._take() == curve[1]  # matplotlib loaded here: no start-up to pay
+        monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: False)
+        worker.close(kill=True)
+        assert jobs._take() == curve[0]  # the worker is gone
+    finally:
+        worker.close(kill=True)
 
 
 def test_curves_drawn_in_parts_by_both_processes_are_the_ones_drawn_here(tmp_path, monkeypatch):

@@ -3,15 +3,17 @@
 :class:`SharedJobs` keeps a queue of jobs (:data:`~.worker.JOBS`: picture files, parts of the
 curves). At most :data:`IN_FLIGHT` are with the worker at a time; the rest wait here. The worker
 takes the next as it finishes one; the caller takes what still waits when its own work (the
-frame pass) is done, newest first, or at once when more than :data:`MAX_WAITING_BYTES` of
-pictures wait. So neither process idles while the other has a backlog: with ten reps the worker
-may still be drawing curves when the clip is encoded; the caller then encodes the waiting
-pictures and, if it runs out of them first, draws the remaining reps' curves itself. A job the worker could not run (it died, or the job failed there) comes back and runs
-here. Results reach the caller's ``on_result`` in its own thread only.
+frame pass) is done, newest first (curve jobs only when several wait, :data:`CALLER_MIN_CURVE_JOBS`),
+or at once when more than :data:`MAX_WAITING_BYTES` of pictures wait. So neither process idles
+while the other has a real backlog: with ten reps the worker may still be drawing curves when the
+clip is encoded; the caller then encodes the waiting pictures and, while three or more curve
+parts wait, draws the newest itself. A job the worker could not run (it died, or the job failed
+there) comes back and runs here. Results reach the caller's ``on_result`` in its own thread only.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +28,16 @@ from .worker import RenderWorker, WorkerGone, run_job
 IN_FLIGHT = 2
 #: Bytes of job arguments (rendered pictures) that may wait before the caller runs them itself.
 MAX_WAITING_BYTES = 192 * 2**20
+#: Jobs that draw with matplotlib. A caller that has not loaded it pays its start-up for the first
+#: one (imports, fonts, the rep figure: about 0.6 CPU s, two curve parts' worth), so it takes such
+#: a job only while at least :data:`CALLER_MIN_CURVE_JOBS` wait for a live worker.
+CURVE_JOBS = frozenset({"write_curve_part"})
+CALLER_MIN_CURVE_JOBS = 3
+
+
+def caller_draws_curves() -> bool:
+    """Whether this process has matplotlib's figures loaded (its start-up paid)."""
+    return "matplotlib.figure" in sys.modules
 
 
 @dataclass(frozen=True)
@@ -72,14 +84,28 @@ class SharedJobs:
         self.on_result(job.name, run_job(self.analysis, job.name, job.args))
 
     def _take(self) -> Job | None:
-        """The newest waiting job, for this process: the worker takes from the front (the curves,
-        queued first, for which it has matplotlib loaded), the caller from the back (pictures)."""
+        """The newest waiting job this process should run: the worker takes from the front (the
+        curves, queued first, for which it has matplotlib loaded), the caller from the back
+        (pictures). Curve jobs only when the worker is gone, when this process draws curves
+        already, or when :data:`CALLER_MIN_CURVE_JOBS` wait (see there)."""
         with self._cond:
             if not self._waiting:
                 return None
-            job = self._waiting.pop()
+            job: Job | None = self._waiting[-1]
+            if job is not None and job.name in CURVE_JOBS and not self._caller_takes_curves():
+                job = next((j for j in reversed(self._waiting) if j.name not in CURVE_JOBS), None)
+            if job is None:
+                return None
+            self._waiting.remove(job)
             self._waiting_bytes -= job.nbytes
             return job
+
+    def _caller_takes_curves(self) -> bool:
+        """(With the lock held.) Whether the caller should draw a waiting curve job now: also when
+        nothing is with the worker (it is gone, or takes nothing: :data:`IN_FLIGHT` 0)."""
+        if self.pool is None or not self.pool.alive or self._in_flight == 0 or caller_draws_curves():
+            return True
+        return sum(j.name in CURVE_JOBS for j in self._waiting) >= CALLER_MIN_CURVE_JOBS
 
     def _pump(self) -> None:
         """Hand waiting jobs to the worker up to IN_FLIGHT (from any thread)."""
@@ -115,6 +141,8 @@ class SharedJobs:
                 with self._cond:
                     if self._in_flight == 0 and not self._waiting:
                         break
+                    if self._in_flight == 0:
+                        continue  # nothing to wait for: what waits runs here (_take)
                     self._cond.wait(timeout=0.5)
         for name, result in self._done_there:
             self.ran["worker"] += 1
