@@ -224,3 +224,42 @@ def test_scene_cuts_are_drawn_on_the_whole_clip_figure_only(analysis):
     assert all(abs(x - cut_s) > 1e-9 for ax in rep_fig.axes for x in _vlines(ax))
     plain = angle_curves_figure(analysis)
     assert SCENE_CUT_STYLE[0] not in [t.get_text() for t in plain.legends[0].get_texts()]
+
+
+def test_a_legend_searching_its_best_place_once_per_draw_lands_where_matplotlib_puts_it(monkeypatch):
+    """The search is done once per draw, not twice, and the legend lands where matplotlib's own
+    "best" puts it, also when the next draw shows other data (the place is searched anew)."""
+    from matplotlib.figure import Figure
+    from matplotlib.legend import Legend
+
+    from formcheck_core.render.curves import _best_place_searched_once, figure_bgr
+
+    searches: list = []
+    original = Legend._find_best_position  # type: ignore[attr-defined]
+
+    def counted(self, *args):
+        searches.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(Legend, "_find_best_position", counted)
+
+    def figure(once: bool):
+        fig = Figure(figsize=(3, 2), dpi=80)
+        ax = fig.add_subplot()
+        (line,) = ax.plot([0, 1, 2, 3], [3, 2, 1, 0], label="falling")
+        ax.plot([0, 3], [1.5, 1.5], label="level")
+        legend = ax.legend(loc="best")
+        return fig, line, _best_place_searched_once(legend) if once else legend
+
+    fast, fast_line, fast_legend = figure(True)
+    plain, plain_line, plain_legend = figure(False)
+    places = set()
+    for data in ([3, 2, 1, 0], [0, 1, 2, 3]):  # the empty corner moves between draws
+        fast_line.set_ydata(data)
+        plain_line.set_ydata(data)
+        searches.clear()
+        got, want = figure_bgr(fast), figure_bgr(plain)
+        assert searches.count(fast_legend) == 1 and searches.count(plain_legend) == 2
+        assert np.array_equal(got, want)
+        places.add(tuple(np.round(fast_legend.get_window_extent().bounds)))
+    assert len(places) == 2  # it moved with the data

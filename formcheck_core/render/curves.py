@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 
 from ..analysis import Analysis
@@ -284,10 +285,34 @@ def _base_figure(
         ax.grid(True, color="#e9ecef", lw=0.6, zorder=1)
         if len(series_list) > 1 or raw:
             # inside its panel wherever "best" puts it, so it cannot change the layout: left out of
-            # it, its best place is searched once per draw instead of twice (layout and drawing)
-            ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8).set_in_layout(False)
+            # it, its best place is not searched for the layout too
+            legend = _best_place_searched_once(ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8))
+            legend.set_in_layout(False)
     axes[-1].set_xlabel("time (s)", fontsize=FS_LABEL)
     return fig, axes, panels
+
+
+def _best_place_searched_once(legend: Legend) -> Legend:
+    """``legend`` (``loc="best"``) searching its best place once per draw: matplotlib's
+    ``Legend.draw`` asks for its offset twice (for its frame, then for its contents), and each ask
+    searches the panel's data anew; both come in one draw, with the same data and size, so the
+    second takes the first's answer (the same place). The next draw searches again."""
+    find, draw = legend._find_best_position, legend.draw  # type: ignore[attr-defined]
+    found: dict[tuple, tuple[float, float]] = {}
+
+    def find_once(width: float, height: float, renderer) -> tuple[float, float]:
+        key = (width, height, id(renderer))
+        if key not in found:
+            found[key] = find(width, height, renderer)
+        return found[key]
+
+    def draw_searching_anew(renderer) -> None:
+        found.clear()
+        draw(renderer)
+
+    legend._find_best_position = find_once  # type: ignore[attr-defined]
+    legend.draw = draw_searching_anew  # type: ignore[method-assign]
+    return legend
 
 
 def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReading]]:
