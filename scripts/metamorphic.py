@@ -11,13 +11,19 @@ Invariances (:func:`compare`): same number of complete reps and of partial pulls
 present in one is present in the other, at the same time within :data:`TIME_TOL_S` once times are
 multiplied by the speed factor; every angle metric (``*_deg``) within :data:`ANGLE_TOL_DEG`.
 
-Usage: ``python scripts/metamorphic.py [--known] [--cached] [CLIP_STEM ...]`` prints each check, the
-invariance rates per clip-transform and per single check, and a breakdown: single checks held per
-transform, the broken checks per moment or metric, and the broken angle checks by cause
-(:func:`angle_cause`: the pose model's own landmarks differ in the same source frame, the
-smoothed pose differs at the same instant, or the value was read at another instant) and by pose-quality mark. ``--known`` also prints the table of broken checks that
+Usage: ``python scripts/metamorphic.py [--known] [--cached] [--mirror-back] [CLIP_STEM ...]`` prints
+each check, the invariance rates per clip-transform and per single check, and a breakdown: single
+checks held per transform, the broken checks per moment or metric, and the broken moment and angle
+checks by cause (:data:`CAUSES`: MediaPipe's -- the raw landmarks differ -- or formcheck's
+processing -- moment timing, window extremes, re-timing, smoothing, side choice, thresholds), by
+transform and by pose-quality mark. ``--known`` also prints the table of broken checks that
 ``tests/test_metamorphic.py`` keeps as its strict expected failures. ``--cached`` reuses the
 copies' cached poses (minutes faster after the first run; the test measures them afresh).
+``--mirror-back`` instead measures what a canonical facing before posing would give the mirror
+check (:func:`mirror_back`).
+
+Long because the transforms, the checks and the classification of each break (which reads the
+same copies' raw landmarks) belong together.
 """
 
 from __future__ import annotations
@@ -160,12 +166,10 @@ class Break:
     """One broken invariance: ``kind`` "count", "moment" or "angle"; ``check`` names it within
     its clip-transform (``count``, ``r1:liftoff``, ``r2:knee_angle_bottom_deg``).
 
-    ``cause`` (angles; see :func:`angle_cause`): "pose model" (the raw landmark angle differs in
-    the very source frame the original was read at), "pose" (the copy's smoothed series differs at
-    that instant, the raw landmarks there not compared or agreeing), "timing" (it agrees there: the
-    copy read its value at another instant), "measurable in one" or "" (not classified: a metric of
-    several series, of the 3D series or of the segmentation pass). ``low_confidence``: the reading is marked low confidence or not measurable
-    (:mod:`formcheck_core.biomech.quality`) in the original or the copy."""
+    ``cause`` (angles and moments; :data:`CAUSES`, :func:`angle_cause`, :func:`moment_cause`):
+    whose the difference is, "" when not classified (metrics of the 3D series). ``low_confidence``:
+    the reading is marked low confidence or not measurable (:mod:`formcheck_core.biomech.quality`)
+    in the original or the copy."""
 
     kind: str
     check: str
@@ -187,6 +191,77 @@ def checks(orig) -> list[tuple[str, str]]:
     return out
 
 
+#: Why a check breaks (:func:`angle_cause`, :func:`moment_cause`), each with whose it is: the pose
+#: model's (MediaPipe placed the body differently: not fixable in formcheck short of posing again)
+#: or formcheck's processing (a bug to fix). Printed by :func:`print_rates` in this order.
+CAUSES: dict[str, tuple[str, str]] = {
+    "pose model": (
+        "MediaPipe",
+        "the raw landmark series (before any formcheck processing) differ by more than the tolerance "
+        "at the source frame the original read (re-timed copies: the nearest frame both sampled)",
+    ),
+    "pose model, nearby frame": (
+        "MediaPipe",
+        "the raw series agree at that frame but differ at a frame both copies sampled within 0.2 s: "
+        "the low-pass filter carries that difference to the reading",
+    ),
+    "pose model, visibility": (
+        "MediaPipe",
+        "a joint the reading needs is below the visibility limit in one copy only (not measurable there)",
+    ),
+    "moment timing": (
+        "formcheck",
+        "the copies' series agree at that instant; the reading's key moment was placed a sample or more away",
+    ),
+    "window extreme": (
+        "formcheck",
+        "the copies' series agree at that instant and the moment did not move; the window's extreme "
+        "(lockout, smallest elbow angle, deepest bend) was read at another sample",
+    ),
+    "re-timing": (
+        "formcheck",
+        "a re-timed copy samples other source frames: the raw series agree where both sampled, the "
+        "reading falls between the copy's samples",
+    ),
+    "smoothing": (
+        "formcheck",
+        "the raw series agree at that frame and within 0.2 s; the smoothed ones differ (the filter)",
+    ),
+    "smoothing edge": (
+        "formcheck",
+        "as smoothing, within one filter length of the start or end of the series (edge effect)",
+    ),
+    "side choice": ("formcheck", "the copy analysed another body side than the original's (mirrored) one"),
+    "threshold": (
+        "formcheck",
+        "the raw series defining the moment agree within tolerance around it: the copies' curves "
+        "cross the moment's threshold at other samples",
+    ),
+    "segmentation pass": (
+        "MediaPipe",
+        "read from the person mask, not from landmarks: not classified further",
+    ),
+}
+#: Raw heights (shoulder, bar, knee) closer than this (body lengths) count as agreeing: about what a
+#: 3 deg turn of a 0.3 body-length segment moves a joint.
+HEIGHT_TOL_REL = 0.02
+#: Readings this close to the start or end of their series (seconds; one period of the filter's 2.5 Hz
+#: cut-off) are within the filter's edge effect.
+EDGE_S = 0.4
+#: How far from the reading's frame the raw series are compared for "nearby frame" (seconds).
+NEARBY_S = 0.2
+
+#: The key moment a metric is read at or near (the rest are extremes over a window of the pull).
+_METRIC_MOMENT = {"setup": "setup", "liftoff": "liftoff", "bottom": "liftoff", "lockout": "lockout"}
+#: The series (names in ``BodySeries``) that place each key moment (:mod:`formcheck_core.biomech.moments`).
+_MOMENT_SERIES = {
+    "setup": ("hip_angle_deg",),
+    "liftoff": ("hip_angle_deg", "shoulder_y_px"),
+    "knee_pass": ("bar_y_px", "knee_y_px"),
+    "lockout": ("shoulder_y_px", "torso_lean_deg"),
+}
+
+
 def _series_at(a, name: str, time_s: float) -> float:
     """Smoothed body series ``name`` of analysis ``a`` at ``time_s`` (its own clock), linearly
     interpolated between samples; NaN outside the clip or across a NaN."""
@@ -199,61 +274,156 @@ def _series_at(a, name: str, time_s: float) -> float:
     return float(x[i - 1] + f * (x[i] - x[i - 1]))
 
 
-def _landmark_at(a, name: str, frame: int) -> float:
+def _raw(a, name: str) -> np.ndarray:
     """Series ``name`` of analysis ``a`` straight from the pose model's landmarks
-    (:func:`~formcheck_core.biomech.kinematics.landmark_series`: no mask, fill or filter) at source
-    frame ``frame``; NaN when ``a`` did not sample that frame."""
+    (:func:`~formcheck_core.biomech.kinematics.landmark_series`: no mask, fill or filter)."""
     from formcheck_core.biomech.kinematics import landmark_series
 
-    at = np.flatnonzero(np.asarray(a.body.frame_index) == frame)
-    if not at.size:
-        return math.nan
-    return float(landmark_series(a.pose, a.body.side, a.body.facing_sign)[name][at[0]])
+    return np.asarray(landmark_series(a.pose, a.body.side, a.body.facing_sign)[name], float)
+
+
+def _tol(name: str) -> float:
+    """The tolerance a raw series is compared with: degrees for angles, :data:`HEIGHT_TOL_REL` body
+    lengths for heights (see :func:`_comparable`)."""
+    return ANGLE_TOL_DEG if name.endswith("_deg") else HEIGHT_TOL_REL
+
+
+def _comparable(a, name: str) -> np.ndarray:
+    """:func:`_raw` of ``a`` in units comparable between copies: angles as they are; heights
+    (``*_y_px``) as body lengths above the clip's median raw ankle height, so that a crop's offset
+    and a downscale's scale drop out."""
+    x = _raw(a, name)
+    if name.endswith("_deg"):
+        return x
+    ankle = float(np.nanmedian(_raw(a, "ankle_y_px")))
+    return (ankle - x) / a.body.body_length_px
+
+
+def _raw_diffs(orig, variant, name: str, frames: np.ndarray) -> list[tuple[int, float]]:
+    """(source frame, |orig - copy|) of :func:`_comparable` ``name`` at the ``frames`` both analyses sampled."""
+    fo, fv = np.asarray(orig.body.frame_index), np.asarray(variant.body.frame_index)
+    ro, rv = _comparable(orig, name), _comparable(variant, name)
+    out = []
+    for f in frames:
+        io, iv = np.flatnonzero(fo == f), np.flatnonzero(fv == f)
+        if io.size and iv.size and np.isfinite(ro[io[0]]) and np.isfinite(rv[iv[0]]):
+            out.append((int(f), abs(float(ro[io[0]] - rv[iv[0]]))))
+    return out
+
+
+def _common_frames(orig, variant, t0_s: float, t1_s: float) -> np.ndarray:
+    """Source frames both analyses sampled whose original time lies in [t0_s, t1_s]."""
+    fo, to = np.asarray(orig.body.frame_index), np.asarray(orig.body.time_s, float)
+    both = np.isin(fo, np.asarray(variant.body.frame_index))
+    return fo[both & (to >= t0_s - 1e-9) & (to <= t1_s + 1e-9)]
 
 
 def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[str, str]:
-    """Why an angle reading differs, and the evidence: (cause, evidence text).
+    """Why an angle reading differs, and the evidence: (cause, evidence text); causes in
+    :data:`CAUSES`.
 
-    - "pose model": at the source frame the original was read at, the angle straight from the pose
-      model's landmarks (before any formcheck processing: no visibility mask, gap filling or
-      smoothing) differs by more than :data:`ANGLE_TOL_DEG` between the copies -- MediaPipe placed
-      the body differently in the same frame;
-    - "pose": the copy's smoothed series differs at that instant but the copy did not sample that
-      frame (re-timed copies sample other source frames) or the raw landmarks agree there (the
-      filter carries a neighbouring sample's difference);
-    - "timing": the copy's series agree at that instant: it read its value at another instant (a
-      moment re-detected a sample or more away, another 10 fps sample phase, another sample of a
-      window extreme);
-    - "" (not classified): metrics of the segmentation pass or of the 3D series.
-
-    A metric read from several series (the squat index: knee and lean) is "timing" when the
-    series' differences at that instant add up to at most the tolerance, else it is classified by
-    the series that differs most (named in the evidence)."""
+    At the instant the original read its value, the copy's smoothed series is compared with the
+    original's. If they differ, the raw landmark series (:func:`_raw`, before any formcheck
+    processing) decide whose the difference is: "pose model" where they differ at that source frame
+    (re-timed copies: at the nearest frame both sampled, within a sample), "pose model, nearby
+    frame" where they agree there but differ at a frame both sampled within :data:`NEARBY_S`,
+    "pose model, visibility" where the copy's reading is not measurable there, else "re-timing"
+    (the copy did not sample that frame), "smoothing edge" (within :data:`EDGE_S` of the series'
+    ends) or "smoothing". If they agree, the copy read its value at another instant: "moment timing"
+    when the metric's key moment moved a sample or more, "re-timing" when a re-timed copy read
+    within a sample of it, else "window extreme". "" (not classified): metrics of the 3D series.
+    A metric read from several series (the squat index: knee and lean) agrees when the series'
+    differences add up to at most the tolerance, else it is classified by the one that differs most
+    (named in the evidence)."""
     from formcheck_core.biomech.metrics import METRIC_SPECS
 
     spec = METRIC_SPECS.get(key)
+    if key.startswith("back_"):
+        return "segmentation pass", "read from the person mask"
     i = rep_o.metric_samples.get(key)
     if spec is None or not spec.series or i is None or _uses_world(orig):
         return "", ""
-    t_copy = float(orig.body.time_s[i]) / speed
+    fs = float(1.0 / np.median(np.diff(orig.body.time_s)))
+    t_o = float(orig.body.time_s[i])
+    t_copy = t_o / speed
     diff = {
         name: abs(_series_at(variant, name, t_copy) - float(orig.body.smoothed[name][i]))
         for name in spec.series
     }
-    if sum(diff.values()) <= ANGLE_TOL_DEG:  # NaN compares False: not timing
-        return "timing", "the copy agrees at that instant" + (
-            f" (reads {_series_at(variant, spec.series[0], t_copy):.1f}°)" if len(spec.series) == 1 else ""
+    if sum(diff.values()) <= ANGLE_TOL_DEG:  # NaN compares False: not agreeing
+        iv = rep_v.metric_samples.get(key)
+        t_v = float(variant.body.time_s[iv]) * speed if iv is not None else math.nan
+        read = f"read at {t_o:.2f} s vs {t_v:.2f} s" + (
+            f", the copy reads {_series_at(variant, spec.series[0], t_copy):.1f}° at {t_o:.2f} s"
+            if len(spec.series) == 1
+            else ""
         )
+        moment = next((m for tok, m in _METRIC_MOMENT.items() if tok in key.split("_")), None)
+        if moment and moment in rep_o.moments and moment in rep_v.moments:
+            mo, mv = rep_o.moments[moment].time_s, rep_v.moments[moment].time_s * speed
+            if abs(mo - mv) >= 0.5 / fs:
+                return "moment timing", f"{moment} sample at {mo:.2f} s vs {mv:.2f} s; {read}"
+        if speed != 1.0 and abs(t_v - t_o) < 1.0 / fs:
+            return "re-timing", read
+        return "window extreme", read
     name = max(diff, key=lambda n: math.inf if math.isnan(diff[n]) else diff[n])
     of = f" ({name})" if len(spec.series) > 1 else ""
     if math.isnan(diff[name]):
-        return "pose", f"the copy's {name} is not measurable at that instant"
+        return "pose model, visibility", f"the copy's {name} is not measurable at {t_o:.2f} s"
     frame = int(orig.body.frame_index[i])
-    raw_o, raw_v = _landmark_at(orig, name, frame), _landmark_at(variant, name, frame)
-    if abs(raw_o - raw_v) > ANGLE_TOL_DEG:
-        return "pose model", f"raw landmarks{of} at source frame {frame}: {raw_o:.1f}° vs {raw_v:.1f}°"
-    where = "not sampled in the copy" if math.isnan(raw_v) else f"{raw_o:.1f}° vs {raw_v:.1f}°"
-    return "pose", f"smoothed{of} {diff[name]:.1f}° apart at that instant; raw at frame {frame}: {where}"
+    near = _common_frames(orig, variant, t_o - 0.5 / fs, t_o + 0.5 / fs)
+    at = _raw_diffs(orig, variant, name, near[np.argsort(np.abs(near - frame))][:1])
+    if at and at[0][1] > ANGLE_TOL_DEG:
+        f, d = at[0]
+        where = f"source frame {f}" + ("" if f == frame else f" (nearest both sampled to {frame})")
+        return "pose model", f"raw landmarks{of} at {where}: {d:.1f}° apart"
+    around = _raw_diffs(orig, variant, name, _common_frames(orig, variant, t_o - NEARBY_S, t_o + NEARBY_S))
+    worst = max(around, key=lambda fd: fd[1], default=None)
+    if worst is not None and worst[1] > ANGLE_TOL_DEG:
+        return "pose model, nearby frame", (
+            f"raw{of} at frame {frame} {at[0][1]:.1f}° apart"
+            if at
+            else f"frame {frame} not sampled in the copy"
+        ) + f", at frame {worst[0]} {worst[1]:.1f}° apart"
+    why = f"smoothed{of} {diff[name]:.1f}° apart at {t_o:.2f} s; raw agrees within {NEARBY_S:g} s"
+    if not np.any(np.asarray(variant.body.frame_index) == frame):
+        return "re-timing", f"{why}; frame {frame} not sampled in the copy"
+    t = np.asarray(orig.body.time_s, float)
+    if min(t_o - t[0], t[-1] - t_o) < EDGE_S:
+        return "smoothing edge", f"{why}; {min(t_o - t[0], t[-1] - t_o):.1f} s from the series' end"
+    return "smoothing", why
+
+
+def moment_cause(orig, variant, speed: float, rep_o, rep_v, name: str) -> tuple[str, str]:
+    """Why a key moment's time differs (or is found in one copy only), and the evidence; causes
+    in :data:`CAUSES`. The raw series that place the moment (:data:`_MOMENT_SERIES`) are compared
+    at every source frame both copies sampled within 0.3 s of either copy's moment: "pose model"
+    where one differs by more than its tolerance (3° for angles, :data:`HEIGHT_TOL_REL` body lengths
+    for heights, :func:`_comparable`), else "threshold". A moment
+    found in one copy only also gives the other copy's reason."""
+    times = [_t(m) for m in (rep_o.moments.get(name),) if m is not None]
+    times += [_t(m) * speed for m in (rep_v.moments.get(name),) if m is not None]
+    missing = ""
+    for label, rep in (("original", rep_o), ("copy", rep_v)):
+        if name not in rep.moments:
+            missing = f"; in the {label}: {rep.missing_moments.get(name, 'not found')}"
+    frames = _common_frames(orig, variant, min(times) - 0.3, max(times) + 0.3)
+    worst: tuple[str, int, float] | None = None
+    for series in _MOMENT_SERIES.get(name, ()):
+        for f, d in _raw_diffs(orig, variant, series, frames):
+            if d > _tol(series) and (worst is None or d / _tol(series) > worst[2] / _tol(worst[0])):
+                worst = (series, f, d)
+    if worst is not None:
+        series, f, d = worst
+        unit = "°" if series.endswith("_deg") else " body lengths"
+        return (
+            "pose model",
+            f"raw {series} at source frame {f}: {d:.{1 if unit == '°' else 3}f}{unit} apart{missing}",
+        )
+    return (
+        "threshold",
+        f"raw {', '.join(_MOMENT_SERIES.get(name, ()))} agree within tolerance around it{missing}",
+    )
 
 
 def _uses_world(a) -> bool:
@@ -293,8 +463,9 @@ def tolerance_used(orig, variant, speed: float = 1.0) -> dict[str, float]:
     return out
 
 
-def compare(orig, variant, speed: float = 1.0) -> list[Break]:
-    """The invariances ``variant`` breaks relative to ``orig`` (empty list = all hold)."""
+def compare(orig, variant, speed: float = 1.0, *, mirrored: bool = False) -> list[Break]:
+    """The invariances ``variant`` breaks relative to ``orig`` (empty list = all hold), each with
+    its cause. ``mirrored``: the copy is a mirror image (its analysed side should be the other one)."""
     broken: list[Break] = []
     if (len(orig.reps), len(orig.partial_pulls)) != (len(variant.reps), len(variant.partial_pulls)):
         return [
@@ -305,27 +476,38 @@ def compare(orig, variant, speed: float = 1.0) -> list[Break]:
                 f"{len(variant.reps)} (+{len(variant.partial_pulls)} partial)",
             )
         ]
+    flip = {"left": "right", "right": "left"}
+    side_ok = variant.body.side == (flip[orig.body.side] if mirrored else orig.body.side)
+    side = f"the copy analysed the {variant.body.side} side, the original the {orig.body.side}"
     for a, b in zip(_pulls(orig), _pulls(variant), strict=True):
         r = f"r{a.number}"
         for name in sorted(set(a.moments) | set(b.moments)):
-            if (name in a.moments) != (name in b.moments):
-                broken.append(Break("moment", f"{r}:{name}", f"rep {a.number}: {name} present in only one"))
+            both = name in a.moments and name in b.moments
+            ta = _t(a.moments[name]) if name in a.moments else math.nan
+            tb = _t(b.moments[name]) * speed if name in b.moments else math.nan
+            if both and abs(ta - tb) <= TIME_TOL_S + 1e-6:
                 continue
-            ta, tb = _t(a.moments[name]), _t(b.moments[name]) * speed
-            if abs(ta - tb) > TIME_TOL_S + 1e-6:
-                broken.append(
-                    Break("moment", f"{r}:{name}", f"rep {a.number}: {name} at {ta:.2f} s vs {tb:.2f} s")
-                )
+            what = f"{name} at {ta:.2f} s vs {tb:.2f} s" if both else f"{name} present in only one"
+            cause, evidence = (
+                ("side choice", side) if not side_ok else moment_cause(orig, variant, speed, a, b, name)
+            )
+            broken.append(
+                Break("moment", f"{r}:{name}", f"rep {a.number}: {what} ({cause}: {evidence})", cause)
+            )
         for key, va in a.metrics.items():
             if not key.endswith("_deg"):
                 continue
             vb = b.metrics.get(key, math.nan)
             low = _low(a, key) or _low(b, key)
             if math.isnan(va) != math.isnan(vb):
-                detail = f"rep {a.number}: {key} {va:.1f} vs {vb:.1f} (measurable in only one)"
-                broken.append(Break("angle", f"{r}:{key}", detail, "measurable in one", low))
+                why = (a if math.isnan(va) else b).unmeasured.get(key, "")
+                cause, evidence = ("side choice", side) if not side_ok else ("pose model, visibility", why)
+                detail = f"rep {a.number}: {key} {va:.1f} vs {vb:.1f} (measurable in only one; {cause}: {evidence})"
+                broken.append(Break("angle", f"{r}:{key}", detail, cause, low))
             elif not math.isnan(va) and abs(va - vb) > ANGLE_TOL_DEG:
-                cause, evidence = angle_cause(orig, variant, speed, a, b, key)
+                cause, evidence = (
+                    ("side choice", side) if not side_ok else angle_cause(orig, variant, speed, a, b, key)
+                )
                 why = f" ({cause}: {evidence})" if cause else ""
                 detail = f"rep {a.number}: {key} {va:.1f}° vs {vb:.1f}°{why}"
                 broken.append(Break("angle", f"{r}:{key}", detail, cause, low))
@@ -363,7 +545,7 @@ def run(
             for t in TRANSFORMS:
                 path = make_variant(src, t, Path(tmp))
                 var = analyze(path, rules=False, progress=False, cache=cache_variants)
-                broken = compare(orig, var, t.speed)
+                broken = compare(orig, var, t.speed, mirrored=t.name == "mirror")
                 for k in KINDS:
                     tally[k][0] += not any(b.kind == k for b in broken)
                     tally[k][1] += 1
@@ -379,19 +561,22 @@ def run(
                             tally[key][0] += held
                             tally[key][1] += 1
                 for b in broken:
+                    if b.kind in ("angle", "moment"):
+                        cause = b.cause or "not classified"
+                        tally[f"{b.kind} cause {cause}"][0] += 1
+                        tally[f"{t.name} {b.kind} cause {cause}"][0] += 1
+                        tally[f"{b.kind} breaks"][0] += 1
                     if b.kind == "angle":
-                        tally[f"cause {b.cause or 'not classified'}"][0] += 1
-                        tally[f"{t.name} cause {b.cause or 'not classified'}"][0] += 1
                         tally["low confidence"][0] += b.low_confidence
-                        tally["angle breaks"][0] += 1
                 out(
                     f"  {stem:24s} {t.name:14s} {'ok' if not broken else 'BROKEN: ' + '; '.join(map(str, broken))}"
                 )
                 path.unlink(missing_ok=True)
-    n_breaks = tally["angle breaks"][0]
-    tally["angle breaks"][1] = tally["single angle"][1]
-    for k in [k for k in tally if k.startswith("cause ")] + ["low confidence"]:
-        tally[k][1] = n_breaks
+    for kind in ("angle", "moment"):
+        tally[f"{kind} breaks"][1] = tally[f"single {kind}"][1]
+        for k in [k for k in tally if k.startswith(f"{kind} cause ")]:
+            tally[k][1] = tally[f"{kind} breaks"][0]
+    tally["low confidence"][1] = tally["angle breaks"][0]
     return {k: (v[0], v[1]) for k, v in tally.items()}
 
 
@@ -415,29 +600,80 @@ def print_rates(tally: dict[str, tuple[int, int]], out=print) -> None:
         out("broken checks by moment or metric (held/checks):")
         for k in metrics:
             out(f"  {k[7:]:28s} {tally[k][0]}/{tally[k][1]}")
-    causes = sorted(k for k in tally if k.startswith("cause "))
-    if causes:
-        n = tally["angle breaks"][0]
-        out(
-            f"broken angle checks by cause ({n}; see angle_cause): "
-            + ", ".join(f"{k[6:]} {tally[k][0]}" for k in causes)
-        )
-        out(f"broken angle checks marked low confidence in either copy: {tally['low confidence'][0]}/{n}")
-        out("broken angle checks by transform and cause:")
+    for kind in ("moment", "angle"):
+        n = tally.get(f"{kind} breaks", (0, 0))[0]
+        if not n:
+            continue
+        out(f"broken {kind} checks by cause ({n}; whose: see CAUSES):")
+        for whose in ("MediaPipe", "formcheck"):
+            row = [
+                (c, tally.get(f"{kind} cause {c}", (0, 0))[0]) for c, (w, _) in CAUSES.items() if w == whose
+            ]
+            out(f"  {whose:10s} {sum(c for _, c in row):3d}: " + ", ".join(f"{c} {k}" for c, k in row if k))
+        other = tally.get(f"{kind} cause not classified", (0, 0))[0]
+        if other:
+            out(f"  not classified {other}")
+        out("  by transform:")
         for t in TRANSFORMS:
-            row = [(k[6:], tally.get(f"{t.name} {k}", (0, 0))[0]) for k in causes]
-            if any(c for _, c in row):
-                out(f"  {t.name:14s} " + ", ".join(f"{name} {c}" for name, c in row if c))
+            row = [
+                (c, tally.get(f"{t.name} {kind} cause {c}", (0, 0))[0]) for c in (*CAUSES, "not classified")
+            ]
+            if any(k for _, k in row):
+                out(f"    {t.name:14s} " + ", ".join(f"{c} {k}" for c, k in row if k))
+    if tally.get("angle breaks", (0, 0))[0]:
+        n = tally["angle breaks"][0]
+        out(f"broken angle checks marked low confidence in either copy: {tally['low confidence'][0]}/{n}")
+    out("causes:")
+    for c, (whose, what) in CAUSES.items():
+        out(f"  {c} ({whose}): {what}")
+
+
+def mirror_back(
+    stems: Iterable[str], dev_dir: Path, *, out=print, cache_variants: bool = False
+) -> dict[str, tuple[int, int]]:
+    """What posing every clip with the lifter facing one way would give the mirror check (a
+    measurement, not how formcheck poses): the mirror copy is flipped back before posing, i.e. the
+    mirror of the mirror copy is analysed and compared with the original -- the pixels the pose model
+    would see if each clip were flipped to a canonical facing first (one pose pass, a flip per frame).
+    Returns {"single <kind>": (held, checks)} over the clips, as :func:`run`."""
+    from formcheck_core.analysis import analyze
+
+    mirror = next(t for t in TRANSFORMS if t.name == "mirror")
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    with tempfile.TemporaryDirectory(prefix="formcheck-metamorphic-") as tmp:
+        for stem in stems:
+            src = dev_dir / f"{stem}.mp4"
+            orig = analyze(src, rules=False, progress=False)
+            once = make_variant(src, mirror, Path(tmp))
+            twice = make_variant(once, mirror, Path(tmp))
+            var = analyze(twice, rules=False, progress=False, cache=cache_variants)
+            broken = compare(orig, var)
+            failed = {b.check for b in broken}
+            for kind, check in checks(orig):
+                tally[f"single {kind}"][0] += check not in failed
+                tally[f"single {kind}"][1] += 1
+            out(
+                f"  {stem:24s} mirrored back  {'ok' if not broken else 'BROKEN: ' + '; '.join(map(str, broken))}"
+            )
+            once.unlink(missing_ok=True)
+            twice.unlink(missing_ok=True)
+    return {k: (v[0], v[1]) for k, v in tally.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     from formcheck_core.config import shared_dir
 
     args = list(argv if argv is not None else sys.argv[1:])
+    flags = ("--known", "--cached", "--mirror-back")
     known, cached = "--known" in args, "--cached" in args
-    stems = [a for a in args if a not in ("--known", "--cached")] or list(DEFAULT_CLIPS)
+    stems = [a for a in args if a not in flags] or list(DEFAULT_CLIPS)
+    dev_dir = shared_dir() / "videos" / "dev"
+    if "--mirror-back" in args:
+        for kind, (held, total) in mirror_back(stems, dev_dir, cache_variants=cached).items():
+            print(f"mirror copy posed flipped back: {kind} checks held {held}/{total}")
+        return 0
     breaks: dict[tuple[str, str], list[str]] = {}
-    print_rates(run(stems, shared_dir() / "videos" / "dev", breaks=breaks, cache_variants=cached))
+    print_rates(run(stems, dev_dir, breaks=breaks, cache_variants=cached))
     if known:  # the table tests/test_metamorphic.py keeps as KNOWN_BREAKS
         print("KNOWN_BREAKS = {")
         for key, checks_ in breaks.items():
