@@ -111,3 +111,16 @@ def test_a_missing_moment_is_named_by_its_label_in_every_reason():
     assert (
         no_moment(RepInput(None, rep), "liftoff").reason == "no lift-off moment: the bar never left the floor"
     )
+
+
+def test_an_untracked_reading_says_what_was_not_tracked_in_a_sentence():
+    """A NaN metric without its own reason names what it reads, with the verb agreeing."""
+    from formcheck_core.biomech.metrics import METRIC_SPECS, _untracked
+
+    assert (
+        _untracked(METRIC_SPECS["hip_angle_setup_deg"])
+        == "the hip angle was not tracked where this value is read"
+    )
+    assert _untracked(METRIC_SPECS["heel_rise_rel"]) == (
+        "the heel and foot index were not tracked where this value is read"
+    )

@@ -454,12 +454,12 @@ def measure_all(
 
 def _untracked(spec: MetricSpec) -> str:
     """Why a metric whose function gave NaN without a reason is not measurable: what it reads (its
-    angle series or joints, from its spec) was not tracked where it is read."""
+    angle series or joints, from its spec) was not tracked where this value is read."""
     what = [s.removesuffix("_deg").replace("_", " ") for s in spec.series] or [
         "bar (wrists)" if j == "bar" else j.replace("_", " ") for j in spec.joints
     ]
     names = list(dict.fromkeys(what)) or ["pose"]
-    return f"the {' and '.join(names)} {'were' if len(names) > 1 else 'was'} not tracked where it is read"
+    return f"the {' and '.join(names)} {'were' if len(names) > 1 else 'was'} not tracked where this value is read"
 
 
 def rep_metrics(
