@@ -96,6 +96,7 @@ def derived(v: dict) -> dict[str, object]:
         out["elbow_excess"] = round(v["thr1_bent_arms"] - elbow, 1)
         out["elbow_thr_int"] = int(v["thr1_bent_arms"])
         out["hip_int"] = round(v["m1_hip_angle_lockout_deg"])
+        out["knee_int"] = round(v["m1_knee_angle_lockout_deg"])
         out["hip_short"] = round(180 - v["m1_hip_angle_lockout_deg"], 1)
         out["drift_pct"] = round(100 * v["m1_max_bar_drift_rel"], 1)
         out["far_round"] = far_round_number(v)
@@ -356,12 +357,12 @@ ROWS: tuple[Row, ...] = (
     Row(
         A,
         "Stand tall",
-        "Your torso was at 180° at lockout.",
+        "Your torso was at {knee_int}° at lockout.",
         LEAN_L,
         None,
         "drop",
         "wrong_metric",
-        note="torso '180°' is the knee angle",
+        note="the torso 'at <knee>°' is the knee angle's value",
     ),
     Row(
         A,

@@ -145,8 +145,12 @@ print({RESULT!r} + json.dumps({{
     assert "Grounding check" in r["grounding"]
     text = _outputs_text(nb)
     assert "Hip angle" in text or "hip_angle" in text  # the metrics table rendered
-    pngs = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
-    assert pngs >= 3, "curves, stills and bar path pictures are displayed"
+    pictures = sum(
+        bool({"image/png", "image/jpeg"} & o.get("data", {}).keys())
+        for c in nb.cells
+        for o in c.get("outputs", [])
+    )
+    assert pictures >= 3, "curves (PNG), stills and bar path pictures (JPEG) are displayed"
 
 
 EXPLORER_CHECKS = f"""
