@@ -202,8 +202,9 @@ CAUSES: dict[str, tuple[str, str]] = {
     ),
     "pose model, nearby frame": (
         "MediaPipe",
-        "the raw series agree at that frame but differ at a frame both copies sampled within 0.2 s: "
-        "the low-pass filter carries that difference to the reading",
+        "the raw series agree at that frame but differ at a frame both copies sampled within 0.2 s "
+        "of either copy's reading: the low-pass filter, or the reading's window (a median or a held "
+        "extreme), carries that difference to the reading",
     ),
     "pose model, visibility": (
         "MediaPipe",
@@ -330,8 +331,10 @@ def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[st
     "pose model, visibility" where the copy's reading is not measurable there, else "re-timing"
     (the copy did not sample that frame), "smoothing edge" (within :data:`EDGE_S` of the series'
     ends) or "smoothing". If they agree, the copy read its value at another instant: "moment timing"
-    when the metric's key moment moved a sample or more, "re-timing" when a re-timed copy read
-    within a sample of it, else "window extreme". "" (not classified): metrics of the 3D series.
+    when the metric's key moment moved a sample or more, "pose model, nearby frame" when the raw
+    series differ at a frame both sampled within :data:`NEARBY_S` of either reading (the window a
+    median or an extreme is taken over holds it), "re-timing" when a re-timed copy read within a
+    sample of it, else "window extreme" (the series agree; the extreme fell on another sample). "" (not classified): metrics of the 3D series.
     A metric read from several series (the squat index: knee and lean) agrees when the series'
     differences add up to at most the tolerance, else it is classified by the one that differs most
     (named in the evidence)."""
@@ -362,7 +365,21 @@ def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[st
         if moment and moment in rep_o.moments and moment in rep_v.moments:
             mo, mv = rep_o.moments[moment].time_s, rep_v.moments[moment].time_s * speed
             if abs(mo - mv) >= 0.5 / fs:
-                return "moment timing", f"{moment} sample at {mo:.2f} s vs {mv:.2f} s; {read}"
+                placed, _ = moment_cause(orig, variant, speed, rep_o, rep_v, moment)
+                return (
+                    "moment timing",
+                    f"{moment} sample at {mo:.2f} s vs {mv:.2f} s (its series: {placed}); {read}",
+                )
+        lo, hi = min(t_o, t_v) - NEARBY_S, max(t_o, t_v) + NEARBY_S
+        frames = _common_frames(orig, variant, lo, hi) if math.isfinite(t_v) else np.array([], int)
+        worst = max(
+            ((n, f, d) for n in spec.series for f, d in _raw_diffs(orig, variant, n, frames)),
+            key=lambda nfd: nfd[2],
+            default=None,
+        )
+        if worst is not None and worst[2] > ANGLE_TOL_DEG:
+            of = f" {worst[0]}" if len(spec.series) > 1 else ""
+            return "pose model, nearby frame", f"{read}; raw{of} at frame {worst[1]} {worst[2]:.1f}° apart"
         if speed != 1.0 and abs(t_v - t_o) < 1.0 / fs:
             return "re-timing", read
         return "window extreme", read
@@ -378,13 +395,13 @@ def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[st
         where = f"source frame {f}" + ("" if f == frame else f" (nearest both sampled to {frame})")
         return "pose model", f"raw landmarks{of} at {where}: {d:.1f}° apart"
     around = _raw_diffs(orig, variant, name, _common_frames(orig, variant, t_o - NEARBY_S, t_o + NEARBY_S))
-    worst = max(around, key=lambda fd: fd[1], default=None)
-    if worst is not None and worst[1] > ANGLE_TOL_DEG:
+    far = max(around, key=lambda fd: fd[1], default=None)
+    if far is not None and far[1] > ANGLE_TOL_DEG:
         return "pose model, nearby frame", (
             f"raw{of} at frame {frame} {at[0][1]:.1f}° apart"
             if at
             else f"frame {frame} not sampled in the copy"
-        ) + f", at frame {worst[0]} {worst[1]:.1f}° apart"
+        ) + f", at frame {far[0]} {far[1]:.1f}° apart"
     why = f"smoothed{of} {diff[name]:.1f}° apart at {t_o:.2f} s; raw agrees within {NEARBY_S:g} s"
     if not np.any(np.asarray(variant.body.frame_index) == frame):
         return "re-timing", f"{why}; frame {frame} not sampled in the copy"

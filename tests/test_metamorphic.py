@@ -15,19 +15,20 @@ and evidence, and a breakdown by transform, by check and by cause; measured on t
 classified (``metamorphic.CAUSES``, ``angle_cause``, ``moment_cause``) by whose it is, from the raw
 landmark series (``kinematics.landmark_series``: no visibility mask, gap filling or smoothing, so
 before any formcheck processing) compared at source frames both copies sampled:
-- MediaPipe, 46 angle checks: "pose model" 36 (the raw angle differs by more than 3° at the frame
-  the original read; 16 of them mirror copies: the model is not mirror-symmetric), "nearby frame" 7
-  (it differs at a frame within 0.2 s the filter carries to the reading), "visibility" 2 (a joint
+- MediaPipe, 54 angle checks: "pose model" 36 (the raw angle differs by more than 3° at the frame
+  the original read; 16 of them mirror copies: the model is not mirror-symmetric), "nearby frame"
+  15 (it differs at a frame within 0.2 s of either copy's reading, which the filter or the
+  reading's window -- a median, a held extreme -- carries to the value), "visibility" 2 (a joint
   below the visibility limit in one copy), the segmentation pass's ``back_angle_deg`` 1; and 2
   moment checks (the raw hip angle or torso lean that place the moment differ);
-- formcheck, 28 angle checks: "moment timing" 9 (the series agree at the instant; the moment's
+- formcheck, 20 angle checks: "moment timing" 9 (the series agree at the instant; the moment's
   sample moved: lift-off 5, set-up 2 (re-timed copies: the hips rise 6-9° a sample there), lockout
-  2), "window extreme" 8 (another sample of a window's extreme: lockout, smallest elbow angle,
-  deepest bend, lean gain), "re-timing" 8 (a re-timed copy reads between the original's samples;
-  the raw series agree where both sampled), "smoothing" 3 (raw agrees within 0.2 s, the smoothed
-  series differ); and 4 moment checks "threshold" (the raw series agree; the curves cross the
-  moment's threshold at other samples: set-up and lockout at 1.25x, lockout darkened, a knee pass
-  at 1.25x the copy finds at lift-off);
+  2; in 4 of them the raw series placing that moment differ, in 5 they cross its threshold at
+  another sample), "re-timing" 8 (a re-timed copy reads between the original's samples; the raw
+  series agree where both sampled), "smoothing" 3 (raw agrees within 0.2 s, the smoothed series
+  differ); and 4 moment checks "threshold" (the raw series agree; the curves cross the moment's
+  threshold at other samples: set-up and lockout at 1.25x, lockout darkened, a knee pass the 1.25x
+  copy finds already passed at lift-off);
 - 33 of the 74 angle breaks are on a reading marked low confidence in one of the copies.
 Checked and not a cause: the analysed side follows the mirror in every copy ("side choice" would
 flag it), heights are compared in body lengths above the ankles (crop and scale drop out).
