@@ -216,7 +216,9 @@ def run_long(clip: Path) -> dict:
             else None,
             "embedded_images": text.count("<img "),
             "linked_pictures": text.count('href="stills/') + text.count('href="plots/'),
-            "stills": len(list((out / "stills").glob("*.png"))),
+            "stills": len([p for p in (out / "stills").iterdir() if p.is_file()])
+            if (out / "stills").is_dir()
+            else 0,
         }
 
 
@@ -370,6 +372,7 @@ def _print_clip(name: str, entry: dict) -> None:
         "png_s",
         "curves_s",
         "rep_curves_s",
+        "curve_png_s",
         "wait_worker_s",
         "frames_s",
     )

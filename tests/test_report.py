@@ -304,7 +304,7 @@ def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
         jobs = SharedJobs(worker, None, lambda name, result: None)
         monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: False)
         jobs._in_flight = 1  # the worker is busy with a job (none is handed over here)
-        curve = [Job("write_curve_part", (i,)) for i in range(3)]
+        curve = [Job("draw_curve_part", (i,)) for i in range(3)]
         jobs._waiting.extend([curve[0], curve[1], Job("encode_picture", ("p",))])
         assert jobs._take() == Job("encode_picture", ("p",))
         assert jobs._take() is None  # two curve parts: left to the worker

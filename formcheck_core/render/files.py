@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis import Analysis
 from ..vocabulary import pull_file_stem
-from .images import jpeg_bytes, page_size, write_photo
+from .images import jpeg_bytes, page_size, write_photo, write_png
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,9 @@ def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]
 
 
 def warm_up() -> None:
-    """Pay the one-off costs of the jobs below (Agg canvas and font loading, the PNG and JPEG
-    encoders) on a tiny figure and picture, so a worker started early has them behind it."""
-    import io
-
+    """Pay the one-off costs of the worker's jobs (Agg canvas and font loading, the JPEG encoder)
+    on a tiny figure and picture, so a worker started early has them behind it."""
     from matplotlib.figure import Figure
-    from PIL import Image
 
     from .curves import figure_bgr
 
@@ -51,24 +48,25 @@ def warm_up() -> None:
     ax.plot([0.0, 1.0], [0.0, 1.0])
     ax.set_title("warm-up °")
     ax.set_xlabel("time (s)")
-    pixels = figure_bgr(fig)
-    Image.fromarray(pixels[:, :, ::-1].copy()).quantize(16).save(io.BytesIO(), format="PNG")
-    jpeg_bytes(pixels)
+    jpeg_bytes(figure_bgr(fig))
 
 
 @dataclass(frozen=True)
 class CurvePictures:
-    """What :func:`write_curves` wrote: paths, page versions and seconds per kind."""
+    """What :func:`write_curves` wrote: paths, page versions and seconds per kind. From
+    :func:`draw_curve_part`: the paths and their pixels (``pixels``), nothing written yet."""
 
     curves: Path | None
     curves_raw: Path | None
     rep_curves: dict[int, Path]
     page_images: dict[Path, PageImage]
     timings_s: dict[str, float]
+    #: File path -> the figure's BGR pixels, still to be written (:func:`encode_curves`).
+    pixels: dict[Path, np.ndarray] = field(default_factory=dict)
 
 
 #: Reps per curves job: several jobs let the caller and the worker share a long set; the jobs one
-#: process runs all draw on its one reused rep figure (:func:`write_curve_part`).
+#: process runs all draw on its one reused rep figure (:func:`draw_curve_part`).
 REPS_PER_CURVE_PART = 3
 
 
@@ -101,37 +99,52 @@ def forget_rep_template() -> None:
         _rep_template.clear()
 
 
-def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
-    """One curve job (:func:`curve_parts`): the whole-clip curves (smoothed and raw) for None,
-    else the zoomed curves of those reps as PNGs (on this process's reused rep figure)."""
-    from .curves import angle_curves_figure, save_figure
+def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
+    """One curve job (:func:`curve_parts`), drawn but not written: the whole-clip curves (smoothed
+    and raw) for None, else the zoomed curves of those reps (on this process's reused rep
+    figure), as pixels for :func:`encode_curves`. The render worker draws; the process that gets
+    the result writes the PNGs, so the worker, whose curves are the longest chain of a long set,
+    does not also compress them."""
+    from .curves import angle_curves_figure, figure_bgr
 
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
-    pages: dict[Path, PageImage] = {}
+    pixels: dict[Path, np.ndarray] = {}
     if analysis.body is None:
-        return CurvePictures(None, None, {}, pages, timings)
+        return CurvePictures(None, None, {}, {}, timings)
     t = time.perf_counter()
     if part is None:
         curves = plots_dir / "curves.png"
         curves_raw = plots_dir / "curves_raw.png"
-        for path, fig in (
-            (curves, angle_curves_figure(analysis, show_raw=True)),
-            (curves_raw, angle_curves_figure(analysis, raw=True)),
-        ):
-            save_figure(fig, path)
-            pages[path] = PageImage("image/png", path.read_bytes())
+        pixels[curves] = figure_bgr(angle_curves_figure(analysis, show_raw=True))
+        pixels[curves_raw] = figure_bgr(angle_curves_figure(analysis, raw=True))
         timings["curves_s"] = time.perf_counter() - t
-        return CurvePictures(curves, curves_raw, {}, pages, timings)
+        return CurvePictures(curves, curves_raw, {}, {}, timings, pixels)
     rep_curves: dict[int, Path] = {}
     with _rep_template_lock:  # one figure: one thread at a time draws on it
         template = _template_for(analysis)
         for number in part:
             path = plots_dir / f"{pull_file_stem(number, len(analysis.reps))}_curves.png"
-            save_figure(template.figure(number), path)
-            pages[path] = PageImage("image/png", path.read_bytes())
+            pixels[path] = figure_bgr(template.figure(number))
             rep_curves[number] = path
     timings["rep_curves_s"] = time.perf_counter() - t
-    return CurvePictures(None, None, rep_curves, pages, timings)
+    return CurvePictures(None, None, rep_curves, {}, timings, pixels)
+
+
+def encode_curves(drawn: CurvePictures) -> CurvePictures:
+    """Write the figures :func:`draw_curve_part` drew as 256-colour PNGs (the page embeds the same
+    bytes); their seconds go to ``curve_png_s``."""
+    t = time.perf_counter()
+    pages = dict(drawn.page_images)
+    for path, bgr in drawn.pixels.items():
+        write_png(path, bgr)
+        pages[path] = PageImage("image/png", path.read_bytes())
+    timings = {**drawn.timings_s, "curve_png_s": time.perf_counter() - t}
+    return CurvePictures(drawn.curves, drawn.curves_raw, drawn.rep_curves, pages, timings)
+
+
+def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
+    """One curve job (:func:`curve_parts`) drawn and written as PNGs, in this process."""
+    return encode_curves(draw_curve_part(analysis, plots_dir, part))
 
 
 def merge_curves(parts: list[CurvePictures]) -> CurvePictures:
@@ -140,7 +153,7 @@ def merge_curves(parts: list[CurvePictures]) -> CurvePictures:
     raw = next((p.curves_raw for p in parts if p.curves_raw is not None), None)
     reps = dict(sorted((n, path) for p in parts for n, path in p.rep_curves.items()))
     pages = {path: page for p in parts for path, page in p.page_images.items()}
-    timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
+    timings = {"curves_s": 0.0, "rep_curves_s": 0.0, "curve_png_s": 0.0}
     for p in parts:
         for key, value in p.timings_s.items():
             timings[key] = timings.get(key, 0.0) + value

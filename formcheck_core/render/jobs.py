@@ -8,7 +8,8 @@ or at once when more than :data:`MAX_WAITING_BYTES` of pictures wait. So neither
 while the other has a real backlog: with ten reps the worker may still be drawing curves when the
 clip is encoded; the caller then encodes the waiting pictures and, while three or more curve
 parts wait, draws the newest itself. A job the worker could not run (it died, or the job failed
-there) comes back and runs here. Results reach the caller's ``on_result`` in its own thread only.
+there) comes back and runs here. Results reach the caller's ``on_result`` in its own thread only,
+as they come once its pass is done (or during it, past :data:`MAX_RESULT_BYTES`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from .worker import RenderWorker, WorkerGone, run_job
 IN_FLIGHT = 2
 #: Bytes of job arguments (rendered pictures) that may wait before the caller runs them itself.
 MAX_WAITING_BYTES = 192 * 2**20
+#: Bytes of the worker's results (drawn curves' pixels) that may wait for the caller, whose frame
+#: pass otherwise delivers them only at its end (:meth:`SharedJobs.finish`).
+MAX_RESULT_BYTES = 64 * 2**20
 #: Jobs that draw with matplotlib. A caller that has not loaded it pays its start-up for the first
 #: one (imports, fonts, the rep figure: about 0.6 CPU s, two curve parts' worth), so it takes such
 #: a job only while at least :data:`CALLER_MIN_CURVE_JOBS` wait for a live worker.
-CURVE_JOBS = frozenset({"write_curve_part"})
+CURVE_JOBS = frozenset({"draw_curve_part"})
 CALLER_MIN_CURVE_JOBS = 3
 
 
@@ -49,6 +53,12 @@ class Job:
     nbytes: int = 0
 
 
+def _result_bytes(result: Any) -> int:
+    """Bytes of pixels a worker result holds (drawn curves), 0 for others."""
+    pixels = getattr(result, "pixels", None)
+    return sum(a.nbytes for a in pixels.values()) if isinstance(pixels, dict) else 0
+
+
 class SharedJobs:
     """The queue shared by the caller and ``pool`` (None: every job runs here when put)."""
 
@@ -63,6 +73,7 @@ class SharedJobs:
         self._waiting_bytes = 0
         self._in_flight = 0
         self._done_there: list[tuple[str, Any]] = []
+        self._done_bytes = 0
         #: Jobs run by this process and by the worker (counts, for the benchmark).
         self.ran = {"here": 0, "worker": 0}
 
@@ -78,6 +89,8 @@ class SharedJobs:
         self._pump()
         while self._waiting_bytes > MAX_WAITING_BYTES and (over := self._take()) is not None:
             self._run_here(over)
+        if self._done_bytes > MAX_RESULT_BYTES:
+            self._deliver()
 
     def _run_here(self, job: Job) -> None:
         self.ran["here"] += 1
@@ -124,7 +137,9 @@ class SharedJobs:
         with self._cond:
             self._in_flight -= 1
             try:
-                self._done_there.append((job.name, future.result()))
+                result = future.result()
+                self._done_there.append((job.name, result))
+                self._done_bytes += _result_bytes(result)
             except (WorkerGone, RuntimeError):
                 self._waiting.appendleft(job)
                 self._waiting_bytes += job.nbytes
@@ -133,18 +148,27 @@ class SharedJobs:
             self._pump()
 
     def finish(self) -> None:
-        """Run here what still waits, wait for the worker's jobs, and deliver their results."""
+        """Run here what still waits, wait for the worker's jobs, and deliver each result as it
+        comes (``on_result`` may have work to do: it runs while the worker draws the next)."""
         if self.pool is not None:
             while True:
-                while (left := self._take()) is not None:
+                self._deliver()
+                if (left := self._take()) is not None:
                     self._run_here(left)
+                    continue
                 with self._cond:
                     if self._in_flight == 0 and not self._waiting:
                         break
                     if self._in_flight == 0:
                         continue  # nothing to wait for: what waits runs here (_take)
-                    self._cond.wait(timeout=0.5)
-        for name, result in self._done_there:
+                    if not self._done_there:
+                        self._cond.wait(timeout=0.5)
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand the worker's results so far to ``on_result`` (in this, the caller's thread)."""
+        with self._cond:
+            done, self._done_there, self._done_bytes = self._done_there, [], 0
+        for name, result in done:
             self.ran["worker"] += 1
             self.on_result(name, result)
-        self._done_there.clear()

@@ -106,7 +106,8 @@ def render_all(
     open (the caller closes it). The pictures are the same whichever process makes them.
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
-    ``bar_paths_s`` (drawing), ``png_s`` (picture files), ``curves_s`` and ``rep_curves_s``,
+    ``bar_paths_s`` (drawing), ``png_s`` (stills' and bar paths' files), ``curves_s`` and
+    ``rep_curves_s`` (drawing), ``curve_png_s`` (their PNGs),
     ``frames_s`` (the whole pass; ``frames_cpu_s``: CPU seconds of this process's threads during
     it), ``wait_worker_s`` and ``total_s``. OpenCV runs single-threaded meanwhile
     (:func:`~.images.opencv_threads`).
@@ -145,14 +146,14 @@ def _render_all(
             path, page, seconds = result
             pages[path] = page
             timings["png_s"] = timings.get("png_s", 0.0) + seconds
-        else:
-            curve_parts.append(result)
+        else:  # a drawn curve part: written here, whichever process drew it
+            curve_parts.append(files.encode_curves(result))
 
     try:
         jobs = SharedJobs(pool, analysis, on_result)
         if pool is not None:  # queued first: the worker starts on them at once
             for part in files.curve_parts(analysis):
-                jobs.put("write_curve_part", out / "plots", part)
+                jobs.put("draw_curve_part", out / "plots", part)
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")
