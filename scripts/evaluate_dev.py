@@ -313,8 +313,7 @@ def summarise(results: list[ClipResult]) -> dict:
 
 #: The grid the moment constants (:class:`formcheck_core.biomech.moments.MomentParams`) are fitted over.
 PARAM_GRID: dict[str, tuple[float, ...]] = {
-    "liftoff_hip_frac": (0.05, 0.10, 0.15, 0.20),
-    "liftoff_shoulder_frac": (0.10, 0.15, 0.20),
+    "liftoff_hip_frac": (0.05, 0.08, 0.10, 0.12, 0.15, 0.20),
     "lockout_shoulder_frac": (0.90, 0.93, 0.95, 0.98),
 }
 
@@ -499,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         s["loco_constants"] = chosen
         print()
         print(
-            "Fitted constants: the three MomentParams shares (lift-off / lockout placement), re-fitted per "
+            "Fitted constants: the two MomentParams shares (lift-off / lockout placement), re-fitted per "
             "fold below. The other moment constants (degrees, seconds, body lengths, shares of the clip's "
             "own range) are not searched but were chosen by hand, some while looking at dev clips: the "
             "cross-validation does not cover them."

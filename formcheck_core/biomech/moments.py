@@ -97,9 +97,9 @@ RACK_ELBOW_DEG = 110.0
 OVERHEAD_REL = 0.5
 #: Without a bar, the knee must be at least this open at the bottom (a deep squat is ~50 deg).
 MIN_KNEE_AT_BOTTOM_DEG = 50.0
-#: Lift-off: share of the rise of the hip angle / of the shoulder height left behind for good.
-LIFTOFF_HIP_FRAC = 0.10
-LIFTOFF_SHOULDER_FRAC = 0.15
+#: Lift-off: share of the rise of the hip angle (from the pull's dead stop to its top) left behind
+#: for good. Fitted (``MomentParams``).
+LIFTOFF_HIP_FRAC = 0.08
 #: A deadlift starts from a dead stop with the bar on the floor: the lift-off rise is measured from
 #: the last still stretch before the top (:func:`_pull_start`), where the shoulders (which carry the
 #: bar on straight arms) move at most this fast (body lengths/s; ~7 cm/s, several times the smoothed
@@ -583,7 +583,6 @@ class MomentParams:
     accuracy; everything else in this module is fixed a priori (degrees, seconds, body lengths)."""
 
     liftoff_hip_frac: float = LIFTOFF_HIP_FRAC
-    liftoff_shoulder_frac: float = LIFTOFF_SHOULDER_FRAC
     lockout_shoulder_frac: float = LOCKOUT_SHOULDER_FRAC
 
 
@@ -659,14 +658,20 @@ def _pull_candidates(
         if _bar_raised_after(body, top, min(nxt, top + round(AFTER_LOCKOUT_S * fs))):
             rejected.append(RAISED_AFTER)
             continue
-        starts = [(h, p.liftoff_hip_frac), (shoulder_up, p.liftoff_shoulder_frac)]
+        starts = [(h, p.liftoff_hip_frac)]
         ends = [(shoulder_up, p.lockout_shoulder_frac)]
-        s0 = _pull_start(shoulder_up, length, b, top, fs)
+        stop = _dead_stop(shoulder_up, length, b, top, fs)
+        s0 = b if stop is None else stop[0]
         start_est = [(x, _rise_start(x, s0, top, f), _threshold(x, s0, top, f)) for x, f in starts]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
         lift = _consensus([e for _, e, _ in start_est], s0, top)
-        lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
         lift_pos, lock_pos = _refined(start_est, s0), _refined(end_est, b)
+        # The bar hangs from the shoulders: while they are held still in the set position it is on
+        # the floor, so the lift-off is no earlier than the first sample after the dead stop
+        # (whatever the hip angle does there, e.g. a fresh tracker's first samples swinging it).
+        if stop is not None and lift <= stop[1] < top:
+            lift, lift_pos = stop[1] + 1, float(stop[1] + 1)
+        lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
         upright_at = _first_upright(lean, lift, top)
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
@@ -688,15 +693,16 @@ def _pull_candidates(
     return out
 
 
-def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> int:
-    """First sample of the dead stop the pull at bottom ``b`` starts from: of the last run of still
-    samples in [b, top) (shoulder speed at most :data:`STILL_SPEED_REL_PER_S` body lengths/s, shoulders no
-    higher than :data:`STILL_MAX_SHARE` of their rise from their lowest in [b, top] to their
-    highest), its first sample; ``b`` when there is none (a touch-and-go or kettlebell turnaround:
-    the bottom is the start) or the scale is unknown. The rise of each lift-off signal is measured
-    from there, so its level is the set position's, not that of a deeper bend before it."""
+def _dead_stop(
+    shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float
+) -> tuple[int, int] | None:
+    """(first, last) sample of the dead stop the pull at bottom ``b`` starts from: the last run of
+    still samples in [b, top) (shoulder speed at most :data:`STILL_SPEED_REL_PER_S` body lengths/s,
+    shoulders no higher than :data:`STILL_MAX_SHARE` of their rise from their lowest in [b, top] to
+    their highest); None when there is none (a touch-and-go or kettlebell turnaround) or the scale
+    is unknown."""
     if top - b < 2 or not (np.isfinite(length_px) and length_px > 0):
-        return b
+        return None
     w = np.asarray(shoulder_up[b : top + 1], float)
     speed = np.abs(np.gradient(w)) * fs / length_px
     low, high = float(np.nanmin(w)), float(np.nanmax(w))
@@ -704,11 +710,19 @@ def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs:
         still = (speed <= STILL_SPEED_REL_PER_S) & (w <= low + STILL_MAX_SHARE * (high - low))
     idx = np.flatnonzero(still[:-1])
     if not idx.size:
-        return b
-    i = int(idx[-1])
+        return None
+    last = i = int(idx[-1])
     while i > 0 and still[i - 1]:
         i -= 1
-    return b + i
+    return b + i, b + last
+
+
+def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> int:
+    """First sample of the pull's dead stop (:func:`_dead_stop`); ``b`` when there is none (the
+    bottom is the start). The rise of the lift-off signal is measured from there, so its level is
+    the set position's, not that of a deeper bend before it."""
+    stop = _dead_stop(shoulder_up, length_px, b, top, fs)
+    return b if stop is None else stop[0]
 
 
 def _opens_set(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> bool:
@@ -836,7 +850,7 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
     for pull in pulls:
         b, top, lift, lock = pull.bottom, pull.top, pull.lift, pull.lock
         bar_top = max(
-            (v for v in (_bar_height_rel(body, i) for i in range(lift, top + 1)) if np.isfinite(v)),
+            (v for v in (_bar_height_rel(body, i) for i in range(b, top + 1)) if np.isfinite(v)),
             default=float("nan"),
         )
         stood = bar_top >= MIN_BAR_TOP_REL if np.isfinite(bar_top) else h[top] >= TOP_HIP_DEG
