@@ -99,9 +99,9 @@ OVERHEAD_REL = 0.5
 MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: Lift-off: share of the rise of the hip angle (from the pull's dead stop to its top) left behind
 #: for good; the lift-off sample is the one nearest that crossing (interpolated between samples).
-#: Fitted (``MomentParams``; every leave-one-clip-out fold picks 0.12). With the first sample past
-#: the crossing instead (a +0.05 s bias on average) the fit fell to 0.08, on the toe of the rise,
-#: where transformed copies of a clip disagree more (``scripts/metamorphic.py``).
+#: Fitted (``MomentParams``; leave-one-clip-out folds pick 0.10 or 0.12). With the first sample
+#: past the crossing instead (a +0.05 s bias on average) the fit fell to 0.08, on the toe of the
+#: rise, where transformed copies of a clip disagree more (``scripts/metamorphic.py``).
 LIFTOFF_HIP_FRAC = 0.12
 #: A deadlift starts from a dead stop with the bar on the floor: the lift-off rise is measured from
 #: the last still stretch before the top (:func:`_pull_start`), where the shoulders (which carry the
@@ -315,17 +315,26 @@ def _moment(body: BodySeries, name: str, i: int) -> Moment:
     )
 
 
-def _rise_start(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
+def _low(x: np.ndarray, lo: int, top: int, hold: int) -> float:
+    """The level a rise over [lo, top] starts from: the smallest value ``x`` keeps there for
+    ``hold`` samples (:func:`~formcheck_core.biomech.rep_window.held_extreme`; ``hold`` 1: its
+    minimum)."""
+    level, _ = held_extreme(x, lo, top, largest=False, hold=hold)
+    return level if np.isfinite(level) else float(np.nanmin(x[lo : top + 1]))
+
+
+def _rise_start(x: np.ndarray, lo: int, hi: int, frac: float, hold: int = 1) -> float:
     """Sample where ``x`` last leaves ``frac`` of its rise over [lo, hi] before reaching its top.
 
-    The rise goes from the minimum to the maximum of ``x`` in [lo, hi]; returns the first sample
-    after which ``x`` stays above the threshold until its maximum (NaN if ``x`` has no data).
+    The rise goes from the level of :func:`_low` (``hold`` samples) to the maximum of ``x`` in
+    [lo, hi]; returns the first sample after which ``x`` stays above the threshold until its
+    maximum (NaN if ``x`` has no data).
     """
     w = x[lo : hi + 1]
     if not np.isfinite(w).any():
         return float("nan")
     top = lo + int(np.nanargmax(w))
-    low = float(np.nanmin(x[lo : top + 1]))
+    low = _low(x, lo, top, hold)
     thr = low + frac * (float(x[top]) - low)
     i = top
     while i - 1 >= lo and x[i - 1] > thr:
@@ -341,10 +350,10 @@ def _crossing(x: np.ndarray, i: int, thr: float) -> float:
     return float(np.clip(i - 1 + (thr - x[i - 1]) / (x[i] - x[i - 1]), i - 1, i))
 
 
-def _threshold(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
+def _threshold(x: np.ndarray, lo: int, hi: int, frac: float, hold: int = 1) -> float:
     w = x[lo : hi + 1]
     top = lo + int(np.nanargmax(w))
-    low = float(np.nanmin(x[lo : top + 1]))
+    low = _low(x, lo, top, hold)
     return low + frac * (float(x[top]) - low)
 
 
@@ -379,7 +388,9 @@ def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
 def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: int, fs: float) -> str:
     """Words saying why the pull at bottom ``b`` cannot have started from the floor ("" if it can):
     the knees stayed straight (:data:`STRAIGHT_KNEE_DEG`) and the torso upright-ish
-    (:data:`FLOOR_REACH_LEAN_DEG`) from :data:`START_POSTURE_S` before ``b`` to lift-off. NaN
+    (:data:`FLOOR_REACH_LEAN_DEG`) from :data:`START_POSTURE_S` before ``b`` to sample ``lift``:
+    the end of the start position (the dead stop's last sample, else the bottom), not the lift-off
+    moment, so the decision does not move with where lift-off is placed. NaN
     readings are skipped; with no knee or lean reading the pull gets the benefit of the doubt."""
     a = max(0, b - round(START_POSTURE_S * fs))
     knees = [
@@ -665,7 +676,12 @@ def _pull_candidates(
         ends = [(shoulder_up, p.lockout_shoulder_frac)]
         stop = _dead_stop(shoulder_up, length, b, top, fs)
         s0 = b if stop is None else stop[0]
-        start_est = [(x, _rise_start(x, s0, top, f), _threshold(x, s0, top, f)) for x, f in starts]
+        # The rise starts from the lowest hip angle held for HOLD_S (as the set-up's level): a
+        # single low sample of pose noise (or a cut's first sample) would move the threshold.
+        held = hold_samples(fs)
+        start_est = [
+            (x, _rise_start(x, s0, top, f, held), _threshold(x, s0, top, f, held)) for x, f in starts
+        ]
         end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
         # The first sample at or past the crossing: "already lifting at the first sample" is read
         # from it (a crossing between the first two samples is still in view).
@@ -694,7 +710,7 @@ def _pull_candidates(
         started_mid_pull = b == first and (
             past == first or (under_way and not _opens_set(shoulder_up, length, b, top, fs))
         )
-        above = _start_above_floor(body, lean, b, lift, fs)
+        above = _start_above_floor(body, lean, b, b if stop is None else stop[1], fs)
         # At the clip's first sample, a start above the floor means the clip cut the pull.
         started_mid_pull = started_mid_pull or (b == first and bool(above))
         # Still rising at the last sample: the lockout is not in the clip.
