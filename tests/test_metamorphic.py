@@ -75,6 +75,12 @@ Lockout read from the shoulders alone (``moments.py``, fifth round): re-listed f
 ``scripts/metamorphic.py --known``; 188/196 moment and 510/588 angle checks hold (507 before): the
 smallest elbow angle of reel_bad_bar_far_12's pull now holds in four copies, posereader_unoccluded's
 lockout at 1.25x and reel_bad_07's knee at lockout at 1.25x now break.
+Lift-off at the sample nearest the hip angle's crossing, from its lowest level held for 0.2 s
+(``moments.py``, fifth round): re-listed from ``scripts/metamorphic.py --known``; 190/196 moment and
+516/588 angle checks hold (514 before): the torso lean at lift-off holds in three copies and the
+1.25x knee pass holds; phone_side_a's 1.25x set-up and posereader_good's darkened knee near
+lift-off now break, both MediaPipe's by the script's evidence (raw landmarks 9.5 and 9.2 deg apart
+at the source frame).
 
 A listed check that now holds with under half its tolerance used (``metamorphic.tolerance_used``)
 fails the test: it is fixed and must come off the list, so that it fails if it comes back. One that
