@@ -97,10 +97,11 @@ def test_annotated_frame_for_widgets(analysis):
 
 
 def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_value(dev_clip, tmp_path):
-    """posereader_arm_bend: the smallest elbow angle is late in the pull, not at a key moment; its
-    still is that frame, where the elbow arc reads the finding's value and shows the limit. (Stills
-    are planned for complete reps: its pull is one when placed without the lockout's torso criterion.)"""
-    from rule_fixtures import all_rules_on, lockout_without_torso_criterion
+    """gym1080_bad_08: the smallest elbow angle is read between knee pass and lockout, not at a key
+    moment; its still is that frame, where the elbow arc reads the finding's value and shows the
+    limit. (posereader_arm_bend served here until lockout was read from the shoulders: its smallest
+    elbow angle now falls on its lockout sample.)"""
+    from rule_fixtures import all_rules_on
 
     from formcheck_core.analysis import analyze
     from formcheck_core.render.overlay import emphasis_for, series_value
@@ -108,10 +109,9 @@ def test_a_fault_measured_between_key_moments_gets_its_own_still_showing_the_val
     from formcheck_core.rules.verdicts import verdict_role
     from formcheck_core.vocabulary import FAULT, WARNING
 
-    with lockout_without_torso_criterion():
-        a = analyze(
-            dev_clip("posereader_arm_bend"), progress=False, thresholds=all_rules_on()
-        )  # bent_arms is off by default
+    a = analyze(
+        dev_clip("gym1080_bad_08"), progress=False, thresholds=all_rules_on()
+    )  # bent_arms is off by default
     f = next(f for f in a.findings if f.rule_id == "bent_arms")
     assert f.is_fault
     rep = a.reps[0]
