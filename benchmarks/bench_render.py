@@ -369,7 +369,7 @@ def _print_clip(name: str, entry: dict) -> None:
         "encode_wait_s",
         "stills_s",
         "bar_paths_s",
-        "png_s",
+        "picture_files_s",
         "curves_s",
         "rep_curves_s",
         "curve_png_s",

@@ -170,12 +170,12 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
     from formcheck_core.analysis import analyze
     from formcheck_core.batch.rows import finding_rows
     from formcheck_core.biomech.quality import low_confidence_samples
-    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.coach import deterministic_cues, pull_moments
     from formcheck_core.export import to_dict
     from formcheck_core.readings import metric_readings
     from formcheck_core.render.curves import metric_markers, rep_curve_figures
     from formcheck_core.render.overlay import displayed_series
-    from formcheck_core.render.report import _findings_list, _moment_frames
+    from formcheck_core.render.report import _findings_list
     from formcheck_core.render.summary import SUMMARY_METRICS, format_summary
     from formcheck_core.vocabulary import LOW_CONFIDENCE_SUFFIX
     from formcheck_core.widgets import FrameExplorer
@@ -204,7 +204,7 @@ def test_every_view_shows_the_same_pose_quality_mark(dev_clip, pose_model, stem)
         assert (f.confidence, f.quality) == (q.confidence, q.mark), f.rule_id
         with_mark += bool(f.quality)
     assert stem != "heavy_front_oblique_a" or with_mark, "a finding rests on a low-confidence reading"
-    cards = _findings_list(a.findings, [], _moment_frames(a))
+    cards = _findings_list(a.findings, [], pull_moments(a))
     rows = finding_rows(to_dict(a, include_series=False), clip=stem)
     assert len(rows) == len(a.findings)
     for f, row in zip(a.findings, rows, strict=True):

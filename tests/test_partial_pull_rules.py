@@ -203,8 +203,9 @@ def test_a_real_partial_pull_says_why_each_rule_did_not_judge_it(dev_clip, pose_
     import re
 
     from formcheck_core.analysis import analyze
+    from formcheck_core.coach import pull_moments
     from formcheck_core.export import to_dict
-    from formcheck_core.render.report import _findings_list, _moment_frames
+    from formcheck_core.render.report import _findings_list
     from formcheck_core.render.summary import format_summary
     from formcheck_core.vocabulary import MOMENT_PHRASES
 
@@ -222,7 +223,7 @@ def test_a_real_partial_pull_says_why_each_rule_did_not_judge_it(dev_clip, pose_
     summary = format_summary(a)
     block = summary[summary.index(a.pull_label(pull.number)) :]
     exported = {(f["rule_id"], f["rep"]): f for f in to_dict(a, include_series=False)["findings"]}
-    cards = html.unescape(_findings_list(unread, (), _moment_frames(a)))
+    cards = html.unescape(_findings_list(unread, (), pull_moments(a)))
     for f in unread:
         assert f"[not measurable] {f.name}: {f.message}" in block
         assert exported[(f.rule_id, f.rep)]["status"] == "not_measurable"

@@ -71,6 +71,9 @@ def test_every_metric_of_a_clean_rep():
     lift_s, lock_s = rep.moments["liftoff"].time_s, rep.moments["lockout"].time_s
     assert lock_s == pytest.approx(_shoulder_lockout_s(truth[0]), abs=0.15)
     assert m["rep_duration_s"] == pytest.approx(lock_s - lift_s)
+    # against the geometry: from the true start of the pull to the shoulders' lockout, less the
+    # lift-off's placement on the hip angle's rise (within 0.3 s of the true start)
+    assert m["rep_duration_s"] == pytest.approx(_shoulder_lockout_s(truth[0]) - truth[0]["liftoff"], abs=0.3)
     # Bar drift: the wrists move with the shoulders; compare with the exact geometry.
     lift, lock = rep.moments["liftoff"].sample, rep.moments["lockout"].sample
     x = pose.image_xy_px[:, LANDMARK["right_wrist"], 0]

@@ -9,10 +9,10 @@ import math
 import pytest
 from rule_fixtures import all_rules_on, make_analysis, make_rep
 
-from formcheck_core.coach import deterministic_cues
+from formcheck_core.coach import deterministic_cues, pull_moments
 from formcheck_core.export import to_dict
 from formcheck_core.plugins import new_plugin_manager
-from formcheck_core.render.report import _findings_list, _moment_frames
+from formcheck_core.render.report import _findings_list
 from formcheck_core.render.stills import finding_line
 from formcheck_core.render.summary import format_summary
 from formcheck_core.rules import apply_rules
@@ -43,7 +43,7 @@ def test_summary_cues_cards_and_stills_name_rules_by_title_and_the_json_keeps_id
     assert faults and all(f.title for f in a.findings)
     cues = deterministic_cues(a)
     summary = format_summary(a, cues)
-    card = html.unescape(_findings_list(a.findings, (), _moment_frames(a)))
+    card = html.unescape(_findings_list(a.findings, (), pull_moments(a)))
     stills = "\n".join(finding_line(f) for f in a.findings)
     for f in a.findings:
         assert f.name == f.title
@@ -128,7 +128,7 @@ def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
     assert len(drift) == 1 and drift[0].endswith(f"not measurable: {why}")  # once, not per unit; no cm
     (f,) = [f for f in a.findings if f.rule_id == "bar_drift"]
     assert f.status == "not_measurable" and why in f.message
-    assert why in html.unescape(_findings_list([f], (), _moment_frames(a)))
+    assert why in html.unescape(_findings_list([f], (), pull_moments(a)))
     pytest.importorskip("ipywidgets")
     from dataclasses import replace
 

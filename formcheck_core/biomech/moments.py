@@ -24,11 +24,11 @@ definitions (lift-off = deepest hip flexion, lockout = maximum hip extension) we
 labelled dev clips: lifters often sit at the bottom for seconds with the hips at their deepest,
 and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off.
 
-* ``liftoff`` (first pull, the bar leaves the floor): the mean of two estimates, the sample from
-  which the hip angle stays above :data:`LIFTOFF_HIP_FRAC` of its rise and the one from which the
-  shoulder height stays above :data:`LIFTOFF_SHOULDER_FRAC` of its rise, both rises measured from
-  the pull's dead stop to its top (:func:`_pull_start`: the last still stretch of the shoulders in
-  the lower half of their rise, else the hinge's bottom). Before it, bending down to the bar,
+* ``liftoff`` (first pull, the bar leaves the floor): the sample nearest the hip angle's crossing
+  of :data:`LIFTOFF_HIP_FRAC` of its rise (interpolated between samples), the rise measured from
+  the lowest hip angle held for 0.2 s in the pull's dead stop (:func:`_dead_stop`: the last still
+  stretch of the shoulders in the lower half of their rise, else the hinge's bottom) to its top,
+  and no earlier than the first sample after that dead stop. Before it, bending down to the bar,
   dropping the hips and chest-up are set-up: measured from the deepest bend, a lifter who bends
   over, sits into the start and holds got a lift-off 1-1.5 s early.
 * ``setup``: the last sample of the set position (hip angle within :data:`SETUP_TOL_DEG` of the
@@ -104,7 +104,7 @@ MIN_KNEE_AT_BOTTOM_DEG = 50.0
 #: rise, where transformed copies of a clip disagree more (``scripts/metamorphic.py``).
 LIFTOFF_HIP_FRAC = 0.12
 #: A deadlift starts from a dead stop with the bar on the floor: the lift-off rise is measured from
-#: the last still stretch before the top (:func:`_pull_start`), where the shoulders (which carry the
+#: the last still stretch before the top (:func:`_dead_stop`), where the shoulders (which carry the
 #: bar on straight arms) move at most this fast (body lengths/s; ~7 cm/s, several times the smoothed
 #: pose jitter, far below a pull) while in the lower :data:`STILL_MAX_SHARE` of their rise (a bar on
 #: the floor cannot be higher; a hitch or pause further up is not a start). Movement before that
@@ -149,7 +149,7 @@ END_RISE_REL_S = 0.05
 MID_PULL_SPEED_FRAC = 0.5
 #: ... unless it opens in the set position, held: for its first :data:`MIN_SET_S` the shoulders
 #: stay in the lower :data:`STILL_MAX_SHARE` of their rise and do not rise faster than
-#: :data:`STILL_SPEED_REL_PER_S` (the dead stop of :func:`_pull_start`; the speed is the slope of
+#: :data:`STILL_SPEED_REL_PER_S` (the dead stop of :func:`_dead_stop`; the speed is the slope of
 #: a line fitted over that time, which averages out the sample-to-sample pose jitter of a cut's
 #: fresh tracker). The bar hangs from the shoulders on straight arms: while they are held low, the
 #: bar is on the floor whatever the hip angle does (hips settling into the start, or a fresh
@@ -676,8 +676,9 @@ def _pull_candidates(
         ends = [(shoulder_up, p.lockout_shoulder_frac)]
         stop = _dead_stop(shoulder_up, length, b, top, fs)
         s0 = b if stop is None else stop[0]
-        # The rise starts from the lowest hip angle held for HOLD_S (as the set-up's level): a
-        # single low sample of pose noise (or a cut's first sample) would move the threshold.
+        # The rise starts from the lowest hip angle held for rep_window.HOLD_S (0.2 s, as the
+        # set-up's level; this module's HOLD_S is the top's 1 s): a single low sample of pose
+        # noise (or a cut's first sample) would move the threshold.
         held = hold_samples(fs)
         start_est = [
             (x, _rise_start(x, s0, top, f, held), _threshold(x, s0, top, f, held)) for x, f in starts
@@ -741,14 +742,6 @@ def _dead_stop(
     while i > 0 and still[i - 1]:
         i -= 1
     return b + i, b + last
-
-
-def _pull_start(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> int:
-    """First sample of the pull's dead stop (:func:`_dead_stop`); ``b`` when there is none (the
-    bottom is the start). The rise of the lift-off signal is measured from there, so its level is
-    the set position's, not that of a deeper bend before it."""
-    stop = _dead_stop(shoulder_up, length_px, b, top, fs)
-    return b if stop is None else stop[0]
 
 
 def _opens_set(shoulder_up: np.ndarray, length_px: float, b: int, top: int, fs: float) -> bool:

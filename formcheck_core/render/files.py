@@ -16,7 +16,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..vocabulary import pull_file_stem
-from .images import jpeg_bytes, page_size, write_photo, write_png
+from .images import jpeg_bytes, page_size, png_bytes, write_photo
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,10 @@ def encode_curves(drawn: CurvePictures) -> CurvePictures:
     t = time.perf_counter()
     pages = dict(drawn.page_images)
     for path, bgr in drawn.pixels.items():
-        write_png(path, bgr)
-        pages[path] = PageImage("image/png", path.read_bytes())
+        data = png_bytes(bgr)  # encoded once, for the file and the page
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        pages[path] = PageImage("image/png", data)
     timings = {**drawn.timings_s, "curve_png_s": time.perf_counter() - t}
     return CurvePictures(drawn.curves, drawn.curves_raw, drawn.rep_curves, pages, timings)
 

@@ -55,22 +55,11 @@ def opencv_threads(n: int = RENDER_OPENCV_THREADS) -> Iterator[None]:
         cv2.setNumThreads(before)
 
 
-def write_png(
-    path: Path, img_bgr: np.ndarray, *, palette: bool = True, compress_level: int = PNG_LEVEL
-) -> Path:
-    """Write ``img_bgr`` as a PNG (creating the folder).
-
-    ``palette``: quantise to 256 colours (fast octree, nearest colour) first: line art such as the
-    curves loses nothing. ``compress_level``: zlib level (lossless at any level: only the file
-    size and the time differ).
-    """
-    from PIL import Image
-
+def write_png(path: Path, img_bgr: np.ndarray) -> Path:
+    """Write ``img_bgr`` as a 256-colour PNG (:func:`png_bytes`; creating the folder). Line art such
+    as the curves loses nothing to the palette."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(_rgb(img_bgr))
-    if palette:
-        img = img.quantize(256, method=Image.Quantize.FASTOCTREE)
-    img.save(path, format="PNG", compress_level=compress_level)
+    path.write_bytes(png_bytes(img_bgr))
     return path
 
 

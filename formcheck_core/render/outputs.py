@@ -106,7 +106,7 @@ def render_all(
     open (the caller closes it). The pictures are the same whichever process makes them.
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
-    ``bar_paths_s`` (drawing), ``png_s`` (stills' and bar paths' files), ``curves_s`` and
+    ``bar_paths_s`` (drawing), ``picture_files_s`` (stills' and bar paths' JPEG files), ``curves_s`` and
     ``rep_curves_s`` (drawing), ``curve_png_s`` (their PNGs),
     ``frames_s`` (the whole pass; ``frames_cpu_s``: CPU seconds of this process's threads during
     it), ``wait_worker_s`` and ``total_s``. OpenCV runs single-threaded meanwhile
@@ -145,7 +145,7 @@ def _render_all(
         if job == "encode_picture":
             path, page, seconds = result
             pages[path] = page
-            timings["png_s"] = timings.get("png_s", 0.0) + seconds
+            timings["picture_files_s"] = timings.get("picture_files_s", 0.0) + seconds
         else:  # a drawn curve part: written here, whichever process drew it
             curve_parts.append(files.encode_curves(result))
 

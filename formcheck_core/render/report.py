@@ -202,11 +202,6 @@ def _where(pull: str, moment: str | None, time_s: float | None, frame: int | Non
     return " · ".join(parts)
 
 
-def _moment_frames(analysis: Analysis) -> dict[tuple[int, str], Moment]:
-    """(pull number, moment name) -> the moment, for :func:`_where` (:func:`coach.pull_moments`)."""
-    return pull_moments(analysis)
-
-
 def _own_frame(frames: dict[tuple[int, str], Moment], rep: int | None, moment: str | None) -> Moment | None:
     return frames.get((rep, moment)) if rep is not None and moment else None
 
@@ -323,6 +318,7 @@ def render_html(
         f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
+    moments_by_pull = pull_moments(analysis)
     out: list[str] = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -335,7 +331,7 @@ def render_html(
         + "</p>",
         _NOTE,
         "<h2>Cues</h2>",
-        _cues_html(cues, outputs.stills, _moment_frames(analysis)),
+        _cues_html(cues, outputs.stills, moments_by_pull),
     ]
     if analysis.warnings:
         out.append(
@@ -378,8 +374,7 @@ def render_html(
     loose = [f for f in analysis.findings if f.rep is None]
     if loose:
         out.append(
-            "<h3>Findings for the whole set</h3>"
-            + _findings_list(loose, outputs.stills, _moment_frames(analysis))
+            "<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills, moments_by_pull)
         )
 
     for rep in analysis.pulls:  # complete reps, then partial pulls ("Partial pull 1 (never reached lockout)")
@@ -391,7 +386,7 @@ def render_html(
         if not rep.complete:
             out.append(f"<p>Not counted as a rep: {_e(rep.partial_reason)}.</p>")
         mine = [f for f in analysis.findings if f.rep == rep.number]
-        out.append(_findings_list(mine, outputs.stills, _moment_frames(analysis)))
+        out.append(_findings_list(mine, outputs.stills, moments_by_pull))
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:
             if s.rep == rep.number:
