@@ -323,23 +323,24 @@ def _low(x: np.ndarray, lo: int, top: int, hold: int) -> float:
     return level if np.isfinite(level) else float(np.nanmin(x[lo : top + 1]))
 
 
-def _rise_start(x: np.ndarray, lo: int, hi: int, frac: float, hold: int = 1) -> float:
-    """Sample where ``x`` last leaves ``frac`` of its rise over [lo, hi] before reaching its top.
+def _rise_start(x: np.ndarray, lo: int, hi: int, frac: float, hold: int = 1) -> tuple[float, float]:
+    """(sample, threshold): where ``x`` last leaves ``frac`` of its rise over [lo, hi] before
+    reaching its top, and that threshold.
 
     The rise goes from the level of :func:`_low` (``hold`` samples) to the maximum of ``x`` in
-    [lo, hi]; returns the first sample after which ``x`` stays above the threshold until its
-    maximum (NaN if ``x`` has no data).
+    [lo, hi]; the sample is the first after which ``x`` stays above the threshold until its
+    maximum (both NaN if ``x`` has no data).
     """
     w = x[lo : hi + 1]
     if not np.isfinite(w).any():
-        return float("nan")
+        return float("nan"), float("nan")
     top = lo + int(np.nanargmax(w))
     low = _low(x, lo, top, hold)
     thr = low + frac * (float(x[top]) - low)
     i = top
     while i - 1 >= lo and x[i - 1] > thr:
         i -= 1
-    return float(i)
+    return float(i), thr
 
 
 def _crossing(x: np.ndarray, i: int, thr: float) -> float:
@@ -350,17 +351,11 @@ def _crossing(x: np.ndarray, i: int, thr: float) -> float:
     return float(np.clip(i - 1 + (thr - x[i - 1]) / (x[i] - x[i - 1]), i - 1, i))
 
 
-def _threshold(x: np.ndarray, lo: int, hi: int, frac: float, hold: int = 1) -> float:
-    w = x[lo : hi + 1]
-    top = lo + int(np.nanargmax(w))
-    low = _low(x, lo, top, hold)
-    return low + frac * (float(x[top]) - low)
-
-
-def _refined(estimates: list[tuple[np.ndarray, float, float]], lo: int) -> float:
-    """Mean fractional sample of the crossings ``(series, sample estimate, threshold)`` (NaN if none)."""
-    ok = [_crossing(x, int(e), thr) for x, e, thr in estimates if np.isfinite(e) and int(e) > lo]
-    return float(np.mean(ok)) if ok else float("nan")
+def _crossing_after(x: np.ndarray, sample: float, thr: float, lo: int) -> float:
+    """The fractional sample of the crossing whose sample estimate is ``sample`` (:func:`_crossing`);
+    NaN when there is none or it is the window's first sample ``lo`` (nothing before it to
+    interpolate from)."""
+    return _crossing(x, int(sample), thr) if np.isfinite(sample) and int(sample) > lo else float("nan")
 
 
 def _refine_moment(body: BodySeries, m: Moment, pos: float) -> Moment:
@@ -374,15 +369,16 @@ def _refine_moment(body: BodySeries, m: Moment, pos: float) -> Moment:
     return replace(m, refined_time_s=t, refined_frame_index=f, refined_by="interpolated")
 
 
-def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> float:
-    """First sample in [lo, hi] where ``x`` reaches ``frac`` of its rise from its minimum (NaN if no data)."""
+def _rise_end(x: np.ndarray, lo: int, hi: int, frac: float) -> tuple[float, float]:
+    """(sample, threshold): the first sample in [lo, hi] where ``x`` reaches ``frac`` of its rise
+    from its minimum, and that threshold (both NaN if no data)."""
     w = x[lo : hi + 1]
     if not np.isfinite(w).any():
-        return float("nan")
+        return float("nan"), float("nan")
     top = lo + int(np.nanargmax(w))
-    low = float(np.nanmin(x[lo : top + 1]))
+    low = _low(x, lo, top, 1)
     thr = low + frac * (float(x[top]) - low)
-    return float(lo + int(np.flatnonzero(x[lo : top + 1] >= thr)[0]))
+    return float(lo + int(np.flatnonzero(x[lo : top + 1] >= thr)[0])), thr
 
 
 def _start_above_floor(body: BodySeries, lean: np.ndarray | None, b: int, lift: int, fs: float) -> str:
@@ -431,10 +427,9 @@ def _longest_gap_s(h_raw: np.ndarray, lo: int, hi: int, fs: float) -> float:
     return max((b - a) / fs for a, b in runs) if runs else 0.0
 
 
-def _consensus(estimates: list[float], lo: int, hi: int) -> int:
-    """Rounded mean of the finite sample estimates, clipped to [lo, hi]."""
-    ok = [e for e in estimates if np.isfinite(e)]
-    return int(np.clip(round(float(np.mean(ok))), lo, hi)) if ok else lo
+def _sample_in(estimate: float, lo: int, hi: int) -> int:
+    """A sample estimate rounded and clipped to [lo, hi]; ``lo`` when it is NaN."""
+    return int(np.clip(round(estimate), lo, hi)) if np.isfinite(estimate) else lo
 
 
 def _setup(body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float) -> Moment | None:
@@ -672,22 +667,18 @@ def _pull_candidates(
         if _bar_raised_after(body, top, min(nxt, top + round(AFTER_LOCKOUT_S * fs))):
             rejected.append(RAISED_AFTER)
             continue
-        starts = [(h, p.liftoff_hip_frac)]
-        ends = [(shoulder_up, p.lockout_shoulder_frac)]
         stop = _dead_stop(shoulder_up, length, b, top, fs)
         s0 = b if stop is None else stop[0]
         # The rise starts from the lowest hip angle held for rep_window.HOLD_S (0.2 s, as the
         # set-up's level; this module's HOLD_S is the top's 1 s): a single low sample of pose
         # noise (or a cut's first sample) would move the threshold.
-        held = hold_samples(fs)
-        start_est = [
-            (x, _rise_start(x, s0, top, f, held), _threshold(x, s0, top, f, held)) for x, f in starts
-        ]
-        end_est = [(x, _rise_end(x, b, top, f), _threshold(x, b, top, f)) for x, f in ends]
+        lift_est, lift_thr = _rise_start(h, s0, top, p.liftoff_hip_frac, hold_samples(fs))
+        lock_est, lock_thr = _rise_end(shoulder_up, b, top, p.lockout_shoulder_frac)
         # The first sample at or past the crossing: "already lifting at the first sample" is read
         # from it (a crossing between the first two samples is still in view).
-        past = _consensus([e for _, e, _ in start_est], s0, top)
-        lift_pos, lock_pos = _refined(start_est, s0), _refined(end_est, b)
+        past = _sample_in(lift_est, s0, top)
+        lift_pos = _crossing_after(h, lift_est, lift_thr, s0)
+        lock_pos = _crossing_after(shoulder_up, lock_est, lock_thr, b)
         # The lift-off sample is the one nearest the interpolated crossing, not the first past it:
         # within half a sample of the event either way, so the sample and its sub-sample estimate
         # agree, and the fitted share sits on the steeper part of the rise (see LIFTOFF_HIP_FRAC).
@@ -698,7 +689,7 @@ def _pull_candidates(
         if stop is not None and lift <= stop[1] < top:
             lift, lift_pos = stop[1] + 1, float(stop[1] + 1)
             past = max(past, lift)
-        lock = _consensus([e for _, e, _ in end_est], min(lift + 1, top), top)
+        lock = _sample_in(lock_est, min(lift + 1, top), top)
         upright_at = _first_upright(lean, lift, top)
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
