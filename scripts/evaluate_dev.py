@@ -33,7 +33,9 @@ import numpy as np
 
 from formcheck_core.analysis import analyze
 from formcheck_core.config import shared_dir
+from formcheck_core.pose.identity import identity_breaks
 from formcheck_core.pose.landmarks import LANDMARK, LANDMARK_NAMES
+from formcheck_core.scene_cuts import cut_samples
 
 DEADLIFT_FAMILY = {"conventional_deadlift", "sumo_deadlift", "romanian_deadlift", "kettlebell_deadlift"}
 TOLERANCE_S = 0.25
@@ -106,7 +108,8 @@ def match_reps(labelled: list[dict], predicted: list[dict], fps: float) -> list[
 
 
 def diagnose(a, label: dict) -> tuple[str, ...]:
-    """Measured reasons a clip may be hard: view, pose coverage, visibility, people, keypoint jumps."""
+    """Measured reasons a clip may be hard: view, pose coverage, visibility, people, scene cuts,
+    identity breaks (:func:`~formcheck_core.pose.identity.identity_breaks`: steps inside a shot only)."""
     pose, out = a.pose, []
     if a.view is not None and a.view.view != "side":
         out.append(f"{a.view.view} view (confidence {a.view.confidence:.2f})")
@@ -124,14 +127,16 @@ def diagnose(a, label: dict) -> tuple[str, ...]:
         )
         if low:
             out.append("occluded / cut-off landmarks: " + ", ".join(f"{k} {v:.2f}" for k, v in low.items()))
-        hip = pose.image_xy_px[:, LANDMARK[f"{side}_hip"]]
-        jump = np.linalg.norm(np.diff(hip, axis=0), axis=1) / a.body.body_length_px
-        n_jumps = int(np.sum(jump > 0.3))
-        if n_jumps:
-            out.append(
-                f"{n_jumps} keypoint jump(s) over 0.3 body lengths between samples "
-                "(hard cut or tracking switch)"
-            )
+    if a.scene_cut_frames:
+        out.append(f"{len(a.scene_cut_frames)} scene cut(s)")
+    shots = cut_samples(pose.frame_index, a.scene_cut_frames)
+    breaks = identity_breaks(pose.image_xy_px, pose.time_s, shots)
+    if breaks:
+        at = ", ".join(f"{pose.time_s[b.sample]:.1f} s" for b in breaks)
+        out.append(
+            f"{len(breaks)} identity break(s) inside a shot (hips moved faster than a person: "
+            f"tracking switch or pose slip) at {at}"
+        )
     multi = float(np.mean(pose.people_count >= 2)) if pose.n_samples else 0.0
     if multi > 0.2:
         out.append(f"several people in {multi:.0%} of samples")
