@@ -11,7 +11,14 @@ from render_support import cues_for, handmade_analysis
 
 from formcheck_core.cues import Cue
 from formcheck_core.render import style as st
-from formcheck_core.render.clip import KeypointTrack, cue_captions, write_annotated_clip
+from formcheck_core.render.clip import (
+    FAULT_WINDOW_S,
+    ClipWriter,
+    KeypointTrack,
+    cue_captions,
+    write_annotated_clip,
+)
+from formcheck_core.render.overlay import draw_pose
 from formcheck_core.video import iter_frames
 
 CLIP = "posereader_good.mp4"  # 600x600, 62 frames, one rep
@@ -75,6 +82,47 @@ def test_frames_carry_skeleton_and_caption_at_the_cue_moment(analysis, written):
     assert (far[bottom].min(axis=2) > 200).sum() < 20  # no caption far from the moment
     near = np.all(np.abs(at_cue.astype(int) - st.NEAR) <= 50, axis=2).sum()
     assert near > 300  # skeleton drawn (amber, after lossy encoding)
+
+
+def test_every_frame_shows_its_own_pose_clock_and_captions(analysis, written, tmp_path):
+    """The writer draws into a few reused output pictures: each written frame must show its own
+    crop with the pose ``draw_pose`` draws on that source frame (skeleton, arcs, read-outs), its
+    own clock, and a caption exactly while its cue is on screen (no band left from a reuse)."""
+    result, cue = written
+    ref = ClipWriter(analysis, tmp_path / "ref.mp4", [cue])  # its layout only
+    ref.abort()
+    top_h, crop_h = ref.top_h, ref.view.out_size[1]
+    with av.open(str(result.path)) as container:
+        out = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    fps = analysis.video.fps
+    drawn_frames = 0
+    for frame in iter_frames(analysis.video.path, None, info=analysis.video):
+        pic = out[frame.index].astype(int)
+        plain = ref.view.apply(frame.bgr)
+        expected = plain.copy()
+        kp, sample = ref.track.at(frame.index), ref.track.sample_near(frame.index)
+        if kp is not None and sample >= 0:
+            live = [
+                f
+                for f in analysis.findings
+                if f.is_fault
+                and f.frame_index is not None
+                and -FAULT_WINDOW_S[0] * fps <= frame.index - f.frame_index <= FAULT_WINDOW_S[1] * fps
+            ]
+            expected = draw_pose(
+                plain, analysis, sample, findings=live, view=ref.view, keypoints=kp, style=ref.style
+            )
+        drawn = np.any(expected != plain, axis=2)
+        if drawn.sum() > 500:
+            drawn_frames += 1
+            middle = pic[top_h : top_h + crop_h]
+            assert np.abs(middle[drawn] - expected[drawn]).mean() < 12, frame.index  # lossy H.264
+        bottom_text = (out[frame.index][top_h + crop_h :].min(axis=2) > 200).sum()
+        on_screen = any(c.first_frame <= frame.index <= c.last_frame for c in ref.captions)
+        assert (bottom_text > 150) if on_screen else (bottom_text < 20), frame.index
+        if frame.index:  # the clock moves every frame
+            assert np.abs(pic[:top_h] - out[frame.index - 1][:top_h].astype(int)).max() > 60, frame.index
+    assert drawn_frames > len(out) // 2
 
 
 def test_captions_windows(analysis):

@@ -2,9 +2,10 @@
 
 Written as H.264 (libx264 through PyAV, preset ``ultrafast`` with CABAC and B-frames), yuv420p, even dimensions, ``moov``
 atom first (``movflags=+faststart``), so it plays in browsers and in JupyterLab. Frames are
-streamed: the decoding thread draws each frame and hands it to an encoder thread (a short bounded
-queue), which converts it to I420 (OpenCV) and encodes it, so drawing and encoding run on two
-cores. Sources faster than ~37 fps are written at about 30 fps (every other frame of a 60 fps
+streamed: the decoding thread draws each frame straight into one of a few preallocated output
+pictures (the crop is copied or resized into its middle rows, the bands are pasted from caches)
+and hands it to an encoder thread, which converts it to I420 (OpenCV), gives the picture back and
+encodes, so drawing and encoding run on two cores. Sources faster than ~37 fps are written at about 30 fps (every other frame of a 60 fps
 clip, :func:`frame_stride`); timing is kept. The pose is sampled at the analysis rate (e.g. 10
 fps); for frames between samples the keypoints are linearly interpolated for drawing only, and
 the read-outs show the nearest sample's values.
@@ -151,7 +152,8 @@ class KeypointTrack:
 #: larger). The clip is a sibling file of the page, not inside it (unless ``--embed-clip``).
 PRESET = "ultrafast"
 X264_PARAMS = "cabac=1:bframes=3"
-#: Frames queued between drawing and encoding.
+#: Frames queued between drawing and encoding (the writer holds this many output pictures + 2:
+#: one being drawn, one being converted).
 QUEUE_FRAMES = 8
 #: Highest frame rate of the annotated clip: a 60 fps source is written at 30 fps (every other
 #: frame), which halves drawing and encoding; the pose is sampled at ~10 fps anyway.
@@ -213,6 +215,13 @@ class ClipWriter:
         self.track = KeypointTrack(analysis)
         self.captions = cue_captions(analysis, cues)
         self._bottom_cache: dict[tuple[int, ...], np.ndarray] = {}
+        #: (fixed text, flash) -> the top band with that text drawn (the clock is drawn per frame).
+        self._top_cache: dict[tuple[str, bool], np.ndarray] = {}
+        #: Output pictures, reused: drawn into, queued by index, given back after the I420 conversion.
+        self._pictures: list[np.ndarray] = []
+        #: Per picture, the captions its bottom band shows (None: not drawn yet).
+        self._bottom_shown: list[tuple[int, ...] | None] = []
+        self._free: queue.Queue[int] = queue.Queue()
         self._moments = [
             (r.number, name, m.frame_index) for r in analysis.pulls for name, m in r.moments.items()
         ]
@@ -239,7 +248,7 @@ class ClipWriter:
         self._time_base = Fraction(1, 1) / rate
         #: Wall seconds drawing (decoding thread) and converting + encoding (encoder thread).
         self.timings_s = {"overlay_s": 0.0, "encode_s": 0.0, "encode_wait_s": 0.0}
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._queue: queue.Queue[int | None] = queue.Queue()  # bounded by the pictures
         self._error: BaseException | None = None
         self._aborting = False
         self._thread = threading.Thread(target=self._encode_loop, name="formcheck-clip-encoder", daemon=True)
@@ -276,8 +285,14 @@ class ClipWriter:
         """Annotate one source frame and queue it for encoding (every ``stride``-th frame only)."""
         if frame.index % self.stride:
             return
+        t_wait = time.perf_counter()
+        i = self._take_picture()
         t0 = time.perf_counter()
-        img = self.view.apply(frame.bgr)
+        self.timings_s["encode_wait_s"] += t0 - t_wait
+        picture = self._pictures[i]
+        top_h, crop_h = self.top_h, self.view.out_size[1]
+        img = picture[top_h : top_h + crop_h]  # C-contiguous rows: drawn on in place
+        self.view.apply(frame.bgr, out=img)
         kp = self.track.at(frame.index)
         sample = self.track.sample_near(frame.index)
         if kp is not None and sample >= 0:
@@ -293,10 +308,9 @@ class ClipWriter:
                 style=self.style,
                 copy=False,
             )
-        w = self.width_px
-        top = np.empty((self.top_h, w, 3), np.uint8)
-        top[:] = st.PANEL
         fixed, clock, flash = self._top_text(frame)
+        top = picture[:top_h]
+        top[:] = self._top_band(fixed, flash)
         st.draw_changing_text(
             top,
             (self.style.pad_px, self.style.pad_px),
@@ -305,15 +319,53 @@ class ClipWriter:
             self.style.title_font_px,
             st.NEAR if flash else (255, 255, 255),
             True,
+            fixed_drawn=True,
         )
-        shown = tuple(i for i, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
-        if shown not in self._bottom_cache:
-            self._bottom_cache[shown] = self._caption_band([self.captions[i] for i in shown])
-        picture = np.vstack([top, img, self._bottom_cache[shown]])
-        t1 = time.perf_counter()
-        self.timings_s["overlay_s"] += t1 - t0
-        self._put(picture)
-        self.timings_s["encode_wait_s"] += time.perf_counter() - t1
+        shown = tuple(n for n, c in enumerate(self.captions) if c.first_frame <= frame.index <= c.last_frame)
+        if self._bottom_shown[i] != shown:  # the picture still shows its last band otherwise
+            if shown not in self._bottom_cache:
+                self._bottom_cache[shown] = self._caption_band([self.captions[k] for k in shown])
+            picture[top_h + crop_h :] = self._bottom_cache[shown]
+            self._bottom_shown[i] = shown
+        self.timings_s["overlay_s"] += time.perf_counter() - t0
+        self._put(i)
+
+    def _take_picture(self) -> int:
+        """Index of an output picture free to draw into: a new one while fewer than
+        ``QUEUE_FRAMES + 2`` exist, else the next the encoder gives back (re-raises its error)."""
+        while True:
+            try:
+                return self._free.get_nowait()
+            except queue.Empty:
+                pass
+            if len(self._pictures) < QUEUE_FRAMES + 2:
+                self._pictures.append(np.empty((self.height_px, self.width_px, 3), np.uint8))
+                self._bottom_shown.append(None)
+                return len(self._pictures) - 1
+            self._raise_if_failed()
+            try:
+                return self._free.get(timeout=0.5)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise ClipWriteError(f"the encoder of {self.path} stopped") from self._error
+
+    def _top_band(self, fixed: str, flash: bool) -> np.ndarray:
+        """The top band with ``fixed`` drawn (cached; the clock is drawn after it per frame)."""
+        band = self._top_cache.get((fixed, flash))
+        if band is None:
+            band = np.empty((self.top_h, self.width_px, 3), np.uint8)
+            band[:] = st.PANEL
+            st.draw_changing_text(
+                band,
+                (self.style.pad_px, self.style.pad_px),
+                fixed,
+                "",
+                self.style.title_font_px,
+                st.NEAR if flash else (255, 255, 255),
+                True,
+            )
+            self._top_cache[(fixed, flash)] = band
+        return band
 
     def _caption_band(self, captions: Sequence[Caption]) -> np.ndarray:
         """The bottom band showing ``captions`` (at most CAPTION_LINES lines; the rest is cut, "…")."""
@@ -341,37 +393,35 @@ class ClipWriter:
         )
         return bottom
 
-    def _put(self, picture: np.ndarray | None) -> None:
-        """Queue a picture (None: end of stream) for the encoder thread; re-raise its error."""
-        while True:
-            if self._error is not None:
-                raise ClipWriteError(
-                    f"cannot write H.264 video to {self.path}: {self._error}"
-                ) from self._error
-            try:
-                self._queue.put(picture, timeout=0.5)
-                return
-            except queue.Full:
-                if not self._thread.is_alive():
-                    raise ClipWriteError(f"the encoder of {self.path} stopped") from self._error
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise ClipWriteError(f"cannot write H.264 video to {self.path}: {self._error}") from self._error
+
+    def _put(self, picture: int | None) -> None:
+        """Queue a picture's index (None: end of stream) for the encoder thread; re-raise its error.
+        Never blocks: the number of pictures bounds the queue."""
+        self._raise_if_failed()
+        self._queue.put(picture)
 
     def _encode_loop(self) -> None:
         """Encoder thread: BGR -> I420 (OpenCV) -> libx264 -> mux, until None arrives."""
         import av
 
+        yuv = np.empty((self.height_px * 3 // 2, self.width_px), np.uint8)
         try:
             while True:
-                picture = self._queue.get()
+                index = self._queue.get()
                 t = time.perf_counter()
                 if self._aborting:
                     return
-                if picture is None:
+                if index is None:
                     for packet in self._stream.encode():
                         self._container.mux(packet)
                     self.timings_s["encode_s"] += time.perf_counter() - t
                     return
-                yuv = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
-                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+                cv2.cvtColor(self._pictures[index], cv2.COLOR_BGR2YUV_I420, dst=yuv)
+                self._free.put(index)  # drawn into again while this one encodes
+                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")  # copies
                 vf.pts = self.frames
                 vf.time_base = self._time_base
                 for packet in self._stream.encode(vf):

@@ -36,8 +36,9 @@ class ViewBox:
         h = round(float((self.y1 - self.y0) * self.scale))
         return max(2, w - w % 2), max(2, h - h % 2)
 
-    def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The cropped, resized copy of a source frame.
+    def apply(self, frame_bgr: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The cropped, resized copy of a source frame (written into ``out``, an (h, w, 3) uint8
+        C-contiguous array of :attr:`out_size`, when given; returned either way).
 
         At scale 1 the crop is only trimmed to the even output size (its last column / row), never
         resampled: a resize by less than a pixel would blur every frame and cost a full pass.
@@ -46,8 +47,16 @@ class ViewBox:
         crop = frame_bgr[self.y0 : self.y1, self.x0 : self.x1]
         w, h = self.out_size
         if self.scale == 1 and crop.shape[1] >= w and crop.shape[0] >= h:
-            return crop[:h, :w].copy()
-        return cv2.resize(crop, (w, h), interpolation=resize_interpolation(self.scale))
+            if out is None:
+                return crop[:h, :w].copy()
+            np.copyto(out, crop[:h, :w])
+            return out
+        if out is None:
+            return cv2.resize(crop, (w, h), interpolation=resize_interpolation(self.scale))
+        resized = cv2.resize(crop, (w, h), dst=out, interpolation=resize_interpolation(self.scale))
+        if resized is not out:  # OpenCV allocated instead (it should not for a matching array)
+            np.copyto(out, resized)
+        return out
 
     def map(self, xy_px: np.ndarray) -> np.ndarray:
         """Source-frame pixel coordinates (..., 2) -> output-picture coordinates (NaN kept)."""

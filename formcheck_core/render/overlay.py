@@ -19,7 +19,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.metrics import angle_source
-from ..biomech.quality import low_confidence_samples
+from ..biomech.quality import PoseQuality, low_confidence_samples
 from ..findings import Finding
 from ..plugins import metric_specs
 from ..pose.landmarks import LANDMARK, SKELETON_EDGES
@@ -446,8 +446,15 @@ def _low_confidence_at(analysis: Analysis, series: str, sample: int, *, raw: boo
     body, q = analysis.body, analysis.pose_quality
     if body is None or q is None:
         return False
-    low = low_confidence_samples(q, body.side, displayed_series(analysis, series, raw=raw))
+    low = _low_samples(q, body.side, displayed_series(analysis, series, raw=raw))
     return low is not None and 0 <= sample < low.shape[0] and bool(low[sample])
+
+
+@lru_cache(maxsize=16)
+def _low_samples(q: PoseQuality, side: str, series: str) -> np.ndarray | None:
+    """:func:`~formcheck_core.biomech.quality.low_confidence_samples`, once per clip (``PoseQuality``
+    is frozen and hashed by identity; the clip asks for every frame's three or four angles)."""
+    return low_confidence_samples(q, side, series)
 
 
 def _ring(img_bgr: np.ndarray, p: np.ndarray, colour: BGR, style: Style) -> None:

@@ -233,15 +233,18 @@ def draw_changing_text(
     size_px: int,
     colour: BGR = (255, 255, 255),
     bold: bool = False,
+    *,
+    fixed_drawn: bool = False,
 ) -> np.ndarray:
     """Draw ``fixed + changing`` as one line at ``xy`` (in place), for text with a part that
     differs on every frame (e.g. a clock): ``fixed`` is one cached mask and ``changing`` is set
     character by character from cached masks at their advances, so no string is rasterised per
     frame and the cache of :func:`draw_texts` is not flooded. Same placement as drawing the whole
-    string, give or take a pixel where a font kerns a pair."""
+    string, give or take a pixel where a font kerns a pair. ``fixed_drawn``: ``img_bgr`` already
+    shows ``fixed`` there (a cached band), so only ``changing`` is drawn."""
     x, y = xy
-    mask, left, top = _text_mask(fixed, int(size_px), bool(bold))
-    if fixed:
+    if fixed and not fixed_drawn:
+        mask, left, top = _text_mask(fixed, int(size_px), bool(bold))
         _blend_mask(img_bgr, mask, int(x) + left, int(y) + top, colour)
     pen = float(x) + text_advance(fixed, int(size_px), bool(bold))
     for ch in changing:
