@@ -44,6 +44,10 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
   used: it keeps opening slowly after the lifter stands (its 95 % share, averaged with the
   shoulders', cost two dev lockouts at +-0.2 s held out, and a fitted constant).
 
+A lifter lost over the top of a pull (no pose for longer than the series bridge) leaves the
+lockout unmeasured; the pull still counts as a rep when it was seen rising into the gap fast
+enough to stand within it and standing or lowered after it (:func:`_top_in_gap`).
+
 Scene cuts (:mod:`formcheck_core.scene_cuts`) split the series into shots, each segmented on its
 own (see :func:`segment_reps`).
 
@@ -165,6 +169,10 @@ MIN_SET_S = 0.3
 #: the clip starts mid-pull, or the pull starts from the hang or blocks. Set a priori, not fitted.
 STRAIGHT_KNEE_DEG = 150.0
 FLOOR_REACH_LEAN_DEG = 70.0
+#: A pull the lifter is lost in (no hinge reading) counts as complete when the gap holds its top
+#: (:func:`_top_in_gap`): the speed the rise enters the gap with is its mean over this long (s;
+#: two samples at 10 fps, so one sample of pose noise is not a speed). Set a priori, not fitted.
+GAP_ENTRY_S = 0.2
 #: Seconds before the bottom searched for the bent knees / lean of the start position.
 START_POSTURE_S = 0.3
 #: Knee-pass fallback: knee angle (deg) passed after lift-off.
@@ -425,6 +433,51 @@ def _longest_gap_s(h_raw: np.ndarray, lo: int, hi: int, fs: float) -> float:
     already bridged short gaps, so any run left is one the pull cannot be measured across."""
     runs = finite_runs(~np.isfinite(np.asarray(h_raw[lo : hi + 1], float)))
     return max((b - a) / fs for a, b in runs) if runs else 0.0
+
+
+def _gap(h_raw: np.ndarray, lo: int, hi: int) -> tuple[int, int] | None:
+    """Half-open [start, stop) of the longest run without a hinge reading in [lo, hi] (None if
+    there is none; the first of equally long runs)."""
+    runs = finite_runs(~np.isfinite(np.asarray(h_raw[lo : hi + 1], float)))
+    if not runs:
+        return None
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    return lo + a, lo + b
+
+
+def _top_in_gap(
+    h: np.ndarray,
+    h_raw: np.ndarray,
+    shoulder_up: np.ndarray,
+    length_px: float,
+    lift: int,
+    top: int,
+    end: int,
+    fs: float,
+) -> bool:
+    """Whether the pull lifting off at ``lift`` finished its rise while the lifter was not found:
+    the longest gap of hinge readings in [lift, top] (:func:`_gap`) was entered still rising
+    (:func:`_still_rising` on the samples up to the gap: the definition of a pull under way at a
+    clip's end), fast enough to reach a standing hip (:data:`TOP_HIP_DEG`) within the gap at its
+    mean speed over the last :data:`GAP_ENTRY_S`, and after the gap (up to sample ``end``, the
+    next pull's bottom or the shot's end) the hinge angle reads standing (:data:`TOP_HIP_DEG`) or
+    at most its level entering the gap (the bar was lowered: the top was in the gap). A lifter
+    lost over the lockout (standing up out of the picture) is then a complete rep whose lockout
+    moment is absent ("not measurable"): the rep count and the lockout time are separate claims.
+    False when the gap starts at lift-off, or nothing is read after it."""
+    gap = _gap(h_raw, lift, top)
+    if gap is None or gap[0] - 1 <= lift:
+        return False
+    entry, gap_s = gap[0] - 1, (gap[1] - gap[0]) / fs
+    if not _still_rising(h[: entry + 1], shoulder_up[: entry + 1], length_px, fs):
+        return False
+    k = max(1, min(round(GAP_ENTRY_S * fs), entry - lift))
+    speed_deg_s = (h[entry] - h[entry - k]) * fs / k
+    if not (speed_deg_s > 0 and h[entry] + speed_deg_s * gap_s >= TOP_HIP_DEG):
+        return False
+    after = np.asarray(h_raw[gap[1] : end + 1], float)
+    after = after[np.isfinite(after)]
+    return bool(after.size and (np.any(after >= TOP_HIP_DEG) or np.any(after <= h[entry])))
 
 
 def _sample_in(estimate: float, lo: int, hi: int) -> int:
@@ -804,7 +857,9 @@ def segment_reps(
     see :func:`_start_above_floor`) or when it never reached lockout: its hinge angle stayed
     below :data:`TOP_HIP_DEG` or covered less than :data:`STANDING_SHARE` of the way from its
     bottom to the set's standing level (the highest top of the clip's pulls), e.g. a pull aborted
-    and lowered. Complete reps
+    and lowered, or when the lifter is not found for part of it ("not measurable") -- unless the
+    gap holds the pull's top (:func:`_top_in_gap`: seen rising into it, standing or lowered after
+    it): then it is a complete rep whose lockout is absent, "not measurable". Complete reps
     are numbered 1..N in time order; partial pulls N+1.. (numbers are ids, unique per clip).
     ``metrics`` are left empty (see :func:`formcheck_core.biomech.metrics.rep_metrics`).
     """
@@ -857,7 +912,8 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
     lean = torso_lean_for_hinge_deg(body)
     drafts: list[dict] = []
     prev_top = first - 1
-    for pull in pulls:
+    shoulder_up = -_interp_nan(body.smoothed["shoulder_y_px"])
+    for k, pull in enumerate(pulls):
         b, top, lift, lock = pull.bottom, pull.top, pull.lift, pull.lock
         bar_top = max(
             (v for v in (_bar_height_rel(body, i) for i in range(b, top + 1)) if np.isfinite(v)),
@@ -868,6 +924,12 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
         bent_over = bool(np.isfinite(upright) and upright > UPRIGHT_MAX_LEAN_DEG)
         reached = stood and not bent_over and h[top] - h[b] >= STANDING_SHARE * (standing - h[b])
         lost_s = _longest_gap_s(h_raw, lift, top, fs)
+        # Lost over its top (e.g. standing up out of the picture) but seen rising into the gap and
+        # standing or lowered after it: a complete rep, its lockout moment not measurable.
+        end = pulls[k + 1].bottom if k + 1 < len(pulls) else n - 1
+        top_unseen = bool(lost_s) and _top_in_gap(
+            h, h_raw, shoulder_up, body.body_length_px, lift, top, end, fs
+        )
         moments: dict[str, Moment] = {}
         missing: dict[str, str] = {}
         if pull.started_mid_pull:
@@ -923,7 +985,7 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
         elif pull.cut_at_end:
             reason = "cut by the clip: it ends before lockout"
         elif lost_s:
-            reason = f"not measurable: {lost}"
+            reason = "" if top_unseen else f"not measurable: {lost}"
         elif not reached:
             lowered = bool(np.nanmin(h[top:]) <= h[top] - DROP_DEG)
             verb = ABORTED if lowered else NEVER_REACHED_LOCKOUT
