@@ -55,17 +55,8 @@ def _where(
     parts = [_pull(f, pull_names) or "the set"]
     if f.moment:
         own = (moments or {}).get((f.rep, f.moment)) if f.rep is not None else None
-        parts.append(
-            moment_tag(
-                f.moment,
-                f.frame_index,
-                own.frame_index if own is not None else None,
-                time_s=f.time_s,
-                moment_time_s=own.time_s if own is not None else None,
-                at="at ",
-            )
-        )
-    where = " ".join(parts)
+        parts.append(moment_tag(f.moment, f.frame_index, own, time_s=f.time_s, at="at "))
+    where = " ".join(p for p in parts if p)
     if f.frame_index is not None and f.time_s is not None:
         where += f" (frame {f.frame_index}, {f.time_s:.2f} s)"
     return where

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 #: What a rule found for one rep: it fired, measured within the limit, or could not measure.
 Status = Literal["fault", "ok", "not_measurable"]
@@ -195,6 +195,35 @@ LOW_CONFIDENCE_SUFFIX = " ?"
 NEAR_MOMENT_S = 0.2
 
 
+class MomentLike(Protocol):
+    """A key moment as the views place it (``biomech.body.Moment``): its source frame and time.
+    Here as a protocol so this module imports nothing from formcheck."""
+
+    @property
+    def frame_index(self) -> int: ...
+
+    @property
+    def time_s(self) -> float: ...
+
+
+def moment_label(name: str) -> str:
+    """A key moment's name for people: "lift-off", "knee pass" (:data:`MOMENT_LABEL`); a name
+    not in it (a plugin's) with its underscores as spaces. The one lookup every view uses."""
+    return MOMENT_LABEL.get(name, name.replace("_", " "))
+
+
+#: ``{at}`` of a reading placed at a key moment the pull lacks (a lift-off rule on a pull the
+#: clip shows from mid-pull): no "as the bar leaves the floor" for a moment that is not there.
+MISSING_MOMENT_PHRASE = "in this pull"
+
+
+def lacks_moment(frame_index: int | None, own: MomentLike | None) -> bool:
+    """A reading placed nowhere (no frame) on a pull without its moment (``own`` None): the one
+    test of "the pull lacks this moment" that :func:`moment_tag` (no moment named) and
+    :func:`moment_phrase` (:data:`MISSING_MOMENT_PHRASE`) follow."""
+    return frame_index is None and own is None
+
+
 def moment_offset_s(
     frame_index: int | None,
     time_s: float | None,
@@ -204,12 +233,20 @@ def moment_offset_s(
     """Where a reading (``frame_index``, ``time_s``) lies from its key moment's own frame and
     time, in seconds rounded to 0.1 s as shown (negative = before the moment). None when it was
     read at the moment's own frame (or either frame is unknown: nothing says otherwise); 0.0 when
-    the frames differ but a time is unknown (read "near")."""
+    the frames differ but a time is unknown (read "near"). :func:`offset_from` takes the moment."""
     if frame_index is None or moment_frame is None or frame_index == moment_frame:
         return None
     if time_s is None or moment_time_s is None or not math.isfinite(time_s - moment_time_s):
         return 0.0
     return round(time_s - moment_time_s, 1) + 0.0  # + 0.0: no "-0.0"
+
+
+def offset_from(own: MomentLike | None, frame_index: int | None, time_s: float | None) -> float | None:
+    """:func:`moment_offset_s` of a reading from its key moment ``own`` (None: unknown or missing,
+    so nothing says the reading is off it)."""
+    if own is None:
+        return None
+    return moment_offset_s(frame_index, time_s, own.frame_index, own.time_s)
 
 
 def is_near_moment(offset_s: float) -> bool:
@@ -231,21 +268,45 @@ def relative_to_moment(label: str, offset_s: float | None, *, at: str = "") -> s
 def moment_tag(
     moment: str,
     frame_index: int | None,
-    moment_frame: int | None,
+    own: MomentLike | None,
     *,
     time_s: float | None = None,
-    moment_time_s: float | None = None,
     at: str = "",
 ) -> str:
     """A finding's or cue's moment as a tag, the one place every view's tag comes from:
-    ``at`` + "lift-off" when the value was read at the moment's own frame (or either frame is
-    unknown), "near lift-off" when read at another frame within :data:`NEAR_MOMENT_S` of it,
-    "0.6 s before lockout" when farther (``time_s`` / ``moment_time_s``: the reading's and the
-    moment's times; without them a reading off the moment's frame reads "near"). So no tag names a
-    moment for a frame that is not that moment's frame, nor calls a far reading "near". ``at``: a
-    word before an exact moment ("at " in the cues' "rep 2 at lift-off")."""
-    label = MOMENT_LABEL.get(moment, moment.replace("_", " "))
-    return relative_to_moment(label, moment_offset_s(frame_index, time_s, moment_frame, moment_time_s), at=at)
+    ``at`` + "lift-off" when the value was read at the moment's own frame (``own``: the pull's
+    moment of that name; or the frame or the moment is unknown), "near lift-off" when read at
+    another frame within :data:`NEAR_MOMENT_S` of it, "0.6 s before lockout" when farther
+    (``time_s``: the reading's time; without it a reading off the moment's frame reads "near").
+    So no tag names a moment for a frame that is not that moment's frame, nor calls a far reading
+    "near". "" for a reading placed nowhere on a pull that lacks the moment (:func:`lacks_moment`).
+    ``at``: a word before an exact moment ("at " in the cues' "rep 2 at lift-off")."""
+    if lacks_moment(frame_index, own):
+        return ""
+    return relative_to_moment(moment_label(moment), offset_from(own, frame_index, time_s), at=at)
+
+
+def moment_phrase(
+    moment: str | None, frame_index: int | None, own: MomentLike | None, *, time_s: float | None = None
+) -> str:
+    """``{at}`` of a rule's message or cue, the gym phrase for where a reading lies from key
+    moment ``moment`` (``own``: the pull's moment of that name): "as the bar passes your knees" at
+    the moment's own frame (or an unknown frame), "just after the bar leaves the floor" near it
+    (:func:`is_near_moment`, or ``time_s`` unknown), "0.6 s before lockout" farther (the words
+    of :func:`moment_tag`); :data:`MISSING_MOMENT_PHRASE` on a pull that lacks the moment
+    (:func:`lacks_moment`); "during the rep" without a moment."""
+    if not moment:
+        return "during the rep"
+    if lacks_moment(frame_index, own):
+        return MISSING_MOMENT_PHRASE
+    exact = MOMENT_PHRASES.get(moment, f"near {moment_label(moment)}")
+    if own is None or frame_index is None or frame_index == own.frame_index:
+        return exact
+    offset = offset_from(own, frame_index, time_s) if time_s is not None else None
+    if offset is not None and not is_near_moment(offset):
+        return relative_to_moment(moment_label(moment), offset)
+    table = PHRASES_BEFORE if frame_index < own.frame_index else PHRASES_AFTER
+    return table.get(moment, exact)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,15 +372,35 @@ def data_decimals(unit: str) -> int:
     return u.data_decimals if u is not None else PLAIN_DECIMALS
 
 
+#: Metric name -> the label its :class:`~formcheck_core.biomech.metric_spec.MetricSpec` declares
+#: (``label=``), filled by the spec itself: what :func:`metric_label` reads for a metric whose
+#: name alone would say it wrongly ("hip_angle_liftoff_deg" is the deepest hip angle near
+#: lift-off, not the angle at the lift-off frame). Not a second table: the spec writes it.
+_DECLARED_LABELS: dict[str, str] = {}
+
+
+def declare_metric_label(name: str, label: str) -> None:
+    """Record the label metric ``name``'s spec declares (called by ``MetricSpec`` only)."""
+    _DECLARED_LABELS[name] = label
+
+
 def metric_label(name: str) -> str:
-    """A metric name for people: ``torso_lean_liftoff_deg`` -> "Torso lean lift-off" (a moment's
-    id in the name reads as its label, :data:`MOMENT_LABEL`)."""
+    """A metric name for people, the one label every view shows: the label its spec declares
+    (:func:`declare_metric_label`), else the name in words, a key moment at its end read "at"
+    its label: ``torso_lean_liftoff_deg`` -> "Torso lean at lift-off" (:data:`MOMENT_LABEL`)."""
+    if name in _DECLARED_LABELS:
+        return _DECLARED_LABELS[name]
     for suffix in UNIT_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    words = " ".join(MOMENT_LABEL.get(w, w) for w in name.split("_"))
-    return words.strip().capitalize()
+    words = name.split("_")
+    for moment in MOMENT_NAMES:  # "knee_pass" is two words of the name
+        tail = moment.split("_")
+        if len(words) > len(tail) and words[-len(tail) :] == tail:
+            words = [*words[: -len(tail)], "at", moment_label(moment)]
+            break
+    return " ".join(words).strip().capitalize()
 
 
 def _fixed(value: float, decimals: int) -> str:

@@ -85,6 +85,36 @@ def test_report_files_and_references(report):
     assert (index.parent / "plots" / "curves.png").is_file()
 
 
+def test_every_picture_has_one_page_version_and_the_page_embeds_only_those(analysis, tmp_path):
+    """One path from picture to page: every still, bar path and curve render_all wrote has its
+    page version (540 px JPEG or the curve's PNG) and the page embeds exactly those bytes, never
+    the 720 px file read back; a picture without one is linked, not embedded."""
+    import formcheck_core.render.report as report_mod
+    from formcheck_core.render.outputs import render_all
+
+    cues = cues_for(analysis)
+    outputs = render_all(analysis, cues, tmp_path, clip=False)
+    written = [s.path for s in outputs.stills] + [b.path for b in outputs.bar_paths]
+    written += [
+        p for p in (outputs.curves, outputs.curves_raw, *outputs.rep_curves.values()) if p is not None
+    ]
+    assert written and set(written) <= set(outputs.page_images)
+    for path in written:
+        if path.suffix == ".jpg":  # a photo: the page's is smaller than the file
+            assert len(outputs.page_images[path].data) < path.stat().st_size
+    dropped = outputs.stills[0].path
+    outputs = dataclasses.replace(
+        outputs, page_images={k: v for k, v in outputs.page_images.items() if k != dropped}
+    )
+    index = tmp_path / "index.html"
+    index.write_text(report_mod.render_html(analysis, cues, outputs), encoding="utf-8")
+    refs = _check_references(index)
+    embedded = {base64.b64decode(v.partition(",")[2]) for t, a, v in refs.refs if t == "img"}
+    assert embedded == {p.data for p in outputs.page_images.values()}
+    assert dropped.read_bytes() not in embedded
+    assert dropped.relative_to(tmp_path).as_posix() in {v for t, a, v in refs.refs if t == "a"}
+
+
 def test_cues_come_first_and_text_is_escaped(report, analysis):
     index, cues = report
     text = index.read_text(encoding="utf-8")

@@ -619,17 +619,60 @@ def test_nearest_moment_and_phase_phrase():
 
 
 def test_moment_tag_says_near_within_near_moment_s_and_how_far_beyond():
-    from formcheck_core.vocabulary import NEAR_MOMENT_S, moment_offset_s, moment_tag
+    from formcheck_core.biomech.body import Moment
+    from formcheck_core.vocabulary import NEAR_MOMENT_S, moment_offset_s, moment_tag, offset_from
 
+    def own(name: str, frame: int, t: float) -> Moment:
+        return Moment(name, frame, frame, t)
+
+    lockout, liftoff = own("lockout", 57, 1.9), own("liftoff", 57, 1.9)
     assert NEAR_MOMENT_S == 0.2
-    assert moment_tag("lockout", 57, 57, time_s=1.9, moment_time_s=1.9, at="at ") == "at lockout"
-    assert moment_tag("lockout", None, 57) == "lockout"
-    assert moment_tag("liftoff", 54, 57, time_s=1.8, moment_time_s=1.9) == "near lift-off"
-    assert moment_tag("liftoff", 51, 57, time_s=1.7, moment_time_s=1.9) == "near lift-off"
-    assert moment_tag("lockout", 39, 57, time_s=1.3, moment_time_s=1.9) == "0.6 s before lockout"
-    assert moment_tag("knee_pass", 60, 36, time_s=2.0, moment_time_s=1.2) == "0.8 s after knee pass"
-    assert moment_tag("setup", 3, 9) == "near setup", "frames differ, times unknown"
+    assert moment_tag("lockout", 57, lockout, time_s=1.9, at="at ") == "at lockout"
+    assert moment_tag("lockout", None, lockout) == "lockout"
+    assert moment_tag("lockout", 39, None, time_s=1.3, at="at ") == "at lockout", "moment unknown"
+    assert moment_tag("liftoff", 54, liftoff, time_s=1.8) == "near lift-off"
+    assert moment_tag("liftoff", 51, liftoff, time_s=1.7) == "near lift-off"
+    assert moment_tag("lockout", 39, lockout, time_s=1.3) == "0.6 s before lockout"
+    assert moment_tag("knee_pass", 60, own("knee_pass", 36, 1.2), time_s=2.0) == "0.8 s after knee pass"
+    assert moment_tag("setup", 3, own("setup", 9, 0.9)) == "near setup", "frames differ, times unknown"
     assert moment_offset_s(39, 1.3, 57, 1.9) == -0.6 and moment_offset_s(57, 1.9, 57, 1.9) is None
+    assert offset_from(lockout, 39, 1.3) == -0.6 and offset_from(None, 39, 1.3) is None
+
+
+def test_the_missing_moment_words_come_from_one_test():
+    """A reading placed nowhere on a pull that lacks its moment: the tag names no moment and the
+    message's {at} says "in this pull", both from ``vocabulary.lacks_moment``; a rule's own
+    message and the default not-measurable template read the same way."""
+    from formcheck_core.vocabulary import (
+        MISSING_MOMENT_PHRASE,
+        MOMENT_PHRASES,
+        lacks_moment,
+        moment_phrase,
+        moment_tag,
+    )
+
+    rep = make_rep(1)
+    assert (
+        lacks_moment(None, None)
+        and not lacks_moment(3, None)
+        and not lacks_moment(None, rep.moments["liftoff"])
+    )
+    assert (
+        moment_tag("liftoff", None, None) == ""
+        and moment_phrase("liftoff", None, None) == MISSING_MOMENT_PHRASE
+    )
+    m = rep.moments["liftoff"]
+    assert moment_phrase("liftoff", m.frame_index, m) == MOMENT_PHRASES["liftoff"]
+    assert moment_phrase(None, None, None) == "during the rep"
+    # the rule context: a lift-off metric on a pull without its lift-off
+    mid = replace(rep, moments={k: v for k, v in rep.moments.items() if k != "liftoff"}, metrics={})
+    rule = _rule("lean_rule", lambda ctx: None, moment="liftoff")
+    f = RuleContext(rule, mid, {"limit_deg": 1.0}, "deadlift").compare("torso_lean_liftoff_deg", "limit_deg")
+    assert f.status == "not_measurable" and f.frame_index is None
+    assert f.message.startswith(f"Torso lean at lift-off could not be measured {MISSING_MOMENT_PHRASE}: "), (
+        f.message
+    )
+    assert MOMENT_PHRASES["liftoff"] not in f.message
 
 
 @cache

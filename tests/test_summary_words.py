@@ -17,7 +17,7 @@ from formcheck_core.render.stills import finding_line
 from formcheck_core.render.summary import format_summary
 from formcheck_core.rules import apply_rules
 from formcheck_core.rules.model import Rule
-from formcheck_core.vocabulary import rule_title
+from formcheck_core.vocabulary import metric_label, rule_title
 from formcheck_rules.excessive_torso_lean import MAX_LEAN_DEG
 
 
@@ -149,7 +149,7 @@ def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
         page = html.unescape(ex._readout_html(ex.state(rep.moments["knee_pass"].sample, mode="smoothed")))
         assert f"bar from lift-off: <b>not measurable: {why}</b>" in page
         page = html.unescape(ex._readout_html(ex.state(setup, mode="smoothed")))
-        assert "Hip angle setup: <b>not measurable: left shoulder not visible</b>" in page
+        assert f"{metric_label('hip_angle_setup_deg')}: <b>not measurable: left shoulder not visible</b>" in page
     finally:
         ex.close()
 
@@ -163,7 +163,9 @@ def test_bar_drift_in_a_front_view_says_why():
     assert line.endswith(f"not measurable: {rep.unmeasured['max_bar_drift_px']}")
     # the angles shown are the 3-D estimate, as the stills say; the rule that does not judge the
     # lean from this view says so without calling the number shown "not measurable"
-    angles = [x for x in text if x.strip().startswith(("hip @", "knee @", "torso lean @"))]
+    angles = [
+        x for x in text if x.strip().startswith(("hip angle", "deepest hip", "knee angle", "torso lean"))
+    ]
     assert angles and all(x.endswith("(3-D estimate)") for x in angles if "not measurable" not in x)
     (lean,) = [f for f in a.findings if f.rule_id == "excessive_torso_lean"]
     assert lean.status == "not_measurable" and "not judged from a front view" in lean.message

@@ -44,8 +44,9 @@ def test_units_come_from_name_suffixes():
 def test_metric_labels_name_moments_in_words():
     from formcheck_core.vocabulary import metric_label
 
-    assert metric_label("torso_lean_liftoff_deg") == "Torso lean lift-off"
-    assert metric_label("hip_angle_setup_deg") == "Hip angle setup"
+    assert metric_label("torso_lean_liftoff_deg") == "Torso lean at lift-off"
+    assert metric_label("hip_angle_setup_deg") == "Hip angle at setup"
+    assert metric_label("plugin_thing_knee_pass_deg") == "Plugin thing at knee pass"
     assert metric_label("rep_duration_s") == "Rep duration"
 
 
@@ -119,3 +120,20 @@ def test_every_verdict_role_and_clip_status_has_its_words():
     assert tuple(ROLE_WORDS) == VERDICT_ROLES  # one entry each, in the roles' order
     assert tuple(CLIP_STATUS_WORDS) == CLIP_STATUSES
     assert len({w.mark for w in ROLE_WORDS.values()}) == len(ROLE_WORDS)  # marks tell roles apart
+
+
+def test_every_view_names_a_metric_by_its_specs_label():
+    """One source: the label a spec declares (or its name in words) is what ``metric_label``
+    returns for that name, so rule messages, cues, readings and the summary say the same words;
+    "hip_angle_liftoff_deg" says what it is (the deepest bend near lift-off, which can be the
+    set-up's frame), not "at lift-off"."""
+    from formcheck_core.plugins import metric_specs
+    from formcheck_core.render.summary import SUMMARY_METRICS, summary_label
+    from formcheck_core.vocabulary import metric_label
+
+    specs = metric_specs()
+    for name, spec in specs.items():
+        assert metric_label(name) == spec.label, name
+    assert specs["hip_angle_liftoff_deg"].label == "Deepest hip angle near lift-off"
+    for name, label in SUMMARY_METRICS:
+        assert label == summary_label(name) and label.lower() == specs[name].label.lower()

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..vocabulary import MOMENT_LABEL, format_limit, format_value
+from ..vocabulary import format_limit, format_value, moment_label
 from .body import MetricQuality, Rep
 
 #: Per-rep back metrics (name -> description); :data:`formcheck_core.biomech.metrics.METRICS` includes them.
@@ -123,9 +123,9 @@ def _edge_words(sample: int, moments: dict[str, int]) -> str:
     "just after" the nearest one ("just after lift-off")."""
     exact = [n for n, s in moments.items() if s == sample]
     if exact:
-        return MOMENT_LABEL.get(exact[0], exact[0])
+        return moment_label(exact[0])
     name, at = min(moments.items(), key=lambda kv: (abs(kv[1] - sample), kv[1]))
-    return f"just {'before' if sample < at else 'after'} {MOMENT_LABEL.get(name, name)}"
+    return f"just {'before' if sample < at else 'after'} {moment_label(name)}"
 
 
 def pull_span_words(rep: Rep) -> str:

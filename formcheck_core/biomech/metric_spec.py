@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from ..vocabulary import UNITS, data_decimals, metric_label, unit_of
+from ..vocabulary import UNITS, data_decimals, declare_metric_label, metric_label, unit_of
 from .body import BodySeries, Rep, ViewEstimate
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -66,7 +66,8 @@ class MetricSpec:
     angle series (keys of ``BodySeries.smoothed``) it is read from, drawn as arcs on stills;
     ``joints``: joints without side ("hip", "heel", ...) ringed on stills, "bar" for the bar
     marker. ``kind``: "flag" for a 0/1 answer (shown to the LLM as yes/no). ``unit``: only when
-    the suffix does not say it (e.g. "torso_lengths" for a ``_rel`` of the torso).
+    the suffix does not say it (e.g. "torso_lengths" for a ``_rel`` of the torso). ``label``:
+    the name for people when the name in words would mislead.
     """
 
     name: str
@@ -78,6 +79,11 @@ class MetricSpec:
     kind: Literal["number", "flag"] = "number"
     #: Unit name (see ``vocabulary.UNITS``); default: from the name's suffix.
     unit: str = ""
+    #: The name for people, shown by every view (tables, findings, cues, summary): default the
+    #: name in words (``torso_lean_liftoff_deg`` -> "Torso lean at lift-off",
+    #: :func:`~formcheck_core.vocabulary.metric_label`); give it when the name alone would
+    #: mislead ("Deepest hip angle near lift-off").
+    label: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
@@ -93,6 +99,9 @@ class MetricSpec:
         object.__setattr__(self, "description", str(self.description))
         object.__setattr__(self, "short", str(self.short or self.description))
         object.__setattr__(self, "unit", self.unit or unit_of(self.name))
+        if self.label:  # every view names the metric by it (vocabulary.metric_label)
+            declare_metric_label(self.name, str(self.label))
+        object.__setattr__(self, "label", str(self.label) or metric_label(self.name))
 
     @property
     def decimals(self) -> int:
@@ -104,11 +113,6 @@ class MetricSpec:
     def data_decimals(self) -> int:
         """Decimals kept for machine readers (the LLM's data block)."""
         return 0 if self.kind == "flag" else data_decimals(self.unit)
-
-    @property
-    def label(self) -> str:
-        """The name for people: ``torso_lean_liftoff_deg`` -> "Torso lean lift-off"."""
-        return metric_label(self.name)
 
     def read(self, inp: RepInput) -> tuple[float, int | None]:
         """(value, sample) of one rep; raises ValueError when ``measure`` returns something else."""

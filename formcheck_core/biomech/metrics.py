@@ -270,8 +270,10 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "hip_angle_liftoff_deg",
         f"Hip angle at lift-off: the deepest hip flexion within {LIFTOFF_BOTTOM_S:g} s of the lift-off moment.",
         hip_angle_liftoff,
-        short="hip angle at lift-off",
+        short="deepest hip angle near lift-off",
         series=_HIP,
+        # read at the deepest bend within LIFTOFF_BOTTOM_S of lift-off, which may be the set-up's frame
+        label="Deepest hip angle near lift-off",
     ),
     MetricSpec(
         "hip_angle_lockout_deg",
@@ -288,14 +290,16 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         hip_angle_top,
         short="largest hip angle of a pull that never reached lockout",
         series=_HIP,
+        label="Largest hip angle of the pull",
     ),
     MetricSpec(
         "knee_angle_bottom_deg",
         f"Knee angle (hip-knee-ankle) at lift-off: the median within {HOLD_S:g} s either side of the sample of "
         "hip_angle_liftoff_deg (the plates hide the knee there); 180 = straight.",
         knee_angle_bottom,
-        short="knee angle at lift-off (180 = straight)",
+        short="knee angle near lift-off (180 = straight)",
         series=_KNEE,
+        label="Knee angle near lift-off",
     ),
     MetricSpec(
         "knee_angle_lockout_deg",
@@ -367,6 +371,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         min_elbow_angle_pull,
         short="smallest elbow angle during the pull (180 = straight arms)",
         series=_ELBOW,
+        label="Smallest elbow angle of the pull",
     ),
     MetricSpec(
         "heel_rise_rel",

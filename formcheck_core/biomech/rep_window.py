@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DEFAULT_FPS
-from ..vocabulary import MOMENT_LABEL
-from .body import ViewEstimate
+from ..vocabulary import moment_label
+from .body import Rep, ViewEstimate
 from .metric_spec import Reading, RepInput, Unmeasured
 from .series import sample_rate_hz
 
@@ -120,6 +120,27 @@ def px_per_cm(body_length_px: float, height_cm: float | None) -> float:
 
 
 @dataclass(frozen=True)
+class PullStart:
+    """Where a pull starts for its metrics (the pull's window, the bar drift's origin): its
+    ``sample``; ``liftoff``: it is the lift-off moment (else the rep's first sample: the clip
+    shows the pull without its lift-off); ``words``: that in words, as the views say it."""
+
+    sample: int
+    liftoff: bool
+    words: str
+
+
+def pull_start(rep: Rep) -> PullStart:
+    """The one decision of where ``rep``'s pull starts: its lift-off moment, else (a clip that
+    starts mid-pull) the rep's first sample. :func:`pull` and :func:`bar_drift` measure from it;
+    the bar path picture draws and names it."""
+    lift = rep.moments.get("liftoff")
+    if lift is not None:
+        return PullStart(lift.sample, True, moment_label("liftoff"))
+    return PullStart(rep.start_sample, False, "where the pull starts in the clip (no lift-off)")
+
+
+@dataclass(frozen=True)
 class Pull:
     """The series (image or world, by view) and the samples of one rep that the metrics read."""
 
@@ -157,7 +178,7 @@ def pull(inp: RepInput) -> Pull:
             setup=m.get("setup"),
             lift=lift,
             lock=lock,
-            a=lift if lift is not None else rep.start_sample,
+            a=pull_start(rep).sample,
             b=lock if lock is not None else rep.end_sample,
             fs=fs,
             length=body.body_length_px if body.body_length_px > 0 else _NAN,
@@ -201,7 +222,7 @@ def hold_samples(fs: float) -> int:
 def no_moment(inp: RepInput, name: str) -> Unmeasured:
     """Why a metric read at key moment ``name`` is not measurable: the moment is missing, with the
     rep's own reason for it ("no lockout moment: never reached lockout ...")."""
-    label = MOMENT_LABEL.get(name, name.replace("_", " "))
+    label = moment_label(name)
     why = inp.rep.missing_moments.get(name) or inp.rep.partial_reason or "it was not found"
     return Unmeasured(f"no {label} moment: {why}")
 
@@ -257,9 +278,9 @@ FRONT_VIEW_DRIFT = "front view: the bar's drift toward or away from the body is 
 
 
 def bar_drift(inp: RepInput) -> tuple[float, int | None] | Unmeasured:
-    """Largest horizontal wrist distance from its lift-off position over the pull, px, and its
-    sample; :class:`Unmeasured` with why in a front view or when the wrists were not seen where the
-    pull starts (lift-off, or the rep's first sample)."""
+    """Largest horizontal wrist distance from its position where the pull starts (:func:`pull_start`:
+    lift-off, or the rep's first sample) over the pull, px, and its sample; :class:`Unmeasured`
+    with why in a front view or when the wrists were not seen there."""
 
     def compute(inp: RepInput) -> tuple[float, int | None] | Unmeasured:
         if inp.view is not None and inp.view.view == "front":
@@ -268,8 +289,8 @@ def bar_drift(inp: RepInput) -> tuple[float, int | None] | Unmeasured:
         bar_x = inp.body.smoothed["bar_x_px"]
         x0 = at(bar_x, p.a)
         if not math.isfinite(x0):
-            where = "at lift-off" if p.lift is not None else "where the pull starts"
-            return Unmeasured(f"the wrists (the bar) were not seen {where}")
+            start = pull_start(inp.rep)
+            return Unmeasured(f"the wrists (the bar) were not seen {'at ' * start.liftoff}{start.words}")
         return arg_extreme(np.abs(np.asarray(bar_x, float) - x0), p.a, p.b, largest=True)
 
     return inp.shared("bar_drift", compute)

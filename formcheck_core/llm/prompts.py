@@ -32,7 +32,7 @@ from ..vocabulary import (
     ROLE_WORDS,
     WARNING,
     data_decimals,
-    moment_offset_s,
+    offset_from,
     relative_to_moment,
     unit_of,
 )
@@ -158,10 +158,8 @@ def _finding(f, rep=None) -> dict:
         if f.status == FAULT and (t := rounded(f.time_s, 2)) is not None:
             d["t_s"] = t  # when the fault was measured: the only time a cue may cite
             own = rep.moments.get(f.moment) if rep is not None else None
-            if own is not None:
-                offset = moment_offset_s(f.frame_index, f.time_s, own.frame_index, own.time_s)
-                if offset is not None:
-                    d["moment_offset_s"] = offset
+            if (offset := offset_from(own, f.frame_index, f.time_s)) is not None:
+                d["moment_offset_s"] = offset
     for key in ("value", "threshold") if f.status != OK else ():  # ok: the metric table has the value
         v = rounded(getattr(f, key), decimals)
         if v is not None:

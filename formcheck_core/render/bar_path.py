@@ -22,7 +22,8 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.body import Rep
-from ..vocabulary import MOMENT_LABEL, PARTIAL_PULL, format_value, pull_file_stem
+from ..biomech.rep_window import pull_start
+from ..vocabulary import PARTIAL_PULL, format_value, moment_label, pull_file_stem
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .images import PHOTO_SUFFIX, write_photo
@@ -63,20 +64,20 @@ def background_frame_index(rep: Rep) -> int:
 
 def drift_origin(rep: Rep) -> str:
     """Where the pull's bar drift is measured from, in words: "lift-off", or for a pull the clip
-    shows without its lift-off, where it starts (as ``biomech.rep_window.bar_drift`` measures)."""
-    return "lift-off" if "liftoff" in rep.moments else "where the pull starts in the clip (no lift-off)"
+    shows without its lift-off, where it starts (the analysis' decision, ``rep_window.pull_start``)."""
+    return pull_start(rep).words
 
 
 def reference_label(rep: Rep) -> str:
     """The dashed line's label: :data:`REFERENCE_LABEL`, or "start vertical" without a lift-off."""
-    return REFERENCE_LABEL if "liftoff" in rep.moments else "start vertical"
+    return REFERENCE_LABEL if pull_start(rep).liftoff else "start vertical"
 
 
 def bar_path_caption(rep: Rep) -> str:
     """What the picture shows, for the report: its background moment and where drift is measured
     from -- or, where the drift metric is not measurable (a front view), why, as its footer says."""
     bg = background_moment(rep)
-    over = f" over the {MOMENT_LABEL.get(bg, bg)}" if bg is not None else ""
+    over = f" over the {moment_label(bg)}" if bg is not None else ""
     line = f"Bar path (wrist as bar proxy){over}; dashed: vertical through the bar at {drift_origin(rep)}"
     why = rep.unmeasured_mark("max_bar_drift_px")
     if why:  # no arrow is drawn: say why rather than describe it
@@ -124,7 +125,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
     colour = PATH_COLOURS[(rep.number - 1) % len(PATH_COLOURS)]
     idx, bar = _rep_bar(analysis, rep)
     pts = view.map(bar)
-    lo = rep.moments["liftoff"].sample if "liftoff" in rep.moments else rep.start_sample
+    lo = pull_start(rep).sample  # where drift is measured from, as the analysis decided
     lk = rep.moments["lockout"].sample if "lockout" in rep.moments else rep.end_sample
     pull = (idx >= lo) & (idx <= lk)
     _polyline(img, pts, colour, max(1, style.line_px // 2), 0)
@@ -193,7 +194,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
                         q[1] + style.joint_px,
                     )
                 )
-                moment_labels.append((q, MOMENT_LABEL.get(name, name)))
+                moment_labels.append((q, moment_label(name)))
     size = style.small_font_px
     if drift_label is not None:
         xy = st.place_near(
@@ -251,7 +252,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         lines.append((caveat, st.MUTED, False))
     name = analysis.pull_label(rep.number)  # "rep 2", "partial pull 1"
     bg = background_moment(rep)
-    over = f" · {MOMENT_LABEL.get(bg, bg)} frame {background_frame_index(rep)}" if bg is not None else ""
+    over = f" · {moment_label(bg)} frame {background_frame_index(rep)}" if bg is not None else ""
     title = f"{name[0].upper()}{name[1:]} · bar path{over}"
     head: list[tuple[str, st.BGR, bool]] = [(title, (255, 255, 255), True)]
     if not rep.complete:  # what the pull is, in amber, as on its stills

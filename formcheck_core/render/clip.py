@@ -35,11 +35,11 @@ from ..analysis import Analysis
 from ..cues import Cue
 from ..errors import FormcheckError
 from ..video import Frame
+from ..vocabulary import moment_label
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .layout import ViewBox, frame_indices, keypoints_px, lifter_box
 from .overlay import draw_pose
-from .stills import MOMENT_LABEL
 from .style import Style
 
 #: Seconds a cue caption stays on screen before / after the moment it refers to.
@@ -278,7 +278,7 @@ class ClipWriter:
         else:  # a partial pull, named as every view names it: "Partial pull 1"
             parts = [self.analysis.pull_label(rep).capitalize()]
         if moment:
-            parts.append(MOMENT_LABEL.get(moment[1], moment[1]).upper())
+            parts.append(moment_label(moment[1]).upper())
         return " · ".join(parts) + " · ", f"{frame.time_s:.2f} s", moment is not None
 
     def handle(self, frame: Frame) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,17 +52,27 @@ def warm_up() -> None:
 
 
 @dataclass(frozen=True)
+class DrawnCurves:
+    """One curve job drawn by :func:`draw_curve_part`, nothing written yet: which file each figure
+    becomes (``curves``, ``curves_raw``, ``rep_curves``), its BGR ``pixels`` per file, seconds."""
+
+    curves: Path | None
+    curves_raw: Path | None
+    rep_curves: dict[int, Path]
+    pixels: dict[Path, np.ndarray]
+    timings_s: dict[str, float]
+
+
+@dataclass(frozen=True)
 class CurvePictures:
-    """What :func:`write_curves` wrote: paths, page versions and seconds per kind. From
-    :func:`draw_curve_part`: the paths and their pixels (``pixels``), nothing written yet."""
+    """Curves as written (:func:`encode_curves`, :func:`write_curves`): their files, the page
+    version of each file (the same PNG bytes: every written curve has one) and seconds per kind."""
 
     curves: Path | None
     curves_raw: Path | None
     rep_curves: dict[int, Path]
     page_images: dict[Path, PageImage]
     timings_s: dict[str, float]
-    #: File path -> the figure's BGR pixels, still to be written (:func:`encode_curves`).
-    pixels: dict[Path, np.ndarray] = field(default_factory=dict)
 
 
 #: Reps per curves job: several jobs let the caller and the worker share a long set; the jobs one
@@ -99,7 +109,7 @@ def forget_rep_template() -> None:
         _rep_template.clear()
 
 
-def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
+def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> DrawnCurves:
     """One curve job (:func:`curve_parts`), drawn but not written: the whole-clip curves (smoothed
     and raw) for None, else the zoomed curves of those reps (on this process's reused rep
     figure), as pixels for :func:`encode_curves`. The render worker draws; the process that gets
@@ -110,7 +120,7 @@ def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] |
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
     pixels: dict[Path, np.ndarray] = {}
     if analysis.body is None:
-        return CurvePictures(None, None, {}, {}, timings)
+        return DrawnCurves(None, None, {}, {}, timings)
     t = time.perf_counter()
     if part is None:
         curves = plots_dir / "curves.png"
@@ -118,7 +128,7 @@ def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] |
         pixels[curves] = figure_bgr(angle_curves_figure(analysis, show_raw=True))
         pixels[curves_raw] = figure_bgr(angle_curves_figure(analysis, raw=True))
         timings["curves_s"] = time.perf_counter() - t
-        return CurvePictures(curves, curves_raw, {}, {}, timings, pixels)
+        return DrawnCurves(curves, curves_raw, {}, pixels, timings)
     rep_curves: dict[int, Path] = {}
     with _rep_template_lock:  # one figure: one thread at a time draws on it
         template = _template_for(analysis)
@@ -127,14 +137,14 @@ def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] |
             pixels[path] = figure_bgr(template.figure(number))
             rep_curves[number] = path
     timings["rep_curves_s"] = time.perf_counter() - t
-    return CurvePictures(None, None, rep_curves, {}, timings, pixels)
+    return DrawnCurves(None, None, rep_curves, pixels, timings)
 
 
-def encode_curves(drawn: CurvePictures) -> CurvePictures:
+def encode_curves(drawn: DrawnCurves) -> CurvePictures:
     """Write the figures :func:`draw_curve_part` drew as 256-colour PNGs (the page embeds the same
     bytes); their seconds go to ``curve_png_s``."""
     t = time.perf_counter()
-    pages = dict(drawn.page_images)
+    pages: dict[Path, PageImage] = {}
     for path, bgr in drawn.pixels.items():
         data = png_bytes(bgr)  # encoded once, for the file and the page
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,8 @@ class RenderedOutputs:
     #: Wall seconds per stage (see :func:`render_all`).
     timings_s: dict[str, float] = field(default_factory=dict)
     #: File path -> the page version of that picture (stills and bar paths: JPEG 540 px wide;
-    #: curves: the 256-colour PNG). The report falls back to the file for paths not in here.
+    #: curves: the 256-colour PNG), one for every picture written: the report embeds these, and
+    #: links to the file of a picture it leaves out.
     page_images: dict[Path, PageImage] = field(default_factory=dict)
 
 

@@ -42,8 +42,7 @@ from ..vocabulary import (
     moment_tag,
 )
 from .bar_path import bar_path_caption
-from .images import PHOTO_SUFFIX
-from .outputs import CLIP_NAME, PageImage, RenderedOutputs, render_all
+from .outputs import CLIP_NAME, RenderedOutputs, render_all
 from .stills import Still
 from .worker import RenderWorker
 
@@ -127,20 +126,16 @@ class _Pictures:
         self.embedded: set[Path] = set()
         used = 0
         for path in dict.fromkeys(first + rest):
-            size = len(self.page(path).data) if path.is_file() else 0
+            page = outputs.page_images.get(path)  # every picture render_all wrote has its page version
+            size = len(page.data) if page is not None else 0
             if size and used + size <= budget_bytes:
                 self.embedded.add(path)
                 used += size
         self.embedded_bytes = used
 
-    def page(self, path: Path) -> PageImage:
-        got = self.outputs.page_images.get(path)
-        if got is not None:
-            return got
-        return PageImage("image/jpeg" if path.suffix == PHOTO_SUFFIX else "image/png", path.read_bytes())
-
     def uri(self, path: Path) -> str:
-        page = self.page(path)
+        """The embedded picture's page version (540 px JPEG, or the curve's PNG) as a data URI."""
+        page = self.outputs.page_images[path]
         return f"data:{page.mime};base64," + base64.b64encode(page.data).decode("ascii")
 
     def img(self, path: Path | None, alt: str, caption: str = "", anchor: str = "") -> str:
@@ -189,17 +184,12 @@ def _where(pull: str, moment: str | None, time_s: float | None, frame: int | Non
     "near lift-off" / "0.6 s before lockout" when ``frame`` is not the moment's own (``own``)
     (:func:`~formcheck_core.vocabulary.moment_tag`); no moment named for a finding placed nowhere
     on a pull that lacks that moment (a lift-off rule on a pull the clip shows from mid-pull)."""
-    parts = []
-    if pull:
-        parts.append(pull)
-    if moment and (frame is not None or own is not None):
-        own_frame, own_time = (own.frame_index, own.time_s) if own is not None else (None, None)
-        parts.append(moment_tag(moment, frame, own_frame, time_s=time_s, moment_time_s=own_time))
+    parts = [pull, moment_tag(moment, frame, own, time_s=time_s) if moment else ""]
     if time_s is not None and math.isfinite(time_s):
         parts.append(f"{time_s:.2f} s")
     if frame is not None:
         parts.append(f"frame {frame}")
-    return " · ".join(parts)
+    return " · ".join(p for p in parts if p)
 
 
 def _own_frame(frames: dict[tuple[int, str], Moment], rep: int | None, moment: str | None) -> Moment | None:

@@ -22,7 +22,6 @@ from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     FAULT,
     MOMENT_HELP,
-    MOMENT_LABEL,
     MOMENT_NAMES,
     NOT_MEASURABLE,
     NOTE,
@@ -32,6 +31,7 @@ from ..vocabulary import (
     WARNING,
     format_limit,
     format_value,
+    moment_label,
     pull_file_stem,
 )
 from . import style as st
@@ -70,7 +70,7 @@ class Still:
         name = self.pull or (f"rep {self.rep}" if self.rep is not None else "clip")
         parts = [name[0].upper() + name[1:]]
         if self.moments:
-            parts.append(" + ".join(MOMENT_LABEL.get(m, m) for m in self.moments))
+            parts.append(" + ".join(moment_label(m) for m in self.moments))
         elif self.findings:
             parts.append(self.findings[0].name)
         parts += [f"{self.time_s:.2f} s", f"frame {self.frame_index}"]

@@ -11,26 +11,40 @@ from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, MOMENT_LABEL, MOMENT_NAMES, OK, ROLE_WORDS, unit_of
+from ..vocabulary import FAULT, MOMENT_NAMES, OK, ROLE_WORDS, metric_label, moment_label, unit_of
 from .overlay import uses_world_angles
 
-#: Metrics shown per rep in the summary, with a short label (units and digits: ``format_value``).
-SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
-    ("hip_angle_setup_deg", "hip @setup"),
-    ("hip_angle_liftoff_deg", "hip @lift-off"),
-    ("hip_angle_lockout_deg", "hip @lockout"),
-    ("knee_angle_bottom_deg", "knee @bottom"),
-    ("knee_angle_lockout_deg", "knee @lockout"),
-    ("torso_lean_liftoff_deg", "torso lean @lift-off"),
-    ("max_bar_drift_rel", "max bar drift"),
-    ("max_bar_drift_px", "max bar drift"),
-    ("max_bar_drift_cm", "max bar drift"),
+#: Metrics shown per rep in the summary, in this order, each by its label for people (its spec's,
+#: :func:`~formcheck_core.vocabulary.metric_label`; units and digits: ``format_value``).
+SUMMARY_METRIC_NAMES: tuple[str, ...] = (
+    "hip_angle_setup_deg",
+    "hip_angle_liftoff_deg",
+    "hip_angle_lockout_deg",
+    "knee_angle_bottom_deg",
+    "knee_angle_lockout_deg",
+    "torso_lean_liftoff_deg",
+    "max_bar_drift_rel",
+    "max_bar_drift_px",
+    "max_bar_drift_cm",
 )
+
+
+def summary_label(name: str) -> str:
+    """Metric ``name`` as the summary labels it: its label for people, lower case ("deepest hip
+    angle near lift-off", "torso lean at lift-off")."""
+    label = metric_label(name)  # the built-in specs declared theirs on import (..plugins, via .overlay)
+    return label[:1].lower() + label[1:]
+
+
+#: (metric, label) of every metric line of a rep (:data:`SUMMARY_METRIC_NAMES`).
+SUMMARY_METRICS: tuple[tuple[str, str], ...] = tuple((n, summary_label(n)) for n in SUMMARY_METRIC_NAMES)
+#: The label column: as wide as the longest label.
+LABEL_WIDTH = max(len(label) for _, label in SUMMARY_METRICS)
 
 
 def summary_line(label: str, text: str) -> str:
     """One metric line of a rep: the label padded to a column, then the value's text."""
-    return f"{label:22s} {text}"
+    return f"{label:{LABEL_WIDTH}s} {text}"
 
 
 def finding_tag(f: Finding) -> str:
@@ -59,8 +73,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     verdicts = {vd.rep: vd for vd in analysis.verdicts}
     for rep in analysis.pulls:  # complete reps, then partial pulls (named and judged the same way)
         moments = ", ".join(
-            f"{MOMENT_LABEL.get(m.name, m.name)} {m.time_s:.2f}s (frame {m.frame_index})"
-            for m in rep.moments.values()
+            f"{moment_label(m.name)} {m.time_s:.2f}s (frame {m.frame_index})" for m in rep.moments.values()
         )
         verdict = verdicts.get(rep.number)
         if rep.complete:
@@ -71,7 +84,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
         for name in MOMENT_NAMES:  # a moment not found says why, once ("no knee pass: the bar ...")
             why = rep.missing_moments.get(name)
             if why and name not in rep.moments and (rep.complete or name != "lockout"):
-                lines.append(f"  no {MOMENT_LABEL.get(name, name)}: {why}")
+                lines.append(f"  no {moment_label(name)}: {why}")
         read_at = {m.metric: m.frame_index for m in metric_readings(analysis, rep.number)}
         world = uses_world_angles(analysis)
         for key, label in SUMMARY_METRICS:
@@ -88,8 +101,8 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             mark = f"  ({quality.mark})" if quality is not None and quality.mark and measurable else ""
             if measurable and world and unit_of(key) == "deg":  # as the stills say: not a side view
                 mark += "  (3-D estimate)"
-            # the frame it was read at: "hip @lift-off" is the deepest hip near lift-off, which the
-            # lift-off still (drawn at the moment's own frame) may not show
+            # the frame it was read at: "deepest hip angle near lift-off" may not be the lift-off
+            # still's frame (drawn at the moment's own frame)
             where = f"  (frame {read_at[key]})" if key in read_at and measurable else ""
             line = f"  {summary_line(label, shown)}{where}{mark}"
             if not measurable and lines[-1] == line:
@@ -124,4 +137,12 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SUMMARY_METRICS", "finding_tag", "format_summary", "lockout_reached", "summary_line"]
+__all__ = [
+    "SUMMARY_METRICS",
+    "SUMMARY_METRIC_NAMES",
+    "finding_tag",
+    "format_summary",
+    "lockout_reached",
+    "summary_label",
+    "summary_line",
+]

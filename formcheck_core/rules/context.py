@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..biomech.body import NOT_MEASURABLE_PREFIX, BodySeries, MetricQuality, Moment, Rep, ViewEstimate
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,
-    MOMENT_LABEL,
-    MOMENT_PHRASES,
     NOT_MEASURABLE,
     OK,
-    PHRASES_AFTER,
-    PHRASES_BEFORE,
     Severity,
     Status,
     format_limit,
     format_value,
-    is_near_moment,
     metric_label,
-    moment_offset_s,
-    relative_to_moment,
+    moment_label,
+    moment_phrase,
     unit_of,
 )
 from .model import Rule
@@ -41,24 +36,16 @@ def nearest_moment(rep: Rep, sample: int, prefer: str | None = None) -> Moment |
 
 
 def phase_phrase(rep: Rep, sample: int, prefer: str | None = None, *, time_s: float | None = None) -> str:
-    """Gym phrase for when ``sample`` happened in ``rep``, from its nearest key moment.
-
-    "as the bar passes your knees" (at the moment's sample), "just after the bar leaves the
-    floor" (near it: :func:`~formcheck_core.vocabulary.is_near_moment`, or ``time_s``, the
-    sample's time in s, unknown), "0.6 s before lockout" (farther: the words of the finding's tag,
-    :func:`~formcheck_core.vocabulary.moment_tag`), "during the rep" when the rep has no moments.
-    """
+    """Gym phrase for when ``sample`` happened in ``rep``, from its nearest key moment
+    (:func:`~formcheck_core.vocabulary.moment_phrase`): "as the bar passes your knees" (at the
+    moment's sample), "just after the bar leaves the floor" (near it, or ``time_s``, the sample's
+    time in s, unknown), "0.6 s before lockout" (farther), "during the rep" when the rep has no
+    moments."""
     m = nearest_moment(rep, sample, prefer)
     if m is None:
-        return "during the rep"
-    if sample == m.sample:
-        table = MOMENT_PHRASES
-    else:
-        offset = moment_offset_s(sample, time_s, m.sample, m.time_s) if time_s is not None else None
-        if offset is not None and not is_near_moment(offset):
-            return relative_to_moment(MOMENT_LABEL.get(m.name, m.name.replace("_", " ")), offset)
-        table = PHRASES_BEFORE if sample < m.sample else PHRASES_AFTER
-    return table.get(m.name, MOMENT_PHRASES.get(m.name, f"near {m.name.replace('_', ' ')}"))
+        return moment_phrase(None, sample, None)
+    # compared in samples: the moment's sample stands for its frame (same order, same equality)
+    return moment_phrase(m.name, sample, replace(m, frame_index=m.sample), time_s=time_s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,11 +158,11 @@ class RuleContext:
             frame_index, time_s = placed
             near = nearest_moment(self.rep, sample, prefer=moment)
             moment = near.name if near is not None else moment
-            at = phase_phrase(self.rep, sample, prefer=moment, time_s=time_s)
-        else:  # at the key moment the rule names
+            at = moment_phrase(moment, frame_index, near, time_s=time_s)
+        else:  # at the key moment the rule names ("in this pull" when the pull lacks it)
             m = self.rep.moments.get(moment) if moment else None
             frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
-            at = MOMENT_PHRASES.get(moment or "", "during the rep")
+            at = moment_phrase(moment, frame_index, m)
         fields = {
             "value": value,
             "threshold": threshold,
@@ -183,7 +170,7 @@ class RuleContext:
             "rep": self.rep.number,
             "measured": format_value(value, unit, limit=threshold),
             "limit": format_limit(threshold, unit),
-            "moment": MOMENT_LABEL.get(moment or "", (moment or "").replace("_", " ")),
+            "moment": moment_label(moment or ""),
             "at": at,
             **extra,
         }
@@ -191,13 +178,7 @@ class RuleContext:
             if status == FAULT:
                 template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
             elif status == NOT_MEASURABLE:  # the metric by its label (its MetricSpec's), never its id
-                # a moment the pull lacks (a clip that starts mid-pull) has no "as the bar leaves the floor"
-                unplaced = frame_index is None and moment is not None and moment not in self.rep.moments
-                template = (
-                    "{label} could not be measured: {why}."
-                    if unplaced
-                    else "{label} could not be measured {at}: {why}."
-                )
+                template = "{label} could not be measured {at}: {why}."
             else:
                 template = "{label}: {measured} {at} (limit {limit})."
             message = template.format(label=metric_label(metric or rule.id), **fields)
