@@ -149,7 +149,9 @@ def test_bar_drift_not_seen_says_why_in_every_view(tmp_path):
         page = html.unescape(ex._readout_html(ex.state(rep.moments["knee_pass"].sample, mode="smoothed")))
         assert f"bar from lift-off: <b>not measurable: {why}</b>" in page
         page = html.unescape(ex._readout_html(ex.state(setup, mode="smoothed")))
-        assert f"{metric_label('hip_angle_setup_deg')}: <b>not measurable: left shoulder not visible</b>" in page
+        assert (
+            f"{metric_label('hip_angle_setup_deg')}: <b>not measurable: left shoulder not visible</b>" in page
+        )
     finally:
         ex.close()
 
