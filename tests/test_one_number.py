@@ -637,3 +637,48 @@ def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip
     assert ("moment_offset_s" in d) == (f.frame_index != own.frame_index)
     assert (f" near {f.moment} (" in _finding_line(d, "rep 1")) == near
     assert (f"near {MOMENT_LABEL[f.moment]}" in cue.why) == near
+
+
+def test_a_metric_has_one_label_and_its_reading_its_one_frame_in_every_view(dev_clip, pose_model, tmp_path):
+    """gym1080_bad_03: the deepest hip bend near lift-off is the set-up's frame (57), three frames
+    before lift-off (60). Every view names it by its spec's label, which says what it is
+    ("deepest hip angle near lift-off", never "hip @lift-off"), with that one frame: the summary
+    line, the reading (curve marker, explorer), the JSON's sample. Every metric's label is its
+    spec's, the default rule messages start with it and do not repeat its moment's phrase, and
+    the bar path measures and names the drift from the analysis' one pull start."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+    from formcheck_core.biomech.rep_window import pull_start
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.bar_path import bar_path_caption, drift_origin, reference_label
+    from formcheck_core.render.summary import SUMMARY_METRICS, format_summary, summary_line
+    from formcheck_core.vocabulary import MOMENT_PHRASES, metric_label, moment_label
+
+    a = analyze(dev_clip("gym1080_bad_03"), progress=False)
+    (rep,) = a.reps
+    text = format_summary(a)
+    shown = dict(SUMMARY_METRICS)
+    readings = {m.metric: m for m in metric_readings(a, rep.number)}
+    hip = readings["hip_angle_liftoff_deg"]
+    assert hip.label == METRIC_SPECS["hip_angle_liftoff_deg"].label == "Deepest hip angle near lift-off"
+    assert hip.frame_index == int(a.body.frame_index[rep.metric_samples["hip_angle_liftoff_deg"]])
+    assert f"{summary_line(shown['hip_angle_liftoff_deg'], hip.text)}  (frame {hip.frame_index})" in text
+    assert "@" not in text and "hip angle at lift-off" not in text.lower()
+    if hip.frame_index != rep.moments["liftoff"].frame_index:  # the known case: read off lift-off
+        assert "at lift-off" not in hip.label and "near lift-off" in hip.label
+    for m in readings.values():
+        assert m.label == metric_label(m.metric) == METRIC_SPECS[m.metric].label
+    for name, label in SUMMARY_METRICS:
+        assert label == METRIC_SPECS[name].label[0].lower() + METRIC_SPECS[name].label[1:]
+    # the default templates (ok findings): the metric's label, its moment's phrase said once
+    for f in a.findings:
+        if f.status == "ok" and f.metric:
+            assert f.message.startswith(f"{metric_label(f.metric)}: "), f.message
+            assert not (
+                moment_label(f.moment) in metric_label(f.metric) and MOMENT_PHRASES[f.moment] in f.message
+            )
+    # the drift origin: decided once (rep_window.pull_start), drawn and named from there
+    start = pull_start(rep)
+    assert start.liftoff and start.sample == rep.moments["liftoff"].sample
+    assert drift_origin(rep) == start.words and reference_label(rep) == "lift-off vertical"
+    assert f"vertical through the bar at {start.words}" in bar_path_caption(rep)

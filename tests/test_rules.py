@@ -673,6 +673,19 @@ def test_the_missing_moment_words_come_from_one_test():
         f.message
     )
     assert MOMENT_PHRASES["liftoff"] not in f.message
+    # a label that names the moment is not followed by that moment's phrase; another place is said
+    ctx = RuleContext(rule, rep, {"limit_deg": 100.0}, "deadlift")
+    ok = ctx.compare("torso_lean_liftoff_deg", "limit_deg")
+    assert (
+        ok.status == "ok"
+        and ok.message.startswith("Torso lean at lift-off: ")
+        and "(limit 100°)." in ok.message
+    )
+    assert MOMENT_PHRASES["liftoff"] not in ok.message
+    assert (
+        MOMENT_PHRASES["knee_pass"]
+        in ctx.ok(1.0, 2.0, metric="hip_rise_lead_rel", moment="knee_pass").message
+    )
 
 
 @cache

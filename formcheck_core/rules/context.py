@@ -11,6 +11,7 @@ from ..biomech.body import NOT_MEASURABLE_PREFIX, BodySeries, MetricQuality, Mom
 from ..findings import Finding
 from ..vocabulary import (
     FAULT,
+    MOMENT_PHRASES,
     NOT_MEASURABLE,
     OK,
     Severity,
@@ -175,13 +176,24 @@ class RuleContext:
             **extra,
         }
         if message is None:
+            label = metric_label(
+                metric or rule.id
+            )  # the metric by its label (its MetricSpec's), never its id
+            # a label that names the moment already ("Torso lean at lift-off") is not followed by
+            # the moment's own phrase ("as the bar leaves the floor"); any other place is said
+            named = (
+                bool(moment)
+                and at == MOMENT_PHRASES.get(moment or "")
+                and moment_label(moment or "") in label
+            )
+            where = "" if named else f" {at}"
             if status == FAULT:
-                template = rule.message or "{label}: {measured} {at}, past the {limit} limit."
-            elif status == NOT_MEASURABLE:  # the metric by its label (its MetricSpec's), never its id
-                template = "{label} could not be measured {at}: {why}."
+                template = rule.message or "{label}: {measured}{where}, past the {limit} limit."
+            elif status == NOT_MEASURABLE:
+                template = "{label} could not be measured{where}: {why}."
             else:
-                template = "{label}: {measured} {at} (limit {limit})."
-            message = template.format(label=metric_label(metric or rule.id), **fields)
+                template = "{label}: {measured}{where} (limit {limit})."
+            message = template.format(label=label, where=where, **fields)
 
         template = {FAULT: rule.cue, OK: rule.praise}.get(status, "")
         cue = template.format(**fields) if template else ""
