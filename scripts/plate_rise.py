@@ -5,11 +5,12 @@ Usage: ``python scripts/plate_rise.py CLIP --box X0,Y0,X1,Y1 --frames F0-F1 [--p
 The box (source pixels) is drawn by hand around the end of the bar (the sleeve's cap or collar) in
 frame F0, with the bar at rest on the floor. The end of the bar is the plates' axis: rolling the
 bar in during the set-up turns the plate but does not move its axis, so a template of the axis
-does not read a roll as a lift (a template of the plate's face does). Each frame from F0 to F1 is
-matched against that template (OpenCV normalised cross-correlation, searched 120 px around it) and
-its vertical shift printed in pixels (negative = up), with the match score. With ``--plate-px``
-(the plate's diameter in pixels, a 45 cm plate) the shift is also given in cm, and the first frame
-from which the bar stays at least :data:`LIFT_CM` up is printed: the bar has left the floor.
+does not read a roll as a lift (a template of the plate's face does). Each frame from F0 to F1
+is matched against that template (OpenCV normalised cross-correlation, searched
+:data:`SEARCH_PX` around the previous frame's match) and its vertical shift printed in pixels
+(negative = up), with the match score. With ``--plate-px`` (the plate's diameter in pixels, a
+45 cm plate) the shift is also given in cm, and the first frame from which the bar stays at least
+:data:`LIFT_CM` up is printed: the bar has left the floor.
 
 No pose, no labels, no constants fitted: a measurement to read beside ``scripts/evaluate_dev.py``'s
 misses (README, "Rep and key-moment accuracy"). Nothing is written; frames are never saved.
@@ -26,7 +27,7 @@ PLATE_CM = 45.0
 #: The bar has left the floor once its end stays at least this far up (cm): ~3 px at the dev
 #: clips' scale, above the template match's 1 px jitter.
 LIFT_CM = 1.0
-#: Search margin around the template (px).
+#: Search margin around the previous frame's match (px).
 SEARCH_PX = 120
 
 
@@ -47,8 +48,12 @@ def _shifts(path: Path, box: tuple[int, int, int, int], f0: int, f1: int) -> lis
             gray = cv2.cvtColor(frame.to_ndarray(format="bgr24"), cv2.COLOR_BGR2GRAY)
             if template is None:
                 template = gray[y0:y1, x0:x1]
-            ya, xa = max(0, y0 - SEARCH_PX), max(0, x0 - SEARCH_PX)
-            area = gray[ya : y1 + SEARCH_PX, xa : x1 + SEARCH_PX]
+            # Searched around the previous frame's match, so a fast rise stays in the search area.
+            dy0 = out[-1][1] if out else 0
+            ya, xa = max(0, y0 + dy0 - SEARCH_PX), max(0, x0 - SEARCH_PX)
+            area = gray[ya : max(ya, y1 + dy0 + SEARCH_PX), xa : x1 + SEARCH_PX]
+            if area.shape[0] < template.shape[0] or area.shape[1] < template.shape[1]:
+                break  # the bar left the picture
             _, score, _, loc = cv2.minMaxLoc(cv2.matchTemplate(area, template, cv2.TM_CCOEFF_NORMED))
             out.append((i, loc[1] + ya - y0, float(score)))
     return out
