@@ -6,6 +6,7 @@ guessed. Synthetic series with known geometry, no clips."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from rep_contract import assert_rep_contract
 from synthetic_lifter import angles_from_progress, deadlift_progress, pose_from_angles
 
@@ -91,3 +92,24 @@ def test_top_in_gap_rules():
     assert not _gap_case([60, 62, nan, nan, nan, nan, nan, nan, 160, 90, 70], lift=1)
     # Nothing read after the gap.
     assert not _gap_case([60, 62, 70, 85, 100, nan, nan, nan, nan, nan])
+
+
+@pytest.mark.slow
+def test_real_clip_lost_over_the_lockout_is_one_rep_whose_lockout_is_not_measurable(dev_clip, pose_model):
+    # gym1080_bad_partial_01: the lifter's head and torso leave the picture as he stands (labelled
+    # 1 complete rep). Contracts, not frames: one rep, its lift-off placed, its lockout absent with
+    # the reason, and the lockout rule saying "not measurable" rather than faulting or praising it.
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.summary import format_summary
+
+    a = analyze(dev_clip("gym1080_bad_partial_01"), pose_model=pose_model, rules=True, progress=False)
+    assert len(a.reps) == 1 and not a.partial_pulls
+    (rep,) = a.reps
+    assert_rep_contract(list(a.reps), a.body.time_s.size)
+    assert "liftoff" in rep.moments and "lockout" not in rep.moments
+    why = rep.missing_moments["lockout"]
+    assert why.startswith("not measurable: the lifter was not found for")
+    (lock,) = [f for f in a.findings if f.rule_id == "incomplete_lockout"]
+    assert lock.status == "not_measurable" and why in lock.message
+    text = format_summary(a)
+    assert "reps found: 1" in text and "partial pull" not in text
