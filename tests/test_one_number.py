@@ -682,3 +682,25 @@ def test_a_metric_has_one_label_and_its_reading_its_one_frame_in_every_view(dev_
     assert start.liftoff and start.sample == rep.moments["liftoff"].sample
     assert drift_origin(rep) == start.words and reference_label(rep) == "lift-off vertical"
     assert f"vertical through the bar at {start.words}" in bar_path_caption(rep)
+
+
+def test_a_metric_at_a_moment_lost_from_view_says_not_measurable_once(dev_clip, pose_model):
+    """gym1080_bad_partial_01: the lifter is lost over the lockout, whose reason is itself "not
+    measurable: the lifter was not found ..."; the lockout metrics say "not measurable: no lockout
+    moment: the lifter was not found ..." with the head once, in the summary and the JSON's reason."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.summary import format_summary
+
+    a = analyze(dev_clip("gym1080_bad_partial_01"), progress=False)
+    lost = [
+        r
+        for r in a.pulls
+        if "lockout" not in r.moments and "not found" in r.missing_moments.get("lockout", "")
+    ]
+    assert lost, "the lifter is lost over this clip's lockout"
+    for rep in lost:
+        mark = rep.unmeasured_mark("hip_angle_lockout_deg")
+        assert mark.startswith("not measurable: no lockout moment: the lifter was not found"), mark
+        assert all(why.count("not measurable") == 0 for why in rep.unmeasured.values())
+    for line in format_summary(a).splitlines():
+        assert line.count("not measurable:") <= 1, line

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import DEFAULT_FPS
 from ..vocabulary import moment_label
-from .body import Rep, ViewEstimate
+from .body import NOT_MEASURABLE_PREFIX, Rep, ViewEstimate
 from .metric_spec import Reading, RepInput, Unmeasured
 from .series import sample_rate_hz
 
@@ -221,10 +221,11 @@ def hold_samples(fs: float) -> int:
 
 def no_moment(inp: RepInput, name: str) -> Unmeasured:
     """Why a metric read at key moment ``name`` is not measurable: the moment is missing, with the
-    rep's own reason for it ("no lockout moment: never reached lockout ...")."""
+    rep's own reason for it ("no lockout moment: never reached lockout ..."); a reason that is
+    itself "not measurable: ..." loses that head, which every view puts in front of the whole."""
     label = moment_label(name)
     why = inp.rep.missing_moments.get(name) or inp.rep.partial_reason or "it was not found"
-    return Unmeasured(f"no {label} moment: {why}")
+    return Unmeasured(f"no {label} moment: {why.removeprefix(NOT_MEASURABLE_PREFIX)}")
 
 
 def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
