@@ -1,7 +1,7 @@
 """The pose-pass notes of a batch's clips, said once each (:class:`NoteTally`).
 
 ``formcheck analyze`` prints why a cached clip is posed again (a pose cache from before back
-rows, a clip with scene cuts) on stderr. A batch runs its clips without progress bars, in other
+rows, a clip with scene cuts, a clip whose tracker switched people) on stderr. A batch runs its clips without progress bars, in other
 processes or on a cluster; each clip's notes come back with its rows (``ClipRows.notes``), and the
 driver says each kind of note once, as the first clip gives it, then how many clips gave it.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..analysis import BACK_REPOSE_NOTE, SHOT_REPOSE_NOTE
+from ..analysis import BACK_REPOSE_NOTE, FOLLOW_NOTE, SHOT_REPOSE_NOTE
 
 #: The kinds of note a clip can give (the rest of a note names the clip).
-KINDS: tuple[str, ...] = (BACK_REPOSE_NOTE, SHOT_REPOSE_NOTE)
+KINDS: tuple[str, ...] = (BACK_REPOSE_NOTE, SHOT_REPOSE_NOTE, FOLLOW_NOTE)
 
 
 def note_kind(note: str) -> str:

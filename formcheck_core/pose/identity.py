@@ -52,8 +52,10 @@ class IdentityBreak:
     allowed_rel: float
 
 
-def _midpoint(xy: np.ndarray, joint: str) -> np.ndarray:
-    return (xy[:, LANDMARK[f"left_{joint}"]] + xy[:, LANDMARK[f"right_{joint}"]]) / 2.0
+def joint_mid_px(image_xy_px: np.ndarray, joint: str) -> np.ndarray:
+    """(..., 2) midpoint of the left and right ``joint`` (e.g. "hip") of (..., 33, 2) landmarks."""
+    xy = np.asarray(image_xy_px, float)
+    return (xy[..., LANDMARK[f"left_{joint}"], :] + xy[..., LANDMARK[f"right_{joint}"], :]) / 2.0
 
 
 def body_length_mid_px(image_xy_px: np.ndarray) -> float:
@@ -61,7 +63,7 @@ def body_length_mid_px(image_xy_px: np.ndarray) -> float:
     midpoints, pixels (NaN if never measurable): the scale of the person followed, from both
     sides (the analysed side is not known at the pose stage)."""
     xy = np.asarray(image_xy_px, float)
-    joints = [_midpoint(xy, j) for j in ("shoulder", "hip", "knee", "ankle")]
+    joints = [joint_mid_px(xy, j) for j in ("shoulder", "hip", "knee", "ankle")]
     total = sum(np.linalg.norm(a - b, axis=-1) for a, b in itertools.pairwise(joints))
     total = np.asarray(total)[np.isfinite(total)]
     return float(np.median(total)) if total.size else float("nan")
@@ -82,7 +84,7 @@ def identity_breaks(
     t = np.asarray(time_s, float)
     n = xy.shape[0]
     bounds = sorted({0, *(int(s) for s in shot_starts if 0 < s < n), n})
-    hip = _midpoint(xy, "hip") if n else np.zeros((0, 2))
+    hip = joint_mid_px(xy, "hip")
     out: list[IdentityBreak] = []
     for a, b in itertools.pairwise(bounds):
         scale = body_length_mid_px(xy[a:b])
