@@ -39,8 +39,8 @@ def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
     multi = int((pose.people_count >= 2).sum())
     if multi > 0.2 * max(found, 1):
         warnings.append(
-            f"More than one person was found in {multi} of {n} frames; the largest (nearest) one is "
-            "analysed. Crop the clip or film with only the lifter in frame if this is wrong."
+            f"More than one person was found in {multi} of {n} frames; the largest (after a tracking switch, "
+            "the lifter's track) is analysed. Crop the clip or film only the lifter if this is wrong."
         )
     return warnings
 
@@ -92,15 +92,17 @@ def load_or_extract_pose(
     on what the cache held (a note says why the pass runs: to ``notes`` when given, else with
     ``progress`` a line on stderr; :data:`BACK_REPOSE_NOTE`, :data:`SHOT_REPOSE_NOTE`).
     In VIDEO mode a clip with scene cuts then has each shot after the first posed again by a fresh
-    tracker (:func:`_posed_per_shot`; cached apart), and that is the series returned, cold or cached.
+    tracker (:func:`_posed_per_shot`), and in both modes a tracking switch undone (:mod:`.pose.follow`).
     """
     from .cache import load_pose, save_pose
     from .models.pose_model import model_id, resolve_pose_model
+    from .pose.follow import followed
 
     model_path = resolve_pose_model(pose_model)
     mid = model_id(model_path)
     sha = file_sha256(info.path)
     key = pose_key(sha, mid, fps, running_mode, num_poses)
+    say = notes or (_note if progress else None)
     pose = load_pose(key) if cache else None
     if pose is not None and back is not None:
         from .pose.back_pass import load_main_rows
@@ -109,7 +111,6 @@ def load_or_extract_pose(
         if rows is not None:
             back.restore(rows)
         else:  # the cached pose predates back rows: pose again, as a clip posed now
-            say = notes or (_note if progress else None)
             if say is not None:
                 say(f"{Path(info.path).name}: {BACK_REPOSE_NOTE}")
             pose = None
@@ -143,72 +144,8 @@ def load_or_extract_pose(
             save_main_rows(key, back)
     if running_mode == "video":  # IMAGE mode does not track: nothing follows a cut
         pose = _posed_per_shot(info, pose, key, sha, model_path, num_poses, cache, progress, back, notes)
-    pose = _followed(info, pose, key, sha, model_path, running_mode, cache, progress, back, notes)
+    pose = followed(info, pose, key, sha, model_path, running_mode, cache, progress, back, say)
     return pose, sha
-
-
-def _followed(
-    info: VideoInfo,
-    pose: PoseSeries,
-    key: str,
-    sha: str,
-    model_path: Path,
-    running_mode: str,
-    cache: bool,
-    progress: bool,
-    back: MainPassBack | None,
-    notes: Callable[[str], None] | None = None,
-) -> PoseSeries:
-    """``pose`` (whole-clip pass cached under ``key``, each shot posed on its own) with the samples
-    around its identity breaks (:func:`~formcheck_core.pose.identity.identity_breaks`: the person
-    followed jumps faster than a person moves inside a shot) posed again, keeping the person who
-    continues the lifter's track (:func:`~formcheck_core.pose.follow.refollow`), and ``back``'s
-    rows replaced there; ``pose`` itself when it has no break (the check reads the series only).
-    Cached apart (:func:`~formcheck_core.pose.follow.follow_cache_key`)."""
-    from functools import partial
-
-    import numpy as np
-
-    from .pose.identity import identity_breaks
-    from .scene_cuts import cut_samples, scene_cut_frames
-
-    starts = cut_samples(pose.frame_index, scene_cut_frames(info, sha))
-    breaks = identity_breaks(pose.image_xy_px, pose.time_s, starts)
-    if not breaks:
-        return pose
-    from .cache import load_pose, save_pose
-    from .pose.back_pass import MainPassBack as Rows
-    from .pose.back_pass import load_main_rows, save_main_rows
-    from .pose.follow import FOLLOW_POSES, follow_cache_key, refollow
-    from .pose.mediapipe_backend import open_pose_backend
-
-    fkey = follow_cache_key(key, starts, breaks)
-    cached = load_pose(fkey) if cache else None
-    if cached is not None and np.array_equal(cached.frame_index, pose.frame_index):
-        if back is None:
-            return cached
-        table = load_main_rows(fkey, cached.frame_index)
-        if table is not None:
-            rows = Rows(back.source_size)
-            rows.restore(table)
-            back.replace_samples(np.arange(pose.n_samples), rows)
-            return cached
-    say = notes or (_note if progress else None)
-    if say is not None:
-        at = ", ".join(f"{pose.time_s[b.sample]:.1f} s" for b in breaks)
-        say(f"{Path(info.path).name}: {FOLLOW_NOTE} (at {at})")
-    open_backend = partial(
-        open_pose_backend,
-        model_path,
-        running_mode=running_mode,
-        num_poses=FOLLOW_POSES,
-        segmentation=back is not None,
-    )
-    followed = refollow(info, pose, starts, breaks, open_backend, back=back, progress=progress)
-    save_pose(fkey, followed)
-    if back is not None:
-        save_main_rows(fkey, back)
-    return followed
 
 
 def _posed_per_shot(
@@ -278,10 +215,6 @@ BACK_REPOSE_NOTE = (
 SHOT_REPOSE_NOTE = (
     "posing each shot after a scene cut again, once, with a fresh tracker (the tracker would follow "
     "the previous shot's person)"
-)
-FOLLOW_NOTE = (
-    "the person followed jumps faster than a person moves: posing around it again, once, looking "
-    "for up to 3 people and keeping the one who continues the lifter's track"
 )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..analysis import BACK_REPOSE_NOTE, FOLLOW_NOTE, SHOT_REPOSE_NOTE
+from ..analysis import BACK_REPOSE_NOTE, SHOT_REPOSE_NOTE
+from ..pose.follow import FOLLOW_NOTE
 
 #: The kinds of note a clip can give (the rest of a note names the clip).
 KINDS: tuple[str, ...] = (BACK_REPOSE_NOTE, SHOT_REPOSE_NOTE, FOLLOW_NOTE)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -226,3 +227,68 @@ def _nan_like(row: np.ndarray) -> np.ndarray | bool:
     """A row of "nobody found" for a back table column (NaN numbers, False flags)."""
     row = np.asarray(row)
     return False if row.dtype == bool else np.full(row.shape, np.nan)
+
+
+#: Why a clip is posed again around an identity break (after the clip's file name and ": ", like
+#: :data:`~formcheck_core.analysis.SHOT_REPOSE_NOTE`; ``formcheck batch`` says it once).
+FOLLOW_NOTE = (
+    "the person followed jumps faster than a person moves: posing around it again, once, looking "
+    "for up to 3 people and keeping the one who continues the lifter's track"
+)
+
+
+def followed(
+    info: VideoInfo,
+    pose: PoseSeries,
+    key: str,
+    sha: str,
+    model_path: Path,
+    running_mode: str,
+    cache: bool = True,
+    progress: bool = True,
+    back: MainPassBack | None = None,
+    say: Callable[[str], None] | None = None,
+) -> PoseSeries:
+    """``pose`` (the whole-clip pass cached under ``key``, each shot posed on its own) with the
+    samples around its identity breaks (:func:`~formcheck_core.pose.identity.identity_breaks`)
+    posed again (:func:`refollow`) and ``back``'s rows replaced there; ``pose`` itself when it has
+    no break (the check reads the series only). Cached apart (:func:`follow_cache_key`, with the
+    back rows); ``say`` gets :data:`FOLLOW_NOTE` when the pass runs. ``cache`` False recomputes."""
+    from functools import partial
+
+    from ..cache import load_pose, save_pose
+    from ..scene_cuts import cut_samples, scene_cut_frames
+    from .back_pass import load_main_rows, save_main_rows
+    from .identity import identity_breaks
+    from .mediapipe_backend import open_pose_backend
+
+    starts = cut_samples(pose.frame_index, scene_cut_frames(info, sha))
+    breaks = identity_breaks(pose.image_xy_px, pose.time_s, starts)
+    if not breaks:
+        return pose
+    fkey = follow_cache_key(key, starts, breaks)
+    cached = load_pose(fkey) if cache else None
+    if cached is not None and np.array_equal(cached.frame_index, pose.frame_index):
+        if back is None:
+            return cached
+        table = load_main_rows(fkey, cached.frame_index)
+        if table is not None:
+            rows = MainPassBack(back.source_size)
+            rows.restore(table)
+            back.replace_samples(np.arange(pose.n_samples), rows)
+            return cached
+    if say is not None:
+        at = ", ".join(f"{pose.time_s[b.sample]:.1f} s" for b in breaks)
+        say(f"{Path(info.path).name}: {FOLLOW_NOTE} (at {at})")
+    open_backend = partial(
+        open_pose_backend,
+        model_path,
+        running_mode=running_mode,
+        num_poses=FOLLOW_POSES,
+        segmentation=back is not None,
+    )
+    out = refollow(info, pose, starts, breaks, open_backend, back=back, progress=progress)
+    save_pose(fkey, out)
+    if back is not None:
+        save_main_rows(fkey, back)
+    return out
