@@ -150,6 +150,7 @@ def refollow(
     windows = follow_windows(pose.detected, shot_starts, breaks)
     if not windows:
         return pose
+    starts = {int(s) for s in shot_starts}
     fi = pose.frame_index
     hips = joint_mid_px(pose.image_xy_px, "hip")
     samples = np.concatenate([np.arange(a, b) for a, b, _ in windows])
@@ -188,10 +189,16 @@ def refollow(
     size = np.array([info.width_px, info.height_px], float)
     choice: dict[int, int | None] = {}
     pos = {int(s): i for i, s in enumerate(samples)}
+    outside = np.ones(pose.n_samples, bool)  # samples not posed again: the lifter's parts
+    outside[samples] = False
     for a, b, anchor in windows:
         walk = list(range(a, b)) if a > anchor else list(range(b - 1, a - 1, -1))
-        shot = slice(min(a, anchor), max(b, anchor + 1))
-        scale = body_length_mid_px(pose.image_xy_px[shot])
+        lo, hi = anchor, anchor + 1  # the lifter's part the anchor is in: its body length is the scale
+        while lo > 0 and outside[lo - 1] and lo not in starts:
+            lo -= 1
+        while hi < pose.n_samples and outside[hi] and hi not in starts:
+            hi += 1
+        scale = body_length_mid_px(pose.image_xy_px[lo:hi])
         cands = [
             np.array([joint_mid_px(p.image_xyzv[:, :2] * size, "hip") for p in found[pos[s]]]).reshape(-1, 2)
             for s in walk
