@@ -374,10 +374,16 @@ def misses(results: list[ClipResult], labels: dict) -> list[str]:
             continue
         if r.expected != r.found and ((r.family and r.expected > 0) or r.expected == 0):
             out.append(f"{r.clip}: reps {r.found} found, {r.expected} labelled ({why})")
-        for key, errs in (("lift-off", r.liftoff_err_s), ("lockout", r.lockout_err_s)):
+        for key, name, errs in (
+            ("lift-off", "liftoff", r.liftoff_err_s),
+            ("lockout", "lockout", r.lockout_err_s),
+        ):
             bad = [e for e in errs if not _ok(e)]
             if bad and r.family:
-                out.append(f"{r.clip}: {key} off {_fmt_errs(bad)} s ({why})")
+                # A labelled event with no estimate: say why the analysis left the moment out.
+                absent = sorted({p.missing_moments[name] for p in r.pulls or () if name in p.missing_moments})
+                note = f"; not placed: {' / '.join(absent)}" if None in bad and absent else ""
+                out.append(f"{r.clip}: {key} off {_fmt_errs(bad)} s ({why}{note})")
     return out
 
 
