@@ -686,6 +686,13 @@ def test_the_missing_moment_words_come_from_one_test():
         MOMENT_PHRASES["knee_pass"]
         in ctx.ok(1.0, 2.0, metric="hip_rise_lead_rel", moment="knee_pass").message
     )
+    # read off the moment its label names: where it was read ("0.3 s after lockout")
+    late = replace(make_rep(1), metric_samples={"hip_angle_lockout_deg": 33})  # lockout: sample 30
+    body = make_analysis((late,)).body
+    lock_rule = _rule("lock_rule", lambda ctx: None, metrics=("hip_angle_lockout_deg",), moment="lockout")
+    ctx = RuleContext(lock_rule, late, {"limit_deg": 150.0}, "deadlift", body=body)
+    msg = ctx.compare("hip_angle_lockout_deg", "limit_deg", fault_if="below").message
+    assert msg.startswith("Hip angle at lockout: ") and ", read 0.3 s after lockout (limit 150°)." in msg, msg
 
 
 @cache

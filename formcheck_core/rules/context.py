@@ -176,17 +176,19 @@ class RuleContext:
             **extra,
         }
         if message is None:
-            label = metric_label(
-                metric or rule.id
-            )  # the metric by its label (its MetricSpec's), never its id
-            # a label that names the moment already ("Torso lean at lift-off") is not followed by
-            # the moment's own phrase ("as the bar leaves the floor"); any other place is said
-            named = (
-                bool(moment)
-                and at == MOMENT_PHRASES.get(moment or "")
-                and moment_label(moment or "") in label
-            )
-            where = "" if named else f" {at}"
+            # the metric by its label (its MetricSpec's), never its id
+            label = metric_label(metric or rule.id)
+            # a label that names the moment ("Torso lean at lift-off") is not followed by that
+            # moment's own phrase ("as the bar leaves the floor"); read elsewhere, it says where it
+            # was read ("Hip angle at lockout: 176°, read 0.3 s after lockout"); other labels take
+            # the phrase as it is ("Hip rise lead: 0.04 body lengths in your setup")
+            names_moment = bool(moment) and moment_label(moment or "") in label
+            if names_moment and at == MOMENT_PHRASES.get(moment or ""):
+                where = ""
+            elif names_moment and status != NOT_MEASURABLE:
+                where = f", read {at}"
+            else:
+                where = f" {at}"
             if status == FAULT:
                 template = rule.message or "{label}: {measured}{where}, past the {limit} limit."
             elif status == NOT_MEASURABLE:
