@@ -9,8 +9,8 @@ does not read a roll as a lift (a template of the plate's face does). Each frame
 is matched against that template (OpenCV normalised cross-correlation, searched
 :data:`SEARCH_PX` around the previous frame's match) and its vertical shift printed in pixels
 (negative = up), with the match score. With ``--plate-px`` (the plate's diameter in pixels, a
-45 cm plate) the shift is also given in cm, and the first frame from which the bar stays at least
-:data:`LIFT_CM` up is printed: the bar has left the floor.
+45 cm plate) the shift is also given in cm, and the first frame at least :data:`LIFT_CM` up and
+still rising is printed (:func:`lift_frame`): the bar has left the floor.
 
 No pose, no labels, no constants fitted: a measurement to read beside ``scripts/evaluate_dev.py``'s
 misses (README, "Rep and key-moment accuracy"). Nothing is written; frames are never saved.
@@ -19,6 +19,7 @@ misses (README, "Rep and key-moment accuracy"). Nothing is written; frames are n
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ PLATE_CM = 45.0
 #: The bar has left the floor once its end stays at least this far up (cm): ~3 px at the dev
 #: clips' scale, above the template match's 1 px jitter.
 LIFT_CM = 1.0
+#: ... and keeps rising for this many frames after it (0.1 s at 30 fps).
+RISING_FRAMES = 3
 #: Search margin around the previous frame's match (px).
 SEARCH_PX = 120
 
@@ -59,6 +62,19 @@ def _shifts(path: Path, box: tuple[int, int, int, int], f0: int, f1: int) -> lis
     return out
 
 
+def lift_frame(rows: list[tuple[int, int, float]], cm_per_px: float) -> int | None:
+    """The first frame at least :data:`LIFT_CM` up from which the bar keeps rising for the next
+    :data:`RISING_FRAMES` frames (up to the last one): the bar has left the floor. Later frames
+    are not needed, so a match lost once the bar moves fast (blur, the plate leaving the picture)
+    does not hide it. None if there is no such frame."""
+    dys = [dy for _, dy, _ in rows]
+    for k, dy in enumerate(dys):
+        ahead = dys[k : k + RISING_FRAMES + 1]
+        if -dy * cm_per_px >= LIFT_CM and all(b < a for a, b in itertools.pairwise(ahead)):
+            return rows[k][0]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clip", type=Path)
@@ -85,12 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         cm = f"  {-dy * cm_per_px:5.1f} cm up" if cm_per_px else ""
         print(f"frame {frame:5d}  shift {dy:+4d} px{cm}  score {score:.2f}")
     if cm_per_px:
-        up = [-dy * cm_per_px >= LIFT_CM for _, dy, _ in rows]
-        first = next((rows[k][0] for k in range(len(rows)) if all(up[k:])), None)
+        first = lift_frame(rows, cm_per_px)
         print(
-            f"bar at least {LIFT_CM:g} cm up from frame {first} on"
+            f"bar at least {LIFT_CM:g} cm up and still rising from frame {first}"
             if first is not None
-            else f"the bar does not stay {LIFT_CM:g} cm up by frame {f1}"
+            else f"the bar is not {LIFT_CM:g} cm up and rising by frame {f1}"
         )
     return 0
 

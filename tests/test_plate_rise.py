@@ -38,7 +38,7 @@ def test_bar_end_rises_from_rest_and_is_well_up_at_the_label(capsys):
         pr.main([str(CLIP), "--box", ",".join(map(str, BOX)), "--frames", "18-44", "--plate-px", "253"]) == 0
     )
     out = capsys.readouterr().out
-    first = int(out.strip().splitlines()[-1].split("frame ")[1].split()[0])
+    first = int(out.strip().splitlines()[-1].split("from frame ")[1])
     assert 18 < first < lab
 
 
@@ -47,3 +47,17 @@ def test_bad_arguments_get_a_message_not_a_traceback(capsys, tmp_path):
     assert "no such clip" in capsys.readouterr().err
     assert pr.main([str(CLIP), "--box", "5,2,3,4", "--frames", "0-5"]) == 2
     assert "--box needs" in capsys.readouterr().err
+
+
+def test_lift_frame_is_the_first_frame_up_and_still_rising():
+    def rows(dys):
+        return [(f, dy, 1.0) for f, dy in enumerate(dys)]
+
+    cm = 0.25  # cm per px: 1 cm = 4 px
+    # Creeps 3 px (under 1 cm), then rises: the first frame 4 px up and rising on.
+    assert pr.lift_frame(rows([0, -1, -2, -3, -4, -6, -9, -13, -18]), cm) == 4
+    # 4 px up but settles back (a rock, not a lift), later lifts for real.
+    assert pr.lift_frame(rows([0, -4, -4, -2, 0, -4, -8, -13, -19]), cm) == 5
+    # A match lost after the bar is well up does not hide the lift-off.
+    assert pr.lift_frame(rows([0, -2, -5, -9, -14, -20, 40, -3, 0]), cm) == 2
+    assert pr.lift_frame(rows([0, -1, 0, -1, 0]), cm) is None
