@@ -289,6 +289,11 @@ def _base_figure(
             legend = _best_place_searched_once(ax.legend(fontsize=FS_NOTE, loc="best", framealpha=0.8))
             legend.set_in_layout(False)
     axes[-1].set_xlabel("time (s)", fontsize=FS_LABEL)
+    for ax in axes[:-1]:
+        # no x label above the bottom panel: a fixed place for the empty label, so matplotlib does
+        # not place it (each placement runs the axis' ticks again and measures its tick labels, on
+        # every layout pass and draw); an empty label draws nothing and is left out of the layout
+        ax.xaxis.set_label_coords(0.5, 0.0)
     return fig, axes, panels
 
 
