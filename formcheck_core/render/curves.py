@@ -418,6 +418,7 @@ def _decorate(
         top = axes[0].secondary_xaxis("top")
         top.set_xticks(centres, labels=names)
         top.tick_params(labelsize=FS_NOTE, length=0, colors="#5c5f66")
+        top.xaxis.set_label_coords(0.5, 1.0)  # no label: not placed on every pass (see _base_figure)
         added.append(top)
     for ax, (_title, _ylabel, series_list) in zip(axes, panels, strict=False):
         for i, r in enumerate(reps):
