@@ -167,3 +167,18 @@ def test_an_angle_read_from_a_low_confidence_joint_is_marked_on_the_picture(anal
         draw_pose(_black(analysis), doubted, sample + 1, angles=("knee_angle_deg",)),
         draw_pose(_black(analysis), clear, sample + 1, angles=("knee_angle_deg",)),
     )
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.37, 0.62, 0.3])
+def test_view_box_drawn_into_rows_of_a_bigger_picture_is_its_copy(scale):
+    """The clip copies or resizes each crop straight into the middle rows of its output picture:
+    the same pixels as the crop on its own, and nothing outside those rows touched."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    vb = ViewBox(37, 21, 311, 263, scale)
+    w, h = vb.out_size
+    picture = np.full((h + 30, w, 3), 7, np.uint8)
+    rows = picture[10 : 10 + h]
+    assert vb.apply(frame, out=rows) is rows
+    np.testing.assert_array_equal(rows, vb.apply(frame))
+    assert (picture[:10] == 7).all() and (picture[10 + h :] == 7).all()
