@@ -704,3 +704,33 @@ def test_a_metric_at_a_moment_lost_from_view_says_not_measurable_once(dev_clip, 
         assert all(why.count("not measurable") == 0 for why in rep.unmeasured.values())
     for line in format_summary(a).splitlines():
         assert line.count("not measurable:") <= 1, line
+
+
+def test_an_llm_cue_cites_its_number_where_it_was_read(dev_clip, pose_model):
+    """An LLM cue carries the frame and time its number was read at, as the rule cue and the
+    finding do (not its moment's frame): the finding's place, else the metric's own sample with
+    its nearest key moment (no second table of which metric belongs to which moment)."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.llm.coaching import _to_cue
+    from formcheck_core.rules.context import nearest_moment
+
+    a = analyze(dev_clip("gym1080_bad_03"), progress=False)
+    (rep,) = a.reps
+    rule_cues = {c.rule_id: c for c in deterministic_cues(a) if c.rule_id}
+    for f in a.findings:
+        if f.rep != rep.number or f.metric is None or f.frame_index is None:
+            continue
+        item = {"cue": "c", "why": "w", "metric": f.metric, "rep": rep.number, "rule_id": f.rule_id}
+        cue = _to_cue(item, a, 1, "llm")
+        assert (cue.moment, cue.frame_index, cue.time_s) == (f.moment, f.frame_index, f.time_s), f.rule_id
+        if f.rule_id in rule_cues:
+            same = rule_cues[f.rule_id]
+            assert (same.frame_index, same.time_s) == (cue.frame_index, cue.time_s)
+    for metric in ("hip_angle_liftoff_deg", "knee_angle_lockout_deg"):  # no finding: the metric's sample
+        cue = _to_cue({"cue": "c", "why": "w", "metric": metric, "rep": rep.number}, a, 1, "llm")
+        sample = rep.metric_samples[metric]
+        assert cue.frame_index == int(a.body.frame_index[sample]) and cue.time_s == float(
+            a.body.time_s[sample]
+        )
+        assert cue.moment == nearest_moment(rep, sample).name

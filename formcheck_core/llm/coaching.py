@@ -20,6 +20,7 @@ from typing import Any
 
 from ..cues import Cue
 from ..errors import FormcheckError
+from ..rules.context import nearest_moment
 from ..rules.verdicts import verdict_role
 from ..vocabulary import unit_of
 from .grounding import GroundingIssue, check_cue, check_cues, cue_key
@@ -122,19 +123,29 @@ class CoachingResult:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-_MOMENT_OF_METRIC = (
-    ("_setup_", "setup"),
-    ("_liftoff_", "liftoff"),
-    ("_bottom_", "liftoff"),
-    ("_lockout_", "lockout"),
-)
 
-
-def _moment_for(metric: str | None) -> str | None:
-    for part, moment in _MOMENT_OF_METRIC:
-        if metric and part in f"{metric}_":
-            return moment
-    return None
+def _placed(analysis, rep, metric: str | None, finding) -> tuple[str | None, int | None, float | None]:
+    """(moment, frame, time) of the number an LLM cue cites, where it was read, as every view
+    places it: the rule finding's own place (its metric's sample, its nearest key moment); else
+    the metric's recorded sample (``Rep.metric_samples``) and its nearest key moment; else, as
+    a finding without a sample is placed, its moment's own frame; else nowhere."""
+    if finding is not None and finding.frame_index is not None:
+        return finding.moment, finding.frame_index, finding.time_s
+    sample = rep.metric_samples.get(metric) if rep is not None and metric else None
+    body = analysis.body
+    if sample is None or body is None or not 0 <= sample < len(body.frame_index):
+        m = (
+            rep.moments.get(finding.moment)
+            if rep is not None and finding is not None and finding.moment
+            else None
+        )
+        return (m.name, m.frame_index, m.time_s) if m is not None else (None, None, None)
+    near = nearest_moment(rep, int(sample))
+    return (
+        (near.name if near is not None else None),
+        int(body.frame_index[sample]),
+        float(body.time_s[sample]),
+    )
 
 
 def rule_cues(analysis, max_cues: int = 5) -> tuple[Cue, ...]:
@@ -165,8 +176,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         if rule_id
         else None
     )
-    moment = (finding.moment if finding and finding.moment else None) or _moment_for(metric)
-    m = rep.moments.get(moment) if rep is not None and moment else None
+    moment, frame_index, time_s = _placed(analysis, rep, metric, finding)
     unit = unit_of(metric or "")
     return Cue(
         priority=priority,
@@ -177,9 +187,9 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         metric=metric,
         value=value,
         unit=unit,
-        moment=moment if m else None,
-        frame_index=m.frame_index if m else None,
-        time_s=m.time_s if m else None,
+        moment=moment,
+        frame_index=frame_index,
+        time_s=time_s,
         source=source,
         source_detail=detail,
         pull=analysis.pull_label(rep.number) if rep is not None else "",
