@@ -734,3 +734,27 @@ def test_an_llm_cue_cites_its_number_where_it_was_read(dev_clip, pose_model):
             a.body.time_s[sample]
         )
         assert cue.moment == nearest_moment(rep, sample).name
+
+
+def test_the_explorer_reads_bar_drift_from_the_analysis_pull_start(dev_clip, pose_model):
+    """posereader_bad: the clip starts mid-pull (no lift-off). The drift metric, the bar path and
+    the frame explorer all measure from rep_window.pull_start (the pull's first sample): at the
+    metric's sample the explorer shows the metric's own number, and names where it is from."""
+    pytest.importorskip("ipywidgets")
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.rep_window import pull_start
+    from formcheck_core.render.bar_path import drift_origin
+    from formcheck_core.widgets.explorer import FrameExplorer
+
+    a = analyze(dev_clip("posereader_bad"), progress=False)
+    (pull,) = [p for p in a.pulls if "liftoff" not in p.moments]
+    start = pull_start(pull)
+    assert not start.liftoff and start.sample == pull.start_sample and drift_origin(pull) == start.words
+    sample = pull.metric_samples["max_bar_drift_px"]
+    ex = FrameExplorer(a, prefetch=False)
+    try:
+        st = ex.state(sample, mode="smoothed")
+        assert abs(st.bar_drift_px) == pytest.approx(pull.metrics["max_bar_drift_px"], abs=1e-6)
+        assert f"bar from {start.words}: " in html.unescape(ex._readout_html(st))
+    finally:
+        ex.close()

@@ -140,6 +140,13 @@ def pull_start(rep: Rep) -> PullStart:
     return PullStart(rep.start_sample, False, "where the pull starts in the clip (no lift-off)")
 
 
+def pull_end(rep: Rep) -> int:
+    """The last sample of ``rep``'s pull: its lockout moment, else (a clip that ends or loses the
+    lifter first) the rep's last sample. :func:`pull` reads to it; the bar path draws it thick."""
+    lock = rep.moments.get("lockout")
+    return lock.sample if lock is not None else rep.end_sample
+
+
 @dataclass(frozen=True)
 class Pull:
     """The series (image or world, by view) and the samples of one rep that the metrics read."""
@@ -179,7 +186,7 @@ def pull(inp: RepInput) -> Pull:
             lift=lift,
             lock=lock,
             a=pull_start(rep).sample,
-            b=lock if lock is not None else rep.end_sample,
+            b=pull_end(rep),
             fs=fs,
             length=body.body_length_px if body.body_length_px > 0 else _NAN,
         )

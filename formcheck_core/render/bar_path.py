@@ -22,7 +22,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.body import Rep
-from ..biomech.rep_window import pull_start
+from ..biomech.rep_window import pull_end, pull_start
 from ..vocabulary import PARTIAL_PULL, format_value, moment_label, pull_file_stem
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
@@ -126,7 +126,7 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
     idx, bar = _rep_bar(analysis, rep)
     pts = view.map(bar)
     lo = pull_start(rep).sample  # where drift is measured from, as the analysis decided
-    lk = rep.moments["lockout"].sample if "lockout" in rep.moments else rep.end_sample
+    lk = pull_end(rep)
     pull = (idx >= lo) & (idx <= lk)
     _polyline(img, pts, colour, max(1, style.line_px // 2), 0)
     _polyline(img, np.where(pull[:, None], pts, np.nan), colour, style.line_px, style.outline_px)

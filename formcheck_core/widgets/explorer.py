@@ -27,13 +27,14 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES, Rep
+from ..biomech.rep_window import pull_start
 from ..errors import FormcheckError
 from ..pulls import partial_note, pull_heading
 from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK, format_value, metric_label
+from ..vocabulary import FAULT, OK, format_value, metric_label, moment_label
 from ._ipywidgets import widgets
 from .back_readout import back_cell, back_reading
 from .frames import FrameSource
@@ -55,7 +56,8 @@ class ExplorerState:
 
     ``values`` maps a series name to its value at the sample in the current mode (NaN = missing;
     for front and oblique views the 3-D ``*_world_deg`` variant the rules read, as in the pictures);
-    ``bar_drift_px`` is the horizontal bar (wrist) offset from the rep's lift-off position, signed
+    ``bar_drift_px`` is the horizontal bar (wrist) offset from where the analysis measures the rep's drift
+    (``rep_window.pull_start``: its lift-off, else where the pull starts), signed
     toward the lifter's facing direction (NaN outside a rep or when missing). ``back_flexion_rel``,
     ``back_limit_rel``: :func:`.back_readout.back_reading`.
     """
@@ -353,14 +355,9 @@ class FrameExplorer:
         drift = float("nan")
         bar_note = rep.unmeasured_mark("max_bar_drift_px") if rep is not None else ""
         if (
-            not bar_note
-            and rep is not None
-            and body is not None
-            and src is not None
-            and "bar_x_px" in src
-            and "liftoff" in rep.moments
-        ):
-            x0 = float(src["bar_x_px"][rep.moments["liftoff"].sample])
+            not bar_note and rep is not None and body is not None and src is not None and "bar_x_px" in src
+        ):  # from where the analysis measures the drift (lift-off, else where the pull starts)
+            x0 = float(src["bar_x_px"][pull_start(rep).sample])
             drift = (float(src["bar_x_px"][s]) - x0) * body.facing_sign
         back, limit = back_reading(self.analysis, s, rep.number if rep is not None else None)
         return ExplorerState(
@@ -430,9 +427,11 @@ class FrameExplorer:
             for (s, label, unit), v in ((spec, st.values[spec[0]]) for spec in READOUT_SERIES)
         )
         bar = html.escape(st.bar_note) if st.bar_note else _fmt(st.bar_drift_px, "px")
+        rep = self._rep_by_number(st.rep) if st.rep is not None else None
+        origin = pull_start(rep).words if rep is not None else moment_label("liftoff")
         cells += (
             f"<td class='fc-v-bar_drift_px' data-value='{st.bar_drift_px:.3f}' "
-            f"data-quality='{html.escape(st.bar_note)}'>bar from lift-off: <b>{bar}</b></td>"
+            f"data-quality='{html.escape(st.bar_note)}'>bar from {html.escape(origin)}: <b>{bar}</b></td>"
         )
         cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
         here = (
