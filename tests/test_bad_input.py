@@ -244,3 +244,25 @@ def test_corrupt_pose_model(tmp_path, dev_clip):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     proc = run_cli("analyze", str(dev_clip("posereader_good")), "--pose-model", str(bad), cwd=tmp_path)
     assert_clean_failure(proc, 3, "not a valid .task bundle")
+
+
+def test_ctrl_c_while_the_options_are_read_says_interrupted(tmp_path, dev_clip, monkeypatch, capsys):
+    """A real SIGINT delivered while ``analyze``'s options are being built (their modules load
+    then, about 0.25 s after start): one line and exit 130, no traceback."""
+    import signal
+
+    import formcheck_core.cli.analyze as analyze_cli
+    from formcheck_core.cli import main
+
+    original = analyze_cli.add_arguments
+
+    def add_arguments_then_ctrl_c(parser):
+        original(parser)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(analyze_cli, "add_arguments", add_arguments_then_ctrl_c)
+    out = tmp_path / "o"
+    assert main(["analyze", str(dev_clip("posereader_good")), "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "formcheck: interrupted", err
+    assert not out.exists(), "nothing is started before the options are read"

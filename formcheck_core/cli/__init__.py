@@ -59,7 +59,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """Run the command line; Ctrl-C at any point (even while the options are being parsed and
+    their modules imported) ends with ``formcheck: interrupted`` and exit code 130."""
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+    # The interrupted work's frames (and a pose model one of them opened) are unreferenced now:
+    # finalise them while the interpreter is whole, not during its shutdown, where MediaPipe's
+    # own __del__ fails with a traceback.
+    gc.collect()
+    return 130
+
+
+def _main(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
@@ -75,8 +88,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"formcheck: error: {os_error_message(exc, 'reading or writing files')}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("formcheck: interrupted", file=sys.stderr)
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug:
             raise
@@ -85,11 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    # Interrupted. The interrupted work's frames (and a pose model one of them opened) are
-    # unreferenced now: finalise them while the interpreter is whole, not during its shutdown,
-    # where MediaPipe's own __del__ fails with a traceback.
-    gc.collect()
-    return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
