@@ -242,6 +242,9 @@ print({RESULT!r} + json.dumps({{
     faults = [f for _, f, _ in r["sweep"]]
     assert faults == sorted(faults, reverse=True)
     assert r["sweep"][0][1] == r["sweep"][0][2], "at 0° every measured rep is flagged"
+    # the tutorial's clips show the rule at work: every rep has its knee angle measured
+    n_reps = sum(len(findings) for findings in r["mine"].values())
+    assert r["sweep"][0][2] == n_reps >= 2, "a clip whose knee angle is not measurable teaches nothing here"
     # the installed package was found through its entry point by a fresh interpreter
     by_id = {x["id"]: x for x in r["installed"]["rules"]}
     assert by_id["stiff_legged_pull"]["plugin"] == "stiff_legged_pull"

@@ -456,25 +456,27 @@ class FrameExplorer:
             f"<b>{html.escape(mark)}</b></td>"
             for name, mark in unread
         )
+        # its own table: its long cells would otherwise widen the value columns above them
         measured = (
-            f"<tr><td colspan='9' style='color:#5c5f66'>measured at this frame:</td></tr><tr>{at_frame}</tr>"
+            "<table class='fc-measured' style='margin-top:2px'><tr><td colspan='9' style='color:#5c5f66'>"
+            f"measured at this frame:</td></tr><tr>{at_frame}</tr></table>"
             if (here or unread) and st.mode == "smoothed"
             else ""
         )
         shown_marks = "; ".join(sorted({m for m in marks.values() if m}))
         # the greyed stretch of the curves, in words; the line is always there (one line, blank when
         # nothing is marked) so the slider below does not jump while it is dragged
-        measured = (
+        note = (
             f"<tr><td colspan='9' class='fc-quality-note' title='{html.escape(shown_marks)}' "
             f"style='color:#868e96;white-space:nowrap'>{'* ' + html.escape(shown_marks) if shown_marks else '&nbsp;'}"
-            "</td></tr>" + measured
+            "</td></tr>"
         )
         return (
             f"<div class='fc-state' data-sample='{st.sample}' data-frame='{st.frame_index}' "
             f"data-time='{st.time_s:.4f}' data-mode='{st.mode}'>"
             f"<b class='fc-frame-label'>frame {st.frame_index}</b> · <span class='fc-time'>{st.time_s:.2f} s</span> · "
             f"sample {st.sample} of 0–{self.n_samples - 1} · <span class='fc-where'>{html.escape(where)}</span> · "
-            f"<i>{st.mode}{', 3-D angles' if self._world else ''}</i><table style='margin-top:4px'><tr>{cells}</tr>{measured}</table></div>"
+            f"<i>{st.mode}{', 3-D angles' if self._world else ''}</i><table style='margin-top:4px'><tr>{cells}</tr>{note}</table>{measured}</div>"
         )
 
     def _on_change(self, _change=None) -> None:
