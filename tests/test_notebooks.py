@@ -127,9 +127,18 @@ print({RESULT!r} + json.dumps({{
     "n_cues": len(result.cues), "cue_sources": sorted({{c.source for c in result.cues}}),
     "panel_cues": panel.cues.value, "status": panel.status.value, "grounding": panel.grounding.value,
     "stills": [str(s.path) for s in outputs.stills],
+    "lockout_cells": [metric_cell(analysis, rep, "lockout_reached") for rep in analysis.reps],
+    "summary": format_summary(analysis),
 }}))
 """
     nb, r = run_notebook("01_analyse_a_deadlift.ipynb", tmp_path, overrides, checks)
+    # the metrics table says whether each rep locked out in the summary's words ("yes" / "no (…)", not 0/1)
+    said = [
+        line.split("lockout reached", 1)[1].strip()
+        for line in r["summary"].splitlines()
+        if "lockout reached" in line
+    ]
+    assert said and r["lockout_cells"] == said, (r["lockout_cells"], said)
     assert r["reps"] >= 1
     assert r["stills"] and all(Path(p).is_file() and Path(p).parent.parent == out for p in r["stills"])
     assert (out / "analysis.json").is_file()

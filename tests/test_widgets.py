@@ -3,6 +3,7 @@ callbacks, threshold explorer and coaching panel fallbacks. On real dev clips (p
 
 from __future__ import annotations
 
+import html
 import math
 import threading
 
@@ -230,3 +231,21 @@ def test_coaching_panel_falls_back_to_rule_cues_without_a_model(multi, single, t
     partial = CoachingPanel(single, model=str(tmp_path / "missing.gguf")).run()
     assert not single.reps and single.partial_pulls and partial.fallback_reason == "no measured rep to coach"
     assert partial.cues and [c.text for c in partial.cues] == [c.text for c in deterministic_cues(single)]
+
+
+def test_threshold_explorer_cues_say_warning_as_the_other_views_do(dev_clip, pose_model):
+    """gym1080_bad_02's incomplete-lockout cue is a warning (the hip reads bent while the torso
+    reaches vertical): the threshold explorer tags it "warning:" as the summary, the report and the
+    coaching panel do, and tags no other cue."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.widgets import ThresholdExplorer
+
+    a = analyze(dev_clip("gym1080_bad_02"), progress=False)
+    cues = deterministic_cues(a)
+    tagged = [c for c in cues if c.role_tag]
+    assert tagged, "the clip has a cue the verdict does not count"
+    shown = ThresholdExplorer([a], "incomplete_lockout").cues.value
+    assert shown.count("<i>") == len(tagged)
+    for c in tagged:
+        assert f"<i>{c.role_tag}:</i> <b>{html.escape(c.text)}</b>" in shown

@@ -527,7 +527,10 @@ class ThresholdExplorer:
         a = result.analyses[self.cues_for]
         cues = deterministic_cues(a)
         items = "".join(
-            f"<li data-rule='{html.escape(c.rule_id or '')}'><b>{html.escape(c.text)}</b><br>"
+            f"<li data-rule='{html.escape(c.rule_id or '')}' data-role='{html.escape(c.role)}'>"
+            # "warning:" / "note:" before a cue the verdict does not count, as every other view says it
+            + (f"<i>{html.escape(c.role_tag)}:</i> " if c.role_tag else "")
+            + f"<b>{html.escape(c.text)}</b><br>"
             f"<span style='color:#666;font-size:90%'>{html.escape(c.why)}</span></li>"
             for c in cues
         )
