@@ -266,3 +266,21 @@ def test_ctrl_c_while_the_options_are_read_says_interrupted(tmp_path, dev_clip, 
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == "formcheck: interrupted", err
     assert not out.exists(), "nothing is started before the options are read"
+
+
+def test_a_plugin_that_is_not_installed_is_named_as_the_option_given(tmp_path, dev_clip):
+    """``--plugins`` with a name nobody installed: the error names the option the user typed, not the
+    environment variable it is passed through, and no clip is read (nothing written)."""
+    out = tmp_path / "o"
+    proc = run_cli(
+        "analyze",
+        str(dev_clip("posereader_good")),
+        "--plugins",
+        "not_installed",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert_clean_failure(proc, 4, "--plugins 'not_installed'", "no installed formcheck plugin named")
+    assert "FORMCHECK_LOAD_PLUGINS" not in proc.stderr
+    assert not out.exists()

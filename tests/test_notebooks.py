@@ -331,3 +331,25 @@ print({RESULT!r} + json.dumps({{
     for page in r["links"].values():  # each disagreeing clip's report with its stills
         html = Path(page).read_text()
         assert "<img" in html
+
+
+def test_05_dataset_with_no_roc_curve_says_so(shared, pose_model, tmp_path):
+    """Three clips where no rule has both a measured, labelled fault and a measured, labelled clean
+    clip: the ROC cell says so in words, and no cell writes a warning (it drew an empty plot with
+    matplotlib's "No artists with labels found" warning)."""
+    pytest.importorskip("pandas")
+    overrides = f"""
+DEV = shared_dir() / "videos" / "dev"
+CLIPS = [DEV / f"{{n}}.mp4" for n in ("bench_oblique", "gym1080_bad_02", "gym1080_bad_03")]
+OUT = {str(tmp_path / "out")!r}
+WORKERS = 1
+"""
+    checks = f"""
+import json
+print({RESULT!r} + json.dumps({{"roc": sorted(roc)}}))
+"""
+    nb, r = run_notebook("05_dataset.ipynb", tmp_path, overrides, checks)
+    assert r["roc"] == []
+    assert "No ROC curve: no rule has both a labelled fault and a labelled clean clip" in _outputs_text(nb)
+    stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not [t for t in stderr if "Warning" in t], stderr

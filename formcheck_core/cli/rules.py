@@ -45,9 +45,19 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_plugin_option(args: argparse.Namespace) -> None:
-    """Honour ``--plugins`` by setting ``$FORMCHECK_LOAD_PLUGINS`` before plugins load."""
-    if getattr(args, "plugins", None) is not None:
-        os.environ["FORMCHECK_LOAD_PLUGINS"] = args.plugins
+    """Honour ``--plugins`` by setting ``$FORMCHECK_LOAD_PLUGINS`` and loading the plugins now, so
+    that a name that is not installed is reported as the option the user gave, before any clip runs."""
+    if getattr(args, "plugins", None) is None:
+        return
+    from ..errors import PluginError
+    from ..plugins import LOAD_PLUGINS_ENV, get_plugin_manager
+
+    os.environ[LOAD_PLUGINS_ENV] = args.plugins
+    try:
+        get_plugin_manager()
+    except PluginError as exc:
+        why = str(exc).removeprefix(f"{LOAD_PLUGINS_ENV}: ")
+        raise PluginError(f"--plugins {args.plugins!r}: {why}") from None
 
 
 def thresholds_from_args(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
