@@ -81,3 +81,26 @@ def check_height_cm(height_cm: float | None) -> float | None:
             "(e.g. --height-cm 180), or leave it out."
         )
     return x
+
+
+def check_scheduler(address: str | None) -> str | None:
+    """``address`` if it is None or a Dask scheduler address that ``distributed`` can parse
+    ("tcp://host:8786", "host:8786"); a malformed one is a one-line error, not a Dask traceback."""
+    if address is None:
+        return None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError:  # without Dask the batch itself says how to install it
+        return address
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)  # an unknown scheme raises
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise FormcheckError(
+            f"--scheduler {address!r} is not a Dask scheduler address ({exc}): give it as "
+            "tcp://HOST:PORT, e.g. --scheduler tcp://127.0.0.1:8786"
+        ) from None
+    return address

@@ -284,3 +284,17 @@ def test_a_plugin_that_is_not_installed_is_named_as_the_option_given(tmp_path, d
     assert_clean_failure(proc, 4, "--plugins 'not_installed'", "no installed formcheck plugin named")
     assert "FORMCHECK_LOAD_PLUGINS" not in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://host-without-port", "foo://host:1"])
+def test_a_malformed_dask_scheduler_address_is_a_one_line_error(address, tmp_path, dev_clip):
+    """Not an internal error (exit 70, "ValueError: missing port number"): exit 1 with the form to
+    give, before any clip runs or any table is written."""
+    out = tmp_path / "tables"
+    proc = run_cli(
+        "batch", str(dev_clip("posereader_good")), "--out", str(out), "--scheduler", address, cwd=tmp_path
+    )
+    assert_clean_failure(
+        proc, 1, f"--scheduler {address!r} is not a Dask scheduler address", "tcp://HOST:PORT"
+    )
+    assert not out.exists()

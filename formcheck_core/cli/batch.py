@@ -55,9 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..batch.options import ClipOptions
     from ..batch.runner import run_batch
+    from ..validate import check_scheduler
     from ..vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES
     from .analyze import analysis_options
 
+    scheduler = check_scheduler(args.scheduler)  # with the other checks, before any clip runs
     options = ClipOptions.from_analyze_kwargs(analysis_options(args), plugins=args.plugins)
     try:
         ds = run_batch(
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             options=options,
             workers=args.workers,
-            scheduler=args.scheduler,
+            scheduler=scheduler,
             report=args.report,
             rerun=args.rerun,
             progress=not args.quiet,
