@@ -198,7 +198,8 @@ CAUSES: dict[str, tuple[str, str]] = {
     "pose model": (
         "MediaPipe",
         "the raw landmark series (before any formcheck processing) differ by more than the tolerance "
-        "at the source frame the original read (re-timed copies: the nearest frame both sampled)",
+        "at the source frame the original read (re-timed copies, which sample other source frames: "
+        "the value lies outside the range of the other copy's two samples either side)",
     ),
     "pose model, nearby frame": (
         "MediaPipe",
@@ -221,8 +222,9 @@ CAUSES: dict[str, tuple[str, str]] = {
     ),
     "re-timing": (
         "formcheck",
-        "a re-timed copy samples other source frames: the raw series agree where both sampled, the "
-        "reading falls between the copy's samples",
+        "a re-timed copy samples other instants of the motion: the raw series agree within 0.2 s "
+        "(where one copy did not sample a frame: within its neighbours' range), and either the smoothed ones differ (the filter runs on "
+        "other samples) or both agree and the copy's reading is its own sample's value, another instant's",
     ),
     "smoothing": (
         "formcheck",
@@ -241,6 +243,10 @@ CAUSES: dict[str, tuple[str, str]] = {
     "segmentation pass": (
         "MediaPipe",
         "read from the person mask, not from landmarks: not classified further",
+    ),
+    "not comparable": (
+        "undetermined",
+        "no source frame near the reading where both copies' raw series can be read: no evidence either way",
     ),
 }
 #: Raw heights (shoulder, bar, knee) closer than this (body lengths) count as agreeing: about what a
@@ -300,23 +306,56 @@ def _comparable(a, name: str) -> np.ndarray:
     return (ankle - x) / a.body.body_length_px
 
 
-def _raw_diffs(orig, variant, name: str, frames: np.ndarray) -> list[tuple[int, float]]:
-    """(source frame, |orig - copy|) of :func:`_comparable` ``name`` at the ``frames`` both analyses sampled."""
+def _bracket(fs: np.ndarray, xs: np.ndarray, f: int) -> tuple[float, float, str]:
+    """The range (lo, hi) of series ``xs`` (sampled at source frames ``fs``) at frame ``f``: its
+    value where it sampled ``f``, else the span of its two samples either side (a motion that does
+    not turn between two samples passes ``f`` inside it), with "fa-fb"; NaNs when not readable."""
+    i = int(np.searchsorted(fs, f))
+    if i < fs.size and fs[i] == f:
+        v = float(xs[i])
+        return v, v, ""
+    if i == 0 or i >= fs.size or not (np.isfinite(xs[i - 1]) and np.isfinite(xs[i])):
+        return math.nan, math.nan, ""
+    lo, hi = sorted((float(xs[i - 1]), float(xs[i])))
+    return lo, hi, f"{int(fs[i - 1])}-{int(fs[i])}"
+
+
+def _raw_diffs(orig, variant, name: str, frames: np.ndarray) -> list[tuple[int, float, str]]:
+    """(source frame, difference, how) of :func:`_comparable` ``name`` at ``frames``. Where both
+    copies sampled a frame: |orig - copy|. Where only one did (re-timed copies sample other source
+    frames): how far its value lies outside the range of the other's two samples either side
+    (``how`` = "fa-fb", those frames; 0 inside it), so a moving or curving motion between samples
+    is never read as a difference, only a value the other copy's neighbours cannot reach. No
+    comparison without finite values."""
     fo, fv = np.asarray(orig.body.frame_index), np.asarray(variant.body.frame_index)
     ro, rv = _comparable(orig, name), _comparable(variant, name)
     out = []
     for f in frames:
-        io, iv = np.flatnonzero(fo == f), np.flatnonzero(fv == f)
-        if io.size and iv.size and np.isfinite(ro[io[0]]) and np.isfinite(rv[iv[0]]):
-            out.append((int(f), abs(float(ro[io[0]] - rv[iv[0]]))))
+        lo_o, hi_o, how_o = _bracket(fo, ro, int(f))
+        lo_v, hi_v, how_v = _bracket(fv, rv, int(f))
+        if not all(map(np.isfinite, (lo_o, hi_o, lo_v, hi_v))) or (how_o and how_v):
+            continue
+        d = max(0.0, lo_o - hi_v, lo_v - hi_o)
+        out.append((int(f), float(d), how_o or how_v))
     return out
 
 
 def _common_frames(orig, variant, t0_s: float, t1_s: float) -> np.ndarray:
-    """Source frames both analyses sampled whose original time lies in [t0_s, t1_s]."""
+    """Source frames either copy sampled whose time (original clock) lies in [t0_s, t1_s]; compared
+    by :func:`_raw_diffs` (directly where both sampled them)."""
     fo, to = np.asarray(orig.body.frame_index), np.asarray(orig.body.time_s, float)
-    both = np.isin(fo, np.asarray(variant.body.frame_index))
-    return fo[both & (to >= t0_s - 1e-9) & (to <= t1_s + 1e-9)]
+    fv = np.asarray(variant.body.frame_index)
+    lo_f = np.interp(t0_s - 1e-9, to, fo) if t0_s > to[0] else -np.inf
+    hi_f = np.interp(t1_s + 1e-9, to, fo) if t1_s < to[-1] else np.inf
+    both = np.union1d(fo, fv)
+    return both[(both >= lo_f - 1e-6) & (both <= hi_f + 1e-6)]
+
+
+def _where(f: int, how: str) -> str:
+    """Evidence text for a raw comparison at source frame ``f`` (:func:`_raw_diffs`)."""
+    return f"frame {f}" + (
+        f" (against the other copy's samples at frames {how.replace('-', ' and ')})" if how else ""
+    )
 
 
 def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[str, str]:
@@ -373,38 +412,52 @@ def angle_cause(orig, variant, speed: float, rep_o, rep_v, key: str) -> tuple[st
         lo, hi = min(t_o, t_v) - NEARBY_S, max(t_o, t_v) + NEARBY_S
         frames = _common_frames(orig, variant, lo, hi) if math.isfinite(t_v) else np.array([], int)
         worst = max(
-            ((n, f, d) for n in spec.series for f, d in _raw_diffs(orig, variant, n, frames)),
-            key=lambda nfd: nfd[2],
+            ((n, f, d, how) for n in spec.series for f, d, how in _raw_diffs(orig, variant, n, frames)),
+            key=lambda nfdh: nfdh[2],
             default=None,
         )
         if worst is not None and worst[2] > ANGLE_TOL_DEG:
             of = f" {worst[0]}" if len(spec.series) > 1 else ""
-            return "pose model, nearby frame", f"{read}; raw{of} at frame {worst[1]} {worst[2]:.1f}° apart"
+            return (
+                "pose model, nearby frame",
+                f"{read}; raw{of} at {_where(worst[1], worst[3])} {worst[2]:.1f}° apart",
+            )
+        # the copy's own reading instant: do the smoothed series agree there too?
+        at_v = sum(abs(_series_at(orig, n, t_v) - _series_at(variant, n, t_v / speed)) for n in spec.series)
+        if not at_v <= ANGLE_TOL_DEG:
+            return (
+                "smoothing",
+                f"{read}; smoothed series {at_v:.1f}° apart at the copy's reading ({t_v:.2f} s), "
+                f"raw agrees within {NEARBY_S:g} s",
+            )
         if speed != 1.0 and abs(t_v - t_o) < 1.0 / fs:
-            return "re-timing", read
+            return "re-timing", read + "; the series agree at both instants"
         return "window extreme", read
     name = max(diff, key=lambda n: math.inf if math.isnan(diff[n]) else diff[n])
     of = f" ({name})" if len(spec.series) > 1 else ""
     if math.isnan(diff[name]):
         return "pose model, visibility", f"the copy's {name} is not measurable at {t_o:.2f} s"
     frame = int(orig.body.frame_index[i])
-    near = _common_frames(orig, variant, t_o - 0.5 / fs, t_o + 0.5 / fs)
-    at = _raw_diffs(orig, variant, name, near[np.argsort(np.abs(near - frame))][:1])
+    at = _raw_diffs(orig, variant, name, np.array([frame]))
     if at and at[0][1] > ANGLE_TOL_DEG:
-        f, d = at[0]
-        where = f"source frame {f}" + ("" if f == frame else f" (nearest both sampled to {frame})")
-        return "pose model", f"raw landmarks{of} at {where}: {d:.1f}° apart"
+        f, d, how = at[0]
+        return "pose model", f"raw landmarks{of} at source {_where(f, how)}: {d:.1f}° apart"
     around = _raw_diffs(orig, variant, name, _common_frames(orig, variant, t_o - NEARBY_S, t_o + NEARBY_S))
-    far = max(around, key=lambda fd: fd[1], default=None)
+    far = max(around, key=lambda fdh: fdh[1], default=None)
     if far is not None and far[1] > ANGLE_TOL_DEG:
         return "pose model, nearby frame", (
-            f"raw{of} at frame {frame} {at[0][1]:.1f}° apart"
+            f"raw{of} at {_where(frame, at[0][2])} {at[0][1]:.1f}° apart"
             if at
-            else f"frame {frame} not sampled in the copy"
-        ) + f", at frame {far[0]} {far[1]:.1f}° apart"
+            else f"frame {frame} not comparable"
+        ) + f", at {_where(far[0], far[2])} {far[1]:.1f}° apart"
+    if not around:
+        return "not comparable", f"no source frame within {NEARBY_S:g} s where both raw series can be read"
     why = f"smoothed{of} {diff[name]:.1f}° apart at {t_o:.2f} s; raw agrees within {NEARBY_S:g} s"
-    if not np.any(np.asarray(variant.body.frame_index) == frame):
-        return "re-timing", f"{why}; frame {frame} not sampled in the copy"
+    if speed != 1.0:
+        return (
+            "re-timing",
+            f"{why} ({len(around)} frames compared)",
+        )
     t = np.asarray(orig.body.time_s, float)
     if min(t_o - t[0], t[-1] - t_o) < EDGE_S:
         return "smoothing edge", f"{why}; {min(t_o - t[0], t[-1] - t_o):.1f} s from the series' end"
@@ -425,17 +478,17 @@ def moment_cause(orig, variant, speed: float, rep_o, rep_v, name: str) -> tuple[
         if name not in rep.moments:
             missing = f"; in the {label}: {rep.missing_moments.get(name, 'not found')}"
     frames = _common_frames(orig, variant, min(times) - 0.3, max(times) + 0.3)
-    worst: tuple[str, int, float] | None = None
+    worst: tuple[str, int, float, str] | None = None
     for series in _MOMENT_SERIES.get(name, ()):
-        for f, d in _raw_diffs(orig, variant, series, frames):
+        for f, d, how in _raw_diffs(orig, variant, series, frames):
             if d > _tol(series) and (worst is None or d / _tol(series) > worst[2] / _tol(worst[0])):
-                worst = (series, f, d)
+                worst = (series, f, d, how)
     if worst is not None:
-        series, f, d = worst
+        series, f, d, how = worst
         unit = "°" if series.endswith("_deg") else " body lengths"
         return (
             "pose model",
-            f"raw {series} at source frame {f}: {d:.{1 if unit == '°' else 3}f}{unit} apart{missing}",
+            f"raw {series} at source {_where(f, how)}: {d:.{1 if unit == '°' else 3}f}{unit} apart{missing}",
         )
     return (
         "threshold",
@@ -622,11 +675,15 @@ def print_rates(tally: dict[str, tuple[int, int]], out=print) -> None:
         if not n:
             continue
         out(f"broken {kind} checks by cause ({n}; whose: see CAUSES):")
-        for whose in ("MediaPipe", "formcheck"):
+        for whose in ("MediaPipe", "formcheck", "undetermined"):
             row = [
                 (c, tally.get(f"{kind} cause {c}", (0, 0))[0]) for c, (w, _) in CAUSES.items() if w == whose
             ]
-            out(f"  {whose:10s} {sum(c for _, c in row):3d}: " + ", ".join(f"{c} {k}" for c, k in row if k))
+            if whose != "undetermined" or any(k for _, k in row):
+                out(
+                    f"  {whose:10s} {sum(c for _, c in row):3d}: "
+                    + ", ".join(f"{c} {k}" for c, k in row if k)
+                )
         other = tally.get(f"{kind} cause not classified", (0, 0))[0]
         if other:
             out(f"  not classified {other}")

@@ -35,6 +35,7 @@ from .rep_window import (
     LIFTOFF_BOTTOM_S,
     LOCKOUT_HIP_DEG,
     LOCKOUT_WINDOW_S,
+    MAX_SETUP_S,
     angle_source,
     arg_extreme,
     at,
@@ -48,6 +49,7 @@ from .rep_window import (
     no_moment,
     pull,
     px_per_cm,
+    set_position_level,
 )
 
 #: How the lockout extremes are read, in the words of their definitions (from the constants).
@@ -91,10 +93,9 @@ def _knee_near_floor(inp: RepInput, series: np.ndarray, center: int | None) -> R
 
 
 def hip_angle_setup(inp: RepInput) -> Reading:
-    p = pull(inp)
-    if p.setup is None:
+    if pull(inp).setup is None:
         return no_moment(inp, "setup")
-    return at(p.hip, p.setup), p.setup
+    return set_position_level(inp)
 
 
 def hip_angle_liftoff(inp: RepInput) -> Reading:
@@ -261,7 +262,8 @@ _HIP, _KNEE, _LEAN, _ELBOW = (
 BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "hip_angle_setup_deg",
-        "Hip angle (shoulder-hip-knee) at setup; 180 = straight.",
+        f"Hip angle (shoulder-hip-knee) at setup: the set position's level, the lowest value held for {HOLD_S:g} s "
+        f"up to the set-up moment (within {MAX_SETUP_S:g} s); 180 = straight.",
         hip_angle_setup,
         short="hip angle at setup (shoulder-hip-knee, 180 = straight)",
         series=_HIP,

@@ -69,7 +69,7 @@ import numpy as np
 from ..config import DEFAULT_FPS
 from ..pose.landmarks import LANDMARK
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
-from .rep_window import held_extreme, hold_samples
+from .rep_window import MAX_SETUP_S, held_extreme, hold_samples
 from .series import finite_runs, sample_rate_hz, shot_bounds
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
@@ -194,8 +194,6 @@ GRIP_JOINTS = ("index", "pinky")
 KNEE_HEIGHT_START_REL = 0.1
 #: Setup: the set position is where the hip angle is within this of its lowest held value before lift-off.
 SETUP_TOL_DEG = 8.0
-#: Longest set position searched before lift-off, seconds.
-MAX_SETUP_S = 3.0
 
 
 def _interp_nan(x: np.ndarray) -> np.ndarray:

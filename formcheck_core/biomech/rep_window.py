@@ -44,6 +44,9 @@ LOCKOUT_WINDOW_S = 0.5
 #: plain maximum picks the largest of it, while a body that holds a position holds it for longer
 #: than one sample. Set a priori: a lockout or a bend of the arms lasts well over 0.2 s.
 HOLD_S = 0.2
+#: Longest set position searched before lift-off, seconds (the set-up moment,
+#: :func:`formcheck_core.biomech.moments._setup`, and the set position's level, :func:`set_position_level`).
+MAX_SETUP_S = 3.0
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
 BOTTOM_SEARCH_S = 2.0
 #: The hip and knee lift-off metrics are read at the deepest hip flexion within this many seconds
@@ -246,9 +249,32 @@ def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
     return held_extreme(getattr(p, series), p.lock, lock_end, largest=largest, hold=hold_samples(p.fs))
 
 
+def set_position_level(inp: RepInput) -> tuple[float, int | None]:
+    """(the set position's level, the sample that holds it): the lowest hip angle the hips hold for
+    :data:`HOLD_S` (:func:`held_extreme`) from :data:`MAX_SETUP_S` before the set-up moment (not
+    before the rep) through it -- the level the set-up moment is placed from
+    (:func:`formcheck_core.biomech.moments._setup`: its last sample within ``SETUP_TOL_DEG`` of it).
+    (NaN, None) without a set-up moment or a hip angle there.
+
+    A level the hips hold, not the value at the set-up's own sample: the set-up ends the set
+    position, where the hips already rise (on the dev clips up to 100°/s), so its sample's value
+    depends on where the 10 samples/s fall -- a copy played at 0.8x or 1.25x samples other
+    instants and read it 3-5° apart (``scripts/metamorphic.py``); a held level does not move with
+    the samples' phase."""
+
+    def compute(inp: RepInput) -> tuple[float, int | None]:
+        p = pull(inp)
+        if p.setup is None:
+            return _NAN, None
+        a = max(0, p.setup - int(MAX_SETUP_S * p.fs))
+        return held_extreme(p.hip, a, p.setup, largest=False, hold=hold_samples(p.fs))
+
+    return inp.shared("set_position_level", compute)
+
+
 def liftoff_bottom(inp: RepInput) -> int | None:
     """The sample the lift-off metrics read: the smallest hip angle within LIFTOFF_BOTTOM_S of
-    the lift-off moment (inside the rep, before lockout); the lift-off sample itself when the hip
+    the lift-off moment (inside the rep, before lockout, not before the set-up); the lift-off sample itself when the hip
     angle is NaN there; None without a lift-off."""
 
     def compute(inp: RepInput) -> int | None:
