@@ -114,7 +114,7 @@ def variants_dir(tmp_path_factory):
 # fmt: off
 KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('posereader_good', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:squat_index_setup_deg'),
-    ('posereader_good', 'speed_1.25'): ('r1:hip_angle_setup_deg', 'r1:torso_lean_lockout_deg'),
+    ('posereader_good', 'speed_1.25'): ('r1:torso_lean_lockout_deg',),
     ('posereader_good', 'crop_10'): ('r1:knee_angle_bottom_deg',),
     ('posereader_good', 'dark_30'): ('r1:knee_angle_bottom_deg',),
     ('posereader_good', 'half_size'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
@@ -126,8 +126,8 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('posereader_unoccluded', 'half_size'): ('r1:back_angle_deg', 'r1:squat_index_setup_deg'),
     ('posereader_unoccluded', 'rotation_meta'): ('r1:squat_index_setup_deg',),
     ('reel_good_15', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
-    ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_setup_deg', 'r1:min_elbow_angle_pull_deg'),
-    ('reel_good_15', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
+    ('reel_good_15', 'speed_0.8'): ('r1:hip_angle_liftoff_deg', 'r1:min_elbow_angle_pull_deg'),
+    ('reel_good_15', 'speed_1.25'): ('r1:hip_angle_liftoff_deg', 'r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
     ('reel_good_15', 'dark_30'): ('r1:knee_angle_lockout_deg',),
     ('reel_bad_07', 'mirror'): ('r1:knee_angle_bottom_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
     ('reel_bad_07', 'speed_0.8'): ('r1:knee_angle_bottom_deg', 'r1:squat_index_setup_deg'),
@@ -141,7 +141,7 @@ KNOWN_BREAKS: dict[tuple[str, str], tuple[str, ...]] = {
     ('reel_bad_bar_far_12', 'crop_10'): ('r1:hip_angle_lockout_deg',),
     ('reel_bad_bar_far_12', 'dark_30'): ('r1:hip_angle_lockout_deg', 'r1:lockout', 'r1:squat_index_setup_deg', 'r1:torso_lean_lockout_deg'),
     ('reel_bad_bar_far_12', 'half_size'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:squat_index_setup_deg'),
-    ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
+    ('phone_side_a', 'mirror'): ('r1:hip_angle_lockout_deg', 'r1:hip_angle_setup_deg', 'r1:knee_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r2:hip_angle_setup_deg', 'r2:knee_angle_lockout_deg', 'r2:min_elbow_angle_pull_deg'),
     ('phone_side_a', 'speed_0.8'): ('r2:hip_angle_lockout_deg',),
     ('phone_side_a', 'speed_1.25'): ('r1:hip_angle_lockout_deg', 'r1:min_elbow_angle_pull_deg', 'r1:setup'),
     ('phone_side_a', 'dark_30'): ('r1:knee_angle_lockout_deg',),

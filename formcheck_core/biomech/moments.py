@@ -483,8 +483,12 @@ def _sample_in(estimate: float, lo: int, hi: int) -> int:
     return int(np.clip(round(estimate), lo, hi)) if np.isfinite(estimate) else lo
 
 
-def _setup(body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float) -> Moment | None:
-    """The set-up moment before ``liftoff``: the last sample of the set position, the samples of
+def _setup(
+    body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float
+) -> tuple[Moment | None, int | None]:
+    """(the set-up moment before ``liftoff``, the sample holding the set position's level -- where
+    the rep's span starts at the latest, so that the set position's readings belong to the rep).
+    The set-up: the last sample of the set position, the samples of
     [max(lo, lift-off - :data:`MAX_SETUP_S`), lift-off - 1] whose hip angle ``h`` is within
     :data:`SETUP_TOL_DEG` of the lowest value the hips hold there for
     :data:`~formcheck_core.biomech.rep_window.HOLD_S` (:func:`~formcheck_core.biomech.rep_window.held_extreme`,
@@ -493,19 +497,19 @@ def _setup(body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float)
     ``scripts/metamorphic.py``). Sub-sample: where the hip angle crosses that level + SETUP_TOL_DEG
     after it, kept only while it is earlier than lift-off's own estimate, so the set-up never
     takes lift-off's estimate away (:func:`ordered_refinements` drops both of a pair out of time
-    order). None when the
+    order). (None, None) when the
     window is empty or has no data (the clip, or the previous rep, ends at lift-off)."""
     lift = liftoff.sample
     a = max(lo, lift - int(MAX_SETUP_S * fs))
-    level, _ = held_extreme(h, a, lift - 1, largest=False, hold=hold_samples(fs))
+    level, level_at = held_extreme(h, a, lift - 1, largest=False, hold=hold_samples(fs))
     if not np.isfinite(level):
-        return None
+        return None, None
     thr = level + SETUP_TOL_DEG
     w = h[a:lift]
     sample = a + int(np.flatnonzero(w <= thr)[-1])
     m = _moment(body, "setup", sample)
     refined = _refine_moment(body, m, min(_crossing(h, sample + 1, thr), sample + 0.999))
-    return refined if _effective_t(refined) < _effective_t(liftoff) else m
+    return (refined if _effective_t(refined) < _effective_t(liftoff) else m), level_at
 
 
 def grip_y_px(xy: np.ndarray, side: str) -> np.ndarray:
@@ -930,13 +934,14 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
         )
         moments: dict[str, Moment] = {}
         missing: dict[str, str] = {}
+        level_at: int | None = None
         if pull.started_mid_pull:
             missing["setup"] = missing["liftoff"] = "the clip starts mid-pull"
         elif pull.above_floor:
             missing["setup"] = missing["liftoff"] = "the bar did not start from the floor"
         else:
             moments["liftoff"] = _refine_moment(body, _moment(body, "liftoff", lift), pull.lift_pos)
-            setup = _setup(body, h, moments["liftoff"], prev_top + 1, fs)
+            setup, level_at = _setup(body, h, moments["liftoff"], prev_top + 1, fs)
             if setup is None:
                 missing["setup"] = "no sample of the set position before lift-off"
             else:
@@ -995,7 +1000,9 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
             reason = f"{verb} ({why})"
         else:
             reason = ""
-        first_sample = min([b, *(m.sample for m in moments.values())])
+        first_sample = min(
+            [b, *(m.sample for m in moments.values()), *([level_at] if level_at is not None else [])]
+        )
         drafts.append(
             dict(
                 start=max(prev_top + 1, first_sample),

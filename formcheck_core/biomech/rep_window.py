@@ -266,7 +266,7 @@ def set_position_level(inp: RepInput) -> tuple[float, int | None]:
         p = pull(inp)
         if p.setup is None:
             return _NAN, None
-        a = max(0, p.setup - int(MAX_SETUP_S * p.fs))
+        a = max(inp.rep.start_sample, p.setup - int(MAX_SETUP_S * p.fs))
         return held_extreme(p.hip, a, p.setup, largest=False, hold=hold_samples(p.fs))
 
     return inp.shared("set_position_level", compute)
