@@ -320,24 +320,30 @@ def _bracket(fs: np.ndarray, xs: np.ndarray, f: int) -> tuple[float, float, str]
     return lo, hi, f"{int(fs[i - 1])}-{int(fs[i])}"
 
 
-def _raw_diffs(orig, variant, name: str, frames: np.ndarray) -> list[tuple[int, float, str]]:
-    """(source frame, difference, how) of :func:`_comparable` ``name`` at ``frames``. Where both
-    copies sampled a frame: |orig - copy|. Where only one did (re-timed copies sample other source
+def raw_differences(
+    fo: np.ndarray, ro: np.ndarray, fv: np.ndarray, rv: np.ndarray, frames: Iterable[int]
+) -> list[tuple[int, float, str]]:
+    """(source frame, difference, how) of two sampled series -- the original's values ``ro`` at
+    source frames ``fo`` (ascending), the copy's ``rv`` at ``fv`` -- at each of ``frames``. Where
+    both sampled a frame: |orig - copy|. Where only one did (re-timed copies sample other source
     frames): how far its value lies outside the range of the other's two samples either side
-    (``how`` = "fa-fb", those frames; 0 inside it), so a moving or curving motion between samples
-    is never read as a difference, only a value the other copy's neighbours cannot reach. No
-    comparison without finite values."""
-    fo, fv = np.asarray(orig.body.frame_index), np.asarray(variant.body.frame_index)
-    ro, rv = _comparable(orig, name), _comparable(variant, name)
+    (``how`` = "fa-fb", those frames; 0 inside it), so a motion that moves or curves between
+    samples is never read as a difference, only a value the other copy's neighbours cannot reach.
+    Frames without finite values on both sides are left out."""
     out = []
     for f in frames:
         lo_o, hi_o, how_o = _bracket(fo, ro, int(f))
         lo_v, hi_v, how_v = _bracket(fv, rv, int(f))
         if not all(map(np.isfinite, (lo_o, hi_o, lo_v, hi_v))) or (how_o and how_v):
             continue
-        d = max(0.0, lo_o - hi_v, lo_v - hi_o)
-        out.append((int(f), float(d), how_o or how_v))
+        out.append((int(f), float(max(0.0, lo_o - hi_v, lo_v - hi_o)), how_o or how_v))
     return out
+
+
+def _raw_diffs(orig, variant, name: str, frames: np.ndarray) -> list[tuple[int, float, str]]:
+    """:func:`raw_differences` of :func:`_comparable` ``name`` of the two analyses at ``frames``."""
+    fo, fv = np.asarray(orig.body.frame_index), np.asarray(variant.body.frame_index)
+    return raw_differences(fo, _comparable(orig, name), fv, _comparable(variant, name), frames)
 
 
 def _common_frames(orig, variant, t0_s: float, t1_s: float) -> np.ndarray:

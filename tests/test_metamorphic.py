@@ -98,6 +98,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -165,6 +166,34 @@ def test_known_breaks_name_real_cases():
     names = {t.name for t in metamorphic.TRANSFORMS}
     for (stem, transform), checks in KNOWN_BREAKS.items():
         assert stem in metamorphic.DEFAULT_CLIPS and transform in names and checks
+
+
+def test_raw_differences_of_a_re_timed_copy_count_only_what_its_samples_cannot_reach():
+    """Evidence for "pose model" on a re-timed copy (it samples other source frames): a frame one
+    copy did not sample is compared with the range of the other's samples either side, so a
+    motion sampled at other instants is no difference, and a value outside that range is."""
+    frames_o = np.arange(0, 61, 3)  # the original: every 3rd source frame (10 of 30 fps)
+    frames_v = np.arange(0, 61, 4)  # a 1.25x copy: every 4th
+
+    def angle(f):  # a moving, turning joint (deg) at source frame f
+        return 90.0 + 60.0 * np.sin(np.asarray(f, float) / 12.0)
+
+    ro, rv = angle(frames_o), angle(frames_v)
+    all_frames = np.union1d(frames_o, frames_v)
+    diffs = metamorphic.raw_differences(frames_o, ro, frames_v, rv, all_frames)
+    assert {f for f, _, _ in diffs} == set(all_frames.tolist()), "every frame is compared"
+    # a smooth motion is within the other copy's neighbours (a turn by at most its curvature)
+    assert max(d for _, d, _ in diffs) < 0.5
+    assert all(how == "" for f, _, how in diffs if f % 12 == 0), "frames both sampled compare directly"
+    # the pose model puts one joint 25 deg off at frame 21 in the original only: found there
+    ro_bad = ro.copy()
+    ro_bad[frames_o == 21] += 25.0
+    (hit,) = [(f, d, how) for f, d, how in metamorphic.raw_differences(frames_o, ro_bad, frames_v, rv, [21])]
+    assert hit[0] == 21 and hit[1] > 20.0 and hit[2] == "20-24"
+    # no evidence either way beyond the other copy's samples or across a NaN
+    rv_gap = rv.copy()
+    rv_gap[frames_v == 24] = np.nan
+    assert metamorphic.raw_differences(frames_o, ro, frames_v, rv_gap, [21, 99]) == []
 
 
 def test_tolerance_used_covers_every_check_and_scales_with_the_difference(dev_clip, pose_model):

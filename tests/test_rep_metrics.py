@@ -25,7 +25,7 @@ from formcheck_core.biomech.metrics import (
     rep_metrics,
     with_metrics,
 )
-from formcheck_core.biomech.moments import LOCKOUT_SHOULDER_FRAC, SETUP_TOL_DEG, segment_reps
+from formcheck_core.biomech.moments import LOCKOUT_SHOULDER_FRAC, segment_reps
 from formcheck_core.biomech.rep_window import HOLD_S, LIFTOFF_BOTTOM_S
 from formcheck_core.pose.landmarks import LANDMARK
 
@@ -54,7 +54,9 @@ def test_every_metric_of_a_clean_rep():
     pose, truth = deadlift_pose(1)
     _, rep, m = _one(pose, view=SIDE)
     assert set(m) == set(METRICS)
-    assert m["hip_angle_setup_deg"] == pytest.approx(60.0, abs=1.0), "the set position's level, hips at their lowest"
+    assert m["hip_angle_setup_deg"] == pytest.approx(60.0, abs=1.0), (
+        "the set position's level, hips at their lowest"
+    )
     # Lift-off is placed where the hip has opened ~10 % of its 120 deg rise.
     assert 60.0 <= m["hip_angle_liftoff_deg"] <= 75.0
     assert m["knee_angle_bottom_deg"] == pytest.approx(95.0, abs=10)
