@@ -846,7 +846,8 @@ def segment_reps(
     pull spans a cut, a pull under way at a cut is cut by the clip, and the set's standing level
     is the shot's own. Complete reps are numbered over the whole clip.
 
-    Contract: a rep's span [``start_sample``, ``end_sample``] runs from its setup (or its bottom)
+    Contract: a rep's span [``start_sample``, ``end_sample``] runs from its set position's level
+    (the sample :func:`_setup` reads it at), its setup or its bottom, whichever is first,
     through its lockout hold and lowering, up to the sample before the next pull's span; spans
     never overlap; every moment lies in its rep's span; moments present are strictly ordered
     setup < liftoff < knee_pass < lockout; a moment that could not be placed is absent and
