@@ -106,13 +106,25 @@ class CoachingPanel:
             f"<b>Coaching</b> · {html.escape(name)} · model: <code>{html.escape(str(model))}</code>"
         )
         self.use_llm = widgets.Checkbox(
-            value=use_llm, description="use the LLM", indent=False, layout=widgets.Layout(width="130px")
+            value=use_llm,
+            description="use the LLM",
+            indent=False,
+            layout=widgets.Layout(width="130px", flex="0 0 auto"),
         )
         self.use_llm.add_class("fc-use-llm")
-        self.button = widgets.Button(description="Coach", button_style="primary", icon="comment")
+        # never shrunk by a long status line beside it (it read "Co…")
+        self.button = widgets.Button(
+            description="Coach",
+            button_style="primary",
+            icon="comment",
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),
+        )
         self.button.add_class("fc-coach-run")
         self.button.on_click(lambda _b: self.run(block=False))
-        self.status = widgets.HTML("<span style='color:#666'>press Coach</span>")
+        self.status = widgets.HTML(
+            "<span style='color:#666'>press Coach</span>",
+            layout=widgets.Layout(flex="1 1 auto", min_width="0"),
+        )
         self.status.add_class("fc-coach-status")
         self.cues = widgets.HTML()
         self.cues.add_class("fc-coach-cues")
