@@ -144,6 +144,10 @@ ABORTED = "aborted: lowered before lockout"
 #: End of the rise: no gain of 1 deg for this long (s), or a drop of this many degrees.
 HOLD_S = 1.0
 DROP_DEG = 25.0
+#: ... or the shoulders back down by this share of their rise from the bottom (and by at least
+#: :data:`MIN_SHOULDER_RISE_REL` body lengths): the bar hangs from them, so it has been lowered
+#: at least half way (the same half as :data:`STILL_MAX_SHARE`). Set a priori, not fitted.
+LOWERED_SHARE = 0.5
 #: At the last sample, a pull still under way opens the hip faster than this (deg/s, below the
 #: top) or raises the shoulders faster than this (body lengths/s).
 END_RISE_DEG_S = 10.0
@@ -573,17 +577,46 @@ def _knee_pass(body: BodySeries, start: int, lift: int, stop: int) -> tuple[int 
     )
 
 
-def _find_top(h: np.ndarray, b: int, stop: int, fs: float) -> int:
+def _lowered(up: np.ndarray, b: int, i: int, length_px: float) -> bool:
+    """Whether at sample ``i`` the shoulders (``up``: image height, up = larger, NaN where not
+    seen) are back down from their highest since the bottom ``b`` by :data:`LOWERED_SHARE` of that
+    rise and by at least :data:`MIN_SHOULDER_RISE_REL` body lengths (False where unmeasured)."""
+    seen = up[b : i + 1][np.isfinite(up[b : i + 1])]
+    if not (np.isfinite(up[i]) and np.isfinite(up[b]) and seen.size):
+        return False
+    high = float(seen.max())
+    drop = high - float(up[i])
+    return bool(drop >= MIN_SHOULDER_RISE_REL * length_px and drop >= LOWERED_SHARE * (high - up[b]))
+
+
+def _find_top(
+    h: np.ndarray,
+    b: int,
+    stop: int,
+    fs: float,
+    shoulder_up: np.ndarray | None = None,
+    length_px: float = float("nan"),
+) -> int:
     """End of the first rise after the bottom ``b`` (search up to ``stop``): the highest sample
     before the hip angle stops gaining (:data:`HOLD_S` without a gain of 1 deg) or drops by
-    :data:`DROP_DEG`. Returns ``b`` when the angle never rises :data:`MIN_RISE_DEG` above it."""
+    :data:`DROP_DEG`, or before the shoulders (``shoulder_up``: image height, up = larger, NaN
+    where not seen; scale ``length_px``) stay lowered (:func:`_lowered`) for
+    :func:`~formcheck_core.biomech.rep_window.hold_samples` (0.2 s: one sample of pose noise is not
+    a lowering): the bar hangs from them, so it was put down and the pull is over whatever the
+    hip angle reads (an image hip angle foreshortened in an oblique view can miss the bend that
+    sets the bar down). Returns ``b`` when the angle never rises :data:`MIN_RISE_DEG` above it."""
     above = np.flatnonzero(h[b : stop + 1] >= h[b] + MIN_RISE_DEG)
     if above.size == 0:
         return b
     best = last_gain = b + int(above[0])
     ref = h[best]
     hold = max(1, round(HOLD_S * fs))
+    held = hold_samples(fs)
+    watch = shoulder_up is not None and np.isfinite(length_px) and length_px > 0
+    up = np.asarray(shoulder_up if shoulder_up is not None else [], float)
     for i in range(best, stop + 1):
+        if watch and i + held - 1 <= stop and all(_lowered(up, b, j, length_px) for j in range(i, i + held)):
+            break
         if h[i] > ref + 1.0:
             ref, last_gain = h[i], i
         if h[i] > h[best]:
@@ -708,7 +741,7 @@ def _pull_candidates(
     out: list[_Pull] = []
     for k, b in enumerate(bottoms):
         nxt = bottoms[k + 1] if k + 1 < len(bottoms) else n - 1
-        top = _find_top(h, b, nxt, fs)
+        top = _find_top(h, b, nxt, fs, -np.asarray(body.smoothed["shoulder_y_px"], float), length)
         if h[top] - h[b] < MIN_RISE_DEG:
             rejected.append(NOT_A_HINGE)
             continue
