@@ -626,6 +626,20 @@ def _find_top(
     return best
 
 
+def _shoulder_top(shoulder_up: np.ndarray, length_px: float, top: int, stop: int, fs: float) -> int:
+    """The sample where the shoulders (``shoulder_up``: image height, up = larger, gaps bridged;
+    scale ``length_px``) stop rising at or after the hinge's ``top`` (no later than ``stop``): the
+    last sample of the run of steps from ``top`` on that rise faster than
+    :data:`STILL_SPEED_REL_PER_S` body lengths/s (the dead stop's "still"); ``top`` itself when
+    the next step does not, or the scale is unknown."""
+    i = top
+    if not (np.isfinite(length_px) and length_px > 0):
+        return i
+    while i + 1 <= stop and (shoulder_up[i + 1] - shoulder_up[i]) * fs / length_px > STILL_SPEED_REL_PER_S:
+        i += 1
+    return i
+
+
 def _still_rising(h: np.ndarray, shoulder_up: np.ndarray, length_px: float, fs: float) -> bool:
     """True if the last samples show the pull still under way (hip opening below the top, or
     shoulders rising)."""
@@ -761,7 +775,10 @@ def _pull_candidates(
         # set-up's level; this module's HOLD_S is the top's 1 s): a single low sample of pose
         # noise (or a cut's first sample) would move the threshold.
         lift_est, lift_thr = _rise_start(h, s0, top, p.liftoff_hip_frac, hold_samples(fs))
-        lock_est, lock_thr = _rise_end(shoulder_up, b, top, p.lockout_shoulder_frac)
+        # The shoulders' own top: they may still be rising at the hip angle's top (an oblique
+        # view's image hip angle peaks early); the lockout is read on their rise to it.
+        sh_top = _shoulder_top(shoulder_up, length, top, nxt, fs)
+        lock_est, lock_thr = _rise_end(shoulder_up, b, sh_top, p.lockout_shoulder_frac)
         # The first sample at or past the crossing: "already lifting at the first sample" is read
         # from it (a crossing between the first two samples is still in view).
         past = _sample_in(lift_est, s0, top)
@@ -777,8 +794,8 @@ def _pull_candidates(
         if stop is not None and lift <= stop[1] < top:
             lift, lift_pos = stop[1] + 1, float(stop[1] + 1)
             past = max(past, lift)
-        lock = _sample_in(lock_est, min(lift + 1, top), top)
-        upright_at = _first_upright(lean, lift, top)
+        lock = _sample_in(lock_est, min(lift + 1, sh_top), sh_top)
+        upright_at = _first_upright(lean, lift, sh_top)
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
             lock = max(min(lock, int(np.ceil(upright_at))), min(lift + 1, top))
