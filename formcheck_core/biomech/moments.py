@@ -1,7 +1,9 @@
 """Rep segmentation and key moments of a deadlift-style pull.
 
 A rep is one hinge cycle of the hip angle: a bottom (a minimum with a prominence of at least
-:data:`MIN_BOTTOM_PROMINENCE_DEG`) followed by a rise of at least :data:`MIN_RISE_DEG` to a top.
+:data:`MIN_BOTTOM_PROMINENCE_DEG`) followed by a rise of at least :data:`MIN_RISE_DEG` to a top
+(:func:`_find_top`: it ends where the hip angle stops gaining or drops, or where the shoulders stay
+lowered: the bar was put down whatever the hip angle reads).
 The hip angle comes from the image in a side view and from the pose model's 3D world landmarks
 when the image angle barely moves (front view), see :func:`hinge_angle_deg`. A candidate counts
 as a deadlift rep only if, at the bottom, the bar (wrists) is below mid-thigh (or, with no bar,
@@ -42,7 +44,9 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
   still opening the hip while leaning back is past lockout; this cap is not fitted: it moved one
   dev lockout from +0.33 s to +0.13 s and no other by more than 0.1 s). The hip angle is not
   used: it keeps opening slowly after the lifter stands (its 95 % share, averaged with the
-  shoulders', cost two dev lockouts at +-0.2 s held out, and a fitted constant).
+  shoulders', cost two dev lockouts at +-0.2 s held out, and a fitted constant). The rise is
+  measured to the shoulders' own top (:func:`_shoulder_top`), which can come after the hip angle's
+  top (an oblique view's image hip angle tops out while the shoulders still rise).
 
 A lifter lost over the top of a pull (no pose for longer than the series bridge) leaves the
 lockout unmeasured; the pull still counts as a rep when it was seen rising into the gap fast
@@ -577,16 +581,18 @@ def _knee_pass(body: BodySeries, start: int, lift: int, stop: int) -> tuple[int 
     )
 
 
-def _lowered(up: np.ndarray, b: int, i: int, length_px: float) -> bool:
-    """Whether at sample ``i`` the shoulders (``up``: image height, up = larger, NaN where not
-    seen) are back down from their highest since the bottom ``b`` by :data:`LOWERED_SHARE` of that
-    rise and by at least :data:`MIN_SHOULDER_RISE_REL` body lengths (False where unmeasured)."""
-    seen = up[b : i + 1][np.isfinite(up[b : i + 1])]
-    if not (np.isfinite(up[i]) and np.isfinite(up[b]) and seen.size):
-        return False
-    high = float(seen.max())
-    drop = high - float(up[i])
-    return bool(drop >= MIN_SHOULDER_RISE_REL * length_px and drop >= LOWERED_SHARE * (high - up[b]))
+def _lowered(up: np.ndarray, b: int, stop: int, length_px: float) -> np.ndarray:
+    """(stop - b + 1,) bool for samples b..stop: the shoulders (``up``: image height, up = larger,
+    NaN where not seen) are back down from their highest since the bottom ``b`` by
+    :data:`LOWERED_SHARE` of that rise and by at least :data:`MIN_SHOULDER_RISE_REL` body lengths
+    (False where unmeasured, or the bottom is)."""
+    w = np.asarray(up[b : stop + 1], float)
+    if not (w.size and np.isfinite(w[0]) and np.isfinite(length_px) and length_px > 0):
+        return np.zeros(w.size, bool)
+    high = np.fmax.accumulate(w)  # NaN-skipping running maximum
+    drop = high - w
+    with np.errstate(invalid="ignore"):
+        return (drop >= MIN_SHOULDER_RISE_REL * length_px) & (drop >= LOWERED_SHARE * (high - w[0]))
 
 
 def _find_top(
@@ -612,10 +618,11 @@ def _find_top(
     ref = h[best]
     hold = max(1, round(HOLD_S * fs))
     held = hold_samples(fs)
-    watch = shoulder_up is not None and np.isfinite(length_px) and length_px > 0
-    up = np.asarray(shoulder_up if shoulder_up is not None else [], float)
+    lowered = (
+        _lowered(shoulder_up, b, stop, length_px) if shoulder_up is not None else np.zeros(stop - b + 1, bool)
+    )
     for i in range(best, stop + 1):
-        if watch and i + held - 1 <= stop and all(_lowered(up, b, j, length_px) for j in range(i, i + held)):
+        if lowered[i - b : i - b + held].sum() == held:
             break
         if h[i] > ref + 1.0:
             ref, last_gain = h[i], i
