@@ -207,8 +207,14 @@ print({RESULT!r} + json.dumps(out))
 
 
 def test_02_explore_frame_by_frame(shared, pose_model, tmp_path):
-    _, r = run_notebook("02_explore_frame_by_frame.ipynb", tmp_path, checks=EXPLORER_CHECKS)
+    nb, r = run_notebook("02_explore_frame_by_frame.ipynb", tmp_path, checks=EXPLORER_CHECKS)
     assert r["reps"] >= 2 and r["n_samples"] > 50 and r["single_samples"] > 5
+    # the moments table speaks as the explorer does: moment names for people, "–" for a joint not tracked
+    table = "".join(
+        o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if "sm/raw" in o.get("text", "")
+    )
+    assert "lift-off" in table and "lockout" in table
+    assert not {"liftoff", "knee_pass", "nan"} & set(table.split()), table
     assert r["frames"] == r["expected_frames"]
     x = r["cursor_x"]
     assert x[0] < x[1] < x[2], "the curves' cursor follows the slider"
