@@ -274,7 +274,8 @@ class FrameExplorer:
         bits = [
             f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>",
             view,
-            f"{len(a.reps)} rep(s)" + (f" (+{html.escape(partial_note(a))})" if a.partial_pulls else ""),
+            # "4 rep(s) + 1 partial pull (cut by the clip)": no parentheses inside parentheses
+            f"{len(a.reps)} rep(s)" + (f" + {html.escape(partial_note(a))}" if a.partial_pulls else ""),
             f"{self.n_samples} analysed frames",
         ]
         warn = "".join(f"<div style='color:#a61e4d'>⚠ {html.escape(w)}</div>" for w in a.warnings)
