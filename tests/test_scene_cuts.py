@@ -86,7 +86,8 @@ def test_no_rep_spans_a_cut():
     # the part before the cut is a pull the clip cuts (no lockout); the rest of it, after the cut,
     # starts with the bar above mid-thigh and is no pull at all (as at the start of a clip)
     partial = [r for r in reps if not r.complete]
-    assert [r.partial_reason for r in partial] == ["cut by the clip: it ends before lockout"]
+    assert [r.partial_reason for r in partial] == ["cut by the clip: a scene cut comes before lockout"]
+    assert partial[0].missing_moments["lockout"] == "a scene cut comes before lockout"
     assert partial[0].end_sample == cut - 1 and "lockout" not in partial[0].moments
 
 

@@ -900,7 +900,8 @@ def segment_reps(
 
     ``cut_samples``: samples that start a new shot (scene cuts, see
     :mod:`formcheck_core.scene_cuts`). Each shot is segmented on its own, as if it were a clip: no
-    pull spans a cut, a pull under way at a cut is cut by the clip, and the set's standing level
+    pull spans a cut, a pull under way at a cut is cut by the clip ("a scene cut comes before
+    lockout"), and the set's standing level
     is the shot's own. Complete reps are numbered over the whole clip.
 
     Contract: a rep's span [``start_sample``, ``end_sample``] runs from its set position's level
@@ -928,7 +929,7 @@ def segment_reps(
         pulls = [
             _shifted(r, a)
             for a, b in itertools.pairwise(bounds)
-            for r in _segment_shot(_shot(body, a, b), params)
+            for r in _segment_shot(_shot(body, a, b), params, ends_at_cut=b < body.time_s.size)
         ]
         n_complete = sum(r.complete for r in pulls)
         numbers = iter(range(1, n_complete + 1))
@@ -954,8 +955,11 @@ def no_pull_reason(body: BodySeries, cut_samples: Sequence[int] = ()) -> str:
     return max(real, key=real.count) if real else NOT_A_HINGE
 
 
-def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, ...]:
-    """:func:`segment_reps` of one shot (no scene cut inside)."""
+def _segment_shot(
+    body: BodySeries, params: MomentParams | None, *, ends_at_cut: bool = False
+) -> tuple[Rep, ...]:
+    """:func:`segment_reps` of one shot (no scene cut inside); ``ends_at_cut``: a scene cut, not
+    the clip's end, ends the shot (said in the words of a pull it cuts)."""
     p = params or MomentParams()
     h_raw = hinge_angle_deg(body)
     n = h_raw.size
@@ -1006,8 +1010,9 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
                 moments["setup"] = setup
         lost = f"the lifter was not found for {lost_s:.1f} s of the pull (out of frame or hidden)"
         lock_ok = not pull.cut_at_end and not lost_s and reached and lock > lift
+        ends = "a scene cut comes" if ends_at_cut else "the clip ends"
         if pull.cut_at_end:
-            missing["lockout"] = "the clip ends before lockout"
+            missing["lockout"] = f"{ends} before lockout"
         elif lost_s:
             missing["lockout"] = f"not measurable: {lost}"
         elif bent_over:
@@ -1044,7 +1049,7 @@ def _segment_shot(body: BodySeries, params: MomentParams | None) -> tuple[Rep, .
         elif pull.above_floor:
             reason = f"not from the floor ({pull.above_floor}): a pull from the hang or from blocks"
         elif pull.cut_at_end:
-            reason = "cut by the clip: it ends before lockout"
+            reason = f"cut by the clip: {'a scene cut comes' if ends_at_cut else 'it ends'} before lockout"
         elif lost_s:
             reason = "" if top_unseen else f"not measurable: {lost}"
         elif not reached:
