@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from .biomech.body import Rep
 from .result import Analysis
-from .vocabulary import PARTIAL_PULL, partial_kind
+from .vocabulary import PARTIAL_PULL, counted, partial_kind
 
 __all__ = ["no_rep_note", "partial_note", "pull_heading", "set_verdict_text"]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def partial_note(analysis: Analysis) -> str:
@@ -26,7 +22,7 @@ def partial_note(analysis: Analysis) -> str:
     if not pulls:
         return ""
     kinds = "; ".join(dict.fromkeys(partial_kind(p.partial_reason) or "incomplete" for p in pulls))
-    return f"{_plural(len(pulls), PARTIAL_PULL)} ({kinds})"
+    return f"{counted(len(pulls), PARTIAL_PULL)} ({kinds})"
 
 
 def pull_heading(analysis: Analysis, pull: Rep) -> str:

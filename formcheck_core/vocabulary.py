@@ -95,6 +95,11 @@ PARTIAL_PULL = "partial pull"
 NO_COMPLETE_LIFT = "No complete lift was found"
 
 
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: "1 rep", "3 reps", "0 partial pulls"."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def pull_label(number: int, n_reps: int) -> str:
     """How pull ``number`` is named in every view, given ``n_reps`` complete reps in the clip.
 

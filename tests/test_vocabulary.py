@@ -137,3 +137,10 @@ def test_every_view_names_a_metric_by_its_specs_label():
     assert specs["hip_angle_liftoff_deg"].label == "Deepest hip angle near lift-off"
     for name, label in SUMMARY_METRICS:
         assert label == summary_label(name) and label.lower() == specs[name].label.lower()
+
+
+def test_counted_says_one_in_the_singular():
+    from formcheck_core.vocabulary import PARTIAL_PULL, counted
+
+    assert [counted(n, "rep") for n in (0, 1, 2)] == ["0 reps", "1 rep", "2 reps"]
+    assert counted(1, PARTIAL_PULL) == "1 partial pull"

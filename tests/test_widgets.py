@@ -108,7 +108,7 @@ def test_partial_pull_has_its_own_button_and_name(single):
         assert f"<span class='fc-where'>{heading}" in ex.readout.value
         assert "rep 1" not in ex.readout.value.lower()
         assert "partial pull 1 (not counted)" in format_summary(single)
-        assert "0 rep(s) + 1 partial pull (never reached lockout)" in ex._header_html()  # no nested ( )
+        assert "0 reps + 1 partial pull (never reached lockout)" in ex._header_html()  # no nested ( )
     finally:
         ex.close()
 

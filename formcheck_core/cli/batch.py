@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.options import ClipOptions
     from ..batch.runner import run_batch
     from ..validate import check_scheduler
-    from ..vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES
+    from ..vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES, PARTIAL_PULL, counted
     from .analyze import analysis_options
 
     scheduler = check_scheduler(args.scheduler)  # with the other checks, before any clip runs
@@ -91,10 +91,10 @@ def run(args: argparse.Namespace) -> int:
     # complete reps only, as every other view counts them; the reps table also lists partial pulls
     n_reps = int(ds.clips["reps"].fillna(0).sum())
     n_partial = int(ds.clips["partial_pulls"].fillna(0).sum())
-    partial = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
+    partial = f" (+{counted(n_partial, PARTIAL_PULL)})" if n_partial else ""
     print(
         f"{len(ds.clips)} clips: {said}"
-        f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {n_reps} reps{partial}, "
+        f"{f' ({ds.skipped} already done)' if ds.skipped else ''}; {counted(n_reps, 'rep')}{partial}, "
         f"{len(ds.findings)} findings"
     )
     for row in ds.clips[ds.clips["status"] == "error"].itertuples():

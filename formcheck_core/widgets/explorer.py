@@ -34,7 +34,7 @@ from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK, format_value, metric_label, moment_label
+from ..vocabulary import FAULT, OK, PARTIAL_PULL, counted, format_value, metric_label, moment_label
 from ._ipywidgets import widgets
 from .back_readout import back_cell, back_reading
 from .frames import FrameSource
@@ -274,8 +274,8 @@ class FrameExplorer:
         bits = [
             f"<b>{html.escape(a.video.path.rsplit('/', 1)[-1])}</b>",
             view,
-            # "4 rep(s) + 1 partial pull (cut by the clip)": no parentheses inside parentheses
-            f"{len(a.reps)} rep(s)" + (f" + {html.escape(partial_note(a))}" if a.partial_pulls else ""),
+            # "4 reps + 1 partial pull (cut by the clip)": no parentheses inside parentheses
+            counted(len(a.reps), "rep") + (f" + {html.escape(partial_note(a))}" if a.partial_pulls else ""),
             f"{self.n_samples} analysed frames",
         ]
         warn = "".join(f"<div style='color:#a61e4d'>⚠ {html.escape(w)}</div>" for w in a.warnings)
@@ -318,8 +318,8 @@ class FrameExplorer:
                 return rep
         a = self.analysis
         raise FormcheckError(
-            f"There is no rep {number} (nor a partial pull numbered so); this clip has {len(a.reps)} rep(s) "
-            f"and {len(a.partial_pulls)} partial pull(s), numbered after the reps."
+            f"There is no rep {number} (nor a partial pull numbered so); this clip has {counted(len(a.reps), 'rep')} "
+            f"and {counted(len(a.partial_pulls), PARTIAL_PULL)}, numbered after the reps."
         )
 
     def current_rep(self, sample: int | None = None) -> Rep | None:
