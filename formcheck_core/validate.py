@@ -69,6 +69,15 @@ def check_workers(workers: int | None) -> int | None:
     return check_whole("--workers", workers, 1, MAX_WORKERS, "how many local worker processes")
 
 
+def check_llm_threads(threads: int | None) -> int | None:
+    """``threads`` if it is None (half the CPUs, at least 1) or a whole number of at least 1."""
+    if threads is None:
+        return None
+    return check_whole(
+        "--llm-threads", threads, 1, None, "how many CPU threads the LLM uses (default: half the CPUs)"
+    )
+
+
 def check_height_cm(height_cm: float | None) -> float | None:
     """``height_cm`` if it is None or a plausible human height in centimetres."""
     if height_cm is None:

@@ -241,6 +241,8 @@ BAD_OPTIONS = [
     (["--height-cm", "-180"], "--height-cm -180"),
     (["--fps", "-5"], "--fps -5"),
     (["--fps", "nan"], "--fps nan"),
+    (["--llm-threads", "0"], "--llm-threads 0"),
+    (["--llm-threads", "-2"], "--llm-threads -2"),
 ]
 
 
@@ -266,6 +268,7 @@ BAD_COMPARE_BATCH_OPTIONS = [
     (["batch", "--fps", "inf"], "--fps inf"),
     (["batch", "--workers", "0"], "--workers 0"),
     (["batch", "--people", "0"], "--people 0"),
+    (["compare", "--llm-threads", "0", "--llm-model", "test"], "--llm-threads 0"),
 ]
 
 
@@ -275,7 +278,8 @@ BAD_COMPARE_BATCH_OPTIONS = [
 def test_compare_and_batch_numbers_are_checked_like_analyze(options, phrase, tmp_path, dev_clip):
     """compare and batch range-check their numbers with validate.py, before any pose work."""
     command, *rest = options
-    out = ["--out", str(tmp_path / "o")] if command == "batch" else ["--no-llm", "--no-labels"]
+    llm = ["--no-llm"] if "--llm-threads" not in rest else []
+    out = ["--out", str(tmp_path / "o")] if command == "batch" else [*llm, "--no-labels"]
     proc = cli(
         command,
         str(dev_clip(CLIP)),
@@ -286,6 +290,25 @@ def test_compare_and_batch_numbers_are_checked_like_analyze(options, phrase, tmp
     )
     assert error_line(proc, 1, "give").startswith(f"formcheck: error: {phrase}"), proc.stderr
     assert no_pose_work(tmp_path / "cache")
+
+
+@pytest.mark.parametrize("command", ["analyze", "compare"])
+def test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work(command, tmp_path, dev_clip):
+    """A file named with --llm-model that does not exist is a typo to fix, not a quiet fall-back to
+    the rule cues with exit 0 (the default model being absent still falls back: nobody named it)."""
+    absent = tmp_path / "qwen.gguf"
+    extra = ["--out", str(tmp_path / "o")] if command == "analyze" else ["--no-labels"]
+    proc = cli(
+        command,
+        str(dev_clip(CLIP)),
+        "--llm-model",
+        str(absent),
+        *extra,
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
+    error_line(proc, 3, f"LLM file {absent} does not exist")
+    assert no_pose_work(tmp_path / "cache") and not (tmp_path / "o").exists()
 
 
 def _out_is_a_file(tmp: Path) -> Path:
@@ -881,6 +904,7 @@ EXIT_CODE_TESTS = {
     3: [
         "test_a_task_zip_with_the_right_names_but_garbage_exits_3_without_cpp_text",
         "test_bad_input.py::test_missing_pose_model_names_the_command",
+        "test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work",
     ],
     4: ["test_a_bad_threshold_exits_4"],
     64: ["test_command_line_errors_exit_64_not_2"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import FormcheckError
+from ..errors import FormcheckError, ModelMissingError
 from .settings import LLMConfig, load_config
 
 
@@ -18,10 +18,11 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
         "--llm-model",
         metavar="SPEC",
         help="GGUF path, 'test' (tiny test model, not advice), 'recommended' (Qwen3.5-9B Q4_K_M) or "
-        "hf:owner/repo/file.gguf (default: $FORMCHECK_LLM_MODEL, config file, recommended)",
+        "hf:owner/repo/file.gguf; a model named here that is not there is an error before any clip is "
+        "read (default: $FORMCHECK_LLM_MODEL, config file, recommended; missing: the rule cues)",
     )
     g.add_argument(
-        "--llm-threads", type=int, metavar="N", help="CPU threads (default: half the CPUs, at least 1)"
+        "--llm-threads", type=int, metavar="N", help="CPU threads, at least 1 (default: half the CPUs)"
     )
     g.add_argument("--llm-ctx", type=int, metavar="TOKENS", help="context size (default 4096)")
     g.add_argument("--llm-max-tokens", type=int, metavar="N", help="answer length limit (default 700)")
@@ -47,9 +48,14 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
 
 
 def llm_config_from_args(args: argparse.Namespace) -> LLMConfig | None:
-    """The :class:`LLMConfig` the options ask for (options > env > config file); None with ``--no-llm``."""
+    """The :class:`LLMConfig` the options ask for (options > env > config file); None with ``--no-llm``.
+    Raises a one-line :class:`FormcheckError` for a bad ``--llm-threads`` or a ``--llm-model`` that
+    is not there (see :func:`check_named_model`), before any clip is read."""
     if getattr(args, "no_llm", False):
         return None
+    from ..validate import check_llm_threads
+
+    check_llm_threads(args.llm_threads)
     prompt = None
     if getattr(args, "llm_system_prompt", None):
         try:
@@ -58,7 +64,7 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig | None:
             raise FormcheckError(
                 f"Cannot read the system prompt file {args.llm_system_prompt} ({exc.strerror})."
             ) from None
-    return load_config(
+    config = load_config(
         model=args.llm_model,
         n_threads=args.llm_threads,
         n_ctx=args.llm_ctx,
@@ -70,3 +76,25 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig | None:
         system_prompt=prompt,
         download=False if getattr(args, "llm_no_download", False) else None,
     )
+    check_named_model(args.llm_model, download=config.download)
+    return config
+
+
+def check_named_model(spec: str | None, *, download: bool) -> None:
+    """Raise :class:`ModelMissingError` (exit 3) when ``spec``, a model named with ``--llm-model``,
+    is not there and will not be downloaded: a user who names a file means it, so a typo is an
+    error, not a quiet fall-back to the rule cues. A model that may still be downloaded
+    (``recommended``, ``hf:``), the default one (no ``--llm-model``) and a named file that is there
+    but corrupt keep falling back to the rule cues with the reason, as the README says."""
+    if spec in (None, ""):
+        return
+    from ..models.llm_model import parse_hf_ref, resolve_llm_model
+
+    if download and (spec == "recommended" or parse_hf_ref(spec) is not None):
+        return
+    try:
+        resolve_llm_model(spec, download=False)
+    except ModelMissingError:
+        raise
+    except FormcheckError:
+        return  # there but unusable: the LLM step falls back to the rule cues and says why
