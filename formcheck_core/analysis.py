@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .clip_warnings import pose_warnings, truncation_warnings
 from .config import DEFAULT_FPS
 from .errors import VideoError
 from .pose.series import PoseSeries
@@ -18,54 +19,6 @@ if TYPE_CHECKING:
     from .pose.back_pass import MainPassBack
 
 __all__ = ["Analysis", "analyze", "load_or_extract_pose", "pose_warnings"]
-
-
-#: Fewer detected samples than this (or than this share of the clip) -> "insufficient pose data".
-MIN_POSE_SAMPLES = 5
-MIN_POSE_SHARE = 0.3
-
-
-def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
-    """Caveats about the pose data itself: short clip, few detections, more than one person."""
-    warnings = []
-    n, found = pose.n_samples, int(pose.detected.sum())
-    if n and pose.time_s[-1] - pose.time_s[0] < 1.0:
-        warnings.append(f"Clip is short ({n} samples, under 1 s): a whole rep may not be in it.")
-    if found < MIN_POSE_SAMPLES or found < MIN_POSE_SHARE * max(n, 1):
-        warnings.append(
-            f"Insufficient pose data: a person was found in {found} of {n} sampled frames. "
-            "Film the whole body from the side, in good light, with the lifter filling the frame."
-        )
-    multi = int((pose.people_count >= 2).sum())
-    if multi > 0.2 * max(found, 1):
-        warnings.append(
-            f"More than one person was found in {multi} of {n} frames; the largest (after a tracking switch, "
-            "the lifter's track) is analysed. Crop the clip or film only the lifter if this is wrong."
-        )
-    return warnings
-
-
-#: A clip is called truncated when more than this many frames, and this share of the frames its
-#: header promises, cannot be read (a frame or two of slack for muxers that count differently).
-TRUNCATION_MIN_FRAMES = 3
-TRUNCATION_MIN_SHARE = 0.02
-
-
-def truncation_warnings(info: VideoInfo) -> list[str]:
-    """A warning when the file holds fewer readable frames than its header promises."""
-    from .video import readable_packets
-
-    promised = info.frame_count_header
-    if promised <= 0:  # the header does not say
-        return []
-    missing = promised - readable_packets(info.path)
-    if missing <= max(TRUNCATION_MIN_FRAMES, TRUNCATION_MIN_SHARE * promised):
-        return []
-    return [
-        f"The clip looks truncated: its header promises {promised} frames but only {promised - missing} can be "
-        f"read (the last {missing / info.fps:.1f} s are missing). Only the part that is there was analysed; "
-        "re-copy or re-export the clip if it should be longer."
-    ]
 
 
 def load_or_extract_pose(

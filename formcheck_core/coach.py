@@ -205,7 +205,13 @@ def cues_from_findings(
             )
             hint = next((w for w in warnings if w), "")
             no_lift = next((w for w in warnings if w.startswith(NO_COMPLETE_LIFT)), "")
-            if view == "side" and no_lift:
+            from .clip_warnings import TOO_FEW_SAMPLES
+
+            few = next((w for w in warnings if w.startswith(TOO_FEW_SAMPLES)), "")
+            if few:  # the filming is not the problem: the sampling is
+                text = "Analyse more frames of the clip (a higher --fps), so every check can run."
+                why = f"In this clip {what}. {few}"
+            elif view == "side" and no_lift:
                 text = f"{no_lift} Show the whole lift, from the floor to standing tall, with the whole body and the weight in frame."
                 why = f"In this clip {what}. The clip is a side view, so the camera angle is not the problem."
             elif view == "side":

@@ -196,6 +196,86 @@ def test_clip_under_one_second(tmp_path, dev_clip, pose_model):
     assert "under 1 s" in proc.stdout
 
 
+def _pose(info, n: int, sample_fps: float | None, found: int):
+    """A PoseSeries of ``n`` samples at ``sample_fps`` over ``info``'s clip, a person in the first ``found``."""
+    from formcheck_core.pose.series import PoseSeries
+
+    step = 1 / (sample_fps or info.fps)
+    xy = np.full((n, 33, 2), np.nan)
+    xy[:found] = 100.0
+    return PoseSeries(
+        frame_index=np.round(np.arange(n) * step * info.fps).astype(int),
+        time_s=np.arange(n) * step,
+        image_xy_px=xy,
+        image_z=np.zeros((n, 33)),
+        world_xyz_m=np.zeros((n, 33, 3)),
+        visibility=np.ones((n, 33)),
+        people_count=(np.arange(n) < found).astype(int),
+        width_px=600,
+        height_px=600,
+        source_fps=info.fps,
+        sample_fps=sample_fps,
+        model_id="test",
+        running_mode="video",
+    )
+
+
+#: A 2.1 s clip at 30 fps (posereader_good's shape): (--fps, samples, people found, what is said).
+SAMPLING_CASES = [
+    (0.01, 1, 1, "to measure a rep: 1 frame sampled from the 2.1 s clip at --fps 0.01"),
+    (0.5, 2, 2, "to measure a rep: 2 frames sampled from the 2.1 s clip at --fps 0.5"),
+    (1, 3, 3, "to measure a rep: 3 frames sampled from the 2.1 s clip at --fps 1"),
+    (3, 7, 7, "Sparse sampling: 7 frames sampled from the 2.1 s clip at --fps 3"),
+    (10, 21, 2, "a person was found in 2 of 21 sampled frames. Film the whole body"),
+    (10, 21, 21, None),
+    (None, 63, 63, None),  # every frame
+]
+
+
+@pytest.mark.parametrize("fps, n, found, said", SAMPLING_CASES)
+def test_sparse_sampling_is_blamed_not_the_clip_or_the_filming(fps, n, found, said):
+    """At a low --fps the warning says the sampling is sparse (samples, the clip's duration, the
+    default --fps), not "Clip is short" (the clip is 2.1 s) nor "Film the whole body"."""
+    from formcheck_core.clip_warnings import TOO_FEW_SAMPLES, pose_warnings
+    from formcheck_core.video import VideoInfo
+
+    info = VideoInfo("c.mp4", 600, 600, 30.0, 63, 0, 1)
+    warnings = pose_warnings(_pose(info, n, fps, found), info)
+    assert not any("Clip is short" in w for w in warnings), warnings
+    if said is None:
+        assert warnings == []
+        return
+    assert len(warnings) == 1 and said in warnings[0], warnings
+    if n < 5:
+        assert warnings[0].startswith(TOO_FEW_SAMPLES)
+    if fps is not None and fps < 10:
+        assert warnings[0].endswith("Use --fps 10 (the default) or more.") and "Film" not in warnings[0]
+
+
+def test_a_short_clip_is_still_called_short():
+    from formcheck_core.clip_warnings import pose_warnings
+    from formcheck_core.video import VideoInfo
+
+    info = VideoInfo("c.mp4", 600, 600, 30.0, 18, 0, 1)  # 0.6 s
+    warnings = pose_warnings(_pose(info, 6, 10.0, 6), info)
+    assert any(w.startswith("Clip is short (0.6 s, under 1 s; 6 samples)") for w in warnings), warnings
+
+
+@pytest.mark.parametrize("fps", ["0.01", "1"])
+def test_a_very_low_fps_says_to_sample_more_not_to_film_again(fps, tmp_path, dev_clip, pose_model):
+    """The real CLI on a 2.1 s clip: the warning and the one cue name the sampling and the default
+    --fps; nothing says the clip is short or to film it again."""
+    proc = run_cli(
+        "analyze", str(dev_clip("posereader_good")), "--fps", fps, "--no-llm", "--no-report",
+        "--out", str(tmp_path / "out"), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    warning = next(line for line in proc.stdout.splitlines() if line.startswith("warning:"))
+    assert "too few frames sampled" in warning and "2.1 s clip" in warning and "--fps 10" in warning
+    assert "Clip is short" not in proc.stdout and "Film" not in proc.stdout
+    assert "a higher --fps" in proc.stdout  # the cue
+
+
 def test_rotated_phone_clip_reads_upright_and_analyses_like_the_original(tmp_path, dev_clip, pose_model):
     from formcheck_core.analysis import analyze
 
