@@ -263,3 +263,40 @@ def test_a_legend_searching_its_best_place_once_per_draw_lands_where_matplotlib_
         assert np.array_equal(got, want)
         places.add(tuple(np.round(fast_legend.get_window_extent().bounds)))
     assert len(places) == 2  # it moved with the data
+
+
+def _pull_name_boxes(fig: Figure) -> list[tuple[str, object]]:
+    """The pull names above the whole-clip figure (the top secondary axis) with their boxes, drawn."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    tops = [child for ax in fig.axes for child in ax.child_axes]
+    return [
+        (label.get_text(), label.get_window_extent(renderer))
+        for top in tops
+        for label in top.get_xticklabels()
+        if label.get_visible() and label.get_text().strip()
+    ]
+
+
+def test_pull_names_above_the_whole_clip_never_overlap(dev_clip, pose_model):
+    """heavy_front_oblique_a has a partial pull between rep 1 and rep 2: 'rep 1', 'partial pull 1'
+    and 'rep 2' were drawn over each other on the top axis. Crowded names are shortened ('p1', then
+    '1'), and still-touching ones staggered."""
+    from formcheck_core.analysis import analyze
+
+    a = analyze(dev_clip("heavy_front_oblique_a"), progress=False)
+    assert a.partial_pulls and a.reps  # the crowded case this test is about
+    boxes = _pull_name_boxes(angle_curves_figure(a))
+    assert len(boxes) == len(a.pulls)
+    for (n1, b1), (n2, b2) in itertools.combinations(boxes, 2):
+        overlap_x = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+        overlap_y = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+        assert overlap_x <= 0 or overlap_y <= 0, (n1, n2)
+    assert any(name.strip() == "p1" for name, _ in boxes)
+
+
+def test_pull_names_stay_long_when_there_is_room(analysis):
+    """Room enough (a wide figure): the names keep their words ('rep 1', 'partial pull 1')."""
+    names = [name.strip() for name, _ in _pull_name_boxes(angle_curves_figure(analysis, width_in=12))]
+    assert names and all(name.startswith(("rep ", "partial pull ")) for name in names), names

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -393,6 +394,47 @@ def _short_name(analysis: Analysis, number: int, *, long: bool) -> str:
     return name.split()[-1] if number <= len(analysis.reps) else f"p{name.split()[-1]}"
 
 
+#: Least gap between two pull names above the whole-clip figure (points).
+NAME_GAP_PT = 4.0
+
+
+def _name_width_pt(text: str) -> float:
+    """Width of ``text`` at the pull names' size (points), from the glyph outlines (no renderer)."""
+    from matplotlib.textpath import TextPath
+
+    return float(TextPath((0, 0), text, size=FS_NOTE).get_extents().width) if text else 0.0
+
+
+def _pull_names(
+    analysis: Analysis, numbers: Sequence[int], centres_s: Sequence[float], pt_per_s: float
+) -> list[str]:
+    """The names above the whole-clip figure of the pulls ``numbers`` centred at ``centres_s``, so
+    that no two overlap at ``pt_per_s``: long ("rep 1", "partial pull 1") for up to 5 pulls; a
+    partial pull crowding a neighbour reads "p1"; if names still crowd, every name is short ("1",
+    "p1"); names that still touch are staggered (every other one a line higher)."""
+    order = sorted(range(len(numbers)), key=lambda i: centres_s[i])
+
+    def crowded(names: list[str]) -> set[int]:
+        out: set[int] = set()
+        for a, b in pairwise(order):
+            room = (centres_s[b] - centres_s[a]) * pt_per_s
+            if (_name_width_pt(names[a]) + _name_width_pt(names[b])) / 2 + NAME_GAP_PT > room:
+                out |= {a, b}
+        return out
+
+    names = [_short_name(analysis, n, long=len(numbers) <= 5) for n in numbers]
+    partial = {i for i, n in enumerate(numbers) if n > len(analysis.reps)}
+    if crowd := crowded(names) & partial:
+        names = [_short_name(analysis, n, long=i not in crowd) for i, n in enumerate(numbers)]
+    if crowded(names):
+        names = [_short_name(analysis, n, long=False) for n in numbers]
+    touching = crowded(names)
+    for k, i in enumerate(order):
+        if i in touching and k % 2:
+            names[i] += "\n"  # a top-axis label sits on its baseline: the name rises one line
+    return names
+
+
 def _decorate(
     analysis: Analysis, fig: Figure, axes: list, panels: list, rep: int | None, *, raw: bool, pad_s: float
 ) -> list:
@@ -414,7 +456,9 @@ def _decorate(
     added: list = []
     if rep is None and reps and axes:  # rep numbers above the top panel, out of the data's way
         centres = [(t[r.start_sample] + t[min(r.end_sample, len(t) - 1)]) / 2 for r in reps]
-        names = [_short_name(analysis, r.number, long=len(reps) <= 5) for r in reps]
+        lo, hi = axes[0].get_xlim()
+        width_pt = fig.get_figwidth() * 72 * axes[0].get_position().width
+        names = _pull_names(analysis, [r.number for r in reps], centres, width_pt / max(hi - lo, 1e-9))
         top = axes[0].secondary_xaxis("top")
         top.set_xticks(centres, labels=names)
         top.tick_params(labelsize=FS_NOTE, length=0, colors="#5c5f66")
