@@ -38,8 +38,8 @@ and keep opening the hip slowly after they stand, so both seeds were 0.3-2 s off
   before lift-off.
 * ``knee_pass``: first sample after lift-off with the bar above the knee in the image, or, without
   a bar, with the knee angle above :data:`KNEE_PASS_DEG`.
-* ``lockout``: the first sample where the shoulder height reaches :data:`LOCKOUT_SHOULDER_FRAC`
-  of its rise from the bottom (the bar hangs from the shoulders on straight arms: they top out
+* ``lockout``: the sample nearest where the shoulder height reaches :data:`LOCKOUT_SHOULDER_FRAC`
+  of its rise from the bottom (interpolated crossing, as lift-off's) (the bar hangs from the shoulders on straight arms: they top out
   when the bar does), and no later than the torso lean first crosses vertical (0 deg; a lifter
   still opening the hip while leaning back is past lockout; this cap is not fitted: it moved one
   dev lockout from +0.33 s to +0.13 s and no other by more than 0.1 s). The hip angle is not
@@ -801,7 +801,9 @@ def _pull_candidates(
         if stop is not None and lift <= stop[1] < top:
             lift, lift_pos = stop[1] + 1, float(stop[1] + 1)
             past = max(past, lift)
-        lock = _sample_in(lock_est, min(lift + 1, sh_top), sh_top)
+        # Lockout's sample likewise: nearest its interpolated crossing (was the first past it), so the
+        # lockout window starts within half a sample of the same instant wherever the samples fall.
+        lock = _sample_in(lock_pos if np.isfinite(lock_pos) else lock_est, min(lift + 1, sh_top), sh_top)
         upright_at = _first_upright(lean, lift, sh_top)
         if np.isfinite(upright_at) and upright_at < lock_pos:
             lock_pos = upright_at
