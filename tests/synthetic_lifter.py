@@ -205,3 +205,12 @@ def deadlift_pose(reps: int = 1, *, fps: float = 10.0, **kwargs) -> tuple[PoseSe
     pose_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in pose_keys}
     prog, moments = deadlift_progress(reps, fps=fps, **kwargs)
     return pose_from_angles(*angles_from_progress(prog), fps=fps, **pose_kw), moments
+
+
+def lockout_share(frac: float) -> float:
+    """Where lockout lies by its definition in a synthetic pull (0 = lift-off, 1 = the pull ends,
+    the ``lockout`` of :func:`deadlift_progress`): the first point where the shoulders reach
+    ``frac`` of their rise, from the exact geometry."""
+    x = np.linspace(0.0, 1.0, 10001)
+    up = -skeleton(*angles_from_progress(smoothstep(x)))["shoulder"][:, 1]
+    return float(x[np.argmax(up >= up[0] + frac * (up.max() - up[0]))])

@@ -8,9 +8,8 @@ from synthetic_lifter import (
     angles_from_progress,
     deadlift_pose,
     deadlift_progress,
+    lockout_share,
     pose_from_angles,
-    skeleton,
-    smoothstep,
 )
 
 from formcheck_core.biomech.body import MOMENT_NAMES
@@ -26,17 +25,9 @@ def _reps(pose):
     return segment_reps(compute_body_series(pose))
 
 
-def _lockout_share() -> float:
-    """Where in a synthetic pull (0 = lift-off, 1 = the pull ends) lockout lies by its definition:
-    the shoulders at LOCKOUT_SHOULDER_FRAC of their rise, from the exact geometry."""
-    x = np.linspace(0.0, 1.0, 10001)
-    up = -skeleton(*angles_from_progress(smoothstep(x)))["shoulder"][:, 1]
-    return float(x[np.argmax(up >= up[0] + LOCKOUT_SHOULDER_FRAC * (up.max() - up[0]))])
-
-
 def _check_moments(reps, truth):
     assert len(reps) == len(truth)
-    share = _lockout_share()
+    share = lockout_share(LOCKOUT_SHOULDER_FRAC)
     for rep, true in zip(reps, truth, strict=False):
         if true.get("liftoff") is not None and true.get("lockout") is not None:
             # the pull's end is where progress reaches 1; lockout is defined at the shoulders' share
