@@ -27,7 +27,7 @@ from formcheck_core.batch.discover import find_clips  # noqa: E402
 from formcheck_core.batch.rows import CLIP_COLUMNS, FINDING_COLUMNS, METRIC_COLUMNS, REP_COLUMNS  # noqa: E402
 from formcheck_core.batch.worker import MALLOC_ENV_VARS, usable_cores  # noqa: E402
 from formcheck_core.video import DECODE_INLINE_ENV  # noqa: E402
-from formcheck_core.vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES, clip_status  # noqa: E402
+from formcheck_core.vocabulary import CLIP_STATUS_WORDS, CLIP_STATUSES, PARTIAL_PULL, clip_status, counted  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ("posereader_good", "posereader_bad", "posereader_arm_bend", "posereader_rdl")
@@ -105,7 +105,8 @@ def test_batch_writes_three_tables_with_a_row_per_clip_rep_and_finding(first_run
     assert f"3 {CLIP_STATUS_WORDS['partial_only']}" in proc.stdout, proc.stdout
     # the line counts complete reps, as the summary does, and partial pulls apart (not the reps table's rows)
     n_reps, n_partial = int(clips["reps"].fillna(0).sum()), int(clips["partial_pulls"].fillna(0).sum())
-    assert n_partial and f"; {n_reps} reps (+{n_partial} partial pulls), " in proc.stdout, proc.stdout
+    said = f"; {counted(n_reps, 'rep')} (+{counted(n_partial, PARTIAL_PULL)}), "
+    assert n_partial and said in proc.stdout, proc.stdout
     assert (clips.loc[["truncated", "notes", "nowhere"], "status"] == "error").all()
     assert clips.loc["nowhere", "exit_code"] == 2 and "No such file" in clips.loc["nowhere", "error"]
     # rows agree with each other and with each clip's analysis.json
