@@ -120,11 +120,8 @@ def _posed_per_shot(
     they are and only clips with cuts are posed again (their later shots only)."""
     from functools import partial
 
-    import numpy as np
-
-    from .cache import load_pose, save_pose
-    from .pose.back_pass import MainPassBack as Rows
-    from .pose.back_pass import load_main_rows, save_main_rows
+    from .cache import save_pose
+    from .pose.back_pass import load_derived_pose, save_main_rows
     from .pose.mediapipe_backend import open_pose_backend
     from .pose.shots import per_shot_cache_key, repose_shots, shot_bounds
     from .scene_cuts import cut_samples, scene_cut_frames
@@ -133,16 +130,9 @@ def _posed_per_shot(
     if not shot_bounds(pose.n_samples, starts):
         return pose
     skey = per_shot_cache_key(key, starts)
-    cached = load_pose(skey) if cache else None
-    if cached is not None and np.array_equal(cached.frame_index, pose.frame_index):
-        if back is None:
-            return cached
-        table = load_main_rows(skey, cached.frame_index)
-        if table is not None:
-            rows = Rows(back.source_size)
-            rows.restore(table)
-            back.replace_samples(np.arange(pose.n_samples), rows)
-            return cached
+    cached = load_derived_pose(skey, pose, back) if cache else None
+    if cached is not None:
+        return cached
     say = notes or (_note if progress else None)
     if say is not None:
         say(f"{Path(info.path).name}: {SHOT_REPOSE_NOTE} ({len(starts)} scene cut(s))")

@@ -36,6 +36,7 @@ from ..biomech.back_series import BackSeries
 from ..biomech.body import BodySeries
 from .backend import PoseResult
 from .landmarks import LANDMARK
+from .series import PoseSeries
 
 #: Bump when :func:`back_profile` or this pass changes what it stores or which frames it measures
 #: (invalidates cached rows).
@@ -208,6 +209,27 @@ def load_main_rows(pose_key: str, frame_index: np.ndarray) -> dict[str, np.ndarr
     if table is None or not _is_main_table(table) or not np.array_equal(table["frame_index"], frame_index):
         return None
     return table
+
+
+def load_derived_pose(key: str, pose: PoseSeries, back: MainPassBack | None) -> PoseSeries | None:
+    """The pose cached under ``key`` that was derived from ``pose`` (its shots posed again, a
+    tracking switch undone), if it holds exactly ``pose``'s samples; with ``back``, only if its
+    main-pass rows are cached too, and then they replace every row of ``back``. None: derive it
+    again."""
+    from ..cache import load_pose
+
+    cached = load_pose(key)
+    if cached is None or not np.array_equal(cached.frame_index, pose.frame_index):
+        return None
+    if back is None:
+        return cached
+    table = load_main_rows(key, cached.frame_index)
+    if table is None:
+        return None
+    rows = MainPassBack(back.source_size)
+    rows.restore(table)
+    back.replace_samples(np.arange(pose.n_samples), rows)
+    return cached
 
 
 def back_series(body: BodySeries, rows: MainPassBack) -> BackSeries | None:

@@ -263,9 +263,9 @@ def followed(
     back rows); ``say`` gets :data:`FOLLOW_NOTE` when the pass runs. ``cache`` False recomputes."""
     from functools import partial
 
-    from ..cache import load_pose, save_pose
+    from ..cache import save_pose
     from ..scene_cuts import cut_samples, scene_cut_frames
-    from .back_pass import load_main_rows, save_main_rows
+    from .back_pass import load_derived_pose, save_main_rows
     from .identity import identity_breaks
     from .mediapipe_backend import open_pose_backend
 
@@ -274,16 +274,9 @@ def followed(
     if not breaks:
         return pose
     fkey = follow_cache_key(key, starts, breaks)
-    cached = load_pose(fkey) if cache else None
-    if cached is not None and np.array_equal(cached.frame_index, pose.frame_index):
-        if back is None:
-            return cached
-        table = load_main_rows(fkey, cached.frame_index)
-        if table is not None:
-            rows = MainPassBack(back.source_size)
-            rows.restore(table)
-            back.replace_samples(np.arange(pose.n_samples), rows)
-            return cached
+    cached = load_derived_pose(fkey, pose, back) if cache else None
+    if cached is not None:
+        return cached
     if say is not None:
         at = ", ".join(f"{pose.time_s[b.sample]:.1f} s" for b in breaks)
         say(f"{Path(info.path).name}: {FOLLOW_NOTE} (at {at})")
