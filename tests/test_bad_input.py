@@ -378,3 +378,29 @@ def test_a_malformed_dask_scheduler_address_is_a_one_line_error(address, tmp_pat
         proc, 1, f"--scheduler {address!r} is not a Dask scheduler address", "tcp://HOST:PORT"
     )
     assert not out.exists()
+
+
+def test_ctrl_c_that_leaves_an_object_half_built_prints_no_finaliser_traceback():
+    """Ctrl-C can land while MediaPipe builds an Image, whose __del__ then fails (no native
+    pointer yet): the run still ends with one line and exit code 130. The race is made
+    deterministic here: the interrupted work leaves an object whose finaliser raises."""
+    script = """
+import sys
+from formcheck_core import cli
+
+class HalfBuilt:
+    def __del__(self):
+        raise AttributeError("'Image' object has no attribute '_image_ptr'")
+
+def interrupted(argv):
+    half = HalfBuilt()
+    half.cycle = half  # only the garbage collector finalises it, after the interruption
+    del half
+    raise KeyboardInterrupt
+
+cli._main = interrupted
+sys.exit(cli.main([]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "formcheck: interrupted", proc.stderr

@@ -67,9 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         print("formcheck: interrupted", file=sys.stderr)
     # The interrupted work's frames (and a pose model one of them opened) are unreferenced now:
     # finalise them while the interpreter is whole, not during its shutdown, where MediaPipe's
-    # own __del__ fails with a traceback.
+    # own __del__ fails with a traceback. An object Ctrl-C stopped half-built (a MediaPipe Image
+    # without its native pointer) fails in its __del__ all the same: that is the interruption
+    # already said, so the process ends without printing finalisers' errors.
+    sys.unraisablehook = _ignore_unraisable
     gc.collect()
     return 130
+
+
+def _ignore_unraisable(_unraisable: object) -> None:
+    """``sys.unraisablehook`` after Ctrl-C: finalisers of interrupted objects print nothing."""
 
 
 def _main(argv: list[str]) -> int:
