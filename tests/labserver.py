@@ -4,7 +4,8 @@
 data, runtime, settings and workspace folders, waits until the REST API answers, and on
 :meth:`LabServer.stop` shuts the kernels down through the API, then ends the server's process
 group and any surviving kernel processes *by PID* (kernels run in their own sessions).
-:func:`launch_chromium` starts Debian's chromium through Playwright with flags that work offline.
+:func:`launch_chromium` starts Debian's chromium through Playwright with flags that work offline;
+:func:`notebook_run_all` does both for one notebook and runs all its cells.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import psutil
 
@@ -193,6 +196,51 @@ def launch_chromium(playwright):
     if path is None:
         raise RuntimeError("chromium not found: install it with `apt-get install chromium`")
     return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+
+
+def render_every_cell(work: Path) -> None:
+    """JupyterLab settings under ``work`` that put every cell in the page (JupyterLab 4 keeps only
+    the cells in view by default, so outputs further down could not be read)."""
+    tracker = work / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
+
+
+@contextmanager
+def notebook_run_all(
+    root: Path, notebook: str, work: Path, shared: Path, ran: Callable[[Any], None], timeout_ms: float
+) -> Iterator[Any]:
+    """A page of headless Chromium (1440x1300) in a fresh JupyterLab on ``root`` with ``notebook``
+    open, every cell rendered, after Run All: ``ran(page)`` waits for the notebook's last output,
+    then for the idle kernel. The browser and the server stop on exit."""
+    from playwright.sync_api import sync_playwright
+
+    render_every_cell(work)
+    server = LabServer(root, work, env={"FORMCHECK_SHARED": str(shared)})
+    server.start()
+    try:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_context(viewport={"width": 1440, "height": 1300}).new_page()
+            page.set_default_timeout(30_000)
+            try:
+                page.goto(server.lab_url(notebook))
+                page.get_by_text("| Idle").wait_for(timeout=timeout_ms)
+                page.get_by_role("menuitem", name="Run", exact=True).click()
+                page.get_by_text("Run All Cells", exact=True).click()
+                ran(page)
+                page.get_by_text("| Idle").wait_for(timeout=timeout_ms)
+                yield page
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+def stderr_errors(page) -> list[str]:
+    """Texts of the page's stderr outputs that hold a traceback or an error."""
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    return [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from labserver import (
     key_latencies_ms,
     launch_chromium,
     open_and_run_all,
+    stderr_errors,
     wait_shown,
 )
 
@@ -185,8 +186,7 @@ def ready(page, lab, expected):
     # every cell done: the second (single-rep) explorer is there and the kernel is idle again
     page.locator(".formcheck-explorer").nth(1).locator("img.fc-frame").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
     page.get_by_text("| Idle").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    tracebacks = stderr_errors(page)
     assert not tracebacks, tracebacks[0][:2000]
     page.screenshot(path=str(ARTIFACTS / "01_run_all.png"), full_page=True)
     (ARTIFACTS / "timings.json").write_text(

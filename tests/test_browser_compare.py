@@ -10,13 +10,12 @@ hint once (not once per clip), the score table with the baselines, and every plo
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 
 import cv2
 import numpy as np
 import pytest
-from labserver import LabServer, chromium_path, launch_chromium
+from labserver import chromium_path, notebook_run_all, stderr_errors
 
 from formcheck_core.config import REPO_ROOT
 
@@ -32,42 +31,23 @@ def page(shared, tmp_path_factory):
     if chromium_path() is None:
         pytest.skip("chromium not installed (apt-get install chromium): the JupyterLab browser test needs it")
     pytest.importorskip("playwright", reason="python playwright not installed (pip install 'formcheck[dev]')")
-    from playwright.sync_api import sync_playwright
 
     root = tmp_path_factory.mktemp("lab-root-04")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    work = tmp_path_factory.mktemp("lab-work-04")
-    # render every cell (JupyterLab 4 keeps only the cells in view in the page by default)
-    tracker = work / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))
-    server = LabServer(root, work, env={"FORMCHECK_SHARED": str(shared)})
-    server.start()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as pw:
-            browser = launch_chromium(pw)
-            pg = browser.new_context(viewport={"width": 1440, "height": 1300}).new_page()
-            pg.set_default_timeout(30_000)
-            pg.goto(server.lab_url(NOTEBOOK.name))
-            pg.get_by_text("| Idle").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
-            pg.get_by_role("menuitem", name="Run", exact=True).click()
-            pg.get_by_text("Run All Cells", exact=True).click()
-            # the last cell shows the threshold explorer's widget: everything above has run
-            pg.locator(".formcheck-thresholds .fc-summary-text").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
-            pg.get_by_text("| Idle").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
-            pg.screenshot(path=str(ARTIFACTS / "04_notebook_no_model.png"), full_page=True)
-            try:
-                yield pg
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+
+    def ran(pg) -> None:  # the last cell shows the threshold explorer's widget
+        pg.locator(".formcheck-thresholds .fc-summary-text").wait_for(timeout=RUN_ALL_TIMEOUT_MS)
+
+    with notebook_run_all(
+        root, NOTEBOOK.name, tmp_path_factory.mktemp("lab-work-04"), shared, ran, RUN_ALL_TIMEOUT_MS
+    ) as pg:
+        pg.screenshot(path=str(ARTIFACTS / "04_notebook_no_model.png"), full_page=True)
+        yield pg
 
 
 def test_runs_without_errors(page):
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    tracebacks = stderr_errors(page)
     assert not tracebacks, tracebacks[0][:2000]
 
 
