@@ -383,7 +383,8 @@ def misses(results: list[ClipResult], labels: dict) -> list[str]:
                 # A labelled event with no estimate: say why the analysis left the moment out.
                 absent = sorted({p.missing_moments[name] for p in r.pulls or () if name in p.missing_moments})
                 note = f"; not placed: {' / '.join(absent)}" if None in bad and absent else ""
-                out.append(f"{r.clip}: {key} off {_fmt_errs(bad)} s ({why}{note})")
+                said = " ".join("not placed" if e is None else f"off {e:+.2f} s" for e in bad)
+                out.append(f"{r.clip}: {key} {said} ({why}{note})")
     return out
 
 

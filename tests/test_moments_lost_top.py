@@ -84,6 +84,9 @@ def test_top_in_gap_rules():
     assert _gap_case([60, 62, 70, 85, 100, nan, nan, nan, nan, nan, nan, 95, 80, 70])
     # Found after the gap still bent, above the level it entered with: not shown to have finished.
     assert not _gap_case([60, 62, 70, 85, 100, nan, nan, nan, nan, nan, nan, 120, 125, 130])
+    # Found stalled (still bent above its entry level), lowered only later: the lowering after
+    # the stall is not the top having been in the gap (only the readings as found again count).
+    assert not _gap_case([60, 62, 70, 85, 100, nan, nan, nan, nan, nan, nan, 120, 120, 120, 90, 70])
     # Entering the gap too slowly to stand within it (10 deg/s over a 0.6 s gap from 100 deg).
     assert not _gap_case([60, 62, 90, 99, 100, nan, nan, nan, nan, nan, nan, 95, 80, 70])
     # Not rising into the gap (a stall).

@@ -901,3 +901,28 @@ def test_the_verdict_test_can_be_swapped_to_measure_what_confidence_and_severity
     assert serious_fault(warning) and not counts_as_fault(warning)
     assert not serious_fault(note) and not counts_as_fault(note)
     assert verdicts([warning], reps, counts=serious_fault)[-1].label == "needs work"
+
+
+def test_a_reading_on_a_pull_without_moments_is_not_placed_at_one():
+    """A reading with its own sample on a pull that has no key moment at all reads "during the
+    rep", not the phrase of the rule's moment ("as the bar leaves the floor")."""
+    rep = make_rep(1)
+    bare = replace(
+        rep,
+        moments={},
+        complete=False,
+        partial_reason="cut by the clip: it starts mid-pull",
+        metric_samples={"torso_lean_liftoff_deg": 15},
+    )
+    rule = Rule(
+        id="lean_rule",
+        check=lambda ctx: None,
+        description="d",
+        metrics=("torso_lean_liftoff_deg",),
+        thresholds={"limit_deg": 1.0},
+        cue="Lean less {at}",
+        moment="liftoff",
+    )
+    ctx = RuleContext(rule, bare, {"limit_deg": 1.0}, "deadlift", body=make_analysis((bare,)).body)
+    finding = ctx.compare("torso_lean_liftoff_deg", "limit_deg")
+    assert finding.cue == "Lean less during the rep", finding.cue

@@ -482,7 +482,7 @@ def _top_in_gap(
     if not (speed_deg_s > 0 and h[entry] + speed_deg_s * gap_s >= TOP_HIP_DEG):
         return False
     after = np.asarray(h_raw[gap[1] : end + 1], float)
-    after = after[np.isfinite(after)]
+    after = after[np.isfinite(after)][: hold_samples(fs)]  # as found again, not any later lowering
     return bool(after.size and (np.any(after >= TOP_HIP_DEG) or np.any(after <= h[entry])))
 
 

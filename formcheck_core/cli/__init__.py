@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     # own __del__ fails with a traceback. An object Ctrl-C stopped half-built (a MediaPipe Image
     # without its native pointer) fails in its __del__ all the same: that is the interruption
     # already said, so the process ends without printing finalisers' errors.
+    previous = sys.unraisablehook
     sys.unraisablehook = _ignore_unraisable
     gc.collect()
+    if argv is not None:  # called in-process (a notebook, a test): the host's hook as it was
+        sys.unraisablehook = previous
     return 130
 
 

@@ -158,8 +158,8 @@ class RuleContext:
         if placed is not None and sample is not None:  # where the value was measured
             frame_index, time_s = placed
             near = nearest_moment(self.rep, sample, prefer=moment)
+            at = moment_phrase(near.name if near is not None else None, frame_index, near, time_s=time_s)
             moment = near.name if near is not None else moment
-            at = moment_phrase(moment, frame_index, near, time_s=time_s)
         else:  # at the key moment the rule names ("in this pull" when the pull lacks it)
             m = self.rep.moments.get(moment) if moment else None
             frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
