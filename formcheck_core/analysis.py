@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .clip_warnings import pose_warnings, truncation_warnings
+from .clip_warnings import is_insufficient, pose_warnings, truncation_warnings
 from .config import DEFAULT_FPS
 from .errors import VideoError
 from .pose.series import PoseSeries
@@ -256,7 +256,7 @@ def analyze(
     base: dict[str, Any] = dict(
         video=info, video_sha256=sha, lift=lift, pose=pose, lifter_height_cm=height_cm, options=options
     )
-    if any(w.startswith("Insufficient pose data") for w in warnings):
+    if any(is_insufficient(w) for w in warnings):
         return Analysis(body=None, view=None, reps=(), warnings=tuple(warnings), **base)
 
     view = estimate_view(pose)

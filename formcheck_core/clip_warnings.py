@@ -11,9 +11,19 @@ from .pose.series import PoseSeries
 from .video import VideoInfo, readable_packets
 from .vocabulary import counted
 
+#: How every warning that the pose holds too little to measure a rep starts (the analysis then
+#: measures nothing: :func:`is_insufficient`).
+INSUFFICIENT = "Insufficient pose data"
 #: How the warning for too few sampled frames (a higher ``--fps`` helps) starts; the coaching
 #: cue then says to sample more, not to film again.
-TOO_FEW_SAMPLES = "Insufficient pose data: too few frames sampled"
+TOO_FEW_SAMPLES = f"{INSUFFICIENT}: too few frames sampled"
+
+
+def is_insufficient(warning: str) -> bool:
+    """Whether ``warning`` says the pose holds too little to measure a rep."""
+    return warning.startswith(INSUFFICIENT)
+
+
 #: Fewer detected samples than this (or than this share of the clip) -> "insufficient pose data".
 MIN_POSE_SAMPLES = 5
 MIN_POSE_SHARE = 0.3
@@ -75,7 +85,7 @@ def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
             )
         else:
             warnings.append(
-                f"Insufficient pose data: a person was found in {found} of {n} sampled frames. "
+                f"{INSUFFICIENT}: a person was found in {found} of {n} sampled frames. "
                 "Film the whole body from the side, in good light, with the lifter filling the frame."
             )
     elif low is not None and low < SPARSE_FPS:

@@ -681,7 +681,7 @@ def print_rates(tally: dict[str, tuple[int, int]], out=print) -> None:
         if not n:
             continue
         out(f"broken {kind} checks by cause ({n}; whose: see CAUSES):")
-        for whose in ("MediaPipe", "formcheck", "undetermined"):
+        for whose in dict.fromkeys(w for w, _ in CAUSES.values()):
             row = [
                 (c, tally.get(f"{kind} cause {c}", (0, 0))[0]) for c, (w, _) in CAUSES.items() if w == whose
             ]

@@ -20,6 +20,7 @@ BOX = (925, 690, 995, 760)  # the bar's end (red collar) at rest, frame 18
 PLATE_PX = 253.0
 
 
+@pytest.mark.slow  # decodes a 1080p clip
 @pytest.mark.skipif(not CLIP.is_file(), reason="needs the shared dev clips")
 def test_bar_end_rises_from_rest_and_is_well_up_at_the_label(capsys):
     rows = pr._shifts(CLIP, BOX, 18, 44)

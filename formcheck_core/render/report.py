@@ -37,6 +37,7 @@ from ..vocabulary import (
     NEEDS_WORK,
     ROLE_WORDS,
     VERDICT_ROLES,
+    counted,
     format_limit,
     format_value,
     moment_tag,
@@ -303,7 +304,7 @@ def render_html(
     view = analysis.view
     meta = [
         f"{analysis.lift}",
-        f"{len(analysis.reps)} rep{'s' if len(analysis.reps) != 1 else ''}"
+        counted(len(analysis.reps), "rep")
         + (f" (+{partial_note(analysis)})" if analysis.partial_pulls else ""),
         f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",

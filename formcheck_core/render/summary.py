@@ -11,7 +11,17 @@ from ..findings import Finding
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
-from ..vocabulary import FAULT, MOMENT_NAMES, OK, ROLE_WORDS, metric_label, moment_label, unit_of
+from ..vocabulary import (
+    FAULT,
+    MOMENT_NAMES,
+    OK,
+    PARTIAL_PULL,
+    ROLE_WORDS,
+    counted,
+    metric_label,
+    moment_label,
+    unit_of,
+)
 from .overlay import uses_world_angles
 
 #: Metrics shown per rep in the summary, in this order, each by its label for people (its spec's,
@@ -68,7 +78,7 @@ def format_summary(analysis: Analysis, cues: Sequence[Cue] = ()) -> str:
             f"near side: {analysis.view.side}"
         )
     n_partial = len(analysis.partial_pulls)
-    extra = f" (+{n_partial} partial pull{'s' if n_partial != 1 else ''})" if n_partial else ""
+    extra = f" (+{counted(n_partial, PARTIAL_PULL)})" if n_partial else ""
     lines.append(f"reps found: {len(analysis.reps)}{extra}")
     verdicts = {vd.rep: vd for vd in analysis.verdicts}
     for rep in analysis.pulls:  # complete reps, then partial pulls (named and judged the same way)
