@@ -198,6 +198,15 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
 
 
+def skip_without_browser() -> None:
+    """Skip the calling test when Debian's chromium or Python's playwright is missing."""
+    import pytest
+
+    if chromium_path() is None:
+        pytest.skip("chromium not installed (apt-get install chromium): the JupyterLab browser test needs it")
+    pytest.importorskip("playwright", reason="python playwright not installed (pip install 'formcheck[dev]')")
+
+
 def render_every_cell(work: Path) -> None:
     """JupyterLab settings under ``work`` that put every cell in the page (JupyterLab 4 keeps only
     the cells in view by default, so outputs further down could not be read)."""

@@ -19,11 +19,11 @@ import pytest
 from labserver import (
     IMAGE_B64_JS,
     LabServer,
-    chromium_path,
     explorer_state,
     key_latencies_ms,
     launch_chromium,
     open_and_run_all,
+    skip_without_browser,
     stderr_errors,
     wait_shown,
 )
@@ -39,15 +39,6 @@ EXPLORER = ".formcheck-explorer >> nth=0"
 #: Generous bound for the kernel to start, analyse (pose cached) and draw the first explorer.
 RUN_ALL_TIMEOUT_MS = 240_000
 STEP_TIMEOUT_MS = 30_000
-
-
-def _skip_without_browser() -> None:
-    if chromium_path() is None:
-        pytest.skip("chromium not installed (apt-get install chromium): the JupyterLab browser test needs it")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        pytest.skip("python playwright not installed (pip install 'formcheck[dev]')")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +72,7 @@ class ReferenceFrames:
 
 @pytest.fixture(scope="module")
 def lab(shared, tmp_path_factory):
-    _skip_without_browser()
+    skip_without_browser()
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
     server = LabServer(root, tmp_path_factory.mktemp("lab-work"), env={"FORMCHECK_SHARED": str(shared)})

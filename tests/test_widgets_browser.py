@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from labserver import chromium_path, notebook_run_all, stderr_errors
+from labserver import notebook_run_all, skip_without_browser, stderr_errors
 
 from formcheck_core.config import REPO_ROOT
 
@@ -22,9 +22,7 @@ RUN_ALL_TIMEOUT_MS = 300_000
 
 @pytest.fixture(scope="module")
 def page(shared, tmp_path_factory):
-    if chromium_path() is None:
-        pytest.skip("chromium not installed (apt-get install chromium): the JupyterLab browser test needs it")
-    pytest.importorskip("playwright", reason="python playwright not installed (pip install 'formcheck[dev]')")
+    skip_without_browser()
 
     root = tmp_path_factory.mktemp("lab-root-01")
     nb = nbformat.read(NOTEBOOK, as_version=4)
