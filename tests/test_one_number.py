@@ -542,7 +542,7 @@ def test_a_reading_not_measurable_shows_no_number_and_its_finding_says_why_at_it
     assert data["metrics"]["hip_rise_lead_rel"] is None and data["metrics"]["hip_angle_setup_deg"] is None
     assert data["metric_samples"]["hip_rise_lead_rel"] == 12
     assert not [m for m in metric_readings(a) if m.metric in joints]
-    shown = dict(SUMMARY_METRICS)["hip_angle_setup_deg"]  # "hip angle at setup"
+    shown = dict(SUMMARY_METRICS)["hip_angle_setup_deg"]  # "hip angle in the set position"
     (line,) = [x for x in format_summary(a).splitlines() if x.strip().startswith(shown)]
     assert line.split(shown, 1)[1].strip() == "not measurable: left shoulder not visible"
     assert not re.search(r"\d", line.split(shown, 1)[1].split(":", 1)[0])

@@ -45,7 +45,7 @@ def test_metric_labels_name_moments_in_words():
     from formcheck_core.vocabulary import metric_label
 
     assert metric_label("torso_lean_liftoff_deg") == "Torso lean at lift-off"
-    assert metric_label("hip_angle_setup_deg") == "Hip angle at setup"
+    assert metric_label("plugin_depth_setup_deg") == "Plugin depth at setup"
     assert metric_label("plugin_thing_knee_pass_deg") == "Plugin thing at knee pass"
     assert metric_label("rep_duration_s") == "Rep duration"
 

@@ -265,8 +265,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         f"Hip angle (shoulder-hip-knee) at setup: the set position's level, the lowest value held for {HOLD_S:g} s "
         f"up to the set-up moment (within {MAX_SETUP_S:g} s); 180 = straight.",
         hip_angle_setup,
-        short="hip angle at setup (shoulder-hip-knee, 180 = straight)",
+        short="hip angle in the set position (lowest held, shoulder-hip-knee, 180 = straight)",
         series=_HIP,
+        label="Hip angle in the set position",
     ),
     MetricSpec(
         "hip_angle_liftoff_deg",
