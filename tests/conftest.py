@@ -13,6 +13,13 @@ from formcheck_core.config import shared_dir
 SHARED = shared_dir()
 DEV = SHARED / "videos" / "dev"
 
+
+def dev_clip_stems() -> list[str]:
+    """Stems of the labelled dev clips, sorted; [] without the shared labels."""
+    labels = SHARED / "videos" / "labels_dev.json"
+    return sorted(Path(k).stem for k in json.loads(labels.read_text())) if labels.is_file() else []
+
+
 #: Fixtures that bring real clips, the pose model or a model file: a test that needs any of them
 #: (directly or through another fixture) belongs to the slow tier.
 SLOW_FIXTURES = frozenset({"shared", "dev_clip", "dev_labels", "pose_model"})

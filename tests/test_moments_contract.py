@@ -4,20 +4,12 @@ explained, and only complete reps counted. Asserts the contract, never pose-exac
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-from conftest import DEV, SHARED
+from conftest import DEV, dev_clip_stems
 from rep_contract import assert_rep_contract
 
 
-def _clips() -> list[str]:
-    labels = SHARED / "videos" / "labels_dev.json"
-    return sorted(Path(k).stem for k in json.loads(labels.read_text())) if labels.is_file() else []
-
-
-@pytest.mark.parametrize("stem", _clips())
+@pytest.mark.parametrize("stem", dev_clip_stems())
 def test_every_dev_clip_keeps_the_rep_contract(stem, pose_model):
     from formcheck_core.analysis import analyze
     from formcheck_core.export import to_dict

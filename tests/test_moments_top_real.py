@@ -7,22 +7,14 @@ lengths between them). A contract over every dev clip, not a pose-exact frame.""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import DEV, SHARED
+from conftest import DEV, dev_clip_stems
 
 from formcheck_core.biomech.moments import MIN_SHOULDER_RISE_REL
 
 
-def _clips() -> list[str]:
-    labels = SHARED / "videos" / "labels_dev.json"
-    return sorted(Path(k).stem for k in json.loads(labels.read_text())) if labels.is_file() else []
-
-
-@pytest.mark.parametrize("stem", _clips())
+@pytest.mark.parametrize("stem", dev_clip_stems())
 def test_no_pull_rises_across_a_set_down(stem, pose_model):
     from formcheck_core.analysis import analyze
 
