@@ -111,7 +111,7 @@ def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, 
     from formcheck_core.analysis import analyze
     from formcheck_core.export import to_dict
     from formcheck_core.readings import metric_readings
-    from formcheck_core.render.curves import metric_markers, rep_curve_figures
+    from formcheck_core.render.curves import BACK_METRIC, metric_markers, rep_curve_figures
     from formcheck_core.render.overlay import displayed_series
     from formcheck_core.vocabulary import format_value
     from formcheck_core.widgets import FrameExplorer
@@ -141,7 +141,10 @@ def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, 
             if (t.get_gid() or "").startswith("metric:")
         }
         for series, m in markers:  # on the curve the figure draws, at the metric's own sample
-            assert m.rep == number and a.body.smoothed[displayed_series(a, series)][m.sample] == m.value
+            if series == BACK_METRIC:  # the back panel: a sample the back pass measured
+                assert a.back is not None and a.back.row(m.sample) is not None
+            else:
+                assert m.rep == number and a.body.smoothed[displayed_series(a, series)][m.sample] == m.value
             assert drawn[f"metric:{m.metric}"] == m.shown, (m.metric, drawn)
         assert set(drawn) == {f"metric:{m.metric}" for _, m in markers}
         marked += len(markers)
@@ -160,6 +163,36 @@ def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, 
         assert f"data-metric='{readings[0].metric}'" in ex.readout.value
     finally:
         ex.close()
+
+
+def test_the_back_panel_marks_the_back_finding_at_its_frame_and_value(dev_clip, pose_model):
+    """gym1080_bad_03: the rounded-back finding (the pull's median back flexion, placed at the
+    measured sample nearest it) is marked on the back panel of the rep's curves at that sample's
+    time and at the finding's value in the panel's unit (% of torso length), labelled with the
+    finding's text; the marker comes from the reading, so it is the value the finding judged."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.curves import BACK_METRIC, back_points, marker_y, rep_curve_figures
+
+    a = analyze(dev_clip("gym1080_bad_03"), progress=False)
+    f = next(f for f in a.findings if f.rule_id == "rounded_back" and f.metric == BACK_METRIC)
+    assert f.is_fault and f.value is not None
+    m = next(m for m in metric_readings(a, f.rep) if m.metric == BACK_METRIC)
+    assert (m.value, m.frame_index) == (f.value, f.frame_index)
+    assert m.text in f.message
+    figures = dict(rep_curve_figures(a))
+    notes = [t for ax in figures[f.rep].axes for t in ax.texts if t.get_gid() == f"metric:{BACK_METRIC}"]
+    assert len(notes) == 1, "one back marker on the rep's figure"
+    ax = notes[0].axes
+    assert notes[0].get_text() == m.shown
+    assert notes[0].xy == (m.time_s, marker_y(m)) and marker_y(m) == f.value * 100.0  # % of torso length
+    assert ax.get_title(loc="left").startswith(METRIC_SPECS[BACK_METRIC].label), "on the back panel"
+    back_t, _ = back_points(a)
+    i = a.back.row(m.sample)
+    assert i is not None and back_t[i] == m.time_s, "at a sample the back pass measured"
+    lo, hi = ax.get_ylim()
+    assert lo <= marker_y(m) <= hi
 
 
 @pytest.mark.parametrize("stem", ["heavy_front_oblique_a", "gym1080_good_03"])

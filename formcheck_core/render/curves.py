@@ -7,8 +7,9 @@ limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
-horizontal lines, reps shaded (partial pulls grey and hatched, named "partial pull N"); a rep's figure marks each angle metric on its curve at the sample
-it was read, labelled with the same text as the finding (:func:`metric_markers`). Stretches of a
+horizontal lines, reps shaded (partial pulls grey and hatched, named "partial pull N"); a rep's figure marks each angle metric on its curve, and the
+back flexion on its panel, at the sample it was read, labelled with the same text as the finding
+(:func:`metric_markers`). Stretches of a
 curve whose joints are at low pose confidence (:mod:`formcheck_core.biomech.quality`) are drawn
 over in grey (:func:`low_confidence_curve`).
 :class:`TimeCursor` adds a movable time line (for widgets).
@@ -324,12 +325,20 @@ def _best_place_searched_once(legend: Legend) -> Legend:
 def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReading]]:
     """(displayed series, reading) for each angle metric of ``rep`` that lies on a smoothed curve:
     read from exactly one series, and that series at the metric's sample is the metric's value
-    (so the marker sits on the curve; metrics combining series, e.g. squat_index_setup_deg, have none)."""
+    (so the marker sits on the curve; metrics combining series, e.g. squat_index_setup_deg, have none);
+    and the back panel's reading (series :data:`BACK_METRIC`) when the back pass measured its sample
+    (the pull's median, placed at the measured sample nearest it: :func:`marker_y`)."""
     body = analysis.body
     out: list[tuple[str, MetricReading]] = []
     if body is None:
         return out
+    back = analysis.back
     for m in metric_readings(analysis, rep):
+        if m.metric == BACK_METRIC:
+            row = back.row(m.sample) if back is not None else None
+            if back is not None and row is not None and np.isfinite(back.back_flexion_rel[row]):
+                out.append((BACK_METRIC, m))
+            continue
         series = series_for_metric(m.metric)
         if len(series) != 1:
             continue
@@ -338,6 +347,13 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
         if y is not None and abs(float(y[m.sample]) - m.value) <= 1e-9 * max(1.0, abs(m.value)):
             out.append((series[0], m))
     return out
+
+
+def marker_y(reading: MetricReading) -> float:
+    """Where a reading's marker sits on its panel: its value in the panel's display unit (the
+    back panel draws ``back_flexion_rel`` as % of torso length, :func:`back_points`; angles as they are)."""
+    unit = UNITS.get(reading.unit)
+    return reading.value * (unit.scale if unit is not None else 1.0)
 
 
 #: Estimated extent of a marker label, in ems of its font size: the mean advance of a character
@@ -370,7 +386,7 @@ def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[t
             out.append(seen[(r.time_s, r.value, r.shown)])
             continue
         x = (r.time_s - x0) / ((x1 - x0) or 1.0) * w_pt
-        py = (r.value - y0) / ((y1 - y0) or 1.0) * h_pt
+        py = (marker_y(r) - y0) / ((y1 - y0) or 1.0) * h_pt
         width = len(r.shown) * LABEL_CHAR_EM * FS_NOTE
         dx = 3.0 if x + 3 + width <= w_pt or x - 3 - width < 0 else -3.0
         px = x + dx if dx > 0 else x + dx - width  # the box's left edge
@@ -516,11 +532,11 @@ def _decorate(
             if ax is not None:
                 on_axes.append((ax, reading))
         for ax in axes:
-            mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (rd.time_s, rd.value))
+            mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (rd.time_s, marker_y(rd)))
             for reading, (dx, dy) in zip(mine, _label_offsets(fig, ax, mine), strict=True):
                 added += ax.plot(
                     [reading.time_s],
-                    [reading.value],
+                    [marker_y(reading)],
                     marker="o",
                     ms=4.5,
                     mfc="white",
@@ -532,7 +548,7 @@ def _decorate(
                 added.append(
                     ax.annotate(
                         reading.shown,
-                        (reading.time_s, reading.value),
+                        (reading.time_s, marker_y(reading)),
                         xytext=(dx, dy),
                         textcoords="offset points",
                         ha="left" if dx > 0 else "right",
