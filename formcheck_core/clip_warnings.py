@@ -8,7 +8,7 @@ import math
 
 from .config import DEFAULT_FPS
 from .pose.series import PoseSeries
-from .video import VideoInfo, readable_packets
+from .video import VideoInfo, readable_packets, stated_frame_count
 from .vocabulary import counted
 
 #: How every warning that the pose holds too little to measure a rep starts (the analysis then
@@ -104,7 +104,7 @@ def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
 
 def truncation_warnings(info: VideoInfo) -> list[str]:
     """A warning when the file holds fewer readable frames than its header promises."""
-    promised = info.frame_count_header
+    promised = info.frame_count_header or stated_frame_count(info.path, info.fps)
     if promised <= 0:  # the header does not say
         return []
     missing = promised - readable_packets(info.path)

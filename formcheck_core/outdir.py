@@ -77,6 +77,24 @@ def _input_among_outputs(out: Path, video: Path) -> Path | None:
     return None
 
 
+def missing_dirs(out: str | Path) -> list[Path]:
+    """The folders :func:`check_out_dir` would create for ``out``: ``out`` and its missing
+    parents, deepest first (for :func:`remove_unused`)."""
+    out = Path(out).expanduser()
+    return [d for d in (out, *out.parents) if not d.exists() and not d.is_symlink()]
+
+
+def remove_unused(created: list[Path]) -> None:
+    """Remove the folders in ``created`` (deepest first) that are still empty: a run that ended
+    before writing anything leaves no empty report folder behind. Folders with anything in them
+    are kept."""
+    for d in created:
+        try:
+            d.rmdir()
+        except OSError:
+            return  # not empty (or gone): its parents are not empty either
+
+
 def check_out_dir(out: str | Path, video: str | Path | None = None) -> Path:
     """Create ``out`` (and its parents) if needed and check it can be written and that the run
     replaces nothing of the user's (nor ``video`` itself); one-line error if not."""

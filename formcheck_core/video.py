@@ -28,6 +28,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from .errors import VideoError
+from .mp4_index import cut_before_index
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ def _open(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoSt
     try:
         container = av.open(str(p))
     except (av.FFmpegError, OSError, ValueError) as exc:
+        if p.is_file() and cut_before_index(p):
+            raise VideoError(
+                f"{p} was cut short: it holds the start of an MP4/MOV recording but not the index a "
+                "player needs to read it (the recording or the copy did not finish). Copy the clip "
+                "again from the camera or phone, or re-export it, and try again."
+            ) from None
         raise _not_a_video(p, _open_error_detail(exc)) from None
     if not container.streams.video:
         audio = bool(container.streams.audio)
@@ -162,6 +169,19 @@ def readable_packets(path: str | Path) -> int:
         except (av.FFmpegError, EOFError, OSError):
             pass
     return n
+
+
+def stated_frame_count(path: str | Path, fps: float) -> int:
+    """Frames the header promises: its frame count, or, when it gives none (phones often leave it
+    out), the video stream's stated duration x ``fps``, rounded; 0 when it states neither. The
+    stream's own duration, not the file's: a sound track may run longer than the picture."""
+    container, stream = _open(Path(path).expanduser())
+    with container:
+        if stream.frames:
+            return int(stream.frames)
+        if stream.duration and stream.time_base and fps > 0:
+            return int(round(float(stream.duration * stream.time_base) * fps))
+    return 0
 
 
 def probe_video(path: str | Path) -> VideoInfo:

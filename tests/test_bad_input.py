@@ -45,6 +45,19 @@ def test_text_file_named_mp4(tmp_path):
     assert_clean_failure(proc, 2, "could not be opened as a video")
 
 
+@pytest.mark.parametrize("out", [None, "new/report"])
+def test_a_bad_clip_leaves_no_empty_report_folder(out, tmp_path):
+    """The --out folder (default formcheck-out/<clip>-<hash>) and its missing parents are created
+    to check they can be written; a run that fails before writing anything removes them again,
+    and nothing else."""
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n")
+    (tmp_path / "mine").mkdir()  # a folder of the user's, empty: kept
+    proc = run_cli("analyze", str(fake), *(["--out", out] if out else []), cwd=tmp_path)
+    assert_clean_failure(proc, 2, "could not be opened as a video")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "notes.mp4"]
+
+
 def test_zero_byte_file(tmp_path):
     empty = tmp_path / "empty.mp4"
     empty.touch()
@@ -168,6 +181,34 @@ def test_truncated_mp4(tmp_path, dev_clip, pose_model):
     assert "Traceback" not in proc.stderr
     assert proc.returncode in (1, 2), proc.stderr
     assert proc.stderr.strip(), "a truncated file must be explained"
+
+
+def test_a_copy_cut_before_its_index_is_called_cut_short_not_a_non_video(tmp_path, dev_clip):
+    """gym1080_bad_03 keeps its index (moov) at the end, as cameras write it: a copy that stopped at
+    30 % has the pictures but no index, which FFmpeg only calls "Invalid data"."""
+    data = dev_clip("gym1080_bad_03").read_bytes()
+    assert data.find(b"moov") > len(data) // 2  # the premise: the index comes after the pictures
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 3 // 10])
+    proc = run_cli("analyze", str(cut), "--quiet", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert_clean_failure(proc, 2, str(cut), "was cut short", "Copy the clip again")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("share", [3, 8])
+def test_a_cut_copy_is_called_truncated_when_its_header_gives_no_frame_count(share, tmp_path, dev_clip):
+    """phone_side_a's header states its duration but no frame count (as phones write it), and its
+    index is at the front, so a cut copy opens and its missing end must still be reported."""
+    from formcheck_core.clip_warnings import truncation_warnings
+
+    clip = dev_clip("phone_side_a")
+    assert probe_video(clip).frame_count_header == 0  # the premise
+    assert truncation_warnings(probe_video(clip)) == []
+    cut = tmp_path / "cut.mp4"
+    data = clip.read_bytes()
+    cut.write_bytes(data[: len(data) * share // 10])
+    (warning,) = truncation_warnings(probe_video(cut))
+    assert "looks truncated" in warning and "promises 133 frames" in warning
 
 
 def test_clip_with_no_person(tmp_path, pose_model):

@@ -87,12 +87,22 @@ def analysis_options(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..llm.cli_options import llm_config_from_args
-    from ..outdir import check_out_dir, default_out_dir
+    from ..outdir import check_out_dir, default_out_dir, missing_dirs, remove_unused
 
     # everything the user gave is checked before any pose work
     options = analysis_options(args)
     config = llm_config_from_args(args)
-    out = check_out_dir(args.out or default_out_dir(args.video), args.video)
+    out = args.out or default_out_dir(args.video)
+    created = missing_dirs(out)
+    try:
+        return _run_with_worker(args, options, config, check_out_dir(out, args.video))
+    except BaseException:  # a bad clip, Ctrl-C, ...: no empty report folder is left behind
+        remove_unused(created)
+        raise
+
+
+def _run_with_worker(args: argparse.Namespace, options: dict, config, out: Path) -> int:
+    """:func:`_run` with the render worker started once the pose is known, and closed after."""
     workers: list = []  # the render worker, once started
 
     def start_worker() -> None:
