@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .cues import Cue
 from .findings import Finding
+from .metric_labels import metric_label
 from .rules.verdicts import counts_as_fault, exceedance, finding_priority, verdict_role
-from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, metric_label, moment_tag
+from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, moment_tag
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -107,6 +108,7 @@ def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cu
         moments=pull_moments(analysis),
         pull_names={r.number: analysis.pull_label(r.number) for r in pulls},
         view=analysis.view.view if analysis.view is not None else None,
+        plugin_metrics=analysis.options.get("plugin_metrics"),
     )
 
 
@@ -118,6 +120,7 @@ def cues_from_findings(
     moments: Mapping[tuple[int, str], Moment] | None = None,
     pull_names: Mapping[int, str] | None = None,
     view: str | None = None,
+    plugin_metrics: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
     ``moments`` ((rep, moment) -> the moment, :func:`pull_moments`) lets a cue say "at lockout"
@@ -125,7 +128,8 @@ def cues_from_findings(
     otherwise); ``pull_names`` (number -> "rep 2",
     "partial pull 1") names each finding's pull (default "rep N"). ``view`` (the view classifier's
     "side" / "front" / "oblique"): a side view is never told to film from the side; its filming
-    cue says what was not found instead (the analysis' no-lift warning, with its reason)."""
+    cue says what was not found instead (the analysis' no-lift warning, with its reason).
+    ``plugin_metrics`` (the analysis' ``options["plugin_metrics"]``): plugin metrics' labels."""
     groups = _by_rule(findings)
     faulted = []
     for rule_id, group in groups.items():
@@ -182,7 +186,7 @@ def cues_from_findings(
             if len(out) >= min(MIN_CUES, max_cues):
                 break
             # a rule without a praise template: a short line (the why below carries its message)
-            what = metric_label(f.metric) if f.metric else f.name
+            what = metric_label(f.metric, plugin_metrics) if f.metric else f.name
             text = f.cue or f"Keep it up: {what[0].lower()}{what[1:]} stayed within the limit."
             noun = _noun(groups[f.rule_id], pull_names)
             reps = f"{n} measured {noun}{'s' * (n > 1)}"

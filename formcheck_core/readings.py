@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from .biomech.body import Rep
 from .biomech.quality import SERIES_JOINTS, joints_quality
 from .findings import Finding
+from .metric_labels import metric_label
 from .result import Analysis
-from .vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, OK, format_value, metric_label, unit_of
+from .vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, OK, format_value, unit_of
 
 __all__ = [
     "MetricReading",
@@ -94,7 +95,7 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
                     value=float(value),
                     unit=unit,
                     text=format_value(value, unit, limit=limit),
-                    label=metric_label(name),
+                    label=metric_label(name, analysis.options.get("plugin_metrics")),
                     confidence=q.confidence if q is not None else None,
                     quality=q.mark if q is not None else "",
                     pull=analysis.pull_label(r.number),

@@ -328,24 +328,12 @@ def moment_phrase(
     return table.get(moment, exact)
 
 
-#: Metric name -> the label its :class:`~formcheck_core.biomech.metric_spec.MetricSpec` declares
-#: (``label=``), filled by the spec itself: what :func:`metric_label` reads for a metric whose
-#: name alone would say it wrongly ("hip_angle_liftoff_deg" is the deepest hip angle near
-#: lift-off, not the angle at the lift-off frame). Not a second table: the spec writes it.
-_DECLARED_LABELS: dict[str, str] = {}
-
-
-def declare_metric_label(name: str, label: str) -> None:
-    """Record the label metric ``name``'s spec declares (called by ``MetricSpec`` only)."""
-    _DECLARED_LABELS[name] = label
-
-
-def metric_label(name: str) -> str:
-    """A metric name for people, the one label every view shows: the label its spec declares
-    (:func:`declare_metric_label`), else the name in words, a key moment at its end read "at"
-    its label: ``torso_lean_liftoff_deg`` -> "Torso lean at lift-off" (:data:`MOMENT_LABEL`)."""
-    if name in _DECLARED_LABELS:
-        return _DECLARED_LABELS[name]
+def metric_name_in_words(name: str) -> str:
+    """A metric name in words: the label of a
+    :class:`~formcheck_core.biomech.metric_spec.MetricSpec` that declares none, a key moment at
+    its end read "at" its label: ``torso_lean_liftoff_deg`` -> "Torso lean at lift-off"
+    (:data:`MOMENT_LABEL`). Views name a metric by its spec's label,
+    :func:`formcheck_core.metric_labels.metric_label`, never by this directly."""
     for suffix in UNIT_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]

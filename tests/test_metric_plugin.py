@@ -71,6 +71,7 @@ def test_plugin_metric_reaches_json_prompt_and_stills(knee_travel_plugin, dev_cl
     doc = to_dict(bare, include_series=False)
     assert doc["metric_definitions"]["knee_travel_rel"] == spec.description
     assert doc["options"]["plugin_metrics"]["knee_travel_rel"]["plugin"] == "docs-knee-travel"
+    assert doc["options"]["plugin_metrics"]["knee_travel_rel"]["label"] == spec.label  # its name for people
     assert [r["metrics"]["knee_travel_rel"] for r in doc["reps"]] == [
         r.metrics["knee_travel_rel"] for r in bare.reps
     ]

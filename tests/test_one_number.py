@@ -682,10 +682,11 @@ def test_a_metric_has_one_label_and_its_reading_its_one_frame_in_every_view(dev_
     from formcheck_core.analysis import analyze
     from formcheck_core.biomech.metrics import METRIC_SPECS
     from formcheck_core.biomech.rep_window import pull_start
+    from formcheck_core.metric_labels import metric_label
     from formcheck_core.readings import metric_readings
     from formcheck_core.render.bar_path import bar_path_caption, drift_origin, reference_label
     from formcheck_core.render.summary import SUMMARY_METRICS, format_summary, summary_line
-    from formcheck_core.vocabulary import MOMENT_PHRASES, metric_label, moment_label
+    from formcheck_core.vocabulary import MOMENT_PHRASES, moment_label
 
     a = analyze(dev_clip("gym1080_bad_03"), progress=False)
     (rep,) = a.reps

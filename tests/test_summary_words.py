@@ -11,13 +11,14 @@ from rule_fixtures import all_rules_on, make_analysis, make_rep
 
 from formcheck_core.coach import deterministic_cues, pull_moments
 from formcheck_core.export import to_dict
+from formcheck_core.metric_labels import metric_label
 from formcheck_core.plugins import new_plugin_manager
 from formcheck_core.render.report import _findings_list
 from formcheck_core.render.stills import finding_line
 from formcheck_core.render.summary import format_summary
 from formcheck_core.rules import apply_rules
 from formcheck_core.rules.model import Rule
-from formcheck_core.vocabulary import metric_label, rule_title
+from formcheck_core.vocabulary import rule_title
 from formcheck_rules.excessive_torso_lean import MAX_LEAN_DEG
 
 

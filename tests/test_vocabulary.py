@@ -42,12 +42,69 @@ def test_units_come_from_name_suffixes():
 
 
 def test_metric_labels_name_moments_in_words():
-    from formcheck_core.vocabulary import metric_label
+    from formcheck_core.metric_labels import metric_label
+    from formcheck_core.vocabulary import metric_name_in_words
 
+    assert metric_name_in_words("torso_lean_liftoff_deg") == "Torso lean at lift-off"
     assert metric_label("torso_lean_liftoff_deg") == "Torso lean at lift-off"
     assert metric_label("plugin_depth_setup_deg") == "Plugin depth at setup"
     assert metric_label("plugin_thing_knee_pass_deg") == "Plugin thing at knee pass"
     assert metric_label("rep_duration_s") == "Rep duration"
+    # a plugin metric's label, as the analysis recorded it from the plugin's spec
+    plugin = {"plugin_depth_setup_deg": {"plugin": "p", "description": "d", "label": "Squat depth"}}
+    assert metric_label("plugin_depth_setup_deg", plugin) == "Squat depth"
+    # a built-in metric is named by its own spec, whatever a plugin says
+    assert metric_label("hip_angle_liftoff_deg", {"hip_angle_liftoff_deg": {"label": "x"}}) == (
+        "Deepest hip angle near lift-off"
+    )
+
+
+#: Run in a fresh interpreter that imports only the consumer module named by argv[1]: the label of
+#: hip_angle_liftoff_deg (its spec declares one) as that consumer shows it, and which metric
+#: modules were imported before the label was asked for.
+_FRESH_CONSUMER = """
+import sys, importlib
+consumer = importlib.import_module(sys.argv[1])
+from formcheck_core.findings import Finding
+if sys.argv[1] == "formcheck_core.coach":
+    f = Finding("knee_angle_bottom", 1, "ok", "info", "m", value=100.0, threshold=90.0, unit="deg",
+                metric="hip_angle_liftoff_deg", title="T")
+    print(consumer.cues_from_findings([f])[0].text)
+elif sys.argv[1] == "formcheck_core.render.summary":
+    print(consumer.summary_label("hip_angle_liftoff_deg"))
+else:
+    print(consumer.metric_label("hip_angle_liftoff_deg"))
+"""
+
+
+@pytest.mark.parametrize(
+    "consumer",
+    [
+        "formcheck_core.coach",
+        "formcheck_core.rules.context",
+        "formcheck_core.render.summary",
+        "formcheck_core.readings",
+    ],
+)
+def test_a_metric_label_does_not_depend_on_import_order(consumer, tmp_path):
+    """A process that imports only one consumer of metric labels (no analysis, no plugins, no
+    metric module imported first) names hip_angle_liftoff_deg by its spec's label, "Deepest hip
+    angle near lift-off", never by its name in words ("Hip angle at lift-off")."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH_CONSUMER, consumer],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    assert "deepest hip angle near lift-off" in out.lower(), out
+    assert "hip angle at lift-off" not in out.lower(), out
 
 
 def test_every_moment_has_a_label_and_a_phrase():
@@ -127,9 +184,9 @@ def test_every_view_names_a_metric_by_its_specs_label():
     returns for that name, so rule messages, cues, readings and the summary say the same words;
     "hip_angle_liftoff_deg" says what it is (the deepest bend near lift-off, which can be the
     set-up's frame), not "at lift-off"."""
+    from formcheck_core.metric_labels import metric_label
     from formcheck_core.plugins import metric_specs
     from formcheck_core.render.summary import SUMMARY_METRICS, summary_label
-    from formcheck_core.vocabulary import metric_label
 
     specs = metric_specs()
     for name, spec in specs.items():

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from ..vocabulary import UNITS, data_decimals, declare_metric_label, metric_label, unit_of
+from ..vocabulary import UNITS, data_decimals, metric_name_in_words, unit_of
 from .body import BodySeries, Rep, ViewEstimate
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -79,9 +79,10 @@ class MetricSpec:
     kind: Literal["number", "flag"] = "number"
     #: Unit name (see ``vocabulary.UNITS``); default: from the name's suffix.
     unit: str = ""
-    #: The name for people, shown by every view (tables, findings, cues, summary): default the
-    #: name in words (``torso_lean_liftoff_deg`` -> "Torso lean at lift-off",
-    #: :func:`~formcheck_core.vocabulary.metric_label`); give it when the name alone would
+    #: The name for people, shown by every view (tables, findings, cues, summary:
+    #: :func:`formcheck_core.metric_labels.metric_label` reads it from here): default the name in
+    #: words (``torso_lean_liftoff_deg`` -> "Torso lean at lift-off",
+    #: :func:`~formcheck_core.vocabulary.metric_name_in_words`); give it when the name alone would
     #: mislead ("Deepest hip angle near lift-off").
     label: str = ""
 
@@ -99,9 +100,8 @@ class MetricSpec:
         object.__setattr__(self, "description", str(self.description))
         object.__setattr__(self, "short", str(self.short or self.description))
         object.__setattr__(self, "unit", self.unit or unit_of(self.name))
-        if self.label:  # every view names the metric by it (vocabulary.metric_label)
-            declare_metric_label(self.name, str(self.label))
-        object.__setattr__(self, "label", str(self.label) or metric_label(self.name))
+        # every view names the metric by it (formcheck_core.metric_labels.metric_label)
+        object.__setattr__(self, "label", str(self.label) or metric_name_in_words(self.name))
 
     @property
     def decimals(self) -> int:

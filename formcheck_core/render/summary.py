@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from ..analysis import Analysis
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
+from ..metric_labels import metric_label
 from ..pulls import pull_heading, set_verdict_text
 from ..readings import lockout_reached, lockout_text, metric_readings, metric_text
 from ..rules.verdicts import verdict_role
@@ -18,14 +19,13 @@ from ..vocabulary import (
     PARTIAL_PULL,
     ROLE_WORDS,
     counted,
-    metric_label,
     moment_label,
     unit_of,
 )
 from .overlay import uses_world_angles
 
 #: Metrics shown per rep in the summary, in this order, each by its label for people (its spec's,
-#: :func:`~formcheck_core.vocabulary.metric_label`; units and digits: ``format_value``).
+#: (:func:`~formcheck_core.metric_labels.metric_label`; units and digits: ``format_value``).
 SUMMARY_METRIC_NAMES: tuple[str, ...] = (
     "hip_angle_setup_deg",
     "hip_angle_liftoff_deg",
@@ -42,7 +42,7 @@ SUMMARY_METRIC_NAMES: tuple[str, ...] = (
 def summary_label(name: str) -> str:
     """Metric ``name`` as the summary labels it: its label for people, lower case ("deepest hip
     angle near lift-off", "torso lean at lift-off")."""
-    label = metric_label(name)  # the built-in specs declared theirs on import (..plugins, via .overlay)
+    label = metric_label(name)  # built-in metrics: their spec's label
     return label[:1].lower() + label[1:]
 
 

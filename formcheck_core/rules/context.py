@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..biomech.body import NOT_MEASURABLE_PREFIX, BodySeries, MetricQuality, Moment, Rep, ViewEstimate
 from ..findings import Finding
+from ..metric_labels import metric_label
 from ..vocabulary import (
     FAULT,
     MOMENT_PHRASES,
@@ -18,7 +19,6 @@ from ..vocabulary import (
     Status,
     format_limit,
     format_value,
-    metric_label,
     moment_label,
     moment_phrase,
     unit_of,
@@ -74,6 +74,8 @@ class RuleContext:
     view: ViewEstimate | None = None
     body: BodySeries | None = None
     height_cm: float | None = None
+    #: The analysis' plugin metrics (``options["plugin_metrics"]``), for their labels (:func:`~formcheck_core.metric_labels.metric_label`).
+    plugin_metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def view_name(self) -> str | None:
@@ -177,7 +179,7 @@ class RuleContext:
         }
         if message is None:
             # the metric by its label (its MetricSpec's), never its id
-            label = metric_label(metric or rule.id)
+            label = metric_label(metric or rule.id, self.plugin_metrics)
             # a label that names the moment ("Torso lean at lift-off") is not followed by that
             # moment's own phrase ("as the bar leaves the floor"); read elsewhere, it says where it
             # was read ("Hip angle at lockout: 176°, read 0.3 s after lockout"); other labels take

@@ -22,6 +22,7 @@ from ..errors import PluginError
 from ..findings import Finding, RuleError
 from ..isolation import DEFAULT_TIMEOUT_S, PluginTimeout, rule_timeout_s  # noqa: F401 - re-exported by rules
 from ..isolation import call as isolated_call
+from ..metric_labels import PLUGIN_LABEL_KEY
 from ..plugins import LoadedMetric, LoadedRule, collect_metrics, collect_rules, get_plugin_manager
 from ..result import Analysis
 from ..vocabulary import FAULT, OK, SEVERITIES, STATUSES
@@ -139,6 +140,7 @@ def evaluate_analysis(
         height_cm=analysis.lifter_height_cm,
         timeout_s=timeout_s,
         partial_pulls=analysis.partial_pulls,
+        plugin_metrics=analysis.options.get("plugin_metrics", {}),
     )
 
 
@@ -157,6 +159,7 @@ def evaluate_rules(
     height_cm: float | None = None,
     timeout_s: float | None = None,
     partial_pulls: Sequence[Rep] = (),
+    plugin_metrics: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[Finding], list[RuleError]]:
     """Run each rule applying to ``lift`` on each rep; isolate failures.
 
@@ -187,6 +190,7 @@ def evaluate_rules(
                 view=view,
                 body=body,
                 height_cm=height_cm,
+                plugin_metrics=plugin_metrics or {},
             )
             if view is not None and view.view not in rule.views:
                 reason = rule.view_note or f"{rule.description}: not measurable from a {view.view} view."
@@ -328,7 +332,10 @@ def with_plugin_metrics(
             height_cm=analysis.lifter_height_cm,
             timeout_s=timeout_s,
         )
-    described = {n: {"plugin": m.plugin, "description": m.description} for n, m in metrics.items()}
+    described = {
+        n: {"plugin": m.plugin, "description": m.description, PLUGIN_LABEL_KEY: m.spec.label}
+        for n, m in metrics.items()
+    }
     return replace(
         analysis,
         reps=tuple(reps),

@@ -29,12 +29,13 @@ from ..analysis import Analysis
 from ..biomech.body import MOMENT_NAMES, Rep
 from ..biomech.rep_window import pull_start
 from ..errors import FormcheckError
+from ..metric_labels import metric_label
 from ..pulls import partial_note, pull_heading
 from ..readings import metric_readings, series_mark
 from ..render.curves import MOMENT_STYLE, angle_curves_with_cursor
 from ..render.layout import ViewBox, frame_indices, lifter_box, view_box
 from ..render.overlay import displayed_series, draw_pose, uses_world_angles
-from ..vocabulary import FAULT, OK, PARTIAL_PULL, counted, format_value, metric_label, moment_label
+from ..vocabulary import FAULT, OK, PARTIAL_PULL, counted, format_value, moment_label
 from ._ipywidgets import widgets
 from .back_readout import back_cell, back_reading
 from .frames import FrameSource
@@ -453,7 +454,7 @@ class FrameExplorer:
         )
         at_frame = _measured_cells(here) + "".join(
             f"<td class='fc-metric' data-metric='{html.escape(name)}' data-quality='{html.escape(mark)}' "
-            f"style='padding:0 12px 0 0;color:#868e96'>{html.escape(metric_label(name))}: "
+            f"style='padding:0 12px 0 0;color:#868e96'>{html.escape(metric_label(name, self.analysis.options.get('plugin_metrics')))}: "
             f"<b>{html.escape(mark)}</b></td>"
             for name, mark in unread
         )
