@@ -356,6 +356,10 @@ print({RESULT!r} + json.dumps({{"roc": sorted(roc)}}))
 """
     nb, r = run_notebook("05_dataset.ipynb", tmp_path, overrides, checks)
     assert r["roc"] == []
-    assert "No ROC curve: no rule has both a labelled fault and a labelled clean clip" in _outputs_text(nb)
+    assert (
+        "No ROC curve: no rule measured both a clip labelled with its fault and a clip labelled clean"
+        in _outputs_text(nb)
+    )
+    assert "could not measure (a front view, say) as not flagged" in _outputs_text(nb)
     stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert not [t for t in stderr if "Warning" in t], stderr

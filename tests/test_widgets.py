@@ -233,6 +233,25 @@ def test_coaching_panel_falls_back_to_rule_cues_without_a_model(multi, single, t
     assert partial.cues and [c.text for c in partial.cues] == [c.text for c in deterministic_cues(single)]
 
 
+def test_coaching_panel_says_its_own_options_not_the_command_lines(multi, tmp_path, monkeypatch):
+    """No model configured, the recommended one not downloaded: the panel's reason says how to get
+    one in a notebook (its model= argument, its "use the LLM" box), not --llm-model / --no-llm."""
+    import re
+
+    from formcheck_core.widgets import CoachingPanel
+
+    monkeypatch.setenv("FORMCHECK_MODELS", str(tmp_path / "models"))  # no model files at all
+    monkeypatch.setenv("FORMCHECK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("FORMCHECK_LLM_MODEL", raising=False)
+    panel = CoachingPanel(multi)
+    result = panel.run()
+    assert result.source == "rules" and "--llm-model" in result.fallback_reason  # the CLI's words
+    status = html.unescape(panel.status.value)
+    assert "Cues from the rules" in status and 'model="recommended"' in status
+    assert 'untick "use the LLM"' in status
+    assert not re.search(r"--[a-z]", status), status
+
+
 def test_threshold_explorer_cues_say_warning_as_the_other_views_do(dev_clip, pose_model):
     """gym1080_bad_02's incomplete-lockout cue is a warning (the hip reads bent while the torso
     reaches vertical): the threshold explorer tags it "warning:" as the summary, the report and the

@@ -27,6 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("batch", "Analyse many clips (files, folders, globs) into tidy tables, locally or on Dask."),
     "compare": ("compare", "Compare threshold-rule flags with LLM-only flags over clips."),
 }
+#: What ``formcheck --help`` says above the commands (the module docstring is for developers).
+DESCRIPTION = (
+    "Film a deadlift, get back what a good coach would say: reps and key moments, metrics, form "
+    "faults and cues, each tied to a measured number, with a report. Everything runs on this machine."
+)
+#: Below the commands: where to go next.
+EPILOG = (
+    "Run `formcheck COMMAND --help` for a command's options, e.g. `formcheck analyze --help`; "
+    'the exit codes are in README.md ("Exit codes").'
+)
 EXIT_INTERNAL = 70
 #: The command line could not be parsed (BSD sysexits' EX_USAGE); 2 means "video unreadable".
 EXIT_USAGE = 64
@@ -46,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (keeps ``formcheck --help`` fast)."""
-    parser = _Parser(prog="formcheck", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="formcheck", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

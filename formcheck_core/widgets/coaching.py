@@ -11,6 +11,7 @@ one-line reason. Output of the tiny test model is labelled "test model — not a
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from pathlib import Path
@@ -50,6 +51,23 @@ def _cue_html(cue: Cue, number: int) -> str:
         f"{html.escape(cue.why)}</span><br><span style='font-size:85%;color:{colour}'>{check}{html.escape(tag)}"
         f"{' · ' + html.escape(where) if where else ''}</span></li>"
     )
+
+
+#: The command line's LLM options in a reason, as the panel says them: its ``model=`` argument (the
+#: notebooks' ``LLM_MODEL``), its "use the LLM" box, and the ``LLMConfig`` field an option sets.
+_PANEL_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"`?--llm-model (\S+?)`?(?=[\s,.;)]|$)"), r'model="\1"'),
+    (re.compile(r"`?--no-llm`?"), 'untick "use the LLM"'),
+    (re.compile(r"`?--llm-timeout`?"), "config.timeout_s"),
+    (re.compile(r"`?--llm-ctx`?"), "config.n_ctx"),
+)
+
+
+def panel_words(reason: str) -> str:
+    """``reason`` (written for the command line) with its LLM options said as in the panel."""
+    for pattern, words in _PANEL_WORDS:
+        reason = pattern.sub(words, reason)
+    return reason
 
 
 def _withdrawn_html(result) -> str:
@@ -249,7 +267,7 @@ class CoachingPanel:
 
     def _status_html(self, result) -> str:
         if result.source == "rules":
-            why = result.fallback_reason or "LLM not used"
+            why = panel_words(result.fallback_reason or "LLM not used")
             return (
                 f"<span class='fc-source' data-source='rules'>Cues from the rules — {html.escape(why)}</span>"
             )

@@ -1,0 +1,48 @@
+"""What a new user reads first: ``formcheck --help`` and the options README.md names."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from formcheck_core.cli import COMMANDS, build_parser
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_top_level_help_speaks_to_users_and_points_at_the_commands_help(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "formcheck_core", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0 and not proc.stderr
+    text = " ".join(proc.stdout.split())  # argparse wraps lines
+    for developer_words in ("add_arguments", "run(args)", "``", "subcommand lives"):
+        assert developer_words not in text
+    assert "deadlift" in text and "formcheck COMMAND --help" in text
+    for name in COMMANDS:
+        assert re.search(rf"^\s+{name}\s+\S", proc.stdout, re.M), name
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    found = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
+
+
+def test_every_command_option_readme_names_exists():
+    """`formcheck analyze ... --x`: each --x README puts after a formcheck command is that command's."""
+    text = README.read_text(encoding="utf-8")
+    checked = 0
+    for m in re.finditer(r"formcheck (analyze|batch|compare|rules|models)\b([^`\n]*)", text):
+        known = _options(build_parser(m.group(1)))
+        for option in re.findall(r"(?<![\w/-])(--[a-z][a-z0-9-]*)", m.group(2)):
+            assert option in known, f"README: `formcheck {m.group(1)} ... {option}` is not an option"
+            checked += 1
+    assert checked >= 5
