@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from render_support import handmade_analysis
+from render_support import handmade_analysis, real_analysis
 
 from formcheck_core.pose.landmarks import LANDMARK
 from formcheck_core.render import style as st
@@ -259,3 +259,64 @@ def test_curve_jobs_in_one_process_reuse_one_rep_figure_and_show_what_fresh_ones
         assert _inventory(made[0].fig) == _inventory(fresh)
     assert pictures["in order"] == pictures["reversed"]
     files.forget_rep_template()
+
+
+def _series_lines(fig) -> list:
+    """Per panel: the series lines drawn (label, colour, width, alpha, gid, values) and the legend's
+    texts in order."""
+    out = []
+    for ax in (a for a in fig.axes if a.axison):
+        lines = sorted(
+            (
+                ln.get_label(),
+                ln.get_color(),
+                ln.get_linewidth(),
+                ln.get_alpha(),
+                ln.get_gid(),
+                tuple(
+                    None if math.isnan(v) else round(v, 6) for v in np.asarray(ln.get_ydata(), float).tolist()
+                ),
+            )
+            for ln in ax.lines
+            if len(ln.get_xdata()) > 2 and ln.get_visible()
+        )
+        legend = ax.get_legend()
+        texts = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+        out.append((lines, texts))
+    return out
+
+
+@pytest.mark.parametrize("pipeline", ["handmade", "real"])
+def test_whole_clip_figures_from_one_figure_show_what_fresh_ones_show(pipeline, analysis):
+    """The whole-clip curves (smoothed with the raw ones faint, then raw only) are drawn from one
+    figure: the first is the fresh smoothed figure pixel for pixel; the second shows the fresh raw
+    figure's lines, low-confidence halos, legends, moments, limits and shading, within the first
+    one's limits. The real pipeline's analysis adds the halos and the back panel."""
+    from formcheck_core.render.curves import whole_clip_figures
+
+    if pipeline == "real":
+        analysis = real_analysis(CLIP)
+
+    got = {}
+    for kind, fig in whole_clip_figures(analysis):
+        got[kind] = (figure_bgr(fig).copy(), _series_lines(fig), _inventory(fig))
+    fresh = angle_curves_figure(analysis, show_raw=True)
+    assert np.array_equal(got["smoothed"][0], figure_bgr(fresh))
+    raw = angle_curves_figure(analysis, raw=True)
+    figure_bgr(raw)  # laid out and autoscaled, as when written
+    assert got["raw"][1] == _series_lines(raw)
+    assert any(label.endswith("(raw)") for lines, _ in got["raw"][1] for label, *_ in lines)
+    if pipeline == "real":
+        assert any(
+            gid and gid.startswith("low-confidence:") for lines, _ in got["raw"][1] for *_, gid, _ in lines
+        )
+        assert any("back" in texts for _, texts in got["raw"][1])  # the back panel
+    mine, theirs = got["raw"][2], _inventory(raw)
+    for a, b in zip(mine["axes"], theirs["axes"], strict=True):
+        assert (
+            a["ylim"][0] <= b["ylim"][0] + 1e-3 and a["ylim"][1] >= b["ylim"][1] - 1e-3
+        )  # the raw lines fit
+        a.pop("ylim"), b.pop("ylim")
+        b["lines"] = [ln for ln in b["lines"] if ln in a["lines"] or ln[1][0] != ln[1][1]]
+    assert mine == theirs
+    assert got["raw"][0].shape == got["smoothed"][0].shape

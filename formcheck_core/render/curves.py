@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..analysis import Analysis
@@ -187,6 +189,53 @@ def low_confidence_curve(analysis: Analysis, series: str, y: np.ndarray) -> np.n
     return np.where(wide, y, np.nan)
 
 
+#: The legend entry of the grey low-confidence halo (once per panel).
+GREY_LABEL = f"low pose confidence ({LOW_CONFIDENCE_SUFFIX.strip()})"
+
+
+@dataclass
+class SeriesLines:
+    """The lines :func:`_base_figure` drew for one series of a panel: the faint raw line behind
+    (``show_raw``), the main line and its grey low-confidence halo; None where not drawn."""
+
+    series: str
+    label: str
+    colour: str
+    faint: Line2D | None = None
+    main: Line2D | None = None
+    halo: Line2D | None = None
+
+
+def _across_cuts(analysis: Analysis, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(time s, ``y``) of a body series with a NaN before each scene cut's first sample: no line
+    joins two shots."""
+    assert analysis.body is not None
+    t = np.asarray(analysis.body.time_s, dtype=float)
+    cuts = cut_samples(np.asarray(analysis.body.frame_index), analysis.scene_cut_frames)
+    return np.insert(t, cuts, np.nan), np.insert(np.asarray(y, dtype=float), cuts, np.nan)
+
+
+def _low_confidence_halo(
+    analysis: Analysis, ax, shown: str, y: np.ndarray, across_cuts, label: str
+) -> Line2D | None:
+    """A grey halo behind the stretches of ``y`` (series ``shown``) read at low pose confidence
+    (:func:`low_confidence_curve`), labelled ``label``; None when nothing is low."""
+    grey = low_confidence_curve(analysis, shown, y)
+    if grey is None:
+        return None
+    (halo,) = ax.plot(  # a halo behind the coloured line: the series stays recognisable
+        *across_cuts(grey),
+        color=LOW_CONFIDENCE_GREY,
+        lw=6.0,
+        alpha=0.7,
+        solid_capstyle="round",
+        zorder=2.5,
+        gid=f"low-confidence:{shown}",
+        label=label,
+    )
+    return halo
+
+
 def _base_figure(
     analysis: Analysis,
     *,
@@ -197,13 +246,15 @@ def _base_figure(
     panel_height_in: float,
     dpi: int,
     names_on_top: bool = True,
+    lines: list[list[SeriesLines]] | None = None,
 ) -> tuple[Figure, list, list]:
     """The figure with what every view of the clip shares: series lines, titles, axes labels, grid.
 
     ``names_on_top``: the top panel will carry the pulls' names above it (whole-clip figure), so its
     title is placed above them when drawn; every other title sits at the panel's top edge, where
     matplotlib's automatic placement would put it too (nothing is drawn above those panels), and
-    is not searched for (that search measures every tick label of the panel, each draw)."""
+    is not searched for (that search measures every tick label of the panel, each draw).
+    ``lines``: filled with each panel's :class:`SeriesLines` (for :func:`whole_clip_figures`)."""
     body = analysis.body
     panels = _panels(analysis, elbow)
     fig = Figure(
@@ -226,14 +277,13 @@ def _base_figure(
     t = np.asarray(body.time_s, dtype=float)
     source = body.raw if raw else body.smoothed
     cuts = cut_samples(np.asarray(body.frame_index), analysis.scene_cut_frames)
-
-    def across_cuts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(time, values) with a NaN before each scene cut's first sample: no line joins two shots."""
-        return np.insert(t, cuts, np.nan), np.insert(np.asarray(y, dtype=float), cuts, np.nan)
-
+    across_cuts = partial(_across_cuts, analysis)
     for i, (ax, (title, ylabel, series_list)) in enumerate(zip(axes, panels, strict=False)):
-        grey_label = f"low pose confidence ({LOW_CONFIDENCE_SUFFIX.strip()})"
+        grey_label = GREY_LABEL
+        panel_lines: list[SeriesLines] = []
         for series, label, colour in series_list:
+            drawn = SeriesLines(series, label, colour)
+            panel_lines.append(drawn)
             if series == BACK_METRIC:  # measured at the back pass's samples (main pass: every one)
                 bt, by = back_points(analysis)
                 at = np.searchsorted(bt, t[list(cuts)])  # no line joins two shots
@@ -243,11 +293,13 @@ def _base_figure(
                     # the back pass measures every MEASURE_STRIDE-th sample of a pull
                     step_s=1.5 * MEASURE_STRIDE * float(np.median(np.diff(t))) if t.size > 1 else np.inf,
                 )
-                ax.plot(bt, by, color=colour, lw=1.2, marker="o", ms=2.5, label=label, zorder=3)
+                (drawn.main,) = ax.plot(
+                    bt, by, color=colour, lw=1.2, marker="o", ms=2.5, label=label, zorder=3
+                )
                 continue
             shown = displayed_series(analysis, series, raw=raw)
             if show_raw and not raw and displayed_series(analysis, series, raw=True) in body.raw:
-                ax.plot(
+                (drawn.faint,) = ax.plot(
                     *across_cuts(body.raw[displayed_series(analysis, series, raw=True)]),
                     color=colour,
                     lw=0.8,
@@ -255,26 +307,18 @@ def _base_figure(
                     zorder=2,
                 )
             if shown in source:
-                ax.plot(
+                (drawn.main,) = ax.plot(
                     *across_cuts(source[shown]),
                     color=colour,
                     lw=1.8,
                     label=label + (" (raw)" if raw else ""),
                     zorder=3,
                 )
-                grey = low_confidence_curve(analysis, shown, source[shown])
-                if grey is not None:
-                    ax.plot(  # a halo behind the coloured line: the series stays recognisable
-                        *across_cuts(grey),
-                        color=LOW_CONFIDENCE_GREY,
-                        lw=6.0,
-                        alpha=0.7,
-                        solid_capstyle="round",
-                        zorder=2.5,
-                        gid=f"low-confidence:{shown}",
-                        label=grey_label,
-                    )
+                drawn.halo = _low_confidence_halo(analysis, ax, shown, source[shown], across_cuts, grey_label)
+                if drawn.halo is not None:
                     grey_label = "_nolegend_"
+        if lines is not None:
+            lines.append(panel_lines)
         world = any(displayed_series(analysis, sr) != sr for sr, _, _ in series_list)
         ax.set_title(
             title + (" (3-D estimate)" if world else ""),
@@ -615,7 +659,8 @@ def angle_curves_figure(
     moments. Thresholds come from the rule findings in degrees (dashed; red if a rep broke it).
     Gaps (NaN) break the lines. The default size (4 in at 180 dpi, 720 px wide) keeps the text
     legible on a phone. Never touches pyplot. For every rep's figure, :func:`rep_curve_figures`
-    reuses one figure.
+    reuses one figure; :func:`whole_clip_figures` draws the smoothed and the raw whole-clip
+    figures from one.
     """
     fig, axes, panels = _base_figure(
         analysis,
@@ -630,6 +675,78 @@ def angle_curves_figure(
     if axes:
         _decorate(analysis, fig, axes, panels, rep, raw=raw, pad_s=pad_s)
     return fig
+
+
+def whole_clip_figures(analysis: Analysis, **kwargs) -> Iterator[tuple[str, Figure]]:
+    """``("smoothed", figure)`` as ``angle_curves_figure(analysis, show_raw=True)``, then
+    ``("raw", figure)`` as ``angle_curves_figure(analysis, raw=True)``, from one figure: the raw
+    version swaps only the lines (the faint raw lines drawn in full, the smoothed ones and their
+    low-confidence halos taken away, the raw ones' halos added) and the panels' legends, keeping
+    the smoothed version's layout, axis limits (which already span the raw lines) and rasterised
+    texts (:class:`~.agg_text.GlyphCachingCanvas`): one constrained layout instead of two. Save
+    each figure before advancing."""
+    lines: list[list[SeriesLines]] = []
+    fig, axes, panels = _base_figure(
+        analysis,
+        raw=False,
+        show_raw=True,
+        elbow=kwargs.pop("elbow", True),
+        width_in=kwargs.pop("width_in", 4.0),
+        panel_height_in=kwargs.pop("panel_height_in", 1.9),
+        dpi=kwargs.pop("dpi", 180),
+        lines=lines,
+    )
+    if kwargs:
+        raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+    GlyphCachingCanvas(fig)
+    if axes:
+        _decorate(analysis, fig, axes, panels, None, raw=False, pad_s=0.0)
+    yield "smoothed", fig
+    if axes:
+        fig.set_layout_engine("none")  # keep the layout the smoothed version was drawn with
+        for ax, panel_lines in zip(axes, lines, strict=True):
+            _show_raw_lines(analysis, ax, panel_lines)
+    yield "raw", fig
+
+
+def _show_raw_lines(analysis: Analysis, ax, panel_lines: list[SeriesLines]) -> None:
+    """Turn a panel drawn with ``show_raw`` into the raw-only panel ``_base_figure(raw=True)``
+    draws: raw lines in full (labelled "(raw)"), their low-confidence halos, a legend of them all."""
+    body = analysis.body
+    assert body is not None
+    ax.set_xlim(ax.get_xlim())  # as drawn: the raw lines are already inside them
+    ax.set_ylim(ax.get_ylim())
+    grey_label = GREY_LABEL
+    handles: list = []
+    for drawn in panel_lines:
+        if drawn.series == BACK_METRIC:  # the same points in both versions
+            if drawn.main is not None:
+                handles.append(drawn.main)
+            continue
+        for old in (drawn.main, drawn.halo):
+            if old is not None:
+                old.remove()
+        if drawn.faint is None:  # no raw series: the raw figure draws nothing for it either
+            continue
+        drawn.faint.set(lw=1.8, alpha=None, zorder=3, label=f"{drawn.label} (raw)")
+        handles.append(drawn.faint)
+        shown = displayed_series(analysis, drawn.series, raw=True)
+        halo = _low_confidence_halo(
+            analysis, ax, shown, body.raw[shown], partial(_across_cuts, analysis), grey_label
+        )
+        if halo is not None:
+            if grey_label != "_nolegend_":
+                handles.append(halo)
+            grey_label = "_nolegend_"
+    old_legend = ax.get_legend()
+    if old_legend is not None:
+        old_legend.remove()
+    if not handles:
+        return
+    legend = _best_place_searched_once(
+        ax.legend(handles=handles, fontsize=FS_NOTE, loc="best", framealpha=0.8)
+    )
+    legend.set_in_layout(False)
 
 
 class RepCurveTemplate:

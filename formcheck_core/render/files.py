@@ -115,7 +115,7 @@ def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] |
     figure), as pixels for :func:`encode_curves`. The render worker draws; the process that gets
     the result writes the PNGs, so the worker, whose curves are the longest chain of a long set,
     does not also compress them."""
-    from .curves import angle_curves_figure, figure_bgr
+    from .curves import figure_bgr, whole_clip_figures
 
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
     pixels: dict[Path, np.ndarray] = {}
@@ -125,8 +125,9 @@ def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] |
     if part is None:
         curves = plots_dir / "curves.png"
         curves_raw = plots_dir / "curves_raw.png"
-        pixels[curves] = figure_bgr(angle_curves_figure(analysis, show_raw=True))
-        pixels[curves_raw] = figure_bgr(angle_curves_figure(analysis, raw=True))
+        file_of = {"smoothed": curves, "raw": curves_raw}
+        for kind, fig in whole_clip_figures(analysis):  # one figure, drawn twice
+            pixels[file_of[kind]] = figure_bgr(fig)
         timings["curves_s"] = time.perf_counter() - t
         return DrawnCurves(curves, curves_raw, {}, pixels, timings)
     rep_curves: dict[int, Path] = {}
