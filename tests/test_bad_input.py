@@ -144,6 +144,21 @@ def test_batch_over_a_folder_of_bad_files_says_why_for_each(tmp_path, dev_clip):
     assert "empty (0 bytes)" in rows["empty"]["error"]
 
 
+def test_batch_over_folders_without_clips_says_why_once(tmp_path):
+    """A folder with no video (empty, or only other files) stops the batch with one error line
+    that says what was there and which names are read as videos; nothing is written."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("x")
+    (tmp_path / "docs" / "lift.flv").write_bytes(b"x")
+    for folder, said in (("empty", "the folder holds no files"), ("docs", "(lift.flv, notes.txt)")):
+        proc = run_cli("batch", folder, "--out", "out", "--quiet", cwd=tmp_path)
+        assert_clean_failure(proc, 1, "no clips to analyse", folder, said)
+        assert proc.stderr.count(folder + ":") == 1, proc.stderr  # said once, not as a note and again
+    assert ".mp4" in proc.stderr and "named on the command line is tried" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_batch_never_overwrites_tables_it_did_not_write(tmp_path, dev_clip):
     """A user's own clips.csv in --out is kept (it used to be overwritten); a file as --out is
     named; a previous batch's folder is reused as before."""

@@ -429,7 +429,11 @@ def test_find_clips_takes_folders_recursively_globs_and_named_files(tmp_path):
     ]  # given order, no duplicate
     names = [s.clip for s in found]
     assert len(set(names)) == len(names) and names[0] == "y" and names[1].startswith("x-")
-    assert len(notes) == 1 and "none" in notes[0]
+    # a folder's other files are named as skipped (a clip with an unusual ending is not lost
+    # silently); a pattern matching nothing is said as such
+    assert len(notes) == 2, notes
+    assert "skipped 1 file not named as a video (notes.txt)" in notes[0]
+    assert "none" in notes[1] and "no file or folder matches this pattern" in notes[1]
 
 
 def test_bad_options_fail_before_any_clip_runs(inputs, batch_env, tmp_path):

@@ -26,21 +26,50 @@ class ClipSource:
     clip: str
 
 
-def _expand(arg: str) -> list[Path]:
+def _is_video_name(f: Path) -> bool:
+    return f.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def _others_note(folder: str, others: list[Path], videos: int) -> str:
+    """What a folder held besides videos, in one line (up to three names)."""
+    names = ", ".join(f.name for f in others[:3]) + (
+        f" and {len(others) - 3} more" if len(others) > 3 else ""
+    )
+    what = f"{len(others)} file{'s' if len(others) != 1 else ''} not named as a video ({names})"
+    if videos:
+        return f"{folder}: skipped {what}; name a file on the command line to try it anyway"
+    return (
+        f"{folder}: no video files, only {what}; video names end in "
+        f"{' '.join(sorted(VIDEO_EXTENSIONS))}, and a file named on the command line is tried whatever its name"
+    )
+
+
+def _expand(arg: str, notes: list[str]) -> list[Path]:
     p = Path(arg).expanduser()
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        videos = [f for f in files if _is_video_name(f)]
+        others = [f for f in files if not _is_video_name(f) and not f.name.startswith(".")]
+        if others:
+            notes.append(_others_note(arg, others, len(videos)))
+        elif not videos:
+            notes.append(f"{arg}: the folder holds no files")
+        return videos
     if not p.exists() and _GLOB_CHARS & set(arg):
         out: list[Path] = []
-        for match in sorted(glob.glob(str(p), recursive=True)):
-            out.extend(_expand(match) if Path(match).is_dir() else [Path(match)])
+        matches = sorted(glob.glob(str(p), recursive=True))
+        for match in matches:
+            out.extend(_expand(match, notes) if Path(match).is_dir() else [Path(match)])
+        if not matches:
+            notes.append(f"{arg}: no file or folder matches this pattern")
         return out
     return [p]  # a file, or a missing path: the analysis reports it like `formcheck analyze` does
 
 
 def find_clips(paths: Iterable[str | Path]) -> tuple[list[ClipSource], list[str]]:
     """The clips named by ``paths`` in the order given (folders sorted), without duplicates, and
-    notes about arguments that matched nothing (a glob with no match, a folder with no video).
+    notes about what was not taken (a glob with no match; a folder with no video, or the files in
+    a folder not named as videos, which are skipped; hidden files are not mentioned).
 
     A path that does not exist (and is not a glob) is kept: its row will carry the same
     "No such file" error as ``formcheck analyze``.
@@ -48,10 +77,7 @@ def find_clips(paths: Iterable[str | Path]) -> tuple[list[ClipSource], list[str]
     found: list[Path] = []
     notes: list[str] = []
     for arg in paths:
-        matches = _expand(str(arg))
-        if not matches:
-            notes.append(f"{arg}: no video files matched")
-        found.extend(matches)
+        found.extend(_expand(str(arg), notes))
     unique = list(dict.fromkeys(p.absolute() for p in found))
     stems = Counter(p.stem for p in unique)
 

@@ -239,10 +239,10 @@ def run_batch(
     if options.plugins is not None:
         os.environ["FORMCHECK_LOAD_PLUGINS"] = options.plugins
     sources, unmatched = find_clips(paths)
+    if not sources:  # said once, in the error
+        raise FormcheckError("no clips to analyse: " + ("; ".join(unmatched) or "no paths given"))
     for msg in unmatched:
         say(msg)
-    if not sources:
-        raise FormcheckError("no clips to analyse: " + ("; ".join(unmatched) or "no paths given"))
     size = _pool_size(workers)
     if labels is not None and not isinstance(labels, Mapping):
         from ..compare import load_labels
