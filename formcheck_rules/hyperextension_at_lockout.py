@@ -17,6 +17,7 @@ guess or a false alarm. Kept for users who want it: ``--preset all`` or
 """
 
 from formcheck_core.hookspecs import hookimpl
+from formcheck_core.metric_labels import metric_label
 from formcheck_core.rules import Rule
 
 #: Signed limit on torso_lean_lockout_deg: leaning back further than this (more negative) is a fault.
@@ -33,7 +34,7 @@ def check(ctx):
     lean = ctx.metric("torso_lean_lockout_deg")
     if lean is None or ctx.moment("lockout") is None:
         return ctx.not_measurable(
-            "Torso lean at lockout could not be measured in this rep.", moment="lockout"
+            f"{metric_label('torso_lean_lockout_deg')} could not be measured in this rep.", moment="lockout"
         )
     return ctx.compare("torso_lean_lockout_deg", "min_torso_lean_deg", fault_if="below", moment="lockout")
 

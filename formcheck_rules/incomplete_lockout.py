@@ -101,9 +101,11 @@ RULE = Rule(
     views=("side",),
     view_note="Hip extension is only judged from a side view: from the front the hip bend points at the "
     "camera, and in oblique views the 3D estimate reads clean lockouts 20-25° short.",
-    message="Hip angle was only {measured} {at}, short of the {limit} needed to finish.",
-    cue="Finish the rep: squeeze your glutes and stand tall at the top (hip reached {measured}).",
-    praise="Full lockout: hips reached {measured} (needs {limit}).",
+    # the metric named by its spec's label ("Hip angle held at lockout": the level held from the
+    # lockout moment on, not the peak), never a verb of our own ("reached")
+    message="{label} was only {measured}{where}, short of the {limit} needed to finish.",
+    cue="Finish the rep: squeeze your glutes and stand tall at the top ({what}: {measured}).",
+    praise="Full lockout: {what} was {measured} (needs {limit}).",
     flag_description="the lifter does not finish standing tall: hips or knees stay clearly bent at the top",
 )
 

@@ -722,6 +722,34 @@ def test_a_metric_has_one_label_and_its_reading_its_one_frame_in_every_view(dev_
     assert f"vertical through the bar at {start.words}" in bar_path_caption(rep)
 
 
+def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_model):
+    """gym1080_bad_03: the hip angle at lockout is the largest level the hips hold for HOLD_S from
+    the lockout moment on (130°), not the curve's peak (which comes just before the lockout
+    line). The finding, its cue and the summary name it by its spec's label ("hip angle held at
+    lockout"), never with a verb of their own ("hip reached 130°")."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.render.summary import format_summary
+
+    a = analyze(dev_clip("gym1080_bad_03"), progress=False)
+    (rep,) = a.reps
+    label = METRIC_SPECS["hip_angle_lockout_deg"].label
+    assert "held" in label and label == "Hip angle held at lockout"
+    hip = a.body.smoothed["hip_angle_deg"]
+    lock = rep.moments["lockout"].sample
+    assert np.nanmax(hip[rep.start_sample : lock]) > rep.metrics["hip_angle_lockout_deg"], (
+        "this clip's hip peaks before the lockout line, above the level held from it"
+    )
+    (f,) = [f for f in a.findings if f.rule_id == "incomplete_lockout"]
+    assert f.metric == "hip_angle_lockout_deg" and f.message.startswith(f"{label} was only ")
+    (cue,) = [c for c in deterministic_cues(a) if c.rule_id == "incomplete_lockout"]
+    what = label[0].lower() + label[1:]
+    for text in (f.cue, cue.text):
+        assert f"({what}: " in text and "reached" not in text, text
+    assert what in format_summary(a)
+
+
 def test_a_metric_at_a_moment_lost_from_view_says_not_measurable_once(dev_clip, pose_model):
     """gym1080_bad_partial_01: the lifter is lost over the lockout, whose reason is itself "not
     measurable: the lifter was not found ..."; the lockout metrics say "not measurable: no lockout

@@ -692,7 +692,9 @@ def test_the_missing_moment_words_come_from_one_test():
     lock_rule = _rule("lock_rule", lambda ctx: None, metrics=("hip_angle_lockout_deg",), moment="lockout")
     ctx = RuleContext(lock_rule, late, {"limit_deg": 150.0}, "deadlift", body=body)
     msg = ctx.compare("hip_angle_lockout_deg", "limit_deg", fault_if="below").message
-    assert msg.startswith("Hip angle at lockout: ") and ", read 0.3 s after lockout (limit 150°)." in msg, msg
+    assert (
+        msg.startswith("Hip angle held at lockout: ") and ", read 0.3 s after lockout (limit 150°)." in msg
+    ), msg
 
 
 @cache

@@ -282,8 +282,10 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "hip_angle_lockout_deg",
         f"Hip angle at lockout: the largest value {_HELD_AT_LOCKOUT}.",
         hip_angle_lockout,
-        short="hip angle at lockout",
+        short="hip angle held at lockout",
         series=_HIP,
+        # a level held from the lockout moment on, not the peak (which can come just before it)
+        label="Hip angle held at lockout",
     ),
     MetricSpec(
         "hip_angle_top_deg",
@@ -308,8 +310,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "knee_angle_lockout_deg",
         f"Knee angle at lockout: the largest value {_HELD_AT_LOCKOUT}.",
         knee_angle_lockout,
-        short="knee angle at lockout",
+        short="knee angle held at lockout",
         series=_KNEE,
+        label="Knee angle held at lockout",
     ),
     MetricSpec(
         "torso_lean_liftoff_deg",
@@ -323,8 +326,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         f"Torso lean at lockout: the smallest value {_HELD_AT_LOCKOUT}; "
         "negative = leaning back past vertical.",
         torso_lean_lockout,
-        short="torso lean at lockout (negative = leaning back)",
+        short="torso lean held at lockout (negative = leaning back)",
         series=_LEAN,
+        label="Torso lean held at lockout",
     ),
     MetricSpec(
         "max_bar_drift_px",

@@ -166,6 +166,8 @@ class RuleContext:
             m = self.rep.moments.get(moment) if moment else None
             frame_index, time_s = (m.frame_index, m.time_s) if m else (None, None)
             at = moment_phrase(moment, frame_index, m)
+        # the metric by its label (its MetricSpec's), never its id; ``what``: mid-sentence
+        label = metric_label(metric or rule.id, self.plugin_metrics)
         fields = {
             "value": value,
             "threshold": threshold,
@@ -175,14 +177,14 @@ class RuleContext:
             "limit": format_limit(threshold, unit),
             "moment": moment_label(moment or ""),
             "at": at,
+            "label": label,
+            "what": label[:1].lower() + label[1:],
             **extra,
         }
         if message is None:
-            # the metric by its label (its MetricSpec's), never its id
-            label = metric_label(metric or rule.id, self.plugin_metrics)
             # a label that names the moment ("Torso lean at lift-off") is not followed by that
             # moment's own phrase ("as the bar leaves the floor"); read elsewhere, it says where it
-            # was read ("Hip angle at lockout: 176°, read 0.3 s after lockout"); other labels take
+            # was read ("Hip angle held at lockout: 176°, read 0.3 s after lockout"); other labels take
             # the phrase as it is ("Hip rise lead: 0.04 body lengths in your setup")
             names_moment = bool(moment) and moment_label(moment or "") in label
             if names_moment and at == MOMENT_PHRASES.get(moment or ""):
@@ -197,7 +199,7 @@ class RuleContext:
                 template = "{label} could not be measured{where}: {why}."
             else:
                 template = "{label}: {measured}{where} (limit {limit})."
-            message = template.format(label=label, where=where, **fields)
+            message = template.format(where=where, **fields)
 
         template = {FAULT: rule.cue, OK: rule.praise}.get(status, "")
         cue = template.format(**fields) if template else ""
