@@ -311,6 +311,26 @@ def test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work(comman
     assert no_pose_work(tmp_path / "cache") and not (tmp_path / "o").exists()
 
 
+def test_a_folder_named_as_the_llm_model_is_called_a_folder_with_its_ggufs(tmp_path, dev_clip):
+    """`--llm-model ../shared/models`: the folder exists, so "does not exist" misled; the error
+    names the .gguf files in it."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "a.gguf").write_bytes(b"GGUF")
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--llm-model",
+        str(folder),
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
+    error_line(proc, 3, f"LLM file {folder} is a folder", "(a.gguf)")
+    assert no_pose_work(tmp_path / "cache") and not (tmp_path / "o").exists()
+
+
 def _out_is_a_file(tmp: Path) -> Path:
     (tmp / "report.txt").write_text("x")
     return tmp / "report.txt"

@@ -142,6 +142,12 @@ def resolve_llm_model(spec: str | Path | None = None, *, download: bool = True) 
             path = download_hf(ref)
     else:
         path = Path(spec).expanduser()
+        if path.is_dir():
+            inside = ", ".join(sorted(f.name for f in path.glob("*.gguf"))[:3]) or "none here"
+            raise ModelMissingError(
+                f"LLM file {path} is a folder: give the path of a .gguf file in it ({inside}), `test`, "
+                "`recommended` or hf:owner/repo/file.gguf."
+            )
         if not path.is_file():
             raise ModelMissingError(
                 f"LLM file {path} does not exist. Give the path of a .gguf file, `test`, `recommended` "
