@@ -4,6 +4,7 @@ callbacks, threshold explorer and coaching panel fallbacks. On real dev clips (p
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import threading
 
@@ -250,6 +251,34 @@ def test_coaching_panel_says_its_own_options_not_the_command_lines(multi, tmp_pa
     assert "Cues from the rules" in status and 'model="recommended"' in status
     assert 'untick "use the LLM"' in status
     assert not re.search(r"--[a-z]", status), status
+
+
+def test_threshold_explorer_names_pulls_as_every_view_and_its_labels_do_not_overlap(dev_clip, pose_model):
+    """Notebook 03's two clips: a rep each, and a partial pull in the second. The findings table
+    named the partial pull "2" (its number in the JSON) and the plot's three upright labels ran
+    into each other."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.widgets import ThresholdExplorer
+
+    analyses = {
+        n: analyze(dev_clip(n), progress=False) for n in ("reel_bad_rounding_11", "posereader_good_bad")
+    }
+    partial = analyses["posereader_good_bad"]
+    assert partial.reps and partial.partial_pulls  # the premise
+    tx = ThresholdExplorer(analyses, "excessive_torso_lean")
+    table = html.unescape(tx.table.value)
+    assert "<th>pull</th>" in table
+    assert "<td>partial pull 1</td>" in table and "<td>rep 1</td>" in table
+    assert f"<td>{len(partial.reps) + 1}</td>" not in table
+    fig = tx.figure()
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(boxes) >= 3
+    for left, right in itertools.pairwise(boxes):
+        assert not left.overlaps(right), (left, right)
 
 
 def test_threshold_explorer_cues_say_warning_as_the_other_views_do(dev_clip, pose_model):

@@ -409,6 +409,13 @@ class ThresholdExplorer:
         )
 
     # -- pictures and text ---------------------------------------------------------------------
+    def _pull_name(self, clip: str, number: int | None) -> str:
+        """Pull ``number`` of ``clip`` as every view names it: "rep 2", "partial pull 1"."""
+        a = self.analyses.get(clip)
+        if number is None:
+            return "set"
+        return a.pull_label(number) if a is not None else f"rep {number}"
+
     def figure(self, result: ThresholdResult | None = None) -> Figure:
         """The rule's metric per rep (dots coloured by status) against the threshold lines."""
         result = result or self.result
@@ -418,8 +425,7 @@ class ThresholdExplorer:
         points = []
         for clip, fs in result.findings.items():
             for f in fs:
-                a = self.analyses.get(clip)
-                name = a.pull_label(f.rep) if a is not None and f.rep is not None else f"rep {f.rep}"
+                name = self._pull_name(clip, f.rep)
                 short = name.replace("partial pull ", "p").replace("rep ", "r")  # "r2", "p1"
                 label = f"{clip} {short}" if len(result.findings) > 1 else name
                 points.append((label, f.value, f.status, f))  # the value the rule compared
@@ -454,11 +460,15 @@ class ThresholdExplorer:
                     fontsize=8,
                     color="#c92a2a",
                 )
+        # upright labels only while they fit side by side (~0.075 in a character at 8 pt)
+        longest = max((len(p[0]) for p in points), default=0)
+        slanted = n > 6 or longest * 0.075 > 0.85 * fig.get_figwidth() / n
         ax.set_xticks(
             xs,
             [p[0] for p in points],
-            rotation=60 if n > 6 else 0,
-            ha="right" if n > 6 else "center",
+            rotation=60 if slanted else 0,
+            ha="right" if slanted else "center",
+            rotation_mode="anchor" if slanted else "default",
             fontsize=7 if n > 12 else 8,
         )
         ax.set_ylabel(unit.replace("_", " ") or "value", fontsize=8)
@@ -513,11 +523,14 @@ class ThresholdExplorer:
                 limit = format_limit(f.threshold, f.unit) if f.threshold is not None else "–"
                 rows.append(
                     f"<tr data-clip='{html.escape(clip)}' data-rep='{f.rep}' data-status='{f.status}'>"
-                    f"<td>{html.escape(clip)}</td><td>{f.rep}</td><td style='color:{colour};font-weight:bold'>"
+                    f"<td>{html.escape(clip)}</td><td>{html.escape(self._pull_name(clip, f.rep))}</td>"
+                    f"<td style='color:{colour};font-weight:bold'>"
                     f"{f.status.replace('_', ' ')}</td><td>{html.escape(value)}</td><td>{html.escape(limit)}</td>"
                     f"<td>{html.escape(f.message)}</td></tr>"
                 )
-        head = "<tr><th>clip</th><th>rep</th><th>status</th><th>value</th><th>limit</th><th>message</th></tr>"
+        head = (
+            "<tr><th>clip</th><th>pull</th><th>status</th><th>value</th><th>limit</th><th>message</th></tr>"
+        )
         return (
             f"<details {'open' if len(rows) <= 12 else ''}><summary>findings ({len(rows)})</summary>"
             f"<table class='fc-findings-table' style='font-size:90%'>{head}{''.join(rows)}</table></details>"
