@@ -23,6 +23,7 @@ from .vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, OK, format_value, unit_of
 
 __all__ = [
     "MetricReading",
+    "lockout_hip_reading",
     "lockout_reached",
     "lockout_text",
     "metric_readings",
@@ -140,6 +141,19 @@ def lockout_reached(analysis: Analysis, rep: Rep) -> bool | None:
     return None if value is None or math.isnan(value) else value >= 0.5
 
 
+def _lockout_hip(rep: Rep) -> str:
+    """The hip metric a pull's lockout is judged by: held at lockout (a complete rep), else the
+    pull's largest (a pull that stopped short)."""
+    return "hip_angle_lockout_deg" if rep.complete else "hip_angle_top_deg"
+
+
+def lockout_hip_reading(analysis: Analysis, rep: Rep) -> MetricReading | None:
+    """The reading of the hip metric ``rep``'s lockout is judged by (its value, frame and text, as
+    every view shows it); None when it was not read."""
+    hip = _lockout_hip(rep)
+    return next((m for m in metric_readings(analysis, rep.number) if m.metric == hip), None)
+
+
 def lockout_text(analysis: Analysis, rep: Rep) -> str | None:
     """ "yes" / "no" for :func:`lockout_reached`, with the hip reading's pose-quality mark when it
     is doubted: "no (low confidence: left hip reads bent while the torso reaches
@@ -147,7 +161,6 @@ def lockout_text(analysis: Analysis, rep: Rep) -> str | None:
     reached = lockout_reached(analysis, rep)
     if reached is None:
         return None
-    hip = "hip_angle_lockout_deg" if rep.complete else "hip_angle_top_deg"
-    q = rep.metric_quality.get(hip)
+    q = rep.metric_quality.get(_lockout_hip(rep))
     mark = f" ({q.mark})" if q is not None and q.mark and not reached else ""
     return ("yes" if reached else "no") + mark

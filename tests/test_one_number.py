@@ -420,7 +420,7 @@ def test_a_counted_rep_with_a_doubted_lockout_hip_says_so_everywhere(dev_clip, p
     from formcheck_core.analysis import analyze
     from formcheck_core.biomech.rep_window import LOCKOUT_HIP_DEG
     from formcheck_core.coach import deterministic_cues
-    from formcheck_core.readings import lockout_reached, lockout_text
+    from formcheck_core.readings import lockout_reached, lockout_text, metric_readings
     from formcheck_core.render.stills import plan_stills
     from formcheck_core.render.summary import format_summary, summary_line
 
@@ -441,6 +441,11 @@ def test_a_counted_rep_with_a_doubted_lockout_hip_says_so_everywhere(dev_clip, p
     assert f"({q.mark}: check it on the frame.)" in cue.why
     lock = next(s for s in plan_stills(a, tmp_path) if "lockout" in s.moments)
     assert f"Lockout reached: no ({q.mark})" in lock.notes
+    # the hip reading it is judged by, when read off the lockout still's frame: its text and frame
+    hip = next(m for m in metric_readings(a, rep.number) if m.metric == "hip_angle_lockout_deg")
+    assert (f"{hip.label}: {hip.text} at frame {hip.frame_index}" in lock.notes) == (
+        hip.frame_index != lock.frame_index
+    )
     # a clean lockout is not marked
     good = analyze(dev_clip("reel_good_14"), progress=False)
     assert all(lockout_text(good, r) == "yes" for r in good.reps)
@@ -722,7 +727,7 @@ def test_a_metric_has_one_label_and_its_reading_its_one_frame_in_every_view(dev_
     assert f"vertical through the bar at {start.words}" in bar_path_caption(rep)
 
 
-def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_model):
+def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_model, tmp_path):
     """gym1080_bad_03: the hip angle at lockout is the largest level the hips hold for HOLD_S from
     the lockout moment on (130°), not the curve's peak (which comes just before the lockout
     line). The finding, its cue and the summary name it by its spec's label ("hip angle held at
@@ -730,6 +735,8 @@ def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_mode
     from formcheck_core.analysis import analyze
     from formcheck_core.biomech.metrics import METRIC_SPECS
     from formcheck_core.coach import deterministic_cues
+    from formcheck_core.readings import metric_readings
+    from formcheck_core.render.stills import plan_stills
     from formcheck_core.render.summary import format_summary
 
     a = analyze(dev_clip("gym1080_bad_03"), progress=False)
@@ -748,6 +755,12 @@ def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_mode
     for text in (f.cue, cue.text):
         assert f"({what}: " in text and "reached" not in text, text
     assert what in format_summary(a)
+    # the lockout still draws the hip at the lockout frame (the peak here); it names the reading
+    # the lockout is judged by, with its own frame
+    hip = next(m for m in metric_readings(a, rep.number) if m.metric == "hip_angle_lockout_deg")
+    lock = next(s for s in plan_stills(a, tmp_path) if "lockout" in s.moments)
+    assert hip.frame_index != lock.frame_index
+    assert f"{label}: {hip.text} at frame {hip.frame_index}" in lock.notes
 
 
 def test_a_metric_at_a_moment_lost_from_view_says_not_measurable_once(dev_clip, pose_model):

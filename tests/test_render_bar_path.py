@@ -154,3 +154,43 @@ def test_a_pull_without_its_lift_off_says_where_its_drift_is_measured_from(analy
     )
     caption = bar_path_caption(front)
     assert "arrow" not in caption and "not measurable: front view: along the camera axis" in caption
+
+
+def test_the_footer_names_and_shows_the_drift_as_every_view_does(analysis):
+    """The picture's footer names the drift metric by its spec's label (the summary's "max bar
+    drift"), with each value's text from the one reading (the digits a finding's limit needs: 0.104
+    against a 0.10 limit, not "0.10") and the frame it was read at."""
+    from dataclasses import replace
+
+    from formcheck_core.findings import Finding
+    from formcheck_core.metric_labels import metric_label
+    from formcheck_core.readings import metric_text
+    from formcheck_core.render.bar_path import DRIFT_METRICS, drift_line, drift_origin, drift_texts
+
+    rep = analysis.reps[0]
+    line = drift_line(analysis, rep)
+    assert line.startswith(f"{metric_label('max_bar_drift_px')} from {drift_origin(rep)}: ")
+    assert "horizontal drift" not in line
+    texts = drift_texts(analysis, rep)
+    assert texts and all(t in line for t in texts)
+    assert texts == [
+        metric_text(analysis, rep, n) for n in DRIFT_METRICS if np.isfinite(rep.metrics.get(n, np.nan))
+    ]
+    frame = int(analysis.body.frame_index[rep.metric_samples["max_bar_drift_px"]])
+    assert f"(frame {frame})" in line
+    # near a limit: the finding's digits
+    value = 0.104
+    near = replace(rep, metrics={**rep.metrics, "max_bar_drift_rel": value})
+    f = Finding(
+        "bar_drift",
+        rep.number,
+        "fault",
+        "moderate",
+        "m",
+        value=value,
+        threshold=0.10,
+        unit="body_lengths",
+        metric="max_bar_drift_rel",
+    )
+    judged = replace(analysis, reps=(near, *analysis.reps[1:]), findings=(*analysis.findings, f))
+    assert "0.104 body lengths" in drift_line(judged, near)

@@ -23,7 +23,9 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import Rep
 from ..biomech.rep_window import pull_end, pull_start
-from ..vocabulary import PARTIAL_PULL, format_value, moment_label, pull_file_stem
+from ..metric_labels import metric_label
+from ..readings import metric_text
+from ..vocabulary import PARTIAL_PULL, moment_label, pull_file_stem
 from . import style as st
 from .frames import FrameConsumer, run_frame_pass
 from .images import PHOTO_SUFFIX, write_photo
@@ -77,7 +79,7 @@ def bar_path_caption(rep: Rep) -> str:
     """What the picture shows, for the report: its background moment and where drift is measured
     from -- or, where the drift metric is not measurable (a front view), why, as its footer says."""
     bg = background_moment(rep)
-    over = f" over the {moment_label(bg)}" if bg is not None else ""
+    over = f" over the {moment_label(bg)} frame ({background_frame_index(rep)})" if bg is not None else ""
     line = f"Bar path (wrist as bar proxy){over}; dashed: vertical through the bar at {drift_origin(rep)}"
     why = rep.unmeasured_mark("max_bar_drift_px")
     if why:  # no arrow is drawn: say why rather than describe it
@@ -217,25 +219,8 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
         )
         items.append(TextItem(xy, text, size, (255, 255, 255), box=st.PANEL))
     st.draw_texts(img, items)
-    m = rep.metrics
-    drift = [
-        format_value(m.get("max_bar_drift_cm"), "cm") if _finite(m.get("max_bar_drift_cm")) else "",
-        format_value(m.get("max_bar_drift_rel"), "body_lengths")
-        if _finite(m.get("max_bar_drift_rel"))
-        else "",
-        format_value(m.get("max_bar_drift_px"), "px") if _finite(m.get("max_bar_drift_px")) else "",
-    ]
-    drift = [d for d in drift if d]
-    # no number: why, in the words of every view ("not measurable: the wrists (the bar) were not seen ...")
-    why = (
-        rep.unmeasured_mark("max_bar_drift_px") or rep.unmeasured_mark("max_bar_drift_rel") or "not measured"
-    )
-    shown = " · ".join(drift) if drift else why
-    if drift and at is not None and analysis.body is not None:  # its frame and mark, as in the summary
-        shown += f" (frame {int(analysis.body.frame_index[at])})"
-        mq = rep.metric_quality.get("max_bar_drift_px")
-        shown += f" ({mq.mark})" if mq is not None and mq.mark else ""
-    lines.append((f"Max horizontal drift from {drift_origin(rep)}: {shown}", (255, 255, 255), True))
+    drift = drift_texts(analysis, rep)
+    lines.append((drift_line(analysis, rep), (255, 255, 255), True))
     for f in analysis.findings:
         if f.rep == rep.number and is_bar_metric(f.metric):
             lines.append(
@@ -266,6 +251,34 @@ def render_bar_path(frame_bgr: np.ndarray, analysis: Analysis, rep: Rep, view: V
     header = st.panel(w, head, style.title_font_px, style.pad_px)
     footer = st.panel(w, lines, style.font_px, style.pad_px)
     return np.vstack([header, img, footer])
+
+
+#: The drift metrics the picture's footer shows, in this order.
+DRIFT_METRICS = ("max_bar_drift_cm", "max_bar_drift_rel", "max_bar_drift_px")
+
+
+def drift_texts(analysis: Analysis, rep: Rep) -> list[str]:
+    """The pull's measured drift values, each as every view shows it
+    (:func:`~formcheck_core.readings.metric_text`: with the digits a finding's limit needs)."""
+    return [metric_text(analysis, rep, n) for n in DRIFT_METRICS if _finite(rep.metrics.get(n))]
+
+
+def drift_line(analysis: Analysis, rep: Rep) -> str:
+    """The picture's footer line: the drift metric by its label, as the summary names it, from
+    where it is measured, with its values, frame and pose-quality mark ("Max bar drift from
+    lift-off: 0.037 body lengths · 20 px (frame 72)"); without a number, why, in the words of
+    every view ("not measurable: the wrists (the bar) were not seen ...")."""
+    drift = drift_texts(analysis, rep)
+    why = (
+        rep.unmeasured_mark("max_bar_drift_px") or rep.unmeasured_mark("max_bar_drift_rel") or "not measured"
+    )
+    shown = " · ".join(drift) if drift else why
+    at = rep.metric_samples.get("max_bar_drift_px")
+    if drift and at is not None and analysis.body is not None:  # its frame and mark, as in the summary
+        shown += f" (frame {int(analysis.body.frame_index[at])})"
+        mq = rep.metric_quality.get("max_bar_drift_px")
+        shown += f" ({mq.mark})" if mq is not None and mq.mark else ""
+    return f"{metric_label('max_bar_drift_px')} from {drift_origin(rep)}: {shown}"
 
 
 def _finite(v: float | None) -> bool:

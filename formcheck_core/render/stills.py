@@ -17,7 +17,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..biomech.body import Rep
 from ..findings import Finding
-from ..readings import lockout_text
+from ..readings import lockout_hip_reading, lockout_text
 from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     FAULT,
@@ -138,21 +138,27 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
                 tuple(d["moments"]),
                 tuple(d["findings"]),
                 analysis.pull_label(rep) if rep is not None else "",
-                _pull_notes(analysis, pull, d["moments"]) if pull is not None else (),
+                _pull_notes(analysis, pull, d["moments"], frame) if pull is not None else (),
             )
         )
     return tuple(stills)
 
 
-def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str]) -> tuple[str, ...]:
+def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str], frame: int) -> tuple[str, ...]:
     """What a still says about its pull: a partial pull's reason on each of its stills; on a
-    lockout still, "Lockout reached: no (...)" when the summary marks it (the same text)."""
+    lockout still, "Lockout reached: no (...)" when the summary marks it (the same text), and,
+    when the hip reading it is judged by was read at another frame, that reading ("Hip angle held
+    at lockout: 130° at frame 84"), so the angle drawn at the moment's own frame is not taken
+    for it."""
     notes = []
     if not pull.complete:
         notes.append(f"{PARTIAL_PULL.capitalize()}, not counted as a rep: {pull.partial_reason}")
     reached = lockout_text(analysis, pull) if "lockout" in moments else None
     if reached is not None and reached != "yes":
         notes.append(f"Lockout reached: {reached}")
+        hip = lockout_hip_reading(analysis, pull)
+        if hip is not None and hip.frame_index != frame:
+            notes.append(f"{hip.label}: {hip.text} at frame {hip.frame_index}")
     return tuple(notes)
 
 
