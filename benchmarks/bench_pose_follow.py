@@ -10,10 +10,12 @@ identity check every clip now pays after it (:func:`~formcheck_core.pose.follow.
 finished series: the cut lookup and :func:`~formcheck_core.pose.identity.identity_breaks`; timed
 over 50 calls). A clip without a break pays only that check.
 
-``--switch``: also a clip with a real tracking switch, made in a temporary folder from two dev
-clips side by side (the tracked lifter goes dark and the tracker picks up the other one; see
-``tests/test_pose_identity.py``): the pose pass, and the extra pass that poses the samples after the
-break again (:func:`~formcheck_core.pose.follow.refollow`, up to 3 people, masks).
+``--switch``: also two clips with a real tracking switch, made in a temporary folder from two dev
+clips side by side (:data:`SWITCH_CLIPS`; the tracked lifter goes dark and the tracker picks up the
+other one, on the second clip until that one goes dark; see ``tests/test_pose_identity.py`` and
+``tests/test_pose_follow_real.py``): the pose pass, the extra pass that poses the samples around
+the breaks again (:func:`~formcheck_core.pose.follow.refollow`, up to 3 people, masks), and the
+native-rate pass on 16 source frames with and without its follow guard.
 
 CPU time (this process and its children, ``resource.getrusage``) decides on a shared machine; wall
 time is printed too.
@@ -88,66 +90,101 @@ def bench_clips(stems: list[str], repeats: int) -> None:
         print(f"{stem:28s} {cpu:10.2f} {wall:7.2f} {check_c * 1e3:13.2f} {check_c / cpu:7.3%}")
 
 
+#: (name, left fade, right fade) of the clips made for ``--switch`` (tests/test_pose_identity.py and
+#: tests/test_pose_follow_real.py make the same): (frame, gain) keyframes of each half.
+SWITCH_CLIPS = (
+    ("switch", [(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)], [(0, 0.0), (15, 0.0), (24, 1.0)]),
+    (
+        "switch back",
+        [(0, 1.0), (20, 1.0), (28, 0.0), (36, 0.0), (44, 1.0)],
+        [(0, 0.0), (6, 0.0), (14, 1.0), (72, 1.0), (80, 0.0)],
+    ),
+)
+
+
 def bench_switch(repeats: int) -> None:
-    """The pose pass and the follow pass of a clip with a real tracking switch (made in tmp)."""
+    """Per clip with a real tracking switch (made in tmp): the whole-clip pose pass, the follow
+    pass that poses the samples around the breaks again, and the native-rate pass's guard on
+    source frames 64-79 (both lifters in view; the tracker holds the wrong one on the "switch back"
+    clip, so the guard opens its second landmarker there)."""
     from functools import partial
 
-    import numpy as np
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from clipmaker import source_frames, write_h264
+    from clipmaker import side_by_side
 
-    from formcheck_core.config import shared_dir
-    from formcheck_core.models.pose_model import resolve_pose_model
+    from formcheck_core.analysis import analyze
+    from formcheck_core.config import DEFAULT_FPS, shared_dir
+    from formcheck_core.models.pose_model import model_id, resolve_pose_model
     from formcheck_core.pose.back_pass import MainPassBack
+    from formcheck_core.pose.extract import extract_pose
     from formcheck_core.pose.follow import FOLLOW_POSES, refollow
     from formcheck_core.pose.identity import identity_breaks
     from formcheck_core.pose.mediapipe_backend import open_pose_backend
+    from formcheck_core.pose.refine import run_native_frames
+    from formcheck_core.pose.tracks import LifterTrack
     from formcheck_core.video import probe_video
 
     dev = shared_dir() / "videos" / "dev"
-    left, fps = source_frames(dev / "posereader_unoccluded.mp4")
-    right, _ = source_frames(dev / "posereader_good.mp4")
+    model = resolve_pose_model(None)
     with tempfile.TemporaryDirectory() as tmp:
-        frames = []
-        for i, frame in enumerate(left):
-            a = float(np.interp(i, [0, 50, 59, 74, 83], [1, 1, 0, 0, 1]))
-            b = float(np.interp(i, [0, 15, 24], [0, 0, 1]))
-            frames.append(
-                np.hstack([(frame * a).astype(np.uint8), (right[i % len(right)] * b).astype(np.uint8)])
+        for name, left_fade, right_fade in SWITCH_CLIPS:
+            path = side_by_side(
+                dev / "posereader_unoccluded.mp4",
+                dev / "posereader_good.mp4",
+                Path(tmp) / f"{name.replace(' ', '_')}.mp4",
+                left_fade,
+                right_fade,
             )
-        path = write_h264(Path(tmp) / "switch.mp4", frames, fps)
-        info = probe_video(path)
-        model = resolve_pose_model(None)
-        pose_runs, follow_runs = [], []
-        for _ in range(repeats):
-            os.environ["FORMCHECK_CACHE"] = str(Path(tmp) / f"cache{len(pose_runs)}")
+            info = probe_video(path)
+            size = (info.width_px, info.height_px)
+            runs: dict[str, list[tuple[float, float]]] = {"pose": [], "follow": [], "plain": [], "guard": []}
+            for _ in range(repeats):
+                back = MainPassBack(size)
+                with open_pose_backend(model, segmentation=True) as backend:
+                    w, c, pose = _timed(
+                        extract_pose,
+                        path,
+                        backend,
+                        target_fps=DEFAULT_FPS,
+                        info=info,
+                        model_id=model_id(model),
+                        progress=False,
+                        on_person=back,
+                    )
+                runs["pose"].append((w, c))
+            breaks = identity_breaks(pose.image_xy_px, pose.time_s)
+            assert breaks, "the tracker did not switch people on this machine"
+            opener = partial(open_pose_backend, model, num_poses=FOLLOW_POSES, segmentation=True)
+            os.environ["FORMCHECK_CACHE"] = str(Path(tmp) / f"cache {name}")
             try:
-                # the whole-clip pass alone: the follow pass is timed apart below
-                import formcheck_core.analysis as analysis
-                from formcheck_core.analysis import load_or_extract_pose
-
-                real = analysis._followed
-                analysis._followed = lambda _i, pose, *_a, **_k: pose
-                try:
-                    back = MainPassBack((info.width_px, info.height_px))
-                    w, c, (pose, _sha) = _timed(load_or_extract_pose, info, progress=False, back=back)
-                finally:
-                    analysis._followed = real
-                pose_runs.append((w, c))
-                breaks = identity_breaks(pose.image_xy_px, pose.time_s)
-                assert breaks, "the tracker did not switch people on this machine"
-                opener = partial(open_pose_backend, model, num_poses=FOLLOW_POSES, segmentation=True)
-                w, c, _ = _timed(refollow, info, pose, (), breaks, opener, back=back, progress=False)
-                follow_runs.append((w, c))
+                body = analyze(path, rules=False, progress=False).body
+                assert body is not None
+                track = LifterTrack.of(body)
             finally:
                 del os.environ["FORMCHECK_CACHE"]
-        pc, fc = statistics.median(r[1] for r in pose_runs), statistics.median(r[1] for r in follow_runs)
-        pw, fw = statistics.median(r[0] for r in pose_runs), statistics.median(r[0] for r in follow_runs)
-        print(
-            f"switch clip ({pose.n_samples} samples): pose pass {pc:.2f} CPU s ({pw:.2f} s wall); "
-            f"follow pass {fc:.2f} CPU s ({fw:.2f} s wall) = +{fc / pc:.0%} CPU"
-        )
+            frames = [(f, f / info.fps) for f in range(64, 80)]
+            for r in range(repeats):
+                rows = MainPassBack(size)
+                rows.restore(back.table())
+                runs["follow"].append(
+                    _timed(refollow, info, pose, (), breaks, opener, back=rows, progress=False)[:2]
+                )
+                for which in ("plain", "guard") if r % 2 == 0 else ("guard", "plain"):
+                    lifter = track if which == "guard" else None
+                    runs[which].append(
+                        _timed(run_native_frames, path, frames, model, size, lifter=lifter)[:2]
+                    )
+            med = {
+                k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+                for k, v in runs.items()
+            }
+            print(
+                f"{name} clip ({pose.n_samples} samples, {len(breaks)} break(s)): pose pass {med['pose'][1]:.2f} CPU s "
+                f"({med['pose'][0]:.2f} s wall); follow pass {med['follow'][1]:.2f} CPU s ({med['follow'][0]:.2f} s wall) "
+                f"= +{med['follow'][1] / med['pose'][1]:.0%} CPU; native-rate pass on {len(frames)} frames: "
+                f"{med['plain'][1]:.2f} CPU s without the guard, {med['guard'][1]:.2f} with it",
+                flush=True,
+            )
 
 
 def main() -> None:

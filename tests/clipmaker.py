@@ -58,3 +58,26 @@ def add_display_rotation(src: Path, dst: Path, degrees: int) -> Path:
     ]
     subprocess.run(cmd, check=True, capture_output=True)
     return dst
+
+
+def side_by_side(
+    left_clip: Path,
+    right_clip: Path,
+    path: Path,
+    left_gain: list[tuple[int, float]],
+    right_gain: list[tuple[int, float]],
+) -> Path:
+    """Two clips side by side, as long as ``left_clip`` (``right_clip`` looped), each half faded by
+    its (frame, gain 0-1) keyframes, linearly between them: a person fades out or in without a
+    scene cut. E.g. the tracked lifter goes dark and the tracker picks up the other one."""
+    left, fps = source_frames(left_clip)
+    right, _ = source_frames(right_clip)
+
+    def gain(i: int, keys: list[tuple[int, float]]) -> float:
+        return float(np.interp(i, [f for f, _ in keys], [g for _, g in keys]))
+
+    out = []
+    for i, frame in enumerate(left):
+        a, b = gain(i, left_gain), gain(i, right_gain)
+        out.append(np.hstack([(frame * a).astype(np.uint8), (right[i % len(right)] * b).astype(np.uint8)]))
+    return write_h264(path, out, fps)

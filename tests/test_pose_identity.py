@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from formcheck_core.pose.follow import follow_track, follow_windows
+from formcheck_core.pose.follow import follow_windows
 from formcheck_core.pose.identity import (
     JITTER_REL,
     MAX_SPEED_REL_PER_S,
@@ -18,6 +18,7 @@ from formcheck_core.pose.identity import (
     joint_mid_px,
 )
 from formcheck_core.pose.landmarks import LANDMARK
+from formcheck_core.pose.tracks import follow_track, link_parts
 
 
 def _person(
@@ -125,23 +126,57 @@ def _brk(sample: int) -> IdentityBreak:
     return IdentityBreak(sample=sample, previous_sample=sample - 1, step_rel=1.0, allowed_rel=0.3)
 
 
-def test_windows_are_the_shot_around_its_longest_followed_part():
-    det = np.ones(30, bool)
-    # shot [0, 30), breaks at 8 and 12: parts [0,8) [8,12) [12,30): the lifter is [12, 30)
-    assert follow_windows(det, (), [_brk(8), _brk(12)]) == [(0, 12, 12)]
-    # the longest part first: [0, 20) kept, [20, 30) posed again from its last sample 19
-    assert follow_windows(det, (), [_brk(20)]) == [(20, 30, 19)]
+def _parts(*pieces: tuple[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of consecutive pieces (samples, hip x px; NaN: nobody), body length 300 px."""
+    return _person(np.concatenate([np.full(n, x) for n, x in pieces]))
+
+
+def test_windows_are_the_shot_outside_the_lifters_parts():
+    # lifter at 100 px for 20 samples, a bystander 1 body length away after: posed again from 19
+    xy, t = _parts((20, 100.0), (10, 400.0))
+    assert follow_windows(xy, t, (), [_brk(20)]) == [(20, 30, 19)]
+    # three people, the last followed longest: the shot before them posed again, walked back from 12
+    xy, t = _parts((8, 100.0), (4, 400.0), (18, 700.0))
+    assert follow_windows(xy, t, (), [_brk(8), _brk(12)]) == [(0, 12, 12)]
     # the part in the middle kept: both sides posed again
-    assert follow_windows(det, (), [_brk(5), _brk(25)]) == [(0, 5, 5), (25, 30, 24)]
+    xy, t = _parts((5, 400.0), (20, 100.0), (5, 700.0))
+    assert follow_windows(xy, t, (), [_brk(5), _brk(25)]) == [(0, 5, 5), (25, 30, 24)]
+
+
+def test_the_person_followed_longest_is_kept_not_the_longest_part():
+    """The tracker leaves the lifter for a bystander and comes back: the bystander's part (14
+    samples) is the longest, but the lifter's two parts (8 + 8 samples) are one person, followed
+    longer over the shot. Only the bystander's stretch is posed again, walked on from the lifter's
+    last sample before it."""
+    xy, t = _parts((8, 100.0), (14, 400.0), (8, 110.0))
+    assert follow_windows(xy, t, (), [_brk(8), _brk(22)]) == [(8, 22, 7)]
+    # the bystander followed longer in all (17 samples to 13): then the bystander's parts are kept
+    xy, t = _parts((8, 100.0), (17, 400.0), (5, 110.0))
+    assert follow_windows(xy, t, (), [_brk(8), _brk(25)]) == [(0, 8, 8), (25, 30, 24)]
+    # a part that starts out of reach of everyone seen so far is a new person (a third one)
+    xy, t = _parts((8, 100.0), (14, 400.0), (8, 1600.0))  # 5 body lengths in 1.5 s
+    assert follow_windows(xy, t, (), [_brk(8), _brk(22)]) == [(0, 8, 8), (22, 30, 21)]
+
+
+def test_parts_link_by_reach_from_where_each_person_was_last_seen():
+    scale = 300.0
+    p = [np.array([100.0, 500.0]), np.array([400.0, 500.0]), np.array([120.0, 500.0])]
+    # (first place, time, last place, time): the third part starts 0.07 body lengths from where
+    # the first was last seen, 1.5 s later; the second 1 body length away 0.1 s after it
+    parts = [(p[0], 0.0, p[0], 0.7), (p[1], 0.8, p[1], 2.1), (p[2], 2.2, p[2], 3.0)]
+    assert link_parts(parts, scale) == [0, 1, 0]
+    # 5 body lengths from the first in 1.5 s, 4 from the second in 0.1 s: a new person
+    parts = [(p[0], 0.0, p[0], 0.7), (p[1], 0.8, p[1], 2.1), (p[1] + [1200.0, 0.0], 2.2, p[2], 3.0)]
+    assert link_parts(parts, scale) == [0, 1, 2]
 
 
 def test_windows_count_detected_samples_and_stay_in_their_shot():
-    det = np.ones(40, bool)
-    det[0:8] = False  # the first part is long but mostly undetected
-    assert follow_windows(det, (), [_brk(12)]) == [(0, 12, 12)]
+    xy, t = _parts((8, np.nan), (4, 100.0), (28, 400.0))  # the first part is long but mostly undetected
+    assert follow_windows(xy, t, (), [_brk(12)]) == [(0, 12, 12)]
     # a cut at 20: the break at 25 splits the second shot only; the first shot is left alone
-    assert follow_windows(np.ones(40, bool), (20,), [_brk(25)]) == [(20, 25, 25)]
-    assert follow_windows(np.ones(40, bool), (20,), []) == []
+    xy, t = _parts((25, 100.0), (15, 400.0))
+    assert follow_windows(xy, t, (20,), [_brk(25)]) == [(20, 25, 25)]
+    assert follow_windows(xy, t, (20,), []) == []
 
 
 def test_the_lifter_is_kept_and_a_bystander_is_not_taken_while_the_lifter_is_hidden():
@@ -186,20 +221,15 @@ def _switch_clip(dev_clip, path):
     """Two lifters side by side (two 600x600 dev clips): the right one fades in after 0.5 s (so
     the tracker starts on the left one), the left one fades to black at 1.67 s, stays hidden
     0.5 s and comes back. Made in pytest's tmp folder, never kept."""
-    from clipmaker import source_frames, write_h264
+    from clipmaker import side_by_side
 
-    left, fps = source_frames(dev_clip("posereader_unoccluded"))
-    right, _ = source_frames(dev_clip("posereader_good"))
-
-    def gain(i: int, fade: list[tuple[int, float]]) -> float:
-        return float(np.interp(i, [f for f, _ in fade], [g for _, g in fade]))
-
-    out = []
-    for i, frame in enumerate(left):
-        a = gain(i, [(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)])
-        b = gain(i, [(0, 0.0), (15, 0.0), (24, 1.0)])
-        out.append(np.hstack([(frame * a).astype(np.uint8), (right[i % len(right)] * b).astype(np.uint8)]))
-    return write_h264(path / "switch.mp4", out, fps)
+    return side_by_side(
+        dev_clip("posereader_unoccluded"),
+        dev_clip("posereader_good"),
+        path / "switch.mp4",
+        [(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)],
+        [(0, 0.0), (15, 0.0), (24, 1.0)],
+    )
 
 
 def test_a_real_tracking_switch_is_undone_by_following_the_lifter(
@@ -236,4 +266,64 @@ def test_a_real_tracking_switch_is_undone_by_following_the_lifter(
     assert seen[pose.frame_index >= 86].all()  # and the lifter is followed again once back
     assert np.array_equal(pose.image_xy_px[: brk.sample], raw.image_xy_px[: brk.sample], equal_nan=True)
     assert (pose.people_count[pose.frame_index >= 86] == 2).all()
-    assert a.back is not None and a.back.frame_index.shape == pose.frame_index.shape
+    _assert_back_rows_are_the_kept_persons(a, raw, pose_model)
+
+
+def _assert_back_rows_are_the_kept_persons(a, raw, pose_model) -> None:
+    """The back rows of a clip whose tracking switch was undone, by value: outside the ranges
+    posed again they are the whole-clip pass's rows; inside, where nobody continues the lifter's
+    track, NaN (nobody's outline is read); where the lifter is kept, what a fresh landmarker
+    (up to 3 people, masks) gives for the lifter on those frames, posed directly here in the same
+    order; and every outline point lies on the lifter's (left) half."""
+    from formcheck_core.analysis import pose_key
+    from formcheck_core.config import DEFAULT_FPS
+    from formcheck_core.models.pose_model import model_id
+    from formcheck_core.pose.back_pass import MainPassBack, load_main_rows, series_from_main
+    from formcheck_core.pose.feed import prefetch
+    from formcheck_core.pose.follow import FOLLOW_POSES
+    from formcheck_core.pose.mediapipe_backend import MediaPipePose
+    from formcheck_core.video import file_sha256, iter_frames
+
+    pose, info, half = a.pose, a.video, a.video.width_px / 2
+    table = load_main_rows(
+        pose_key(file_sha256(info.path), model_id(pose_model), DEFAULT_FPS, "video", 1), raw.frame_index
+    )
+    assert table is not None and a.back is not None
+    windows = follow_windows(raw.image_xy_px, raw.time_s, (), identity_breaks(raw.image_xy_px, raw.time_s))
+    assert windows
+    size = np.array([info.width_px, info.height_px], float)
+    hips = joint_mid_px(pose.image_xy_px, "hip")
+    kept, nobody = 0, 0
+    for first, end, _anchor in windows:
+        direct = MainPassBack((info.width_px, info.height_px))
+        wanted = {int(f) for f in pose.frame_index[first:end]}
+        with MediaPipePose(pose_model, num_poses=FOLLOW_POSES, segmentation=True) as backend:
+            for s, frame in enumerate(
+                prefetch(iter_frames(info.path, pose.sample_fps, info=info, only_indices=wanted)), first
+            ):
+                people = backend.detect(frame.bgr, frame.time_s)
+                near = [
+                    np.linalg.norm(joint_mid_px(p.image_xyzv[:, :2] * size, "hip") - hips[s]) for p in people
+                ]
+                lifter = people[int(np.argmin(near))] if np.isfinite(hips[s]).all() else None
+                assert lifter is None or min(near) < 1e-6, "the kept person is one the landmarker found"
+                kept, nobody = kept + (lifter is not None), nobody + (lifter is None)
+                direct(frame.index, lifter)
+        whole = MainPassBack((info.width_px, info.height_px))
+        whole.restore(table)
+        whole.replace_samples(np.arange(first, end), direct)
+        table = whole.table()
+    assert kept and nobody, "the clip has samples of both kinds in the ranges posed again"
+    expected = series_from_main(table, a.body)
+    assert expected is not None
+    for name in ("back_flexion_rel", "back_angle_deg", "mask_confidence", "edge_xy_px"):
+        assert np.allclose(
+            getattr(a.back, name), getattr(expected, name), rtol=0, atol=1e-9, equal_nan=True
+        ), name
+    posed_again = np.zeros(pose.n_samples, bool)
+    for first, end, _ in windows:
+        posed_again[first:end] = True
+    hidden = posed_again & ~np.isfinite(hips).all(axis=1)
+    assert np.isnan(a.back.back_flexion_rel[hidden]).all() and np.isnan(a.back.edge_xy_px[hidden]).all()
+    edge_x = a.back.edge_xy_px[..., 0]
+    assert np.isfinite(edge_x).any() and np.all(edge_x[np.isfinite(edge_x)] < half)

@@ -2,13 +2,16 @@
 
 When the person a pose series follows jumps faster than a person moves inside a shot
 (:func:`~formcheck_core.pose.identity.identity_breaks`: the tracker lost the lifter and picked up
-someone else, e.g. a bystander walking through), the shot is split at its breaks and the part
-followed longest (most detected samples) is taken as the lifter: a bystander passes through, the
-lifter stays. Every sample of the shot before and after that part is posed again
-(:func:`refollow`) by a fresh backend looking for up to :data:`FOLLOW_POSES` people, and at each
-sample the person who continues the lifter's track is kept (:func:`follow_track`), or nobody
-(NaN: the lifter was not found there). Nothing runs for a clip without a break (none of the 36
-dev and 24 held-out clips has one), so the default pose pass costs what it did.
+someone else, e.g. a bystander walking through), the shot is split at its breaks, the parts are
+linked into people by where they start and end (:func:`~.tracks.link_parts`), and the person followed
+longest over the shot (most detected samples, summed over their parts) is taken as the lifter:
+a bystander passes through, the lifter stays. Every sample of the shot outside the lifter's
+parts is posed again (:func:`refollow`) by a fresh backend looking for up to
+:data:`FOLLOW_POSES` people, and at each sample the person who continues the lifter's track is
+kept (:func:`~.tracks.follow_track`), or nobody (NaN: the lifter was not found there). Nothing runs for a
+clip without a break (none of the 36 dev and 24 held-out clips has one), so the default pose
+pass costs what it did. The native-rate pass (:mod:`~formcheck_core.pose.refine`) keeps its
+person by the same rule (:class:`~.tracks.LifterTrack`, from the followed series).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from ..video import Frame, VideoInfo, iter_frames
 from .back_pass import MainPassBack
 from .backend import PoseResult
 from .feed import BackendFactory, SeriesBuilder, prefetch, progress_bar
-from .identity import JITTER_REL, MAX_SPEED_REL_PER_S, IdentityBreak, body_length_mid_px, joint_mid_px
+from .identity import IdentityBreak, body_length_mid_px, joint_mid_px
 from .series import PoseSeries
+from .tracks import follow_track, link_parts
 
 #: People the second pass looks for: the lifter and up to two others in view (the dev clips show
 #: at most three people). More costs detector time on every sample without helping the choice.
 FOLLOW_POSES = 3
 #: Bump when what :func:`refollow` stores changes (invalidates cached re-followed poses only).
-FOLLOW_VERSION = 1
+FOLLOW_VERSION = 2
 
 
 def follow_cache_key(pose_key: str, shot_starts: Sequence[int], breaks: Sequence[IdentityBreak]) -> str:
@@ -53,16 +57,28 @@ def follow_cache_key(pose_key: str, shot_starts: Sequence[int], breaks: Sequence
 
 
 def follow_windows(
-    detected: np.ndarray, shot_starts: Sequence[int], breaks: Sequence[IdentityBreak]
+    image_xy_px: np.ndarray,
+    time_s: np.ndarray,
+    shot_starts: Sequence[int],
+    breaks: Sequence[IdentityBreak],
 ) -> list[tuple[int, int, int]]:
     """(first, end, anchor) of each sample range to pose again (end exclusive), in time order.
 
-    Per shot with a break: the part between breaks with the most ``detected`` samples (the
-    earliest on a tie) is the lifter's; the shot's samples before it form one range and those
-    after it another. ``anchor`` is the lifter's detected sample next to the range (the first of
-    the part for a range before it, the last for one after it), where :func:`follow_track` starts.
+    ``image_xy_px`` (T, 33, 2) landmarks in pixels (NaN where no pose), ``time_s`` (T,) seconds.
+    Per shot with a break, the shot is split at its breaks into parts, and the parts are linked
+    into people (:func:`link_parts`: a part continues the person whose last place its first
+    sample can reach, as :func:`follow_track` links people sample to sample). The person with the
+    most detected samples over the shot (the earliest on a tie) is the lifter: a bystander passes
+    through, the lifter stays, even when a bystander was followed longer in one stretch than the
+    lifter was in any one. Each run of the shot's samples outside the lifter's parts is a range;
+    ``anchor`` is the lifter's detected sample next to it, where :func:`follow_track` starts: the
+    last of the lifter's part before the range (walked forward), or for a range before the
+    lifter's first part, the first sample of that part (walked backward).
     """
-    det = np.asarray(detected, bool)
+    xy = np.asarray(image_xy_px, float)
+    t = np.asarray(time_s, float)
+    hips = joint_mid_px(xy, "hip")
+    det = np.isfinite(hips).all(axis=1)
     n = det.size
     bounds = sorted({0, *(int(s) for s in shot_starts if 0 < s < n), n})
     cuts = sorted({b.sample for b in breaks})
@@ -71,62 +87,26 @@ def follow_windows(
         inner = [s for s in cuts if a < s < b]
         if not inner:
             continue
-        parts = list(zip([a, *inner], [*inner, b], strict=True))
-        lo, hi = max(parts, key=lambda p: (int(det[p[0] : p[1]].sum()), -p[0]))
-        seen = lo + np.flatnonzero(det[lo:hi])
-        if not seen.size:
+        parts = [
+            (lo, hi, lo + np.flatnonzero(det[lo:hi])) for lo, hi in zip([a, *inner], [*inner, b], strict=True)
+        ]
+        parts = [p for p in parts if p[2].size]
+        scale = body_length_mid_px(xy[a:b])
+        if not parts or not (np.isfinite(scale) and scale > 0):
             continue
-        if lo > a:
-            out.append((a, lo, int(seen[0])))
-        if hi < b:
-            out.append((hi, b, int(seen[-1])))
+        person = link_parts([(hips[s[0]], t[s[0]], hips[s[-1]], t[s[-1]]) for _, _, s in parts], scale)
+        counts: dict[int, int] = {}
+        for k, (_, _, seen) in zip(person, parts, strict=True):
+            counts[k] = counts.get(k, 0) + int(seen.size)
+        lifter = max(counts, key=lambda k: (counts[k], -k))  # people are numbered in time order
+        mine = [p for k, p in zip(person, parts, strict=True) if k == lifter]
+        first_lo, first_seen = mine[0][0], mine[0][2]
+        if first_lo > a:
+            out.append((a, first_lo, int(first_seen[0])))
+        for (_, hi, seen), nxt in zip(mine, [*(p[0] for p in mine[1:]), b], strict=True):
+            if hi < nxt:
+                out.append((hi, nxt, int(seen[-1])))
     return out
-
-
-def follow_track(
-    anchor_xy_px: np.ndarray,
-    anchor_t_s: float,
-    candidates_xy_px: Sequence[np.ndarray],
-    t_s: np.ndarray,
-    scale_px: float,
-) -> list[int | None]:
-    """Which candidate continues the lifter's track at each sample (None: nobody does).
-
-    ``anchor_xy_px``/``anchor_t_s``: the lifter's hip midpoint and time next to the samples;
-    ``candidates_xy_px[i]``: (k, 2) hip midpoints of the people found at sample ``i`` (times
-    ``t_s``, in the order walked: away from the anchor, either direction); ``scale_px``: the
-    lifter's body length. Every person seen is followed as a track from sample to sample: a
-    candidate joins the nearest track it can reach (at most ``JITTER_REL + MAX_SPEED_REL_PER_S *
-    |dt|`` body lengths from the track's last place; nearest pairs first, one candidate per
-    track), else starts a track of its own. Only the track started at the anchor is the lifter's,
-    so a bystander is never taken for the lifter just because the lifter stayed hidden long
-    enough for the allowance to reach them: their own track already holds them.
-    """
-    tracks: list[tuple[np.ndarray, float]] = [(np.asarray(anchor_xy_px, float), float(anchor_t_s))]
-    chosen: list[int | None] = []
-    for cands, t in zip(candidates_xy_px, np.asarray(t_s, float), strict=True):
-        xy = np.asarray(cands, float).reshape(-1, 2)
-        ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
-        pairs = sorted(
-            (float(np.linalg.norm(xy[c] - last)) / scale_px, k, int(c))
-            for k, (last, t_last) in enumerate(tracks)
-            for c in ok
-            if float(np.linalg.norm(xy[c] - last)) / scale_px
-            <= JITTER_REL + MAX_SPEED_REL_PER_S * abs(t - t_last)
-        )
-        used_tracks: set[int] = set()
-        taken: dict[int, int] = {}  # candidate -> track
-        for _d, k, c in pairs:
-            if k not in used_tracks and c not in taken:
-                used_tracks.add(k)
-                taken[c] = k
-        for c in map(int, ok):
-            if c in taken:
-                tracks[taken[c]] = (xy[c], float(t))
-            else:
-                tracks.append((xy[c], float(t)))
-        chosen.append(next((c for c, k in taken.items() if k == 0), None))
-    return chosen
 
 
 def refollow(
@@ -147,7 +127,7 @@ def refollow(
     continues the track); ``people_count`` says how many were found. ``back``'s rows at those
     samples are replaced with the kept person's. ``pose`` itself is unchanged.
     """
-    windows = follow_windows(pose.detected, shot_starts, breaks)
+    windows = follow_windows(pose.image_xy_px, pose.time_s, shot_starts, breaks)
     if not windows:
         return pose
     starts = {int(s) for s in shot_starts}

@@ -24,6 +24,16 @@ The result replaces ``refined_frame_index`` / ``refined_time_s`` of those moment
 stills use) are unchanged. A moment whose frames show no person keeps its interpolated estimate.
 The setup is not refined (it ends a still stretch; one frame more or less changes nothing read).
 
+The follow guard: the landmarker tracks one person from frame to frame and, in a clip with
+several people, may hold a bystander on these frames while the 10 fps series (tracking switches
+undone by :mod:`~formcheck_core.pose.follow`) follows the lifter. So each measured person must
+continue the lifter's track (:class:`~formcheck_core.pose.tracks.LifterTrack`: the same rule as
+:func:`~formcheck_core.pose.follow.follow_track`, from the sample nearest in time where the
+analysed body was found); when it does not, the frame is posed again by a second landmarker
+looking for up to :data:`~formcheck_core.pose.follow.FOLLOW_POSES` people (opened only then) and
+the one who continues the track is kept, or nobody (a NaN row). A clip where the tracker stays on
+the lifter pays only the check.
+
 Per-frame pose rows (numbers only: source frame index, image keypoints in source pixels, world
 points, visibility) are cached in the pose cache (``refine/<key>.npz``, keyed by the events'
 candidate frames: the landmarker tracks from frame to frame, so rows measured for other windows
@@ -53,10 +63,12 @@ from ..biomech.kinematics import MIN_VISIBILITY, joint_angle_deg
 from ..video import Frame, FrameReader, VideoInfo
 from .backend import PoseResult
 from .feed import choose_person, decode_inline, prefetch
+from .follow import FOLLOW_POSES
 from .landmarks import LANDMARK
+from .tracks import LifterTrack
 
 #: Bump when the stored rows change meaning (invalidates cached rows).
-REFINE_VERSION = 3
+REFINE_VERSION = 4
 #: At most this many source frames are measured per refined moment.
 FRAMES_PER_EVENT = 2
 #: Moments refined by default.
@@ -84,18 +96,21 @@ def _measure(
     *,
     need: Callable[[int], bool] | None = None,
     on_frame: OnFrame | None = None,
+    lifter: LifterTrack | None = None,
 ) -> Iterator[tuple[int, Row]]:
     """(frame index, pose row) for each of ``frames`` (in time order) that ``need`` (asked just
     before the model runs, so it can look at the rows yielded so far) wants; NaN rows where
     nobody was found. Frames are decoded ahead while the model opens in another thread (once;
     not at all when no frame is needed); decoding inline (:func:`~.feed.decode_inline`), the
-    model opens at the first needed frame, in this thread."""
+    model opens at the first needed frame, in this thread. ``lifter``: the follow guard (see the
+    module docstring): a person who does not continue its track is not kept."""
     from .mediapipe_backend import MediaPipePose
 
     w, h = source_size
     opener = None if decode_inline() else ThreadPoolExecutor(1, thread_name_prefix="formcheck-model")
     opening = opener.submit(MediaPipePose, model_path) if opener else None
     pose: MediaPipePose | None = None
+    several: MediaPipePose | None = None  # the guard's landmarker, opened when first needed
     try:
         with FrameReader(path) as reader:
             reader.want(index for index, _ in frames)  # skip other non-reference frames
@@ -107,6 +122,17 @@ def _measure(
                     pose = opening.result() if opening else MediaPipePose(model_path)
                 people = pose.detect(frame.bgr, frame.time_s)
                 person = choose_person(people) if people else None
+                if (
+                    person is not None
+                    and lifter is not None
+                    and lifter.pick(frame.time_s, [person], (w, h)) != 0
+                ):
+                    # the tracker holds someone else: look for everyone, keep who continues the lifter's track
+                    if several is None:
+                        several = MediaPipePose(model_path, num_poses=FOLLOW_POSES)
+                    people = several.detect(frame.bgr, frame.time_s)
+                    k = lifter.pick(frame.time_s, people, (w, h))
+                    person = people[k] if k is not None else None
                 if on_frame is not None:
                     on_frame(frame.index, frame.bgr, person)
                 if person is None:
@@ -124,6 +150,8 @@ def _measure(
             pose = opening.result()  # opened in the background but never used
         if pose is not None:
             pose.close()
+        if several is not None:
+            several.close()
         if opener is not None:
             opener.shutdown(wait=True)
 
@@ -145,14 +173,17 @@ def run_native_frames(
     source_size: tuple[int, int],
     *,
     on_frame: OnFrame | None = None,
+    lifter: LifterTrack | None = None,
 ) -> dict[str, np.ndarray]:
     """Pose rows for ``frames`` ((source frame index, time s), in time order): a table of arrays
     ``frame_index`` (N,), ``image_xy_px`` (N, 33, 2) in source pixels, ``world_xyz_m`` (N, 33, 3),
     ``visibility`` (N, 33); NaN rows where nobody was found. ``source_size`` = (width, height) of
-    the upright source frame. ``on_frame``: see the module docstring."""
+    the upright source frame. ``on_frame``: see the module docstring. ``lifter``
+    (:meth:`~.tracks.LifterTrack.of` the analysed body): keep only the person who continues its track
+    (NaN rows where nobody does); None keeps whoever the tracker follows."""
     if not frames:
         return _table([])
-    return _table(list(_measure(path, frames, model_path, source_size, on_frame=on_frame)))
+    return _table(list(_measure(path, frames, model_path, source_size, on_frame=on_frame, lifter=lifter)))
 
 
 def _hinge(xy: np.ndarray, world: np.ndarray, side: str, use_world: bool) -> np.ndarray:
@@ -335,6 +366,7 @@ def refine_moments(
             (info.width_px, info.height_px),
             need=need,
             on_frame=on_frame,
+            lifter=LifterTrack.of(body),
         ):
             rows[f] = row
             new.append((f, row))
@@ -346,6 +378,8 @@ def refine_moments(
     for e in events:
         frame = e.resolve(rows)
         assert frame is not None  # every frame an event needed was measured
+        if e.start is None and not any(np.isfinite(rows[f][0]).any() for f in e.frames if f in rows):
+            continue  # the lifter was not found on its frames: the interpolated estimate stays
         m = out[e.rep][e.name]
         t_frame = float(np.interp(frame, np.asarray(body.frame_index, float), np.asarray(body.time_s, float)))
         out[e.rep][e.name] = replace(
