@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 from .errors import FormcheckError
 
@@ -17,6 +18,14 @@ MAX_PEOPLE = 10
 BOOTSTRAP_RANGE = (100, 100_000)
 #: Local worker processes for ``formcheck batch``.
 MAX_WORKERS = 1024
+#: LLM context sizes in tokens (below, the prompt does not fit; above, memory runs out first).
+LLM_CTX_RANGE = (256, 262_144)
+#: LLM answer lengths in tokens (below, no cue fits).
+LLM_MAX_TOKENS_RANGE = (16, 32_768)
+#: LLM sampling temperatures.
+LLM_TEMPERATURE_RANGE = (0.0, 2.0)
+#: Seconds the LLM may take before the rule cues are used instead (one day at most).
+MAX_LLM_TIMEOUT_S = 86_400.0
 
 
 def _number(value: object) -> float | None:
@@ -70,11 +79,52 @@ def check_workers(workers: int | None) -> int | None:
 
 
 def check_llm_threads(threads: int | None) -> int | None:
-    """``threads`` if it is None (half the CPUs, at least 1) or a whole number of at least 1."""
+    """``threads`` if it is None (half the CPUs, at least 1) or a whole number from 1 to the CPUs
+    of this machine (more only slows llama.cpp down: 9999 ran for minutes without an answer)."""
     if threads is None:
         return None
     return check_whole(
-        "--llm-threads", threads, 1, None, "how many CPU threads the LLM uses (default: half the CPUs)"
+        "--llm-threads",
+        threads,
+        1,
+        os.cpu_count() or 1,
+        "how many CPU threads the LLM uses (default: half the CPUs; at most the CPUs of this machine)",
+    )
+
+
+def check_real(
+    option: str, value: float | None, low: float, high: float, what: str, *, open_low: bool = False
+) -> None:
+    """Nothing if ``value`` is None or a finite number in [low, high] ((low, high] with ``open_low``)."""
+    if value is None:
+        return
+    x = _number(value)
+    if x is None or not math.isfinite(x) or x > high or x < low or (open_low and x == low):
+        span = f"more than {low:g} and at most {high:g}" if open_low else f"from {low:g} to {high:g}"
+        raise FormcheckError(f"{option} {value!r}: give {what}, {span}.")
+
+
+def check_llm_numbers(
+    ctx: int | None, max_tokens: int | None, temperature: float | None, timeout_s: float | None
+) -> None:
+    """The LLM's ``--llm-ctx``, ``--llm-max-tokens``, ``--llm-temperature`` and ``--llm-timeout``
+    (None: not given), each named in its error with the range it takes."""
+    if ctx is not None:
+        check_whole("--llm-ctx", ctx, *LLM_CTX_RANGE, "the LLM's context size in tokens (default 4096)")
+    if max_tokens is not None:
+        check_whole(
+            "--llm-max-tokens", max_tokens, *LLM_MAX_TOKENS_RANGE, "the answer's length limit in tokens"
+        )
+    check_real(
+        "--llm-temperature", temperature, *LLM_TEMPERATURE_RANGE, "the sampling temperature (default 0.2)"
+    )
+    check_real(
+        "--llm-timeout",
+        timeout_s,
+        0.0,
+        MAX_LLM_TIMEOUT_S,
+        "seconds before the rule cues are used",
+        open_low=True,
     )
 
 

@@ -243,6 +243,10 @@ BAD_OPTIONS = [
     (["--fps", "nan"], "--fps nan"),
     (["--llm-threads", "0"], "--llm-threads 0"),
     (["--llm-threads", "-2"], "--llm-threads -2"),
+    (["--llm-threads", "9999"], "--llm-threads 9999"),  # ran for minutes without an answer
+    (["--llm-timeout", "nan"], "--llm-timeout nan"),  # never timed out
+    (["--llm-ctx", "0"], "--llm-ctx 0"),
+    (["--llm-temperature", "inf"], "--llm-temperature inf"),
 ]
 
 

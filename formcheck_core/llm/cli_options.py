@@ -22,7 +22,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
         "read (default: $FORMCHECK_LLM_MODEL, config file, recommended; missing: the rule cues)",
     )
     g.add_argument(
-        "--llm-threads", type=int, metavar="N", help="CPU threads, at least 1 (default: half the CPUs)"
+        "--llm-threads", type=int, metavar="N", help="CPU threads, from 1 to the CPUs of this machine (default: half the CPUs)"
     )
     g.add_argument("--llm-ctx", type=int, metavar="TOKENS", help="context size (default 4096)")
     g.add_argument("--llm-max-tokens", type=int, metavar="N", help="answer length limit (default 700)")
@@ -49,13 +49,14 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
 
 def llm_config_from_args(args: argparse.Namespace) -> LLMConfig | None:
     """The :class:`LLMConfig` the options ask for (options > env > config file); None with ``--no-llm``.
-    Raises a one-line :class:`FormcheckError` for a bad ``--llm-threads`` or a ``--llm-model`` that
+    Raises a one-line :class:`FormcheckError` for a bad ``--llm-*`` number or a ``--llm-model`` that
     is not there (see :func:`check_named_model`), before any clip is read."""
     if getattr(args, "no_llm", False):
         return None
-    from ..validate import check_llm_threads
+    from ..validate import check_llm_numbers, check_llm_threads
 
     check_llm_threads(args.llm_threads)
+    check_llm_numbers(args.llm_ctx, args.llm_max_tokens, args.llm_temperature, args.llm_timeout)
     prompt = None
     if getattr(args, "llm_system_prompt", None):
         try:

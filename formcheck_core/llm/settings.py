@@ -65,7 +65,7 @@ class LLMConfig:
             raise FormcheckError(f"LLM max tokens {self.max_tokens} is too small; use at least 16.")
         if not 0.0 <= self.temperature <= 2.0:
             raise FormcheckError(f"LLM temperature {self.temperature} is outside 0-2.")
-        if self.timeout_s <= 0:
+        if not self.timeout_s > 0:  # NaN too: it never times out
             raise FormcheckError("LLM timeout must be positive (seconds).")
         if not 1 <= self.min_cues <= self.max_cues:
             raise FormcheckError("LLM cue counts need 1 <= min_cues <= max_cues.")
