@@ -155,6 +155,11 @@ class Rep:
     #: Per metric that could not be read at all (NaN, no sample): why, in words, as its measure
     #: function said (``Unmeasured``: "front view: the bar's drift is along the camera axis").
     unmeasured: Mapping[str, str] = field(default_factory=dict)
+    #: The sample holding the set position's level: the lowest hip angle the hips hold for 0.2 s
+    #: before lift-off, on the hinge series the set-up moment is placed from (one decision,
+    #: :func:`formcheck_core.biomech.rep_window.set_position`); the rep's span starts no later and
+    #: ``hip_angle_setup_deg`` is read there. None without a set-up moment.
+    set_position_sample: int | None = None
 
     def unmeasured_mark(self, name: str) -> str:
         """Why metric ``name`` is not measurable, as every view says it ("" when it was measured):

@@ -262,8 +262,9 @@ _HIP, _KNEE, _LEAN, _ELBOW = (
 BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "hip_angle_setup_deg",
-        f"Hip angle (shoulder-hip-knee) at setup: the set position's level, the lowest value held for {HOLD_S:g} s "
-        f"up to the set-up moment (within {MAX_SETUP_S:g} s); 180 = straight.",
+        f"Hip angle (shoulder-hip-knee) in the set position: read at the sample where the hips hold their lowest "
+        f"angle for {HOLD_S:g} s within {MAX_SETUP_S:g} s before lift-off (the level the set-up moment is placed "
+        "from, found on the series segmentation reads; in a side view the value is that level); 180 = straight.",
         hip_angle_setup,
         short="hip angle in the set position (lowest held, shoulder-hip-knee, 180 = straight)",
         series=_HIP,

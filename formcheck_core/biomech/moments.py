@@ -73,7 +73,7 @@ import numpy as np
 from ..config import DEFAULT_FPS
 from ..pose.landmarks import LANDMARK
 from .body import MOMENT_NAMES, BodySeries, Moment, Rep
-from .rep_window import MAX_SETUP_S, held_extreme, hold_samples
+from .rep_window import MAX_SETUP_S, held_extreme, hold_samples, set_position
 from .series import finite_runs, sample_rate_hz, shot_bounds
 
 #: Smallest rise (deg) of the hip angle from a bottom to the following top that counts as a pull.
@@ -495,22 +495,23 @@ def _setup(
     body: BodySeries, h: np.ndarray, liftoff: Moment, lo: int, fs: float
 ) -> tuple[Moment | None, int | None]:
     """(the set-up moment before ``liftoff``, the sample holding the set position's level -- where
-    the rep's span starts at the latest, so that the set position's readings belong to the rep).
+    the rep's span starts at the latest, so that the set position's readings belong to the rep;
+    recorded as ``Rep.set_position_sample``, where ``hip_angle_setup_deg`` is read).
     The set-up: the last sample of the set position, the samples of
-    [max(lo, lift-off - :data:`MAX_SETUP_S`), lift-off - 1] whose hip angle ``h`` is within
-    :data:`SETUP_TOL_DEG` of the lowest value the hips hold there for
-    :data:`~formcheck_core.biomech.rep_window.HOLD_S` (:func:`~formcheck_core.biomech.rep_window.held_extreme`,
-    as the window extremes of the metrics: a single sample's pose noise is not the set position's
-    level; a one-sample low moved the threshold, and with it the set-up, a sample on the copies of
-    ``scripts/metamorphic.py``). Sub-sample: where the hip angle crosses that level + SETUP_TOL_DEG
+    [max(lo, lift-off - :data:`MAX_SETUP_S`), lift-off - 1] whose hip angle ``h`` (the hinge
+    series) is within :data:`SETUP_TOL_DEG` of the set position's level
+    (:func:`~formcheck_core.biomech.rep_window.set_position`: the lowest value the hips hold there
+    for :data:`~formcheck_core.biomech.rep_window.HOLD_S`; a single sample's pose noise is not the
+    set position's level; a one-sample low moved the threshold, and with it the set-up, a sample on
+    the copies of ``scripts/metamorphic.py``). Sub-sample: where the hip angle crosses that level + SETUP_TOL_DEG
     after it, kept only while it is earlier than lift-off's own estimate, so the set-up never
     takes lift-off's estimate away (:func:`ordered_refinements` drops both of a pair out of time
     order). (None, None) when the
     window is empty or has no data (the clip, or the previous rep, ends at lift-off)."""
     lift = liftoff.sample
     a = max(lo, lift - int(MAX_SETUP_S * fs))
-    level, level_at = held_extreme(h, a, lift - 1, largest=False, hold=hold_samples(fs))
-    if not np.isfinite(level):
+    level, level_at = set_position(h, lift, lo, fs)
+    if not np.isfinite(level) or level_at is None:
         return None, None
     thr = level + SETUP_TOL_DEG
     w = h[a:lift]
@@ -892,6 +893,7 @@ def _shifted(rep: Rep, offset: int) -> Rep:
         start_sample=rep.start_sample + offset,
         end_sample=rep.end_sample + offset,
         moments={k: replace(m, sample=m.sample + offset) for k, m in rep.moments.items()},
+        set_position_sample=None if rep.set_position_sample is None else rep.set_position_sample + offset,
     )
 
 
@@ -1076,6 +1078,7 @@ def _segment_shot(
                 moments=moments,
                 missing=missing,
                 reason=reason,
+                level_at=level_at if "setup" in moments else None,
             )
         )
         prev_top = top
@@ -1095,6 +1098,7 @@ def _segment_shot(
                 complete=complete,
                 partial_reason=d["reason"],
                 missing_moments={m: d["missing"][m] for m in MOMENT_NAMES if m in d["missing"]},
+                set_position_sample=d["level_at"],
             )
         )
     return tuple(reps)

@@ -45,7 +45,7 @@ LOCKOUT_WINDOW_S = 0.5
 #: than one sample. Set a priori: a lockout or a bend of the arms lasts well over 0.2 s.
 HOLD_S = 0.2
 #: Longest set position searched before lift-off, seconds (the set-up moment,
-#: :func:`formcheck_core.biomech.moments._setup`, and the set position's level, :func:`set_position_level`).
+#: :func:`formcheck_core.biomech.moments._setup`, and the set position's level, :func:`set_position`).
 MAX_SETUP_S = 3.0
 #: The bottom of a rep (for the hip-rise metrics) is searched this long before lift-off.
 BOTTOM_SEARCH_S = 2.0
@@ -249,27 +249,37 @@ def at_lockout(inp: RepInput, series: str, *, largest: bool) -> Reading:
     return held_extreme(getattr(p, series), p.lock, lock_end, largest=largest, hold=hold_samples(p.fs))
 
 
-def set_position_level(inp: RepInput) -> tuple[float, int | None]:
-    """(the set position's level, the sample that holds it): the lowest hip angle the hips hold for
-    :data:`HOLD_S` (:func:`held_extreme`) from :data:`MAX_SETUP_S` before the set-up moment (not
-    before the rep) through it -- the level the set-up moment is placed from
-    (:func:`formcheck_core.biomech.moments._setup`: its last sample within ``SETUP_TOL_DEG`` of it).
-    (NaN, None) without a set-up moment or a hip angle there.
+def set_position(hinge: np.ndarray, lift: int, lo: int, fs: float) -> tuple[float, int | None]:
+    """(the set position's level, the sample that holds it) before a lift-off at sample ``lift``:
+    the lowest value the hinge angle ``hinge`` (deg) holds for :data:`HOLD_S` (:func:`held_extreme`)
+    in [max(``lo``, lift - :data:`MAX_SETUP_S`), lift - 1]; (NaN, None) when that window is empty
+    or has no data. The one definition: segmentation places the set-up moment from this level
+    (:func:`formcheck_core.biomech.moments._setup`: its last sample within ``SETUP_TOL_DEG`` of it)
+    and records its sample (``Rep.set_position_sample``), which :func:`set_position_level` reads.
 
-    A level the hips hold, not the value at the set-up's own sample: the set-up ends the set
-    position, where the hips already rise (on the dev clips up to 100°/s), so its sample's value
-    depends on where the 10 samples/s fall -- a copy played at 0.8x or 1.25x samples other
-    instants and read it 3-5° apart (``scripts/metamorphic.py``); a held level does not move with
-    the samples' phase."""
+    A level the hips hold, not a single sample: one low sample of pose noise is not the set
+    position, and the set-up moment ends the set position where the hips already rise (on the dev
+    clips up to 100°/s), so a value read there depends on where the 10 samples/s fall -- a copy
+    played at 0.8x or 1.25x read it 3-5° apart (``scripts/metamorphic.py``); a held level does not
+    move with the samples' phase."""
+    a = max(lo, lift - int(MAX_SETUP_S * fs))
+    return held_extreme(hinge, a, lift - 1, largest=False, hold=hold_samples(fs))
 
-    def compute(inp: RepInput) -> tuple[float, int | None]:
-        p = pull(inp)
-        if p.setup is None:
-            return _NAN, None
-        a = max(inp.rep.start_sample, p.setup - int(MAX_SETUP_S * p.fs))
-        return held_extreme(p.hip, a, p.setup, largest=False, hold=hold_samples(p.fs))
 
-    return inp.shared("set_position_level", compute)
+def set_position_level(inp: RepInput) -> Reading:
+    """The hip angle in the set position: the view's hip angle (:func:`pull`) at the sample that
+    holds the set position's level (``Rep.set_position_sample``, found once by segmentation on
+    the hinge series, :func:`set_position`), so the reading and the set-up moment rest on one
+    sample whatever series each reads. In a side view both are the image angle and the value is
+    the level itself; in a front or oblique view the segmentation's hinge series can be the image
+    angle while the readings are the 3D one. :func:`no_moment` without a set-up moment; without a
+    recorded sample (a rep not made by segmentation) not measurable, saying so."""
+    if inp.rep.moments.get("setup") is None:
+        return no_moment(inp, "setup")
+    at_sample = inp.rep.set_position_sample
+    if at_sample is None:
+        return Unmeasured("the set position was not located (a rep not made by segmentation)")
+    return at(pull(inp).hip, at_sample), at_sample
 
 
 def liftoff_bottom(inp: RepInput) -> int | None:
