@@ -28,8 +28,9 @@ skipped, and a re-timed copy with no common frame near the reading "agreed" for 
   angles of 2-20 deg -- and the filter spreads that dip differently over other samples), "smoothing"
   1; and 3 moment checks "threshold" (set-up and lockout at 1.25x, a darkened lockout);
 - 32 of the 69 angle breaks are on a reading marked low confidence in one of the copies.
-The set position's level (sixth round, ``rep_window.set_position_level``): the hip angle at set-up
-is the lowest value held for 0.2 s up to the set-up moment, not the set-up sample's value on the
+The set position's level (sixth round; since the seventh found once, ``rep_window.set_position``,
+and read at ``Rep.set_position_sample``: these side-view clips unchanged): the hip angle at set-up
+is the lowest value held for 0.2 s before lift-off, not the set-up sample's value on the
 hips' rise: reel_good_15's 0.8x and 1.25x and posereader_good's 1.25x set-up breaks are fixed (the
 strict check below fails if they are listed), phone_side_a's mirror copy breaks in both reps,
 MediaPipe's by the evidence (raw 3.6 and 6.3 deg apart at the level's source frame): 516 -> 517.
