@@ -36,6 +36,12 @@ def assert_rep_contract(reps: tuple[Rep, ...] | list[Rep], n_samples: int) -> No
                 rep.number,
                 name,
             )
+        # The set position's level is located with the set-up, inside the rep, no later than it.
+        if "setup" in rep.moments:
+            sps = rep.set_position_sample
+            assert sps is not None and rep.start_sample <= sps <= rep.moments["setup"].sample, rep
+        else:
+            assert rep.set_position_sample is None, rep
         for name in MOMENT_NAMES:
             assert (name in rep.moments) != (name in rep.missing_moments), (rep.number, name)
             if name in rep.missing_moments:
