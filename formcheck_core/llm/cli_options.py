@@ -22,7 +22,10 @@ def add_llm_arguments(parser: argparse.ArgumentParser, *, allow_disable: bool = 
         "read (default: $FORMCHECK_LLM_MODEL, config file, recommended; missing: the rule cues)",
     )
     g.add_argument(
-        "--llm-threads", type=int, metavar="N", help="CPU threads, from 1 to the CPUs of this machine (default: half the CPUs)"
+        "--llm-threads",
+        type=int,
+        metavar="N",
+        help="CPU threads, from 1 to the CPUs of this machine (default: half the CPUs)",
     )
     g.add_argument("--llm-ctx", type=int, metavar="TOKENS", help="context size (default 4096)")
     g.add_argument("--llm-max-tokens", type=int, metavar="N", help="answer length limit (default 700)")
