@@ -73,8 +73,9 @@ def pose_warnings(pose: PoseSeries, info: VideoInfo) -> list[str]:
     n, found = pose.n_samples, int(pose.detected.sum())
     seconds = covered_s(pose, info)
     if n and seconds < SHORT_CLIP_S:
+        shown = math.floor(seconds * 100 + 1e-9) / 100  # never rounded up to "1.0 s, under 1 s"
         warnings.append(
-            f"Clip is short ({seconds:.1f} s, under 1 s; {counted(n, 'sample')}): a whole rep may not be in it."
+            f"Clip is short ({shown:g} s, under 1 s; {counted(n, 'sample')}): a whole rep may not be in it."
         )
     low = _raisable(info, pose.sample_fps)  # the rate asked for, when more frames would help
     if found < MIN_POSE_SAMPLES or found < MIN_POSE_SHARE * max(n, 1):

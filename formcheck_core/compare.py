@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 
 from . import scoring
+from .clip_warnings import is_insufficient
 from .errors import FormcheckError
 from .plugins import collect_rules
-from .vocabulary import FAULT, OK
+from .vocabulary import FAULT, NO_COMPLETE_LIFT, OK
 
 
 def rule_vocabulary() -> tuple[str, ...]:
@@ -116,15 +117,19 @@ class ClipComparison:
     evidence: Mapping[str, RuleEvidence] = field(default_factory=dict)
     #: The LLM was asked about this clip (False in a rules-only run).
     llm_used: bool = True
-    #: Why the analysis measured nothing usable (its first warning, or the error).
+    #: Why the analysis measured nothing usable (the warning that says so, or the error).
     analysis_error: str | None = None
+    #: False when the clip could not be analysed at all (``analysis_error`` is the error).
+    analysed: bool = True
     #: The LLM that judged this clip is a tiny test model (its flags are not meaningful).
     llm_is_test_model: bool = False
 
     def excluded_because(self) -> str | None:
         """Why this clip is left out of the scores (None: it is scored)."""
         if not self.analysis_ok:
-            return f"not analysed: {self.analysis_error or 'no usable lift measured'}"
+            if not self.analysed:
+                return f"not analysed: {self.analysis_error}"
+            return f"no complete rep: {self.analysis_error or 'no usable lift measured'}"
         if not self.reps:
             return "no rep measured"
         if self.llm_used and self.llm_error is not None:
@@ -291,8 +296,16 @@ def rules_only(
         reps=reps,
         evidence=rule_evidence(analysis, vocabulary, reps),
         llm_used=False,
-        analysis_error=None if analysis.ok else next(iter(analysis.warnings), None),
+        analysis_error=None if analysis.ok else why_no_usable_lift(analysis.warnings),
     )
+
+
+def why_no_usable_lift(warnings: Sequence[str]) -> str | None:
+    """The warning that says why a clip gave no usable lift ("No complete lift was found: …",
+    "Insufficient pose data: …"), else the first warning (a caveat like "Clip is short" only
+    when nothing says more)."""
+    said = [w for w in warnings if w.startswith(NO_COMPLETE_LIFT) or is_insufficient(w)]
+    return next(iter(said or warnings), None)
 
 
 def compare_analysis(
@@ -489,6 +502,7 @@ def compare_videos(
                 analysis_ok=False,
                 llm_used=use_llm,
                 analysis_error=" ".join(str(exc).split()),
+                analysed=False,
             )
         else:
             if use_llm and llm_failure is None:

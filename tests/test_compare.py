@@ -68,7 +68,8 @@ CLIPS = [
     clip(
         "e", rules={"bar_drift"}, error="timeout", labels={"bar_drift": True}, drift=0.3
     ),  # LLM did not judge it
-    clip("f", ok=False, labels={"bar_drift": True}),  # not analysed
+    replace(clip("f", ok=False, labels={"bar_drift": True}), analysed=False, analysis_error="unreadable"),
+    clip("g", ok=False, labels={"bar_drift": True}),  # analysed, no usable lift
 ]
 
 
@@ -77,7 +78,8 @@ def test_both_methods_are_scored_on_the_same_clips_and_exclusions_are_counted():
     assert [c.clip for c in report.scored] == ["a", "b", "c", "d"]
     assert dict(report.excluded) == {
         "e": "LLM gave no answer: timeout",
-        "f": "not analysed: no usable lift measured",
+        "f": "not analysed: unreadable",
+        "g": "no complete rep: no usable lift measured",
     }
     drift = report.scores[1]
     assert drift.flag == "bar_drift" and drift.labelled == 4 and drift.positives == 2
@@ -261,3 +263,16 @@ def test_flag_vocabulary_and_label_keys_derive_from_the_loaded_rules():
         assert "- soft_knees: the knees stay bent at the top" in flag_system_prompt(rule_vocabulary())
         assert clip_labels({"faults": {"knees_soft": True}}, ["soft_knees"]) == {"soft_knees": True}
     assert "soft_knees" not in rule_vocabulary()
+
+
+def test_a_clip_with_no_complete_rep_is_excluded_for_that_reason_not_as_not_analysed(dev_clip, pose_model):
+    """posereader_bad (about 1 s, a pull the clip cuts) was listed "not analysed: Clip is short
+    (1.0 s, under 1 s; ...)": it was analysed, and its first warning is not why it has no rep."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.compare import rules_only
+
+    a = analyze(dev_clip("posereader_bad"), progress=False)
+    assert not a.ok and a.warnings[0].startswith("Clip is short")  # the premise
+    why = rules_only(a, vocabulary=VOCAB).excluded_because()
+    assert why is not None and why.startswith("no complete rep: No complete lift was found"), why
+    assert "1.0 s, under 1 s" not in a.warnings[0] and "under 1 s" in a.warnings[0]
