@@ -53,7 +53,8 @@ RULE = Rule(
     "its 3-D estimate (shown with the angles) is too rough to judge.",
     message="Torso leaned {measured} from vertical {at}, past the {limit} limit.",
     cue="Chest up and hips a little lower before you pull: your torso was {measured} from vertical {at}.",
-    praise="Good back angle off the floor: {measured} from vertical (limit {limit}).",
+    # the metric by its label: "back angle" is another metric (the outline's, back_angle_deg)
+    praise="Good hinge off the floor: {what} {measured} (limit {limit}).",
     flag_description=(
         "the chest is far over the bar at lift-off: the torso is much closer to horizontal than "
         "in a typical conventional deadlift start"

@@ -42,7 +42,7 @@ RULE = Rule(
     partial_pulls=True,  # the hips lead off the floor: a pull that never locks out shows it too
     message="Hips rose {measured} ahead of the shoulders {at} (limit {limit}).",
     cue="Push the floor away with your legs and lift chest and hips together: hips led by {measured}.",
-    praise="Hips and shoulders rose together: hip lead {measured} (limit {limit}).",
+    praise="Hips and shoulders rose together: {what} {measured} (limit {limit}).",
     flag_description=(
         "the hips shoot up before the shoulders at the start of the pull, so the legs straighten "
         "before the bar moves much"

@@ -50,10 +50,11 @@ RULE = Rule(
     moment="lockout",
     views=("side", "oblique"),
     view_note="Leaning back is not measurable from a front view: it points away from the camera.",
-    message="Torso lean {measured} {at}: leaning back past vertical (negative = back; limit {limit}).",
-    cue="Finish tall, not leaning back: stack shoulders over hips at the top (torso lean {measured}, "
+    # the metric by its label ("Torso lean held at lockout": the level held from the lockout on)
+    message="{label} was {measured}{where}: leaning back past vertical (negative = back; limit {limit}).",
+    cue="Finish tall, not leaning back: stack shoulders over hips at the top ({what}: {measured}, "
     "negative = back).",
-    praise="Tall, stacked lockout: torso lean {measured} (negative = back; limit {limit}).",
+    praise="Tall, stacked lockout: {what} {measured} (negative = back; limit {limit}).",
     flag_description="the lifter leans back past vertical at the top",
 )
 

@@ -15,6 +15,7 @@ def test_lean_back_has_one_sign_everywhere(dev_clip, pose_model):
     """Lean back is negative everywhere: the finding's value and limit are the metric's signed
     numbers, and the message, cue and praise show that same signed value."""
     from formcheck_core.analysis import analyze
+    from formcheck_core.metric_labels import metric_label
     from formcheck_core.vocabulary import format_value
 
     a = analyze(
@@ -30,6 +31,8 @@ def test_lean_back_has_one_sign_everywhere(dev_clip, pose_model):
         assert f.is_fault == (lean < f.threshold)
         shown = format_value(lean, "deg", limit=f.threshold)
         assert shown in f.message, (shown, f.message)
+        # named by its spec's label (the level held from the lockout moment on)
+        assert f.message.startswith(metric_label(f.metric)), f.message
 
 
 @pytest.mark.parametrize("stem", ["gym1080_bad_02", "posereader_arm_bend", "reel_good_14"])
@@ -755,6 +758,10 @@ def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_mode
     for text in (f.cue, cue.text):
         assert f"({what}: " in text and "reached" not in text, text
     assert what in format_summary(a)
+    # praise names its metric by its label too: the torso lean is not "back angle" (another metric)
+    (lean,) = [f for f in a.findings if f.rule_id == "excessive_torso_lean"]
+    assert lean.status == "ok" and METRIC_SPECS[lean.metric].label.lower() in lean.cue.lower()
+    assert "back angle" not in lean.cue.lower()
     # the lockout still draws the hip at the lockout frame (the peak here); it names the reading
     # the lockout is judged by, with its own frame
     hip = next(m for m in metric_readings(a, rep.number) if m.metric == "hip_angle_lockout_deg")
