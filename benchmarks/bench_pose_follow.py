@@ -11,7 +11,7 @@ finished series: the cut lookup and :func:`~formcheck_core.pose.identity.identit
 over 50 calls). A clip without a break pays only that check.
 
 ``--switch``: also two clips with a real tracking switch, made in a temporary folder from two dev
-clips side by side (:data:`SWITCH_CLIPS`; the tracked lifter goes dark and the tracker picks up the
+clips side by side (``tests/clipmaker.SWITCH_FADES``; the tracked lifter goes dark and the tracker picks up the
 other one, on the second clip until that one goes dark; see ``tests/test_pose_identity.py`` and
 ``tests/test_pose_follow_real.py``): the pose pass, the extra pass that poses the samples around
 the breaks again (:func:`~formcheck_core.pose.follow.refollow`, up to 3 people, masks), and the
@@ -90,27 +90,15 @@ def bench_clips(stems: list[str], repeats: int) -> None:
         print(f"{stem:28s} {cpu:10.2f} {wall:7.2f} {check_c * 1e3:13.2f} {check_c / cpu:7.3%}")
 
 
-#: (name, left fade, right fade) of the clips made for ``--switch`` (tests/test_pose_identity.py and
-#: tests/test_pose_follow_real.py make the same): (frame, gain) keyframes of each half.
-SWITCH_CLIPS = (
-    ("switch", [(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)], [(0, 0.0), (15, 0.0), (24, 1.0)]),
-    (
-        "switch back",
-        [(0, 1.0), (20, 1.0), (28, 0.0), (36, 0.0), (44, 1.0)],
-        [(0, 0.0), (6, 0.0), (14, 1.0), (72, 1.0), (80, 0.0)],
-    ),
-)
-
-
 def bench_switch(repeats: int) -> None:
     """Per clip with a real tracking switch (made in tmp): the whole-clip pose pass, the follow
     pass that poses the samples around the breaks again, and the native-rate pass's guard on
-    source frames 64-79 (both lifters in view; the tracker holds the wrong one on the "switch back"
-    clip, so the guard opens its second landmarker there)."""
+    source frames 64-79 (on both clips the pass's tracker holds the right lifter there while the
+    analysed series follows the left one, so the guard opens its second landmarker)."""
     from functools import partial
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from clipmaker import side_by_side
+    from clipmaker import SWITCH_FADES, switch_clip
 
     from formcheck_core.analysis import analyze
     from formcheck_core.config import DEFAULT_FPS, shared_dir
@@ -127,14 +115,8 @@ def bench_switch(repeats: int) -> None:
     dev = shared_dir() / "videos" / "dev"
     model = resolve_pose_model(None)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, left_fade, right_fade in SWITCH_CLIPS:
-            path = side_by_side(
-                dev / "posereader_unoccluded.mp4",
-                dev / "posereader_good.mp4",
-                Path(tmp) / f"{name.replace(' ', '_')}.mp4",
-                left_fade,
-                right_fade,
-            )
+        for name in SWITCH_FADES:
+            path = switch_clip(dev, Path(tmp), name)
             info = probe_video(path)
             size = (info.width_px, info.height_px)
             runs: dict[str, list[tuple[float, float]]] = {"pose": [], "follow": [], "plain": [], "guard": []}

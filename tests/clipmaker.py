@@ -81,3 +81,31 @@ def side_by_side(
         a, b = gain(i, left_gain), gain(i, right_gain)
         out.append(np.hstack([(frame * a).astype(np.uint8), (right[i % len(right)] * b).astype(np.uint8)]))
     return write_h264(path, out, fps)
+
+
+#: Clips with a real tracking switch: (left fade, right fade) keyframes for :func:`side_by_side` of
+#: posereader_unoccluded (left) and posereader_good (right), both 600x600 dev clips.
+#: "switch": the right lifter fades in after 0.5 s (the tracker starts on the left one), the left
+#: one fades to black at 1.67 s, stays hidden 0.5 s and comes back (the tracker stays on the right).
+#: "switch back": the left lifter is dark at 0.7-0.9 s and back at 1.5 s; the tracker holds the
+#: right one until they go dark at 2.4-2.7 s, then finds the left one again, so the right lifter's
+#: stretch is the longest part though the left lifter is followed longer over the shot.
+SWITCH_FADES: dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]] = {
+    "switch": ([(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)], [(0, 0.0), (15, 0.0), (24, 1.0)]),
+    "switch back": (
+        [(0, 1.0), (20, 1.0), (28, 0.0), (36, 0.0), (44, 1.0)],
+        [(0, 0.0), (6, 0.0), (14, 1.0), (72, 1.0), (80, 0.0)],
+    ),
+}
+
+
+def switch_clip(dev_dir: Path, folder: Path, name: str) -> Path:
+    """The :data:`SWITCH_FADES` clip ``name`` made in ``folder`` from the dev clips in ``dev_dir``."""
+    left_fade, right_fade = SWITCH_FADES[name]
+    return side_by_side(
+        dev_dir / "posereader_unoccluded.mp4",
+        dev_dir / "posereader_good.mp4",
+        folder / f"{name.replace(' ', '_')}.mp4",
+        left_fade,
+        right_fade,
+    )

@@ -1,11 +1,12 @@
 """The follow guard on a real clip where the bystander is followed longest in one stretch, and
 the native-rate pass (:mod:`formcheck_core.pose.refine`) keeping the same person.
 
-The clip (made in pytest's tmp folder, never kept): two dev lifters side by side. The left one is
-alone for 0.2 s (the tracker starts on them), goes dark at 0.7-0.9 s and comes back at 1.5 s; the
-tracker picks up the right one meanwhile and keeps them until the right one goes dark at 2.4-2.7 s,
-when it finds the left one again. So the raw series follows left, right, left, and the right
-person's stretch is its longest part, while the left lifter is followed longer over the shot.
+The clip (``clipmaker.SWITCH_FADES["switch back"]``, made in pytest's tmp folder, never kept): two
+dev lifters side by side. The left one is alone for 0.2 s (the tracker starts on them), goes dark
+at 0.7-0.9 s and comes back at 1.5 s; the tracker picks up the right one meanwhile and keeps them
+until the right one goes dark at 2.4-2.7 s, when it finds the left one again. So the raw series
+follows left, right, left, and the right person's stretch is its longest part, while the left
+lifter is followed longer over the shot.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from formcheck_core.pose.identity import identity_breaks, joint_mid_px
 @pytest.fixture(scope="module")
 def switch_back(dev_clip, pose_model, tmp_path_factory):
     """(analysis, raw whole-clip pose, notes) of the clip, posed into a cache of its own."""
-    from clipmaker import side_by_side
+    from clipmaker import switch_clip
 
     from formcheck_core.analysis import analyze, pose_key
     from formcheck_core.cache import load_pose
@@ -28,13 +29,7 @@ def switch_back(dev_clip, pose_model, tmp_path_factory):
     from formcheck_core.video import file_sha256
 
     folder = tmp_path_factory.mktemp("switch_back")
-    clip = side_by_side(
-        dev_clip("posereader_unoccluded"),
-        dev_clip("posereader_good"),
-        folder / "switch_back.mp4",
-        [(0, 1.0), (20, 1.0), (28, 0.0), (36, 0.0), (44, 1.0)],
-        [(0, 0.0), (6, 0.0), (14, 1.0), (72, 1.0), (80, 0.0)],
-    )
+    clip = switch_clip(dev_clip("posereader_good").parent, folder, "switch back")
     notes: list[str] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FORMCHECK_CACHE", str(folder / "cache"))

@@ -218,18 +218,11 @@ def test_a_track_walked_backwards_uses_the_time_distance():
 
 
 def _switch_clip(dev_clip, path):
-    """Two lifters side by side (two 600x600 dev clips): the right one fades in after 0.5 s (so
-    the tracker starts on the left one), the left one fades to black at 1.67 s, stays hidden
-    0.5 s and comes back. Made in pytest's tmp folder, never kept."""
-    from clipmaker import side_by_side
+    """Two lifters side by side: the tracked one goes dark, the tracker picks up the other
+    (``clipmaker.SWITCH_FADES["switch"]``). Made in pytest's tmp folder, never kept."""
+    from clipmaker import switch_clip
 
-    return side_by_side(
-        dev_clip("posereader_unoccluded"),
-        dev_clip("posereader_good"),
-        path / "switch.mp4",
-        [(0, 1.0), (50, 1.0), (59, 0.0), (74, 0.0), (83, 1.0)],
-        [(0, 0.0), (15, 0.0), (24, 1.0)],
-    )
+    return switch_clip(dev_clip("posereader_good").parent, path, "switch")
 
 
 def test_a_real_tracking_switch_is_undone_by_following_the_lifter(
