@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
+from formcheck_core.pose.backend import PoseResult
 from formcheck_core.pose.follow import follow_windows
 from formcheck_core.pose.identity import (
     JITTER_REL,
@@ -18,7 +19,7 @@ from formcheck_core.pose.identity import (
     joint_mid_px,
 )
 from formcheck_core.pose.landmarks import LANDMARK
-from formcheck_core.pose.tracks import follow_track, link_parts
+from formcheck_core.pose.tracks import LifterTrack, follow_track, link_parts
 
 
 def _person(
@@ -320,3 +321,34 @@ def _assert_back_rows_are_the_kept_persons(a, raw, pose_model) -> None:
     assert np.isnan(a.back.back_flexion_rel[hidden]).all() and np.isnan(a.back.edge_xy_px[hidden]).all()
     edge_x = a.back.edge_xy_px[..., 0]
     assert np.isfinite(edge_x).any() and np.all(edge_x[np.isfinite(edge_x)] < half)
+
+
+# --- the native-rate pass's guard (formcheck_core.pose.tracks.LifterTrack) --------------------
+
+
+def _found(hip_x_px: float, size: tuple[int, int] = (1000, 1000)) -> PoseResult:
+    """A person found on a source frame of ``size`` whose hip midpoint is at (``hip_x_px``, 500)."""
+    xy, _ = _person(np.array([hip_x_px]))
+    image = np.zeros((33, 4))
+    image[:, :2] = np.nan_to_num(xy[0]) / size
+    return PoseResult(image_xyzv=image, world_xyz_m=np.zeros((33, 3)))
+
+
+def test_the_native_frame_guard_keeps_who_continues_the_track_within_one_sample_step():
+    """The lifter's hip at 100 px on samples 0.1 s apart (body length 300 px): on a frame between
+    two samples a person within 0.3 body lengths (the step allowed between the samples around it)
+    is the lifter; one 1 body length away is not; among several the reachable one is kept."""
+    t = np.arange(10) / 10.0
+    track = LifterTrack(t, np.tile([100.0, 500.0], (10, 1)), 300.0)
+    size = (1000, 1000)
+    assert track.pick(0.433, [_found(180.0)], size) == 0  # 0.27 body lengths: the same person
+    assert track.pick(0.433, [_found(200.0)], size) is None  # 0.33: beyond one sample's step
+    assert track.pick(0.433, [_found(400.0), _found(110.0)], size) == 1
+    assert track.pick(0.433, [], size) is None
+    assert track.distance_rel(0.433, _found(160.0), size) == pytest.approx(0.2)
+    # where the lifter was not found, the nearest sample where they were: the allowance grows
+    hidden = track.hip_px.copy()
+    hidden[3:] = np.nan
+    far = LifterTrack(t, hidden, 300.0)
+    assert far.pick(0.85, [_found(400.0)], size) == 0  # 1 body length in 0.65 s: reachable
+    assert LifterTrack(t, np.full((10, 2), np.nan), 300.0).pick(0.4, [_found(100.0)], size) is None
