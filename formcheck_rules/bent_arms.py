@@ -51,9 +51,10 @@ RULE = Rule(
     partial_pulls=True,  # a pull that never locks out is still pulled with bent or straight arms
     views=("side", "oblique"),
     view_note="Elbow bend is not measurable from a front view: the bend points at the camera.",
-    message="Elbows bent to {measured} during the pull, {at} (limit {limit}).",
-    cue="Long arms: lock your elbows and let the arms hang like ropes (they bent to {measured}).",
-    praise="Straight arms through the pull: elbows stayed at {measured} or more (limit {limit}).",
+    # the metric by its label: a level held for 0.2 s, not the curve's lowest sample
+    message="Elbows bent during the pull: {what} {measured}, {at} (limit {limit}).",
+    cue="Long arms: lock your elbows and let the arms hang like ropes ({what}: {measured}).",
+    praise="Straight arms through the pull: {what} {measured} (limit {limit}).",
     flag_description="the elbows bend during the pull instead of staying straight",
 )
 

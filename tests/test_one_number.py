@@ -770,6 +770,28 @@ def test_the_lockout_words_say_what_the_hip_reading_measures(dev_clip, pose_mode
     assert f"{label}: {hip.text} at frame {hip.frame_index}" in lock.notes
 
 
+def test_a_held_reading_is_named_held_where_the_curve_dips_below_it(dev_clip, pose_model):
+    """gym1080_bad_03: the smallest elbow angle is the level held for HOLD_S in the pull (131° at
+    frame 69); the smoothed curve dips lower for one sample (frame 66). Its label says "held", and
+    the bent_arms finding and cue name it by that label, never "elbows stayed at 131° or more"."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+
+    a = analyze(dev_clip("gym1080_bad_03"), progress=False, thresholds={"bent_arms": {"enabled": 1.0}})
+    (rep,) = a.reps
+    name = "min_elbow_angle_pull_deg"
+    elbow = a.body.smoothed["elbow_angle_deg"]
+    pull = elbow[rep.moments["liftoff"].sample : rep.moments["lockout"].sample + 1]
+    assert np.nanmin(pull) < rep.metrics[name], "the curve dips below the held level on this clip"
+    label = METRIC_SPECS[name].label
+    assert "held" in label
+    (f,) = [f for f in a.findings if f.rule_id == "bent_arms"]
+    what = label[0].lower() + label[1:]
+    assert f.metric == name and (what in f.message or f.message.startswith(label)), f.message
+    assert f.status == "ok" and f.cue, "within the limit on this clip: the rule's praise"
+    assert what in f.cue and "stayed at" not in f.cue, f.cue
+
+
 def test_a_metric_at_a_moment_lost_from_view_says_not_measurable_once(dev_clip, pose_model):
     """gym1080_bad_partial_01: the lifter is lost over the lockout, whose reason is itself "not
     measurable: the lifter was not found ..."; the lockout metrics say "not measurable: no lockout

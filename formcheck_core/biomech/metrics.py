@@ -377,9 +377,11 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         "min_elbow_angle_pull_deg",
         f"Smallest elbow angle held for {HOLD_S:g} s between lift-off and lockout (180 = straight arms).",
         min_elbow_angle_pull,
-        short="smallest elbow angle during the pull (180 = straight arms)",
+        short=f"smallest elbow angle held for {HOLD_S:g} s during the pull (180 = straight arms)",
         series=_ELBOW,
-        label="Smallest elbow angle of the pull",
+        # held, not the curve's minimum: a single-sample dip can read lower (gym1080_bad_03: 128° at
+        # frame 66, held 131° at frame 69)
+        label="Smallest elbow angle held in the pull",
     ),
     MetricSpec(
         "heel_rise_rel",
