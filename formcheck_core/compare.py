@@ -579,6 +579,17 @@ def header_lines(report: ComparisonReport) -> list[str]:
     return lines
 
 
+def llm_flags_text(flags: Iterable[Any], analysis) -> str:
+    """The LLM's flags for one clip in a line: each with the pull it names ("hips_rise_first (rep 2)";
+    a set-wide flag bare), ungrounded ones marked; "-" for none. ``flags``: its ``LLMFlag``s."""
+    said = [
+        f"{f.flag}{'' if f.rep is None else f' ({analysis.pull_label(f.rep)})'}"
+        f"{'' if f.grounded else ' (ungrounded reason: not counted)'}"
+        for f in flags
+    ]
+    return ", ".join(dict.fromkeys(said)) or "-"
+
+
 def format_report(report: ComparisonReport) -> str:
     """Per-clip flags, then per fault the scores of every method and baseline with 95 % CIs."""
     short = {f: f.replace("excessive_", "").replace("_at_lockout", "") for f in report.vocabulary}

@@ -276,3 +276,24 @@ def test_a_clip_with_no_complete_rep_is_excluded_for_that_reason_not_as_not_anal
     why = rules_only(a, vocabulary=VOCAB).excluded_because()
     assert why is not None and why.startswith("no complete rep: No complete lift was found"), why
     assert "1.0 s, under 1 s" not in a.warnings[0] and "under 1 s" in a.warnings[0]
+
+
+def test_llm_flags_name_their_pull_so_two_reps_flagged_alike_are_told_apart(dev_clip, pose_model):
+    """Notebook 04 printed "LLM flags: hips_rise_first, hips_rise_first" for a clip whose two pulls
+    the model flagged alike; each flag now names its pull as every view does."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.compare import llm_flags_text
+    from formcheck_core.llm.flagging import LLMFlag
+
+    a = analyze(dev_clip("posereader_good_bad"), progress=False)
+    assert len(a.reps) == 1 and a.partial_pulls  # the premise: its number 2 is "partial pull 1"
+    flags = [
+        LLMFlag("hips_rise_first", 1, "r"),
+        LLMFlag("hips_rise_first", 2, "r"),
+        LLMFlag("hips_rise_first", 2, "again"),
+        LLMFlag("heel_lift", None, "r", grounded=False),
+    ]
+    assert llm_flags_text(flags, a) == (
+        "hips_rise_first (rep 1), hips_rise_first (partial pull 1), heel_lift (ungrounded reason: not counted)"
+    )
+    assert llm_flags_text([], a) == "-"
