@@ -1,4 +1,5 @@
-"""What a new user reads first: ``formcheck --help`` and the options README.md names."""
+"""What a new user meets first: ``formcheck --help``, the options README.md names, and the
+folders the commands and notebooks write by default (never offered to git)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,25 @@ def test_every_command_option_readme_names_exists():
             assert option in known, f"README: `formcheck {m.group(1)} ... {option}` is not an option"
             checked += 1
     assert checked >= 5
+
+
+def test_default_output_folders_are_ignored_by_git(tmp_path):
+    """analyze's formcheck-out/, batch's formcheck-batch/, notebooks 01/03's out/ and notebook
+    05's dataset-out/ (beside the notebook, so its report links open in JupyterLab) hold
+    analyses and pictures of the user's clips: `git add -A` must not pick them up."""
+    import shutil
+
+    if shutil.which("git") is None or not (README.parent / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    paths = [
+        "formcheck-out/clip-abc123/index.html",
+        "formcheck-batch/clips.csv",
+        "out/gym1080_bad_02/analysis.json",
+        "notebooks/dataset-out/clips.csv",
+    ]
+    proc = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths], capture_output=True, text=True, cwd=README.parent
+    )
+    assert sorted(proc.stdout.split()) == sorted(paths), proc.stdout + proc.stderr
