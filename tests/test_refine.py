@@ -35,7 +35,8 @@ def refined(dev_clip, pose_model):
 def test_refined_moments_sit_on_source_frames_between_their_samples(refined):
     plain, reps, _ = refined
     fi = plain.body.frame_index
-    for before, after in zip(plain.reps, reps, strict=False):
+    assert len(reps) == len(plain.reps) >= 1, "every pull comes back, refined"
+    for before, after in zip(plain.reps, reps, strict=True):
         for name in ("liftoff", "lockout"):
             m = after.moments[name]
             assert m.refined_by == "native frames"
@@ -68,10 +69,40 @@ def test_rows_are_cached_and_reused(dev_clip, pose_model, tmp_path, monkeypatch)
     a = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
     assert list((tmp_path / "refine").glob("*.npz")), "rows stored in the pose cache"
     b = analyze(dev_clip("reel_good_14"), rules=False, progress=False, refine=True)
-    for ra, rb in zip(a.reps, b.reps, strict=False):
+    assert len(a.reps) == len(b.reps) >= 1
+    for ra, rb in zip(a.reps, b.reps, strict=True):
+        assert ra.moments["liftoff"].refined_by == ra.moments["lockout"].refined_by == "native frames"
         assert {n: m.refined_frame_index for n, m in ra.moments.items()} == {
             n: m.refined_frame_index for n, m in rb.moments.items()
         }
+
+
+def test_a_second_pass_measures_no_frame_the_cache_holds(refined, dev_clip, tmp_path, monkeypatch):
+    """Reused, not only stored: the second call reads every frame it needs from the cache (its
+    callback sees none) and places the moments where the uncached pass did."""
+    from formcheck_core.models.pose_model import model_id, resolve_pose_model
+    from formcheck_core.pose.refine import refine_moments
+    from formcheck_core.video import file_sha256, probe_video
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path))
+    plain, uncached, seen = refined
+    path = dev_clip("reel_good_14")
+    model = resolve_pose_model(None)
+    runs: list[list[int]] = []
+    for _ in range(2):
+        runs.append([])
+        out = refine_moments(
+            probe_video(path),
+            plain.body,
+            plain.reps,
+            model,
+            model_id=model_id(model),
+            video_sha256=file_sha256(path),
+            on_frame=lambda f, rgb, person, run=runs[-1]: run.append(f),
+        )
+        assert [r.moments for r in out] == [r.moments for r in uncached]
+    assert list((tmp_path / "refine").glob("*.npz")), "rows stored in the pose cache"
+    assert runs == [[f for f, _, _ in seen], []], "the first call measured, the second only read"
 
 
 def test_a_frame_whose_answer_is_bracketed_is_not_measured():
