@@ -178,10 +178,10 @@ def test_real_clip_cues_cite_its_own_findings(dev_clip):
     for cue in cues:
         if cue.rule_id is not None:
             assert_grounded(cue, a)
-    top = a.verdicts[-1].top_finding  # one rep: the set's top finding is the most critical fault
-    assert len(a.reps) == 1
-    if top is not None:
-        assert (cues[0].rule_id, cues[0].value) == (top.rule_id, top.value)
+    # one rep, labelled a bad lift: the set's top finding is its most critical fault, cued first
+    top = a.verdicts[-1].top_finding
+    assert len(a.reps) == 1 and top is not None and top.is_fault
+    assert (cues[0].rule_id, cues[0].value) == (top.rule_id, top.value)
 
 
 def test_real_clip_cue_cites_the_frame_where_the_fault_was_measured(dev_clip):
