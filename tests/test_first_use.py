@@ -69,3 +69,26 @@ def test_default_output_folders_are_ignored_by_git(tmp_path):
         ["git", "check-ignore", "--no-index", *paths], capture_output=True, text=True, cwd=README.parent
     )
     assert sorted(proc.stdout.split()) == sorted(paths), proc.stdout + proc.stderr
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "formcheck_core", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def test_analyse_spelled_the_british_way_is_analyze(tmp_path):
+    """The help itself says "Analyse a lifting video": `formcheck analyse` was an invalid choice."""
+    proc = _cli("analyse", "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "usage: formcheck analyze" in proc.stdout, proc.stderr
+    proc = _cli("analyse", str(tmp_path / "missing.mp4"), cwd=tmp_path)
+    assert proc.returncode == 2 and "No such file" in proc.stderr  # analysed like analyze, not a usage error
+
+
+def test_analyze_given_several_clips_points_at_batch(tmp_path):
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    proc = _cli("analyze", "a.mp4", "b.mp4", cwd=tmp_path)
+    assert proc.returncode == 64 and "Traceback" not in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("formcheck: error")]
+    assert "analyze takes one clip: for several, use `formcheck batch a.mp4 b.mp4`" in line

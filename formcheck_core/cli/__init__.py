@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("batch", "Analyse many clips (files, folders, globs) into tidy tables, locally or on Dask."),
     "compare": ("compare", "Compare threshold-rule flags with LLM-only flags over clips."),
 }
+#: Other spellings a command answers to (British "analyse", as the help text writes it).
+ALIASES: dict[str, str] = {"analyse": "analyze"}
 #: What ``formcheck --help`` says above the commands (the module docstring is for developers).
 DESCRIPTION = (
     "Film a deadlift, get back what a good coach would say: reps and key moments, metrics, form "
@@ -47,9 +49,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        dashed = [a for a in sys.argv[1:] if a.startswith("-") and len(a) > 1 and os.path.isfile(a)]
+        argv = sys.argv[1:]
+        dashed = [a for a in argv if a.startswith("-") and len(a) > 1 and os.path.isfile(a)]
         if dashed:  # a file named like an option was taken for one
             message += f"; {dashed[0]} is a file whose name starts with '-': write ./{dashed[0]}"
+        elif message.startswith("unrecognized arguments") and _command(argv) == "analyze":
+            clips = [a for a in argv if not a.startswith("-") and os.path.isfile(a)]
+            if len(clips) > 1:  # `formcheck analyze a.mp4 b.mp4`
+                message += (
+                    "; analyze takes one clip: for several, use `formcheck batch " + " ".join(clips) + "`"
+                )
         print(f"formcheck: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
@@ -60,7 +69,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        aliases = [alias for alias, to in ALIASES.items() if to == name]
+        cmd = sub.add_parser(name, help=help_text, description=help_text, aliases=aliases)
         if name == command:
             mod = importlib.import_module(f"{__name__}.{module}")
             mod.add_arguments(cmd)
@@ -92,9 +102,15 @@ def _ignore_unraisable(_unraisable: object) -> None:
     """``sys.unraisablehook`` after Ctrl-C: finalisers of interrupted objects print nothing."""
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command ``argv`` names (an alias resolved), or None when it names none."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    word = ALIASES.get(word or "", word)
+    return word if word in COMMANDS else None
+
+
 def _main(argv: list[str]) -> int:
-    command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         with tolerant_stdout():  # `formcheck analyze clip.mp4 | head` still writes the report
             return int(args._run(args) or 0)
