@@ -39,7 +39,7 @@ from ..biomech.quality import low_confidence_samples
 from ..pulls import pull_heading
 from ..readings import MetricReading, metric_readings
 from ..scene_cuts import cut_samples
-from ..vocabulary import LOW_CONFIDENCE_SUFFIX, PARTIAL_PULL, UNITS, format_limit
+from ..vocabulary import LOW_CONFIDENCE_SUFFIX, PARTIAL_PULL, UNITS, format_limit, moment_label
 from .agg_text import GlyphCachingCanvas
 from .overlay import displayed_series, series_for_metric, threshold_on_series
 
@@ -61,11 +61,16 @@ BACK_METRIC = "back_flexion_rel"
 BACK_COLOUR = "#c2255c"
 
 #: Key moment -> (short label, colour, line style).
+#: The label is the moment's name for people (:func:`~formcheck_core.vocabulary.moment_label`:
+#: "knee pass", as every view says it; the legend said "knee", the name of a joint).
 MOMENT_STYLE: dict[str, tuple[str, str, str]] = {
-    "setup": ("setup", "#868e96", ":"),
-    "liftoff": ("lift-off", "#212529", "--"),
-    "knee_pass": ("knee", "#495057", "-."),
-    "lockout": ("lockout", "#212529", "-"),
+    name: (moment_label(name), colour, ls)
+    for name, colour, ls in (
+        ("setup", "#868e96", ":"),
+        ("liftoff", "#212529", "--"),
+        ("knee_pass", "#495057", "-."),
+        ("lockout", "#212529", "-"),
+    )
 }
 _FALLBACK_MOMENT = ("", "#495057", ":")
 REP_SHADES = ("#fff3bf", "#e7f5ff")
