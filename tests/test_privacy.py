@@ -1,4 +1,5 @@
-"""The video never leaves the machine: a full analysis succeeds with no network at all."""
+"""The video never leaves the machine: a full analysis succeeds with no network at all, and never
+tries to reach it (no name lookup, no connection, no datagram: Python's socket audit events)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,18 @@ SCRIPT = textwrap.dedent(
         sys.exit("network reachable: the isolation did not work")
     except OSError:
         pass
+    tried = []  # and that the analysis never tries: a refused attempt would pass unseen
+
+    def network_calls(event, args):
+        if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr") or (
+            event in ("socket.connect", "socket.sendto") and isinstance(args[1], tuple)  # not AF_UNIX
+        ):
+            tried.append((event, args[1] if event in ("socket.connect", "socket.sendto") else args[0]))
+
+    sys.addaudithook(network_calls)
     a = analyze(sys.argv[1], cache=False, progress=False)
     assert a.ok and a.reps, a.warnings
+    assert not tried, tried
     print("reps", len(a.reps))
     """
 )
