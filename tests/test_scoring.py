@@ -81,11 +81,16 @@ def test_bootstrap_is_seeded_contains_estimate_and_resamples_clips():
     assert a == b
     assert a.low <= a.estimate <= a.high and a.low < a.high
     assert a.estimate == pytest.approx(confusion(t, p).balanced_accuracy)
-    # A constant statistic has a zero-width interval; a clip is drawn as a whole: with one clip
-    # of 3 rows the resampled size is always 3.
-    sizes = []
-    bootstrap_ci(lambda x: sizes.append(len(x)) or 0.0, np.arange(3), groups=[7, 7, 7], n_boot=20)
-    assert set(sizes) == {3}
+    # A clip is drawn as a whole: clip 7 (rows 0-2) and clip 8 (row 3), two draws per replicate,
+    # give 8+8, 7+8 or 7+7 (2, 4 or 6 rows, each clip's rows together); rows drawn one by one
+    # would give 4 rows every time.
+    drawn: list[list[int]] = []
+    bootstrap_ci(
+        lambda x: drawn.append(sorted(x.tolist())) or 0.0, np.arange(4), groups=[7, 7, 7, 8], n_boot=40
+    )
+    assert {len(x) for x in drawn} == {2, 4, 6}
+    assert all(x in ([3, 3], [0, 1, 2, 3], [0, 0, 1, 1, 2, 2]) for x in drawn), drawn
+    # A constant statistic has a zero-width interval.
     const = bootstrap_ci(lambda x: 1.0, np.arange(5), n_boot=50)
     assert (const.low, const.high) == (1.0, 1.0)
     assert str(const) == "1.00 [1.00, 1.00]"
