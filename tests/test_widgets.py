@@ -281,6 +281,21 @@ def test_threshold_explorer_names_pulls_as_every_view_and_its_labels_do_not_over
         assert not left.overlaps(right), (left, right)
 
 
+def test_threshold_explorer_names_the_preset_its_sliders_hold(multi):
+    """A new explorer at the shipped thresholds said "preset (custom)", as if they had been changed."""
+    from formcheck_core.widgets import ThresholdExplorer
+
+    tx = ThresholdExplorer(multi, "excessive_torso_lean")
+    assert tx.preset.value == "calibrated"
+    tx.set_thresholds(max_lean_deg=61.0)
+    assert tx.preset.value == "(custom)"
+    tx.reset()
+    assert tx.preset.value == "calibrated"
+    tx.preset.value = "seed"  # the dropdown applies the preset's limits and keeps its name
+    seed = tx.rules["excessive_torso_lean"].rule.presets["seed"]["max_lean_deg"]
+    assert tx.thresholds()["max_lean_deg"] == seed and tx.preset.value == "seed"
+
+
 def test_threshold_explorer_cues_say_warning_as_the_other_views_do(dev_clip, pose_model):
     """gym1080_bad_02's incomplete-lockout cue is a warning (the hip reads bent while the torso
     reaches vertical): the threshold explorer tags it "warning:" as the summary, the report and the

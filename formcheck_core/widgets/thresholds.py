@@ -368,14 +368,11 @@ class ThresholdExplorer:
             self.result = result
             self._shown = key
             self.update_times_s.append(time.perf_counter() - t0)
-            if self.preset.value != "(custom)" and not self._building:
-                self._building = True
-                try:
-                    self.preset.value = (
-                        "(custom)" if not self._matches_preset(result.thresholds) else self.preset.value
-                    )
-                finally:
-                    self._building = False
+            self._building = True  # the preset the sliders match, without applying it again
+            try:
+                self.preset.value = self._preset_of(result.thresholds)
+            finally:
+                self._building = False
             return True
 
     def sweep(self, name: str, values: Sequence[float]) -> tuple[SweepPoint, ...]:
@@ -397,9 +394,16 @@ class ThresholdExplorer:
             )
         return tuple(points)
 
-    def _matches_preset(self, values: Mapping[str, float]) -> bool:
+    def _preset_of(self, values: Mapping[str, float]) -> str:
+        """The preset ``values`` are: the one selected if they still match it, else the first that
+        matches, else "(custom)" (a new explorer at the defaults says "calibrated", not "(custom)")."""
+        names = [p for p in self.preset.options if p != "(custom)"]
+        if self.preset.value in names and self._matches_preset(values, self.preset.value):
+            return str(self.preset.value)
+        return next((p for p in names if self._matches_preset(values, p)), "(custom)")
+
+    def _matches_preset(self, values: Mapping[str, float], name: str) -> bool:
         rule = self.rules[self.rule_id].rule
-        name = self.preset.value
         want = dict(rule.thresholds)
         if name != DEFAULT_PRESET:
             want.update(rule.presets.get(name, {}))
