@@ -287,6 +287,7 @@ def test_definitional_constants_are_not_measurements():
 def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
     """A cue shown while streaming and then not kept (fallback after a timeout, or dropped on
     review) is listed as withdrawn with the reason, in the report lines and the panel."""
+    from formcheck_core.coach import deterministic_cues
     from formcheck_core.cues import Cue
     from formcheck_core.llm.coaching import _fallback, _withdraw
     from formcheck_core.widgets.coaching import _withdrawn_html
@@ -306,6 +307,9 @@ def test_streamed_cues_the_final_answer_drops_are_withdrawn_visibly():
     assert [w.cue.text for w in result.withdrawn] == ["Chest up: push the floor away"]
     assert "timed out" in result.withdrawn[0].reason
     assert any(line.startswith("withdrawn: 'Chest up") for line in result.report_lines())
+    # what replaces them: every one of the rules' own cues (FAULTY_SET has faults), marked as fallback
+    rules = deterministic_cues(FAULTY_SET, max_cues=LLMConfig(model="x").max_cues)
+    assert rules and [(c.rule_id, c.text) for c in result.cues] == [(c.rule_id, c.text) for c in rules]
     assert all(c.fallback_reason.startswith("LLM failed") for c in result.cues)
     assert all(c.source_detail.endswith("(fallback)") for c in result.cues)
     assert "<s>Chest up: push the floor away</s>" in _withdrawn_html(result)
@@ -347,6 +351,7 @@ def test_every_output_states_where_each_cue_came_from():
     assert [c["source_detail"] for c in data["cues"]] == details
     assert data["coaching"][0].startswith("Cues from the LLM Qwen3.5 9B (Q4_K_M)")
     fallback = review_answer("not json", FAULTY_SET)
+    assert fallback.source == "rules" and fallback.cues
     assert all(c.fallback_reason.startswith("the model's answer was not valid JSON") for c in fallback.cues)
 
 
