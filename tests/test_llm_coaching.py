@@ -151,7 +151,10 @@ def test_no_measured_rep():
     empty = make_analysis(rep_metrics=(), findings=())
     result = llm_cues(empty, LLMConfig(model="never-loaded.gguf"))
     assert result.source == "rules" and result.fallback_reason == "no measured rep to coach"
-    assert all(c.source == "rules" for c in result.cues)  # e.g. how to film, from the rule coach
+    # nothing to coach on the lift: the rule coach's one filming cue, not an empty list
+    assert [(c.source, c.source_detail) for c in result.cues] == [
+        ("rules", "rules (filming advice) (fallback)")
+    ]
 
 
 def test_no_model_configured_anywhere(tmp_path, monkeypatch):
