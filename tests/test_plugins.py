@@ -169,6 +169,39 @@ def test_detect_reps_hook_overrides_segmentation():
     assert [r.number for r in reps] == [1, 2]
 
 
+class _FirstPullOnly:
+    """A plugin owning rep detection for one lift: the built-in segmentation's first pull only."""
+
+    @hookimpl
+    def detect_reps(self, body, view, lift):
+        from formcheck_core.biomech.moments import segment_reps
+
+        return segment_reps(body)[:1] if lift == "kettlebell_deadlift" else None
+
+
+def test_analyze_uses_a_plugins_reps_for_its_lift_and_the_builtin_ones_otherwise(dev_clip, pose_model):
+    """The override reaches the analysis (not only the hook): phone_side_a has two pulls; for the
+    plugin's lift the analysis has the one rep the plugin returned, measured like a built-in one."""
+    from formcheck_core.analysis import analyze
+
+    builtin = analyze(dev_clip("phone_side_a"), rules=False, progress=False)
+    assert len(builtin.reps) == 2
+    pm = get_plugin_manager()
+    pm.register(_FirstPullOnly(), name="first_pull_only")
+    try:
+        a = analyze(dev_clip("phone_side_a"), lift="kettlebell_deadlift", rules=False, progress=False)
+        same = analyze(dev_clip("phone_side_a"), rules=False, progress=False)
+    finally:
+        pm.unregister(name="first_pull_only")
+    assert [(r.number, r.start_sample, r.end_sample) for r in a.reps] == [
+        (1, builtin.reps[0].start_sample, builtin.reps[0].end_sample)
+    ]
+    assert a.reps[0].metrics["hip_angle_lockout_deg"] == builtin.reps[0].metrics["hip_angle_lockout_deg"]
+    assert [(r.start_sample, r.end_sample) for r in same.reps] == [
+        (r.start_sample, r.end_sample) for r in builtin.reps
+    ]
+
+
 # ---------------------------------------------------------------- formcheck rules
 
 
