@@ -269,8 +269,10 @@ def load_labels(path: str | Path) -> dict[str, dict]:
     p = Path(path).expanduser()
     try:
         raw = json.loads(p.read_text())
-    except (OSError, ValueError) as exc:
-        raise FormcheckError(f"Cannot read labels {p} ({exc}).") from None
+    except OSError as exc:  # the reason in words, without "[Errno 2]" and the path again
+        raise FormcheckError(f"Cannot read labels {p} ({exc.strerror or type(exc).__name__}).") from None
+    except ValueError as exc:
+        raise FormcheckError(f"Cannot read labels {p}: it is not JSON ({exc}).") from None
     if not isinstance(raw, dict):
         raise FormcheckError(f"Labels {p} must be a JSON object keyed by clip name.")
     return {Path(k).stem: v for k, v in raw.items() if isinstance(v, dict)}

@@ -159,6 +159,27 @@ def test_batch_over_folders_without_clips_says_why_once(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_compare_reads_folders_like_batch_and_names_missing_files_like_analyze(
+    tmp_path, dev_clip, pose_model
+):
+    """`formcheck compare FOLDER` said "No such file: FOLDER" of a folder that exists; a missing
+    clip exited 1, where analyze and batch say exit 2; a missing labels file showed "[Errno 2]"."""
+    import shutil
+
+    (tmp_path / "set 1").mkdir()
+    shutil.copy(dev_clip("reel_good_14"), tmp_path / "set 1" / "lift.mp4")
+    (tmp_path / "set 1" / "notes.txt").write_text("x")
+    proc = run_cli("compare", "set 1", "--no-llm", "--no-labels", "--bootstrap", "100", cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "lift: rules" in proc.stderr and "skipped 1 file not named as a video (notes.txt)" in proc.stderr
+    assert "scored: 1 clip(s)" in proc.stdout
+    proc = run_cli("compare", "nope.mp4", "--no-llm", cwd=tmp_path)
+    assert_clean_failure(proc, 2, "No such file:", "nope.mp4")
+    proc = run_cli("compare", "set 1", "--no-llm", "--labels", "nope.json", cwd=tmp_path)
+    assert_clean_failure(proc, 1, "Cannot read labels nope.json (No such file or directory)")
+    assert "Errno" not in proc.stderr
+
+
 def test_batch_never_overwrites_tables_it_did_not_write(tmp_path, dev_clip):
     """A user's own clips.csv in --out is kept (it used to be overwritten); a file as --out is
     named; a previous batch's folder is reused as before."""

@@ -11,14 +11,20 @@ import sys
 from pathlib import Path
 
 from ..config import DEFAULT_FPS, shared_dir
-from ..errors import FormcheckError
+from ..errors import FormcheckError, VideoError
 from ..export import json_safe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..llm.cli_options import add_llm_arguments
 
-    parser.add_argument("videos", nargs="+", type=Path, metavar="VIDEO", help="clips to compare")
+    parser.add_argument(
+        "videos",
+        nargs="+",
+        type=Path,
+        metavar="VIDEO",
+        help="clips to compare: files, folders (searched recursively for video files) or glob patterns",
+    )
     parser.add_argument(
         "--labels",
         type=Path,
@@ -56,14 +62,21 @@ def _labels(args: argparse.Namespace) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch.discover import find_clips
     from ..compare import TEST_MODEL_NOTE, compare_videos, format_report, report_to_dict
     from ..llm.cli_options import llm_config_from_args
     from ..validate import check_bootstrap, check_fps
 
     fps, n_boot = check_fps(args.fps), check_bootstrap(args.bootstrap)  # before any clip is read
+    sources, notes = find_clips(args.videos)  # folders and globs as `formcheck batch` reads them
+    if not sources:
+        raise FormcheckError("no clips to compare: " + "; ".join(notes))
+    for note in notes:
+        print(f"formcheck: {note}", file=sys.stderr)
+    args.videos = [Path(s.path) for s in sources]
     missing = [str(v) for v in args.videos if not v.is_file()]
     if missing:
-        raise FormcheckError(f"No such file: {', '.join(missing)}.")
+        raise VideoError(f"No such file: {', '.join(missing)}. Check the path and try again.")
     config = llm_config_from_args(args)
     labels = _labels(args)
 
