@@ -92,3 +92,35 @@ def test_analyze_given_several_clips_points_at_batch(tmp_path):
     assert proc.returncode == 64 and "Traceback" not in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("formcheck: error")]
     assert "analyze takes one clip: for several, use `formcheck batch a.mp4 b.mp4`" in line
+
+
+def test_the_run_command_names_a_missing_clip_before_the_set_up(tmp_path):
+    """`bash scripts/analyze.sh typo.mp4` ran the whole set-up (minutes on a first run) before
+    saying the clip is not there. Run on a copy whose set-up only leaves a mark."""
+    import shutil
+
+    scripts = tmp_path / "repo" / "scripts"
+    scripts.mkdir(parents=True)
+    shutil.copy(README.parent / "scripts" / "analyze.sh", scripts / "analyze.sh")
+    (scripts / "setup.sh").write_text(f"touch {tmp_path / 'set-up-ran'}\n")
+    bin_dir = tmp_path / "repo" / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "formcheck").write_text('#!/bin/sh\necho formcheck "$@"\n')
+    (bin_dir / "formcheck").chmod(0o755)
+    proc = subprocess.run(
+        ["bash", str(scripts / "analyze.sh"), "typo.mp4", "--out", "r"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "No such file: typo.mp4" in proc.stderr
+    assert not (tmp_path / "set-up-ran").exists()
+    (tmp_path / "lift.mp4").write_bytes(b"x")  # an existing clip (or an option) goes through
+    for args in (["lift.mp4", "--out", "r"], ["--help"]):
+        proc = subprocess.run(
+            ["bash", str(scripts / "analyze.sh"), *args], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert proc.returncode == 0 and proc.stdout.strip() == "formcheck analyze " + " ".join(args), (
+            proc.stderr
+        )
+        assert (tmp_path / "set-up-ran").exists()
