@@ -262,6 +262,12 @@ def test_a_worker_started_early_gives_the_same_pictures_and_stays_open(analysis,
                 ).read_bytes()
     assert early.clip is not None and alone.clip is not None and early.clip.frames == alone.clip.frames
     assert again.clip is None
+    from formcheck_core.render.files import curve_parts
+
+    for outputs in (early, again):  # with a worker, every still and bar path is a job either process may draw
+        jobs = outputs.timings_s["jobs_here"] + outputs.timings_s["jobs_worker"]
+        assert jobs == len(curve_parts(analysis)) + len(outputs.stills) + len(outputs.bar_paths)
+        assert outputs.timings_s["jobs_worker"] >= 1
 
 
 def test_a_dead_early_worker_is_not_used(analysis, tmp_path):
@@ -334,7 +340,7 @@ def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
         jobs = SharedJobs(worker, None, lambda name, result: None)
         monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: False)
         jobs._in_flight = 1  # the worker is busy with a job (none is handed over here)
-        curve = [Job("draw_curve_part", (i,)) for i in range(3)]
+        curve = [Job("write_curve_part", (i,)) for i in range(3)]
         jobs._waiting.extend([curve[0], curve[1], Job("encode_picture", ("p",))])
         assert jobs._take() == Job("encode_picture", ("p",))
         assert jobs._take() is None  # two curve parts: left to the worker

@@ -1,4 +1,4 @@
-"""Picture files of a report: encode a rendered still, draw and write the angle curves.
+"""Picture files of a report: draw and encode a still or bar path, draw and write the angle curves.
 
 The jobs :func:`~formcheck_core.render.outputs.render_all` may hand to its worker process
 (:mod:`~formcheck_core.render.worker`); each also runs in process. matplotlib (:mod:`.curves`) is
@@ -16,7 +16,10 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..vocabulary import pull_file_stem
+from .bar_path import BarPathPicture, render_bar_path
 from .images import jpeg_bytes, page_size, png_bytes, write_photo
+from .layout import ViewBox
+from .stills import Still, render_still
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,23 @@ def encode_picture(path: Path, bgr: np.ndarray) -> tuple[Path, PageImage, float]
     t = time.perf_counter()
     write_photo(path, bgr)
     page = PageImage("image/jpeg", jpeg_bytes(page_size(bgr)))
+    return path, page, time.perf_counter() - t
+
+
+def draw_picture(
+    analysis: Analysis, item: Still | BarPathPicture, view: ViewBox, frame_bgr: np.ndarray
+) -> tuple[Path, PageImage, float]:
+    """Draw the still or bar path ``item`` on its source frame ``frame_bgr`` (cropped by ``view``)
+    and write it (:func:`encode_picture`); the seconds include the drawing. The job
+    :func:`~.outputs.render_all` hands to whichever process is free when its worker is there:
+    the frame pass then only passes the frame on."""
+    t = time.perf_counter()
+    if isinstance(item, Still):
+        bgr = render_still(frame_bgr, analysis, item, view)
+    else:
+        rep = next(r for r in analysis.pulls if r.number == item.rep)
+        bgr = render_bar_path(frame_bgr, analysis, rep, view)
+    path, page, _ = encode_picture(item.path, bgr)
     return path, page, time.perf_counter() - t
 
 
@@ -112,9 +132,7 @@ def forget_rep_template() -> None:
 def draw_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> DrawnCurves:
     """One curve job (:func:`curve_parts`), drawn but not written: the whole-clip curves (smoothed
     and raw) for None, else the zoomed curves of those reps (on this process's reused rep
-    figure), as pixels for :func:`encode_curves`. The render worker draws; the process that gets
-    the result writes the PNGs, so the worker, whose curves are the longest chain of a long set,
-    does not also compress them."""
+    figure), as pixels for :func:`encode_curves`."""
     from .curves import figure_bgr, whole_clip_figures
 
     timings = {"curves_s": 0.0, "rep_curves_s": 0.0}
@@ -156,7 +174,10 @@ def encode_curves(drawn: DrawnCurves) -> CurvePictures:
 
 
 def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
-    """One curve job (:func:`curve_parts`) drawn and written as PNGs, in this process."""
+    """One curve job (:func:`curve_parts`) drawn and written as PNGs, in this process: the job
+    :func:`~.outputs.render_all` shares with its worker. The worker writes the PNGs of what it
+    drew too: with the whole-clip curves drawn from one figure, its chain (curves, then the stills
+    handed over) is the shorter one even on the 10-rep dev clip, and the caller's pass the longer."""
     return encode_curves(draw_curve_part(analysis, plots_dir, part))
 
 

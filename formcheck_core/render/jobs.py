@@ -1,15 +1,16 @@
 """Render jobs that either the caller or its worker process runs, whichever is free first.
 
-:class:`SharedJobs` keeps a queue of jobs (:data:`~.worker.JOBS`: picture files, parts of the
-curves). At most :data:`IN_FLIGHT` are with the worker at a time; the rest wait here. The worker
-takes the next as it finishes one; the caller takes what still waits when its own work (the
-frame pass) is done, newest first (curve jobs only when several wait, :data:`CALLER_MIN_CURVE_JOBS`),
-or at once when more than :data:`MAX_WAITING_BYTES` of pictures wait. So neither process idles
-while the other has a real backlog: with ten reps the worker may still be drawing curves when the
-clip is encoded; the caller then encodes the waiting pictures and, while three or more curve
-parts wait, draws the newest itself. A job the worker could not run (it died, or the job failed
-there) comes back and runs here. Results reach the caller's ``on_result`` in its own thread only,
-as they come once its pass is done (or during it, past :data:`MAX_RESULT_BYTES`).
+:class:`SharedJobs` keeps a queue of jobs (:data:`~.worker.JOBS`: stills and bar paths to draw on
+their frames and write, parts of the curves to draw and write). At most :data:`IN_FLIGHT` are
+with the worker at a time; the rest wait here. The worker takes the next as it finishes one; the
+caller takes what still waits when its own work (the frame pass) is done, newest first (curve jobs
+only when several wait, :data:`CALLER_MIN_CURVE_JOBS`), or at once when more than
+:data:`MAX_WAITING_BYTES` of frames and pictures wait. So neither process idles while the other
+has a real backlog: the worker draws the curves, then the stills whose frames the pass handed
+over meanwhile; the caller draws what still waits once its clip is encoded and, while three or
+more curve parts wait, draws the newest itself. A job the worker could not run (it died, or the
+job failed there) comes back and runs here. Results (written files' page versions, small) reach
+the caller's ``on_result`` in its own thread only, once its pass is done.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ from .worker import RenderWorker, WorkerGone, run_job
 
 #: Jobs handed to the worker at a time (the others wait where either process can take them).
 IN_FLIGHT = 2
-#: Bytes of job arguments (rendered pictures) that may wait before the caller runs them itself.
+#: Bytes of job arguments (frames handed over, pictures) that may wait before the caller runs them itself.
 MAX_WAITING_BYTES = 192 * 2**20
-#: Bytes of the worker's results (drawn curves' pixels) that may wait for the caller, whose frame
-#: pass otherwise delivers them only at its end (:meth:`SharedJobs.finish`).
-MAX_RESULT_BYTES = 64 * 2**20
 #: Jobs that draw with matplotlib. A caller that has not loaded it pays its start-up for the first
 #: one (imports, fonts, the rep figure: about 0.6 CPU s, two curve parts' worth), so it takes such
 #: a job only while at least :data:`CALLER_MIN_CURVE_JOBS` wait for a live worker.
-CURVE_JOBS = frozenset({"draw_curve_part"})
+CURVE_JOBS = frozenset({"write_curve_part"})
 CALLER_MIN_CURVE_JOBS = 3
 
 
@@ -53,12 +51,6 @@ class Job:
     nbytes: int = 0
 
 
-def _result_bytes(result: Any) -> int:
-    """Bytes of pixels a worker result holds (drawn curves), 0 for others."""
-    pixels = getattr(result, "pixels", None)
-    return sum(a.nbytes for a in pixels.values()) if isinstance(pixels, dict) else 0
-
-
 class SharedJobs:
     """The queue shared by the caller and ``pool`` (None: every job runs here when put)."""
 
@@ -73,7 +65,6 @@ class SharedJobs:
         self._waiting_bytes = 0
         self._in_flight = 0
         self._done_there: list[tuple[str, Any]] = []
-        self._done_bytes = 0
         #: Jobs run by this process and by the worker (counts, for the benchmark).
         self.ran = {"here": 0, "worker": 0}
 
@@ -89,8 +80,6 @@ class SharedJobs:
         self._pump()
         while self._waiting_bytes > MAX_WAITING_BYTES and (over := self._take()) is not None:
             self._run_here(over)
-        if self._done_bytes > MAX_RESULT_BYTES:
-            self._deliver()
 
     def _run_here(self, job: Job) -> None:
         self.ran["here"] += 1
@@ -139,7 +128,6 @@ class SharedJobs:
             try:
                 result = future.result()
                 self._done_there.append((job.name, result))
-                self._done_bytes += _result_bytes(result)
             except (WorkerGone, RuntimeError):
                 self._waiting.appendleft(job)
                 self._waiting_bytes += job.nbytes
@@ -168,7 +156,7 @@ class SharedJobs:
     def _deliver(self) -> None:
         """Hand the worker's results so far to ``on_result`` (in this, the caller's thread)."""
         with self._cond:
-            done, self._done_there, self._done_bytes = self._done_there, [], 0
+            done, self._done_there = self._done_there, []
         for name, result in done:
             self.ran["worker"] += 1
             self.on_result(name, result)

@@ -3,10 +3,11 @@
 :func:`render_all` writes the stills, the bar path pictures, the angle curves and (optionally)
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
 curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) or a worker
-started early (:func:`start_render_worker`), the curves (in parts of a few reps) and the stills'
-and bar paths' JPEG files and page JPEGs are jobs shared with one worker process (:mod:`.jobs`):
-it runs them while the main process decodes, draws the overlays and (in a thread) encodes the
-clip, and the main process runs what is left when its pass ends.
+started early (:func:`start_render_worker`), the curves (in parts of a few reps, drawn and written
+as PNGs) and the stills and bar paths (drawn on the frame the pass hands over, written as JPEG
+files and page JPEGs) are jobs shared with one worker process (:mod:`.jobs`): it runs them while
+the main process decodes, draws the clip's overlays and (in a thread) encodes the clip, and the
+main process runs what is left when its pass ends.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from . import files
 from .bar_path import BarPathPicture, bar_path_consumer, plan_bar_paths
 from .clip import ClipResult, ClipWriter
 from .files import CurvePictures, PageImage
-from .frames import run_frame_pass
+from .frames import FrameConsumer, run_frame_pass
 from .images import opencv_threads
 from .jobs import SharedJobs
-from .stills import STILL_WIDTH_PX, Still, plan_stills, still_consumer
+from .layout import ViewBox
+from .stills import STILL_WIDTH_PX, Still, plan_stills, rep_view_box, still_consumer
 from .worker import RenderWorker, WorkerGone
 
 __all__ = ["CLIP_NAME", "PageImage", "RenderedOutputs", "render_all", "start_render_worker"]
@@ -87,6 +89,39 @@ def start_render_worker() -> RenderWorker | None:
         return None
 
 
+def _handing_over(
+    analysis: Analysis,
+    stills: Sequence[Still],
+    bars: Sequence[BarPathPicture],
+    width_px: int,
+    jobs: SharedJobs,
+) -> list[FrameConsumer]:
+    """Frame-pass consumers that hand each still's and bar path's frame to ``jobs`` (drawn and
+    written by :func:`~.files.draw_picture` in whichever process is free) instead of drawing it in
+    the pass; the crops are the ones :func:`~.stills.still_consumer` and
+    :func:`~.bar_path.bar_path_consumer` use."""
+    reps = {r.number: r for r in analysis.pulls}
+    views: dict[int | None, ViewBox] = {}
+
+    def view_of(rep: int | None) -> ViewBox:
+        if rep not in views:
+            views[rep] = rep_view_box(analysis, reps.get(rep) if rep is not None else None, width_px)
+        return views[rep]
+
+    def consumer(items: Sequence[Still] | Sequence[BarPathPicture], name: str) -> FrameConsumer:
+        by_frame: dict[int, list] = {}
+        for item in items:
+            by_frame.setdefault(item.frame_index, []).append(item)
+
+        def handle(frame) -> None:
+            for item in by_frame.get(frame.index, ()):
+                jobs.put("draw_picture", item, view_of(item.rep), frame.bgr, nbytes=frame.bgr.nbytes)
+
+        return FrameConsumer(frozenset(by_frame), handle, name)
+
+    return [consumer(stills, "stills"), consumer(bars, "bar_paths")]
+
+
 def render_all(
     analysis: Analysis,
     cues: Sequence[Cue],
@@ -107,7 +142,8 @@ def render_all(
     open (the caller closes it). The pictures are the same whichever process makes them.
     ``timings_s`` of the result: ``decode_s``, ``clip_s`` (drawing the clip's frames, including
     waiting for the encoder), ``overlay_s``, ``encode_s`` (encoder thread), ``stills_s`` and
-    ``bar_paths_s`` (drawing), ``picture_files_s`` (stills' and bar paths' JPEG files), ``curves_s`` and
+    ``bar_paths_s`` (drawing them in the pass; with a worker, handing their frames over),
+    ``picture_files_s`` (their JPEG files; with a worker, drawing them too, in either process), ``curves_s`` and
     ``rep_curves_s`` (drawing), ``curve_png_s`` (their PNGs),
     ``frames_s`` (the whole pass; ``frames_cpu_s``: CPU seconds of this process's threads during
     it), ``wait_worker_s`` and ``total_s``. OpenCV runs single-threaded meanwhile
@@ -143,29 +179,32 @@ def _render_all(
     curve_parts: list[CurvePictures] = []
 
     def on_result(job: str, result: Any) -> None:
-        if job == "encode_picture":
+        if job in ("encode_picture", "draw_picture"):
             path, page, seconds = result
             pages[path] = page
             timings["picture_files_s"] = timings.get("picture_files_s", 0.0) + seconds
-        else:  # a drawn curve part: written here, whichever process drew it
-            curve_parts.append(files.encode_curves(result))
+        else:  # a curve part, written by whichever process drew it
+            curve_parts.append(result)
 
     try:
         jobs = SharedJobs(pool, analysis, on_result)
         if pool is not None:  # queued first: the worker starts on them at once
             for part in files.curve_parts(analysis):
-                jobs.put("draw_curve_part", out / "plots", part)
+                jobs.put("write_curve_part", out / "plots", part)
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")
+        if pool is not None:  # drawn by whichever process is free (the worker, once its curves are done)
+            consumers = _handing_over(analysis, stills, bars, width_px, jobs)
+        else:
 
-        def sink(path: Path, bgr: np.ndarray) -> None:
-            jobs.put("encode_picture", path, bgr, nbytes=bgr.nbytes)
+            def sink(path: Path, bgr: np.ndarray) -> None:
+                jobs.put("encode_picture", path, bgr, nbytes=bgr.nbytes)
 
-        consumers = [
-            still_consumer(analysis, stills, width_px, sink),
-            bar_path_consumer(analysis, bars, width_px, sink),
-        ]
+            consumers = [
+                still_consumer(analysis, stills, width_px, sink),
+                bar_path_consumer(analysis, bars, width_px, sink),
+            ]
         writer = ClipWriter(analysis, out / CLIP_NAME, cues) if clip else None
         if writer is not None:
             consumers.append(writer.consumer())

@@ -36,10 +36,11 @@ from .images import RENDER_OPENCV_THREADS
 #: Jobs the worker runs, by name.
 JOBS: dict[str, Callable[..., Any]] = {
     "encode_picture": files.encode_picture,
-    "draw_curve_part": files.draw_curve_part,
+    "draw_picture": files.draw_picture,
+    "write_curve_part": files.write_curve_part,
 }
 #: Jobs that take the worker's Analysis as their first argument.
-ANALYSIS_JOBS = frozenset({"draw_curve_part"})
+ANALYSIS_JOBS = frozenset({"draw_picture", "write_curve_part"})
 
 
 def run_job(analysis: Any, job: str, args: tuple) -> Any:
