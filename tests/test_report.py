@@ -266,7 +266,8 @@ def test_a_worker_started_early_gives_the_same_pictures_and_stays_open(analysis,
 
     for outputs in (early, again):  # with a worker, every still and bar path is a job either process may draw
         jobs = outputs.timings_s["jobs_here"] + outputs.timings_s["jobs_worker"]
-        assert jobs == len(curve_parts(analysis)) + len(outputs.stills) + len(outputs.bar_paths)
+        # each curve part is drawn, then written (a follow-up job)
+        assert jobs == 2 * len(curve_parts(analysis)) + len(outputs.stills) + len(outputs.bar_paths)
         assert outputs.timings_s["jobs_worker"] >= 1
 
 
@@ -340,7 +341,7 @@ def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
         jobs = SharedJobs(worker, None, lambda name, result: None)
         monkeypatch.setattr(jobs_mod, "caller_draws_curves", lambda: False)
         jobs._in_flight = 1  # the worker is busy with a job (none is handed over here)
-        curve = [Job("write_curve_part", (i,)) for i in range(3)]
+        curve = [Job("draw_curve_part", (i,)) for i in range(3)]
         jobs._waiting.extend([curve[0], curve[1], Job("encode_picture", ("p",))])
         assert jobs._take() == Job("encode_picture", ("p",))
         assert jobs._take() is None  # two curve parts: left to the worker

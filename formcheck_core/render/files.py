@@ -174,10 +174,9 @@ def encode_curves(drawn: DrawnCurves) -> CurvePictures:
 
 
 def write_curve_part(analysis: Analysis, plots_dir: Path, part: tuple[int, ...] | None) -> CurvePictures:
-    """One curve job (:func:`curve_parts`) drawn and written as PNGs, in this process: the job
-    :func:`~.outputs.render_all` shares with its worker. The worker writes the PNGs of what it
-    drew too: with the whole-clip curves drawn from one figure, its chain (curves, then the stills
-    handed over) is the shorter one even on the 10-rep dev clip, and the caller's pass the longer."""
+    """One curve job (:func:`curve_parts`) drawn and written as PNGs, in this process (with a
+    worker, :func:`~.outputs.render_all` shares the drawing and, as a follow-up job, the writing:
+    either process may write what the other drew)."""
     return encode_curves(draw_curve_part(analysis, plots_dir, part))
 
 

@@ -1,14 +1,16 @@
 """Render jobs that either the caller or its worker process runs, whichever is free first.
 
 :class:`SharedJobs` keeps a queue of jobs (:data:`~.worker.JOBS`: stills and bar paths to draw on
-their frames and write, parts of the curves to draw and write). At most :data:`IN_FLIGHT` are
+their frames and write, parts of the curves to draw, then (a follow-up job, :attr:`Job.then`) to
+write as PNGs). At most :data:`IN_FLIGHT` are
 with the worker at a time; the rest wait here. The worker takes the next as it finishes one; the
 caller takes what still waits when its own work (the frame pass) is done, newest first (curve jobs
 only when several wait, :data:`CALLER_MIN_CURVE_JOBS`), or at once when more than
 :data:`MAX_WAITING_BYTES` of frames and pictures wait. So neither process idles while the other
 has a real backlog: the worker draws the curves, then the stills whose frames the pass handed
-over meanwhile; the caller draws what still waits once its clip is encoded and, while three or
-more curve parts wait, draws the newest itself. A job the worker could not run (it died, or the
+over meanwhile and the PNGs of its curves; the caller takes what still waits once its clip is
+encoded (newest first: the PNGs of a long set's last curves) and, while three or more curve parts
+wait, draws the newest itself. A job the worker could not run (it died, or the
 job failed there) comes back and runs here. Results (written files' page versions, small) reach
 the caller's ``on_result`` in its own thread only, once its pass is done.
 """
@@ -33,7 +35,7 @@ MAX_WAITING_BYTES = 192 * 2**20
 #: Jobs that draw with matplotlib. A caller that has not loaded it pays its start-up for the first
 #: one (imports, fonts, the rep figure: about 0.6 CPU s, two curve parts' worth), so it takes such
 #: a job only while at least :data:`CALLER_MIN_CURVE_JOBS` wait for a live worker.
-CURVE_JOBS = frozenset({"write_curve_part"})
+CURVE_JOBS = frozenset({"draw_curve_part"})
 CALLER_MIN_CURVE_JOBS = 3
 
 
@@ -49,6 +51,15 @@ class Job:
     name: str
     args: tuple
     nbytes: int = 0
+    #: A job to queue with this one's result as its argument (instead of delivering the result),
+    #: e.g. the PNG files of drawn curves: either process may take it.
+    then: str | None = None
+
+
+def _pixel_bytes(result: Any) -> int:
+    """Bytes of pixels a job's result holds (drawn curves, :class:`~.files.DrawnCurves`), 0 for others."""
+    pixels = getattr(result, "pixels", None)
+    return sum(a.nbytes for a in pixels.values()) if isinstance(pixels, dict) else 0
 
 
 class SharedJobs:
@@ -68,9 +79,10 @@ class SharedJobs:
         #: Jobs run by this process and by the worker (counts, for the benchmark).
         self.ran = {"here": 0, "worker": 0}
 
-    def put(self, name: str, *args: Any, nbytes: int = 0) -> None:
-        """Queue a job (or run it now when there is no worker or too many bytes wait)."""
-        job = Job(name, args, nbytes)
+    def put(self, name: str, *args: Any, nbytes: int = 0, then: str | None = None) -> None:
+        """Queue a job (or run it now when there is no worker or too many bytes wait); ``then``:
+        the job its result is queued for (see :attr:`Job.then`)."""
+        job = Job(name, args, nbytes, then)
         if self.pool is None:
             self._run_here(job)
             return
@@ -83,7 +95,11 @@ class SharedJobs:
 
     def _run_here(self, job: Job) -> None:
         self.ran["here"] += 1
-        self.on_result(job.name, run_job(self.analysis, job.name, job.args))
+        result = run_job(self.analysis, job.name, job.args)
+        if job.then is not None:
+            self.put(job.then, result, nbytes=_pixel_bytes(result))
+        else:
+            self.on_result(job.name, result)
 
     def _take(self) -> Job | None:
         """The newest waiting job this process should run: the worker takes from the front (the
@@ -127,7 +143,12 @@ class SharedJobs:
             self._in_flight -= 1
             try:
                 result = future.result()
-                self._done_there.append((job.name, result))
+                if job.then is not None:  # its follow-up waits for whichever process is free
+                    self.ran["worker"] += 1
+                    self._waiting.append(Job(job.then, (result,), _pixel_bytes(result)))
+                    self._waiting_bytes += self._waiting[-1].nbytes
+                else:
+                    self._done_there.append((job.name, result))
             except (WorkerGone, RuntimeError):
                 self._waiting.appendleft(job)
                 self._waiting_bytes += job.nbytes

@@ -3,8 +3,8 @@
 :func:`render_all` writes the stills, the bar path pictures, the angle curves and (optionally)
 the annotated clip. Stills, bar paths and the clip share one streaming pass over the video; the
 curves need no video. With ``parallel`` (by default on 2+ cores for a set of 3+ reps) or a worker
-started early (:func:`start_render_worker`), the curves (in parts of a few reps, drawn and written
-as PNGs) and the stills and bar paths (drawn on the frame the pass hands over, written as JPEG
+started early (:func:`start_render_worker`), the curves (in parts of a few reps, drawn, then
+written as PNGs) and the stills and bar paths (drawn on the frame the pass hands over, written as JPEG
 files and page JPEGs) are jobs shared with one worker process (:mod:`.jobs`): it runs them while
 the main process decodes, draws the clip's overlays and (in a thread) encodes the clip, and the
 main process runs what is left when its pass ends.
@@ -183,14 +183,14 @@ def _render_all(
             path, page, seconds = result
             pages[path] = page
             timings["picture_files_s"] = timings.get("picture_files_s", 0.0) + seconds
-        else:  # a curve part, written by whichever process drew it
+        else:  # a curve part's PNGs, written by whichever process was free
             curve_parts.append(result)
 
     try:
         jobs = SharedJobs(pool, analysis, on_result)
         if pool is not None:  # queued first: the worker starts on them at once
             for part in files.curve_parts(analysis):
-                jobs.put("write_curve_part", out / "plots", part)
+                jobs.put("draw_curve_part", out / "plots", part, then="encode_curves")
         t0, cpu0 = time.perf_counter(), time.process_time()
         stills = plan_stills(analysis, out / "stills")
         bars = plan_bar_paths(analysis, out / "plots")

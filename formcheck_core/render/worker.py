@@ -37,10 +37,11 @@ from .images import RENDER_OPENCV_THREADS
 JOBS: dict[str, Callable[..., Any]] = {
     "encode_picture": files.encode_picture,
     "draw_picture": files.draw_picture,
-    "write_curve_part": files.write_curve_part,
+    "draw_curve_part": files.draw_curve_part,
+    "encode_curves": files.encode_curves,
 }
 #: Jobs that take the worker's Analysis as their first argument.
-ANALYSIS_JOBS = frozenset({"draw_picture", "write_curve_part"})
+ANALYSIS_JOBS = frozenset({"draw_picture", "draw_curve_part"})
 
 
 def run_job(analysis: Any, job: str, args: tuple) -> Any:
