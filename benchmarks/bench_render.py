@@ -9,9 +9,10 @@ Three measurements, each in fresh child processes, all in one run:
    children, e.g. the render worker), and the in-run ratio full / no-report per repeat.
 2. **Stages** (per clip, pose cached): as the CLI does, a render worker is started before
    ``analyze`` and is warm when ``render_all`` + the HTML run (its warm-up CPU is reported apart,
-   ``worker_warm_up_cpu_s``: the CLI pays it during the analysis); the per-stage wall seconds ``render_all`` records (decode, overlay drawing, encode, stills, bar
-   paths, picture files, curves, rep curves, HTML) and the clip's speed as a multiple of real
-   time (clip duration / wall of the decode-draw-encode pass).
+   ``worker_warm_up_cpu_s``: the CLI pays it during the analysis); the per-stage wall seconds ``render_all`` records (decode, overlay drawing, encode, stills and bar
+   paths (with the worker: handing their frames over), picture files (with the worker: drawing
+   and writing them, in either process), curves, rep curves, curve PNGs, HTML) and the clip's
+   speed as a multiple of real time (clip duration / wall of the decode-draw-encode pass).
 3. **Long clip** (``--long-s``, default 90): a dev clip looped to that length (stream copy with the
    ffmpeg of ``imageio-ffmpeg``, into a temporary folder, never kept) gets a full run; reported:
    the size of ``index.html`` and of the files beside it.
@@ -383,7 +384,7 @@ def _print_clip(name: str, entry: dict) -> None:
     print("    " + ", ".join(f"{k[:-2]} {s[k]:.2f}" for k in keys if k in s))
     if "jobs_here" in s:
         print(
-            f"    shared jobs (curve parts, picture files): {s['jobs_here']:.0f} run here, "
+            f"    shared jobs (curve parts drawn, their PNGs, stills and bar paths drawn and written): {s['jobs_here']:.0f} run here, "
             f"{s['jobs_worker']:.0f} by the worker; its warm-up (during the analysis in the CLI) "
             f"{st.get('worker_warm_up_cpu_s', 0.0):.2f} s CPU"
         )
