@@ -103,6 +103,7 @@ def test_no_rep_spans_a_cut():
     ],
 )
 def test_cuts_of_real_clips(clip, cuts, tmp_path, monkeypatch):
+    import formcheck_core.scene_cuts as sc
     from formcheck_core.scene_cuts import scene_cut_frames
     from formcheck_core.video import probe_video
 
@@ -111,8 +112,13 @@ def test_cuts_of_real_clips(clip, cuts, tmp_path, monkeypatch):
     if not path.is_file():
         pytest.skip(f"{path} not present")
     assert scene_cut_frames(probe_video(path), clip) == cuts
-    assert scene_cut_frames(probe_video(path), clip) == cuts  # from the cache now
     assert list(tmp_path.rglob("*.npz"))
+
+    def no_second_decode(*_a, **_k):
+        raise AssertionError("decoded the clip again: the stored frame changes were not read")
+
+    monkeypatch.setattr(sc, "iter_thumbnails", no_second_decode)
+    assert scene_cut_frames(probe_video(path), clip) == cuts  # from the cache now
 
 
 @pytest.mark.parametrize("clip", ["gym1080_good_01", "reel_good_08"])
