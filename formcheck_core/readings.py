@@ -7,6 +7,12 @@ of the rule finding on that metric (so "0.104" against a 0.10 limit is not shown
 as the finding's message and cue show it. The curve markers (:mod:`formcheck_core.render.curves`)
 and the frame explorer's read-out (:mod:`formcheck_core.widgets.explorer`) display these readings;
 metrics that are NaN or recorded no sample have none.
+
+A metric that is a median over a window (``MetricSpec.median_over``: the back's, from set-up to
+knee pass) is no frame's value (with an even count of samples it is the mean of the two middle
+ones): its reading carries the window (``window``, ``window_frames``, ``window_time_s``), the
+curves draw it as a level over that window, and the still and the explorer name it a median over
+those frames, beside the frame's own value.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .biomech.back_series import median_window
 from .biomech.body import Rep
+from .biomech.metrics import METRIC_SPECS
 from .biomech.quality import SERIES_JOINTS, joints_quality
 from .findings import Finding
 from .metric_labels import metric_label
@@ -23,6 +31,7 @@ from .vocabulary import FAULT, LOW_CONFIDENCE_SUFFIX, OK, format_value, unit_of
 
 __all__ = [
     "MetricReading",
+    "frame_value",
     "lockout_hip_reading",
     "lockout_reached",
     "lockout_text",
@@ -52,13 +61,34 @@ class MetricReading:
     quality: str = ""
     #: The pull in words: "rep 2" or "partial pull 1" (:meth:`~formcheck_core.result.Analysis.pull_label`).
     pull: str = ""
+    #: For a value that is the median over a window (``MetricSpec.median_over``), not one
+    #: sample's value: the window's first and last sample, source frame and time (s); ``sample`` is
+    #: then only where its finding is placed (the sample whose own value is nearest it). None for a
+    #: value read at one sample.
+    window: tuple[int, int] | None = None
+    window_frames: tuple[int, int] | None = None
+    window_time_s: tuple[float, float] | None = None
+
+    @property
+    def at_one_frame(self) -> bool:
+        """True if ``value`` is the value of the frame at ``sample`` (not a median over a window)."""
+        return self.window is None
+
+    @property
+    def where(self) -> str:
+        """Where the value was read, in words: "frame 84", or for a median "median over frames 40-58"."""
+        if self.window_frames is None:
+            return f"frame {self.frame_index}"
+        return f"median over frames {self.window_frames[0]}–{self.window_frames[1]}"
 
     @property
     def shown(self) -> str:
         """The value with its mark, as pictures show it (curve markers, like stills and the clip):
         "41°", or "41° ?" when read at low pose confidence (why: :attr:`quality`, in the summary,
-        the JSON and the explorer's read-out; a full reason ran off the curve figures)."""
-        return f"{self.text}{LOW_CONFIDENCE_SUFFIX}" if self.quality else self.text
+        the JSON and the explorer's read-out; a full reason ran off the curve figures); a median
+        says so: "median 1.9% of torso length"."""
+        text = self.text if self.at_one_frame else f"median {self.text}"
+        return f"{text}{LOW_CONFIDENCE_SUFFIX}" if self.quality else text
 
 
 def _finding_for(analysis: Analysis, rep: int, metric: str, value: float) -> Finding | None:
@@ -86,6 +116,8 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
             unit = (f.unit if f is not None and f.unit else None) or unit_of(name)
             limit = f.threshold if f is not None else None
             q = r.metric_quality.get(name)
+            spec = METRIC_SPECS.get(name)
+            window = median_window(r, analysis.back) if spec is not None and spec.median_over else None
             out.append(
                 MetricReading(
                     rep=r.number,
@@ -100,10 +132,29 @@ def metric_readings(analysis: Analysis, rep: int | None = None) -> list[MetricRe
                     confidence=q.confidence if q is not None else None,
                     quality=q.mark if q is not None else "",
                     pull=analysis.pull_label(r.number),
+                    window=window,
+                    window_frames=None
+                    if window is None
+                    else (int(body.frame_index[window[0]]), int(body.frame_index[window[1]])),
+                    window_time_s=None
+                    if window is None
+                    else (float(body.time_s[window[0]]), float(body.time_s[window[1]])),
                 )
             )
     out.sort(key=lambda m: (m.sample, m.rep, m.metric))
     return out
+
+
+def frame_value(analysis: Analysis, reading: MetricReading, sample: int) -> float:
+    """The value of a median reading's quantity at one ``sample`` (the frame's own value, in the
+    reading's unit): the back series' number there (NaN where the pass did not read it); the
+    reading's own value for a reading at one frame at its sample; else NaN."""
+    if reading.at_one_frame:
+        return reading.value if sample == reading.sample else math.nan
+    back = analysis.back
+    series = getattr(back, reading.metric, None) if back is not None else None
+    row = back.row(sample) if back is not None else None
+    return float(series[row]) if series is not None and row is not None else math.nan
 
 
 def metric_text(analysis: Analysis, rep: Rep, name: str) -> str:

@@ -169,34 +169,102 @@ def test_curve_markers_and_explorer_show_the_same_reading(dev_clip, pose_model, 
         ex.close()
 
 
-def test_the_back_panel_marks_the_back_finding_at_its_frame_and_value(dev_clip, pose_model):
-    """gym1080_bad_03: the rounded-back finding (the pull's median back flexion, placed at the
-    measured sample nearest it) is marked on the back panel of the rep's curves at that sample's
-    time and at the finding's value in the panel's unit (% of torso length), labelled with the
-    finding's text; the marker comes from the reading, so it is the value the finding judged."""
+def test_the_back_panel_marks_the_back_finding_as_a_median_over_its_window(dev_clip, pose_model):
+    """gym1080_bad_03: the rounded-back finding is the pull's median back flexion from set-up to
+    knee pass, no frame's own value. The back panel draws it as a level over the window it
+    summarises (not a point on the curve), at the finding's value in the panel's unit (% of torso
+    length), labelled "median <the finding's text>"; the panel's title names the per-frame
+    quantity, the reading's label names the median."""
     from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.back_series import median_rows
     from formcheck_core.biomech.metrics import METRIC_SPECS
     from formcheck_core.readings import metric_readings
-    from formcheck_core.render.curves import BACK_METRIC, back_points, marker_y, rep_curve_figures
+    from formcheck_core.render.curves import BACK_METRIC, marker_y, rep_curve_figures
 
     a = analyze(dev_clip("gym1080_bad_03"), progress=False)
     f = next(f for f in a.findings if f.rule_id == "rounded_back" and f.metric == BACK_METRIC)
     assert f.is_fault and f.value is not None
     m = next(m for m in metric_readings(a, f.rep) if m.metric == BACK_METRIC)
+    spec = METRIC_SPECS[BACK_METRIC]
+    assert m.label == spec.label and "median" in m.label and spec.median_over in m.label
     assert (m.value, m.frame_index) == (f.value, f.frame_index)
-    assert m.text in f.message
+    assert m.text in f.message and m.shown == f"median {m.text}"
+    rows = median_rows(next(r for r in a.pulls if r.number == f.rep), a.back)
+    assert m.value == float(np.median(a.back.back_flexion_rel[rows])), "the median of the window's samples"
+    assert m.window is not None and m.window[0] <= m.sample <= m.window[1] and m.window[0] < m.window[1]
+    assert m.window_time_s == (a.body.time_s[m.window[0]], a.body.time_s[m.window[1]])
     figures = dict(rep_curve_figures(a))
     notes = [t for ax in figures[f.rep].axes for t in ax.texts if t.get_gid() == f"metric:{BACK_METRIC}"]
-    assert len(notes) == 1, "one back marker on the rep's figure"
+    assert len(notes) == 1, "one back label on the rep's figure"
     ax = notes[0].axes
     assert notes[0].get_text() == m.shown
-    assert notes[0].xy == (m.time_s, marker_y(m)) and marker_y(m) == f.value * 100.0  # % of torso length
-    assert ax.get_title(loc="left").startswith(METRIC_SPECS[BACK_METRIC].label), "on the back panel"
-    back_t, _ = back_points(a)
-    i = a.back.row(m.sample)
-    assert i is not None and back_t[i] == m.time_s, "at a sample the back pass measured"
+    (level,) = [ln for ln in ax.lines if ln.get_gid() == f"median:{BACK_METRIC}"]
+    xs, ys = level.get_data()
+    assert tuple(xs) == m.window_time_s and set(ys) == {marker_y(m)} and marker_y(m) == f.value * 100.0
+    assert notes[0].xy == (m.window_time_s[0], marker_y(m)), "anchored at the window, not one frame"
+    assert not [ln for ln in ax.lines if ln.get_marker() == "o" and len(ln.get_xdata()) == 1], (
+        "no ringed point"
+    )
+    title = ax.get_title(loc="left")
+    assert title.startswith(spec.sample_label) and "median" not in title, "the panel plots each frame's value"
     lo, hi = ax.get_ylim()
     assert lo <= marker_y(m) <= hi
+
+
+def test_a_median_reading_is_told_apart_from_its_frames_own_value_in_every_view(
+    dev_clip, pose_model, tmp_path
+):
+    """kettlebell_rounded_side: with an even count of samples a rep's back median is the mean of
+    the two middle ones, so the frame its finding is placed at reads another value (rep 3: a
+    fault of 1.9 % at a frame whose outline reads 1.4 %). Every view names the number a median
+    over its frames and shows the frame's own value apart, never both as "this frame's": the
+    still's notes, the explorer's read-out (the median in its own table, at every frame of its
+    window; the frame's value "at this frame"), the JSON (the value and its sample), the finding."""
+    pytest.importorskip("ipywidgets")
+    from formcheck_core.analysis import analyze
+    from formcheck_core.biomech.metrics import METRIC_SPECS
+    from formcheck_core.export import to_dict
+    from formcheck_core.readings import frame_value, metric_readings
+    from formcheck_core.render.stills import plan_stills
+    from formcheck_core.vocabulary import format_value
+    from formcheck_core.widgets import FrameExplorer
+
+    a = analyze(dev_clip("kettlebell_rounded_side"), progress=False)
+    spec = METRIC_SPECS["back_flexion_rel"]
+    medians = [m for m in metric_readings(a) if m.metric == "back_flexion_rel"]
+    assert medians and all(not m.at_one_frame and m.window is not None for m in medians)
+    off = [m for m in medians if frame_value(a, m, m.sample) != m.value]
+    assert off, "some pull's median is no sample's own value (an even count of samples)"
+    exported = {r["number"]: r for r in to_dict(a, include_series=False)["reps"]}
+    stills = plan_stills(a, tmp_path)
+    ex = FrameExplorer(a, prefetch=False)
+    try:
+        for m in medians:
+            assert exported[m.rep]["metrics"][m.metric] == m.value
+            assert exported[m.rep]["metric_samples"][m.metric] == m.sample
+            f = next(f for f in a.findings if f.rep == m.rep and f.metric == m.metric and f.value == m.value)
+            own = frame_value(a, m, m.sample)
+            own_text = format_value(own, m.unit, limit=f.threshold)
+            (still,) = [s for s in stills if s.rep == m.rep and f in s.findings]
+            assert f"{m.label}: {m.text} ({m.where})" in still.notes
+            assert f"{spec.sample_label} at this frame: {own_text}" in still.notes
+            for sample in (m.window[0], m.sample, m.window[1]):
+                page = ex._readout_html(ex.state(sample, mode="smoothed"))
+                med = re.search(r"<table class='fc-median'.*?</table>", page)
+                assert med and html.escape(m.where) in med.group(0), page
+                assert f"data-metric='{m.metric}'" in med.group(
+                    0
+                ) and f"<b>{html.escape(m.text)}</b>" in med.group(0)
+                frame_part = page.split("<table class='fc-median'")[0]
+                assert f"data-metric='{m.metric}'" not in frame_part, "not listed as measured at this frame"
+                cell = re.search(r"fc-v-back_flexion_rel' data-value='([^']+)'.*?at this frame: <b>", page)
+                assert cell and float(cell.group(1)) == pytest.approx(frame_value(a, m, sample), abs=1e-4)
+            outside = m.window[1] + 1
+            if outside < len(a.body.time_s):
+                page = ex._readout_html(ex.state(outside, mode="smoothed"))
+                assert m.where not in html.unescape(page)
+    finally:
+        ex.close()
 
 
 @pytest.mark.parametrize("stem", ["heavy_front_oblique_a", "gym1080_good_03"])

@@ -29,6 +29,10 @@ BACK_METRICS: dict[str, str] = {
     "to knee pass (positive = rounded, negative = arched).",
     "back_mask_confidence": "Median confidence (0-1) of the mask edge along the back over those samples.",
 }
+#: The window each per-rep back metric is the median over, in words (``MetricSpec.median_over``:
+#: its label says it, "Back flexion, median from set-up to knee pass"; :func:`pull_span_words`
+#: says it for one pull, with the variants).
+BACK_MEDIAN_OVER = "from set-up to knee pass"
 #: Samples whose mask confidence is below this are left out of the per-rep median.
 MIN_SAMPLE_CONFIDENCE = 0.5
 #: The pull's samples: at least this many before the knee-pass moment are measured even when
@@ -159,25 +163,45 @@ def measured_samples(rep: Rep, stride: int = MEASURE_STRIDE) -> list[int]:
     return picked if len(picked) >= MIN_MEASURED else samples
 
 
+def median_rows(rep: Rep, back: BackSeries | None) -> list[int]:
+    """Rows of ``back`` the pull's back metrics are the median over: its :func:`pull_samples` the
+    pass measured, with a finite flexion and mask confidence of at least
+    :data:`MIN_SAMPLE_CONFIDENCE` (in sample order; [] without ``back``)."""
+    if back is None:
+        return []
+    rows = [r for s in pull_samples(rep) if (r := back.row(s)) is not None]
+    return [
+        r
+        for r in rows
+        if np.isfinite(back.back_flexion_rel[r]) and back.mask_confidence[r] >= MIN_SAMPLE_CONFIDENCE
+    ]
+
+
+def median_window(rep: Rep, back: BackSeries | None) -> tuple[int, int] | None:
+    """(first, last) body-series sample of the window ``rep``'s back metrics are the median over
+    (:func:`median_rows`); None when they were not read (fewer than 2 rows)."""
+    rows = median_rows(rep, back)
+    if back is None or len(rows) < 2:
+        return None
+    return int(back.sample[rows[0]]), int(back.sample[rows[-1]])
+
+
 def rep_back_metrics(rep: Rep, back: BackSeries | None) -> Rep:
     """``rep`` with :data:`BACK_METRICS` filled from ``back`` (NaN when not measurable).
 
     The pull's value is the median over its measured samples (those of :func:`pull_samples` that
     ``back`` has a row for) with mask confidence of at least
-    :data:`MIN_SAMPLE_CONFIDENCE`; it is placed (``metric_samples``) at the sample whose value is
-    nearest that median. Needs at least 2 confident samples. A pull whose median mask confidence
+    :data:`MIN_SAMPLE_CONFIDENCE` (:func:`median_rows`); it is placed (``metric_samples``) at the
+    sample whose value is nearest that median -- with an even count the median is the mean of the
+    two middle values, no sample's own, so every view shows it as the median over its window
+    (:func:`median_window`), not as that sample's value. Needs at least 2 confident samples. A pull whose median mask confidence
     is under :data:`RELIABLE_MASK_CONFIDENCE` keeps its numbers, marked low confidence
     (``metric_quality``, :func:`with_mask_mark`; the rounded_back rule re-marks them at its own limit).
     """
     values = dict.fromkeys(BACK_METRICS, math.nan)
     at: dict[str, int] = {}
     if back is not None:
-        rows = [r for s in pull_samples(rep) if (r := back.row(s)) is not None]
-        rows = [
-            r
-            for r in rows
-            if np.isfinite(back.back_flexion_rel[r]) and back.mask_confidence[r] >= MIN_SAMPLE_CONFIDENCE
-        ]
+        rows = median_rows(rep, back)
         if len(rows) >= 2:
             for name, arr in (
                 ("back_flexion_rel", back.back_flexion_rel),

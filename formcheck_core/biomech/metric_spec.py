@@ -67,7 +67,10 @@ class MetricSpec:
     ``joints``: joints without side ("hip", "heel", ...) ringed on stills, "bar" for the bar
     marker. ``kind``: "flag" for a 0/1 answer (shown to the LLM as yes/no). ``unit``: only when
     the suffix does not say it (e.g. "torso_lengths" for a ``_rel`` of the torso). ``label``:
-    the name for people when the name in words would mislead.
+    the name for people when the name in words would mislead. ``median_over``: for a value that is
+    the median over a window of samples, not one sample's value, that window in words ("from set-up
+    to knee pass"); the default label then says so ("Back flexion, median from set-up to knee
+    pass"), and every view shows the window, not one frame (:mod:`formcheck_core.readings`).
     """
 
     name: str
@@ -85,6 +88,9 @@ class MetricSpec:
     #: :func:`~formcheck_core.vocabulary.metric_name_in_words`); give it when the name alone would
     #: mislead ("Deepest hip angle near lift-off").
     label: str = ""
+    #: The window a median value summarises, in words ("from set-up to knee pass"); "" for a value
+    #: read at one sample.
+    median_over: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
@@ -101,7 +107,17 @@ class MetricSpec:
         object.__setattr__(self, "short", str(self.short or self.description))
         object.__setattr__(self, "unit", self.unit or unit_of(self.name))
         # every view names the metric by it (formcheck_core.metric_labels.metric_label)
-        object.__setattr__(self, "label", str(self.label) or metric_name_in_words(self.name))
+        words = metric_name_in_words(self.name)
+        if self.median_over:
+            words = f"{words}, median {self.median_over}"
+        object.__setattr__(self, "label", str(self.label) or words)
+
+    @property
+    def sample_label(self) -> str:
+        """What one sample reads, for people: for a median metric the name in words without the
+        window ("Back flexion": a back panel's title, the explorer's value at one frame); else
+        :attr:`label`."""
+        return metric_name_in_words(self.name) if self.median_over else self.label
 
     @property
     def decimals(self) -> int:

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .back_series import BACK_METRICS, BACK_NOT_MEASURED
+from .back_series import BACK_MEDIAN_OVER, BACK_METRICS, BACK_NOT_MEASURED
 from .body import BodySeries, Rep, ViewEstimate
 from .metric_spec import MetricSpec, Reading, RepInput, Unmeasured
 from .moments import stopped_short_of_lockout
@@ -430,6 +430,7 @@ BACK_METRIC_SPECS: tuple[MetricSpec, ...] = tuple(
         _by_back_pass,
         joints=("hip", "shoulder"),
         unit="torso_lengths" if name == "back_flexion_rel" else "",
+        median_over=BACK_MEDIAN_OVER,
     )
     for name, description in BACK_METRICS.items()
 )

@@ -7,8 +7,9 @@ limit from the rule findings on that metric.
 
 Built on :class:`matplotlib.figure.Figure` (no pyplot, no global state), so figures can be made
 from widget callbacks on any thread. Key moments are labelled vertical lines, rule thresholds
-horizontal lines, reps shaded (partial pulls grey and hatched, named "partial pull N"); a rep's figure marks each angle metric on its curve, and the
-back flexion on its panel, at the sample it was read, labelled with the same text as the finding
+horizontal lines, reps shaded (partial pulls grey and hatched, named "partial pull N"); a rep's figure marks each angle metric on its curve
+at the sample it was read, labelled with the same text as the finding, and the back flexion (a
+median from set-up to knee pass) as a level over the frames it summarises, labelled "median ..."
 (:func:`metric_markers`). Stretches of a
 curve whose joints are at low pose confidence (:mod:`formcheck_core.biomech.quality`) are drawn
 over in grey (:func:`low_confidence_curve`).
@@ -163,7 +164,7 @@ def _back_panel(analysis: Analysis) -> tuple | None:
     spec = METRIC_SPECS[BACK_METRIC]
     unit = UNITS.get(spec.unit)
     ylabel = unit.symbol if unit is not None else spec.unit
-    return (f"{spec.label} (body outline)", ylabel, ((BACK_METRIC, "back", BACK_COLOUR),))
+    return (f"{spec.sample_label} (body outline)", ylabel, ((BACK_METRIC, "back", BACK_COLOUR),))
 
 
 def _has_data(analysis: Analysis, series: str) -> bool:
@@ -376,7 +377,8 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
     read from exactly one series, and that series at the metric's sample is the metric's value
     (so the marker sits on the curve; metrics combining series, e.g. squat_index_setup_deg, have none);
     and the back panel's reading (series :data:`BACK_METRIC`) when the back pass measured its sample
-    (the pull's median, placed at the measured sample nearest it: :func:`marker_y`)."""
+    (the pull's median: drawn as a level over the window it summarises, labelled "median ...",
+    since it is no one frame's value)."""
     body = analysis.body
     out: list[tuple[str, MetricReading]] = []
     if body is None:
@@ -396,6 +398,28 @@ def metric_markers(analysis: Analysis, rep: int) -> list[tuple[str, MetricReadin
         if y is not None and abs(float(y[m.sample]) - m.value) <= 1e-9 * max(1.0, abs(m.value)):
             out.append((series[0], m))
     return out
+
+
+def marker_x(reading: MetricReading) -> float:
+    """Where a reading's label is anchored in time (s): its sample's time, or for a median the
+    start of the window it summarises (drawn as a level over that window, not a point)."""
+    return reading.window_time_s[0] if reading.window_time_s is not None else reading.time_s
+
+
+def _marker_label(ax, reading: MetricReading, dx: float, dy: float):
+    """The reading's label (:attr:`MetricReading.shown`) at ``(dx, dy)`` points from its anchor."""
+    return ax.annotate(
+        reading.shown,
+        (marker_x(reading), marker_y(reading)),
+        xytext=(dx, dy),
+        textcoords="offset points",
+        ha="left" if dx > 0 else "right",
+        fontsize=FS_NOTE,
+        color="#212529",
+        zorder=6,
+        gid=f"metric:{reading.metric}",
+        in_layout=False,  # a label wider than either side of its point may still run past an edge
+    )
 
 
 def marker_y(reading: MetricReading) -> float:
@@ -434,7 +458,7 @@ def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[t
         if (r.time_s, r.value, r.shown) in seen:
             out.append(seen[(r.time_s, r.value, r.shown)])
             continue
-        x = (r.time_s - x0) / ((x1 - x0) or 1.0) * w_pt
+        x = (marker_x(r) - x0) / ((x1 - x0) or 1.0) * w_pt
         py = (marker_y(r) - y0) / ((y1 - y0) or 1.0) * h_pt
         width = len(r.shown) * LABEL_CHAR_EM * FS_NOTE
         dx = 3.0 if x + 3 + width <= w_pt or x - 3 - width < 0 else -3.0
@@ -581,8 +605,22 @@ def _decorate(
             if ax is not None:
                 on_axes.append((ax, reading))
         for ax in axes:
-            mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (rd.time_s, marker_y(rd)))
+            mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (marker_x(rd), marker_y(rd)))
             for reading, (dx, dy) in zip(mine, _label_offsets(fig, ax, mine), strict=True):
+                if reading.window_time_s is not None:  # a median: a level over the frames it summarises
+                    added += ax.plot(
+                        list(reading.window_time_s),
+                        [marker_y(reading)] * 2,
+                        color="#212529",
+                        lw=1.6,
+                        solid_capstyle="butt",
+                        marker="|",
+                        ms=6,
+                        zorder=5,
+                        gid=f"median:{reading.metric}",
+                    )
+                    added.append(_marker_label(ax, reading, dx, dy))
+                    continue
                 added += ax.plot(
                     [reading.time_s],
                     [marker_y(reading)],
@@ -594,20 +632,7 @@ def _decorate(
                     ls="none",
                     zorder=5,
                 )
-                added.append(
-                    ax.annotate(
-                        reading.shown,
-                        (reading.time_s, marker_y(reading)),
-                        xytext=(dx, dy),
-                        textcoords="offset points",
-                        ha="left" if dx > 0 else "right",
-                        fontsize=FS_NOTE,
-                        color="#212529",
-                        zorder=6,
-                        gid=f"metric:{reading.metric}",
-                        in_layout=False,  # a label wider than either side of its point may still run past an edge
-                    )
-                )
+                added.append(_marker_label(ax, reading, dx, dy))
     present = [n for n in MOMENT_NAMES if any(n in r.moments for r in reps)]
     handles = []
     # a legend, not labels at the lines (moments 0.1 s apart overprint); below a rep's title

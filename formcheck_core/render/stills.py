@@ -8,6 +8,7 @@ the cue. A finding whose frame is a key moment shares that moment's still.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,9 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..biomech.body import Rep
+from ..biomech.metrics import METRIC_SPECS
 from ..findings import Finding
-from ..readings import lockout_hip_reading, lockout_text
+from ..readings import frame_value, lockout_hip_reading, lockout_text, metric_readings
 from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     FAULT,
@@ -138,19 +140,40 @@ def plan_stills(analysis: Analysis, out_dir: str | Path) -> tuple[Still, ...]:
                 tuple(d["moments"]),
                 tuple(d["findings"]),
                 analysis.pull_label(rep) if rep is not None else "",
-                _pull_notes(analysis, pull, d["moments"], frame) if pull is not None else (),
+                _pull_notes(analysis, pull, d["moments"], frame, d["sample"], d["findings"])
+                if pull is not None
+                else (),
             )
         )
     return tuple(stills)
 
 
-def _pull_notes(analysis: Analysis, pull: Rep, moments: Sequence[str], frame: int) -> tuple[str, ...]:
+def _pull_notes(
+    analysis: Analysis,
+    pull: Rep,
+    moments: Sequence[str],
+    frame: int,
+    sample: int,
+    findings: Sequence[Finding] = (),
+) -> tuple[str, ...]:
     """What a still says about its pull: a partial pull's reason on each of its stills; on a
     lockout still, "Lockout reached: no (...)" when the summary marks it (the same text), and,
     when the hip reading it is judged by was read at another frame, that reading ("Hip angle held
     at lockout: 130° at frame 84"), so the angle drawn at the moment's own frame is not taken
-    for it."""
+    for it. A finding on a median (the back's, from set-up to knee pass) is no frame's value: the
+    still names it a median over its frames and gives this frame's own value apart ("Back
+    flexion at this frame: 1.4% of torso length"), the one its drawn outline shows."""
     notes = []
+    judged = {f.metric for f in findings if f.metric}
+    for m in metric_readings(analysis, pull.number):
+        if m.metric not in judged or m.at_one_frame:
+            continue
+        spec = METRIC_SPECS.get(m.metric)
+        own = frame_value(analysis, m, sample)
+        notes.append(f"{m.label}: {m.text} ({m.where})")
+        limit = next((f.threshold for f in findings if f.metric == m.metric), None)
+        if spec is not None and math.isfinite(own):
+            notes.append(f"{spec.sample_label} at this frame: {format_value(own, m.unit, limit=limit)}")
     if not pull.complete:
         notes.append(f"{PARTIAL_PULL.capitalize()}, not counted as a rep: {pull.partial_reason}")
     reached = lockout_text(analysis, pull) if "lockout" in moments else None

@@ -31,7 +31,9 @@ def back_reading(analysis: Analysis, sample: int, rep: int | None) -> tuple[floa
 
 
 def back_cell(analysis: Analysis, value: float, limit: float) -> str:
-    """The read-out's table cell ("" when the clip has no back series)."""
+    """The read-out's table cell ("" when the clip has no back series): the frame's own value,
+    "back flexion at this frame: 1.4% ..." -- the pull's reading is a median over its window,
+    listed apart from it ("median over frames 40–58")."""
     if analysis.back is None or not len(analysis.back.sample):
         return ""
     spec = METRIC_SPECS[BACK_METRIC]
@@ -40,5 +42,5 @@ def back_cell(analysis: Analysis, value: float, limit: float) -> str:
         shown += f" (limit {format_limit(limit, spec.unit)})"
     return (
         f"<td class='fc-v-{BACK_METRIC}' data-value='{value:.4f}' data-limit='{limit:.4f}' "
-        f"style='padding:0 0 0 12px'>{html.escape(spec.label.lower())}: <b>{html.escape(shown)}</b></td>"
+        f"style='padding:0 0 0 12px'>{html.escape(spec.sample_label.lower())} at this frame: <b>{html.escape(shown)}</b></td>"
     )

@@ -436,11 +436,10 @@ class FrameExplorer:
             f"data-quality='{html.escape(st.bar_note)}'>bar from {html.escape(origin)}: <b>{bar}</b></td>"
         )
         cells += back_cell(self.analysis, st.back_flexion_rel, st.back_limit_rel)
-        here = (
-            [m for m in metric_readings(self.analysis, st.rep) if m.sample == st.sample]
-            if st.rep is not None
-            else []
-        )
+        readings = metric_readings(self.analysis, st.rep) if st.rep is not None else []
+        here = [m for m in readings if m.at_one_frame and m.sample == st.sample]
+        # a median over a window is no frame's value: shown at every frame of its window, as a median
+        medians = [m for m in readings if m.window is not None and m.window[0] <= st.sample <= m.window[1]]
         # a metric read at this frame whose joint was not seen: why, no number (as in the summary)
         pull = self._rep_by_number(st.rep) if st.rep is not None else None
         unread = (
@@ -464,6 +463,15 @@ class FrameExplorer:
             f"measured at this frame:</td></tr><tr>{at_frame}</tr></table>"
             if (here or unread) and st.mode == "smoothed"
             else ""
+        )
+        by_window: dict[str, list] = {}
+        for m in medians:  # metrics that are medians over one window share a table
+            by_window.setdefault(m.where, []).append(m)
+        measured += "".join(
+            "<table class='fc-median' style='margin-top:2px'><tr><td colspan='9' style='color:#5c5f66'>"
+            f"{html.escape(where)} (this frame among them):</td></tr><tr>{_measured_cells(ms)}</tr></table>"
+            for where, ms in by_window.items()
+            if st.mode == "smoothed"
         )
         shown_marks = "; ".join(sorted({m for m in marks.values() if m}))
         # the greyed stretch of the curves, in words; the line is always there (one line, blank when
