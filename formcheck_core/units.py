@@ -16,7 +16,9 @@ class Unit:
     """A unit of a metric, threshold or finding value, named by the suffix of the metric's name.
 
     ``decimals``: digits shown to people (cues, stills, report); ``data_decimals``: digits kept for
-    machine readers (the LLM's data block, which its grounding check compares against).
+    machine readers (the LLM's data block, which its grounding check compares against). Both count
+    digits of the shown number, after ``scale`` (a back flexion of 0.0743 torso lengths is shown
+    "7.4% of torso length" and is 7.4 in the data block, as every view says it).
     """
 
     name: str
@@ -45,7 +47,7 @@ UNITS: dict[str, Unit] = {
         Unit("cm", "_cm", "cm", 1, 1),
         Unit("s", "_s", "s", 1, 2),
         # Given by a rule (``ctx.fault(..., unit="torso_lengths")``), e.g. back rounding.
-        Unit("torso_lengths", "", "% of torso length", 1, 3, scale=100.0),
+        Unit("torso_lengths", "", "% of torso length", 1, 2, scale=100.0),
     )
 }
 #: Unit suffix of a metric or threshold name -> unit name (derived from :data:`UNITS`).
@@ -68,6 +70,22 @@ def data_decimals(unit: str) -> int:
     """Decimals a value in ``unit`` keeps for machine readers (LLM data block)."""
     u = UNITS.get(unit)
     return u.data_decimals if u is not None else PLAIN_DECIMALS
+
+
+def display_scale(unit: str) -> float:
+    """What a value in ``unit`` is multiplied by to be shown (100 for a percentage; 1 otherwise)."""
+    u = UNITS.get(unit)
+    return u.scale if u is not None else 1.0
+
+
+def with_unit(number: str, unit: str) -> str:
+    """``number`` (already in the shown scale) with ``unit``'s symbol, as :func:`format_value`
+    writes it: "7.4% of torso length", "68.3°", "0.123 body lengths"; a unit without an entry is
+    written as it is ("3 reps"), none as the bare number."""
+    u = UNITS.get(unit)
+    if u is not None:
+        return u.attach(number)
+    return f"{number} {unit}" if unit else number
 
 
 def _fixed(value: float, decimals: int) -> str:

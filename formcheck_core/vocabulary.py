@@ -20,9 +20,11 @@ from formcheck_core.units import UNIT_SUFFIXES as UNIT_SUFFIXES
 from formcheck_core.units import UNITS as UNITS
 from formcheck_core.units import Unit as Unit
 from formcheck_core.units import data_decimals as data_decimals
+from formcheck_core.units import display_scale as display_scale
 from formcheck_core.units import format_limit as format_limit
 from formcheck_core.units import format_value as format_value
 from formcheck_core.units import unit_of as unit_of
+from formcheck_core.units import with_unit as with_unit
 
 #: What a rule found for one rep: it fired, measured within the limit, or could not measure.
 Status = Literal["fault", "ok", "not_measurable"]

@@ -934,3 +934,44 @@ def test_the_explorer_reads_bar_drift_from_the_analysis_pull_start(dev_clip, pos
         assert f"bar from {start.words}: " in html.unescape(ex._readout_html(st))
     finally:
         ex.close()
+
+
+def test_the_llm_data_block_shows_the_back_in_the_unit_every_view_uses(dev_clip, pose_model):
+    """kettlebell_rounded_side: the back flexion is shown "7.4% of torso length" by every view; the
+    LLM's data block gives the same number in the same unit (the metric row names it, the finding
+    line writes it), never the torso-length fraction (0.074), and the grounding check accepts a
+    cue quoting the views' text and rejects one quoting the fraction."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.llm.grounding import check_cue, extract_numbers
+    from formcheck_core.llm.prompts import coaching_messages, render_data_block
+    from formcheck_core.readings import metric_readings
+
+    a = analyze(dev_clip("kettlebell_rounded_side"), progress=False)
+    _messages, data = coaching_messages(a)
+    block = render_data_block(data)
+    back_lines = [ln for ln in block.splitlines() if "back_flexion_rel" in ln]
+    assert data["metric_units"]["back_flexion_rel"] == "torso_lengths"
+    (row,) = [ln for ln in block.splitlines() if ln.startswith("back_flexion_rel")]
+    assert row.startswith("back_flexion_rel (% of torso length) = ")
+    faults = [f for f in a.findings if f.rule_id == "rounded_back" and f.is_fault]
+    assert len(faults) >= 3
+    for f in faults:
+        m = next(m for m in metric_readings(a, f.rep) if m.metric == "back_flexion_rel")
+        (shown,) = extract_numbers(m.text)  # "1.9% of torso length" -> 1.9 %
+        assert shown.unit == "pct"
+        rep = next(r for r in data["reps"] if r["rep"] == f.rep)
+        value = rep["metrics"]["back_flexion_rel"]
+        assert abs(value - shown.value) <= 0.5 * 10**-shown.decimals + 1e-9, (value, m.text)
+        (fd,) = [d for d in rep["findings"] if d["rule_id"] == "rounded_back"]
+        assert fd["value"] == value and fd["threshold"] == pytest.approx(f.threshold * 100)
+        assert f"back_flexion_rel {value}% of torso length, threshold" in block
+        assert not [ln for ln in back_lines if f"{round(f.value, 3):g}" in ln], "never the fraction"
+        item = {
+            "cue": "Chest up, flat back.",
+            "rep": f.rep,
+            "metric": "back_flexion_rel",
+            "rule_id": "rounded_back",
+        }
+        assert check_cue({**item, "why": f"Your back bowed out by {m.text}."}, data) == []
+        bad = check_cue({**item, "why": f"Your back bowed out by {f.value:.3f} torso lengths."}, data)
+        assert "ungrounded_number" in {i.kind for i in bad}, bad

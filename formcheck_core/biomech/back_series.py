@@ -23,8 +23,8 @@ from .body import MetricQuality, Rep
 BACK_METRICS: dict[str, str] = {
     "back_flexion_rel": "Rounding of the back from set-up to knee pass (to just after lift-off when no knee "
     "pass was found; pull_samples): the median over those samples of "
-    "the largest bulge of the dorsal outline (person segmentation mask) from its chord, torso lengths "
-    "(0 = flat; NaN outside a side view or when the mask was unreliable).",
+    "the largest bulge of the dorsal outline (person segmentation mask) from its chord, in torso lengths, "
+    "shown as % of torso length (0 = flat; NaN outside a side view or when the mask was unreliable).",
     "back_angle_deg": "Median angle between the lower and upper halves of the dorsal outline from set-up "
     "to knee pass (positive = rounded, negative = arched).",
     "back_mask_confidence": "Median confidence (0-1) of the mask edge along the back over those samples.",

@@ -22,7 +22,6 @@ from ..cues import Cue
 from ..errors import FormcheckError
 from ..rules.context import nearest_moment
 from ..rules.verdicts import verdict_role
-from ..vocabulary import unit_of
 from .grounding import GroundingIssue, check_cue, check_cues, cue_key
 from .jsonstream import ItemStream, parse_answer
 from .prompts import (
@@ -31,6 +30,7 @@ from .prompts import (
     coaching_messages,
     fit_prompt,
     flag_vocabulary,
+    metric_unit,
 )
 from .provenance import model_label, quantization
 from .schema import cue_schema, validate_items
@@ -177,7 +177,7 @@ def _to_cue(item: Mapping[str, Any], analysis, priority: int, source: str, detai
         else None
     )
     moment, frame_index, time_s = _placed(analysis, rep, metric, finding)
-    unit = unit_of(metric or "")
+    unit = metric_unit(metric or "")  # its spec's: the back's is torso lengths, not body lengths
     return Cue(
         priority=priority,
         text=str(item["cue"]),

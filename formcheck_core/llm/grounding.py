@@ -326,12 +326,23 @@ def matches(cited: CitedNumber, ref: ReferenceValue, *, signless: bool = False) 
 # --- what the data says ------------------------------------------------------------------------
 
 #: Unit of a finding or metric (``vocabulary.UNITS``) -> the class of units a cue may write for it.
-UNIT_OF_FINDING = {"deg": "deg", "body_lengths": "body", "px": "px", "cm": "cm", "s": "s", "": "none"}
+#: A torso-length ratio is in the data as a percentage (as every view shows it), so a cue writes "%".
+UNIT_OF_FINDING = {
+    "deg": "deg",
+    "body_lengths": "body",
+    "torso_lengths": "pct",
+    "px": "px",
+    "cm": "cm",
+    "s": "s",
+    "": "none",
+}
 
 
-def unit_of_metric(name: str) -> str:
-    """Unit class of a metric from its name's suffix ("deg", "body", "px", "cm", "s", "none")."""
-    return UNIT_OF_FINDING.get(unit_of(name), "none")
+def unit_of_metric(name: str, units: Mapping[str, str] | None = None) -> str:
+    """Unit class of a metric ("deg", "body", "pct", "px", "cm", "s", "none"): from the data's
+    ``metric_units`` when it names one (``back_flexion_rel``: torso lengths, in the data as %),
+    else from its name's suffix."""
+    return UNIT_OF_FINDING.get((units or {}).get(name) or unit_of(name), "none")
 
 
 def _num(v: Any) -> float | None:
@@ -377,8 +388,10 @@ def metric_values(
     return out
 
 
-def _metric_refs(name: str, rep: int | None, v: float) -> list[ReferenceValue]:
-    unit = unit_of_metric(name)
+def _metric_refs(
+    name: str, rep: int | None, v: float, units: Mapping[str, str] | None = None
+) -> list[ReferenceValue]:
+    unit = unit_of_metric(name, units)
     refs = [ReferenceValue(v, unit, "metric", name, rep)]
     if unit == "body":
         refs.append(ReferenceValue(v * 100, "pct", "percent", name, rep))
@@ -394,11 +407,14 @@ def cue_references(
     may cite: see the module docstring."""
     refs: list[ReferenceValue] = []
     values = metric_values(data, metric, reps) if metric else []
+    units = data.get("metric_units")
     for rep_no, v in values:
-        refs += _metric_refs(metric or "", rep_no, v)
+        refs += _metric_refs(metric or "", rep_no, v, units)
     for i, (_, a) in enumerate(values):  # the change of the metric between reps
         for _, b in values[i + 1 :]:
-            refs.append(ReferenceValue(abs(a - b), unit_of_metric(metric or ""), "change", metric, None))
+            refs.append(
+                ReferenceValue(abs(a - b), unit_of_metric(metric or "", units), "change", metric, None)
+            )
     for n, f in findings_in(data, reps):
         if not (f.get("rule_id") == rule_id if rule_id else (metric and f.get("metric") == metric)):
             continue
@@ -438,7 +454,7 @@ def other_metric_references(
             continue
         for name, value in r.get("metrics", {}).items():
             if name != metric and (v := _num(value)) is not None:
-                refs += _metric_refs(name, r.get("rep"), v)
+                refs += _metric_refs(name, r.get("rep"), v, data.get("metric_units"))
     view = data.get("view") or {}
     if (c := _num(view.get("confidence"))) is not None:
         refs += [
@@ -791,7 +807,7 @@ def reference_values(data: Mapping[str, Any], extra_text: Sequence[str] = ()) ->
         n = rep.get("rep")
         for name, value in rep.get("metrics", {}).items():
             if (v := _num(value)) is not None:
-                refs += _metric_refs(name, n, v)
+                refs += _metric_refs(name, n, v, data.get("metric_units"))
         for series in rep.get("series", {}).values():
             vals = [series.get("min"), series.get("max"), *series.get("at", {}).values()]
             refs += [ReferenceValue(v, "none", "series", None, n) for x in vals if (v := _num(x)) is not None]

@@ -1,7 +1,8 @@
 """Prompts: the system prompts and the structured data blocks built from an :class:`Analysis`.
 
 Each data block is a dict (:func:`coaching_data`, :func:`flagging_data`) with every number rounded
-the way the model sees it (angles 0.1°, body-length ratios 0.001, pixels 1, seconds 0.01), rendered
+the way the model sees it, in the unit every view shows (angles 0.1°, body-length ratios 0.001,
+pixels 1, seconds 0.01, the back's flexion 0.1 % of torso length: 7.4, never 0.074), rendered
 as compact text (:func:`render_data_block`: a metric table with one row per metric and one column
 per rep, then findings or series summaries). The grounding check compares the model's numbers
 with exactly the dict's values (:func:`formcheck_core.llm.grounding.reference_values`). Long sets
@@ -32,9 +33,11 @@ from ..vocabulary import (
     ROLE_WORDS,
     WARNING,
     data_decimals,
+    display_scale,
     offset_from,
     relative_to_moment,
     unit_of,
+    with_unit,
 )
 
 COACH_SYSTEM_PROMPT = """\
@@ -108,12 +111,42 @@ def rounded(value: Any, decimals: int) -> float | int | None:
     return int(r) if decimals == 0 else (0.0 if r == 0 else r)
 
 
+def metric_unit(name: str, specs: Mapping[str, MetricSpec] | None = None) -> str:
+    """A metric's unit: its spec's (``torso_lengths`` for the back; ``specs`` default: every
+    registered metric's), else from its name's suffix."""
+    spec = (metric_specs() if specs is None else specs).get(name)
+    return spec.unit if spec is not None else unit_of(name)
+
+
+def _shown(value: Any, unit: str, decimals: int) -> float | int | None:
+    """``value`` in ``unit``'s display scale (a percentage for torso lengths: 0.074 -> 7.4, as every
+    view shows it), rounded to ``decimals``."""
+    v = _num_or_none(value)
+    return None if v is None else rounded(v * display_scale(unit), decimals)
+
+
+def _num_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _metric_value(name: str, value: Any, specs: Mapping[str, MetricSpec]) -> Any:
     spec = specs.get(name)
     if spec is not None and spec.kind == "flag":
         v = rounded(value, 0)
         return None if v is None else bool(v)
-    return rounded(value, spec.data_decimals if spec is not None else data_decimals(unit_of(name)))
+    unit = metric_unit(name, specs)
+    return _shown(value, unit, spec.data_decimals if spec is not None else data_decimals(unit))
+
+
+def _metric_units(analysis, specs: Mapping[str, MetricSpec]) -> dict[str, str]:
+    """Metrics whose unit is not the one their name's suffix says (``back_flexion_rel``:
+    ``torso_lengths``, shown as % of torso length), name -> unit: the data block names their unit,
+    and the grounding check reads it from here."""
+    names = dict.fromkeys(n for r in analysis.pulls for n in r.metrics)
+    return {n: u for n in names if (u := metric_unit(n, specs)) != unit_of(n)}
 
 
 # --- data blocks -----------------------------------------------------------------------------
@@ -161,7 +194,7 @@ def _finding(f, rep=None) -> dict:
             if (offset := offset_from(own, f.frame_index, f.time_s)) is not None:
                 d["moment_offset_s"] = offset
     for key in ("value", "threshold") if f.status != OK else ():  # ok: the metric table has the value
-        v = rounded(getattr(f, key), decimals)
+        v = _shown(getattr(f, key), f.unit, decimals)  # in the unit every view shows
         if v is not None:
             d[key] = v
     if f.unit:
@@ -207,6 +240,8 @@ def coaching_data(analysis) -> dict:
     if analysis.lifter_height_cm:
         data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
     data["reps"] = reps
+    if units := _metric_units(analysis, specs):
+        data["metric_units"] = units
     set_findings = [_finding(f) for f in analysis.findings if f.rep is None]
     if set_findings:
         data["set_findings"] = set_findings
@@ -295,6 +330,8 @@ def flagging_data(analysis, detail: int = 0) -> dict:
     if analysis.lifter_height_cm:
         data["lifter_height_cm"] = rounded(analysis.lifter_height_cm, 1)
     data["reps"] = reps
+    if units := _metric_units(analysis, specs):
+        data["metric_units"] = units
     return data
 
 
@@ -366,12 +403,16 @@ def _metric_table(data: Mapping[str, Any], meanings: bool = True) -> list[str]:
         same = len(reps) > 1 and len(set(cells)) == 1 and cells[0].startswith(NOT_MEASURABLE_PREFIX)
         values = f"{cells[0]} (every pull)" if same else " | ".join(cells)  # one reason said once
         read = any(c != "-" and not c.startswith(NOT_MEASURABLE_PREFIX) for c in cells)
-        lines.append(f"{name} = {values}" + (f"  — {meaning}" if meanings and read else ""))
+        unit = data.get("metric_units", {}).get(name)  # "back_flexion_rel (% of torso length)"
+        shown = f"{name} ({with_unit('', unit).strip()})" if unit else name
+        lines.append(f"{shown} = {values}" + (f"  — {meaning}" if meanings and read else ""))
     return lines
 
 
 def _finding_line(f: Mapping[str, Any], where: str) -> str:
-    unit = f" {f['unit']}" if f.get("unit") else ""
+    def shown(v: Any) -> str:  # "7.4% of torso length", "67.3°": the unit as every view writes it
+        return with_unit(str(v), f.get("unit") or "")
+
     line = f"- {where} {f['rule_id']}: {f['status'].upper().replace('_', ' ')}"
     if f["status"] == FAULT:
         line += f" ({f['severity']})"
@@ -382,9 +423,9 @@ def _finding_line(f: Mapping[str, Any], where: str) -> str:
         if f.get("moment") and f.get("t_s") is not None:
             line += f" {relative_to_moment(f['moment'], f.get('moment_offset_s'), at='at ')} ({f['t_s']} s)"
     if f.get("metric") and f.get("value") is not None:
-        line += f": {f['metric']} {f['value']}{unit}"
+        line += f": {f['metric']} {shown(f['value'])}"
     if f.get("threshold") is not None:
-        line += f", threshold {f['threshold']}{unit}"
+        line += f", threshold {shown(f['threshold'])}"
     if f.get("message"):
         line += f". {f['message']}"
     if f.get("rule_cue"):
