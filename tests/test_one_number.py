@@ -975,3 +975,34 @@ def test_the_llm_data_block_shows_the_back_in_the_unit_every_view_uses(dev_clip,
         assert check_cue({**item, "why": f"Your back bowed out by {m.text}."}, data) == []
         bad = check_cue({**item, "why": f"Your back bowed out by {f.value:.3f} torso lengths."}, data)
         assert "ungrounded_number" in {i.kind for i in bad}, bad
+
+
+def test_a_moment_missing_at_a_cut_says_the_cut_and_a_reading_names_its_sibling_by_label(
+    dev_clip, pose_model
+):
+    """heavy_front_oblique_a: a partial pull a scene cut ends right after its lift-off has no knee
+    pass because of the cut, and says so with the time from lift-off to the cut (not "the bar
+    starts at or above knee height"), in the summary too; a complete rep's hip_angle_top_deg is
+    not measurable and its reason names the reading it has instead by that reading's label."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.metric_labels import metric_label
+    from formcheck_core.render.summary import format_summary
+    from formcheck_core.scene_cuts import cut_samples
+
+    a = analyze(dev_clip("heavy_front_oblique_a"), progress=False)
+    cuts = cut_samples(a.body.frame_index, a.scene_cut_frames)
+    cut_pulls = [r for r in a.pulls if not r.complete and "scene cut" in r.partial_reason]
+    assert cut_pulls
+    text = format_summary(a)
+    for r in cut_pulls:
+        why = r.missing_moments["knee_pass"]
+        lift = r.moments["liftoff"]
+        cut = min(c for c in cuts if c > lift.sample)
+        gap_s = float(a.body.time_s[cut] - lift.time_s)
+        assert why == f"a scene cut comes {gap_s:.1f} s after lift-off", why
+        assert f"no knee pass: {why}" in text
+    for rep in a.reps:
+        held = metric_label("hip_angle_lockout_deg")
+        assert rep.unmeasured["hip_angle_top_deg"].endswith(
+            f"(a complete rep: see {held[0].lower()}{held[1:]})"
+        )

@@ -109,10 +109,15 @@ def hip_angle_lockout(inp: RepInput) -> Reading:
     return at_lockout(inp, "hip", largest=True)
 
 
+#: The label of ``hip_angle_lockout_deg`` (its spec's), which :func:`hip_angle_top`'s reason names.
+HIP_LOCKOUT_LABEL = "Hip angle held at lockout"
+
+
 def hip_angle_top(inp: RepInput) -> Reading:
     if not stopped_short_of_lockout(inp.rep):  # a complete rep has its lockout reading instead
         return Unmeasured(
-            "read only for a pull that stopped short of lockout (a complete rep: see the hip at lockout)"
+            "read only for a pull that stopped short of lockout (a complete rep: see "
+            f"{HIP_LOCKOUT_LABEL[:1].lower()}{HIP_LOCKOUT_LABEL[1:]})"
             if inp.rep.complete
             else f"the pull did not stop short of lockout ({inp.rep.partial_reason})"
         )
@@ -286,7 +291,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         short="hip angle held at lockout",
         series=_HIP,
         # a level held from the lockout moment on, not the peak (which can come just before it)
-        label="Hip angle held at lockout",
+        label=HIP_LOCKOUT_LABEL,
     ),
     MetricSpec(
         "hip_angle_top_deg",

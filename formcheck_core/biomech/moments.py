@@ -1032,7 +1032,12 @@ def _segment_shot(
         else:
             start = moments["setup"].sample if "setup" in moments else b
             kp, why = _knee_pass(body, start, lift, lock if lock_ok else top + 1)
-            if kp is None:
+            if kp is None and pull.cut_at_end:  # the cut (or the clip's end), not the bar, ended the search
+                after_s = float(
+                    body.time_s[-1] + 1.0 / fs - body.time_s[lift]
+                )  # where the next sample would be
+                missing["knee_pass"] = f"{ends} {after_s:.1f} s after lift-off"
+            elif kp is None:
                 missing["knee_pass"] = why
             else:
                 # Sub-sample: where the bar crosses the knee height (or the knee angle KNEE_PASS_DEG).
