@@ -8,7 +8,9 @@ The analysis core never imports this module (it needs the LLM layer). Fairness r
   and counted in :attr:`ComparisonReport.excluded` with the reason.
 * **Clip-level calls.** Labels are per clip (``labels_dev.json``: ``faults`` true / false /
   "unclear"; "unclear" and missing labels are left out of the scores for that fault). A method
-  flags a clip when it flags any scored rep (or, for the LLM, the whole set).
+  flags a clip when it flags any scored rep (or, for the LLM, the whole set). A rule flags a rep
+  with a finding the verdict counts (``rules.verdicts.counts_as_fault``): a low-confidence
+  "warning" or a minor "note" is shown by ``analyze`` but is not a flag here either.
 * **Ungrounded LLM flags** (a reason citing a number the model was never shown) do not count as
   flags; they are counted separately per fault.
 * **Rules in-sample and cross-validated.** The shipped thresholds were calibrated on the dev
@@ -39,6 +41,7 @@ from . import scoring
 from .clip_warnings import is_insufficient
 from .errors import FormcheckError
 from .plugins import collect_rules
+from .rules.verdicts import counts_as_fault
 from .vocabulary import FAULT, NO_COMPLETE_LIFT, OK
 
 
@@ -201,10 +204,12 @@ class ComparisonReport:
 
 
 def rule_flags(analysis, reps: Iterable[int] | None = None) -> frozenset[str]:
-    """Rule ids with a "fault" finding in ``reps`` (None: any rep) of the analysis."""
+    """Rule ids with a finding in ``reps`` (None: any rep) of the analysis that the verdict counts
+    (:func:`~formcheck_core.rules.verdicts.counts_as_fault`): a low-confidence "warning" or a
+    minor "note" is not a rule flag, as it does not make its rep "needs work"."""
     wanted = None if reps is None else set(reps)
     return frozenset(
-        f.rule_id for f in analysis.findings if f.is_fault and (wanted is None or f.rep in wanted)
+        f.rule_id for f in analysis.findings if counts_as_fault(f) and (wanted is None or f.rep in wanted)
     )
 
 
@@ -232,7 +237,9 @@ def _direction(findings) -> str | None:
 
 
 def rule_evidence(analysis, vocabulary: Sequence[str], reps: Iterable[int]) -> dict[str, RuleEvidence]:
-    """Per rule: the values its findings compared on ``reps`` (measured ones only)."""
+    """Per rule: the values its findings compared on ``reps`` (measured ones only; a reading at low
+    pose confidence is left out, as the verdict does not count it and ``scripts/evaluate_rules.py``
+    leaves it out of a clip's value)."""
     wanted = set(reps)
     out = {}
     for rule_id in vocabulary:
@@ -240,7 +247,10 @@ def rule_evidence(analysis, vocabulary: Sequence[str], reps: Iterable[int]) -> d
         vals = tuple(
             float(f.value)
             for f in fs
-            if f.status in (FAULT, OK) and f.value is not None and math.isfinite(f.value)
+            if f.status in (FAULT, OK)
+            and not f.low_confidence
+            and f.value is not None
+            and math.isfinite(f.value)
         )
         thr = next((f.threshold for f in fs if f.threshold is not None), None)
         out[rule_id] = RuleEvidence(vals, float(thr) if thr is not None else math.nan, _direction(fs))

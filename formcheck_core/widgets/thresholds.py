@@ -30,6 +30,7 @@ from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..rules.reevaluation import reevaluate, sweep
 from ..rules.thresholds import DEFAULT_PRESET
+from ..rules.verdicts import counts_as_fault
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
 from .pictures import figure_png
@@ -49,8 +50,13 @@ class ThresholdResult:
     seconds: float
 
     def flagged_clips(self) -> set[str]:
-        """Clips where the rule fired on at least one rep."""
-        return {clip for clip, fs in self.findings.items() if any(f.is_fault for f in fs)}
+        """Clips where the rule reported a fault the verdict counts on at least one rep
+        (:func:`~formcheck_core.rules.verdicts.counts_as_fault`: not a low-confidence warning)."""
+        return {clip for clip, fs in self.findings.items() if any(counts_as_fault(f) for f in fs)}
+
+    def flagged_reps(self) -> int:
+        """Rep findings over all clips that the verdict counts as a fault."""
+        return sum(counts_as_fault(f) for fs in self.findings.values() for f in fs)
 
     def counts(self) -> dict[str, int]:
         """Number of rep findings per status over all clips."""
@@ -150,7 +156,7 @@ class ThresholdExplorer:
                 f.rule_id
                 for a in self.analyses.values()
                 for f in a.findings
-                if f.is_fault and f.rule_id in self.rules
+                if counts_as_fault(f) and f.rule_id in self.rules
             ]
             rule_id = fired[0] if fired else next(iter(self.rules))
         if rule_id not in self.rules:
@@ -488,7 +494,7 @@ class ThresholdExplorer:
         measured = c[FAULT] + c[OK]
         flagged = result.flagged_clips()
         parts = [
-            f"<b>{c['fault']}</b> of {measured} measured reps flagged"
+            f"<b>{result.flagged_reps()}</b> of {measured} measured reps flagged"
             + (f" ({c[NOT_MEASURABLE]} not measurable)" if c[NOT_MEASURABLE] else "")
         ]
         if len(result.findings) > 1:
