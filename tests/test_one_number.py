@@ -1006,3 +1006,38 @@ def test_a_moment_missing_at_a_cut_says_the_cut_and_a_reading_names_its_sibling_
         assert rep.unmeasured["hip_angle_top_deg"].endswith(
             f"(a complete rep: see {held[0].lower()}{held[1:]})"
         )
+
+
+@pytest.mark.parametrize("stem", ["gym1080_bad_03", "kettlebell_rounded_side"])
+def test_every_cue_is_shown_in_full_in_the_annotated_clip(dev_clip, pose_model, stem, tmp_path):
+    """The annotated clip's caption band holds CAPTION_LINES lines (more when one cue wraps to
+    more: kettlebell_rounded_side's first cue takes 4 in its narrow clip); cues whose windows
+    overlap used to fill it by priority, so a later cue (gym1080_bad_03's incomplete-lockout cue)
+    was never on screen. Now every cue has frames of the written clip where it is on screen, and
+    no written frame's captions need more lines than the band shows (none is cut off)."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.coach import deterministic_cues
+    from formcheck_core.render import style as st
+    from formcheck_core.render.clip import CAPTION_LINES, ClipWriter
+
+    a = analyze(dev_clip(stem), progress=False)
+    cues = deterministic_cues(a)
+    assert len(cues) >= 3
+    writer = ClipWriter(a, tmp_path / "annotated.mp4", cues)
+    try:
+        caps = writer.captions
+        assert sorted(c.priority for c in caps) == sorted(c.priority for c in cues)
+
+        def lines(text):
+            return len(st.wrap_text(text, writer.style.font_px, writer.width_px - 2 * writer.style.pad_px))
+
+        written = range(0, a.video.frame_count_header, writer.stride)
+        for c in caps:
+            on = [f for f in written if c.first_frame <= f <= c.last_frame]
+            assert len(on) >= 0.5 * writer.fps, (c.priority, c.first_frame, c.last_frame)
+        for f in written:
+            shown = [c for c in caps if c.first_frame <= f <= c.last_frame]
+            assert sum(lines(c.text) for c in shown) <= writer.caption_lines, (f, [c.priority for c in shown])
+        assert writer.caption_lines >= CAPTION_LINES
+    finally:
+        writer.abort()

@@ -23,7 +23,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 CUE_BEFORE_S, CUE_AFTER_S = 0.3, 2.5
 #: Lines of caption text under the video.
 CAPTION_LINES = 3
+#: Seconds each cue is at least on screen when captions compete for the band's lines: tried in
+#: this order, the first that finds room (:func:`fit_captions`).
+CUE_MIN_S = (1.5, 1.0, 0.5)
 #: Seconds a key-moment label is shown either side of its frame.
 MOMENT_WINDOW_S = 0.35
 #: Seconds a fault is highlighted (red arc, limit) before and after its frame.
@@ -82,17 +85,28 @@ class Caption:
     priority: int
 
 
-def cue_captions(analysis: Analysis, cues: Sequence[Cue]) -> list[Caption]:
-    """When each cue is on screen: around its frame, else over its rep's pull, else the whole clip."""
+def caption_text(cue: Cue) -> str:
+    """A cue's caption: "2. Finish the rep: ...", marked when a test model wrote it."""
+    text = f"{cue.priority}. {cue.text}"
+    return f"[test model output, not advice] {text}" if cue.source == "test-model" else text
+
+
+def cue_captions(
+    analysis: Analysis,
+    cues: Sequence[Cue],
+    lines_of: Callable[[str], int] | None = None,
+    capacity: int = CAPTION_LINES,
+) -> list[Caption]:
+    """When each cue is on screen: around its frame, else over its rep's pull, else the whole clip;
+    fitted to a band of ``capacity`` lines (:func:`fit_captions`, ``lines_of``: the lines a
+    caption's text wraps to, default 1) so that every cue is shown in full."""
     fps = analysis.video.fps or 30.0
     last = int(frame_indices(analysis).max()) if frame_indices(analysis).size else 0
     last = max(last, analysis.video.frame_count_header - 1)
     reps = {r.number: r for r in analysis.pulls}
     out = []
     for cue in sorted(cues, key=lambda c: c.priority):
-        text = f"{cue.priority}. {cue.text}"
-        if cue.source == "test-model":
-            text = f"[test model output, not advice] {text}"
+        text = caption_text(cue)
         frame = cue.frame_index
         if frame is None and cue.time_s is not None:
             frame = round(float(cue.time_s * fps))
@@ -104,6 +118,60 @@ def cue_captions(analysis: Analysis, cues: Sequence[Cue]) -> list[Caption]:
         else:
             a, b = 0, last
         out.append(Caption(max(a, 0), b, text, cue.priority))
+    return fit_captions(out, lines_of or (lambda _t: 1), last, fps, capacity)
+
+
+def fit_captions(
+    captions: Sequence[Caption],
+    lines_of: Callable[[str], int],
+    last_frame: int,
+    fps: float,
+    capacity: int = CAPTION_LINES,
+) -> list[Caption]:
+    """``captions`` (in priority order) with windows that never need more than ``capacity``
+    lines at once, so the band never cuts one off: with all of them on screen together, a cue
+    whose time is taken by higher-priority ones was never shown.
+
+    First each caption, by priority, gets a slot of :data:`CUE_MIN_S` seconds (the longest that
+    fits) as near its wanted start as the lines already taken allow; then each, by priority,
+    grows back toward its wanted window, frame by frame, while the lines allow. A caption longer
+    than the band keeps its wanted window (cut with "…"; the clip's band is made tall enough for
+    its longest caption). Pure: frames in source frame indices, ``last_frame`` the clip's last."""
+    n = max(last_frame, 0) + 1
+    load = np.zeros(n + 1, int)  # lines on screen per frame (one spare at the end)
+    need = [min(max(int(lines_of(c.text)), 1), capacity) for c in captions]
+    slots: list[tuple[int, int] | None] = []
+    for c, k in zip(captions, need, strict=True):
+        a = max(0, min(c.first_frame, n - 1))
+        if lines_of(c.text) > capacity:
+            slots.append(None)
+            continue
+        found = None
+        for min_s in CUE_MIN_S:
+            m = min(max(int(round(min_s * fps)), 1), n)
+            bad = np.concatenate(([0], np.cumsum(load[:n] + k > capacity)))
+            starts = np.flatnonzero(bad[m:] - bad[: n - m + 1] == 0)  # windows [s, s + m) with room
+            if starts.size:
+                s0 = int(starts[np.argmin(np.abs(starts - a) + (starts < a))])  # nearest, later on ties
+                found = (s0, s0 + m - 1)
+                break
+        slots.append(found)
+        if found is not None:
+            load[found[0] : found[1] + 1] += k
+    out = []
+    for c, k, slot in zip(captions, need, slots, strict=True):
+        if slot is None:
+            out.append(c)
+            continue
+        lo, hi = slot
+        load[lo : hi + 1] -= k
+        wanted_lo, wanted_hi = max(0, min(c.first_frame, lo)), min(n - 1, max(c.last_frame, hi))
+        while lo > wanted_lo and load[lo - 1] + k <= capacity:
+            lo -= 1
+        while hi < wanted_hi and load[hi + 1] + k <= capacity:
+            hi += 1
+        load[lo : hi + 1] += k
+        out.append(Caption(lo, hi, c.text, c.priority))
     return out
 
 
@@ -209,7 +277,13 @@ class ClipWriter:
         w, h = self.view.out_size
         self.style = Style.for_width(w, scale=0.8 if w > h else 1.0)
         self.top_h = int(self.style.title_font_px * 1.35) + 2 * self.style.pad_px
-        self.bottom_h = CAPTION_LINES * int(self.style.font_px * 1.3) + 2 * self.style.pad_px
+
+        def lines_of(text: str) -> int:
+            return len(st.wrap_text(text, self.style.font_px, w - 2 * self.style.pad_px))
+
+        #: Lines of the caption band: CAPTION_LINES, or the longest cue's, so none is cut off.
+        self.caption_lines = max([CAPTION_LINES, *(lines_of(caption_text(c)) for c in cues)])
+        self.bottom_h = self.caption_lines * int(self.style.font_px * 1.3) + 2 * self.style.pad_px
         self.top_h += self.top_h % 2
         self.bottom_h += self.bottom_h % 2
         self.width_px, self.height_px = w, h + self.top_h + self.bottom_h
@@ -217,7 +291,7 @@ class ClipWriter:
         self.stride = frame_stride(self.source_fps, max_fps)
         self.fps = self.source_fps / self.stride  # of the written clip
         self.track = KeypointTrack(analysis)
-        self.captions = cue_captions(analysis, cues)
+        self.captions = cue_captions(analysis, cues, lines_of, self.caption_lines)
         self._bottom_cache: dict[tuple[int, ...], np.ndarray] = {}
         #: (fixed text, flash) -> the top band with that text drawn (the clock is drawn per frame).
         self._top_cache: dict[tuple[str, bool], np.ndarray] = {}
@@ -372,15 +446,16 @@ class ClipWriter:
         return band
 
     def _caption_band(self, captions: Sequence[Caption]) -> np.ndarray:
-        """The bottom band showing ``captions`` (at most CAPTION_LINES lines; the rest is cut, "…")."""
+        """The bottom band showing ``captions`` (at most ``caption_lines`` lines; the rest is cut,
+        "…", which :func:`fit_captions` avoids)."""
         w = self.width_px
         bottom = np.empty((self.bottom_h, w, 3), np.uint8)
         bottom[:] = st.PANEL
         lines: list[str] = []
         for c in captions:
             lines += st.wrap_text(c.text, self.style.font_px, w - 2 * self.style.pad_px)
-        if len(lines) > CAPTION_LINES:
-            lines = lines[:CAPTION_LINES]
+        if len(lines) > self.caption_lines:
+            lines = lines[: self.caption_lines]
             lines[-1] = lines[-1].rstrip(".") + " …"
         line_h = int(self.style.font_px * 1.3)
         st.draw_texts(
