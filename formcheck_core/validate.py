@@ -78,13 +78,14 @@ def check_workers(workers: int | None) -> int | None:
     return check_whole("--workers", workers, 1, MAX_WORKERS, "how many local worker processes")
 
 
-def check_llm_threads(threads: int | None) -> int | None:
+def check_llm_threads(threads: int | None, option: str = "--llm-threads") -> int | None:
     """``threads`` if it is None (half the CPUs, at least 1) or a whole number from 1 to the CPUs
-    of this machine (more only slows llama.cpp down: 9999 ran for minutes without an answer)."""
+    of this machine (more only slows llama.cpp down: 9999 ran for minutes without an answer).
+    ``option``: where the number came from, for the error line (``$FORMCHECK_LLM_THREADS`` too)."""
     if threads is None:
         return None
     return check_whole(
-        "--llm-threads",
+        option,
         threads,
         1,
         os.cpu_count() or 1,

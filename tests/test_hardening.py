@@ -296,6 +296,25 @@ def test_compare_and_batch_numbers_are_checked_like_analyze(options, phrase, tmp
     assert no_pose_work(tmp_path / "cache")
 
 
+@pytest.mark.parametrize("threads", ["9999", "0", "-2"])
+def test_llm_threads_from_the_environment_are_capped_like_the_option(threads, tmp_path, dev_clip):
+    """$FORMCHECK_LLM_THREADS=9999 was passed to llama.cpp while --llm-threads 9999 was refused: the
+    same check (validate.check_llm_threads) now names the variable and its range, exit 1."""
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--llm-model",
+        "test",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache"), "FORMCHECK_LLM_THREADS": threads},
+    )
+    line = error_line(proc, 1, "give", "from 1 to")
+    assert line.startswith(f"formcheck: error: $FORMCHECK_LLM_THREADS {threads}"), line
+    assert no_pose_work(tmp_path / "cache")
+
+
 @pytest.mark.parametrize("command", ["analyze", "compare"])
 def test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work(command, tmp_path, dev_clip):
     """A file named with --llm-model that does not exist is a typo to fix, not a quiet fall-back to

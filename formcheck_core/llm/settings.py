@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import config_file, config_table
 from ..errors import FormcheckError
+from ..validate import check_llm_threads
 
 
 def default_threads() -> int:
@@ -110,6 +111,8 @@ def _env_values() -> dict[str, object]:
             values[name] = kind(raw)
         except ValueError:
             raise FormcheckError(f"${var}={raw!r} is not a valid {kind.__name__}.") from None
+    if "n_threads" in values:  # capped as --llm-threads is (one check for both)
+        check_llm_threads(values["n_threads"], option=f"${_ENV['n_threads'][0]}")  # type: ignore[arg-type]
     return values
 
 
