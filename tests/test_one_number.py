@@ -1041,3 +1041,32 @@ def test_every_cue_is_shown_in_full_in_the_annotated_clip(dev_clip, pose_model, 
         assert writer.caption_lines >= CAPTION_LINES
     finally:
         writer.abort()
+
+
+@pytest.mark.parametrize("stem", ["gym1080_bad_03", "kettlebell_rounded_side"])
+def test_no_curve_marker_label_overprints_a_limit_label(dev_clip, pose_model, stem):
+    """A rep's curve figure places each marker label ("155°", "median 1.9% of torso length") off
+    the panel's limit labels ("limit 155° (Incomplete lockout)"), measured on the drawn figure;
+    a median's level is drawn over a limit label's box, never hidden under it."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.render.curves import rep_curve_figures
+
+    a = analyze(dev_clip(stem), progress=False)
+    checked = 0
+    for _number, fig in rep_curve_figures(a):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            marks = [t for t in ax.texts if (t.get_gid() or "").startswith("metric:")]
+            limits = [t for t in ax.texts if t.get_text().startswith("limit ")]
+            for t in marks:
+                box = t.get_window_extent(renderer)
+                for lim in limits:
+                    other = lim.get_bbox_patch().get_window_extent(renderer)
+                    overlap_w = min(box.x1, other.x1) - max(box.x0, other.x0)
+                    overlap_h = min(box.y1, other.y1) - max(box.y0, other.y0)
+                    assert overlap_w <= 1 or overlap_h <= 1, (t.get_text(), lim.get_text())
+                    checked += 1
+            for level in [ln for ln in ax.lines if (ln.get_gid() or "").startswith("median:")]:
+                assert all(level.get_zorder() > lim.get_zorder() for lim in limits)
+    assert checked >= 3

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -439,19 +440,53 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
 
 
-def _label_offsets(fig: Figure, ax, readings: Sequence[MetricReading]) -> list[tuple[float, float]]:
+def _to_pt(fig: Figure, ax, x: float, y: float) -> tuple[float, float]:
+    """Data point (x, y) of ``ax`` in points from the axes' lower left (estimated, no renderer)."""
+    pos = ax.get_position()
+    w_pt, h_pt = pos.width * fig.get_figwidth() * 72, pos.height * fig.get_figheight() * 72
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return (x - x0) / ((x1 - x0) or 1.0) * w_pt, (y - y0) / ((y1 - y0) or 1.0) * h_pt
+
+
+def _limit_box(fig: Figure, ax, y: float, text: str, *, below: bool) -> tuple[float, float, float, float]:
+    """Box (points) of a limit label: right-aligned at 0.99 of the panel's width, just above its
+    line (``below``: just under it), with its _NOTE_BOX padding."""
+    right, py = _to_pt(fig, ax, ax.get_xlim()[1], y)
+    right *= 0.99
+    width, line, pad = len(text) * LABEL_CHAR_EM * FS_NOTE, LABEL_LINE_EM * FS_NOTE, 0.15 * FS_NOTE
+    lo = py - line if below else py
+    return (right - width - pad, lo - pad, right + pad, lo + line + pad)
+
+
+def _marker_box(fig: Figure, ax, reading: MetricReading) -> tuple[float, float, float, float]:
+    """Box (points) a reading's mark covers: its ringed point, or its median's level over its window."""
+    x0, y = _to_pt(fig, ax, marker_x(reading), marker_y(reading))
+    end = reading.window_time_s[1] if reading.window_time_s is not None else reading.time_s
+    x1, _ = _to_pt(fig, ax, end, marker_y(reading))
+    half = 3.0 if reading.window_time_s is None else 1.5  # a ring's radius; a level's half width
+    return (x0 - half, y - half, x1 + half, y + half)
+
+
+def _label_offsets(
+    fig: Figure,
+    ax,
+    readings: Sequence[MetricReading],
+    avoid: Sequence[tuple[float, float, float, float]] = (),
+) -> list[tuple[float, float]]:
     """Offsets (dx, dy in points) of the marker labels of ``readings`` on ``ax`` (in time order) so
     that none overprints another: each label goes at 3 pt above its point, or the nearest free
     line below or above it, inside the panel where one is free; to the right of its point, or to
     its left (dx < 0: right-aligned there) where it would run past the panel's right edge. Extents are estimated from the axes' size, limits and the label's
     length (no renderer: the layout is not final yet), with :data:`LABEL_CHAR_EM` to spare. Two
     readings of one value at one point ("hip @setup" and "hip @lift-off" read at one sample) share
-    a place: the same text drawn twice there is one label."""
+    a place: the same text drawn twice there is one label. ``avoid``: boxes (points) of the
+    panel's limit labels (:func:`_limit_box`): no marker label overprints one ("155°" on
+    "limit 155°")."""
     pos = ax.get_position()
     w_pt, h_pt = pos.width * fig.get_figwidth() * 72, pos.height * fig.get_figheight() * 72
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     line = LABEL_LINE_EM * FS_NOTE
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = list(avoid)
     out: list[tuple[float, float]] = []
     seen: dict[tuple[float, float, str], tuple[float, float]] = {}
     for r in readings:
@@ -543,6 +578,8 @@ def _decorate(
         else []
     )
     added: list = []
+    #: id(axes) -> (limit line, its label artist): a label may move under its line (markers below).
+    limit_texts: dict[int, list[tuple[ThresholdLine, Any]]] = {}
     if rep is None and reps and axes:  # rep numbers above the top panel, out of the data's way
         centres = [(t[r.start_sample] + t[min(r.end_sample, len(t) - 1)]) / 2 for r in reps]
         lo, hi = axes[0].get_xlim()
@@ -570,6 +607,7 @@ def _decorate(
                         line.value, color="#e03131" if line.broken else "#868e96", ls="--", lw=1.1, zorder=2
                     )
                 )
+                limit_texts.setdefault(id(ax), [])
                 added.append(
                     ax.text(
                         0.99,
@@ -584,6 +622,7 @@ def _decorate(
                         zorder=6,
                     )
                 )
+                limit_texts[id(ax)].append((line, added[-1]))
         for r in reps:
             for name, m in sorted(r.moments.items(), key=lambda kv: kv[1].time_s):
                 label, colour, ls = MOMENT_STYLE.get(name, _FALLBACK_MOMENT)
@@ -606,7 +645,18 @@ def _decorate(
                 on_axes.append((ax, reading))
         for ax in axes:
             mine = sorted((rd for a, rd in on_axes if a is ax), key=lambda rd: (marker_x(rd), marker_y(rd)))
-            for reading, (dx, dy) in zip(mine, _label_offsets(fig, ax, mine), strict=True):
+            # a limit label that would cover a mark (a median level just above its limit) goes
+            # under its line; marker labels then keep off every limit label
+            marks = [_marker_box(fig, ax, rd) for rd in mine]
+            avoid = []
+            for line, text in limit_texts.get(id(ax), []):
+                box = _limit_box(fig, ax, line.value, line.label, below=False)
+                under = _limit_box(fig, ax, line.value, line.label, below=True)
+                if any(_overlap(box, m) for m in marks) and not any(_overlap(under, m) for m in marks):
+                    text.set_va("top")
+                    box = under
+                avoid.append(box)
+            for reading, (dx, dy) in zip(mine, _label_offsets(fig, ax, mine, avoid), strict=True):
                 if reading.window_time_s is not None:  # a median: a level over the frames it summarises
                     added += ax.plot(
                         list(reading.window_time_s),
@@ -616,7 +666,7 @@ def _decorate(
                         solid_capstyle="butt",
                         marker="|",
                         ms=6,
-                        zorder=5,
+                        zorder=7,  # over a limit label's box: a reading's mark is never hidden
                         gid=f"median:{reading.metric}",
                     )
                     added.append(_marker_label(ax, reading, dx, dy))
