@@ -30,6 +30,9 @@ class Unit:
     data_decimals: int
     #: Values are shown multiplied by this (100 for a percentage).
     scale: float = 1.0
+    #: (lowest, highest) value a rule threshold in this unit can take (CLI and config are checked
+    #: against it: :func:`formcheck_core.rules.thresholds.threshold_range`).
+    span: tuple[float, float] = (0.0, math.inf)
 
     def attach(self, number: str) -> str:
         if not self.symbol:
@@ -41,7 +44,7 @@ class Unit:
 UNITS: dict[str, Unit] = {
     u.name: u
     for u in (
-        Unit("deg", "_deg", "°", 0, 1),
+        Unit("deg", "_deg", "°", 0, 1, span=(-180.0, 180.0)),
         Unit("body_lengths", "_rel", "body lengths", 2, 3),
         Unit("px", "_px", "px", 0, 0),
         Unit("cm", "_cm", "cm", 1, 1),

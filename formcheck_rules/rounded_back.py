@@ -91,6 +91,7 @@ RULE = Rule(
     description="Back rounds (bows out) off the floor, from set-up to knee pass.",
     metrics=("back_flexion_rel", "back_angle_deg", "back_mask_confidence"),
     thresholds={"max_flexion_rel": MAX_FLEXION_REL, "min_mask_confidence": MIN_MASK_CONFIDENCE},
+    ranges={"min_mask_confidence": (0.0, 1.0)},
     severity="major",
     moment="liftoff",
     partial_pulls=True,  # a pull that never locks out shows this fault as well

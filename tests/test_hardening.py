@@ -949,7 +949,7 @@ EXIT_CODE_TESTS = {
         "test_bad_input.py::test_missing_pose_model_names_the_command",
         "test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work",
     ],
-    4: ["test_a_bad_threshold_exits_4"],
+    4: ["test_a_bad_threshold_exits_4", "test_a_threshold_out_of_its_range_exits_4_naming_it_and_the_range"],
     64: ["test_command_line_errors_exit_64_not_2"],
     70: ["test_an_internal_bug_exits_70_with_one_line"],
     130: ["test_interrupt_exits_130"],
@@ -968,6 +968,22 @@ def test_a_bad_threshold_exits_4(tmp_path, dev_clip):
         env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
     )
     error_line(proc, 4)
+    assert no_pose_work(tmp_path / "cache")
+
+
+def test_a_threshold_out_of_its_range_exits_4_naming_it_and_the_range(tmp_path, dev_clip):
+    """--threshold rounded_back.max_flexion_rel=-1 was accepted and flagged every rep."""
+    proc = cli(
+        "analyze",
+        str(dev_clip(CLIP)),
+        "--threshold",
+        "rounded_back.max_flexion_rel=-1",
+        "--out",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+        env={"FORMCHECK_CACHE": str(tmp_path / "cache")},
+    )
+    error_line(proc, 4, "rounded_back.max_flexion_rel=-1", "out of range", "at least 0")
     assert no_pose_work(tmp_path / "cache")
 
 

@@ -371,12 +371,37 @@ def test_keyword_thresholds_override_defaults(pm):
         ({"bent_arms": {"max_elbow": 1}}, "has no threshold 'max_elbow'"),
         ({"bent_arms": {"min_elbow_angle_deg": "a lot"}}, "must be a number"),
         ({"bent_arms": 3}, "table of name"),
+        # every rep was flagged with a negative back-rounding limit (the unit's span: at least 0)
+        (
+            {"rounded_back": {"max_flexion_rel": -1}},
+            r"rounded_back\.max_flexion_rel=-1 is out of range.*at least 0",
+        ),
+        ({"rounded_back": {"min_mask_confidence": 1.5}}, r"from 0 to 1"),  # the rule's own range
+        ({"excessive_torso_lean": {"max_lean_deg": 400}}, r"from -180 to 180"),
+        ({"excessive_torso_lean": {"max_lean_deg": -math.inf}}, r"inf switches the limit off"),
     ],
 )
 def test_bad_threshold_overrides_fail_loudly(pm, overrides, error):
     with pytest.raises(RuleConfigError, match=error) as info:
         run(pm, make_rep(1), thresholds=overrides)
     assert info.value.exit_code == 4
+
+
+def test_every_default_and_preset_is_within_its_declared_range(pm):
+    """The ranges --threshold is checked against admit every value the rules ship, and the "off"
+    infinities of their limits."""
+    from formcheck_core.rules.thresholds import check_threshold, threshold_range
+
+    rules, _ = collect_rules(pm)
+    checked = 0
+    for lr in rules.values():
+        for values in (lr.rule.thresholds, *lr.rule.presets.values()):
+            for name, value in values.items():
+                assert check_threshold(lr.rule, name, value) == value
+                checked += threshold_range(lr.rule, name) is not None
+    assert checked >= len(rules)  # every rule has at least one checked threshold
+    back = rules["rounded_back"].rule
+    assert check_threshold(back, "max_flexion_rel", math.inf) == math.inf
 
 
 def test_unknown_preset_and_bad_options(pm, tmp_path):

@@ -92,6 +92,9 @@ class Rule:
     #: them held out as they are (nothing is refitted per fold) and says so; every other threshold
     #: counts as calibrated and is refitted in its leave-one-clip-out rows.
     fixed: tuple[str, ...] = ()
+    #: (lowest, highest) value of a threshold whose unit does not say it (e.g. a confidence, 0-1);
+    #: other thresholds take their unit's span (:func:`~formcheck_core.rules.thresholds.threshold_range`).
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -122,6 +125,10 @@ class Rule:
         if unknown_views:
             raise ValueError(f"rule {self.id}: views {unknown_views} are not among {VIEWS}")
         object.__setattr__(self, "thresholds", _checked_values(self.id, dict(self.thresholds), "default"))
+        unknown_ranges = set(self.ranges) - set(self.thresholds)
+        if unknown_ranges:
+            raise ValueError(f"rule {self.id}: ranges names unknown thresholds {sorted(unknown_ranges)}")
+        object.__setattr__(self, "ranges", {k: (float(lo), float(hi)) for k, (lo, hi) in self.ranges.items()})
         unknown_fixed = set(self.fixed) - set(self.thresholds)
         if unknown_fixed:
             raise ValueError(f"rule {self.id}: fixed names unknown thresholds {sorted(unknown_fixed)}")

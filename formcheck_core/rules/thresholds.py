@@ -16,6 +16,8 @@ import pluggy
 
 from ..errors import RuleConfigError
 from ..plugins import LoadedRule, collect_rules
+from ..units import UNITS, unit_of
+from .model import Rule
 
 #: The preset made of every rule's default thresholds.
 DEFAULT_PRESET = "calibrated"
@@ -29,6 +31,44 @@ def preset_names(rules: Mapping[str, LoadedRule]) -> list[str]:
     return sorted(names)
 
 
+def threshold_range(rule: Rule, name: str) -> tuple[float, float] | None:
+    """(lowest, highest) value threshold ``name`` of ``rule`` can take: the rule's own
+    ``Rule.ranges`` entry, else its unit's span (``units.Unit.span``, from the name's suffix), else
+    None (a unit-less name the rule gives no range: not checked). ``inf`` always switches a
+    ``max_`` limit off and ``-inf`` a ``min_`` one."""
+    if name in rule.ranges:
+        return rule.ranges[name]
+    unit = unit_of(name)
+    return UNITS[unit].span if unit else None
+
+
+def check_threshold(rule: Rule, name: str, value: float) -> float:
+    """``value`` if it is within :func:`threshold_range` (or the "off" infinity of a ``max_`` /
+    ``min_`` limit); else :class:`RuleConfigError` naming the threshold and its range."""
+    span = threshold_range(rule, name)
+    off = (name.startswith("max_") and value == math.inf) or (name.startswith("min_") and value == -math.inf)
+    if span is None or off or span[0] <= value <= span[1]:
+        return value
+    lo, hi = span
+    words = (
+        f"at least {lo:g}"
+        if hi == math.inf
+        else f"at most {hi:g}"
+        if lo == -math.inf
+        else f"from {lo:g} to {hi:g}"
+    )
+    switch = (
+        "; inf switches the limit off"
+        if name.startswith("max_")
+        else "; -inf switches the limit off"
+        if name.startswith("min_")
+        else ""
+    )
+    raise RuleConfigError(
+        f"threshold {rule.id}.{name}={value:g} is out of range: give a number {words}{switch}"
+    )
+
+
 def resolve_thresholds(
     rules: Mapping[str, LoadedRule],
     *,
@@ -38,7 +78,7 @@ def resolve_thresholds(
     """Effective thresholds ``{rule_id: {name: value}}``: defaults < ``preset`` < ``overrides``.
 
     Raises :class:`RuleConfigError` for an unknown preset, rule or threshold name, or a value
-    that is not a number. A rule without values in ``preset`` keeps its defaults.
+    that is not a number or is out of its range (:func:`check_threshold`). A rule without values in ``preset`` keeps its defaults.
     """
     if preset is not None and preset not in preset_names(rules):
         raise RuleConfigError(
@@ -67,7 +107,7 @@ def resolve_thresholds(
                 )
             if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
                 raise RuleConfigError(f"threshold {rid}.{name} must be a number, got {value!r}")
-            out[rid][name] = float(value)
+            out[rid][name] = check_threshold(rules[rid].rule, name, float(value))
     return out
 
 

@@ -29,7 +29,7 @@ from ..errors import FormcheckError
 from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..rules.reevaluation import reevaluate, sweep
-from ..rules.thresholds import DEFAULT_PRESET
+from ..rules.thresholds import DEFAULT_PRESET, threshold_range
 from ..rules.verdicts import counts_as_fault
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
@@ -243,6 +243,8 @@ class ThresholdExplorer:
                     for m in same_unit
                 ]
                 lo, hi, step = slider_range(value if math.isfinite(value) else math.nan, observed)
+                if (span := threshold_range(rule, name)) is not None:  # what --threshold accepts
+                    lo, hi = max(lo, span[0]), min(hi, span[1])
                 s = widgets.FloatSlider(
                     value=min(max(value, lo), hi) if math.isfinite(value) else hi,
                     min=lo,
