@@ -5,6 +5,7 @@ says what is true and what to do."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .config import DEFAULT_FPS
 from .pose.series import PoseSeries
@@ -22,6 +23,14 @@ TOO_FEW_SAMPLES = f"{INSUFFICIENT}: too few frames sampled"
 def is_insufficient(warning: str) -> bool:
     """Whether ``warning`` says the pose holds too little to measure a rep."""
     return warning.startswith(INSUFFICIENT)
+
+
+def insufficient_headline(warnings: Sequence[str]) -> str:
+    """The first sentence of the first "insufficient pose data" warning ("Insufficient pose data: a
+    person was found in 0 of 40 sampled frames"): what a header says in place of reps and view
+    when nothing could be measured, in the summary's own words; "" when there is none."""
+    first = next((w for w in warnings if is_insufficient(w)), "")
+    return first.split(". ", 1)[0].rstrip(".")
 
 
 #: Fewer detected samples than this (or than this share of the clip) -> "insufficient pose data".

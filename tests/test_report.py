@@ -402,3 +402,22 @@ def test_the_render_worker_starts_without_scipy_signal():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_clip_with_no_person_says_so_in_the_header(tmp_path, pose_model):
+    """A 4 s solid-colour clip's header read "deadlift · 0 reps · view unknown"; it now says what
+    the summary's warning says: a person was found in 0 of the sampled frames."""
+    import numpy as np
+    from clipmaker import write_h264
+
+    from formcheck_core.analysis import analyze
+    from formcheck_core.clip_warnings import insufficient_headline
+
+    clip = write_h264(tmp_path / "solid.mp4", (np.full((240, 320, 3), 90, np.uint8) for _ in range(120)), 30)
+    analysis = analyze(clip, progress=False, cache=False)
+    headline = insufficient_headline(analysis.warnings)
+    assert headline.startswith("Insufficient pose data: a person was found in 0 of"), analysis.warnings
+    text = write_report(analysis, [], tmp_path / "out", clip=False).read_text(encoding="utf-8")
+    meta = html.unescape(re.search(r'<p class="meta">(.*?)</p>', text, re.S).group(1))
+    assert headline in meta and "0 reps" not in meta and "view unknown" not in meta, meta
+    assert meta.startswith("deadlift · ") and "320×240" in meta

@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import __version__
 from ..analysis import Analysis
 from ..biomech.body import Moment
+from ..clip_warnings import insufficient_headline
 from ..coach import pull_moments
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
@@ -302,11 +303,19 @@ def render_html(
     name = Path(info.path).name
     set_verdict = next((v for v in analysis.verdicts if v.rep is None), None)
     view = analysis.view
+    # no person (or too little pose) to measure: say so, in the warning's words, not "0 reps · view unknown"
+    nothing = insufficient_headline(analysis.warnings) if not analysis.pulls else ""
     meta = [
         f"{analysis.lift}",
-        counted(len(analysis.reps), "rep")
-        + (f" (+{partial_note(analysis)})" if analysis.partial_pulls else ""),
-        f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
+        *(
+            [nothing]
+            if nothing
+            else [
+                counted(len(analysis.reps), "rep")
+                + (f" (+{partial_note(analysis)})" if analysis.partial_pulls else ""),
+                f"{view.view} view ({view.side} side facing the camera)" if view else "view unknown",
+            ]
+        ),
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
     moments_by_pull = pull_moments(analysis)
