@@ -491,18 +491,13 @@ def test_labels_join_ground_truth_and_score_each_rule(first_run, inputs, batch_e
     for rule in ("bent_arms", "heel_lift"):  # rules whose label key is their id
         truth = {c: dev_labels[c]["faults"].get(rule) for c in CLIPS}
         known = {c: v for c, v in truth.items() if isinstance(v, bool)}
-        flagged = {
-            c: bool(
-                (
-                    (findings["clip"] == c) & (findings["rule_id"] == rule) & (findings["status"] == "fault")
-                ).any()
-            )
-            for c in known
-        }
+        mine = findings[findings["rule_id"] == rule]
+        measured = {c for c in known if mine[(mine["clip"] == c) & mine["status"].isin(["fault", "ok"])].size}
+        flagged = {c for c in measured if (mine[mine["clip"] == c]["verdict_role"] == "fault").any()}
         row = scores.set_index("rule_id").loc[rule]
-        assert row["n"] == len(known)
-        assert row["tp"] == sum(known[c] and flagged[c] for c in known)
-        assert row["fp"] == sum(not known[c] and flagged[c] for c in known)
+        assert (row["n"], row["not_measured"]) == (len(measured), len(known) - len(measured))
+        assert row["tp"] == sum(known[c] for c in flagged)
+        assert row["fp"] == sum(not known[c] for c in flagged)
         assert row["tp"] + row["fp"] + row["tn"] + row["fn"] == row["n"]
     assert (joined["flagged"].notna()).all()  # every labelled clip was analysed
 
@@ -564,3 +559,24 @@ def test_a_worker_that_dies_is_replaced_and_a_clip_that_kills_it_twice_becomes_a
     assert clips.loc["posereader_good", "exit_code"] == 70
     assert "worker process died" in clips.loc["posereader_good", "error"]
     assert clips.loc["posereader_bad", "status"] != "error"  # the batch went on in a fresh pool
+
+
+def test_a_clip_the_rule_cannot_measure_is_not_a_true_negative(dev_clip, shared, tmp_path):
+    """A front view scored as a true negative of rounded_back (side view only): it is now counted
+    "not measured", apart from the scores, as scripts/evaluate_rules.py counts it."""
+    from formcheck_core.batch import run_batch
+
+    ds = run_batch([dev_clip("front_b"), dev_clip("posereader_good")], tmp_path, workers=1, progress=False)
+    assert ds.clips["status"].tolist() == ["ok", "ok"], ds.clips["error"].tolist()
+    ds = ds.with_labels(shared / "videos" / "labels_dev.json")
+    rows = ds.labels.set_index(["clip", "rule_id"])
+    front = rows.loc[("front_b", "rounded_back")]
+    assert front["label"] == False and front["measured"] == False and front["flagged"] == False  # noqa: E712
+    side = rows.loc[("posereader_good", "rounded_back")]
+    assert side["label"] == False and side["measured"] == True  # noqa: E712
+    score = ds.rule_scores.set_index("rule_id").loc["rounded_back"]
+    assert (score["n"], score["not_measured"]) == (1, 1)  # the side clip scored, the front one apart
+    assert score["tn"] + score["fp"] == 1
+    # a rule switched off by default measures nothing: no row of its scores is a "true negative"
+    off = ds.rule_scores.set_index("rule_id").loc["bent_arms"]
+    assert (off["n"], off["not_measured"], off["tn"]) == (0, 2, 0)

@@ -3,9 +3,14 @@
 Labels come from a ``labels_dev.json``-style file read by :func:`formcheck_core.compare.load_labels`
 and mapped to rule ids by :func:`formcheck_core.compare.clip_labels` (the same reading as
 ``formcheck compare``); the counts and rates are :func:`formcheck_core.scoring.confusion`'s. A
-rule *flags* a clip when it has a "fault" finding in any of its reps. Clips that could not be
-analysed (status "error") are left out of the scores; clips with no usable lift count as not
-flagged. "unclear" or missing labels are left out.
+rule *flags* a clip when it has a finding the verdict counts as a fault in any of its reps
+(``verdict_role`` "fault": :func:`formcheck_core.rules.verdicts.counts_as_fault`; a low-confidence
+warning or a minor note is not a flag). A rule *measured* a clip when it has a "fault" or "ok"
+finding on it; a clip it did not measure (a view it cannot judge, no usable lift, the rule switched
+off) is left out of that rule's scores and counted in ``not_measured``, as
+``scripts/evaluate_rules.py`` counts its "not measured" clips apart: a front view is no true
+negative of a side-only rule. Clips that could not be analysed (status "error") are left out of the
+scores; "unclear" or missing labels are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..vocabulary import FAULT
+from ..vocabulary import FAULT, OK
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -25,11 +30,13 @@ LABEL_COLUMNS: dict[str, str] = {
     "rule_id": "string",
     "label": "boolean",
     "flagged": "boolean",
+    "measured": "boolean",
     "overall": "string",
 }
 SCORE_COLUMNS: dict[str, str] = {
     "rule_id": "string",
     "n": "Int64",
+    "not_measured": "Int64",
     "positives": "Int64",
     "tp": "Int64",
     "fp": "Int64",
@@ -46,12 +53,14 @@ def label_rows(
     clips: pd.DataFrame, findings: pd.DataFrame, labels: Mapping[str, Mapping], vocabulary: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One row per labelled clip x rule of the ``clips`` / ``findings`` tables: the label (None =
-    unclear) and whether the rule flagged the clip (None when it could not be analysed). Clips are
-    matched to labels by file stem."""
+    unclear), whether the rule flagged the clip and whether it measured it at all (both None when
+    the clip could not be analysed). Clips are matched to labels by file stem."""
     from ..compare import clip_labels
 
-    faults = findings[findings["status"] == FAULT]
+    faults = findings[findings["verdict_role"] == FAULT]  # what the verdict counts (rules.verdicts)
     flagged = set(zip(faults["clip"], faults["rule_id"], strict=True))
+    judged = findings[findings["status"].isin([FAULT, OK])]
+    measured = set(zip(judged["clip"], judged["rule_id"], strict=True))
     rows = []
     for clip, path, status in clips[["clip", "path", "status"]].itertuples(index=False):
         entry = labels.get(Path(path).stem)
@@ -59,12 +68,14 @@ def label_rows(
             continue
         for rule_id, label in clip_labels(entry, vocabulary).items():
             said = None if status == "error" else (clip, rule_id) in flagged
+            seen = None if status == "error" else (clip, rule_id) in measured
             rows.append(
                 {
                     "clip": clip,
                     "rule_id": rule_id,
                     "label": label,
                     "flagged": said,
+                    "measured": seen,
                     "overall": entry.get("overall"),
                 }
             )
@@ -72,19 +83,22 @@ def label_rows(
 
 
 def score_rows(rows: Sequence[Mapping[str, Any]], vocabulary: Sequence[str]) -> list[dict[str, Any]]:
-    """Per rule: counts and rates of "flagged" against "label" over rows where both are known."""
+    """Per rule: counts and rates of "flagged" against "label" over the labelled rows the rule
+    measured; ``not_measured``: labelled, analysed rows it did not measure (left out of the rates)."""
     from ..scoring import confusion
 
     out = []
     for rule_id in vocabulary:
-        known = [
+        analysed = [
             r for r in rows if r["rule_id"] == rule_id and r["label"] is not None and r["flagged"] is not None
         ]
+        known = [r for r in analysed if r["measured"]]
         c = confusion([r["label"] for r in known], [r["flagged"] for r in known])
         out.append(
             {
                 "rule_id": rule_id,
                 "n": c.n,
+                "not_measured": len(analysed) - len(known),
                 "positives": c.n_pos,
                 "tp": c.tp,
                 "fp": c.fp,
