@@ -99,9 +99,10 @@ RULE = Rule(
     views=("side",),
     view_note="Back rounding is only judged from a side view: the outline of the back is in profile only there.",
     # {at} is the span the median covers (back_series.pull_span_words; see check).
-    message="Your back rounded {at}: its outline bowed out by {measured} (limit {limit}).",
+    # {measured} is a median over that span (MetricSpec.median_over), not one frame's value
+    message="Your back rounded {at}: its outline bowed out by a median {measured} (limit {limit}).",
     cue="Keep your chest up and your lower back flat {at}: your back bowed out by {measured}.",
-    praise="Back stayed flat off the floor: it bowed only {measured} (limit {limit}).",
+    praise="Back stayed flat off the floor: it bowed out by a median {measured} (limit {limit}).",
     flag_description=(
         "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor"
     ),

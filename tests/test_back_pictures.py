@@ -38,7 +38,8 @@ def clean(dev_clip, pose_model):
 
 
 def _back_axes(fig):
-    axes = [ax for ax in fig.axes if ax.axison and ax.get_title(loc="left").startswith(SPEC.label)]
+    # the panel plots each frame's value: titled by the quantity, not by the median's label
+    axes = [ax for ax in fig.axes if ax.axison and ax.get_title(loc="left").startswith(SPEC.sample_label)]
     assert len(axes) == 1, [ax.get_title(loc="left") for ax in fig.axes]
     return axes[0]
 
@@ -79,7 +80,7 @@ def test_no_back_panel_without_a_back_series(rounded):
     import dataclasses
 
     fig = angle_curves_figure(dataclasses.replace(rounded, back=None))
-    assert not [ax for ax in fig.axes if ax.axison and ax.get_title(loc="left").startswith(SPEC.label)]
+    assert not [ax for ax in fig.axes if ax.axison and ax.get_title(loc="left").startswith(SPEC.sample_label)]
 
 
 def test_explorer_reads_the_back_live(clean):
@@ -100,7 +101,7 @@ def test_explorer_reads_the_back_live(clean):
         assert st.back_flexion_rel == v and st.back_limit_rel == f.threshold
         shown = format_value(v, SPEC.unit, limit=f.threshold)
         assert (
-            f"{SPEC.label.lower()}: <b>{shown} (limit {format_limit(f.threshold, SPEC.unit)})</b>"
+            f"{SPEC.sample_label.lower()} at this frame: <b>{shown} (limit {format_limit(f.threshold, SPEC.unit)})</b>"
             in ex.readout.value
         )
     finally:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..biomech.body import NOT_MEASURABLE_PREFIX, BodySeries, MetricQuality, Moment, Rep, ViewEstimate
+from ..biomech.metrics import METRIC_SPECS
 from ..findings import Finding
 from ..metric_labels import metric_label
 from ..vocabulary import (
@@ -187,7 +188,10 @@ class RuleContext:
             # was read ("Hip angle held at lockout: 176°, read 0.3 s after lockout"); other labels take
             # the phrase as it is ("Hip rise lead: 0.04 body lengths in your setup")
             names_moment = bool(moment) and moment_label(moment or "") in label
-            if names_moment and at == MOMENT_PHRASES.get(moment or ""):
+            spec = METRIC_SPECS.get(metric or "")
+            if spec is not None and spec.median_over and spec.median_over in label:
+                where = ""  # a median's label names its span: no one moment's phrase after it
+            elif names_moment and at == MOMENT_PHRASES.get(moment or ""):
                 where = ""
             elif names_moment and status != NOT_MEASURABLE:
                 where = f", read {at}"
