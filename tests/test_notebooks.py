@@ -360,6 +360,6 @@ print({RESULT!r} + json.dumps({{"roc": sorted(roc)}}))
         "No ROC curve: no rule measured both a clip labelled with its fault and a clip labelled clean"
         in _outputs_text(nb)
     )
-    assert "could not measure (a front view, say) as not flagged" in _outputs_text(nb)
+    assert "could not measure (a front view, say) and count it in not_measured" in _outputs_text(nb)
     stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert not [t for t in stderr if "Warning" in t], stderr
