@@ -367,3 +367,28 @@ def test_a_rejected_cue_names_a_partial_pull_as_every_view_does():
     reasons = [i.detail for i in check_cue(item, data)]
     assert any(r.endswith("in partial pull 1") for r in reasons), reasons
     assert not any(f"rep {rep2.number}" in r for r in reasons), reasons
+
+
+def test_grounding_messages_name_rules_and_metrics_in_words_on_a_real_clip(dev_clip, pose_model):
+    """The SmolLM2 run on reel_bad_07 printed "the cue is tied to torso_lean_liftoff_deg, but
+    rounded_back reads back_flexion_rel": the dropped-cue notes now use the rule's title and the
+    metrics' labels (metric_labels.metric_label), as every other view does."""
+    from formcheck_core.analysis import analyze
+    from formcheck_core.metric_labels import metric_label
+
+    a = analyze(dev_clip("reel_bad_07"), progress=False)
+    back = next(f for f in a.findings if f.rule_id == "rounded_back" and f.metric and f.rep is not None)
+    lean = next(r for r in a.pulls if r.number == back.rep).metrics["torso_lean_liftoff_deg"]
+    item = {
+        "cue": f"Chest up: your torso was {lean:.0f}° from vertical.",
+        "why": "",
+        "metric": "torso_lean_liftoff_deg",
+        "rep": back.rep,
+        "rule_id": "rounded_back",
+    }
+    text = "; ".join(i.detail for i in check_cue(item, coaching_data(a)))
+    tied = f"the cue is tied to {metric_label('torso_lean_liftoff_deg')}, but {back.name} reads {metric_label(back.metric)}"
+    assert tied in text, text
+    assert "torso_lean_liftoff_deg" not in text and "rounded_back" not in text and back.metric not in text, (
+        text
+    )

@@ -44,7 +44,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..vocabulary import FAULT, NOT_MEASURABLE, OK, unit_of
+from ..metric_labels import metric_label
+from ..vocabulary import FAULT, NOT_MEASURABLE, OK, rule_title, unit_of
 
 ISSUE_KINDS: tuple[str, ...] = (
     "schema",
@@ -617,20 +618,21 @@ def check_cue(
     scope = None if rep is None and not named else {*({rep} if rep is not None else ()), *named}
     where = f" in {_pull_name(data, rep)}" if rep is not None else ""
     if metric and not metric_values(data, metric, None if rep is None else {rep}):
-        issues.append(GroundingIssue("unmeasured_metric", f"{metric} was not measured{where}"))
+        issues.append(GroundingIssue("unmeasured_metric", f"{metric_label(metric)} was not measured{where}"))
     rule_findings = [
         f
         for _, f in findings_in(data, None if rep is None else {rep})
         if rule_id and f.get("rule_id") == rule_id
     ]
     if rule_id and not rule_findings:
-        issues.append(GroundingIssue("no_finding", f"the rule {rule_id} has no finding{where}"))
+        issues.append(GroundingIssue("no_finding", f"the rule {rule_title(rule_id)} has no finding{where}"))
     rule_metrics = {str(f["metric"]) for f in rule_findings if f.get("metric")}
     if metric and rule_metrics and metric not in rule_metrics:
         issues.append(
             GroundingIssue(
                 "metric_mismatch",
-                f"the cue is tied to {metric}, but {rule_id} reads {', '.join(sorted(rule_metrics))}",
+                f"the cue is tied to {metric_label(metric)}, but {rule_title(str(rule_id))} reads "
+                + ", ".join(sorted(metric_label(m) for m in rule_metrics)),
             )
         )
 
@@ -678,11 +680,12 @@ def check_cue(
         theirs = [r for r in others if matches(c, r)]
         if theirs:
             r = theirs[0]
-            what = r.metric or r.kind
+            what = metric_label(r.metric) if r.metric else r.kind
             issues.append(
                 GroundingIssue(
                     "wrong_metric",
-                    f"{c.text}{unit} is {what}{f' of {_pull_name(data, r.rep)}' if r.rep else ''}, not {metric or rule_id}",
+                    f"{c.text}{unit} is {what}{f' of {_pull_name(data, r.rep)}' if r.rep else ''}, "
+                    f"not {metric_label(metric) if metric else rule_title(str(rule_id))}",
                 )
             )
             continue
