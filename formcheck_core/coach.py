@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .cues import Cue
 from .findings import Finding
 from .metric_labels import metric_label
+from .readings import metric_readings
 from .rules.verdicts import counts_as_fault, exceedance, finding_priority, verdict_role
 from .vocabulary import FAULT, NO_COMPLETE_LIFT, NOT_MEASURABLE, OK, moment_tag
 
@@ -48,11 +49,18 @@ def _where(
     f: Finding,
     moments: Mapping[tuple[int, str], Moment] | None = None,
     pull_names: Mapping[int, str] | None = None,
+    windows: Mapping[tuple[int, str], str] | None = None,
 ) -> str:
     """ "rep 2 at lift-off (frame 123, 4.10 s)", "partial pull 1 at setup (...)"; "near lift-off"
     or "0.6 s before lockout" when the value was read at another frame than the moment's own
     (:func:`~formcheck_core.vocabulary.moment_tag`; ``moments``: (rep, moment) -> the moment;
-    unknown = "at")."""
+    unknown = "at"). A median over a window (``windows``: (rep, metric) -> "median over frames
+    474–492", :attr:`~formcheck_core.readings.MetricReading.where`) is placed by its window, not
+    by one frame: "rep 3 (median over frames 474–492; still at frame 480)"."""
+    window = (windows or {}).get((f.rep, f.metric)) if f.rep is not None and f.metric else None
+    if window:
+        still = f"; still at frame {f.frame_index}" if f.frame_index is not None else ""
+        return f"{_pull(f, pull_names) or 'the set'} ({window}{still})"
     parts = [_pull(f, pull_names) or "the set"]
     if f.moment:
         own = (moments or {}).get((f.rep, f.moment)) if f.rep is not None else None
@@ -109,6 +117,7 @@ def deterministic_cues(analysis: Analysis, max_cues: int = MAX_CUES) -> tuple[Cu
         pull_names={r.number: analysis.pull_label(r.number) for r in pulls},
         view=analysis.view.view if analysis.view is not None else None,
         plugin_metrics=analysis.options.get("plugin_metrics"),
+        windows={(m.rep, m.metric): m.where for m in metric_readings(analysis) if not m.at_one_frame},
     )
 
 
@@ -121,6 +130,7 @@ def cues_from_findings(
     pull_names: Mapping[int, str] | None = None,
     view: str | None = None,
     plugin_metrics: Mapping[str, Mapping[str, Any]] | None = None,
+    windows: Mapping[tuple[int, str], str] | None = None,
 ) -> tuple[Cue, ...]:
     """Cues from findings alone (see the module docstring for the priority order).
     ``moments`` ((rep, moment) -> the moment, :func:`pull_moments`) lets a cue say "at lockout"
@@ -129,7 +139,8 @@ def cues_from_findings(
     "partial pull 1") names each finding's pull (default "rep N"). ``view`` (the view classifier's
     "side" / "front" / "oblique"): a side view is never told to film from the side; its filming
     cue says what was not found instead (the analysis' no-lift warning, with its reason).
-    ``plugin_metrics`` (the analysis' ``options["plugin_metrics"]``): plugin metrics' labels."""
+    ``plugin_metrics`` (the analysis' ``options["plugin_metrics"]``): plugin metrics' labels.
+    ``windows``: (rep, metric) -> the window a median reading covers, in words (:func:`_where`)."""
     groups = _by_rule(findings)
     faulted = []
     for rule_id, group in groups.items():
@@ -166,7 +177,7 @@ def cues_from_findings(
                 f"{n_faults} of {measured} measured {noun}s" if measured > 1 else f"the one measured {noun}"
             )
         )
-        why = f"{worst.message} Worst: {_where(worst, moments, pull_names)}; seen in {reps}."
+        why = f"{worst.message} Worst: {_where(worst, moments, pull_names, windows)}; seen in {reps}."
         if worst.quality:
             why += f" ({worst.quality}: check it on the frame.)"
         out.append(_cue(len(out) + 1, worst, worst.cue or worst.message, why, _pull(worst, pull_names)))
@@ -190,7 +201,7 @@ def cues_from_findings(
             text = f.cue or f"Keep it up: {what[0].lower()}{what[1:]} stayed within the limit."
             noun = _noun(groups[f.rule_id], pull_names)
             reps = f"{n} measured {noun}{'s' * (n > 1)}"
-            why = f"{f.message} Closest to the limit: {_where(f, moments, pull_names)}; within the limit in {reps}."
+            why = f"{f.message} Closest to the limit: {_where(f, moments, pull_names, windows)}; within the limit in {reps}."
             out.append(_cue(len(out) + 1, f, text, why, _pull(f, pull_names)))
 
     if len(out) < min(MIN_CUES, max_cues):

@@ -681,6 +681,7 @@ def test_a_card_or_cue_names_a_moment_only_at_that_moments_frame(dev_clip, pose_
     from formcheck_core.analysis import analyze
     from formcheck_core.coach import deterministic_cues, pull_moments
     from formcheck_core.llm.prompts import _finding, _finding_line
+    from formcheck_core.readings import metric_readings
     from formcheck_core.render.report import _findings_list
     from formcheck_core.vocabulary import MOMENT_LABEL, moment_tag
 
@@ -712,13 +713,26 @@ def test_a_card_or_cue_names_a_moment_only_at_that_moments_frame(dev_clip, pose_
         assert kinds["near"] >= 1  # rounded_back: its value's sample is a sample before lift-off
     else:
         assert kinds["far"] >= 1  # the partial pull's rounded back, read well before its lockout
+    # a median (the back's) is placed by its window, in the cue's why and the report's cards
+    windows = {(m.rep, m.metric): m.where for m in metric_readings(a) if not m.at_one_frame}
+    for f in a.findings:
+        if (f.rep, f.metric) in windows and f.frame_index is not None:
+            card = html.unescape(_findings_list([f], (), moments, windows))
+            assert f"{windows[(f.rep, f.metric)]} · still at frame {f.frame_index}" in card
+    medians = 0
     for c in deterministic_cues(a):
+        if (c.rep, c.metric) in windows:
+            said = f"{c.where} ({windows[(c.rep, c.metric)]}; still at frame {c.frame_index})"
+            assert said in c.why, c.why
+            medians += 1
+            continue
         if c.moment and c.frame_index is not None and c.rep in pulls:
             own = pulls[c.rep].moments[c.moment]
             said = _said_where(MOMENT_LABEL[c.moment], c.frame_index, c.time_s, own)
             assert (f"at {said}" if said == MOMENT_LABEL[c.moment] else said) in c.why, c.why
             if said != MOMENT_LABEL[c.moment]:
                 assert f"{c.where} at {MOMENT_LABEL[c.moment]} (frame" not in c.why, c.why
+    assert medians >= 1  # the rounded-back cue
 
 
 def test_the_rounded_back_words_are_true_for_the_span_its_number_covers(dev_clip, pose_model):

@@ -21,7 +21,7 @@ import base64
 import datetime as _dt
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import __version__
@@ -32,6 +32,7 @@ from ..coach import pull_moments
 from ..cues import Cue, fallback_reason
 from ..findings import Finding
 from ..pulls import no_rep_note, partial_note, pull_heading
+from ..readings import metric_readings
 from ..rules.verdicts import verdict_role
 from ..vocabulary import (
     CLEAN,
@@ -181,11 +182,24 @@ def _still_for(stills: Sequence[Still], rep: int | None, frame: int | None) -> S
     return same[0] if same else None
 
 
-def _where(pull: str, moment: str | None, time_s: float | None, frame: int | None, own: Moment | None) -> str:
+def _where(
+    pull: str,
+    moment: str | None,
+    time_s: float | None,
+    frame: int | None,
+    own: Moment | None,
+    window: str = "",
+) -> str:
     """ "rep 2 · lift-off · 3.13 s · frame 94" (``pull``: the pull in words, "" for none);
     "near lift-off" / "0.6 s before lockout" when ``frame`` is not the moment's own (``own``)
     (:func:`~formcheck_core.vocabulary.moment_tag`); no moment named for a finding placed nowhere
-    on a pull that lacks that moment (a lift-off rule on a pull the clip shows from mid-pull)."""
+    on a pull that lacks that moment (a lift-off rule on a pull the clip shows from mid-pull).
+    A median over a window (``window``: "median over frames 474–492") is placed by it, and its
+    frame is only where its still is drawn: "rep 3 · median over frames 474–492 · still at frame 480"."""
+    if window:
+        return " · ".join(
+            p for p in (pull, window, f"still at frame {frame}" if frame is not None else "") if p
+        )
     parts = [pull, moment_tag(moment, frame, own, time_s=time_s) if moment else ""]
     if time_s is not None and math.isfinite(time_s):
         parts.append(f"{time_s:.2f} s")
@@ -198,7 +212,20 @@ def _own_frame(frames: dict[tuple[int, str], Moment], rep: int | None, moment: s
     return frames.get((rep, moment)) if rep is not None and moment else None
 
 
-def _cues_html(cues: Sequence[Cue], stills: Sequence[Still], frames: dict[tuple[int, str], Moment]) -> str:
+#: (rep, metric) -> the window a median reading covers, in words (``MetricReading.where``).
+Windows = Mapping[tuple[int, str], str]
+
+
+def _window(windows: Windows, rep: int | None, metric: str | None) -> str:
+    return windows.get((rep, metric), "") if rep is not None and metric else ""
+
+
+def _cues_html(
+    cues: Sequence[Cue],
+    stills: Sequence[Still],
+    frames: dict[tuple[int, str], Moment],
+    windows: Windows | None = None,
+) -> str:
     if not cues:
         return "<p>No coaching cues for this clip (see the findings and warnings below).</p>"
     parts = []
@@ -216,7 +243,14 @@ def _cues_html(cues: Sequence[Cue], stills: Sequence[Still], frames: dict[tuple[
         parts.append(f'<p class="note">From the rules; the LLM was not used: {_e(reason)}</p>')
     parts.append('<ol class="cues">')
     for c in sorted(cues, key=lambda c: c.priority):
-        where = _where(c.where, c.moment, c.time_s, c.frame_index, _own_frame(frames, c.rep, c.moment))
+        where = _where(
+            c.where,
+            c.moment,
+            c.time_s,
+            c.frame_index,
+            _own_frame(frames, c.rep, c.moment),
+            _window(windows or {}, c.rep, c.metric),
+        )
         still = _still_for(stills, c.rep, c.frame_index)
         link = f' · <a href="#{_anchor(still)}">see still</a>' if still is not None else ""
         parts.append(
@@ -244,7 +278,10 @@ def _role_text(f: Finding) -> str:
 
 
 def _findings_list(
-    findings: Sequence[Finding], stills: Sequence[Still], frames: dict[tuple[int, str], Moment]
+    findings: Sequence[Finding],
+    stills: Sequence[Still],
+    frames: dict[tuple[int, str], Moment],
+    windows: Windows | None = None,
 ) -> str:
     """Findings as a list of cards (a table does not fit a phone): result, measured vs limit, detail."""
     if not findings:
@@ -253,7 +290,8 @@ def _findings_list(
     items = []
     for f in sorted(findings, key=lambda f: (order.get(verdict_role(f), 9), f.rule_id)):
         still = _still_for(stills, f.rep, f.frame_index)
-        when = _e(_where("", f.moment, f.time_s, f.frame_index, _own_frame(frames, f.rep, f.moment)))
+        window = _window(windows or {}, f.rep, f.metric)
+        when = _e(_where("", f.moment, f.time_s, f.frame_index, _own_frame(frames, f.rep, f.moment), window))
         if still is not None:
             when = f'<a href="#{_anchor(still)}">{when}</a>'
         numbers = ""
@@ -319,6 +357,7 @@ def render_html(
         f"{info.width_px}×{info.height_px}, {info.fps:.1f} fps, {info.duration_s:.1f} s",
     ]
     moments_by_pull = pull_moments(analysis)
+    windows = {(m.rep, m.metric): m.where for m in metric_readings(analysis) if not m.at_one_frame}
     out: list[str] = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -331,7 +370,7 @@ def render_html(
         + "</p>",
         _NOTE,
         "<h2>Cues</h2>",
-        _cues_html(cues, outputs.stills, moments_by_pull),
+        _cues_html(cues, outputs.stills, moments_by_pull, windows),
     ]
     if analysis.warnings:
         out.append(
@@ -374,7 +413,8 @@ def render_html(
     loose = [f for f in analysis.findings if f.rep is None]
     if loose:
         out.append(
-            "<h3>Findings for the whole set</h3>" + _findings_list(loose, outputs.stills, moments_by_pull)
+            "<h3>Findings for the whole set</h3>"
+            + _findings_list(loose, outputs.stills, moments_by_pull, windows)
         )
 
     for rep in analysis.pulls:  # complete reps, then partial pulls ("Partial pull 1 (never reached lockout)")
@@ -386,7 +426,7 @@ def render_html(
         if not rep.complete:
             out.append(f"<p>Not counted as a rep: {_e(rep.partial_reason)}.</p>")
         mine = [f for f in analysis.findings if f.rep == rep.number]
-        out.append(_findings_list(mine, outputs.stills, moments_by_pull))
+        out.append(_findings_list(mine, outputs.stills, moments_by_pull, windows))
         out.append('<h3>Key moments and findings</h3><div class="grid">')
         for s in outputs.stills:
             if s.rep == rep.number:
