@@ -6,26 +6,37 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+CLIP = "reel_good_14"
 
-@pytest.fixture(scope="module")
-def refined(dev_clip, pose_model):
-    from formcheck_core.analysis import analyze
 
-    plain = analyze(dev_clip("reel_good_14"), rules=False, progress=False)
-    seen: list[tuple[int, tuple[int, ...], bool]] = []
+def refine_plain(dev_clip, plain, **kwargs):
+    """``refine_moments`` on CLIP's plain analysis, with the shipped pose model."""
     from formcheck_core.models.pose_model import model_id, resolve_pose_model
     from formcheck_core.pose.refine import refine_moments
     from formcheck_core.video import file_sha256, probe_video
 
-    path = dev_clip("reel_good_14")
+    path = dev_clip(CLIP)
     model = resolve_pose_model(None)
-    reps = refine_moments(
+    return refine_moments(
         probe_video(path),
         plain.body,
         plain.reps,
         model,
         model_id=model_id(model),
         video_sha256=file_sha256(path),
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def refined(dev_clip, pose_model):
+    from formcheck_core.analysis import analyze
+
+    plain = analyze(dev_clip(CLIP), rules=False, progress=False)
+    seen: list[tuple[int, tuple[int, ...], bool]] = []
+    reps = refine_plain(
+        dev_clip,
+        plain,
         cache=False,
         on_frame=lambda f, rgb, person: seen.append((f, rgb.shape, person is not None)),
     )
@@ -80,26 +91,12 @@ def test_rows_are_cached_and_reused(dev_clip, pose_model, tmp_path, monkeypatch)
 def test_a_second_pass_measures_no_frame_the_cache_holds(refined, dev_clip, tmp_path, monkeypatch):
     """Reused, not only stored: the second call reads every frame it needs from the cache (its
     callback sees none) and places the moments where the uncached pass did."""
-    from formcheck_core.models.pose_model import model_id, resolve_pose_model
-    from formcheck_core.pose.refine import refine_moments
-    from formcheck_core.video import file_sha256, probe_video
-
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path))
     plain, uncached, seen = refined
-    path = dev_clip("reel_good_14")
-    model = resolve_pose_model(None)
     runs: list[list[int]] = []
     for _ in range(2):
         runs.append([])
-        out = refine_moments(
-            probe_video(path),
-            plain.body,
-            plain.reps,
-            model,
-            model_id=model_id(model),
-            video_sha256=file_sha256(path),
-            on_frame=lambda f, rgb, person, run=runs[-1]: run.append(f),
-        )
+        out = refine_plain(dev_clip, plain, on_frame=lambda f, rgb, person, run=runs[-1]: run.append(f))
         assert [r.moments for r in out] == [r.moments for r in uncached]
     assert list((tmp_path / "refine").glob("*.npz")), "rows stored in the pose cache"
     assert runs == [[f for f, _, _ in seen], []], "the first call measured, the second only read"

@@ -757,6 +757,20 @@ def angle_curves_figure(
     return fig
 
 
+def _size_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``elbow``, ``width_in``, ``panel_height_in`` and ``dpi`` from ``kwargs``, with
+    :func:`angle_curves_figure`'s defaults; any other key is an error."""
+    options = {
+        "elbow": kwargs.pop("elbow", True),
+        "width_in": kwargs.pop("width_in", 4.0),
+        "panel_height_in": kwargs.pop("panel_height_in", 1.9),
+        "dpi": kwargs.pop("dpi", 180),
+    }
+    if kwargs:
+        raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+    return options
+
+
 def whole_clip_figures(analysis: Analysis, **kwargs) -> Iterator[tuple[str, Figure]]:
     """``("smoothed", figure)`` as ``angle_curves_figure(analysis, show_raw=True)``, then
     ``("raw", figure)`` as ``angle_curves_figure(analysis, raw=True)``, from one figure: the raw
@@ -770,14 +784,9 @@ def whole_clip_figures(analysis: Analysis, **kwargs) -> Iterator[tuple[str, Figu
         analysis,
         raw=False,
         show_raw=True,
-        elbow=kwargs.pop("elbow", True),
-        width_in=kwargs.pop("width_in", 4.0),
-        panel_height_in=kwargs.pop("panel_height_in", 1.9),
-        dpi=kwargs.pop("dpi", 180),
         lines=lines,
+        **_size_options(kwargs),
     )
-    if kwargs:
-        raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
     GlyphCachingCanvas(fig)
     if axes:
         _decorate(analysis, fig, axes, panels, None, raw=False, pad_s=0.0)
@@ -844,11 +853,8 @@ class RepCurveTemplate:
             analysis,
             raw=False,
             show_raw=show_raw,
-            elbow=kwargs.pop("elbow", True),
-            width_in=kwargs.pop("width_in", 4.0),
-            panel_height_in=kwargs.pop("panel_height_in", 1.9),
-            dpi=kwargs.pop("dpi", 180),
             names_on_top=False,
+            **_size_options(kwargs),
         )
         # drawn once per rep: the texts at the same place in every rep (y ticks, axis labels,
         # panel titles) are rasterised once and pasted after (byte-identical, :mod:`.agg_text`)
