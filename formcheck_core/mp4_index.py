@@ -20,8 +20,15 @@ def cut_before_index(path: str | Path) -> bool:
     """True when ``path`` starts like an MP4/MOV but its top-level boxes end before a ``moov``
     box, or one of them runs past the end of the file: the file was cut short before its index.
 
-    False for anything else (not an MP4, an intact MP4, or an MP4 whose index is there)."""
-    p = Path(path)
+    False for anything else (not an MP4, an intact MP4, an MP4 whose index is there, or a file
+    this process cannot read: the caller's own error names that)."""
+    try:
+        return _cut_before_index(Path(path))
+    except OSError:
+        return False
+
+
+def _cut_before_index(p: Path) -> bool:
     size = p.stat().st_size
     offset, first = 0, True
     with p.open("rb") as f:

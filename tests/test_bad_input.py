@@ -231,6 +231,16 @@ def test_a_copy_cut_before_its_index_is_called_cut_short_not_a_non_video(tmp_pat
     assert not (tmp_path / "o").exists()
 
 
+def test_a_file_the_index_check_cannot_read_is_not_called_cut_short(tmp_path):
+    """The index check runs inside the "could not open" path: a file it cannot read (here a folder,
+    which raises IsADirectoryError as an unreadable clip raises PermissionError) must leave the
+    error to the caller's VideoError, not escape as an OSError (it did in review: exit 1, not 2)."""
+    from formcheck_core.mp4_index import cut_before_index
+
+    assert cut_before_index(tmp_path) is False
+    assert cut_before_index(tmp_path / "missing.mp4") is False
+
+
 @pytest.mark.parametrize("share", [3, 8])
 def test_a_cut_copy_is_called_truncated_when_its_header_gives_no_frame_count(share, tmp_path, dev_clip):
     """phone_side_a's header states its duration but no frame count (as phones write it), and its
