@@ -105,22 +105,30 @@ def check_real(
         raise FormcheckError(f"{option} {value!r}: give {what}, {span}.")
 
 
+#: The option names of the LLM's numbers on the command line, in :func:`check_llm_numbers`' order.
+LLM_NUMBER_OPTIONS = ("--llm-ctx", "--llm-max-tokens", "--llm-temperature", "--llm-timeout")
+
+
 def check_llm_numbers(
-    ctx: int | None, max_tokens: int | None, temperature: float | None, timeout_s: float | None
+    ctx: int | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    timeout_s: float | None,
+    names: tuple[str, str, str, str] = LLM_NUMBER_OPTIONS,
 ) -> None:
-    """The LLM's ``--llm-ctx``, ``--llm-max-tokens``, ``--llm-temperature`` and ``--llm-timeout``
-    (None: not given), each named in its error with the range it takes."""
+    """The LLM's context size, answer length, temperature and timeout (None: not given), each named
+    in its error by ``names`` (the CLI's options by default; ``LLMConfig`` passes its field names,
+    the environment its variables) with the range it takes."""
+    ctx_name, tokens_name, temperature_name, timeout_name = names
     if ctx is not None:
-        check_whole("--llm-ctx", ctx, *LLM_CTX_RANGE, "the LLM's context size in tokens (default 4096)")
+        check_whole(ctx_name, ctx, *LLM_CTX_RANGE, "the LLM's context size in tokens (default 4096)")
     if max_tokens is not None:
-        check_whole(
-            "--llm-max-tokens", max_tokens, *LLM_MAX_TOKENS_RANGE, "the answer's length limit in tokens"
-        )
+        check_whole(tokens_name, max_tokens, *LLM_MAX_TOKENS_RANGE, "the answer's length limit in tokens")
     check_real(
-        "--llm-temperature", temperature, *LLM_TEMPERATURE_RANGE, "the sampling temperature (default 0.2)"
+        temperature_name, temperature, *LLM_TEMPERATURE_RANGE, "the sampling temperature (default 0.2)"
     )
     check_real(
-        "--llm-timeout",
+        timeout_name,
         timeout_s,
         0.0,
         MAX_LLM_TIMEOUT_S,

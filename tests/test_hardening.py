@@ -315,6 +315,39 @@ def test_llm_threads_from_the_environment_are_capped_like_the_option(threads, tm
     assert no_pose_work(tmp_path / "cache")
 
 
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("FORMCHECK_LLM_CTX", "100000000"),
+        ("FORMCHECK_LLM_MAX_TOKENS", "10000000"),
+        ("FORMCHECK_LLM_TIMEOUT_S", "nan"),
+    ],
+)
+def test_llm_numbers_from_the_environment_are_checked_like_the_options(variable, value, monkeypatch):
+    """Review: $FORMCHECK_LLM_CTX=100000000 and $FORMCHECK_LLM_MAX_TOKENS=10000000 were accepted while
+    --llm-ctx / --llm-max-tokens refuse them: one check (validate.check_llm_numbers) names the variable."""
+    from formcheck_core.errors import FormcheckError
+    from formcheck_core.llm.settings import load_config
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(FormcheckError, match=rf"^\${variable} {value}"):
+        load_config()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("n_ctx", 10**8), ("max_tokens", 10**7), ("n_threads", 9999), ("timeout_s", float("nan"))],
+)
+def test_an_llm_config_made_in_a_notebook_takes_the_options_ranges(field, value):
+    """LLMConfig (what a notebook builds) had its own, looser limits: no upper bound on the context,
+    the answer length or the threads. It now checks the CLI's ranges, named by its field."""
+    from formcheck_core.errors import FormcheckError
+    from formcheck_core.llm.settings import LLMConfig
+
+    with pytest.raises(FormcheckError, match=rf"^{field} "):
+        LLMConfig(**{field: value})
+
+
 @pytest.mark.parametrize("command", ["analyze", "compare"])
 def test_a_named_llm_model_that_is_not_there_exits_3_before_any_pose_work(command, tmp_path, dev_clip):
     """A file named with --llm-model that does not exist is a typo to fix, not a quiet fall-back to

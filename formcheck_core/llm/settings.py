@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import config_file, config_table
 from ..errors import FormcheckError
-from ..validate import check_llm_threads
+from ..validate import check_llm_numbers, check_llm_threads
 
 
 def default_threads() -> int:
@@ -60,14 +60,9 @@ class LLMConfig:
     def __post_init__(self) -> None:
         if self.n_threads <= 0:
             object.__setattr__(self, "n_threads", default_threads())
-        if self.n_ctx < 256:
-            raise FormcheckError(f"LLM context size {self.n_ctx} is too small; use at least 256 tokens.")
-        if self.max_tokens < 16:
-            raise FormcheckError(f"LLM max tokens {self.max_tokens} is too small; use at least 16.")
-        if not 0.0 <= self.temperature <= 2.0:
-            raise FormcheckError(f"LLM temperature {self.temperature} is outside 0-2.")
-        if not self.timeout_s > 0:  # NaN too: it never times out
-            raise FormcheckError("LLM timeout must be positive (seconds).")
+        else:  # the CLI's ranges (validate.py), named by this class's fields; NaN refused too
+            check_llm_threads(self.n_threads, option="n_threads")
+        check_llm_numbers(self.n_ctx, self.max_tokens, self.temperature, self.timeout_s, names=_NUMBER_FIELDS)
         if not 1 <= self.min_cues <= self.max_cues:
             raise FormcheckError("LLM cue counts need 1 <= min_cues <= max_cues.")
 
@@ -80,6 +75,9 @@ class LLMConfig:
             "timeout_s": self.timeout_s,
         }
 
+
+#: LLMConfig's numbers that :func:`~formcheck_core.validate.check_llm_numbers` checks, in its order.
+_NUMBER_FIELDS = ("n_ctx", "max_tokens", "temperature", "timeout_s")
 
 _ENV: dict[str, tuple[str, type]] = {
     "model": ("FORMCHECK_LLM_MODEL", str),
@@ -111,8 +109,17 @@ def _env_values() -> dict[str, object]:
             values[name] = kind(raw)
         except ValueError:
             raise FormcheckError(f"${var}={raw!r} is not a valid {kind.__name__}.") from None
-    if "n_threads" in values:  # capped as --llm-threads is (one check for both)
+    # the CLI's checks, each error naming the variable the number came from
+    if "n_threads" in values:
         check_llm_threads(values["n_threads"], option=f"${_ENV['n_threads'][0]}")  # type: ignore[arg-type]
+    ctx, max_tokens, temperature, timeout_s = (values.get(name) for name in _NUMBER_FIELDS)
+    check_llm_numbers(
+        ctx,  # type: ignore[arg-type]
+        max_tokens,  # type: ignore[arg-type]
+        temperature,  # type: ignore[arg-type]
+        timeout_s,  # type: ignore[arg-type]
+        names=tuple(f"${_ENV[name][0]}" for name in _NUMBER_FIELDS),  # type: ignore[arg-type]
+    )
     return values
 
 
