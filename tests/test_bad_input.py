@@ -45,17 +45,19 @@ def test_text_file_named_mp4(tmp_path):
     assert_clean_failure(proc, 2, "could not be opened as a video")
 
 
-@pytest.mark.parametrize("out", [None, "new/report"])
+@pytest.mark.parametrize("out", [None, "new/report", "mine/new/report", "mine"])
 def test_a_bad_clip_leaves_no_empty_report_folder(out, tmp_path):
     """The --out folder (default formcheck-out/<clip>-<hash>) and its missing parents are created
     to check they can be written; a run that fails before writing anything removes them again,
-    and nothing else."""
+    and nothing else: a folder of the user's on the --out path (``mine``, empty, the easiest to
+    remove by mistake) is kept, whether it is the --out itself or one of its parents."""
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video\n")
     (tmp_path / "mine").mkdir()  # a folder of the user's, empty: kept
     proc = run_cli("analyze", str(fake), *(["--out", out] if out else []), cwd=tmp_path)
     assert_clean_failure(proc, 2, "could not be opened as a video")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "notes.mp4"]
+    assert not list((tmp_path / "mine").iterdir()), "only the folders the run created are removed"
 
 
 def test_zero_byte_file(tmp_path):
