@@ -352,3 +352,18 @@ def test_the_native_frame_guard_keeps_who_continues_the_track_within_one_sample_
     far = LifterTrack(t, hidden, 300.0)
     assert far.pick(0.85, [_found(400.0)], size) == 0  # 1 body length in 0.65 s: reachable
     assert LifterTrack(t, np.full((10, 2), np.nan), 300.0).pick(0.4, [_found(100.0)], size) is None
+
+
+def test_a_track_that_cannot_judge_turns_the_native_frame_guard_off():
+    """Review: with no lifter sample or no usable scale, pick() answers None for everyone; the
+    native-rate pass then keeps the tracker's person (can_judge is False) instead of NaN rows."""
+    t = np.arange(10) / 10.0
+    hips = np.tile([100.0, 500.0], (10, 1))
+    assert LifterTrack(t, hips, 300.0).can_judge
+    for track in (
+        LifterTrack(t, np.full((10, 2), np.nan), 300.0),
+        LifterTrack(t, hips, float("nan")),
+        LifterTrack(t, hips, 0.0),
+    ):
+        assert not track.can_judge
+        assert track.pick(0.4, [_found(100.0)], (1000, 1000)) is None

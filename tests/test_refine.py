@@ -128,3 +128,24 @@ def test_the_cache_key_follows_the_windows_measured():
     assert key == refine_cache_key("sha", "model", [(10, 11, 12), (40, 41)])
     assert key != refine_cache_key("sha", "model", [(10, 11, 12)])
     assert key != refine_cache_key("sha", "model", [(9, 10, 11, 12), (40, 41)])
+
+
+def test_the_cache_key_follows_the_followed_track_and_its_version(monkeypatch):
+    """Review: the guard keeps who continues the followed series, so rows of a run against
+    another track (another followed pose) or another FOLLOW_VERSION are not reused."""
+    import numpy as np
+
+    from formcheck_core.pose import refine
+    from formcheck_core.pose.tracks import LifterTrack
+
+    t = np.arange(5) / 10.0
+    a = LifterTrack(t, np.tile([100.0, 500.0], (5, 1)), 300.0)
+    b = LifterTrack(t, np.tile([400.0, 500.0], (5, 1)), 300.0)
+    w = [(10, 11)]
+    key = refine.refine_cache_key("sha", "model", w, a)
+    assert key == refine.refine_cache_key("sha", "model", w, LifterTrack(t, a.hip_px.copy(), 300.0))
+    assert key != refine.refine_cache_key("sha", "model", w, b)
+    assert key != refine.refine_cache_key("sha", "model", w, LifterTrack(t, a.hip_px, 250.0))
+    assert key != refine.refine_cache_key("sha", "model", w)
+    monkeypatch.setattr(refine, "FOLLOW_VERSION", refine.FOLLOW_VERSION + 1)
+    assert key != refine.refine_cache_key("sha", "model", w, a)

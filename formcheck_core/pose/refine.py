@@ -63,7 +63,7 @@ from ..biomech.kinematics import MIN_VISIBILITY, joint_angle_deg
 from ..video import Frame, FrameReader, VideoInfo
 from .backend import PoseResult
 from .feed import choose_person, decode_inline, prefetch
-from .follow import FOLLOW_POSES
+from .follow import FOLLOW_POSES, FOLLOW_VERSION
 from .landmarks import LANDMARK
 from .tracks import LifterTrack
 
@@ -77,11 +77,21 @@ DEFAULT_MOMENTS = ("liftoff", "lockout")
 OnFrame = Callable[[int, np.ndarray, PoseResult | None], None]
 
 
-def refine_cache_key(video_sha256: str, model_id: str, windows: Sequence[Sequence[int]] = ()) -> str:
+def refine_cache_key(
+    video_sha256: str,
+    model_id: str,
+    windows: Sequence[Sequence[int]] = (),
+    lifter: LifterTrack | None = None,
+) -> str:
     """Hex key of a clip's cached native-frame pose rows for the events' candidate ``windows``
     (source frames). The landmarker tracks from frame to frame, so a frame's row depends on the
-    frames measured before it: rows of a run over other windows are not reused."""
-    parts = json.dumps([REFINE_VERSION, video_sha256, model_id, [list(map(int, w)) for w in windows]])
+    frames measured before it: rows of a run over other windows are not reused. The follow guard
+    keeps the person who continues ``lifter`` (the followed series), so the rows depend on that
+    track and on :data:`~.follow.FOLLOW_VERSION` too."""
+    track = lifter.fingerprint() if lifter is not None else None
+    parts = json.dumps(
+        [REFINE_VERSION, FOLLOW_VERSION, video_sha256, model_id, [list(map(int, w)) for w in windows], track]
+    )
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
@@ -125,6 +135,7 @@ def _measure(
                 if (
                     person is not None
                     and lifter is not None
+                    and lifter.can_judge  # a track that cannot judge: keep the tracker's person
                     and lifter.pick(frame.time_s, [person], (w, h)) != 0
                 ):
                     # the tracker holds someone else: look for everyone, keep who continues the lifter's track
@@ -344,7 +355,8 @@ def refine_moments(
     from ..cache import load_table, save_table
 
     events = _events(body, reps, moments)
-    key = refine_cache_key(video_sha256, model_id, [e.frames for e in events])
+    lifter = LifterTrack.of(body)
+    key = refine_cache_key(video_sha256, model_id, [e.frames for e in events], lifter)
     table = load_table("refine", key) if cache else None
     rows: dict[int, Row] = {}
     if table is not None:
@@ -366,7 +378,7 @@ def refine_moments(
             (info.width_px, info.height_px),
             need=need,
             on_frame=on_frame,
-            lifter=LifterTrack.of(body),
+            lifter=lifter,
         ):
             rows[f] = row
             new.append((f, row))

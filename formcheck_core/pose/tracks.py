@@ -11,6 +11,7 @@ functions over hip midpoints in pixels; NaN places join nothing.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,6 +120,20 @@ class LifterTrack:
         return cls(
             np.asarray(body.time_s, float), joint_mid_px(body.keypoints_px, "hip"), body.body_length_px
         )
+
+    @property
+    def can_judge(self) -> bool:
+        """Whether :meth:`pick` can tell the lifter from others: a sample where the lifter was
+        found and a finite, positive scale. Without them the guard is off (keep the tracker's person)."""
+        seen = bool(np.isfinite(self.hip_px).all(axis=1).any()) if self.hip_px.size else False
+        return seen and math.isfinite(self.scale_px) and self.scale_px > 0
+
+    def fingerprint(self) -> str:
+        """Hex digest of the track (times, hip midpoints, scale): what a guarded row depends on."""
+        h = hashlib.sha256()
+        for a in (self.time_s, self.hip_px, np.array([self.scale_px])):
+            h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+        return h.hexdigest()[:16]
 
     def pick(self, time_s: float, people: Sequence[PoseResult], source_size: tuple[int, int]) -> int | None:
         """Index of the one of ``people`` (found on a source frame at ``time_s``) who continues the
