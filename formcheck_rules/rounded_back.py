@@ -101,7 +101,7 @@ RULE = Rule(
     # {at} is the span the median covers (back_series.pull_span_words; see check).
     # {measured} is a median over that span (MetricSpec.median_over), not one frame's value
     message="Your back rounded {at}: its outline bowed out by a median {measured} (limit {limit}).",
-    cue="Keep your chest up and your lower back flat {at}: your back bowed out by {measured}.",
+    cue="Keep your chest up and your lower back flat {at}: your back bowed out by a median {measured}.",
     praise="Back stayed flat off the floor: it bowed out by a median {measured} (limit {limit}).",
     flag_description=(
         "the back bows out (flexes) between the hips and the shoulders as the bar leaves the floor"

@@ -243,6 +243,8 @@ def test_a_median_reading_is_told_apart_from_its_frames_own_value_in_every_view(
             assert exported[m.rep]["metrics"][m.metric] == m.value
             assert exported[m.rep]["metric_samples"][m.metric] == m.sample
             f = next(f for f in a.findings if f.rep == m.rep and f.metric == m.metric and f.value == m.value)
+            for words in (f.message, f.cue):  # the cue too (review: it said "bowed out by 1.9%")
+                assert not words or ("median" in words and m.text in words), words
             own = frame_value(a, m, m.sample)
             own_text = format_value(own, m.unit, limit=f.threshold)
             (still,) = [s for s in stills if s.rep == m.rep and f in s.findings]
