@@ -184,6 +184,12 @@ def stated_frame_count(path: str | Path, fps: float) -> int:
     return 0
 
 
+def missing_file(names: str) -> VideoError:
+    """The error for clip path(s) ``names`` that do not exist (one wording for every command;
+    ``scripts/analyze.sh`` prints the same line before set-up)."""
+    return VideoError(f"No such file: {names}. Check the path and try again.")
+
+
 def probe_video(path: str | Path) -> VideoInfo:
     """Check that ``path`` is a readable video and return its header facts.
 
@@ -193,7 +199,7 @@ def probe_video(path: str | Path) -> VideoInfo:
     """
     p = Path(path).expanduser()
     if not p.exists():
-        raise VideoError(f"No such file: {p}. Check the path and try again.")
+        raise missing_file(str(p))
     if p.is_dir():
         raise VideoError(f"{p} is a folder, not a video file.")
     size = p.stat().st_size

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..config import DEFAULT_FPS, shared_dir
-from ..errors import FormcheckError, VideoError
+from ..errors import FormcheckError
 from ..export import json_safe
 
 
@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     args.videos = [Path(s.path) for s in sources]
     missing = [str(v) for v in args.videos if not v.is_file()]
     if missing:
-        raise VideoError(f"No such file: {', '.join(missing)}. Check the path and try again.")
+        from ..video import missing_file
+
+        raise missing_file(", ".join(missing))
     config = llm_config_from_args(args)
     labels = _labels(args)
 
