@@ -327,6 +327,38 @@ def test_jobs_waiting_for_a_busy_or_dead_worker_run_here_once_each(tmp_path, mon
             assert jobs.ran == {"here": len(pictures), "worker": 0}
 
 
+def test_a_job_the_worker_fails_is_sent_to_it_once_and_runs_here(monkeypatch):
+    """A job that fails in the worker (here: one only the caller knows) is not handed back to it
+    while the caller is busy: it is sent once, then runs here once, and its result arrives."""
+    import formcheck_core.render.worker as worker_mod
+    from formcheck_core.render.jobs import SharedJobs
+    from formcheck_core.render.outputs import start_render_worker
+
+    monkeypatch.setitem(worker_mod.JOBS, "caller_only_double", lambda x: 2 * x)
+    worker = start_render_worker()
+    assert worker is not None
+    sent: list[str] = []
+    submit = worker.submit
+
+    def counting_submit(job: str, *args):
+        sent.append(job)
+        return submit(job, *args)
+
+    monkeypatch.setattr(worker, "submit", counting_submit)
+    got: list = []
+    jobs = SharedJobs(worker, None, lambda name, result: got.append((name, result)))
+    try:
+        jobs.put("caller_only_double", 21)
+        time.sleep(0.5)  # the caller is busy with its pass (before the fix: ~1,400 resends)
+        jobs.finish()
+        assert worker.alive  # the job failed there; the worker lives on
+    finally:
+        worker.close(kill=True)
+    assert sent == ["caller_only_double"]
+    assert got == [("caller_only_double", 42)]
+    assert jobs.ran == {"here": 1, "worker": 0}
+
+
 def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
     """After its frame pass the caller takes waiting pictures, newest first, but a curve job only
     when three or more wait (its first costs it matplotlib's start-up), when it draws curves

@@ -11,7 +11,7 @@ has a real backlog: the worker draws the curves, then the stills whose frames th
 over meanwhile and the PNGs of its curves; the caller takes what still waits once its clip is
 encoded (newest first: the PNGs of a long set's last curves) and, while three or more curve parts
 wait, draws the newest itself. A job the worker could not run (it died, or the
-job failed there) comes back and runs here. Results (written files' page versions, small) reach
+job failed there) comes back and runs here only: it is never handed to the worker again. Results (written files' page versions, small) reach
 the caller's ``on_result`` in its own thread only, once its pass is done.
 """
 
@@ -73,6 +73,8 @@ class SharedJobs:
         self.on_result = on_result
         self._cond = threading.Condition()
         self._waiting: deque[Job] = deque()
+        #: Jobs the worker failed (or was gone for): only this process runs them (:meth:`_take`).
+        self._here_only: deque[Job] = deque()
         self._waiting_bytes = 0
         self._in_flight = 0
         self._done_there: list[tuple[str, Any]] = []
@@ -105,8 +107,13 @@ class SharedJobs:
         """The newest waiting job this process should run: the worker takes from the front (the
         curves, queued first, for which it has matplotlib loaded), the caller from the back
         (pictures). Curve jobs only when the worker is gone, when this process draws curves
-        already, or when :data:`CALLER_MIN_CURVE_JOBS` wait (see there)."""
+        already, or when :data:`CALLER_MIN_CURVE_JOBS` wait (see there). A job the worker failed
+        comes first (only this process runs it)."""
         with self._cond:
+            if self._here_only:
+                failed = self._here_only.popleft()
+                self._waiting_bytes -= failed.nbytes
+                return failed
             if not self._waiting:
                 return None
             job: Job | None = self._waiting[-1]
@@ -149,8 +156,8 @@ class SharedJobs:
                     self._waiting_bytes += self._waiting[-1].nbytes
                 else:
                     self._done_there.append((job.name, result))
-            except (WorkerGone, RuntimeError):
-                self._waiting.appendleft(job)
+            except (WorkerGone, RuntimeError):  # never resent: it would fail there again
+                self._here_only.append(job)
                 self._waiting_bytes += job.nbytes
             self._cond.notify_all()
         if self.pool is not None and self.pool.alive:
@@ -166,7 +173,7 @@ class SharedJobs:
                     self._run_here(left)
                     continue
                 with self._cond:
-                    if self._in_flight == 0 and not self._waiting:
+                    if self._in_flight == 0 and not self._waiting and not self._here_only:
                         break
                     if self._in_flight == 0:
                         continue  # nothing to wait for: what waits runs here (_take)
