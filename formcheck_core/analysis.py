@@ -214,7 +214,7 @@ def analyze(
     """
     from .biomech.kinematics import compute_body_series
     from .biomech.metrics import with_metrics
-    from .biomech.moments import no_pull_reason, segment_reps
+    from .biomech.moments import no_pull_reason, segment_reps, with_set_positions
     from .biomech.quality import joints_by_metric, pose_quality, with_lockout_doubt, with_quality
     from .biomech.view import estimate_view
     from .errors import PluginError
@@ -278,7 +278,11 @@ def analyze(
     pulls = None
     if found is not None:
         try:
-            pulls = [with_metrics(body, rep, view=view, height_cm=height_cm) for rep in found]
+            # the set position where the plugin did not place it: segmentation's one definition
+            pulls = [
+                with_metrics(body, rep, view=view, height_cm=height_cm)
+                for rep in with_set_positions(body, found)
+            ]
         except Exception as exc:  # a plugin's reps that cannot be measured are garbage
             warnings.append(
                 f"a plugin's detect_reps returned reps that cannot be measured ({type(exc).__name__}: {exc}); "

@@ -272,3 +272,37 @@ def test_docs_table_of_builtin_rules_matches_their_defaults():
             if value != float("inf"):
                 assert f"{value:g}" in seed, (rid, seed)
         assert views == ("all" if len(lr.rule.views) == 3 else ", ".join(lr.rule.views)), (rid, views)
+
+
+class _FirstPullNoSetPosition:
+    """A plugin's reps that do not record the set position: the built-in first pull without
+    ``set_position_sample`` (as a plugin that places only the moments returns them)."""
+
+    @hookimpl
+    def detect_reps(self, body, view, lift):
+        from dataclasses import replace
+
+        from formcheck_core.biomech.moments import segment_reps
+
+        reps = segment_reps(body)[:1]
+        return [replace(r, set_position_sample=None) for r in reps] if lift == "kettlebell_deadlift" else None
+
+
+def test_a_plugins_reps_without_the_set_position_still_read_the_setup_hip_angle(dev_clip, pose_model):
+    """Review: a plugin's rep without ``set_position_sample`` read hip_angle_setup_deg as "not
+    measurable (a rep not made by segmentation)"; the analysis places it by segmentation's one
+    definition (inside the rep, before lift-off), so the reading is measured."""
+    import math
+
+    from formcheck_core.analysis import analyze
+
+    pm = get_plugin_manager()
+    pm.register(_FirstPullNoSetPosition(), name="first_pull_no_set_position")
+    try:
+        a = analyze(dev_clip("phone_side_a"), lift="kettlebell_deadlift", rules=False, progress=False)
+    finally:
+        pm.unregister(name="first_pull_no_set_position")
+    (rep,) = a.reps
+    at = rep.set_position_sample
+    assert at is not None and rep.start_sample <= at < rep.moments["liftoff"].sample
+    assert math.isfinite(rep.metrics["hip_angle_setup_deg"]), rep.unmeasured.get("hip_angle_setup_deg")

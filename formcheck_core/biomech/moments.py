@@ -955,6 +955,27 @@ def segment_reps(
     return _segment_shot(body, params)
 
 
+def with_set_positions(body: BodySeries, reps: Sequence[Rep]) -> tuple[Rep, ...]:
+    """``reps`` (e.g. a plugin's ``detect_reps``) with ``Rep.set_position_sample`` filled where it
+    is missing and the rep has a lift-off: segmentation's one definition
+    (:func:`~formcheck_core.biomech.rep_window.set_position` on :func:`hinge_angle_deg`, gaps
+    interpolated), searched from the rep's first sample (so the sample lies in the rep) to
+    lift-off - 1. Left None when that window holds no data; a rep that has one is kept as is."""
+    h_raw = hinge_angle_deg(body)
+    if h_raw.size < 3 or np.isfinite(h_raw).sum() < 3:
+        return tuple(reps)
+    h = _interp_nan(h_raw)
+    fs = sample_rate_hz(body.time_s, default=DEFAULT_FPS)
+    out = []
+    for rep in reps:
+        lift = rep.moments.get("liftoff")
+        if rep.set_position_sample is None and lift is not None:
+            _, at = set_position(h, lift.sample, rep.start_sample, fs)
+            rep = replace(rep, set_position_sample=at)
+        out.append(rep)
+    return tuple(out)
+
+
 def no_pull_reason(body: BodySeries, cut_samples: Sequence[int] = ()) -> str:
     """Why :func:`segment_reps` finds no pull in ``body``, in words: the most frequent reason its
     hinge rises were rejected (:data:`NOT_A_HINGE` when there was none); "" if a pull is found."""
