@@ -359,6 +359,34 @@ def test_a_job_the_worker_fails_is_sent_to_it_once_and_runs_here(monkeypatch):
     assert jobs.ran == {"here": 1, "worker": 0}
 
 
+def test_abandoned_jobs_write_nothing_after_the_caller_cleans_up(tmp_path):
+    """A render that fails with a kept (the CLI's) worker abandons its jobs: nothing more is
+    handed over, and the jobs the worker has end before ``abandon`` returns, so deleting the
+    staging folder then is final (no late job recreates it)."""
+    import shutil
+
+    import numpy as np
+
+    from formcheck_core.render.jobs import IN_FLIGHT, SharedJobs
+    from formcheck_core.render.outputs import start_render_worker
+
+    stage = tmp_path / ".out.formcheck-stage"
+    big = np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    worker = start_render_worker()
+    assert worker is not None
+    jobs = SharedJobs(worker, None, lambda name, result: None)
+    try:
+        for i in range(IN_FLIGHT + 3):
+            jobs.put("encode_picture", stage / "stills" / f"p{i}.jpg", big, nbytes=0)
+        jobs.abandon()
+        assert jobs._in_flight == 0
+        shutil.rmtree(stage, ignore_errors=True)
+    finally:
+        worker.close()  # waits for every job it was sent
+    assert not stage.exists()
+    assert jobs.ran["here"] == 0  # the waiting ones were dropped, not run here
+
+
 def test_the_caller_leaves_a_short_curve_backlog_to_a_live_worker(monkeypatch):
     """After its frame pass the caller takes waiting pictures, newest first, but a curve job only
     when three or more wait (its first costs it matplotlib's start-up), when it draws curves

@@ -78,6 +78,7 @@ class SharedJobs:
         self._waiting_bytes = 0
         self._in_flight = 0
         self._done_there: list[tuple[str, Any]] = []
+        self._abandoned = False
         #: Jobs run by this process and by the worker (counts, for the benchmark).
         self.ran = {"here": 0, "worker": 0}
 
@@ -137,7 +138,7 @@ class SharedJobs:
         assert self.pool is not None
         while self.pool.alive:
             with self._cond:
-                if self._in_flight >= IN_FLIGHT or not self._waiting:
+                if self._abandoned or self._in_flight >= IN_FLIGHT or not self._waiting:
                     return
                 job = self._waiting.popleft()
                 self._waiting_bytes -= job.nbytes
@@ -180,6 +181,18 @@ class SharedJobs:
                     if not self._done_there:
                         self._cond.wait(timeout=0.5)
         self._deliver()
+
+    def abandon(self) -> None:
+        """Give up (the caller's render failed): drop what waits, hand the worker nothing more,
+        and wait for the jobs it has, so none writes a file (or recreates its folder) after this
+        returns. For a worker the caller keeps (the CLI's), which is not killed."""
+        with self._cond:
+            self._abandoned = True
+            self._waiting.clear()
+            self._here_only.clear()
+            self._waiting_bytes = 0
+            while self._in_flight > 0 and self.pool is not None and self.pool.alive:
+                self._cond.wait(timeout=0.5)
 
     def _deliver(self) -> None:
         """Hand the worker's results so far to ``on_result`` (in this, the caller's thread)."""

@@ -186,8 +186,8 @@ def _render_all(
         else:  # a curve part's PNGs, written by whichever process was free
             curve_parts.append(result)
 
+    jobs = SharedJobs(pool, analysis, on_result)
     try:
-        jobs = SharedJobs(pool, analysis, on_result)
         if pool is not None:  # queued first: the worker starts on them at once
             for part in files.curve_parts(analysis):
                 jobs.put("draw_curve_part", out / "plots", part, then="encode_curves")
@@ -231,6 +231,8 @@ def _render_all(
     except BaseException:
         if pool is not None and owned:
             pool.close(kill=True)
+        elif pool is not None:  # a kept worker: its jobs must not write after the caller cleans up
+            jobs.abandon()
         raise
     if pool is not None and owned:
         pool.close()
