@@ -48,13 +48,13 @@ def fake_gguf(path: Path) -> Path:
 
 def test_resolution_order_option_env_config(env, monkeypatch):
     a, b, c = (fake_gguf(env / f"{n}.gguf") for n in "abc")
-    (env / "config.toml").write_text(f'[llm]\nmodel = "{c}"\nn_threads = 3\n')
+    (env / "config.toml").write_text(f'[llm]\nmodel = "{c}"\nn_threads = 1\n')
     assert resolve_llm_model() == c
     monkeypatch.setenv("FORMCHECK_LLM_MODEL", str(b))
     assert resolve_llm_model() == b
     assert resolve_llm_model(a) == a
     cfg = load_config(model=str(a))
-    assert cfg.model == str(a) and cfg.n_threads == 3  # option wins; the file still fills the rest
+    assert cfg.model == str(a) and cfg.n_threads == 1  # option wins; the file still fills the rest
     monkeypatch.setenv("FORMCHECK_LLM_THREADS", "2")
     assert load_config().n_threads == 2 and load_config().model == str(b)
 
