@@ -9,8 +9,8 @@ The analysis core never imports this module (it needs the LLM layer). Fairness r
 * **Clip-level calls.** Labels are per clip (``labels_dev.json``: ``faults`` true / false /
   "unclear"; "unclear" and missing labels are left out of the scores for that fault). A method
   flags a clip when it flags any scored rep (or, for the LLM, the whole set). A rule flags a rep
-  with a finding the verdict counts (``rules.verdicts.counts_as_fault``): a low-confidence
-  "warning" or a minor "note" is shown by ``analyze`` but is not a flag here either.
+  with a fault read at a confident pose (``rules.verdicts.flags_rule``): a low-confidence
+  "warning" is shown by ``analyze`` but is not a flag here either.
 * **Ungrounded LLM flags** (a reason citing a number the model was never shown) do not count as
   flags; they are counted separately per fault.
 * **Rules in-sample and cross-validated.** The shipped thresholds were calibrated on the dev
@@ -41,7 +41,7 @@ from . import scoring
 from .clip_warnings import is_insufficient
 from .errors import FormcheckError
 from .plugins import collect_rules
-from .rules.verdicts import counts_as_fault
+from .rules.verdicts import flags_rule
 from .vocabulary import FAULT, NO_COMPLETE_LIFT, OK
 
 
@@ -204,12 +204,12 @@ class ComparisonReport:
 
 
 def rule_flags(analysis, reps: Iterable[int] | None = None) -> frozenset[str]:
-    """Rule ids with a finding in ``reps`` (None: any rep) of the analysis that the verdict counts
-    (:func:`~formcheck_core.rules.verdicts.counts_as_fault`): a low-confidence "warning" or a
-    minor "note" is not a rule flag, as it does not make its rep "needs work"."""
+    """Rule ids with a finding in ``reps`` (None: any rep) of the analysis that flags its rule
+    (:func:`~formcheck_core.rules.verdicts.flags_rule`: a fault read at a confident pose; a
+    low-confidence "warning" is not a rule flag)."""
     wanted = None if reps is None else set(reps)
     return frozenset(
-        f.rule_id for f in analysis.findings if counts_as_fault(f) and (wanted is None or f.rep in wanted)
+        f.rule_id for f in analysis.findings if flags_rule(f) and (wanted is None or f.rep in wanted)
     )
 
 

@@ -69,7 +69,7 @@ from formcheck_core.pose.landmarks import LANDMARK
 from formcheck_core.rules import reevaluate
 from formcheck_core.rules.engine import judged_pulls
 from formcheck_core.rules.thresholds import threshold_settings
-from formcheck_core.rules.verdicts import serious_fault, verdict_role, verdicts
+from formcheck_core.rules.verdicts import flags_rule, serious_fault, verdict_role, verdicts
 from formcheck_core.scoring import (
     Confusion,
     baselines,
@@ -178,7 +178,7 @@ def rule_rows(rid: str, labels: dict, done: dict, defaults: dict, fixed: bool = 
         stems.append(stem)
         truth.append(bool(t))
         values.append((max if above else min)(vals) if vals else math.nan)
-        flagged.append(any(f.is_fault for f in sure))
+        flagged.append(any(flags_rule(f) for f in mine))
         warned.append(any(f.is_fault and f.low_confidence for f in mine))
     name = next(k for k in defaults[rid] if k != ENABLED)
     return RuleRows(

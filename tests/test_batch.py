@@ -493,7 +493,9 @@ def test_labels_join_ground_truth_and_score_each_rule(first_run, inputs, batch_e
         known = {c: v for c, v in truth.items() if isinstance(v, bool)}
         mine = findings[findings["rule_id"] == rule]
         measured = {c for c in known if mine[(mine["clip"] == c) & mine["status"].isin(["fault", "ok"])].size}
-        flagged = {c for c in measured if (mine[mine["clip"] == c]["verdict_role"] == "fault").any()}
+        flagged = {
+            c for c in measured if mine[mine["clip"] == c]["verdict_role"].isin(["fault", "note"]).any()
+        }
         row = scores.set_index("rule_id").loc[rule]
         assert (row["n"], row["not_measured"]) == (len(measured), len(known) - len(measured))
         assert row["tp"] == sum(known[c] for c in flagged)

@@ -301,23 +301,22 @@ def test_llm_flags_name_their_pull_so_two_reps_flagged_alike_are_told_apart(dev_
 
 def test_a_low_confidence_warning_is_not_a_rule_flag_on_a_real_clip(dev_clip, pose_model):
     """``compare`` showed ``incomplete_lockout:R`` on gym1080_bad_03 while ``analyze`` calls that
-    finding a warning the verdict does not count: a rule flags a clip only with a finding the
-    verdict counts (``counts_as_fault``), in compare and in the threshold sweep alike."""
+    finding a warning the verdict does not count: a rule flags a clip only with a fault read at a
+    confident pose (``flags_rule``: a fault or a minor note), in compare and in the threshold
+    sweep alike."""
     from formcheck_core.analysis import analyze
     from formcheck_core.compare import every_rule_on, rules_only
     from formcheck_core.rules.reevaluation import sweep
-    from formcheck_core.rules.verdicts import counts_as_fault, verdict_role
+    from formcheck_core.rules.verdicts import FLAG_ROLES, flags_rule, verdict_role
 
     a = analyze(dev_clip("gym1080_bad_03"), thresholds=every_rule_on(), progress=False)
     warned = {f.rule_id for f in a.findings if verdict_role(f) == "warning"}
     assert "incomplete_lockout" in warned  # the premise: analyze calls it a warning
-    counted = {f.rule_id for f in a.findings if verdict_role(f) == "fault"}
+    counted = {f.rule_id for f in a.findings if verdict_role(f) in FLAG_ROLES}
     flags = rules_only(a).rule_flags
     assert flags == counted and not (warned - counted) & flags, (flags, warned, counted)
     lockout = {k: v for k, v in a.options["thresholds"]["incomplete_lockout"].items()}
     name = next(k for k in lockout if k != "enabled")
     (point,) = sweep([a], "incomplete_lockout", name, [lockout[name]], thresholds=lockout)
     assert point.flagged() == (False,) and point.counts()[0] == 0
-    assert not any(
-        counts_as_fault(f) for f in point.analyses[0].findings if f.rule_id == "incomplete_lockout"
-    )
+    assert not any(flags_rule(f) for f in point.analyses[0].findings if f.rule_id == "incomplete_lockout")

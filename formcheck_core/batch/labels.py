@@ -3,9 +3,9 @@
 Labels come from a ``labels_dev.json``-style file read by :func:`formcheck_core.compare.load_labels`
 and mapped to rule ids by :func:`formcheck_core.compare.clip_labels` (the same reading as
 ``formcheck compare``); the counts and rates are :func:`formcheck_core.scoring.confusion`'s. A
-rule *flags* a clip when it has a finding the verdict counts as a fault in any of its reps
-(``verdict_role`` "fault": :func:`formcheck_core.rules.verdicts.counts_as_fault`; a low-confidence
-warning or a minor note is not a flag). A rule *measured* a clip when it has a "fault" or "ok"
+rule *flags* a clip when it has a fault read at a confident pose in any of its reps
+(``verdict_role`` "fault" or "note": :func:`formcheck_core.rules.verdicts.flags_rule`; a
+low-confidence warning is not a flag). A rule *measured* a clip when it has a "fault" or "ok"
 finding on it; a clip it did not measure (a view it cannot judge, no usable lift, the rule switched
 off) is left out of that rule's scores and counted in ``not_measured``, as
 ``scripts/evaluate_rules.py`` counts its "not measured" clips apart: a front view is no true
@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..rules.verdicts import FLAG_ROLES
 from ..vocabulary import FAULT, OK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +58,7 @@ def label_rows(
     the clip could not be analysed). Clips are matched to labels by file stem."""
     from ..compare import clip_labels
 
-    faults = findings[findings["verdict_role"] == FAULT]  # what the verdict counts (rules.verdicts)
+    faults = findings[findings["verdict_role"].isin(FLAG_ROLES)]  # rules.verdicts.flags_rule
     flagged = set(zip(faults["clip"], faults["rule_id"], strict=True))
     judged = findings[findings["status"].isin([FAULT, OK])]
     measured = set(zip(judged["clip"], judged["rule_id"], strict=True))

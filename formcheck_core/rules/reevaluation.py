@@ -18,7 +18,7 @@ from ..result import Analysis
 from ..vocabulary import FAULT, OK
 from .engine import evaluate_analysis, judged_pulls, with_reading_marks
 from .thresholds import resolve_thresholds
-from .verdicts import counts_as_fault, verdicts
+from .verdicts import flags_rule, verdicts
 
 
 def reevaluate(
@@ -89,14 +89,15 @@ class SweepPoint:
         return tuple(tuple(f for f in a.findings if f.rule_id == self.rule_id) for a in self.analyses)
 
     def flagged(self) -> tuple[bool, ...]:
-        """Per analysis: did the rule report a fault the verdict counts
-        (:func:`~formcheck_core.rules.verdicts.counts_as_fault`) on any rep."""
-        return tuple(any(counts_as_fault(f) for f in fs) for fs in self.findings())
+        """Per analysis: did the rule flag any rep (:func:`~formcheck_core.rules.verdicts.flags_rule`:
+        a fault read at a confident pose)."""
+        return tuple(any(flags_rule(f) for f in fs) for fs in self.findings())
 
     def counts(self) -> tuple[int, int]:
-        """(reps with a fault the verdict counts, reps measured) over all analyses."""
+        """(reps the rule flags, :func:`~formcheck_core.rules.verdicts.flags_rule`; reps measured)
+        over all analyses."""
         fs = [f for group in self.findings() for f in group]
-        return sum(counts_as_fault(f) for f in fs), sum(f.status in (FAULT, OK) for f in fs)
+        return sum(flags_rule(f) for f in fs), sum(f.status in (FAULT, OK) for f in fs)
 
 
 def sweep(

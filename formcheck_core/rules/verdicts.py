@@ -69,6 +69,14 @@ def counts_as_fault(f: Finding) -> bool:
     return serious_fault(f) and not f.low_confidence
 
 
+def flags_rule(f: Finding) -> bool:
+    """The rule flagged this rep: a fault of any severity read at a confident pose. What a rule is
+    scored on against labels (``compare``, ``batch --labels``, ``scripts/evaluate_rules.py``) and
+    what the threshold sweep counts; a low-confidence "warning" is not a flag, a minor "note" is
+    (the rule said so; the verdict only weighs it less, :func:`counts_as_fault`)."""
+    return f.is_fault and not f.low_confidence
+
+
 def verdict_role(f: Finding) -> VerdictRole:
     """How ``f`` counts toward its rep's verdict, by :func:`counts_as_fault` (the verdict's own
     test): "fault" (it counts), "warning" (a fault read at low pose confidence), "note" (a fault
@@ -81,6 +89,10 @@ def verdict_role(f: Finding) -> VerdictRole:
     if counts_as_fault(f):
         return FAULT
     return WARNING if f.low_confidence else NOTE
+
+
+#: The verdict roles of findings that :func:`flags_rule` (a fault, or a minor note: not a warning).
+FLAG_ROLES: tuple[VerdictRole, ...] = (FAULT, NOTE)
 
 
 def verdicts(

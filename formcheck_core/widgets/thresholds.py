@@ -30,7 +30,7 @@ from ..findings import Finding
 from ..plugins import LoadedRule, collect_rules
 from ..rules.reevaluation import reevaluate, sweep
 from ..rules.thresholds import DEFAULT_PRESET, threshold_range
-from ..rules.verdicts import counts_as_fault
+from ..rules.verdicts import flags_rule
 from ..vocabulary import FAULT, NOT_MEASURABLE, OK, format_limit, format_value, unit_of
 from ._ipywidgets import widgets
 from .pictures import figure_png
@@ -50,13 +50,13 @@ class ThresholdResult:
     seconds: float
 
     def flagged_clips(self) -> set[str]:
-        """Clips where the rule reported a fault the verdict counts on at least one rep
-        (:func:`~formcheck_core.rules.verdicts.counts_as_fault`: not a low-confidence warning)."""
-        return {clip for clip, fs in self.findings.items() if any(counts_as_fault(f) for f in fs)}
+        """Clips where the rule flagged at least one rep (:func:`~formcheck_core.rules.verdicts.flags_rule`:
+        not a low-confidence warning)."""
+        return {clip for clip, fs in self.findings.items() if any(flags_rule(f) for f in fs)}
 
     def flagged_reps(self) -> int:
-        """Rep findings over all clips that the verdict counts as a fault."""
-        return sum(counts_as_fault(f) for fs in self.findings.values() for f in fs)
+        """Rep findings over all clips that flag their rule (:func:`~formcheck_core.rules.verdicts.flags_rule`)."""
+        return sum(flags_rule(f) for fs in self.findings.values() for f in fs)
 
     def counts(self) -> dict[str, int]:
         """Number of rep findings per status over all clips."""
@@ -156,7 +156,7 @@ class ThresholdExplorer:
                 f.rule_id
                 for a in self.analyses.values()
                 for f in a.findings
-                if counts_as_fault(f) and f.rule_id in self.rules
+                if flags_rule(f) and f.rule_id in self.rules
             ]
             rule_id = fired[0] if fired else next(iter(self.rules))
         if rule_id not in self.rules:
